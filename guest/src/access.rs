@@ -1,0 +1,47 @@
+//! Who is calling and what they may do. Every resolver goes through one of these gates.
+
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, Invocation};
+use crate::jira::Jira;
+use crate::storage::{keys, Store};
+use serde::{Deserialize, Serialize};
+
+/// How long an admin check is trusted (Jira permission calls are expensive under rate limits).
+pub const ACCESS_CACHE_TTL_S: u64 = 300;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CachedAccess {
+    admin: bool,
+    checked_at_ms: u64,
+}
+
+/// The calling user, or `UNAUTHENTICATED` (e.g. a resolver invoked without a user context).
+pub fn caller(inv: &Invocation) -> AppResult<&str> {
+    inv.account_id.as_deref().filter(|a| !a.is_empty()).ok_or_else(|| AppError::forbidden("UNAUTHENTICATED", "this action needs a signed-in user"))
+}
+
+/// Jira administrator (global permission ADMINISTER), cached for 5 minutes.
+pub fn is_admin(host: &dyn Host, account_id: &str) -> AppResult<bool> {
+    let store = Store::new(host);
+    let key = keys::access_cache(account_id);
+    let now = host.now_ms();
+    if let Some(c) = store.get::<CachedAccess>(&key)? {
+        if now.saturating_sub(c.checked_at_ms) < ACCESS_CACHE_TTL_S * 1000 {
+            return Ok(c.admin);
+        }
+    }
+    let admin = Jira::new(host).has_global_permission(account_id, "ADMINISTER")?;
+    store.put_ttl(&key, &CachedAccess { admin, checked_at_ms: now }, ACCESS_CACHE_TTL_S)?;
+    Ok(admin)
+}
+
+/// Gate for management actions (spec §4: admin-gated).
+pub fn require_admin<'a>(host: &dyn Host, inv: &'a Invocation) -> AppResult<&'a str> {
+    let who = caller(inv)?;
+    if is_admin(host, who)? {
+        Ok(who)
+    } else {
+        Err(AppError::forbidden("ADMIN_REQUIRED", "only Jira administrators can do this"))
+    }
+}

@@ -1,0 +1,125 @@
+//! Atlassian Document Format → plain text (for request context and, later, prompts), and the
+//! small ADF builders the app uses for comments. Walks are depth-bounded: ADF from Jira is input.
+
+use serde_json::{json, Value};
+
+const MAX_DEPTH: usize = 48;
+
+/// Flattens an ADF document (or a plain string) to readable text: paragraphs and block nodes on
+/// their own lines, list items as `- `, mentions as their display text, table cells split by ` | `.
+pub fn to_text(doc: &Value) -> String {
+    let mut out = String::new();
+    match doc {
+        Value::String(s) => out.push_str(s),
+        Value::Object(_) => walk(doc, &mut out, 0),
+        _ => {}
+    }
+    // Collapse runs of blank lines and trim the ends.
+    let mut cleaned = String::with_capacity(out.len());
+    let mut blank_run = 0;
+    for line in out.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        cleaned.push_str(line);
+        cleaned.push('\n');
+    }
+    cleaned.trim().to_string()
+}
+
+fn walk(node: &Value, out: &mut String, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let kind = node.get("type").and_then(Value::as_str).unwrap_or("");
+    let attrs = node.get("attrs");
+    let attr = |k: &str| attrs.and_then(|a| a.get(k)).and_then(Value::as_str);
+    match kind {
+        "text" => out.push_str(node.get("text").and_then(Value::as_str).unwrap_or("")),
+        "hardBreak" => out.push('\n'),
+        "mention" => out.push_str(attr("text").unwrap_or("@someone")),
+        "emoji" => out.push_str(attr("text").or(attr("shortName")).unwrap_or("")),
+        "inlineCard" | "blockCard" | "embedCard" => out.push_str(attr("url").unwrap_or("")),
+        "date" => {
+            if let Some(ts) = attr("timestamp").and_then(|t| t.parse::<u64>().ok()) {
+                out.push_str(&crate::time::day(ts));
+            }
+        }
+        "status" => out.push_str(attr("text").unwrap_or("")),
+        "rule" => out.push_str("\n---\n"),
+        "listItem" => {
+            out.push_str("- ");
+            children(node, out, depth);
+            ensure_newline(out);
+        }
+        "tableCell" | "tableHeader" => {
+            children(node, out, depth);
+            out.push_str(" | ");
+        }
+        "tableRow" => {
+            children(node, out, depth);
+            ensure_newline(out);
+        }
+        "paragraph" | "heading" | "codeBlock" | "blockquote" | "panel" | "bulletList" | "orderedList"
+        | "mediaSingle" | "mediaGroup" | "expand" | "nestedExpand" | "table" | "decisionList" | "taskList" => {
+            ensure_newline(out);
+            children(node, out, depth);
+            ensure_newline(out);
+        }
+        _ => children(node, out, depth),
+    }
+}
+
+fn children(node: &Value, out: &mut String, depth: usize) {
+    if let Some(items) = node.get("content").and_then(Value::as_array) {
+        for child in items {
+            walk(child, out, depth + 1);
+        }
+    }
+}
+
+fn ensure_newline(out: &mut String) {
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+/// A comment body: one paragraph per line of `text`.
+pub fn doc_from_lines(lines: &[String]) -> Value {
+    let content: Vec<Value> = lines
+        .iter()
+        .map(|l| if l.is_empty() { json!({"type": "paragraph"}) } else { json!({"type": "paragraph", "content": [{"type": "text", "text": l}]}) })
+        .collect();
+    json!({"type": "doc", "version": 1, "content": content})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flattens_paragraphs_lists_mentions_and_breaks() {
+        let doc = json!({"type":"doc","version":1,"content":[
+            {"type":"paragraph","content":[{"type":"text","text":"Hello "},{"type":"mention","attrs":{"id":"abc","text":"@Ada"}},{"type":"hardBreak"},{"type":"text","text":"line two"}]},
+            {"type":"bulletList","content":[{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"one"}]}]},{"type":"listItem","content":[{"type":"paragraph","content":[{"type":"text","text":"two"}]}]}]}
+        ]});
+        assert_eq!(to_text(&doc), "Hello @Ada\nline two\n- one\n- two");
+        assert_eq!(to_text(&json!(null)), "");
+        assert_eq!(to_text(&json!("plain")), "plain");
+    }
+
+    #[test]
+    fn hostile_depth_is_bounded() {
+        let mut v = json!({"type":"text","text":"deep"});
+        for _ in 0..500 {
+            v = json!({"type":"paragraph","content":[v]});
+        }
+        assert_eq!(to_text(&v), "");
+    }
+}

@@ -1,0 +1,159 @@
+//! The catalog of governed AI tools (spec §4.3). Only `approved` tools are requestable.
+//! (Seeding and the full governance model arrive with the decisions issue; intake needs the
+//! records, their status and risk level.)
+
+use crate::error::{AppError, AppResult};
+use crate::storage::{keys, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase")]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl RiskLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "low",
+            RiskLevel::Medium => "medium",
+            RiskLevel::High => "high",
+            RiskLevel::Critical => "critical",
+        }
+    }
+
+    /// Default maximum grant duration per risk level (docs/decisions.md A-CL-08, A-CL-15).
+    pub fn default_max_days(self) -> u32 {
+        match self {
+            RiskLevel::Low => 180,
+            RiskLevel::Medium => 90,
+            RiskLevel::High => 30,
+            RiskLevel::Critical => 14,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum ToolStatus {
+    Approved,
+    Blocked,
+    Denied,
+}
+
+impl ToolStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolStatus::Approved => "approved",
+            ToolStatus::Blocked => "blocked",
+            ToolStatus::Denied => "denied",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    pub id: String,
+    pub display_name: String,
+    pub provider: String,
+    pub status: ToolStatus,
+    pub risk_level: RiskLevel,
+    pub default_expiry_days: u32,
+    #[serde(default)]
+    pub guidance: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entitlement_group: Option<Value>,
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub updated_at: String,
+}
+
+/// Tool ids are slugs: they become parts of storage keys.
+pub fn is_tool_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    (1..=64).contains(&b.len()) && b[0].is_ascii_alphanumeric() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+pub fn parse(payload: &Value) -> AppResult<Tool> {
+    let mut errors = serde_json::Map::new();
+    let s = |k: &str| payload.get(k).and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
+    let id = s("id");
+    if !is_tool_id(&id) {
+        errors.insert("id".into(), json!("lower-case letters, digits and dashes, at most 64"));
+    }
+    let display_name = s("displayName");
+    if display_name.is_empty() || display_name.chars().count() > 120 {
+        errors.insert("displayName".into(), json!("1-120 characters"));
+    }
+    let provider = s("provider");
+    if provider.is_empty() || provider.chars().count() > 120 {
+        errors.insert("provider".into(), json!("1-120 characters"));
+    }
+    let status: Option<ToolStatus> = payload.get("status").cloned().and_then(|v| serde_json::from_value(v).ok());
+    if status.is_none() {
+        errors.insert("status".into(), json!("approved, blocked or denied"));
+    }
+    let risk: Option<RiskLevel> = payload.get("riskLevel").cloned().and_then(|v| serde_json::from_value(v).ok());
+    if risk.is_none() {
+        errors.insert("riskLevel".into(), json!("low, medium, high or critical"));
+    }
+    let expiry = payload.get("defaultExpiryDays").and_then(Value::as_u64).filter(|d| (1..=180).contains(d));
+    match (expiry, risk) {
+        (None, _) => {
+            errors.insert("defaultExpiryDays".into(), json!("1-180 days"));
+        }
+        (Some(d), Some(r)) if d > r.default_max_days() as u64 => {
+            errors.insert("defaultExpiryDays".into(), json!(format!("at most {} days for {} risk", r.default_max_days(), r.as_str())));
+        }
+        _ => {}
+    }
+    let guidance = s("guidance");
+    if guidance.chars().count() > 2000 {
+        errors.insert("guidance".into(), json!("at most 2000 characters"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid("TOOL_INVALID", "the tool has invalid fields").with_details(Value::Object(errors)));
+    }
+    Ok(Tool {
+        id,
+        display_name,
+        provider,
+        status: status.expect("checked"),
+        risk_level: risk.expect("checked"),
+        default_expiry_days: expiry.expect("checked") as u32,
+        guidance,
+        connector_id: payload.get("connectorId").and_then(Value::as_str).map(String::from),
+        entitlement_group: payload.get("entitlementGroup").cloned().filter(|v| !v.is_null()),
+        version: 0,
+        updated_at: String::new(),
+    })
+}
+
+pub fn upsert(store: Store<'_>, mut tool: Tool) -> AppResult<Tool> {
+    let key = keys::tool(&tool.id);
+    let current: Option<Tool> = store.get(&key)?;
+    tool.version = current.map(|t| t.version).unwrap_or(0) + 1;
+    tool.updated_at = crate::time::rfc3339(store.host.now_ms());
+    store.put(&key, &tool)?;
+    Ok(tool)
+}
+
+pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
+    if !is_tool_id(id) {
+        return Ok(None);
+    }
+    Ok(store.get(&keys::tool(id))?)
+}
+
+/// The whole catalog, bounded (a catalog is tens of tools, not thousands).
+pub fn list(store: Store<'_>) -> AppResult<Vec<Tool>> {
+    Ok(store.scan::<Tool>(keys::TOOL_PREFIX, 1_000)?.into_iter().map(|(_, t)| t).collect())
+}

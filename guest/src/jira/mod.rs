@@ -1,0 +1,144 @@
+//! Typed wrappers over the host's single Jira REST call. Statuses become `JiraError`s the app can
+//! branch on; bodies are parsed into the shapes of the Jira Cloud REST v3 spec.
+
+use crate::host::{Host, HostError, HttpRequest, Principal};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JiraError {
+    NotFound,
+    Forbidden(String),
+    Invalid(String),
+    RateLimited { retry_after_s: u32 },
+    Unavailable(String),
+}
+
+impl JiraError {
+    /// Worth retrying later (throttling, outages, timeouts).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, JiraError::RateLimited { .. } | JiraError::Unavailable(_))
+    }
+}
+
+impl std::fmt::Display for JiraError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JiraError::NotFound => write!(f, "Jira: not found"),
+            JiraError::Forbidden(m) => write!(f, "Jira: forbidden ({m})"),
+            JiraError::Invalid(m) => write!(f, "Jira: bad request ({m})"),
+            JiraError::RateLimited { retry_after_s } => write!(f, "Jira: rate limited, retry after {retry_after_s}s"),
+            JiraError::Unavailable(m) => write!(f, "Jira: unavailable ({m})"),
+        }
+    }
+}
+
+impl From<HostError> for JiraError {
+    fn from(e: HostError) -> Self {
+        match e {
+            HostError::NotFound => JiraError::NotFound,
+            HostError::Forbidden(m) => JiraError::Forbidden(m),
+            HostError::RateLimited { retry_after_s } => JiraError::RateLimited { retry_after_s },
+            HostError::Invalid(m) | HostError::TooLarge(m) | HostError::Conflict(m) => JiraError::Invalid(m),
+            HostError::Timeout => JiraError::Unavailable("timeout".into()),
+            HostError::Unavailable(m) => JiraError::Unavailable(m),
+        }
+    }
+}
+
+impl From<JiraError> for crate::error::AppError {
+    fn from(e: JiraError) -> Self {
+        use crate::error::{AppError, ErrorKind};
+        match e {
+            JiraError::NotFound => AppError::not_found("JIRA_NOT_FOUND", "the Jira resource does not exist"),
+            JiraError::Forbidden(_) => AppError::forbidden("JIRA_FORBIDDEN", "Jira refused the call (scope or permission)"),
+            JiraError::Invalid(m) => AppError::invalid("JIRA_BAD_REQUEST", m),
+            JiraError::RateLimited { retry_after_s } => AppError { retry_after_s: Some(retry_after_s), ..AppError::new(ErrorKind::RateLimited, "JIRA_RATE_LIMITED", "Jira is rate limiting this app") },
+            JiraError::Unavailable(_) => AppError::new(ErrorKind::Unavailable, "JIRA_UNAVAILABLE", "Jira is unavailable; retry later"),
+        }
+    }
+}
+
+pub type JiraResult<T> = Result<T, JiraError>;
+
+/// Percent-encodes a query or path component (RFC 3986 unreserved characters pass through).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub struct Jira<'h> {
+    host: &'h dyn Host,
+}
+
+impl<'h> Jira<'h> {
+    pub fn new(host: &'h dyn Host) -> Self {
+        Jira { host }
+    }
+
+    fn send(&self, principal: Principal, req: HttpRequest) -> JiraResult<Value> {
+        let resp = self.host.jira(principal, &req)?;
+        match resp.status {
+            200..=299 => {
+                if resp.body.trim().is_empty() {
+                    Ok(Value::Null)
+                } else {
+                    serde_json::from_str(&resp.body).map_err(|e| JiraError::Unavailable(format!("unreadable response: {e}")))
+                }
+            }
+            404 => Err(JiraError::NotFound),
+            401 | 403 => Err(JiraError::Forbidden(error_messages(&resp.body))),
+            429 => Err(JiraError::RateLimited { retry_after_s: resp.header("Retry-After").and_then(|v| v.trim().parse().ok()).unwrap_or(60) }),
+            400..=499 => Err(JiraError::Invalid(error_messages(&resp.body))),
+            s => Err(JiraError::Unavailable(format!("HTTP {s}"))),
+        }
+    }
+
+    /// `GET /rest/api/3/issue/{key}?fields=…&properties=…` — one call for fields and properties.
+    pub fn issue(&self, key: &str, fields: &[&str], properties: &[&str]) -> JiraResult<Value> {
+        let mut url = format!("/rest/api/3/issue/{}?fields={}", encode(key), encode(&fields.join(",")));
+        if !properties.is_empty() {
+            url.push_str(&format!("&properties={}", encode(&properties.join(","))));
+        }
+        self.send(Principal::App, HttpRequest::get(url))
+    }
+
+    /// `POST /rest/api/3/permissions/check` for global permissions of one account.
+    pub fn has_global_permission(&self, account_id: &str, permission: &str) -> JiraResult<bool> {
+        let body = json!({"accountId": account_id, "globalPermissions": [permission]}).to_string();
+        let v = self.send(Principal::App, HttpRequest::with_json("POST", "/rest/api/3/permissions/check", body))?;
+        Ok(v.get("globalPermissions").and_then(Value::as_array).is_some_and(|a| a.iter().any(|p| p.as_str() == Some(permission))))
+    }
+
+    /// `POST /rest/api/3/issue/{key}/comment` with an ADF body.
+    pub fn add_comment(&self, key: &str, adf: Value) -> JiraResult<Value> {
+        let body = json!({"body": adf}).to_string();
+        self.send(Principal::App, HttpRequest::with_json("POST", format!("/rest/api/3/issue/{}/comment", encode(key)), body))
+    }
+
+    /// `GET /rest/api/3/user/groups?accountId=` → group names.
+    pub fn user_groups(&self, account_id: &str) -> JiraResult<Vec<String>> {
+        let v = self.send(Principal::App, HttpRequest::get(format!("/rest/api/3/user/groups?accountId={}", encode(account_id))))?;
+        Ok(v.as_array().map(|a| a.iter().filter_map(|g| g.get("name").and_then(Value::as_str).map(String::from)).collect()).unwrap_or_default())
+    }
+}
+
+/// Jira's `ErrorCollection` (`errorMessages` + `errors`) as one line, for logs and typed errors.
+pub fn error_messages(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(body) else { return "no details".into() };
+    let mut parts: Vec<String> = v.get("errorMessages").and_then(Value::as_array).map(|a| a.iter().filter_map(|m| m.as_str().map(String::from)).collect()).unwrap_or_default();
+    if let Some(errs) = v.get("errors").and_then(Value::as_object) {
+        parts.extend(errs.iter().map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or(""))));
+    }
+    if parts.is_empty() {
+        "no details".into()
+    } else {
+        parts.join("; ")
+    }
+}

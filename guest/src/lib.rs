@@ -1,0 +1,28 @@
+//! AI Clearance — a Forge app backend for governed AI tool access in Jira Service Management.
+//!
+//! Layout (find a feature by its product name):
+//! - `host`: the one port every side effect goes through; `wasm`: its WIT implementation.
+//! - `dispatch`: the exports (resolvers, triggers, scheduled jobs, queue consumers).
+//! - `storage`: typed KVS with Forge's rules; `storage::keys`: every key the app writes.
+//! - `intake`: issue-created ingestion of portal snapshots; `requests`, `catalog`: their records.
+//! - `audit`: the hash-chained audit trail and its verifier.
+//! - `jira`, `adf`, `access`, `time`: Jira REST wrappers, ADF text, caller checks, clock helpers.
+
+pub mod access;
+pub mod adf;
+pub mod audit;
+pub mod catalog;
+pub mod dispatch;
+pub mod error;
+pub mod host;
+pub mod intake;
+pub mod jira;
+pub mod requests;
+pub mod storage;
+pub mod time;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use error::{AppError, AppResult, ErrorKind};
+pub use host::Host;

@@ -1,0 +1,94 @@
+//! Access requests: the record intake writes (decision `pending`) and the requester's own list.
+
+use crate::error::{AppError, AppResult};
+use crate::host::Invocation;
+use crate::storage::{keys, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Decision {
+    Pending,
+    Approved,
+    Denied,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Pending => "pending",
+            Decision::Approved => "approved",
+            Decision::Denied => "denied",
+        }
+    }
+}
+
+/// The tool as requested, with the catalog facts that applied at intake.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum RequestedTool {
+    Catalog { id: String, display_name: String, risk_level: String },
+    New { name: String, url: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub issue_id: String,
+    pub issue_key: String,
+    pub project_key: String,
+    pub project_id: String,
+    pub portal_id: u64,
+    pub request_type_id: u64,
+    pub requester_account_id: String,
+    pub tool: RequestedTool,
+    pub duration_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub justification: Option<String>,
+    /// From the native issue: summary and the description flattened from ADF.
+    pub summary: String,
+    pub description_text: String,
+    pub decision: Decision,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_source: Option<String>,
+    pub snapshot_source: crate::intake::snapshot::SnapshotSource,
+    /// When the issue was created in Jira (the request time).
+    pub requested_at: String,
+    pub ingested_at: String,
+}
+
+/// The caller's own requests, newest first, one page at a time (spec §5.3).
+pub fn mine(store: Store<'_>, inv: &Invocation, payload: &Value) -> AppResult<Value> {
+    let who = crate::access::caller(inv)?;
+    let limit = match payload.get("limit") {
+        None | Some(Value::Null) => 10,
+        Some(v) => v.as_u64().filter(|l| (1..=crate::storage::MAX_PAGE as u64).contains(l)).ok_or_else(|| AppError::invalid("LIMIT_INVALID", "limit must be 1-20"))? as u32,
+    };
+    let cursor = match payload.get("cursor") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) if c.len() <= 1024 => Some(c.as_str()),
+        Some(_) => return Err(AppError::invalid("CURSOR_INVALID", "cursor must be the string a previous page returned")),
+    };
+    let page = store.page::<String>(&keys::request_by_requester_prefix(who), cursor, limit)?;
+    let ids: Vec<String> = page.items.iter().map(|(_, issue_id)| keys::request(issue_id)).collect();
+    let found = store.batch_get(&ids)?;
+    let mut items = Vec::with_capacity(ids.len());
+    for k in &ids {
+        if let Some(text) = found.get(k) {
+            let r: Request = crate::storage::decode(k, text)?;
+            // Defence in depth: an index entry never exposes someone else's request.
+            if r.requester_account_id == who {
+                items.push(json!({
+                    "issueKey": r.issue_key,
+                    "summary": r.summary,
+                    "tool": r.tool,
+                    "durationDays": r.duration_days,
+                    "decision": r.decision.as_str(),
+                    "requestedAt": r.requested_at,
+                }));
+            }
+        }
+    }
+    Ok(json!({"items": items, "nextCursor": page.next_cursor}))
+}

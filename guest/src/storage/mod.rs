@@ -1,0 +1,255 @@
+//! Typed storage over Forge KVS.
+//!
+//! - Checks Forge's key rules, value size and JSON depth *before* the host does, so a bad key is a
+//!   clear `StorageError` in the app, not a platform error in production.
+//! - Entities live under typed key prefixes (`keys.rs`); secondary indexes are keys too.
+//! - Writes that must hold together go in one transaction (`Tx`), bounded by Forge's 25 operations.
+
+pub mod keys;
+mod rules;
+
+pub use rules::{check_key, check_value, MAX_BATCH, MAX_KEY_LEN, MAX_PAGE, MAX_TX_OPS, MAX_VALUE_BYTES};
+
+use crate::error::{AppError, ErrorKind};
+use crate::host::{Condition, Entry, Host, HostError, SetOptions, TxOp};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Why a storage call failed, in the app's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// A key broke Forge's rules (`INVALID_KEY` / `KEY_TOO_LONG`).
+    InvalidKey(String),
+    /// A value is over 240 KiB (`MAX_SIZE`) or nested deeper than 31 (`MAX_DEPTH`).
+    ValueTooLarge(String),
+    /// More operations than Forge allows in one call.
+    TooManyOps(usize),
+    /// A stored value did not decode as the expected entity.
+    Corrupt { key: String, reason: String },
+    /// A transaction condition (or fail-if-exists) failed on this key.
+    Conflict(String),
+    Host(HostError),
+}
+
+impl From<HostError> for StorageError {
+    fn from(e: HostError) -> Self {
+        match e {
+            HostError::Conflict(k) => StorageError::Conflict(k),
+            other => StorageError::Host(other),
+        }
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::InvalidKey(m) => AppError::internal("STORAGE_INVALID_KEY", m),
+            StorageError::ValueTooLarge(m) => AppError::new(ErrorKind::TooLarge, "STORAGE_VALUE_TOO_LARGE", m),
+            StorageError::TooManyOps(n) => AppError::internal("STORAGE_TOO_MANY_OPS", format!("{n} operations in one call")),
+            StorageError::Corrupt { key, reason } => AppError::internal("STORAGE_CORRUPT", format!("record {key} is unreadable: {reason}")),
+            StorageError::Conflict(k) => AppError::conflict("STORAGE_CONFLICT", format!("concurrent change on {k}")),
+            StorageError::Host(h) => h.into(),
+        }
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A page of typed records from a prefix query.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<(String, T)>,
+    pub next_cursor: Option<String>,
+}
+
+pub fn encode<T: Serialize>(value: &T) -> StorageResult<String> {
+    let text = serde_json::to_string(value).map_err(|e| StorageError::Corrupt { key: String::new(), reason: e.to_string() })?;
+    check_value(&text)?;
+    Ok(text)
+}
+
+pub fn decode<T: DeserializeOwned>(key: &str, text: &str) -> StorageResult<T> {
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt { key: key.to_string(), reason: e.to_string() })
+}
+
+/// The typed store. Cheap to create; holds only the host reference.
+#[derive(Clone, Copy)]
+pub struct Store<'h> {
+    pub host: &'h dyn Host,
+}
+
+impl<'h> Store<'h> {
+    pub fn new(host: &'h dyn Host) -> Self {
+        Store { host }
+    }
+
+    pub fn get_raw(&self, key: &str) -> StorageResult<Option<String>> {
+        check_key(key)?;
+        Ok(self.host.kvs_get(key)?)
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> StorageResult<Option<T>> {
+        match self.get_raw(key)? {
+            Some(text) => decode(key, &text).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<()> {
+        check_key(key)?;
+        let text = encode(value)?;
+        Ok(self.host.kvs_set(key, &text, SetOptions::default())?)
+    }
+
+    pub fn put_ttl<T: Serialize>(&self, key: &str, value: &T, ttl_seconds: u64) -> StorageResult<()> {
+        check_key(key)?;
+        let text = encode(value)?;
+        Ok(self.host.kvs_set(key, &text, SetOptions { fail_if_exists: false, ttl_seconds: Some(ttl_seconds) })?)
+    }
+
+    /// Create-if-absent. `Ok(false)` when the key already existed.
+    pub fn create<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<bool> {
+        check_key(key)?;
+        let text = encode(value)?;
+        match self.host.kvs_set(key, &text, SetOptions { fail_if_exists: true, ttl_seconds: None }) {
+            Ok(()) => Ok(true),
+            Err(HostError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn delete(&self, key: &str) -> StorageResult<()> {
+        check_key(key)?;
+        match self.host.kvs_delete(key) {
+            Ok(()) | Err(HostError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One page (≤ 20) of records under `prefix`, in key order.
+    pub fn page<T: DeserializeOwned>(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> StorageResult<Page<T>> {
+        check_key(prefix)?;
+        let limit = limit.clamp(1, MAX_PAGE);
+        let page = self.host.kvs_query(prefix, cursor, limit)?;
+        let mut items = Vec::with_capacity(page.entries.len());
+        for Entry { key, value } in page.entries {
+            let v = decode(&key, &value)?;
+            items.push((key, v));
+        }
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    /// Every record under `prefix`, page by page, stopping at `max` (a bound, never unbounded).
+    pub fn scan<T: DeserializeOwned>(&self, prefix: &str, max: usize) -> StorageResult<Vec<(String, T)>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.page::<T>(prefix, cursor.as_deref(), MAX_PAGE)?;
+            out.extend(page.items);
+            if out.len() >= max {
+                out.truncate(max);
+                return Ok(out);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Raw values for up to 25 keys at once; absent keys are missing from the map.
+    pub fn batch_get(&self, keys: &[String]) -> StorageResult<BTreeMap<String, String>> {
+        if keys.len() > MAX_BATCH {
+            return Err(StorageError::TooManyOps(keys.len()));
+        }
+        for k in keys {
+            check_key(k)?;
+        }
+        Ok(self.host.kvs_batch_get(keys)?.into_iter().map(|e| (e.key, e.value)).collect())
+    }
+
+    pub fn tx(&self) -> Tx<'h> {
+        Tx { host: self.host, ops: Vec::new() }
+    }
+}
+
+/// A transaction under construction: every op is checked as it is added; `commit` applies all or
+/// nothing. Keys must be unique within one transaction (a Forge rule).
+pub struct Tx<'h> {
+    host: &'h dyn Host,
+    ops: Vec<TxOp>,
+}
+
+impl<'h> Tx<'h> {
+    fn push(&mut self, op: TxOp) -> StorageResult<()> {
+        check_key(op.key())?;
+        if self.ops.iter().any(|o| o.key() == op.key()) {
+            return Err(StorageError::InvalidKey(format!("key {} appears twice in one transaction", op.key())));
+        }
+        if self.ops.len() >= MAX_TX_OPS {
+            return Err(StorageError::TooManyOps(self.ops.len() + 1));
+        }
+        self.ops.push(op);
+        Ok(())
+    }
+
+    pub fn set<T: Serialize>(&mut self, key: &str, value: &T) -> StorageResult<&mut Self> {
+        let text = encode(value)?;
+        self.push(TxOp::Set(Entry { key: key.into(), value: text }))?;
+        Ok(self)
+    }
+
+    pub fn set_raw(&mut self, key: &str, text: String) -> StorageResult<&mut Self> {
+        check_value(&text)?;
+        self.push(TxOp::Set(Entry { key: key.into(), value: text }))?;
+        Ok(self)
+    }
+
+    /// Set only if the key does not exist yet (the transaction fails with `Conflict(key)` otherwise).
+    pub fn create<T: Serialize>(&mut self, key: &str, value: &T) -> StorageResult<&mut Self> {
+        let text = encode(value)?;
+        self.push(TxOp::SetIf(Entry { key: key.into(), value: text }, Condition::Absent))?;
+        Ok(self)
+    }
+
+    /// Set only if the current stored text equals `expected` (or the key is absent when `None`).
+    pub fn set_if_current(&mut self, key: &str, text: String, expected: Option<&str>) -> StorageResult<&mut Self> {
+        check_value(&text)?;
+        let cond = match expected {
+            Some(e) => Condition::Equals(e.to_string()),
+            None => Condition::Absent,
+        };
+        self.push(TxOp::SetIf(Entry { key: key.into(), value: text }, cond))?;
+        Ok(self)
+    }
+
+    pub fn delete(&mut self, key: &str) -> StorageResult<&mut Self> {
+        self.push(TxOp::Delete(key.into()))?;
+        Ok(self)
+    }
+
+    pub fn check(&mut self, key: &str, cond: Condition) -> StorageResult<&mut Self> {
+        self.push(TxOp::Check(key.into(), cond))?;
+        Ok(self)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    pub fn ops(&self) -> &[TxOp] {
+        &self.ops
+    }
+
+    pub fn commit(self) -> StorageResult<()> {
+        if self.ops.is_empty() {
+            return Ok(());
+        }
+        Ok(self.host.kvs_transact(&self.ops)?)
+    }
+}

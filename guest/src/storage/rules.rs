@@ -1,0 +1,92 @@
+//! Forge KVS limits (FORGE-FACTS.md), enforced in the app before any host call.
+
+use super::{StorageError, StorageResult};
+
+pub const MAX_KEY_LEN: usize = 500;
+pub const MAX_VALUE_BYTES: usize = 240 * 1024;
+pub const MAX_DEPTH: usize = 31;
+pub const MAX_PAGE: u32 = 20;
+pub const MAX_TX_OPS: usize = 25;
+pub const MAX_BATCH: usize = 25;
+
+/// `^(?!\s+$)[a-zA-Z0-9:._\s-#]+$`, at most 500 characters.
+pub fn check_key(key: &str) -> StorageResult<()> {
+    if key.is_empty() || key.chars().all(char::is_whitespace) {
+        return Err(StorageError::InvalidKey("empty or blank key".into()));
+    }
+    if key.len() > MAX_KEY_LEN {
+        return Err(StorageError::InvalidKey(format!("key is {} chars; Forge allows {MAX_KEY_LEN}", key.len())));
+    }
+    if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-' | '#') || c.is_ascii_whitespace())) {
+        return Err(StorageError::InvalidKey(format!("character {bad:?} is not allowed in a Forge key")));
+    }
+    Ok(())
+}
+
+/// Size and nesting depth of a JSON value's text.
+pub fn check_value(text: &str) -> StorageResult<()> {
+    if text.len() > MAX_VALUE_BYTES {
+        return Err(StorageError::ValueTooLarge(format!("value is {} bytes; Forge allows {MAX_VALUE_BYTES}", text.len())));
+    }
+    let depth = json_depth(text);
+    if depth > MAX_DEPTH {
+        return Err(StorageError::ValueTooLarge(format!("value nests {depth} levels; Forge allows {MAX_DEPTH}")));
+    }
+    Ok(())
+}
+
+/// Maximum bracket nesting outside strings.
+pub fn json_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_str {
+            match (esc, b) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_forge_rules() {
+        assert!(check_key("request:10100").is_ok());
+        assert!(check_key("request-by-requester:557058:abc-def:0001").is_ok());
+        assert!(check_key("a b#c").is_ok());
+        assert!(check_key("   ").is_err());
+        assert!(check_key("").is_err());
+        assert!(check_key("user@example").is_err());
+        assert!(check_key("a/b").is_err());
+        assert!(check_key("a|b").is_err());
+        assert!(check_key(&"k".repeat(500)).is_ok());
+        assert!(check_key(&"k".repeat(501)).is_err());
+    }
+
+    #[test]
+    fn values_are_bounded_in_size_and_depth() {
+        assert!(check_value(&format!("\"{}\"", "x".repeat(MAX_VALUE_BYTES - 2))).is_ok());
+        assert!(check_value(&format!("\"{}\"", "x".repeat(MAX_VALUE_BYTES))).is_err());
+        let deep = format!("{}{}", "[".repeat(32), "]".repeat(32));
+        assert!(check_value(&deep).is_err());
+        let ok = format!("{}{}", "[".repeat(31), "]".repeat(31));
+        assert!(check_value(&ok).is_ok());
+        assert_eq!(json_depth(r#"{"a":"[[[[","b":[1]}"#), 2);
+    }
+}

@@ -1,0 +1,520 @@
+//! The Forge + Jira emulator: one simulated site's state and every host call the app can make.
+//! Both front doors — the wasmtime host (`runtime::wasm`) and the native driver
+//! (`runtime::native`) — call these methods, so the emulation exists once.
+//!
+//! Every method returns `Result<Result<T, HostError>, Crash>`: the outer error is the fault plan
+//! killing the invocation before the call happens; the inner one is what the platform answers.
+
+use crate::faults::{as_host_error, CallCounts, Crash, Fault, FaultPlan, Meter, Service};
+use crate::manifest::Manifest;
+use crate::site::Site;
+use aiclearance::host::{Condition, Entry, HostError, HttpRequest, HttpResponse, Level, Principal, QueryPage, SetOptions, TxOp};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub type Call<T> = Result<Result<T, HostError>, Crash>;
+
+// Forge limits (FORGE-FACTS.md), enforced as the platform would.
+pub const KEY_MAX: usize = 500;
+pub const VALUE_MAX: usize = 240 * 1024;
+pub const DEPTH_MAX: usize = 31;
+pub const PAGE_MAX: u32 = 20;
+pub const TX_MAX_OPS: usize = 25;
+pub const TX_MAX_BYTES: usize = 4 * 1024 * 1024;
+pub const QUEUE_MAX_EVENTS: usize = 50;
+pub const QUEUE_MAX_BYTES: usize = 200 * 1024;
+pub const QUEUE_MAX_DELAY_S: u32 = 900;
+pub const LOG_MAX_BYTES: usize = 200 * 1024;
+const LOG_KEEP: usize = 5_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedEvent {
+    pub id: u64,
+    pub queue_key: String,
+    pub body: String,
+    pub due_ms: u64,
+    pub deliveries: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LogLine {
+    pub at_ms: u64,
+    pub function: String,
+    pub level: String,
+    pub message: String,
+}
+
+/// Jira rate limiting, when a scenario configures it: at most `per_minute` calls per simulated
+/// minute, then 429 with `Retry-After`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct JiraRateLimit {
+    pub per_minute: u32,
+    pub retry_after_s: u32,
+}
+
+/// Everything that persists between CLI commands (saved to the state directory's database).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimState {
+    pub site: Site,
+    pub clock_ms: u64,
+    pub rng: u64,
+    pub next_id: u64,
+    #[serde(default)]
+    pub kvs: BTreeMap<String, Stored>,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    #[serde(default)]
+    pub queue: Vec<QueuedEvent>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub logs: Vec<LogLine>,
+    /// Scheduled trigger key → the last time it fired.
+    #[serde(default)]
+    pub scheduled_last_ms: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub jira_rate_limit: Option<JiraRateLimit>,
+    #[serde(default)]
+    pub jira_minute: (u64, u32),
+}
+
+impl SimState {
+    pub fn new(site: Site, seed: u64) -> anyhow::Result<Self> {
+        let clock_ms = aiclearance::time::parse(&site.now).ok_or_else(|| anyhow::anyhow!("site.now {:?} is not an RFC 3339 time", site.now))?;
+        Ok(SimState {
+            site,
+            clock_ms,
+            rng: seed ^ 0x9E37_79B9_7F4A_7C15,
+            next_id: 1,
+            kvs: BTreeMap::new(),
+            secrets: BTreeMap::new(),
+            queue: Vec::new(),
+            env: BTreeMap::new(),
+            logs: Vec::new(),
+            scheduled_last_ms: BTreeMap::new(),
+            jira_rate_limit: None,
+            jira_minute: (0, 0),
+        })
+    }
+
+    /// SplitMix64: deterministic under the seed.
+    pub fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn live(&self, key: &str) -> Option<&Stored> {
+        self.kvs.get(key).filter(|s| s.expires_at_ms.is_none_or(|t| t > self.clock_ms))
+    }
+}
+
+/// Who is running: set for the duration of one invocation.
+#[derive(Debug, Clone, Default)]
+pub struct Running {
+    pub function: String,
+    pub account_id: Option<String>,
+    pub deadline_ms: u64,
+    pub started: Option<std::time::Instant>,
+    pub cursor_nonce: u64,
+    pub log_bytes: usize,
+    /// Wall time spent inside host calls (so guest time = total − host time).
+    pub host_ns: u64,
+}
+
+pub struct Emulator {
+    pub state: SimState,
+    pub manifest: Manifest,
+    pub meter: Meter,
+    pub running: Running,
+}
+
+fn check_key(key: &str) -> Result<(), HostError> {
+    if key.len() > KEY_MAX {
+        return Err(HostError::Invalid(format!("KEY_TOO_LONG: {} > {KEY_MAX}", key.len())));
+    }
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-' | '#') || c.is_ascii_whitespace();
+    if key.is_empty() || key.chars().all(char::is_whitespace) || !key.chars().all(ok_char) {
+        return Err(HostError::Invalid(format!("INVALID_KEY: {key:?}")));
+    }
+    Ok(())
+}
+
+fn check_value(value: &str) -> Result<(), HostError> {
+    if value.len() > VALUE_MAX {
+        return Err(HostError::TooLarge(format!("MAX_SIZE: {} bytes > {VALUE_MAX}", value.len())));
+    }
+    let v: serde_json::Value = serde_json::from_str(value).map_err(|e| HostError::Invalid(format!("value is not JSON: {e}")))?;
+    if depth(&v) > DEPTH_MAX {
+        return Err(HostError::Invalid(format!("MAX_DEPTH: nesting over {DEPTH_MAX}")));
+    }
+    Ok(())
+}
+
+fn depth(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl Emulator {
+    pub fn new(state: SimState, manifest: Manifest) -> Self {
+        Emulator { state, manifest, meter: Meter::default(), running: Running::default() }
+    }
+
+    /// Starts an invocation: a fresh meter with the plan, a deadline, a cursor nonce.
+    pub fn begin(&mut self, function: &str, account_id: Option<String>, timeout_s: u64, plan: FaultPlan) {
+        self.meter = Meter::new(plan);
+        let nonce = self.state.next_random();
+        self.running = Running { function: function.into(), account_id, deadline_ms: timeout_s * 1000, started: Some(std::time::Instant::now()), cursor_nonce: nonce, log_bytes: 0, host_ns: 0 };
+    }
+
+    pub fn end(&mut self) -> CallCounts {
+        self.running.started = None;
+        std::mem::take(&mut self.meter.counts)
+    }
+
+    fn enter(&mut self, service: Service, op: &str) -> Result<Option<Fault>, Crash> {
+        self.meter.enter(service, op)
+    }
+
+    // ---- KVS ------------------------------------------------------------------------------
+
+    pub fn kvs_get(&mut self, key: &str) -> Call<Option<String>> {
+        if let Some(f) = self.enter(Service::Kvs, "kvs.get")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        self.meter.counts.kvs_reads += 1;
+        Ok(check_key(key).map(|_| self.state.live(key).map(|s| s.value.clone())))
+    }
+
+    pub fn kvs_set(&mut self, key: &str, value: &str, o: SetOptions) -> Call<()> {
+        if let Some(f) = self.enter(Service::Kvs, "kvs.set")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        self.meter.counts.kvs_writes += 1;
+        Ok((|| {
+            check_key(key)?;
+            check_value(value)?;
+            if o.fail_if_exists && self.state.live(key).is_some() {
+                return Err(HostError::Conflict(key.to_string()));
+            }
+            let expires_at_ms = o.ttl_seconds.map(|t| self.state.clock_ms + t * 1000);
+            self.state.kvs.insert(key.to_string(), Stored { value: value.to_string(), expires_at_ms });
+            Ok(())
+        })())
+    }
+
+    pub fn kvs_delete(&mut self, key: &str) -> Call<()> {
+        if let Some(f) = self.enter(Service::Kvs, "kvs.delete")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        self.meter.counts.kvs_writes += 1;
+        Ok(check_key(key).map(|_| {
+            self.state.kvs.remove(key);
+        }))
+    }
+
+    pub fn kvs_query(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Call<QueryPage> {
+        if let Some(f) = self.enter(Service::Kvs, "kvs.query")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        self.meter.counts.kvs_reads += 1;
+        Ok((|| {
+            check_key(prefix)?;
+            if !(1..=PAGE_MAX).contains(&limit) {
+                return Err(HostError::Invalid(format!("query limit {limit} is outside 1..={PAGE_MAX}")));
+            }
+            let start_after = match cursor {
+                None => None,
+                Some(c) => Some(self.decode_cursor(c)?),
+            };
+            let now = self.state.clock_ms;
+            let mut entries = Vec::new();
+            let mut more = false;
+            let range = match &start_after {
+                Some(k) => self.state.kvs.range::<String, _>((std::ops::Bound::Excluded(k.clone()), std::ops::Bound::Unbounded)),
+                None => self.state.kvs.range::<String, _>(prefix.to_string()..),
+            };
+            for (k, s) in range {
+                if !k.starts_with(prefix) {
+                    break;
+                }
+                if s.expires_at_ms.is_some_and(|t| t <= now) {
+                    continue;
+                }
+                if entries.len() == limit as usize {
+                    more = true;
+                    break;
+                }
+                entries.push(Entry { key: k.clone(), value: s.value.clone() });
+            }
+            let next_cursor = if more { entries.last().map(|e| self.encode_cursor(&e.key)) } else { None };
+            Ok(QueryPage { entries, next_cursor })
+        })())
+    }
+
+    /// Cursors are opaque and bound to the invocation that got them (Forge: never persist them).
+    fn encode_cursor(&self, key: &str) -> String {
+        let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{:016x}{hex}", self.running.cursor_nonce)
+    }
+
+    fn decode_cursor(&self, c: &str) -> Result<String, HostError> {
+        let bad = || HostError::Invalid("the cursor is not valid in this invocation".into());
+        if c.len() < 16 || u64::from_str_radix(&c[..16], 16).map_err(|_| bad())? != self.running.cursor_nonce {
+            return Err(bad());
+        }
+        let hex = &c[16..];
+        let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+        String::from_utf8(bytes.ok_or_else(bad)?).map_err(|_| bad())
+    }
+
+    pub fn kvs_batch_get(&mut self, keys: &[String]) -> Call<Vec<Entry>> {
+        if let Some(f) = self.enter(Service::Kvs, "kvs.batch-get")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        self.meter.counts.kvs_reads += 1;
+        Ok((|| {
+            if keys.len() > TX_MAX_OPS {
+                return Err(HostError::Invalid(format!("batch of {} keys; Forge allows {TX_MAX_OPS}", keys.len())));
+            }
+            let mut out = Vec::new();
+            for k in keys {
+                check_key(k)?;
+                if let Some(s) = self.state.live(k) {
+                    out.push(Entry { key: k.clone(), value: s.value.clone() });
+                }
+            }
+            Ok(out)
+        })())
+    }
+
+    pub fn kvs_transact(&mut self, ops: &[TxOp]) -> Call<()> {
+        if let Some(f) = self.enter(Service::Kvs, "kvs.transact")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        self.meter.counts.kvs_transactions += 1;
+        Ok((|| {
+            if ops.is_empty() || ops.len() > TX_MAX_OPS {
+                return Err(HostError::Invalid(format!("a transaction holds 1..={TX_MAX_OPS} operations, not {}", ops.len())));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            let mut bytes = 0;
+            for op in ops {
+                check_key(op.key())?;
+                if !seen.insert(op.key()) {
+                    return Err(HostError::Invalid(format!("key {} appears twice in one transaction", op.key())));
+                }
+                if let TxOp::Set(e) | TxOp::SetIf(e, _) = op {
+                    check_value(&e.value)?;
+                    bytes += e.key.len() + e.value.len();
+                }
+            }
+            if bytes > TX_MAX_BYTES {
+                return Err(HostError::TooLarge(format!("transaction of {bytes} bytes")));
+            }
+            // All conditions are evaluated against the state before any write applies.
+            for op in ops {
+                let cond = match op {
+                    TxOp::Check(_, c) | TxOp::SetIf(_, c) | TxOp::DeleteIf(_, c) => c,
+                    _ => continue,
+                };
+                let current = self.state.live(op.key()).map(|s| s.value.as_str());
+                let holds = match cond {
+                    Condition::Absent => current.is_none(),
+                    Condition::Present => current.is_some(),
+                    Condition::Equals(v) => current == Some(v.as_str()),
+                };
+                if !holds {
+                    return Err(HostError::Conflict(op.key().to_string()));
+                }
+            }
+            for op in ops {
+                match op {
+                    TxOp::Set(e) | TxOp::SetIf(e, _) => {
+                        self.state.kvs.insert(e.key.clone(), Stored { value: e.value.clone(), expires_at_ms: None });
+                    }
+                    TxOp::Delete(k) | TxOp::DeleteIf(k, _) => {
+                        self.state.kvs.remove(k);
+                    }
+                    TxOp::Check(..) => {}
+                }
+            }
+            self.meter.counts.kvs_writes += ops.iter().filter(|o| !matches!(o, TxOp::Check(..))).count() as u64;
+            Ok(())
+        })())
+    }
+
+    // ---- Secrets --------------------------------------------------------------------------
+
+    pub fn secret_get(&mut self, key: &str) -> Call<Option<String>> {
+        if let Some(f) = self.enter(Service::Secrets, "secrets.get")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        Ok(check_key(key).map(|_| self.state.secrets.get(key).cloned()))
+    }
+
+    pub fn secret_set(&mut self, key: &str, value: &str) -> Call<()> {
+        if let Some(f) = self.enter(Service::Secrets, "secrets.set")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        Ok((|| {
+            check_key(key)?;
+            if value.len() > VALUE_MAX {
+                return Err(HostError::TooLarge("MAX_SIZE".into()));
+            }
+            self.state.secrets.insert(key.to_string(), value.to_string());
+            Ok(())
+        })())
+    }
+
+    pub fn secret_delete(&mut self, key: &str) -> Call<()> {
+        if let Some(f) = self.enter(Service::Secrets, "secrets.delete")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        Ok(check_key(key).map(|_| {
+            self.state.secrets.remove(key);
+        }))
+    }
+
+    // ---- Jira -----------------------------------------------------------------------------
+
+    pub fn jira(&mut self, principal: Principal, req: &HttpRequest) -> Call<HttpResponse> {
+        let path = req.url.split('?').next().unwrap_or("");
+        let op = format!("jira.{} {}", req.method, crate::jira::route_name(path));
+        let fault = self.enter(Service::Jira, &op)?;
+        match fault {
+            Some(Fault::Timeout) => return Ok(Err(HostError::Timeout)),
+            Some(Fault::Status { status, retry_after_s }) => return Ok(Ok(crate::jira::error_response(status, retry_after_s, "injected fault"))),
+            _ => {}
+        }
+        if let Some(limit) = self.state.jira_rate_limit.clone() {
+            let minute = self.state.clock_ms / 60_000;
+            if self.state.jira_minute.0 != minute {
+                self.state.jira_minute = (minute, 0);
+            }
+            self.state.jira_minute.1 += 1;
+            if self.state.jira_minute.1 > limit.per_minute {
+                return Ok(Ok(crate::jira::error_response(429, Some(limit.retry_after_s), "rate limit exceeded")));
+            }
+        }
+        let account = self.running.account_id.clone();
+        if principal == Principal::User && account.is_none() {
+            return Ok(Err(HostError::Forbidden("asUser() needs a user context; this invocation has none".into())));
+        }
+        let scopes = self.manifest.scopes.clone();
+        let now = self.state.clock_ms;
+        let id = self.state.next_id;
+        let (resp, used_ids) = crate::jira::handle(&mut self.state.site, &scopes, principal, account.as_deref(), req, now, id);
+        self.state.next_id += used_ids;
+        Ok(Ok(resp))
+    }
+
+    // ---- Fetch ----------------------------------------------------------------------------
+
+    pub fn fetch(&mut self, req: &HttpRequest) -> Call<HttpResponse> {
+        let host = url_host(&req.url).unwrap_or_default();
+        let fault = self.enter(Service::Fetch, &format!("fetch.{} {host}", req.method))?;
+        if !req.url.starts_with("https://") {
+            return Ok(Err(HostError::Forbidden(format!("only https:// egress is allowed: {}", req.url.split('?').next().unwrap_or("")))));
+        }
+        if !self.manifest.egress_allows(&host) {
+            return Ok(Err(HostError::Forbidden(format!("{host} is not declared in permissions.external.fetch.backend"))));
+        }
+        match fault {
+            Some(Fault::Timeout) => return Ok(Err(HostError::Timeout)),
+            Some(Fault::Status { status, retry_after_s }) => return Ok(Ok(crate::jira::error_response(status, retry_after_s, "injected fault"))),
+            _ => {}
+        }
+        Ok(Err(HostError::Unavailable(format!("no emulated service answers at {host}"))))
+    }
+
+    // ---- Queue ----------------------------------------------------------------------------
+
+    pub fn queue_push(&mut self, queue_key: &str, events: &[String], delay_s: u32) -> Call<()> {
+        if let Some(f) = self.enter(Service::Queue, "queue.push")? {
+            return Ok(Err(as_host_error(&f)));
+        }
+        Ok((|| {
+            if !self.manifest.consumers.contains_key(queue_key) {
+                return Err(HostError::Invalid(format!("no consumer module in manifest.yml reads queue {queue_key:?}")));
+            }
+            if events.is_empty() || events.len() > QUEUE_MAX_EVENTS {
+                return Err(HostError::Invalid(format!("a push holds 1..={QUEUE_MAX_EVENTS} events, not {}", events.len())));
+            }
+            let bytes: usize = events.iter().map(String::len).sum();
+            if bytes > QUEUE_MAX_BYTES {
+                return Err(HostError::TooLarge(format!("push of {bytes} bytes > {QUEUE_MAX_BYTES}")));
+            }
+            if delay_s > QUEUE_MAX_DELAY_S {
+                return Err(HostError::Invalid(format!("delay {delay_s}s > {QUEUE_MAX_DELAY_S}s")));
+            }
+            for body in events {
+                let id = self.state.next_id;
+                self.state.next_id += 1;
+                self.state.queue.push(QueuedEvent { id, queue_key: queue_key.into(), body: body.clone(), due_ms: self.state.clock_ms + delay_s as u64 * 1000, deliveries: 0 });
+            }
+            Ok(())
+        })())
+    }
+
+    // ---- Runtime, log, config (not faultable: they are local to the function) -------------
+
+    pub fn now_ms(&self) -> u64 {
+        self.state.clock_ms
+    }
+
+    pub fn remaining_ms(&self) -> u64 {
+        let spent = self.running.started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0);
+        self.running.deadline_ms.saturating_sub(spent)
+    }
+
+    pub fn random_bytes(&mut self, len: u32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len as usize);
+        while out.len() < len as usize {
+            out.extend_from_slice(&self.state.next_random().to_le_bytes());
+        }
+        out.truncate(len as usize);
+        out
+    }
+
+    pub fn log(&mut self, level: Level, message: &str) {
+        if self.running.log_bytes >= LOG_MAX_BYTES {
+            return;
+        }
+        self.running.log_bytes += message.len();
+        let level = format!("{level:?}").to_lowercase();
+        self.state.logs.push(LogLine { at_ms: self.state.clock_ms, function: self.running.function.clone(), level, message: message.chars().take(4_000).collect() });
+        if self.state.logs.len() > LOG_KEEP {
+            let drop = self.state.logs.len() - LOG_KEEP;
+            self.state.logs.drain(..drop);
+        }
+    }
+
+    pub fn env(&self, name: &str) -> Option<String> {
+        self.state.env.get(name).cloned()
+    }
+}
+
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some(authority.rsplit('@').next()?.split(':').next()?.to_ascii_lowercase())
+}

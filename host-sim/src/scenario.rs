@@ -1,0 +1,180 @@
+//! Fixture scenarios (fixtures/<site>/scenario.json), the readable transcript, replay of events
+//! for CI and the golden-state diff.
+
+use crate::runtime::RawOutcome;
+use crate::sim::{parse_duration, InvocationRecord, Sim};
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub enum Step {
+    Note(String),
+    Invoke { function: String, as_account: Option<String>, payload: Value },
+    Event(PathBuf),
+    Advance(u64),
+}
+
+pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
+    let path = site_dir.join("scenario.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)?;
+    let steps = v.get("steps").and_then(Value::as_array).context("scenario.json has no steps")?;
+    steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if let Some(n) = s.get("note").and_then(Value::as_str) {
+                Ok(Step::Note(n.into()))
+            } else if let Some(f) = s.get("invoke").and_then(Value::as_str) {
+                Ok(Step::Invoke { function: f.into(), as_account: s.get("as").and_then(Value::as_str).map(String::from), payload: s.get("payload").cloned().unwrap_or_else(|| serde_json::json!({})) })
+            } else if let Some(e) = s.get("event").and_then(Value::as_str) {
+                Ok(Step::Event(site_dir.join(e)))
+            } else if let Some(d) = s.get("advance").and_then(Value::as_str) {
+                Ok(Step::Advance(parse_duration(d)?))
+            } else {
+                bail!("scenario step {i} is not a note, invoke, event or advance: {s}")
+            }
+        })
+        .collect()
+}
+
+pub fn read_event(path: &Path) -> Result<Value> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading event {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
+}
+
+/// Who an account id is, for people reading the transcript.
+pub fn who(sim: &Sim, account: Option<&str>) -> String {
+    match account {
+        None => "no user".into(),
+        Some(a) => sim.state().site.user(a).map(|u| u.display_name.clone()).unwrap_or_else(|| a.to_string()),
+    }
+}
+
+pub fn describe(rec: &InvocationRecord) -> String {
+    let outcome = match &rec.outcome {
+        RawOutcome::Ok(v) => match v.get("outcome").and_then(Value::as_str) {
+            Some("ingested") => format!("ingested as a pending request (audit #{})", v["auditSeq"]),
+            Some("rejected") => format!("rejected: {}", v["code"].as_str().unwrap_or("")),
+            Some("skipped") => format!("skipped: {}", v["reason"].as_str().unwrap_or("")),
+            Some("duplicate") => "duplicate delivery: already ingested, nothing written".into(),
+            Some("deferred") => format!("deferred: Jira unavailable, retry {} in {}s", v["attempt"], v["retryAfterSeconds"]),
+            _ => summarize(v),
+        },
+        RawOutcome::Err(e) => format!("error {} ({})", e.code, e.message),
+        RawOutcome::Crashed { at_call } => format!("CRASHED before host call {at_call}"),
+        RawOutcome::Trapped(m) => format!("TRAPPED: {m}"),
+    };
+    let c = &rec.counts;
+    format!("{outcome}  [{} host calls: kvs {}, jira {}, secrets {}, tx {}]", c.total, c.service(crate::Service::Kvs), c.service(crate::Service::Jira), c.service(crate::Service::Secrets), c.kvs_transactions)
+}
+
+fn summarize(v: &Value) -> String {
+    if let Some(items) = v.get("items").and_then(Value::as_array) {
+        return format!("{} item(s){}", items.len(), if v.get("nextCursor").is_some_and(|c| !c.is_null()) { ", more pages" } else { "" });
+    }
+    if let Some(ok) = v.get("ok").and_then(Value::as_bool) {
+        return format!("audit chain {} ({} entries checked{})", if ok { "verified" } else { "BROKEN" }, v["checked"], if ok { String::new() } else { format!(", problems: {}", v["problems"]) });
+    }
+    let s = v.to_string();
+    if s.len() > 120 {
+        format!("{}…", &s[..s.char_indices().nth(117).map(|(i, _)| i).unwrap_or(s.len())])
+    } else {
+        s
+    }
+}
+
+/// Runs every step, writing the transcript to `out`. Returns the invocation records.
+pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<InvocationRecord>> {
+    let mut records = Vec::new();
+    for step in steps {
+        let now = aiclearance::time::rfc3339(sim.state().clock_ms);
+        let clock = &now[11..16];
+        match step {
+            Step::Note(n) => writeln!(out, "\n── {n}")?,
+            Step::Invoke { function, as_account, payload } => {
+                let rec = sim.resolve(function, payload, as_account.as_deref());
+                writeln!(out, "{clock}  {function} as {}: {}", who(sim, as_account.as_deref()), describe(&rec))?;
+                records.push(rec);
+                records.extend(report_queue(sim, out)?);
+            }
+            Step::Event(path) => {
+                let ev = read_event(path)?;
+                let rec = sim.deliver(&ev)?;
+                let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+                writeln!(out, "{clock}  issue created {} ({name}): {}", ev.pointer("/issue/key").and_then(Value::as_str).unwrap_or("?"), describe(&rec))?;
+                records.push(rec);
+                records.extend(report_queue(sim, out)?);
+            }
+            Step::Advance(ms) => {
+                let recs = sim.advance(*ms);
+                writeln!(out, "{clock}  clock +{}: {} background invocation(s)", human(*ms), recs.len())?;
+                for r in &recs {
+                    writeln!(out, "        {}: {}", r.label, describe(r))?;
+                }
+                records.extend(recs);
+            }
+        }
+    }
+    Ok(records)
+}
+
+fn report_queue(sim: &mut Sim, out: &mut String) -> Result<Vec<InvocationRecord>> {
+    let recs = sim.settle();
+    for r in &recs {
+        writeln!(out, "        {}: {}", r.label, describe(r))?;
+    }
+    Ok(recs)
+}
+
+fn human(ms: u64) -> String {
+    match ms {
+        m if m % 86_400_000 == 0 => format!("{}d", m / 86_400_000),
+        m if m % 3_600_000 == 0 => format!("{}h", m / 3_600_000),
+        m if m % 60_000 == 0 => format!("{}m", m / 60_000),
+        m => format!("{}s", m / 1000),
+    }
+}
+
+/// The steps before the first event: the setup `replay` applies before delivering its events.
+pub fn setup_steps(steps: &[Step]) -> Vec<Step> {
+    steps.iter().take_while(|s| !matches!(s, Step::Event(_))).filter(|s| !matches!(s, Step::Advance(_))).cloned().collect()
+}
+
+/// Paths where two JSON values differ, as readable lines (empty = equal).
+pub fn diff(expected: &Value, actual: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_at("$", expected, actual, &mut out);
+    out
+}
+
+fn diff_at(path: &str, e: &Value, a: &Value, out: &mut Vec<String>) {
+    match (e, a) {
+        (Value::Object(eo), Value::Object(ao)) => {
+            for (k, ev) in eo {
+                match ao.get(k) {
+                    Some(av) => diff_at(&format!("{path}.{k}"), ev, av, out),
+                    None => out.push(format!("{path}.{k}: expected {ev}, missing")),
+                }
+            }
+            for (k, av) in ao {
+                if !eo.contains_key(k) {
+                    out.push(format!("{path}.{k}: unexpected {av}"));
+                }
+            }
+        }
+        (Value::Array(ea), Value::Array(aa)) => {
+            for i in 0..ea.len().max(aa.len()) {
+                match (ea.get(i), aa.get(i)) {
+                    (Some(x), Some(y)) => diff_at(&format!("{path}[{i}]"), x, y, out),
+                    (Some(x), None) => out.push(format!("{path}[{i}]: expected {x}, missing")),
+                    (None, Some(y)) => out.push(format!("{path}[{i}]: unexpected {y}")),
+                    (None, None) => {}
+                }
+            }
+        }
+        _ if e != a => out.push(format!("{path}: expected {e}, got {a}")),
+        _ => {}
+    }
+}

@@ -1,0 +1,259 @@
+//! The simulated site as one object: an emulator, an engine (wasm or native), the clock and the
+//! scheduler. `run`, `replay`, `invoke`, `tick` and the tests all drive the app through here.
+
+use crate::emulator::{Emulator, SimState};
+use crate::faults::{CallCounts, FaultPlan};
+use crate::manifest::{Manifest, INTERACTIVE_TIMEOUT_S};
+use crate::runtime::{native::NativeEngine, wasm::WasmEngine, Engine, Export, RawOutcome};
+use crate::site::Site;
+use aiclearance::host::Invocation;
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// Bounds on the scheduler: a tick never loops forever.
+const MAX_DELIVERIES_PER_SETTLE: usize = 10_000;
+/// Forge redelivers an async event whose invocation crashed; after this many it is dropped.
+const MAX_QUEUE_DELIVERIES: u32 = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Wasm,
+    Native,
+}
+
+/// The record of one invocation.
+#[derive(Debug, Clone)]
+pub struct InvocationRecord {
+    pub function: String,
+    pub label: String,
+    pub outcome: RawOutcome,
+    pub counts: CallCounts,
+    pub wall_ns: u64,
+    pub host_ns: u64,
+}
+
+
+
+impl InvocationRecord {
+    pub fn ok(&self) -> Option<&Value> {
+        match &self.outcome {
+            RawOutcome::Ok(v) => Some(v),
+            _ => None,
+        }
+    }
+    pub fn error_code(&self) -> Option<&str> {
+        match &self.outcome {
+            RawOutcome::Err(e) => Some(&e.code),
+            _ => None,
+        }
+    }
+}
+
+pub struct Sim {
+    emu: Option<Emulator>,
+    engine: Box<dyn Engine>,
+    /// Faults armed for the next invocation only.
+    pub next_plan: FaultPlan,
+    pub history: Vec<InvocationRecord>,
+}
+
+/// The component host-sim's build script built (override with `--component` or AICLEARANCE_COMPONENT).
+pub fn default_component() -> PathBuf {
+    std::env::var_os("AICLEARANCE_COMPONENT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("AICLEARANCE_COMPONENT")))
+}
+
+pub fn default_manifest() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifest.yml")
+}
+
+pub fn make_engine(kind: EngineKind, component: &Path) -> Result<Box<dyn Engine>> {
+    Ok(match kind {
+        EngineKind::Wasm => Box::new(WasmEngine::load(component)?),
+        EngineKind::Native => Box::new(NativeEngine),
+    })
+}
+
+impl Sim {
+    pub fn new(state: SimState, manifest: Manifest, engine: Box<dyn Engine>) -> Self {
+        Sim { emu: Some(Emulator::new(state, manifest)), engine, next_plan: FaultPlan::default(), history: Vec::new() }
+    }
+
+    /// A fresh site from a fixture folder.
+    pub fn from_site(site_dir: &Path, manifest: &Path, kind: EngineKind, seed: u64) -> Result<Self> {
+        let site = Site::load(site_dir)?;
+        let state = SimState::new(site, seed)?;
+        Ok(Sim::new(state, Manifest::load(manifest)?, make_engine(kind, &default_component())?))
+    }
+
+    pub fn emu(&self) -> &Emulator {
+        self.emu.as_ref().expect("emulator present between invocations")
+    }
+    pub fn emu_mut(&mut self) -> &mut Emulator {
+        self.emu.as_mut().expect("emulator present between invocations")
+    }
+    pub fn state(&self) -> &SimState {
+        &self.emu().state
+    }
+    pub fn state_mut(&mut self) -> &mut SimState {
+        &mut self.emu_mut().state
+    }
+    pub fn engine_name(&self) -> &'static str {
+        self.engine.name()
+    }
+
+    fn context(&self, module_key: &str, account: Option<&str>) -> Invocation {
+        let emu = self.emu();
+        Invocation {
+            app_ari: emu.manifest.app_id.clone(),
+            cloud_id: emu.state.site.cloud_id.clone(),
+            module_key: module_key.to_string(),
+            account_id: account.map(String::from),
+            license_active: Some(emu.state.env.get("SIM_LICENSE_ACTIVE").is_none_or(|v| v == "true")),
+            extension: None,
+        }
+    }
+
+    fn invoke(&mut self, function: &str, label: String, inv: Invocation, timeout_s: u64, export: Export) -> InvocationRecord {
+        let mut emu = self.emu.take().expect("no nested invocations");
+        emu.begin(function, inv.account_id.clone(), timeout_s, std::mem::take(&mut self.next_plan));
+        let t = std::time::Instant::now();
+        let (mut emu, outcome) = self.engine.call(emu, &inv, &export);
+        let wall_ns = t.elapsed().as_nanos() as u64;
+        let host_ns = emu.running.host_ns;
+        let counts = emu.end();
+        self.emu = Some(emu);
+        let rec = InvocationRecord { function: function.into(), label, outcome, counts, wall_ns, host_ns };
+        self.history.push(rec.clone());
+        rec
+    }
+
+    /// A resolver call from the UI, as `account`.
+    pub fn resolve(&mut self, function_key: &str, payload: &Value, account: Option<&str>) -> InvocationRecord {
+        let function = self.emu().manifest.resolver_function.clone().unwrap_or_else(|| "resolver".into());
+        let inv = self.context("ai-clearance", account);
+        self.invoke(&function, format!("resolver {function_key}"), inv, INTERACTIVE_TIMEOUT_S, Export::Resolve { function_key: function_key.into(), payload: payload.to_string() })
+    }
+
+    /// Delivers a product event to the trigger manifest.yml declares for it.
+    pub fn deliver(&mut self, event: &Value) -> Result<InvocationRecord> {
+        let kind = event.get("eventType").and_then(Value::as_str).context("event without eventType")?;
+        let Some((module, function)) = self.emu().manifest.triggers.get(kind).cloned() else { bail!("manifest.yml declares no trigger for {kind}") };
+        let label = format!("{kind} {}", event.pointer("/issue/key").and_then(Value::as_str).unwrap_or("?"));
+        let inv = self.context(&module, None);
+        Ok(self.invoke(&function, label, inv, INTERACTIVE_TIMEOUT_S, Export::ProductEvent { event: event.to_string() }))
+    }
+
+    pub fn run_scheduled(&mut self, key: &str) -> Result<InvocationRecord> {
+        let Some(st) = self.emu().manifest.scheduled.iter().find(|s| s.key == key).cloned() else { bail!("no scheduled trigger {key}") };
+        let timeout = self.emu().manifest.timeout_of(&st.function);
+        let now = self.state().clock_ms;
+        self.state_mut().scheduled_last_ms.insert(key.into(), now);
+        let inv = self.context(key, None);
+        Ok(self.invoke(&st.function, format!("scheduled {key}"), inv, timeout, Export::Scheduled))
+    }
+
+    /// Delivers every queued event that is due now (in due order), including ones pushed meanwhile.
+    pub fn settle(&mut self) -> Vec<InvocationRecord> {
+        let mut out = Vec::new();
+        for _ in 0..MAX_DELIVERIES_PER_SETTLE {
+            let now = self.state().clock_ms;
+            let Some(idx) = self.state().queue.iter().enumerate().filter(|(_, e)| e.due_ms <= now).min_by_key(|(_, e)| (e.due_ms, e.id)).map(|(i, _)| i) else { break };
+            let mut ev = self.state_mut().queue.remove(idx);
+            let Some(function) = self.emu().manifest.consumers.get(&ev.queue_key).cloned() else { continue };
+            let timeout = self.emu().manifest.timeout_of(&function);
+            let inv = self.context(&ev.queue_key, None);
+            ev.deliveries += 1;
+            let rec = self.invoke(&function, format!("queue {}", ev.queue_key), inv, timeout, Export::Queue { queue_key: ev.queue_key.clone(), body: ev.body.clone() });
+            let redeliver = match &rec.outcome {
+                RawOutcome::Ok(v) => v.get("retry").and_then(Value::as_u64).map(|s| s * 1000),
+                RawOutcome::Crashed { .. } | RawOutcome::Trapped(_) => Some(1000),
+                RawOutcome::Err(_) => None,
+            };
+            if let Some(delay) = redeliver.filter(|_| ev.deliveries < MAX_QUEUE_DELIVERIES) {
+                ev.due_ms = now + delay;
+                self.state_mut().queue.push(ev);
+            }
+            out.push(rec);
+        }
+        out
+    }
+
+    /// Moves the clock forward, firing scheduled triggers and queued events as they fall due.
+    pub fn advance(&mut self, ms: u64) -> Vec<InvocationRecord> {
+        let target = self.state().clock_ms + ms;
+        let mut out = self.settle();
+        loop {
+            let now = self.state().clock_ms;
+            let next_sched = self
+                .emu()
+                .manifest
+                .scheduled
+                .iter()
+                .map(|s| {
+                    let last = self.state().scheduled_last_ms.get(&s.key).copied().unwrap_or(now - now % (s.interval_s * 1000));
+                    (last + s.interval_s * 1000, s.key.clone())
+                })
+                .min();
+            let next_queue = self.state().queue.iter().map(|e| e.due_ms).min();
+            let next = [next_sched.as_ref().map(|s| s.0), next_queue].into_iter().flatten().filter(|t| *t <= target).min();
+            let Some(t) = next else { break };
+            self.state_mut().clock_ms = t.max(now);
+            if let Some((due, key)) = next_sched.filter(|(due, _)| *due <= t) {
+                let _ = due;
+                if let Ok(rec) = self.run_scheduled(&key) {
+                    out.push(rec);
+                }
+            }
+            out.extend(self.settle());
+        }
+        self.state_mut().clock_ms = target;
+        out.extend(self.settle());
+        out
+    }
+
+    /// The state CI compares with a golden file: domain records without random or secret parts.
+    pub fn export_state(&self) -> Value {
+        let kvs = &self.state().kvs;
+        let records = |prefix: &str| -> Vec<Value> { kvs.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).filter_map(|(_, s)| serde_json::from_str(&s.value).ok()).collect() };
+        let mut requests: Vec<Value> = records("request:")
+            .into_iter()
+            .map(|r| {
+                json!({"issueKey": r["issueKey"], "requester": r["requesterAccountId"], "decision": r["decision"], "tool": r["tool"],
+                       "durationDays": r["durationDays"], "snapshotSource": r["snapshotSource"], "requestTypeId": r["requestTypeId"]})
+            })
+            .collect();
+        requests.sort_by_key(|r| r["issueKey"].as_str().map(issue_sort_key));
+        let mut rejections: Vec<Value> = records("intake-rejection:").into_iter().map(|r| json!({"issueKey": r["issueKey"], "code": r["code"], "field": r["field"]})).collect();
+        rejections.sort_by_key(|r| r["issueKey"].as_str().map(issue_sort_key));
+        let audit: Vec<Value> = records("audit-event:").into_iter().map(|e| json!({"seq": e["seq"], "type": e["type"], "issueKey": e["issueKey"]})).collect();
+        let mut prefixes = std::collections::BTreeMap::<String, u64>::new();
+        for k in kvs.keys() {
+            *prefixes.entry(k.split(':').next().unwrap_or(k).to_string()).or_default() += 1;
+        }
+        prefixes.remove("access-cache");
+        json!({"requests": requests, "rejections": rejections, "audit": audit, "keysByPrefix": prefixes, "queued": self.state().queue.len()})
+    }
+}
+
+/// `AIR-10` sorts after `AIR-9`.
+pub fn issue_sort_key(k: &str) -> (String, u64) {
+    let (p, n) = k.rsplit_once('-').unwrap_or((k, "0"));
+    (p.to_string(), n.parse().unwrap_or(0))
+}
+
+/// `30m`, `1h`, `2d`, `90s`, `1w` → milliseconds.
+pub fn parse_duration(s: &str) -> Result<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).context("a duration needs a unit: s, m, h, d or w")?);
+    let n: u64 = num.parse().with_context(|| format!("{s:?} is not a duration"))?;
+    let mult = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => bail!("unknown duration unit {unit:?} (use s, m, h, d or w)"),
+    };
+    Ok(n * mult)
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env node
+// manifest-check: validates the AI Clearance Forge manifest with Atlassian's own validator
+// (@forge/manifest) and with this project's rules. Usage:
+//   node check.mjs [path/to/manifest.yml]      (default: ../../manifest.yml from this file)
+// Prints one line per check and ends with "manifest-check: N passed, M failed"; exits 1 on failure.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import forgeManifest from '@forge/manifest';
+
+const {
+  ProcessorBuilder,
+  ValidationTypes,
+  validateTriggerScopes,
+  getHandlersDirectory,
+  HANDLER_EXTENSIONS,
+  errors: forgeText
+} = forgeManifest;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const manifestPath = path.resolve(process.argv[2] ?? path.join(here, '..', '..', 'manifest.yml'));
+const manifestDir = path.dirname(manifestPath);
+const manifestFile = path.basename(manifestPath);
+
+// The app's rules (spec §13, FORGE-FACTS "Scheduled triggers", "Invocation", "Manifest").
+const REQUIRED_RUNTIME = 'nodejs24.x';
+const MAX_SCHEDULED_TRIGGERS = 5;
+const EXPECTED_SCOPES = [
+  'manage:jira-configuration',
+  'read:jira-user',
+  'read:jira-work',
+  'write:jira-work',
+  'read:servicedesk-request',
+  'write:servicedesk-request',
+  'storage:app'
+];
+const PORTAL_PANEL = 'jiraServiceManagement:portalRequestCreatePropertyPanel';
+const JSM_UNLICENSED_TYPES = ['customer', 'unlicensed', 'anonymous'];
+const REQUIRED_UNLICENSED = ['customer', 'unlicensed'];
+const DEFAULT_TIMEOUT_SECONDS = 55;
+
+// The library resolves handler files and resource folders against the manifest's directory,
+// and `app.package.extraFiles` globs against the working directory: run from the manifest's
+// directory, as the Forge CLI does.
+process.chdir(manifestDir);
+
+const results = [];
+function record(name, ok, detail = '', notes = []) {
+  results.push({ name, ok });
+  console.log(`${ok ? 'ok  ' : 'FAIL'}  ${name}${detail ? ` — ${detail}` : ''}`);
+  for (const note of notes) console.log(`        ${note}`);
+}
+async function check(name, fn) {
+  try {
+    const { ok, detail, notes } = await fn();
+    record(name, ok, detail, notes);
+  } catch (e) {
+    record(name, false, `threw: ${e?.message ?? e}`);
+  }
+}
+const fmt = (e) => `${e.level ?? 'error'}${e.line ? ` line ${e.line}` : ''}: ${e.message}`;
+const eventName = (e) => (typeof e === 'string' ? e : e?.eventType);
+
+console.log(`manifest-check: ${manifestPath} (@forge/manifest ${readVersion()})`);
+
+// 1. The file parses as YAML (our own parse, used by the rule checks below).
+let doc = null;
+await check('manifest parses as YAML', () => {
+  const text = fs.readFileSync(manifestPath, 'utf8');
+  const parsed = YAML.parseDocument(text);
+  if (parsed.errors.length) return { ok: false, detail: parsed.errors.map((e) => e.message.split('\n')[0]).join('; ') };
+  doc = parsed.toJS();
+  return { ok: doc !== null && typeof doc === 'object', detail: manifestFile };
+});
+const modules = () => doc?.modules ?? {};
+
+// 2. @forge/manifest BASIC validation (the reduced schema the CLI checks first).
+await check('@forge/manifest BASIC validation', async () => {
+  const r = await ProcessorBuilder.instance().withValidation(ValidationTypes.BASIC).build().process(manifestFile);
+  const problems = r.errors ?? [];
+  return { ok: r.success && problems.length === 0, detail: `${problems.length} problem(s)`, notes: problems.map(fmt) };
+});
+
+// 3. Full JSON-schema validation. @forge/manifest has no schema-only ValidationTypes member;
+//    PRODUCT_TRIGGER runs file + YAML + the full manifest schema + product-trigger scopes.
+await check('@forge/manifest full schema + product-trigger scopes (PRODUCT_TRIGGER)', async () => {
+  const r = await ProcessorBuilder.instance().withValidation(ValidationTypes.PRODUCT_TRIGGER).build().process(manifestFile);
+  const problems = r.errors ?? [];
+  return { ok: r.success && problems.length === 0, detail: `${problems.length} problem(s)`, notes: problems.map(fmt) };
+});
+
+// 4. FULL validation. It also requires every handler file and resource folder to exist; those
+//    are build outputs (JS adapter, Custom UI bundle) not in the tree yet. Exactly those messages
+//    are reported as known-missing; any other error or warning fails the check.
+await check('@forge/manifest FULL validation (except known-missing build outputs)', async () => {
+  const r = await ProcessorBuilder.instance().withValidation(ValidationTypes.FULL).build().process(manifestFile);
+  const expected = new Set(knownMissingMessages());
+  const all = r.errors ?? [];
+  const knownMissing = all.filter((e) => e.level === 'error' && expected.has(e.message));
+  const unexpected = all.filter((e) => !knownMissing.includes(e));
+  const notes = [
+    ...unexpected.map((e) => `unexpected ${fmt(e)}`),
+    ...knownMissing.map((e) => `known-missing: ${e.message}`)
+  ];
+  if (knownMissing.length) notes.push(`(handler files are looked up in ${getHandlersDirectory(doc ?? {})}/ beside the manifest)`);
+  return {
+    ok: unexpected.length === 0,
+    detail: `${unexpected.length} unexpected problem(s), ${knownMissing.length} known-missing`,
+    notes
+  };
+});
+
+// 5. Every product trigger event: validateTriggerScopes(event, scopes) finds no missing scope.
+{
+  const scopes = doc?.permissions?.scopes ?? [];
+  const triggers = modules().trigger ?? [];
+  if (triggers.length === 0) record('product trigger scopes', false, 'no trigger module declared');
+  for (const t of triggers) {
+    for (const ev of t.events ?? []) {
+      const name = eventName(ev);
+      await check(`trigger ${t.key}: scopes for ${name}`, async () => {
+        const v = await validateTriggerScopes(name, scopes);
+        if (!v.requiredScopes) return { ok: false, detail: 'event unknown to @forge/manifest scope mapping' };
+        return {
+          ok: v.valid,
+          detail: v.valid
+            ? `needs ${v.requiredScopes.current.join(', ')}: declared`
+            : `missing ${v.missingScopes.join(', ')}`
+        };
+      });
+    }
+  }
+}
+
+// 6. Forge allows at most 5 scheduled triggers per app.
+await check(`at most ${MAX_SCHEDULED_TRIGGERS} scheduled triggers`, () => {
+  const st = modules().scheduledTrigger ?? [];
+  return {
+    ok: st.length <= MAX_SCHEDULED_TRIGGERS,
+    detail: `${st.length}: ${st.map((s) => `${s.key} (${s.interval})`).join(', ')}`
+  };
+});
+
+// 7. Runtime: the jco/JSPI deploy path needs Node 24.
+await check(`runtime is ${REQUIRED_RUNTIME}`, () => {
+  const name = doc?.app?.runtime?.name;
+  return { ok: name === REQUIRED_RUNTIME, detail: `app.runtime.name = ${name}` };
+});
+
+// 8. Exactly the seven scopes of spec §13, no more, no fewer, no duplicates.
+await check('permissions.scopes are exactly the 7 app scopes', () => {
+  const scopes = doc?.permissions?.scopes;
+  if (!Array.isArray(scopes)) return { ok: false, detail: 'permissions.scopes is not a list' };
+  const extra = scopes.filter((s) => !EXPECTED_SCOPES.includes(s));
+  const missing = EXPECTED_SCOPES.filter((s) => !scopes.includes(s));
+  const dupes = scopes.filter((s, i) => scopes.indexOf(s) !== i);
+  const ok = extra.length === 0 && missing.length === 0 && dupes.length === 0;
+  const parts = [];
+  if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+  if (extra.length) parts.push(`extra ${extra.join(', ')}`);
+  if (dupes.length) parts.push(`duplicate ${dupes.join(', ')}`);
+  return { ok, detail: ok ? scopes.join(', ') : parts.join('; ') };
+});
+
+// 9. Timeouts above the 55 s default are only for functions used solely by scheduled triggers
+//    and queue consumers; product-trigger and UI-resolver functions stay within 25 s.
+await check('long timeouts only on scheduled/consumer-only functions', () => {
+  const m = modules();
+  const users = new Map(); // function key -> Set of module types that use it
+  const use = (fnKey, type) => {
+    if (!fnKey) return;
+    if (!users.has(fnKey)) users.set(fnKey, new Set());
+    users.get(fnKey).add(type);
+  };
+  for (const [type, list] of Object.entries(m)) {
+    if (type === 'function' || !Array.isArray(list)) continue;
+    for (const mod of list) {
+      use(typeof mod.function === 'string' ? mod.function : undefined, type);
+      use(mod.resolver?.function, type);
+    }
+  }
+  const bad = [];
+  for (const f of m.function ?? []) {
+    const types = [...(users.get(f.key) ?? [])];
+    if (types.length === 0) { bad.push(`${f.key} is not used by any module`); continue; }
+    const longOnly = types.every((ty) => ty === 'scheduledTrigger' || ty === 'consumer');
+    const t = f.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    if (!longOnly && f.timeoutSeconds !== undefined && f.timeoutSeconds > 25) {
+      bad.push(`${f.key} (${f.timeoutSeconds}s) serves ${types.join(', ')}: those invocations are limited to 25 s`);
+    } else if (!longOnly && t > DEFAULT_TIMEOUT_SECONDS) {
+      bad.push(`${f.key} (${t}s) is not used solely by scheduled triggers / consumers`);
+    }
+  }
+  return { ok: bad.length === 0, detail: bad.length ? `${bad.length} problem(s)` : `${(m.function ?? []).length} functions`, notes: bad };
+});
+
+// 10. The portal create panel admits JSM customers and unlicensed users (spec §12, CL-014).
+await check(`${PORTAL_PANEL} allows customer + unlicensed access`, () => {
+  const panels = modules()[PORTAL_PANEL] ?? [];
+  if (panels.length === 0) return { ok: false, detail: 'module not declared' };
+  const bad = [];
+  for (const p of panels) {
+    const ua = p.unlicensedAccess;
+    if (!Array.isArray(ua)) { bad.push(`${p.key}: no unlicensedAccess list`); continue; }
+    const unknown = ua.filter((v) => !JSM_UNLICENSED_TYPES.includes(v));
+    const missing = REQUIRED_UNLICENSED.filter((v) => !ua.includes(v));
+    if (unknown.length) bad.push(`${p.key}: unknown type(s) ${unknown.join(', ')}`);
+    if (missing.length) bad.push(`${p.key}: missing ${missing.join(', ')}`);
+  }
+  return {
+    ok: bad.length === 0,
+    detail: bad.length ? bad.join('; ') : panels.map((p) => `${p.key}: [${p.unlicensedAccess.join(', ')}]`).join('; ')
+  };
+});
+
+// 11. Backend egress is HTTPS only (CL-203).
+await check('backend egress is https only', () => {
+  const backend = doc?.permissions?.external?.fetch?.backend ?? [];
+  const addrs = backend.map((b) => (typeof b === 'string' ? b : b?.address ?? `remote:${b?.remote}`));
+  const bad = addrs.filter((a) => !/^https:\/\//.test(a));
+  return { ok: addrs.length > 0 && bad.length === 0, detail: bad.length ? `not https: ${bad.join(', ')}` : addrs.join(', ') };
+});
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+console.log(`manifest-check: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
+
+// The FULL-validation messages for handler files and resource folders that do not exist yet,
+// built with @forge/manifest's own message functions and its handler-directory rule.
+function knownMissingMessages() {
+  if (!doc) return [];
+  const out = [];
+  const handlersDir = getHandlersDirectory(doc);
+  for (const f of modules().function ?? []) {
+    const handler = String(f.handler ?? '');
+    const dot = handler.lastIndexOf('.');
+    if (dot <= 0) continue;
+    const fileName = handler.slice(0, dot);
+    const exists = HANDLER_EXTENSIONS.some((ext) => fs.existsSync(path.resolve(manifestDir, handlersDir, `${fileName}.${ext}`)));
+    if (!exists) out.push(forgeText.modules.function.handler.fileNotExists(handler, fileName));
+  }
+  for (const r of doc.resources ?? []) {
+    if (r?.path && !fs.existsSync(path.resolve(manifestDir, r.path))) out.push(forgeText.resources.missingResource(r.path, r.key));
+  }
+  return out;
+}
+
+function readVersion() {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(here, 'node_modules', '@forge', 'manifest', 'package.json'), 'utf8'));
+    return pkg.version;
+  } catch {
+    return '?';
+  }
+}
