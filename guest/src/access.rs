@@ -18,7 +18,10 @@ struct CachedAccess {
 
 /// The calling user, or `UNAUTHENTICATED` (e.g. a resolver invoked without a user context).
 pub fn caller(inv: &Invocation) -> AppResult<&str> {
-    inv.account_id.as_deref().filter(|a| !a.is_empty()).ok_or_else(|| AppError::forbidden("UNAUTHENTICATED", "this action needs a signed-in user"))
+    inv.account_id
+        .as_deref()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| AppError::forbidden("UNAUTHENTICATED", "this action needs a signed-in user"))
 }
 
 /// Jira administrator (global permission ADMINISTER), cached for 5 minutes.
@@ -32,7 +35,14 @@ pub fn is_admin(host: &dyn Host, account_id: &str) -> AppResult<bool> {
         }
     }
     let admin = Jira::new(host).has_global_permission(account_id, "ADMINISTER")?;
-    store.put_ttl(&key, &CachedAccess { admin, checked_at_ms: now }, ACCESS_CACHE_TTL_S)?;
+    store.put_ttl(
+        &key,
+        &CachedAccess {
+            admin,
+            checked_at_ms: now,
+        },
+        ACCESS_CACHE_TTL_S,
+    )?;
     Ok(admin)
 }
 
@@ -42,6 +52,9 @@ pub fn require_admin<'a>(host: &dyn Host, inv: &'a Invocation) -> AppResult<&'a 
     if is_admin(host, who)? {
         Ok(who)
     } else {
-        Err(AppError::forbidden("ADMIN_REQUIRED", "only Jira administrators can do this"))
+        Err(AppError::forbidden(
+            "ADMIN_REQUIRED",
+            "only Jira administrators can do this",
+        ))
     }
 }

@@ -66,8 +66,9 @@ fn walk(node: &Value, out: &mut String, depth: usize) {
             children(node, out, depth);
             ensure_newline(out);
         }
-        "paragraph" | "heading" | "codeBlock" | "blockquote" | "panel" | "bulletList" | "orderedList"
-        | "mediaSingle" | "mediaGroup" | "expand" | "nestedExpand" | "table" | "decisionList" | "taskList" => {
+        "paragraph" | "heading" | "codeBlock" | "blockquote" | "panel" | "bulletList"
+        | "orderedList" | "mediaSingle" | "mediaGroup" | "expand" | "nestedExpand" | "table"
+        | "decisionList" | "taskList" => {
             ensure_newline(out);
             children(node, out, depth);
             ensure_newline(out);
@@ -85,7 +86,9 @@ fn children(node: &Value, out: &mut String, depth: usize) {
 }
 
 fn ensure_newline(out: &mut String) {
-    if !out.is_empty() && !out.ends_with('\n') {
+    // A list item's first paragraph continues its "- " marker.
+    let after_marker = out == "- " || out.ends_with("\n- ");
+    if !out.is_empty() && !out.ends_with('\n') && !after_marker {
         out.push('\n');
     }
 }
@@ -94,7 +97,13 @@ fn ensure_newline(out: &mut String) {
 pub fn doc_from_lines(lines: &[String]) -> Value {
     let content: Vec<Value> = lines
         .iter()
-        .map(|l| if l.is_empty() { json!({"type": "paragraph"}) } else { json!({"type": "paragraph", "content": [{"type": "text", "text": l}]}) })
+        .map(|l| {
+            if l.is_empty() {
+                json!({"type": "paragraph"})
+            } else {
+                json!({"type": "paragraph", "content": [{"type": "text", "text": l}]})
+            }
+        })
         .collect();
     json!({"type": "doc", "version": 1, "content": content})
 }

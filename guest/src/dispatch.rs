@@ -25,19 +25,33 @@ pub const RESOLVERS: &[&str] = &[
 
 fn parse_payload(payload: &str) -> AppResult<Value> {
     if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(AppError::new(crate::error::ErrorKind::TooLarge, "PAYLOAD_TOO_LARGE", format!("payloads are limited to {MAX_PAYLOAD_BYTES} bytes")));
+        return Err(AppError::new(
+            crate::error::ErrorKind::TooLarge,
+            "PAYLOAD_TOO_LARGE",
+            format!("payloads are limited to {MAX_PAYLOAD_BYTES} bytes"),
+        ));
     }
     if payload.trim().is_empty() {
         return Ok(json!({}));
     }
-    let v: Value = serde_json::from_str(payload).map_err(|e| AppError::invalid("PAYLOAD_MALFORMED", format!("the payload is not JSON: {e}")))?;
+    let v: Value = serde_json::from_str(payload).map_err(|e| {
+        AppError::invalid("PAYLOAD_MALFORMED", format!("the payload is not JSON: {e}"))
+    })?;
     if !v.is_object() {
-        return Err(AppError::invalid("PAYLOAD_MALFORMED", "the payload must be a JSON object"));
+        return Err(AppError::invalid(
+            "PAYLOAD_MALFORMED",
+            "the payload must be a JSON object",
+        ));
     }
     Ok(v)
 }
 
-pub fn resolve(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -> AppResult<Value> {
+pub fn resolve(
+    host: &dyn Host,
+    inv: &Invocation,
+    function_key: &str,
+    payload: &str,
+) -> AppResult<Value> {
     let p = parse_payload(payload)?;
     let store = Store::new(host);
     match function_key {
@@ -61,7 +75,9 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &
         "admin.catalog.get" => {
             access::require_admin(host, inv)?;
             let id = p.get("id").and_then(Value::as_str).unwrap_or("");
-            catalog::get(store, id)?.map(|t| json!({"tool": t})).ok_or_else(|| AppError::not_found("TOOL_NOT_FOUND", format!("no tool {id:?}")))
+            catalog::get(store, id)?
+                .map(|t| json!({"tool": t}))
+                .ok_or_else(|| AppError::not_found("TOOL_NOT_FOUND", format!("no tool {id:?}")))
         }
         "admin.catalog.upsert" => {
             access::require_admin(host, inv)?;
@@ -71,20 +87,30 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &
         "admin.audit.list" => {
             access::require_admin(host, inv)?;
             let cursor = p.get("cursor").and_then(Value::as_str);
-            let page = store.page::<audit::AuditEntry>(crate::storage::keys::AUDIT_EVENT_PREFIX, cursor, 20)?;
-            Ok(json!({"items": page.items.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), "nextCursor": page.next_cursor}))
+            let page = store.page::<audit::AuditEntry>(
+                crate::storage::keys::AUDIT_EVENT_PREFIX,
+                cursor,
+                20,
+            )?;
+            Ok(
+                json!({"items": page.items.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), "nextCursor": page.next_cursor}),
+            )
         }
         "admin.audit.verify" => {
             access::require_admin(host, inv)?;
             Ok(serde_json::to_value(audit::verify(store, 1_000_000)?).expect("report serializes"))
         }
         "requests.mine" => requests::mine(store, inv, &p),
-        other => Err(AppError::not_found("UNKNOWN_FUNCTION", format!("no resolver function {other:?}"))),
+        other => Err(AppError::not_found(
+            "UNKNOWN_FUNCTION",
+            format!("no resolver function {other:?}"),
+        )),
     }
 }
 
 pub fn product_event(host: &dyn Host, inv: &Invocation, event: &str) -> AppResult<Value> {
-    let v: Value = serde_json::from_str(event).map_err(|e| AppError::invalid("EVENT_MALFORMED", format!("the event is not JSON: {e}")))?;
+    let v: Value = serde_json::from_str(event)
+        .map_err(|e| AppError::invalid("EVENT_MALFORMED", format!("the event is not JSON: {e}")))?;
     match v.get("eventType").and_then(Value::as_str) {
         Some("avi:jira:created:issue") => Ok(intake::ingest(host, inv, &v, 0)?.to_json()),
         other => {
@@ -97,20 +123,38 @@ pub fn product_event(host: &dyn Host, inv: &Invocation, event: &str) -> AppResul
 /// Scheduled triggers by module key. The lifecycle sweeps (§10) are built by later issues; until
 /// then their triggers report that they did nothing.
 pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
-    host.log(Level::Info, &format!("scheduled trigger {} has no work in this release", inv.module_key));
+    host.log(
+        Level::Info,
+        &format!(
+            "scheduled trigger {} has no work in this release",
+            inv.module_key
+        ),
+    );
     Ok(json!({"trigger": inv.module_key, "work": "none"}))
 }
 
 /// Queue consumers. Returns `Ok(None)` when done, `Ok(Some(seconds))` to ask for redelivery.
-pub fn queue_event(host: &dyn Host, inv: &Invocation, queue_key: &str, body: &str) -> AppResult<Option<u32>> {
-    let v: Value = serde_json::from_str(body).map_err(|e| AppError::invalid("EVENT_MALFORMED", format!("queue event is not JSON: {e}")))?;
+pub fn queue_event(
+    host: &dyn Host,
+    inv: &Invocation,
+    queue_key: &str,
+    body: &str,
+) -> AppResult<Option<u32>> {
+    let v: Value = serde_json::from_str(body).map_err(|e| {
+        AppError::invalid("EVENT_MALFORMED", format!("queue event is not JSON: {e}"))
+    })?;
     match queue_key {
         intake::ingest::RETRY_QUEUE => {
             let attempt = v.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32;
-            let event = v.get("event").ok_or_else(|| AppError::invalid("EVENT_INVALID", "retry event without the original event"))?;
+            let event = v.get("event").ok_or_else(|| {
+                AppError::invalid("EVENT_INVALID", "retry event without the original event")
+            })?;
             intake::ingest(host, inv, event, attempt)?;
             Ok(None)
         }
-        other => Err(AppError::not_found("UNKNOWN_QUEUE", format!("no consumer for queue {other:?}"))),
+        other => Err(AppError::not_found(
+            "UNKNOWN_QUEUE",
+            format!("no consumer for queue {other:?}"),
+        )),
     }
 }

@@ -30,7 +30,13 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     pub fn new(kind: ErrorKind, code: &str, message: impl Into<String>) -> Self {
-        AppError { kind, code: code.to_string(), message: message.into(), retry_after_s: None, details: None }
+        AppError {
+            kind,
+            code: code.to_string(),
+            message: message.into(),
+            retry_after_s: None,
+            details: None,
+        }
     }
     pub fn invalid(code: &str, message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Invalid, code, message)
@@ -67,12 +73,20 @@ impl From<HostError> for AppError {
             HostError::Conflict(m) => AppError::conflict("CONFLICT", m),
             HostError::RateLimited { retry_after_s } => AppError {
                 retry_after_s: Some(retry_after_s),
-                ..AppError::new(ErrorKind::RateLimited, "RATE_LIMITED", "the platform is throttling this app; retry later")
+                ..AppError::new(
+                    ErrorKind::RateLimited,
+                    "RATE_LIMITED",
+                    "the platform is throttling this app; retry later",
+                )
             },
             HostError::Forbidden(m) => AppError::forbidden("FORBIDDEN", m),
             HostError::Invalid(m) => AppError::invalid("INVALID", m),
             HostError::TooLarge(m) => AppError::new(ErrorKind::TooLarge, "TOO_LARGE", m),
-            HostError::Timeout => AppError::new(ErrorKind::Unavailable, "TIMEOUT", "a platform call timed out"),
+            HostError::Timeout => AppError::new(
+                ErrorKind::Unavailable,
+                "TIMEOUT",
+                "a platform call timed out",
+            ),
             HostError::Unavailable(m) => AppError::new(ErrorKind::Unavailable, "UNAVAILABLE", m),
         }
     }

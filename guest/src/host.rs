@@ -25,7 +25,9 @@ impl fmt::Display for HostError {
         match self {
             HostError::NotFound => write!(f, "not found"),
             HostError::Conflict(m) => write!(f, "conflict: {m}"),
-            HostError::RateLimited { retry_after_s } => write!(f, "rate limited (retry after {retry_after_s}s)"),
+            HostError::RateLimited { retry_after_s } => {
+                write!(f, "rate limited (retry after {retry_after_s}s)")
+            }
             HostError::Forbidden(m) => write!(f, "forbidden: {m}"),
             HostError::Invalid(m) => write!(f, "invalid: {m}"),
             HostError::TooLarge(m) => write!(f, "too large: {m}"),
@@ -94,14 +96,22 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn get(url: impl Into<String>) -> Self {
-        HttpRequest { method: "GET".into(), url: url.into(), headers: vec![("Accept".into(), "application/json".into())], body: None }
+        HttpRequest {
+            method: "GET".into(),
+            url: url.into(),
+            headers: vec![("Accept".into(), "application/json".into())],
+            body: None,
+        }
     }
 
     pub fn with_json(method: &str, url: impl Into<String>, body: String) -> Self {
         HttpRequest {
             method: method.into(),
             url: url.into(),
-            headers: vec![("Accept".into(), "application/json".into()), ("Content-Type".into(), "application/json".into())],
+            headers: vec![
+                ("Accept".into(), "application/json".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
             body: Some(body),
         }
     }
@@ -116,7 +126,10 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -153,7 +166,12 @@ pub trait Host {
     fn kvs_get(&self, key: &str) -> Result<Option<String>, HostError>;
     fn kvs_set(&self, key: &str, value: &str, options: SetOptions) -> Result<(), HostError>;
     fn kvs_delete(&self, key: &str) -> Result<(), HostError>;
-    fn kvs_query(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<QueryPage, HostError>;
+    fn kvs_query(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<QueryPage, HostError>;
     fn kvs_batch_get(&self, keys: &[String]) -> Result<Vec<Entry>, HostError>;
     fn kvs_transact(&self, ops: &[TxOp]) -> Result<(), HostError>;
 
@@ -163,7 +181,12 @@ pub trait Host {
 
     fn jira(&self, principal: Principal, req: &HttpRequest) -> Result<HttpResponse, HostError>;
     fn fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError>;
-    fn queue_push(&self, queue_key: &str, events: &[String], delay_seconds: u32) -> Result<(), HostError>;
+    fn queue_push(
+        &self,
+        queue_key: &str,
+        events: &[String],
+        delay_seconds: u32,
+    ) -> Result<(), HostError>;
 
     fn now_ms(&self) -> u64;
     fn remaining_ms(&self) -> u64;

@@ -32,7 +32,12 @@ pub fn rfc3339(ms: u64) -> String {
     let days = (ms / MS_PER_DAY) as i64;
     let rem = ms % MS_PER_DAY;
     let (y, m, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
@@ -96,7 +101,10 @@ mod tests {
         assert_eq!(rfc3339(ms), "2026-11-02T09:05:00.000Z");
         assert_eq!(parse("2026-11-02T10:05:00+01:00"), Some(ms));
         assert_eq!(day(ms), "2026-11-02");
-        assert_eq!(parse("2024-02-29T00:00:00Z").map(rfc3339).as_deref(), Some("2024-02-29T00:00:00.000Z"));
+        assert_eq!(
+            parse("2024-02-29T00:00:00Z").map(rfc3339).as_deref(),
+            Some("2024-02-29T00:00:00.000Z")
+        );
         assert_eq!(parse("not a date"), None);
         assert_eq!(parse("2026-13-02T09:05:00Z"), None);
     }

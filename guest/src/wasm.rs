@@ -32,15 +32,27 @@ fn cond(c: &port::Condition) -> kvs::Condition {
 }
 
 fn entry(e: &port::Entry) -> kvs::Entry {
-    kvs::Entry { key: e.key.clone(), value: e.value.clone() }
+    kvs::Entry {
+        key: e.key.clone(),
+        value: e.value.clone(),
+    }
 }
 
 fn request(r: &port::HttpRequest) -> types::HttpRequest {
-    types::HttpRequest { method: r.method.clone(), url: r.url.clone(), headers: r.headers.clone(), body: r.body.clone() }
+    types::HttpRequest {
+        method: r.method.clone(),
+        url: r.url.clone(),
+        headers: r.headers.clone(),
+        body: r.body.clone(),
+    }
 }
 
 fn response(r: types::HttpResponse) -> port::HttpResponse {
-    port::HttpResponse { status: r.status, headers: r.headers, body: r.body }
+    port::HttpResponse {
+        status: r.status,
+        headers: r.headers,
+        body: r.body,
+    }
 }
 
 impl port::Host for WitHost {
@@ -48,17 +60,47 @@ impl port::Host for WitHost {
         kvs::get(key).map_err(err)
     }
     fn kvs_set(&self, key: &str, value: &str, o: port::SetOptions) -> Result<(), port::HostError> {
-        kvs::set(key, value, kvs::SetOptions { fail_if_exists: o.fail_if_exists, ttl_seconds: o.ttl_seconds }).map_err(err)
+        kvs::set(
+            key,
+            value,
+            kvs::SetOptions {
+                fail_if_exists: o.fail_if_exists,
+                ttl_seconds: o.ttl_seconds,
+            },
+        )
+        .map_err(err)
     }
     fn kvs_delete(&self, key: &str) -> Result<(), port::HostError> {
         kvs::delete(key).map_err(err)
     }
-    fn kvs_query(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<port::QueryPage, port::HostError> {
+    fn kvs_query(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<port::QueryPage, port::HostError> {
         let p = kvs::query(prefix, cursor, limit).map_err(err)?;
-        Ok(port::QueryPage { entries: p.entries.into_iter().map(|e| port::Entry { key: e.key, value: e.value }).collect(), next_cursor: p.next_cursor })
+        Ok(port::QueryPage {
+            entries: p
+                .entries
+                .into_iter()
+                .map(|e| port::Entry {
+                    key: e.key,
+                    value: e.value,
+                })
+                .collect(),
+            next_cursor: p.next_cursor,
+        })
     }
     fn kvs_batch_get(&self, keys: &[String]) -> Result<Vec<port::Entry>, port::HostError> {
-        Ok(kvs::batch_get(keys).map_err(err)?.into_iter().map(|e| port::Entry { key: e.key, value: e.value }).collect())
+        Ok(kvs::batch_get(keys)
+            .map_err(err)?
+            .into_iter()
+            .map(|e| port::Entry {
+                key: e.key,
+                value: e.value,
+            })
+            .collect())
     }
     fn kvs_transact(&self, ops: &[port::TxOp]) -> Result<(), port::HostError> {
         let ops: Vec<kvs::TxOp> = ops
@@ -82,7 +124,11 @@ impl port::Host for WitHost {
     fn secret_delete(&self, key: &str) -> Result<(), port::HostError> {
         secrets::delete(key).map_err(err)
     }
-    fn jira(&self, principal: port::Principal, req: &port::HttpRequest) -> Result<port::HttpResponse, port::HostError> {
+    fn jira(
+        &self,
+        principal: port::Principal,
+        req: &port::HttpRequest,
+    ) -> Result<port::HttpResponse, port::HostError> {
         let p = match principal {
             port::Principal::App => jira::Principal::App,
             port::Principal::User => jira::Principal::User,
@@ -92,7 +138,12 @@ impl port::Host for WitHost {
     fn fetch(&self, req: &port::HttpRequest) -> Result<port::HttpResponse, port::HostError> {
         fetch::request(&request(req)).map(response).map_err(err)
     }
-    fn queue_push(&self, queue_key: &str, events: &[String], delay_seconds: u32) -> Result<(), port::HostError> {
+    fn queue_push(
+        &self,
+        queue_key: &str,
+        events: &[String],
+        delay_seconds: u32,
+    ) -> Result<(), port::HostError> {
         queue::push(queue_key, events, delay_seconds).map_err(err)
     }
     fn now_ms(&self) -> u64 {
@@ -119,7 +170,14 @@ impl port::Host for WitHost {
 }
 
 fn inv(c: wit_handlers::InvocationContext) -> port::Invocation {
-    port::Invocation { app_ari: c.app_ari, cloud_id: c.cloud_id, module_key: c.module_key, account_id: c.account_id, license_active: c.license_active, extension: c.extension }
+    port::Invocation {
+        app_ari: c.app_ari,
+        cloud_id: c.cloud_id,
+        module_key: c.module_key,
+        account_id: c.account_id,
+        license_active: c.license_active,
+        extension: c.extension,
+    }
 }
 
 fn app_err(e: crate::AppError) -> wit_handlers::AppError {
@@ -135,23 +193,50 @@ fn app_err(e: crate::AppError) -> wit_handlers::AppError {
         K::Unavailable => W::Unavailable,
         K::Internal => W::Internal,
     };
-    wit_handlers::AppError { kind, code: e.code, message: e.message, retry_after_seconds: e.retry_after_s, details: e.details.map(|d| d.to_string()) }
+    wit_handlers::AppError {
+        kind,
+        code: e.code,
+        message: e.message,
+        retry_after_seconds: e.retry_after_s,
+        details: e.details.map(|d| d.to_string()),
+    }
 }
 
 struct Component;
 
 impl Guest for Component {
-    fn resolve(function_key: String, payload: String, ctx: wit_handlers::InvocationContext) -> Result<String, wit_handlers::AppError> {
-        crate::dispatch::resolve(&WitHost, &inv(ctx), &function_key, &payload).map(|v| v.to_string()).map_err(app_err)
+    fn resolve(
+        function_key: String,
+        payload: String,
+        ctx: wit_handlers::InvocationContext,
+    ) -> Result<String, wit_handlers::AppError> {
+        crate::dispatch::resolve(&WitHost, &inv(ctx), &function_key, &payload)
+            .map(|v| v.to_string())
+            .map_err(app_err)
     }
-    fn on_product_event(event: String, ctx: wit_handlers::InvocationContext) -> Result<String, wit_handlers::AppError> {
-        crate::dispatch::product_event(&WitHost, &inv(ctx), &event).map(|v| v.to_string()).map_err(app_err)
+    fn on_product_event(
+        event: String,
+        ctx: wit_handlers::InvocationContext,
+    ) -> Result<String, wit_handlers::AppError> {
+        crate::dispatch::product_event(&WitHost, &inv(ctx), &event)
+            .map(|v| v.to_string())
+            .map_err(app_err)
     }
-    fn on_scheduled(ctx: wit_handlers::InvocationContext) -> Result<String, wit_handlers::AppError> {
-        crate::dispatch::scheduled(&WitHost, &inv(ctx)).map(|v| v.to_string()).map_err(app_err)
+    fn on_scheduled(
+        ctx: wit_handlers::InvocationContext,
+    ) -> Result<String, wit_handlers::AppError> {
+        crate::dispatch::scheduled(&WitHost, &inv(ctx))
+            .map(|v| v.to_string())
+            .map_err(app_err)
     }
-    fn on_queue_event(queue_key: String, body: String, ctx: wit_handlers::InvocationContext) -> Result<wit_handlers::QueueOutcome, wit_handlers::AppError> {
-        match crate::dispatch::queue_event(&WitHost, &inv(ctx), &queue_key, &body).map_err(app_err)? {
+    fn on_queue_event(
+        queue_key: String,
+        body: String,
+        ctx: wit_handlers::InvocationContext,
+    ) -> Result<wit_handlers::QueueOutcome, wit_handlers::AppError> {
+        match crate::dispatch::queue_event(&WitHost, &inv(ctx), &queue_key, &body)
+            .map_err(app_err)?
+        {
             None => Ok(wit_handlers::QueueOutcome::Done),
             Some(s) => Ok(wit_handlers::QueueOutcome::Retry(s)),
         }

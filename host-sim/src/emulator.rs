@@ -8,7 +8,10 @@
 use crate::faults::{as_host_error, CallCounts, Crash, Fault, FaultPlan, Meter, Service};
 use crate::manifest::Manifest;
 use crate::site::Site;
-use aiclearance::host::{Condition, Entry, HostError, HttpRequest, HttpResponse, Level, Principal, QueryPage, SetOptions, TxOp};
+use aiclearance::host::{
+    Condition, Entry, HostError, HttpRequest, HttpResponse, Level, Principal, QueryPage,
+    SetOptions, TxOp,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -92,7 +95,8 @@ pub struct SimState {
 
 impl SimState {
     pub fn new(site: Site, seed: u64) -> anyhow::Result<Self> {
-        let clock_ms = aiclearance::time::parse(&site.now).ok_or_else(|| anyhow::anyhow!("site.now {:?} is not an RFC 3339 time", site.now))?;
+        let clock_ms = aiclearance::time::parse(&site.now)
+            .ok_or_else(|| anyhow::anyhow!("site.now {:?} is not an RFC 3339 time", site.now))?;
         Ok(SimState {
             site,
             clock_ms,
@@ -119,7 +123,9 @@ impl SimState {
     }
 
     fn live(&self, key: &str) -> Option<&Stored> {
-        self.kvs.get(key).filter(|s| s.expires_at_ms.is_none_or(|t| t > self.clock_ms))
+        self.kvs
+            .get(key)
+            .filter(|s| s.expires_at_ms.is_none_or(|t| t > self.clock_ms))
     }
 }
 
@@ -145,9 +151,16 @@ pub struct Emulator {
 
 fn check_key(key: &str) -> Result<(), HostError> {
     if key.len() > KEY_MAX {
-        return Err(HostError::Invalid(format!("KEY_TOO_LONG: {} > {KEY_MAX}", key.len())));
+        return Err(HostError::Invalid(format!(
+            "KEY_TOO_LONG: {} > {KEY_MAX}",
+            key.len()
+        )));
     }
-    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-' | '#') || c.is_ascii_whitespace();
+    let ok_char = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, ':' | '.' | '_' | '-' | '#')
+            || c.is_ascii_whitespace()
+    };
     if key.is_empty() || key.chars().all(char::is_whitespace) || !key.chars().all(ok_char) {
         return Err(HostError::Invalid(format!("INVALID_KEY: {key:?}")));
     }
@@ -156,11 +169,17 @@ fn check_key(key: &str) -> Result<(), HostError> {
 
 fn check_value(value: &str) -> Result<(), HostError> {
     if value.len() > VALUE_MAX {
-        return Err(HostError::TooLarge(format!("MAX_SIZE: {} bytes > {VALUE_MAX}", value.len())));
+        return Err(HostError::TooLarge(format!(
+            "MAX_SIZE: {} bytes > {VALUE_MAX}",
+            value.len()
+        )));
     }
-    let v: serde_json::Value = serde_json::from_str(value).map_err(|e| HostError::Invalid(format!("value is not JSON: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(value)
+        .map_err(|e| HostError::Invalid(format!("value is not JSON: {e}")))?;
     if depth(&v) > DEPTH_MAX {
-        return Err(HostError::Invalid(format!("MAX_DEPTH: nesting over {DEPTH_MAX}")));
+        return Err(HostError::Invalid(format!(
+            "MAX_DEPTH: nesting over {DEPTH_MAX}"
+        )));
     }
     Ok(())
 }
@@ -175,14 +194,33 @@ fn depth(v: &serde_json::Value) -> usize {
 
 impl Emulator {
     pub fn new(state: SimState, manifest: Manifest) -> Self {
-        Emulator { state, manifest, meter: Meter::default(), running: Running::default() }
+        Emulator {
+            state,
+            manifest,
+            meter: Meter::default(),
+            running: Running::default(),
+        }
     }
 
     /// Starts an invocation: a fresh meter with the plan, a deadline, a cursor nonce.
-    pub fn begin(&mut self, function: &str, account_id: Option<String>, timeout_s: u64, plan: FaultPlan) {
+    pub fn begin(
+        &mut self,
+        function: &str,
+        account_id: Option<String>,
+        timeout_s: u64,
+        plan: FaultPlan,
+    ) {
         self.meter = Meter::new(plan);
         let nonce = self.state.next_random();
-        self.running = Running { function: function.into(), account_id, deadline_ms: timeout_s * 1000, started: Some(std::time::Instant::now()), cursor_nonce: nonce, log_bytes: 0, host_ns: 0 };
+        self.running = Running {
+            function: function.into(),
+            account_id,
+            deadline_ms: timeout_s * 1000,
+            started: Some(std::time::Instant::now()),
+            cursor_nonce: nonce,
+            log_bytes: 0,
+            host_ns: 0,
+        };
     }
 
     pub fn end(&mut self) -> CallCounts {
@@ -216,7 +254,13 @@ impl Emulator {
                 return Err(HostError::Conflict(key.to_string()));
             }
             let expires_at_ms = o.ttl_seconds.map(|t| self.state.clock_ms + t * 1000);
-            self.state.kvs.insert(key.to_string(), Stored { value: value.to_string(), expires_at_ms });
+            self.state.kvs.insert(
+                key.to_string(),
+                Stored {
+                    value: value.to_string(),
+                    expires_at_ms,
+                },
+            );
             Ok(())
         })())
     }
@@ -239,7 +283,9 @@ impl Emulator {
         Ok((|| {
             check_key(prefix)?;
             if !(1..=PAGE_MAX).contains(&limit) {
-                return Err(HostError::Invalid(format!("query limit {limit} is outside 1..={PAGE_MAX}")));
+                return Err(HostError::Invalid(format!(
+                    "query limit {limit} is outside 1..={PAGE_MAX}"
+                )));
             }
             let start_after = match cursor {
                 None => None,
@@ -249,7 +295,10 @@ impl Emulator {
             let mut entries = Vec::new();
             let mut more = false;
             let range = match &start_after {
-                Some(k) => self.state.kvs.range::<String, _>((std::ops::Bound::Excluded(k.clone()), std::ops::Bound::Unbounded)),
+                Some(k) => self.state.kvs.range::<String, _>((
+                    std::ops::Bound::Excluded(k.clone()),
+                    std::ops::Bound::Unbounded,
+                )),
                 None => self.state.kvs.range::<String, _>(prefix.to_string()..),
             };
             for (k, s) in range {
@@ -263,10 +312,20 @@ impl Emulator {
                     more = true;
                     break;
                 }
-                entries.push(Entry { key: k.clone(), value: s.value.clone() });
+                entries.push(Entry {
+                    key: k.clone(),
+                    value: s.value.clone(),
+                });
             }
-            let next_cursor = if more { entries.last().map(|e| self.encode_cursor(&e.key)) } else { None };
-            Ok(QueryPage { entries, next_cursor })
+            let next_cursor = if more {
+                entries.last().map(|e| self.encode_cursor(&e.key))
+            } else {
+                None
+            };
+            Ok(QueryPage {
+                entries,
+                next_cursor,
+            })
         })())
     }
 
@@ -278,11 +337,16 @@ impl Emulator {
 
     fn decode_cursor(&self, c: &str) -> Result<String, HostError> {
         let bad = || HostError::Invalid("the cursor is not valid in this invocation".into());
-        if c.len() < 16 || u64::from_str_radix(&c[..16], 16).map_err(|_| bad())? != self.running.cursor_nonce {
+        if c.len() < 16
+            || u64::from_str_radix(&c[..16], 16).map_err(|_| bad())? != self.running.cursor_nonce
+        {
             return Err(bad());
         }
         let hex = &c[16..];
-        let bytes: Option<Vec<u8>> = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+        let bytes: Option<Vec<u8>> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect();
         String::from_utf8(bytes.ok_or_else(bad)?).map_err(|_| bad())
     }
 
@@ -293,13 +357,19 @@ impl Emulator {
         self.meter.counts.kvs_reads += 1;
         Ok((|| {
             if keys.len() > TX_MAX_OPS {
-                return Err(HostError::Invalid(format!("batch of {} keys; Forge allows {TX_MAX_OPS}", keys.len())));
+                return Err(HostError::Invalid(format!(
+                    "batch of {} keys; Forge allows {TX_MAX_OPS}",
+                    keys.len()
+                )));
             }
             let mut out = Vec::new();
             for k in keys {
                 check_key(k)?;
                 if let Some(s) = self.state.live(k) {
-                    out.push(Entry { key: k.clone(), value: s.value.clone() });
+                    out.push(Entry {
+                        key: k.clone(),
+                        value: s.value.clone(),
+                    });
                 }
             }
             Ok(out)
@@ -313,14 +383,20 @@ impl Emulator {
         self.meter.counts.kvs_transactions += 1;
         Ok((|| {
             if ops.is_empty() || ops.len() > TX_MAX_OPS {
-                return Err(HostError::Invalid(format!("a transaction holds 1..={TX_MAX_OPS} operations, not {}", ops.len())));
+                return Err(HostError::Invalid(format!(
+                    "a transaction holds 1..={TX_MAX_OPS} operations, not {}",
+                    ops.len()
+                )));
             }
             let mut seen = std::collections::BTreeSet::new();
             let mut bytes = 0;
             for op in ops {
                 check_key(op.key())?;
                 if !seen.insert(op.key()) {
-                    return Err(HostError::Invalid(format!("key {} appears twice in one transaction", op.key())));
+                    return Err(HostError::Invalid(format!(
+                        "key {} appears twice in one transaction",
+                        op.key()
+                    )));
                 }
                 if let TxOp::Set(e) | TxOp::SetIf(e, _) = op {
                     check_value(&e.value)?;
@@ -349,7 +425,13 @@ impl Emulator {
             for op in ops {
                 match op {
                     TxOp::Set(e) | TxOp::SetIf(e, _) => {
-                        self.state.kvs.insert(e.key.clone(), Stored { value: e.value.clone(), expires_at_ms: None });
+                        self.state.kvs.insert(
+                            e.key.clone(),
+                            Stored {
+                                value: e.value.clone(),
+                                expires_at_ms: None,
+                            },
+                        );
                     }
                     TxOp::Delete(k) | TxOp::DeleteIf(k, _) => {
                         self.state.kvs.remove(k);
@@ -357,7 +439,8 @@ impl Emulator {
                     TxOp::Check(..) => {}
                 }
             }
-            self.meter.counts.kvs_writes += ops.iter().filter(|o| !matches!(o, TxOp::Check(..))).count() as u64;
+            self.meter.counts.kvs_writes +=
+                ops.iter().filter(|o| !matches!(o, TxOp::Check(..))).count() as u64;
             Ok(())
         })())
     }
@@ -380,7 +463,9 @@ impl Emulator {
             if value.len() > VALUE_MAX {
                 return Err(HostError::TooLarge("MAX_SIZE".into()));
             }
-            self.state.secrets.insert(key.to_string(), value.to_string());
+            self.state
+                .secrets
+                .insert(key.to_string(), value.to_string());
             Ok(())
         })())
     }
@@ -402,7 +487,16 @@ impl Emulator {
         let fault = self.enter(Service::Jira, &op)?;
         match fault {
             Some(Fault::Timeout) => return Ok(Err(HostError::Timeout)),
-            Some(Fault::Status { status, retry_after_s }) => return Ok(Ok(crate::jira::error_response(status, retry_after_s, "injected fault"))),
+            Some(Fault::Status {
+                status,
+                retry_after_s,
+            }) => {
+                return Ok(Ok(crate::jira::error_response(
+                    status,
+                    retry_after_s,
+                    "injected fault",
+                )))
+            }
             _ => {}
         }
         if let Some(limit) = self.state.jira_rate_limit.clone() {
@@ -412,17 +506,31 @@ impl Emulator {
             }
             self.state.jira_minute.1 += 1;
             if self.state.jira_minute.1 > limit.per_minute {
-                return Ok(Ok(crate::jira::error_response(429, Some(limit.retry_after_s), "rate limit exceeded")));
+                return Ok(Ok(crate::jira::error_response(
+                    429,
+                    Some(limit.retry_after_s),
+                    "rate limit exceeded",
+                )));
             }
         }
         let account = self.running.account_id.clone();
         if principal == Principal::User && account.is_none() {
-            return Ok(Err(HostError::Forbidden("asUser() needs a user context; this invocation has none".into())));
+            return Ok(Err(HostError::Forbidden(
+                "asUser() needs a user context; this invocation has none".into(),
+            )));
         }
         let scopes = self.manifest.scopes.clone();
         let now = self.state.clock_ms;
         let id = self.state.next_id;
-        let (resp, used_ids) = crate::jira::handle(&mut self.state.site, &scopes, principal, account.as_deref(), req, now, id);
+        let (resp, used_ids) = crate::jira::handle(
+            &mut self.state.site,
+            &scopes,
+            principal,
+            account.as_deref(),
+            req,
+            now,
+            id,
+        );
         self.state.next_id += used_ids;
         Ok(Ok(resp))
     }
@@ -433,17 +541,33 @@ impl Emulator {
         let host = url_host(&req.url).unwrap_or_default();
         let fault = self.enter(Service::Fetch, &format!("fetch.{} {host}", req.method))?;
         if !req.url.starts_with("https://") {
-            return Ok(Err(HostError::Forbidden(format!("only https:// egress is allowed: {}", req.url.split('?').next().unwrap_or("")))));
+            return Ok(Err(HostError::Forbidden(format!(
+                "only https:// egress is allowed: {}",
+                req.url.split('?').next().unwrap_or("")
+            ))));
         }
         if !self.manifest.egress_allows(&host) {
-            return Ok(Err(HostError::Forbidden(format!("{host} is not declared in permissions.external.fetch.backend"))));
+            return Ok(Err(HostError::Forbidden(format!(
+                "{host} is not declared in permissions.external.fetch.backend"
+            ))));
         }
         match fault {
             Some(Fault::Timeout) => return Ok(Err(HostError::Timeout)),
-            Some(Fault::Status { status, retry_after_s }) => return Ok(Ok(crate::jira::error_response(status, retry_after_s, "injected fault"))),
+            Some(Fault::Status {
+                status,
+                retry_after_s,
+            }) => {
+                return Ok(Ok(crate::jira::error_response(
+                    status,
+                    retry_after_s,
+                    "injected fault",
+                )))
+            }
             _ => {}
         }
-        Ok(Err(HostError::Unavailable(format!("no emulated service answers at {host}"))))
+        Ok(Err(HostError::Unavailable(format!(
+            "no emulated service answers at {host}"
+        ))))
     }
 
     // ---- Queue ----------------------------------------------------------------------------
@@ -454,22 +578,37 @@ impl Emulator {
         }
         Ok((|| {
             if !self.manifest.consumers.contains_key(queue_key) {
-                return Err(HostError::Invalid(format!("no consumer module in manifest.yml reads queue {queue_key:?}")));
+                return Err(HostError::Invalid(format!(
+                    "no consumer module in manifest.yml reads queue {queue_key:?}"
+                )));
             }
             if events.is_empty() || events.len() > QUEUE_MAX_EVENTS {
-                return Err(HostError::Invalid(format!("a push holds 1..={QUEUE_MAX_EVENTS} events, not {}", events.len())));
+                return Err(HostError::Invalid(format!(
+                    "a push holds 1..={QUEUE_MAX_EVENTS} events, not {}",
+                    events.len()
+                )));
             }
             let bytes: usize = events.iter().map(String::len).sum();
             if bytes > QUEUE_MAX_BYTES {
-                return Err(HostError::TooLarge(format!("push of {bytes} bytes > {QUEUE_MAX_BYTES}")));
+                return Err(HostError::TooLarge(format!(
+                    "push of {bytes} bytes > {QUEUE_MAX_BYTES}"
+                )));
             }
             if delay_s > QUEUE_MAX_DELAY_S {
-                return Err(HostError::Invalid(format!("delay {delay_s}s > {QUEUE_MAX_DELAY_S}s")));
+                return Err(HostError::Invalid(format!(
+                    "delay {delay_s}s > {QUEUE_MAX_DELAY_S}s"
+                )));
             }
             for body in events {
                 let id = self.state.next_id;
                 self.state.next_id += 1;
-                self.state.queue.push(QueuedEvent { id, queue_key: queue_key.into(), body: body.clone(), due_ms: self.state.clock_ms + delay_s as u64 * 1000, deliveries: 0 });
+                self.state.queue.push(QueuedEvent {
+                    id,
+                    queue_key: queue_key.into(),
+                    body: body.clone(),
+                    due_ms: self.state.clock_ms + delay_s as u64 * 1000,
+                    deliveries: 0,
+                });
             }
             Ok(())
         })())
@@ -482,7 +621,11 @@ impl Emulator {
     }
 
     pub fn remaining_ms(&self) -> u64 {
-        let spent = self.running.started.map(|s| s.elapsed().as_millis() as u64).unwrap_or(0);
+        let spent = self
+            .running
+            .started
+            .map(|s| s.elapsed().as_millis() as u64)
+            .unwrap_or(0);
         self.running.deadline_ms.saturating_sub(spent)
     }
 
@@ -501,7 +644,12 @@ impl Emulator {
         }
         self.running.log_bytes += message.len();
         let level = format!("{level:?}").to_lowercase();
-        self.state.logs.push(LogLine { at_ms: self.state.clock_ms, function: self.running.function.clone(), level, message: message.chars().take(4_000).collect() });
+        self.state.logs.push(LogLine {
+            at_ms: self.state.clock_ms,
+            function: self.running.function.clone(),
+            level,
+            message: message.chars().take(4_000).collect(),
+        });
         if self.state.logs.len() > LOG_KEEP {
             let drop = self.state.logs.len() - LOG_KEEP;
             self.state.logs.drain(..drop);
@@ -516,5 +664,12 @@ impl Emulator {
 pub fn url_host(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
-    Some(authority.rsplit('@').next()?.split(':').next()?.to_ascii_lowercase())
+    Some(
+        authority
+            .rsplit('@')
+            .next()?
+            .split(':')
+            .next()?
+            .to_ascii_lowercase(),
+    )
 }

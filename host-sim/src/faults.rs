@@ -23,7 +23,10 @@ pub enum Fault {
     /// The function instance dies before this call happens (nothing of it is applied).
     Crash,
     /// The service answers with this HTTP status (Jira/fetch) or the matching host error.
-    Status { status: u16, retry_after_s: Option<u32> },
+    Status {
+        status: u16,
+        retry_after_s: Option<u32>,
+    },
     Timeout,
 }
 
@@ -46,10 +49,20 @@ pub struct FaultPlan {
 
 impl FaultPlan {
     pub fn crash_at(n: u64) -> Self {
-        FaultPlan { crash_at_call: Some(n), service_faults: Vec::new() }
+        FaultPlan {
+            crash_at_call: Some(n),
+            service_faults: Vec::new(),
+        }
     }
     pub fn service(service: Service, nth: u64, fault: Fault) -> Self {
-        FaultPlan { crash_at_call: None, service_faults: vec![ServiceFault { service, nth, fault }] }
+        FaultPlan {
+            crash_at_call: None,
+            service_faults: vec![ServiceFault {
+                service,
+                nth,
+                fault,
+            }],
+        }
     }
     pub fn is_empty(&self) -> bool {
         self.crash_at_call.is_none() && self.service_faults.is_empty()
@@ -109,7 +122,10 @@ pub struct Meter {
 
 impl Meter {
     pub fn new(plan: FaultPlan) -> Self {
-        Meter { counts: CallCounts::default(), plan }
+        Meter {
+            counts: CallCounts::default(),
+            plan,
+        }
     }
 
     /// Counts one call; returns the planned fault for it, or `Err(Crash)`.
@@ -125,7 +141,12 @@ impl Meter {
         if self.plan.crash_at_call == Some(n) {
             return Err(Crash { at_call: n });
         }
-        Ok(self.plan.service_faults.iter().find(|f| f.service == service && f.nth == nth).map(|f| f.fault.clone()))
+        Ok(self
+            .plan
+            .service_faults
+            .iter()
+            .find(|f| f.service == service && f.nth == nth)
+            .map(|f| f.fault.clone()))
     }
 }
 
@@ -133,7 +154,12 @@ impl Meter {
 pub fn as_host_error(fault: &Fault) -> HostError {
     match fault {
         Fault::Timeout => HostError::Timeout,
-        Fault::Status { status: 429, retry_after_s } => HostError::RateLimited { retry_after_s: retry_after_s.unwrap_or(1) },
+        Fault::Status {
+            status: 429,
+            retry_after_s,
+        } => HostError::RateLimited {
+            retry_after_s: retry_after_s.unwrap_or(1),
+        },
         Fault::Status { status, .. } => HostError::Unavailable(format!("HTTP {status}")),
         Fault::Crash => HostError::Unavailable("crash".into()),
     }
@@ -146,7 +172,11 @@ mod tests {
     #[test]
     fn crash_and_service_faults_fire_on_their_call() {
         let mut plan = FaultPlan::crash_at(3);
-        plan.service_faults.push(ServiceFault { service: Service::Jira, nth: 1, fault: Fault::Timeout });
+        plan.service_faults.push(ServiceFault {
+            service: Service::Jira,
+            nth: 1,
+            fault: Fault::Timeout,
+        });
         let mut m = Meter::new(plan);
         assert_eq!(m.enter(Service::Kvs, "kvs.get"), Ok(None));
         assert_eq!(m.enter(Service::Jira, "jira.GET"), Ok(Some(Fault::Timeout)));

@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "host-sim", about = "Runs the AI Clearance Forge app locally: a wasmtime host with an emulated Forge platform and a fixture Jira site.")]
+#[command(
+    name = "host-sim",
+    about = "Runs the AI Clearance Forge app locally: a wasmtime host with an emulated Forge platform and a fixture Jira site."
+)]
 struct Cli {
     /// The fixture site folder.
     #[arg(long, global = true, default_value = "fixtures/default")]
@@ -114,7 +117,11 @@ fn kind(e: Engine) -> EngineKind {
 fn open_saved(cli: &Cli) -> Result<Sim> {
     let state = persist::load(&cli.state)?;
     let manifest = Manifest::load(&cli.manifest.clone().unwrap_or_else(default_manifest))?;
-    Ok(Sim::new(state, manifest, make_engine(kind(cli.engine), &default_component())?))
+    Ok(Sim::new(
+        state,
+        manifest,
+        make_engine(kind(cli.engine), &default_component())?,
+    ))
 }
 
 fn print(cli: &Cli, human: &str, machine: Value) {
@@ -132,15 +139,29 @@ fn real_main() -> Result<()> {
         Command::Run => {
             let mut sim = Sim::from_site(&cli.site, &manifest_path, kind(cli.engine), cli.seed)?;
             let steps = scenario::load(&cli.site)?;
-            let mut out = format!("AI Clearance simulation — site {} ({} users, {} issues), engine {}, seed {}\n", cli.site.display(), sim.state().site.users.len(), sim.state().site.issues.len(), sim.engine_name(), cli.seed);
+            let mut out = format!(
+                "AI Clearance simulation — site {} ({} users, {} issues), engine {}, seed {}\n",
+                cli.site.display(),
+                sim.state().site.users.len(),
+                sim.state().site.issues.len(),
+                sim.engine_name(),
+                cli.seed
+            );
             let records = scenario::run(&mut sim, &steps, &mut out)?;
             let state = sim.export_state();
             let verify = verify_native(&mut sim)?;
             out.push_str(&summary(&records, &state, &verify));
             persist::save(&cli.state, sim.state())?;
             out.push_str(&format!("\nState saved to {}/ — try `host-sim state`, `host-sim invoke …`, `host-sim tick --advance 1h`.\n", cli.state.display()));
-            print(&cli, &out, json!({"state": state, "audit": verify, "invocations": records.len()}));
-            let failed = records.iter().filter(|r| matches!(r.outcome, host_sim::runtime::RawOutcome::Trapped(_))).count();
+            print(
+                &cli,
+                &out,
+                json!({"state": state, "audit": verify, "invocations": records.len()}),
+            );
+            let failed = records
+                .iter()
+                .filter(|r| matches!(r.outcome, host_sim::runtime::RawOutcome::Trapped(_)))
+                .count();
             if failed > 0 || !verify["ok"].as_bool().unwrap_or(false) {
                 bail!("{failed} invocation(s) trapped or the audit chain did not verify");
             }
@@ -148,9 +169,21 @@ fn real_main() -> Result<()> {
         Command::Init => {
             let sim = Sim::from_site(&cli.site, &manifest_path, EngineKind::Native, cli.seed)?;
             persist::save(&cli.state, sim.state())?;
-            print(&cli, &format!("Loaded {} into {}/\n", cli.site.display(), cli.state.display()), json!({"ok": true}));
+            print(
+                &cli,
+                &format!(
+                    "Loaded {} into {}/\n",
+                    cli.site.display(),
+                    cli.state.display()
+                ),
+                json!({"ok": true}),
+            );
         }
-        Command::Replay { events, expect, write } => {
+        Command::Replay {
+            events,
+            expect,
+            write,
+        } => {
             let mut sim = Sim::from_site(&cli.site, &manifest_path, kind(cli.engine), cli.seed)?;
             let setup = scenario::setup_steps(&scenario::load(&cli.site)?);
             let mut transcript = String::new();
@@ -158,7 +191,10 @@ fn real_main() -> Result<()> {
             let mut files = Vec::new();
             for e in events {
                 if e.is_dir() {
-                    let mut in_dir: Vec<PathBuf> = std::fs::read_dir(e)?.filter_map(|d| d.ok().map(|d| d.path())).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
+                    let mut in_dir: Vec<PathBuf> = std::fs::read_dir(e)?
+                        .filter_map(|d| d.ok().map(|d| d.path()))
+                        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                        .collect();
                     in_dir.sort();
                     files.extend(in_dir);
                 } else {
@@ -176,19 +212,42 @@ fn real_main() -> Result<()> {
                 println!("wrote {} from {} event(s)", expect.display(), files.len());
                 return Ok(());
             }
-            let expected: Value = serde_json::from_str(&std::fs::read_to_string(expect).with_context(|| format!("reading golden file {}", expect.display()))?)?;
+            let expected: Value = serde_json::from_str(
+                &std::fs::read_to_string(expect)
+                    .with_context(|| format!("reading golden file {}", expect.display()))?,
+            )?;
             let diffs = scenario::diff(&expected, &actual);
             if !cli.json {
                 print!("{transcript}");
             }
             if diffs.is_empty() {
-                print(&cli, &format!("replay: {} event(s), state matches {}\n", files.len(), expect.display()), json!({"ok": true, "events": files.len()}));
+                print(
+                    &cli,
+                    &format!(
+                        "replay: {} event(s), state matches {}\n",
+                        files.len(),
+                        expect.display()
+                    ),
+                    json!({"ok": true, "events": files.len()}),
+                );
             } else {
-                print(&cli, &format!("replay: state differs from {}:\n  {}\n", expect.display(), diffs.join("\n  ")), json!({"ok": false, "differences": diffs}));
+                print(
+                    &cli,
+                    &format!(
+                        "replay: state differs from {}:\n  {}\n",
+                        expect.display(),
+                        diffs.join("\n  ")
+                    ),
+                    json!({"ok": false, "differences": diffs}),
+                );
                 std::process::exit(1);
             }
         }
-        Command::Invoke { function, payload, as_account } => {
+        Command::Invoke {
+            function,
+            payload,
+            as_account,
+        } => {
             let mut sim = open_saved(&cli)?;
             let p: Value = serde_json::from_str(payload).context("--payload is not JSON")?;
             let rec = sim.resolve(function, &p, as_account.as_deref());
@@ -199,49 +258,111 @@ fn real_main() -> Result<()> {
                 host_sim::runtime::RawOutcome::Err(e) => json!({"error": e}),
                 other => json!({"failure": format!("{other:?}")}),
             };
-            print(&cli, &format!("{}\n{}\n", scenario::describe(&rec), serde_json::to_string_pretty(&body)?), json!({"result": body, "calls": rec.counts}));
+            print(
+                &cli,
+                &format!(
+                    "{}\n{}\n",
+                    scenario::describe(&rec),
+                    serde_json::to_string_pretty(&body)?
+                ),
+                json!({"result": body, "calls": rec.counts}),
+            );
         }
         Command::Event { file } => {
             let mut sim = open_saved(&cli)?;
             let rec = sim.deliver(&scenario::read_event(file)?)?;
             sim.settle();
             persist::save(&cli.state, sim.state())?;
-            print(&cli, &format!("{}\n", scenario::describe(&rec)), json!({"outcome": rec.ok(), "calls": rec.counts}));
+            print(
+                &cli,
+                &format!("{}\n", scenario::describe(&rec)),
+                json!({"outcome": rec.ok(), "calls": rec.counts}),
+            );
         }
         Command::Tick { advance } => {
             let mut sim = open_saved(&cli)?;
             let ms = parse_duration(advance)?;
             let recs = sim.advance(ms);
             persist::save(&cli.state, sim.state())?;
-            let mut out = format!("clock now {}; {} invocation(s)\n", aiclearance::time::rfc3339(sim.state().clock_ms), recs.len());
+            let mut out = format!(
+                "clock now {}; {} invocation(s)\n",
+                aiclearance::time::rfc3339(sim.state().clock_ms),
+                recs.len()
+            );
             for r in &recs {
                 out.push_str(&format!("  {}: {}\n", r.label, scenario::describe(r)));
             }
-            print(&cli, &out, json!({"now": aiclearance::time::rfc3339(sim.state().clock_ms), "invocations": recs.len()}));
+            print(
+                &cli,
+                &out,
+                json!({"now": aiclearance::time::rfc3339(sim.state().clock_ms), "invocations": recs.len()}),
+            );
         }
         Command::State { raw } => {
             let state = persist::load(&cli.state)?;
             if *raw {
-                let all: serde_json::Map<String, Value> = state.kvs.iter().map(|(k, v)| (k.clone(), serde_json::from_str(&v.value).unwrap_or(Value::Null))).collect();
+                let all: serde_json::Map<String, Value> = state
+                    .kvs
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            serde_json::from_str(&v.value).unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect();
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
-                let sim = Sim::new(state, Manifest::load(&manifest_path)?, Box::new(host_sim::runtime::native::NativeEngine));
+                let sim = Sim::new(
+                    state,
+                    Manifest::load(&manifest_path)?,
+                    Box::new(host_sim::runtime::native::NativeEngine),
+                );
                 println!("{}", serde_json::to_string_pretty(&sim.export_state())?);
             }
         }
-        Command::Audit { action: AuditAction::Verify } => {
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => {
             let mut sim = open_saved(&cli)?;
             let report = verify_native(&mut sim)?;
             let ok = report["ok"].as_bool().unwrap_or(false);
-            print(&cli, &format!("audit chain: {} — {} entries checked{}\n", if ok { "verified" } else { "BROKEN" }, report["checked"], if ok { String::new() } else { format!("\n{}", serde_json::to_string_pretty(&report["problems"])?) }), report);
+            print(
+                &cli,
+                &format!(
+                    "audit chain: {} — {} entries checked{}\n",
+                    if ok { "verified" } else { "BROKEN" },
+                    report["checked"],
+                    if ok {
+                        String::new()
+                    } else {
+                        format!("\n{}", serde_json::to_string_pretty(&report["problems"])?)
+                    }
+                ),
+                report,
+            );
             if !ok {
                 std::process::exit(1);
             }
         }
         Command::Logs { tail } => {
             let state = persist::load(&cli.state)?;
-            for l in state.logs.iter().rev().take(*tail).collect::<Vec<_>>().into_iter().rev() {
-                println!("{} {:5} [{}] {}", aiclearance::time::rfc3339(l.at_ms), l.level, l.function, l.message);
+            for l in state
+                .logs
+                .iter()
+                .rev()
+                .take(*tail)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                println!(
+                    "{} {:5} [{}] {}",
+                    aiclearance::time::rfc3339(l.at_ms),
+                    l.level,
+                    l.function,
+                    l.message
+                );
             }
         }
     }
@@ -252,8 +373,11 @@ fn real_main() -> Result<()> {
 fn verify_native(sim: &mut Sim) -> Result<Value> {
     let emu = sim.emu_mut();
     emu.begin("audit-verify", None, 900, Default::default());
-    let host = NativeHost { emu: std::cell::RefCell::new(emu) };
-    let report = aiclearance::audit::verify(aiclearance::storage::Store::new(&host), usize::MAX).map_err(|e| anyhow::anyhow!("{:?}", e))?;
+    let host = NativeHost {
+        emu: std::cell::RefCell::new(emu),
+    };
+    let report = aiclearance::audit::verify(aiclearance::storage::Store::new(&host), usize::MAX)
+        .map_err(|e| anyhow::anyhow!("{:?}", e))?;
     drop(host);
     sim.emu_mut().end();
     Ok(serde_json::to_value(report)?)
@@ -262,13 +386,19 @@ fn verify_native(sim: &mut Sim) -> Result<Value> {
 fn summary(records: &[host_sim::InvocationRecord], state: &Value, verify: &Value) -> String {
     let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
     for r in records {
-        if let Some(o) = r.ok().and_then(|v| v.get("outcome")).and_then(Value::as_str) {
+        if let Some(o) = r
+            .ok()
+            .and_then(|v| v.get("outcome"))
+            .and_then(Value::as_str)
+        {
             *outcomes.entry(o.to_string()).or_default() += 1;
         }
     }
     let mut codes = std::collections::BTreeMap::<String, usize>::new();
     for r in state["rejections"].as_array().into_iter().flatten() {
-        *codes.entry(r["code"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        *codes
+            .entry(r["code"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
     }
     let mut totals = host_sim::faults::CallCounts::default();
     for r in records {

@@ -42,8 +42,10 @@ fn s(v: &Value, k: &str) -> Option<String> {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("{} is not a usable Forge manifest", path.display()))
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(&text)
+            .with_context(|| format!("{} is not a usable Forge manifest", path.display()))
     }
 
     pub fn parse(text: &str) -> Result<Manifest> {
@@ -53,14 +55,30 @@ impl Manifest {
         if !app_id.starts_with("ari:cloud:ecosystem::app/") {
             bail!("app.id {app_id:?} is not an ari:cloud:ecosystem::app/ id");
         }
-        let runtime = app.get("runtime").and_then(|r| s(r, "name")).unwrap_or_default();
+        let runtime = app
+            .get("runtime")
+            .and_then(|r| s(r, "name"))
+            .unwrap_or_default();
         let modules = doc.get("modules").context("no modules section")?;
-        let list = |k: &str| modules.get(k).and_then(Value::as_sequence).cloned().unwrap_or_default();
+        let list = |k: &str| {
+            modules
+                .get(k)
+                .and_then(Value::as_sequence)
+                .cloned()
+                .unwrap_or_default()
+        };
 
-        let mut m = Manifest { app_id, runtime, ..Default::default() };
+        let mut m = Manifest {
+            app_id,
+            runtime,
+            ..Default::default()
+        };
         for f in list("function") {
             let key = s(&f, "key").context("function without key")?;
-            let t = f.get("timeoutSeconds").and_then(Value::as_u64).unwrap_or(DEFAULT_TIMEOUT_S);
+            let t = f
+                .get("timeoutSeconds")
+                .and_then(Value::as_u64)
+                .unwrap_or(DEFAULT_TIMEOUT_S);
             if !(1..=900).contains(&t) {
                 bail!("function {key}: timeoutSeconds {t} is outside 1-900");
             }
@@ -76,8 +94,15 @@ impl Manifest {
             let key = s(&t, "key").context("trigger without key")?;
             let function = s(&t, "function").context("trigger without function")?;
             known(&m, &function)?;
-            for e in t.get("events").and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str) {
-                m.triggers.insert(e.to_string(), (key.clone(), function.clone()));
+            for e in t
+                .get("events")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                m.triggers
+                    .insert(e.to_string(), (key.clone(), function.clone()));
             }
         }
         for st in list("scheduledTrigger") {
@@ -91,14 +116,25 @@ impl Manifest {
                 Some("week") => 604_800,
                 other => bail!("scheduledTrigger {key}: interval {other:?} is not fiveMinute, hour, day or week"),
             };
-            m.scheduled.push(Scheduled { key, function, interval_s });
+            m.scheduled.push(Scheduled {
+                key,
+                function,
+                interval_s,
+            });
         }
         if m.scheduled.len() > MAX_SCHEDULED {
-            bail!("{} scheduled triggers; Forge allows at most {MAX_SCHEDULED} per app", m.scheduled.len());
+            bail!(
+                "{} scheduled triggers; Forge allows at most {MAX_SCHEDULED} per app",
+                m.scheduled.len()
+            );
         }
         for c in list("consumer") {
             let queue = s(&c, "queue").context("consumer without queue")?;
-            let function = c.get("resolver").and_then(|r| s(r, "function")).or_else(|| s(&c, "function")).context("consumer without resolver.function")?;
+            let function = c
+                .get("resolver")
+                .and_then(|r| s(r, "function"))
+                .or_else(|| s(&c, "function"))
+                .context("consumer without resolver.function")?;
             known(&m, &function)?;
             m.consumers.insert(queue, function);
         }
@@ -112,7 +148,14 @@ impl Manifest {
             }
         }
         let perms = doc.get("permissions");
-        m.scopes = perms.and_then(|p| p.get("scopes")).and_then(Value::as_sequence).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+        m.scopes = perms
+            .and_then(|p| p.get("scopes"))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect();
         m.egress = perms
             .and_then(|p| p.get("external"))
             .and_then(|e| e.get("fetch"))
@@ -130,13 +173,19 @@ impl Manifest {
     }
 
     pub fn timeout_of(&self, function: &str) -> u64 {
-        self.functions.get(function).copied().unwrap_or(DEFAULT_TIMEOUT_S)
+        self.functions
+            .get(function)
+            .copied()
+            .unwrap_or(DEFAULT_TIMEOUT_S)
     }
 
     /// `permissions.external.fetch.backend` entries: `https://host`, `host`, or `*.domain`.
     pub fn egress_allows(&self, host: &str) -> bool {
         self.egress.iter().any(|entry| {
-            let e = entry.trim_start_matches("https://").trim_end_matches('/').to_ascii_lowercase();
+            let e = entry
+                .trim_start_matches("https://")
+                .trim_end_matches('/')
+                .to_ascii_lowercase();
             match e.strip_prefix("*.") {
                 Some(domain) => host.ends_with(&format!(".{domain}")),
                 None => e == host,
@@ -177,8 +226,13 @@ permissions:
 
     #[test]
     fn more_than_five_scheduled_triggers_fail_to_load() {
-        let many: String = (0..6).map(|i| format!("    - {{ key: s{i}, function: s, interval: hour }}\n")).collect();
-        let text = MINI.replace("  scheduledTrigger: [ { key: hourly, function: s, interval: hour } ]\n", &format!("  scheduledTrigger:\n{many}"));
+        let many: String = (0..6)
+            .map(|i| format!("    - {{ key: s{i}, function: s, interval: hour }}\n"))
+            .collect();
+        let text = MINI.replace(
+            "  scheduledTrigger: [ { key: hourly, function: s, interval: hour } ]\n",
+            &format!("  scheduledTrigger:\n{many}"),
+        );
         let err = Manifest::parse(&text).unwrap_err();
         assert!(err.to_string().contains("at most 5"), "{err}");
     }

@@ -42,10 +42,19 @@ pub fn save(dir: &Path, state: &SimState) -> Result<()> {
 
 pub fn load(dir: &Path) -> Result<SimState> {
     let path = dir.join(DB_FILE);
-    let db = Database::open(&path).with_context(|| format!("no simulated site at {} — run `host-sim run` or `host-sim init` first", path.display()))?;
+    let db = Database::open(&path).with_context(|| {
+        format!(
+            "no simulated site at {} — run `host-sim run` or `host-sim init` first",
+            path.display()
+        )
+    })?;
     let r = db.begin_read()?;
     let meta = r.open_table(META)?;
-    let text = meta.get("state")?.context("the state database has no site")?.value().to_string();
+    let text = meta
+        .get("state")?
+        .context("the state database has no site")?
+        .value()
+        .to_string();
     let mut state: SimState = serde_json::from_str(&text)?;
     for item in r.open_table(KVS)?.iter()? {
         let (k, v) = item?;
@@ -54,7 +63,9 @@ pub fn load(dir: &Path) -> Result<SimState> {
     }
     for item in r.open_table(SECRETS)?.iter()? {
         let (k, v) = item?;
-        state.secrets.insert(k.value().to_string(), v.value().to_string());
+        state
+            .secrets
+            .insert(k.value().to_string(), v.value().to_string());
     }
     Ok(state)
 }

@@ -11,15 +11,24 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub enum Step {
     Note(String),
-    Invoke { function: String, as_account: Option<String>, payload: Value },
+    Invoke {
+        function: String,
+        as_account: Option<String>,
+        payload: Value,
+    },
     Event(PathBuf),
     Advance(u64),
 }
 
 pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
     let path = site_dir.join("scenario.json");
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?)?;
-    let steps = v.get("steps").and_then(Value::as_array).context("scenario.json has no steps")?;
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+    )?;
+    let steps = v
+        .get("steps")
+        .and_then(Value::as_array)
+        .context("scenario.json has no steps")?;
     steps
         .iter()
         .enumerate()
@@ -27,7 +36,14 @@ pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
             if let Some(n) = s.get("note").and_then(Value::as_str) {
                 Ok(Step::Note(n.into()))
             } else if let Some(f) = s.get("invoke").and_then(Value::as_str) {
-                Ok(Step::Invoke { function: f.into(), as_account: s.get("as").and_then(Value::as_str).map(String::from), payload: s.get("payload").cloned().unwrap_or_else(|| serde_json::json!({})) })
+                Ok(Step::Invoke {
+                    function: f.into(),
+                    as_account: s.get("as").and_then(Value::as_str).map(String::from),
+                    payload: s
+                        .get("payload")
+                        .cloned()
+                        .unwrap_or_else(|| serde_json::json!({})),
+                })
             } else if let Some(e) = s.get("event").and_then(Value::as_str) {
                 Ok(Step::Event(site_dir.join(e)))
             } else if let Some(d) = s.get("advance").and_then(Value::as_str) {
@@ -40,7 +56,8 @@ pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
 }
 
 pub fn read_event(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading event {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading event {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
@@ -48,7 +65,12 @@ pub fn read_event(path: &Path) -> Result<Value> {
 pub fn who(sim: &Sim, account: Option<&str>) -> String {
     match account {
         None => "no user".into(),
-        Some(a) => sim.state().site.user(a).map(|u| u.display_name.clone()).unwrap_or_else(|| a.to_string()),
+        Some(a) => sim
+            .state()
+            .site
+            .user(a)
+            .map(|u| u.display_name.clone())
+            .unwrap_or_else(|| a.to_string()),
     }
 }
 
@@ -59,7 +81,10 @@ pub fn describe(rec: &InvocationRecord) -> String {
             Some("rejected") => format!("rejected: {}", v["code"].as_str().unwrap_or("")),
             Some("skipped") => format!("skipped: {}", v["reason"].as_str().unwrap_or("")),
             Some("duplicate") => "duplicate delivery: already ingested, nothing written".into(),
-            Some("deferred") => format!("deferred: Jira unavailable, retry {} in {}s", v["attempt"], v["retryAfterSeconds"]),
+            Some("deferred") => format!(
+                "deferred: Jira unavailable, retry {} in {}s",
+                v["attempt"], v["retryAfterSeconds"]
+            ),
             _ => summarize(v),
         },
         RawOutcome::Err(e) => format!("error {} ({})", e.code, e.message),
@@ -67,19 +92,46 @@ pub fn describe(rec: &InvocationRecord) -> String {
         RawOutcome::Trapped(m) => format!("TRAPPED: {m}"),
     };
     let c = &rec.counts;
-    format!("{outcome}  [{} host calls: kvs {}, jira {}, secrets {}, tx {}]", c.total, c.service(crate::Service::Kvs), c.service(crate::Service::Jira), c.service(crate::Service::Secrets), c.kvs_transactions)
+    format!(
+        "{outcome}  [{} host calls: kvs {}, jira {}, secrets {}, tx {}]",
+        c.total,
+        c.service(crate::Service::Kvs),
+        c.service(crate::Service::Jira),
+        c.service(crate::Service::Secrets),
+        c.kvs_transactions
+    )
 }
 
 fn summarize(v: &Value) -> String {
     if let Some(items) = v.get("items").and_then(Value::as_array) {
-        return format!("{} item(s){}", items.len(), if v.get("nextCursor").is_some_and(|c| !c.is_null()) { ", more pages" } else { "" });
+        return format!(
+            "{} item(s){}",
+            items.len(),
+            if v.get("nextCursor").is_some_and(|c| !c.is_null()) {
+                ", more pages"
+            } else {
+                ""
+            }
+        );
     }
     if let Some(ok) = v.get("ok").and_then(Value::as_bool) {
-        return format!("audit chain {} ({} entries checked{})", if ok { "verified" } else { "BROKEN" }, v["checked"], if ok { String::new() } else { format!(", problems: {}", v["problems"]) });
+        return format!(
+            "audit chain {} ({} entries checked{})",
+            if ok { "verified" } else { "BROKEN" },
+            v["checked"],
+            if ok {
+                String::new()
+            } else {
+                format!(", problems: {}", v["problems"])
+            }
+        );
     }
     let s = v.to_string();
     if s.len() > 120 {
-        format!("{}…", &s[..s.char_indices().nth(117).map(|(i, _)| i).unwrap_or(s.len())])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(117).map(|(i, _)| i).unwrap_or(s.len())]
+        )
     } else {
         s
     }
@@ -93,24 +145,57 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
         let clock = &now[11..16];
         match step {
             Step::Note(n) => writeln!(out, "\n── {n}")?,
-            Step::Invoke { function, as_account, payload } => {
+            Step::Invoke {
+                function,
+                as_account,
+                payload,
+            } => {
                 let rec = sim.resolve(function, payload, as_account.as_deref());
-                writeln!(out, "{clock}  {function} as {}: {}", who(sim, as_account.as_deref()), describe(&rec))?;
+                writeln!(
+                    out,
+                    "{clock}  {function} as {}: {}",
+                    who(sim, as_account.as_deref()),
+                    describe(&rec)
+                )?;
                 records.push(rec);
                 records.extend(report_queue(sim, out)?);
             }
             Step::Event(path) => {
                 let ev = read_event(path)?;
                 let rec = sim.deliver(&ev)?;
-                let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                writeln!(out, "{clock}  issue created {} ({name}): {}", ev.pointer("/issue/key").and_then(Value::as_str).unwrap_or("?"), describe(&rec))?;
+                let name = path
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "{clock}  issue created {} ({name}): {}",
+                    ev.pointer("/issue/key")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?"),
+                    describe(&rec)
+                )?;
                 records.push(rec);
                 records.extend(report_queue(sim, out)?);
             }
             Step::Advance(ms) => {
                 let recs = sim.advance(*ms);
-                writeln!(out, "{clock}  clock +{}: {} background invocation(s)", human(*ms), recs.len())?;
-                for r in &recs {
+                let idle = |r: &InvocationRecord| {
+                    r.ok().and_then(|v| v.get("work")).and_then(Value::as_str) == Some("none")
+                };
+                let quiet = recs.iter().filter(|r| idle(r)).count();
+                writeln!(
+                    out,
+                    "{clock}  clock +{}: {} background invocation(s){}",
+                    human(*ms),
+                    recs.len(),
+                    if quiet > 0 {
+                        format!(", {quiet} scheduled run(s) with no work")
+                    } else {
+                        String::new()
+                    }
+                )?;
+                for r in recs.iter().filter(|r| !idle(r)) {
                     writeln!(out, "        {}: {}", r.label, describe(r))?;
                 }
                 records.extend(recs);
@@ -139,7 +224,12 @@ fn human(ms: u64) -> String {
 
 /// The steps before the first event: the setup `replay` applies before delivering its events.
 pub fn setup_steps(steps: &[Step]) -> Vec<Step> {
-    steps.iter().take_while(|s| !matches!(s, Step::Event(_))).filter(|s| !matches!(s, Step::Advance(_))).cloned().collect()
+    steps
+        .iter()
+        .take_while(|s| !matches!(s, Step::Event(_)))
+        .filter(|s| !matches!(s, Step::Advance(_)))
+        .cloned()
+        .collect()
 }
 
 /// Paths where two JSON values differ, as readable lines (empty = equal).

@@ -33,8 +33,6 @@ pub struct InvocationRecord {
     pub host_ns: u64,
 }
 
-
-
 impl InvocationRecord {
     pub fn ok(&self) -> Option<&Value> {
         match &self.outcome {
@@ -60,7 +58,9 @@ pub struct Sim {
 
 /// The component host-sim's build script built (override with `--component` or AICLEARANCE_COMPONENT).
 pub fn default_component() -> PathBuf {
-    std::env::var_os("AICLEARANCE_COMPONENT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("AICLEARANCE_COMPONENT")))
+    std::env::var_os("AICLEARANCE_COMPONENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("AICLEARANCE_COMPONENT")))
 }
 
 pub fn default_manifest() -> PathBuf {
@@ -76,21 +76,39 @@ pub fn make_engine(kind: EngineKind, component: &Path) -> Result<Box<dyn Engine>
 
 impl Sim {
     pub fn new(state: SimState, manifest: Manifest, engine: Box<dyn Engine>) -> Self {
-        Sim { emu: Some(Emulator::new(state, manifest)), engine, next_plan: FaultPlan::default(), history: Vec::new() }
+        Sim {
+            emu: Some(Emulator::new(state, manifest)),
+            engine,
+            next_plan: FaultPlan::default(),
+            history: Vec::new(),
+        }
     }
 
     /// A fresh site from a fixture folder.
-    pub fn from_site(site_dir: &Path, manifest: &Path, kind: EngineKind, seed: u64) -> Result<Self> {
+    pub fn from_site(
+        site_dir: &Path,
+        manifest: &Path,
+        kind: EngineKind,
+        seed: u64,
+    ) -> Result<Self> {
         let site = Site::load(site_dir)?;
         let state = SimState::new(site, seed)?;
-        Ok(Sim::new(state, Manifest::load(manifest)?, make_engine(kind, &default_component())?))
+        Ok(Sim::new(
+            state,
+            Manifest::load(manifest)?,
+            make_engine(kind, &default_component())?,
+        ))
     }
 
     pub fn emu(&self) -> &Emulator {
-        self.emu.as_ref().expect("emulator present between invocations")
+        self.emu
+            .as_ref()
+            .expect("emulator present between invocations")
     }
     pub fn emu_mut(&mut self) -> &mut Emulator {
-        self.emu.as_mut().expect("emulator present between invocations")
+        self.emu
+            .as_mut()
+            .expect("emulator present between invocations")
     }
     pub fn state(&self) -> &SimState {
         &self.emu().state
@@ -109,48 +127,135 @@ impl Sim {
             cloud_id: emu.state.site.cloud_id.clone(),
             module_key: module_key.to_string(),
             account_id: account.map(String::from),
-            license_active: Some(emu.state.env.get("SIM_LICENSE_ACTIVE").is_none_or(|v| v == "true")),
+            license_active: Some(
+                emu.state
+                    .env
+                    .get("SIM_LICENSE_ACTIVE")
+                    .is_none_or(|v| v == "true"),
+            ),
             extension: None,
         }
     }
 
-    fn invoke(&mut self, function: &str, label: String, inv: Invocation, timeout_s: u64, export: Export) -> InvocationRecord {
+    fn invoke(
+        &mut self,
+        function: &str,
+        label: String,
+        inv: Invocation,
+        timeout_s: u64,
+        export: Export,
+    ) -> InvocationRecord {
         let mut emu = self.emu.take().expect("no nested invocations");
-        emu.begin(function, inv.account_id.clone(), timeout_s, std::mem::take(&mut self.next_plan));
+        emu.begin(
+            function,
+            inv.account_id.clone(),
+            timeout_s,
+            std::mem::take(&mut self.next_plan),
+        );
         let t = std::time::Instant::now();
         let (mut emu, outcome) = self.engine.call(emu, &inv, &export);
         let wall_ns = t.elapsed().as_nanos() as u64;
         let host_ns = emu.running.host_ns;
         let counts = emu.end();
         self.emu = Some(emu);
-        let rec = InvocationRecord { function: function.into(), label, outcome, counts, wall_ns, host_ns };
+        let rec = InvocationRecord {
+            function: function.into(),
+            label,
+            outcome,
+            counts,
+            wall_ns,
+            host_ns,
+        };
         self.history.push(rec.clone());
         rec
     }
 
     /// A resolver call from the UI, as `account`.
-    pub fn resolve(&mut self, function_key: &str, payload: &Value, account: Option<&str>) -> InvocationRecord {
-        let function = self.emu().manifest.resolver_function.clone().unwrap_or_else(|| "resolver".into());
+    pub fn resolve(
+        &mut self,
+        function_key: &str,
+        payload: &Value,
+        account: Option<&str>,
+    ) -> InvocationRecord {
+        self.resolve_raw(function_key, &payload.to_string(), account)
+    }
+
+    /// A resolver call with the payload exactly as sent (may be malformed).
+    pub fn resolve_raw(
+        &mut self,
+        function_key: &str,
+        payload: &str,
+        account: Option<&str>,
+    ) -> InvocationRecord {
+        let function = self
+            .emu()
+            .manifest
+            .resolver_function
+            .clone()
+            .unwrap_or_else(|| "resolver".into());
         let inv = self.context("ai-clearance", account);
-        self.invoke(&function, format!("resolver {function_key}"), inv, INTERACTIVE_TIMEOUT_S, Export::Resolve { function_key: function_key.into(), payload: payload.to_string() })
+        self.invoke(
+            &function,
+            format!("resolver {function_key}"),
+            inv,
+            INTERACTIVE_TIMEOUT_S,
+            Export::Resolve {
+                function_key: function_key.into(),
+                payload: payload.to_string(),
+            },
+        )
     }
 
     /// Delivers a product event to the trigger manifest.yml declares for it.
     pub fn deliver(&mut self, event: &Value) -> Result<InvocationRecord> {
-        let kind = event.get("eventType").and_then(Value::as_str).context("event without eventType")?;
-        let Some((module, function)) = self.emu().manifest.triggers.get(kind).cloned() else { bail!("manifest.yml declares no trigger for {kind}") };
-        let label = format!("{kind} {}", event.pointer("/issue/key").and_then(Value::as_str).unwrap_or("?"));
+        let kind = event
+            .get("eventType")
+            .and_then(Value::as_str)
+            .context("event without eventType")?;
+        let Some((module, function)) = self.emu().manifest.triggers.get(kind).cloned() else {
+            bail!("manifest.yml declares no trigger for {kind}")
+        };
+        let label = format!(
+            "{kind} {}",
+            event
+                .pointer("/issue/key")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+        );
         let inv = self.context(&module, None);
-        Ok(self.invoke(&function, label, inv, INTERACTIVE_TIMEOUT_S, Export::ProductEvent { event: event.to_string() }))
+        Ok(self.invoke(
+            &function,
+            label,
+            inv,
+            INTERACTIVE_TIMEOUT_S,
+            Export::ProductEvent {
+                event: event.to_string(),
+            },
+        ))
     }
 
     pub fn run_scheduled(&mut self, key: &str) -> Result<InvocationRecord> {
-        let Some(st) = self.emu().manifest.scheduled.iter().find(|s| s.key == key).cloned() else { bail!("no scheduled trigger {key}") };
+        let Some(st) = self
+            .emu()
+            .manifest
+            .scheduled
+            .iter()
+            .find(|s| s.key == key)
+            .cloned()
+        else {
+            bail!("no scheduled trigger {key}")
+        };
         let timeout = self.emu().manifest.timeout_of(&st.function);
         let now = self.state().clock_ms;
         self.state_mut().scheduled_last_ms.insert(key.into(), now);
         let inv = self.context(key, None);
-        Ok(self.invoke(&st.function, format!("scheduled {key}"), inv, timeout, Export::Scheduled))
+        Ok(self.invoke(
+            &st.function,
+            format!("scheduled {key}"),
+            inv,
+            timeout,
+            Export::Scheduled,
+        ))
     }
 
     /// Delivers every queued event that is due now (in due order), including ones pushed meanwhile.
@@ -158,13 +263,34 @@ impl Sim {
         let mut out = Vec::new();
         for _ in 0..MAX_DELIVERIES_PER_SETTLE {
             let now = self.state().clock_ms;
-            let Some(idx) = self.state().queue.iter().enumerate().filter(|(_, e)| e.due_ms <= now).min_by_key(|(_, e)| (e.due_ms, e.id)).map(|(i, _)| i) else { break };
+            let Some(idx) = self
+                .state()
+                .queue
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.due_ms <= now)
+                .min_by_key(|(_, e)| (e.due_ms, e.id))
+                .map(|(i, _)| i)
+            else {
+                break;
+            };
             let mut ev = self.state_mut().queue.remove(idx);
-            let Some(function) = self.emu().manifest.consumers.get(&ev.queue_key).cloned() else { continue };
+            let Some(function) = self.emu().manifest.consumers.get(&ev.queue_key).cloned() else {
+                continue;
+            };
             let timeout = self.emu().manifest.timeout_of(&function);
             let inv = self.context(&ev.queue_key, None);
             ev.deliveries += 1;
-            let rec = self.invoke(&function, format!("queue {}", ev.queue_key), inv, timeout, Export::Queue { queue_key: ev.queue_key.clone(), body: ev.body.clone() });
+            let rec = self.invoke(
+                &function,
+                format!("queue {}", ev.queue_key),
+                inv,
+                timeout,
+                Export::Queue {
+                    queue_key: ev.queue_key.clone(),
+                    body: ev.body.clone(),
+                },
+            );
             let redeliver = match &rec.outcome {
                 RawOutcome::Ok(v) => v.get("retry").and_then(Value::as_u64).map(|s| s * 1000),
                 RawOutcome::Crashed { .. } | RawOutcome::Trapped(_) => Some(1000),
@@ -191,12 +317,21 @@ impl Sim {
                 .scheduled
                 .iter()
                 .map(|s| {
-                    let last = self.state().scheduled_last_ms.get(&s.key).copied().unwrap_or(now - now % (s.interval_s * 1000));
+                    let last = self
+                        .state()
+                        .scheduled_last_ms
+                        .get(&s.key)
+                        .copied()
+                        .unwrap_or(now - now % (s.interval_s * 1000));
                     (last + s.interval_s * 1000, s.key.clone())
                 })
                 .min();
             let next_queue = self.state().queue.iter().map(|e| e.due_ms).min();
-            let next = [next_sched.as_ref().map(|s| s.0), next_queue].into_iter().flatten().filter(|t| *t <= target).min();
+            let next = [next_sched.as_ref().map(|s| s.0), next_queue]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t <= target)
+                .min();
             let Some(t) = next else { break };
             self.state_mut().clock_ms = t.max(now);
             if let Some((due, key)) = next_sched.filter(|(due, _)| *due <= t) {
@@ -215,7 +350,12 @@ impl Sim {
     /// The state CI compares with a golden file: domain records without random or secret parts.
     pub fn export_state(&self) -> Value {
         let kvs = &self.state().kvs;
-        let records = |prefix: &str| -> Vec<Value> { kvs.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).filter_map(|(_, s)| serde_json::from_str(&s.value).ok()).collect() };
+        let records = |prefix: &str| -> Vec<Value> {
+            kvs.range(prefix.to_string()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .filter_map(|(_, s)| serde_json::from_str(&s.value).ok())
+                .collect()
+        };
         let mut requests: Vec<Value> = records("request:")
             .into_iter()
             .map(|r| {
@@ -224,12 +364,20 @@ impl Sim {
             })
             .collect();
         requests.sort_by_key(|r| r["issueKey"].as_str().map(issue_sort_key));
-        let mut rejections: Vec<Value> = records("intake-rejection:").into_iter().map(|r| json!({"issueKey": r["issueKey"], "code": r["code"], "field": r["field"]})).collect();
+        let mut rejections: Vec<Value> = records("intake-rejection:")
+            .into_iter()
+            .map(|r| json!({"issueKey": r["issueKey"], "code": r["code"], "field": r["field"]}))
+            .collect();
         rejections.sort_by_key(|r| r["issueKey"].as_str().map(issue_sort_key));
-        let audit: Vec<Value> = records("audit-event:").into_iter().map(|e| json!({"seq": e["seq"], "type": e["type"], "issueKey": e["issueKey"]})).collect();
+        let audit: Vec<Value> = records("audit-event:")
+            .into_iter()
+            .map(|e| json!({"seq": e["seq"], "type": e["type"], "issueKey": e["issueKey"]}))
+            .collect();
         let mut prefixes = std::collections::BTreeMap::<String, u64>::new();
         for k in kvs.keys() {
-            *prefixes.entry(k.split(':').next().unwrap_or(k).to_string()).or_default() += 1;
+            *prefixes
+                .entry(k.split(':').next().unwrap_or(k).to_string())
+                .or_default() += 1;
         }
         prefixes.remove("access-cache");
         json!({"requests": requests, "rejections": rejections, "audit": audit, "keysByPrefix": prefixes, "queued": self.state().queue.len()})
@@ -245,8 +393,13 @@ pub fn issue_sort_key(k: &str) -> (String, u64) {
 /// `30m`, `1h`, `2d`, `90s`, `1w` → milliseconds.
 pub fn parse_duration(s: &str) -> Result<u64> {
     let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).context("a duration needs a unit: s, m, h, d or w")?);
-    let n: u64 = num.parse().with_context(|| format!("{s:?} is not a duration"))?;
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !c.is_ascii_digit())
+            .context("a duration needs a unit: s, m, h, d or w")?,
+    );
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("{s:?} is not a duration"))?;
     let mult = match unit {
         "s" => 1_000,
         "m" => 60_000,

@@ -160,8 +160,10 @@ pub struct Site {
 impl Site {
     pub fn load(dir: &Path) -> Result<Site> {
         let path = dir.join("site.json");
-        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let site: Site = serde_json::from_str(&text).with_context(|| format!("{} is not a valid site fixture", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let site: Site = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid site fixture", path.display()))?;
         site.check()?;
         Ok(site)
     }
@@ -169,13 +171,22 @@ impl Site {
     /// Referential integrity: a broken fixture fails loudly at load, not halfway through a run.
     pub fn check(&self) -> Result<()> {
         for i in &self.issues {
-            let Some(p) = self.project(&i.project) else { bail!("issue {} names unknown project {}", i.key, i.project) };
+            let Some(p) = self.project(&i.project) else {
+                bail!("issue {} names unknown project {}", i.key, i.project)
+            };
             if self.user(&i.reporter).is_none() {
                 bail!("issue {} has unknown reporter {}", i.key, i.reporter)
             }
-            let wf = self.workflows.get(&p.workflow).with_context(|| format!("project {} uses unknown workflow {}", p.key, p.workflow))?;
+            let wf = self.workflows.get(&p.workflow).with_context(|| {
+                format!("project {} uses unknown workflow {}", p.key, p.workflow)
+            })?;
             if !wf.statuses.iter().any(|s| s.id == i.status) {
-                bail!("issue {} has status {} that workflow {} lacks", i.key, i.status, p.workflow)
+                bail!(
+                    "issue {} has status {} that workflow {} lacks",
+                    i.key,
+                    i.status,
+                    p.workflow
+                )
             }
         }
         for g in &self.groups {
@@ -192,24 +203,41 @@ impl Site {
         self.users.iter().find(|u| u.account_id == account_id)
     }
     pub fn project(&self, key_or_id: &str) -> Option<&Project> {
-        self.projects.iter().find(|p| p.key == key_or_id || p.id == key_or_id)
+        self.projects
+            .iter()
+            .find(|p| p.key == key_or_id || p.id == key_or_id)
     }
     pub fn issue(&self, key_or_id: &str) -> Option<&Issue> {
-        self.issues.iter().find(|i| i.key == key_or_id || i.id == key_or_id)
+        self.issues
+            .iter()
+            .find(|i| i.key == key_or_id || i.id == key_or_id)
     }
     pub fn issue_mut(&mut self, key_or_id: &str) -> Option<&mut Issue> {
-        self.issues.iter_mut().find(|i| i.key == key_or_id || i.id == key_or_id)
+        self.issues
+            .iter_mut()
+            .find(|i| i.key == key_or_id || i.id == key_or_id)
     }
     pub fn groups_of(&self, account_id: &str) -> Vec<&Group> {
-        self.groups.iter().filter(|g| g.members.iter().any(|m| m == account_id)).collect()
+        self.groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m == account_id))
+            .collect()
     }
     pub fn in_any_group(&self, account_id: &str, groups: &[String]) -> bool {
-        self.groups_of(account_id).iter().any(|g| groups.contains(&g.name))
+        self.groups_of(account_id)
+            .iter()
+            .any(|g| groups.contains(&g.name))
     }
     pub fn has_global(&self, account_id: &str, permission: &str) -> bool {
-        self.global_permissions.get(permission).is_some_and(|gs| self.in_any_group(account_id, gs))
+        self.global_permissions
+            .get(permission)
+            .is_some_and(|gs| self.in_any_group(account_id, gs))
     }
     pub fn has_project(&self, account_id: &str, project: &Project, permission: &str) -> bool {
-        self.has_global(account_id, "ADMINISTER") || project.permissions.get(permission).is_some_and(|gs| self.in_any_group(account_id, gs))
+        self.has_global(account_id, "ADMINISTER")
+            || project
+                .permissions
+                .get(permission)
+                .is_some_and(|gs| self.in_any_group(account_id, gs))
     }
 }

@@ -24,7 +24,14 @@ pub struct AuditDraft {
 
 impl AuditDraft {
     pub fn new(kind: &str, actor: &str) -> Self {
-        AuditDraft { kind: kind.into(), actor: actor.into(), issue_key: None, subject: Value::Null, data: Value::Null, policy_version: None }
+        AuditDraft {
+            kind: kind.into(),
+            actor: actor.into(),
+            issue_key: None,
+            subject: Value::Null,
+            data: Value::Null,
+            policy_version: None,
+        }
     }
 }
 
@@ -63,12 +70,20 @@ pub struct Head {
 
 impl Head {
     pub fn genesis() -> Self {
-        Head { seq: 0, entry_hash: GENESIS_HASH.into(), mac: String::new() }
+        Head {
+            seq: 0,
+            entry_hash: GENESIS_HASH.into(),
+            mac: String::new(),
+        }
     }
 
     pub fn signed(seq: u64, entry_hash: String, key: &MacKey) -> Self {
         let mac = mac(&key.key, &Self::message(seq, &entry_hash));
-        Head { seq, entry_hash, mac }
+        Head {
+            seq,
+            entry_hash,
+            mac,
+        }
     }
 
     pub fn message(seq: u64, entry_hash: &str) -> String {
@@ -126,7 +141,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The hash of an entry as stored (its own `entryHash`/`entryMac` excluded).
@@ -140,13 +158,20 @@ pub fn entry_hash(entry: &AuditEntry) -> String {
 }
 
 pub fn mac(key: &[u8], message: &str) -> String {
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut m =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
     m.update(message.as_bytes());
     hex(&m.finalize().into_bytes())
 }
 
 /// Builds the sealed entry that follows `prev`.
-pub fn seal(draft: &AuditDraft, seq: u64, prev_hash: &str, now_ms: u64, key: &MacKey) -> AuditEntry {
+pub fn seal(
+    draft: &AuditDraft,
+    seq: u64,
+    prev_hash: &str,
+    now_ms: u64,
+    key: &MacKey,
+) -> AuditEntry {
     let mut e = AuditEntry {
         seq,
         kind: draft.kind.clone(),
@@ -172,7 +197,9 @@ pub fn seal(draft: &AuditDraft, seq: u64, prev_hash: &str, now_ms: u64, key: &Ma
 pub fn mac_key(store: Store<'_>, known_id: Option<Option<String>>) -> StorageResult<MacKey> {
     let host = store.host;
     let id: Option<String> = match known_id {
-        Some(raw) => raw.map(|t| crate::storage::decode(keys::AUDIT_MAC_KEY_ID, &t)).transpose()?,
+        Some(raw) => raw
+            .map(|t| crate::storage::decode(keys::AUDIT_MAC_KEY_ID, &t))
+            .transpose()?,
         None => store.get(keys::AUDIT_MAC_KEY_ID)?,
     };
     if let Some(id) = id {
@@ -186,16 +213,27 @@ pub fn mac_key(store: Store<'_>, known_id: Option<Option<String>>) -> StorageRes
     }
     // Another invocation published its key first: use that one.
     let _ = host.secret_delete(&keys::audit_mac_secret(&id));
-    let winner: String = store.get(keys::AUDIT_MAC_KEY_ID)?.ok_or_else(|| StorageError::Conflict(keys::AUDIT_MAC_KEY_ID.into()))?;
+    let winner: String = store
+        .get(keys::AUDIT_MAC_KEY_ID)?
+        .ok_or_else(|| StorageError::Conflict(keys::AUDIT_MAC_KEY_ID.into()))?;
     load_key(host, &winner)
 }
 
 pub fn load_key(host: &dyn Host, id: &str) -> StorageResult<MacKey> {
     let text = host
         .secret_get(&keys::audit_mac_secret(id))?
-        .ok_or_else(|| StorageError::Corrupt { key: keys::audit_mac_secret(id), reason: "the audit MAC key is missing from secret storage".into() })?;
-    let key = unhex(&text).ok_or_else(|| StorageError::Corrupt { key: keys::audit_mac_secret(id), reason: "not hex".into() })?;
-    Ok(MacKey { id: id.to_string(), key })
+        .ok_or_else(|| StorageError::Corrupt {
+            key: keys::audit_mac_secret(id),
+            reason: "the audit MAC key is missing from secret storage".into(),
+        })?;
+    let key = unhex(&text).ok_or_else(|| StorageError::Corrupt {
+        key: keys::audit_mac_secret(id),
+        reason: "not hex".into(),
+    })?;
+    Ok(MacKey {
+        id: id.to_string(),
+        key,
+    })
 }
 
 /// Commits `build`'s writes together with `drafts` appended to the chain, in one transaction
@@ -237,7 +275,9 @@ pub fn commit_with_audit(
         }
         match tx.commit() {
             Ok(()) => return Ok(seqs),
-            Err(StorageError::Conflict(k)) if k == keys::AUDIT_HEAD || k.starts_with(keys::AUDIT_EVENT_PREFIX) => {
+            Err(StorageError::Conflict(k))
+                if k == keys::AUDIT_HEAD || k.starts_with(keys::AUDIT_EVENT_PREFIX) =>
+            {
                 head_raw = store.get_raw(keys::AUDIT_HEAD)?;
             }
             Err(e) => return Err(e),
@@ -248,7 +288,10 @@ pub fn commit_with_audit(
 
 impl Head {
     /// Keys that may have signed this head (the chain's keys seen during verification).
-    pub fn mac_key_id_candidates<'a>(&self, keys: &'a std::collections::BTreeMap<String, Vec<u8>>) -> impl Iterator<Item = &'a Vec<u8>> {
+    pub fn mac_key_id_candidates<'a>(
+        &self,
+        keys: &'a std::collections::BTreeMap<String, Vec<u8>>,
+    ) -> impl Iterator<Item = &'a Vec<u8>> {
         keys.values()
     }
 }

@@ -11,5 +11,8 @@
 mod chain;
 mod verify;
 
-pub use chain::{canonical_json, commit_with_audit, mac_key, seal, AuditDraft, AuditEntry, Head, MacKey, GENESIS_HASH};
+pub use chain::{
+    canonical_json, commit_with_audit, mac_key, seal, AuditDraft, AuditEntry, Head, MacKey,
+    GENESIS_HASH,
+};
 pub use verify::{verify, Problem, VerifyReport};

@@ -47,8 +47,16 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
     let (mut expect_seq, mut expect_prev) = match &checkpoint {
         Some(cp) => {
             let key = load_key(store.host, &cp.mac_key_id)?;
-            if mac(&key.key, &format!("checkpoint:{}:{}", cp.seq, cp.entry_hash)) != cp.mac {
-                problems.push(Problem { seq: cp.seq, kind: "forged".into(), detail: "the retention checkpoint's MAC does not match".into() });
+            if mac(
+                &key.key,
+                &format!("checkpoint:{}:{}", cp.seq, cp.entry_hash),
+            ) != cp.mac
+            {
+                problems.push(Problem {
+                    seq: cp.seq,
+                    kind: "forged".into(),
+                    detail: "the retention checkpoint's MAC does not match".into(),
+                });
             }
             key_cache.insert(key.id, key.key);
             (cp.seq + 1, cp.entry_hash.clone())
@@ -59,13 +67,21 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
     let (mut checked, mut first, mut last) = (0u64, None, None);
     let mut cursor: Option<String> = None;
     'pages: loop {
-        let page = store.host.kvs_query(keys::AUDIT_EVENT_PREFIX, cursor.as_deref(), crate::storage::MAX_PAGE)?;
+        let page = store.host.kvs_query(
+            keys::AUDIT_EVENT_PREFIX,
+            cursor.as_deref(),
+            crate::storage::MAX_PAGE,
+        )?;
         for e in page.entries {
             let key_seq: u64 = e.key[keys::AUDIT_EVENT_PREFIX.len()..].parse().unwrap_or(0);
             let entry: AuditEntry = match serde_json::from_str(&e.value) {
                 Ok(x) => x,
                 Err(err) => {
-                    problems.push(Problem { seq: key_seq, kind: "unreadable".into(), detail: err.to_string() });
+                    problems.push(Problem {
+                        seq: key_seq,
+                        kind: "unreadable".into(),
+                        detail: err.to_string(),
+                    });
                     expect_seq = key_seq + 1;
                     continue;
                 }
@@ -74,16 +90,32 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
             first.get_or_insert(key_seq);
             last = Some(key_seq);
             if entry.seq != key_seq {
-                problems.push(Problem { seq: key_seq, kind: "reordered".into(), detail: format!("entry {} is stored at position {key_seq}", entry.seq) });
+                problems.push(Problem {
+                    seq: key_seq,
+                    kind: "reordered".into(),
+                    detail: format!("entry {} is stored at position {key_seq}", entry.seq),
+                });
             } else if key_seq > expect_seq {
-                problems.push(Problem { seq: expect_seq, kind: "missing".into(), detail: format!("entries {expect_seq}..{} are gone", key_seq - 1) });
+                problems.push(Problem {
+                    seq: expect_seq,
+                    kind: "missing".into(),
+                    detail: format!("entries {expect_seq}..{} are gone", key_seq - 1),
+                });
             }
             if entry.prev_hash != expect_prev {
-                problems.push(Problem { seq: key_seq, kind: "broken-link".into(), detail: "prevHash does not match the previous entry".into() });
+                problems.push(Problem {
+                    seq: key_seq,
+                    kind: "broken-link".into(),
+                    detail: "prevHash does not match the previous entry".into(),
+                });
             }
             let recomputed = entry_hash(&entry);
             if recomputed != entry.entry_hash {
-                problems.push(Problem { seq: key_seq, kind: "edited".into(), detail: "the entry's content does not match its entryHash".into() });
+                problems.push(Problem {
+                    seq: key_seq,
+                    kind: "edited".into(),
+                    detail: "the entry's content does not match its entryHash".into(),
+                });
             } else {
                 if !key_cache.contains_key(&entry.mac_key_id) {
                     match load_key(store.host, &entry.mac_key_id) {
@@ -91,13 +123,22 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
                             key_cache.insert(k.id, k.key);
                         }
                         Err(_) => {
-                            problems.push(Problem { seq: key_seq, kind: "forged".into(), detail: "the entry names an unknown MAC key".into() });
+                            problems.push(Problem {
+                                seq: key_seq,
+                                kind: "forged".into(),
+                                detail: "the entry names an unknown MAC key".into(),
+                            });
                         }
                     }
                 }
                 if let Some(k) = key_cache.get(&entry.mac_key_id) {
                     if mac(k, &entry.entry_hash) != entry.entry_mac {
-                        problems.push(Problem { seq: key_seq, kind: "forged".into(), detail: "entryMac does not match (hash recomputed without the key?)".into() });
+                        problems.push(Problem {
+                            seq: key_seq,
+                            kind: "forged".into(),
+                            detail: "entryMac does not match (hash recomputed without the key?)"
+                                .into(),
+                        });
                     }
                 }
             }
@@ -114,23 +155,51 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
     }
 
     if let Some(h) = &head {
-        let valid = h.mac_key_id_candidates(&key_cache).any(|k| mac(k, &Head::message(h.seq, &h.entry_hash)) == h.mac);
+        let valid = h
+            .mac_key_id_candidates(&key_cache)
+            .any(|k| mac(k, &Head::message(h.seq, &h.entry_hash)) == h.mac);
         if !valid {
-            problems.push(Problem { seq: h.seq, kind: "forged".into(), detail: "the head's MAC does not match".into() });
+            problems.push(Problem {
+                seq: h.seq,
+                kind: "forged".into(),
+                detail: "the head's MAC does not match".into(),
+            });
         }
     }
     match &head {
         Some(h) => {
             let last_seq = last.unwrap_or(expect_seq - 1);
             if h.seq > last_seq {
-                problems.push(Problem { seq: last_seq + 1, kind: "truncated".into(), detail: format!("the head names entry {} but the chain ends at {last_seq}", h.seq) });
+                problems.push(Problem {
+                    seq: last_seq + 1,
+                    kind: "truncated".into(),
+                    detail: format!(
+                        "the head names entry {} but the chain ends at {last_seq}",
+                        h.seq
+                    ),
+                });
             } else if h.seq < last_seq || h.entry_hash != expect_prev {
-                problems.push(Problem { seq: h.seq, kind: "head-mismatch".into(), detail: "the head does not name the last entry".into() });
+                problems.push(Problem {
+                    seq: h.seq,
+                    kind: "head-mismatch".into(),
+                    detail: "the head does not name the last entry".into(),
+                });
             }
         }
-        None if checked > 0 => problems.push(Problem { seq: 0, kind: "head-mismatch".into(), detail: "entries exist but the head is missing".into() }),
+        None if checked > 0 => problems.push(Problem {
+            seq: 0,
+            kind: "head-mismatch".into(),
+            detail: "entries exist but the head is missing".into(),
+        }),
         None => {}
     }
 
-    Ok(VerifyReport { ok: problems.is_empty(), checked, first_seq: first, last_seq: last, from_checkpoint: checkpoint.map(|c| c.seq), problems })
+    Ok(VerifyReport {
+        ok: problems.is_empty(),
+        checked,
+        first_seq: first,
+        last_seq: last,
+        from_checkpoint: checkpoint.map(|c| c.seq),
+        problems,
+    })
 }

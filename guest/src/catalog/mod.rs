@@ -79,15 +79,28 @@ pub struct Tool {
 /// Tool ids are slugs: they become parts of storage keys.
 pub fn is_tool_id(id: &str) -> bool {
     let b = id.as_bytes();
-    (1..=64).contains(&b.len()) && b[0].is_ascii_alphanumeric() && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+    (1..=64).contains(&b.len())
+        && b[0].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 pub fn parse(payload: &Value) -> AppResult<Tool> {
     let mut errors = serde_json::Map::new();
-    let s = |k: &str| payload.get(k).and_then(Value::as_str).map(str::trim).unwrap_or("").to_string();
+    let s = |k: &str| {
+        payload
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+            .to_string()
+    };
     let id = s("id");
     if !is_tool_id(&id) {
-        errors.insert("id".into(), json!("lower-case letters, digits and dashes, at most 64"));
+        errors.insert(
+            "id".into(),
+            json!("lower-case letters, digits and dashes, at most 64"),
+        );
     }
     let display_name = s("displayName");
     if display_name.is_empty() || display_name.chars().count() > 120 {
@@ -97,21 +110,37 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
     if provider.is_empty() || provider.chars().count() > 120 {
         errors.insert("provider".into(), json!("1-120 characters"));
     }
-    let status: Option<ToolStatus> = payload.get("status").cloned().and_then(|v| serde_json::from_value(v).ok());
+    let status: Option<ToolStatus> = payload
+        .get("status")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok());
     if status.is_none() {
         errors.insert("status".into(), json!("approved, blocked or denied"));
     }
-    let risk: Option<RiskLevel> = payload.get("riskLevel").cloned().and_then(|v| serde_json::from_value(v).ok());
+    let risk: Option<RiskLevel> = payload
+        .get("riskLevel")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok());
     if risk.is_none() {
         errors.insert("riskLevel".into(), json!("low, medium, high or critical"));
     }
-    let expiry = payload.get("defaultExpiryDays").and_then(Value::as_u64).filter(|d| (1..=180).contains(d));
+    let expiry = payload
+        .get("defaultExpiryDays")
+        .and_then(Value::as_u64)
+        .filter(|d| (1..=180).contains(d));
     match (expiry, risk) {
         (None, _) => {
             errors.insert("defaultExpiryDays".into(), json!("1-180 days"));
         }
         (Some(d), Some(r)) if d > r.default_max_days() as u64 => {
-            errors.insert("defaultExpiryDays".into(), json!(format!("at most {} days for {} risk", r.default_max_days(), r.as_str())));
+            errors.insert(
+                "defaultExpiryDays".into(),
+                json!(format!(
+                    "at most {} days for {} risk",
+                    r.default_max_days(),
+                    r.as_str()
+                )),
+            );
         }
         _ => {}
     }
@@ -120,7 +149,10 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
         errors.insert("guidance".into(), json!("at most 2000 characters"));
     }
     if !errors.is_empty() {
-        return Err(AppError::invalid("TOOL_INVALID", "the tool has invalid fields").with_details(Value::Object(errors)));
+        return Err(
+            AppError::invalid("TOOL_INVALID", "the tool has invalid fields")
+                .with_details(Value::Object(errors)),
+        );
     }
     Ok(Tool {
         id,
@@ -130,8 +162,14 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
         risk_level: risk.expect("checked"),
         default_expiry_days: expiry.expect("checked") as u32,
         guidance,
-        connector_id: payload.get("connectorId").and_then(Value::as_str).map(String::from),
-        entitlement_group: payload.get("entitlementGroup").cloned().filter(|v| !v.is_null()),
+        connector_id: payload
+            .get("connectorId")
+            .and_then(Value::as_str)
+            .map(String::from),
+        entitlement_group: payload
+            .get("entitlementGroup")
+            .cloned()
+            .filter(|v| !v.is_null()),
         version: 0,
         updated_at: String::new(),
     })
@@ -155,5 +193,9 @@ pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
 
 /// The whole catalog, bounded (a catalog is tens of tools, not thousands).
 pub fn list(store: Store<'_>) -> AppResult<Vec<Tool>> {
-    Ok(store.scan::<Tool>(keys::TOOL_PREFIX, 1_000)?.into_iter().map(|(_, t)| t).collect())
+    Ok(store
+        .scan::<Tool>(keys::TOOL_PREFIX, 1_000)?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect())
 }

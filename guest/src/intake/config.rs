@@ -56,15 +56,26 @@ pub fn numeric_id(v: &Value) -> Option<u64> {
 
 fn is_project_key(k: &str) -> bool {
     let b = k.as_bytes();
-    (2..=10).contains(&b.len()) && b[0].is_ascii_uppercase() && b.iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+    (2..=10).contains(&b.len())
+        && b[0].is_ascii_uppercase()
+        && b.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 /// Validates an admin's payload into a config; every problem is reported per field.
 pub fn parse(payload: &Value) -> AppResult<IntakeConfig> {
     let mut errors = serde_json::Map::new();
-    let project_key = payload.get("projectKey").and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let project_key = payload
+        .get("projectKey")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if !is_project_key(&project_key) {
-        errors.insert("projectKey".into(), json!("a Jira project key such as AIR (2-10 upper-case letters, digits or _)"));
+        errors.insert(
+            "projectKey".into(),
+            json!("a Jira project key such as AIR (2-10 upper-case letters, digits or _)"),
+        );
     }
     let portal_id = payload.get("portalId").and_then(numeric_id);
     if portal_id.is_none() {
@@ -79,28 +90,58 @@ pub fn parse(payload: &Value) -> AppResult<IntakeConfig> {
                     Some(id) if !request_type_ids.contains(&id) => request_type_ids.push(id),
                     Some(_) => {}
                     None => {
-                        errors.insert("requestTypeIds".into(), json!(format!("{item} is not a numeric request type id")));
+                        errors.insert(
+                            "requestTypeIds".into(),
+                            json!(format!("{item} is not a numeric request type id")),
+                        );
                     }
                 }
             }
         }
         Some(_) => {
-            errors.insert("requestTypeIds".into(), json!(format!("a list of at most {MAX_REQUEST_TYPES} numeric request type ids")));
+            errors.insert(
+                "requestTypeIds".into(),
+                json!(format!(
+                    "a list of at most {MAX_REQUEST_TYPES} numeric request type ids"
+                )),
+            );
         }
     }
     let request_type_field_id = match payload.get("requestTypeFieldId").and_then(Value::as_str) {
         None => DEFAULT_REQUEST_TYPE_FIELD.to_string(),
-        Some(f) if f.starts_with("customfield_") && f.len() <= 40 && f[12..].bytes().all(|b| b.is_ascii_digit()) && f.len() > 12 => f.to_string(),
+        Some(f)
+            if f.starts_with("customfield_")
+                && f.len() <= 40
+                && f[12..].bytes().all(|b| b.is_ascii_digit())
+                && f.len() > 12 =>
+        {
+            f.to_string()
+        }
         Some(_) => {
-            errors.insert("requestTypeFieldId".into(), json!("a custom field id such as customfield_10010"));
+            errors.insert(
+                "requestTypeFieldId".into(),
+                json!("a custom field id such as customfield_10010"),
+            );
             String::new()
         }
     };
     if !errors.is_empty() {
-        return Err(AppError::invalid("INTAKE_CONFIG_INVALID", "the intake configuration has invalid fields").with_details(Value::Object(errors)));
+        return Err(AppError::invalid(
+            "INTAKE_CONFIG_INVALID",
+            "the intake configuration has invalid fields",
+        )
+        .with_details(Value::Object(errors)));
     }
     request_type_ids.sort_unstable();
-    Ok(IntakeConfig { project_key, portal_id: portal_id.unwrap_or_default(), request_type_ids, request_type_field_id, version: 0, updated_at: String::new(), updated_by: String::new() })
+    Ok(IntakeConfig {
+        project_key,
+        portal_id: portal_id.unwrap_or_default(),
+        request_type_ids,
+        request_type_field_id,
+        version: 0,
+        updated_at: String::new(),
+        updated_by: String::new(),
+    })
 }
 
 pub fn load(store: Store<'_>) -> AppResult<Option<IntakeConfig>> {
@@ -110,14 +151,24 @@ pub fn load(store: Store<'_>) -> AppResult<Option<IntakeConfig>> {
 /// Saves a new version of the config (the version increments; who and when are recorded).
 pub fn save(store: Store<'_>, mut cfg: IntakeConfig, actor: &str) -> AppResult<IntakeConfig> {
     let current_raw = store.get_raw(keys::SITE_INTAKE_CONFIG)?;
-    let current: Option<IntakeConfig> = current_raw.as_deref().map(|t| crate::storage::decode(keys::SITE_INTAKE_CONFIG, t)).transpose()?;
+    let current: Option<IntakeConfig> = current_raw
+        .as_deref()
+        .map(|t| crate::storage::decode(keys::SITE_INTAKE_CONFIG, t))
+        .transpose()?;
     cfg.version = current.map(|c| c.version).unwrap_or(0) + 1;
     cfg.updated_at = crate::time::rfc3339(store.host.now_ms());
     cfg.updated_by = actor.to_string();
     let mut tx = store.tx();
-    tx.set_if_current(keys::SITE_INTAKE_CONFIG, crate::storage::encode(&cfg)?, current_raw.as_deref())?;
+    tx.set_if_current(
+        keys::SITE_INTAKE_CONFIG,
+        crate::storage::encode(&cfg)?,
+        current_raw.as_deref(),
+    )?;
     tx.commit().map_err(|e| match e {
-        crate::storage::StorageError::Conflict(_) => AppError::conflict("CONCURRENT_UPDATE", "the intake configuration changed meanwhile; reload and retry"),
+        crate::storage::StorageError::Conflict(_) => AppError::conflict(
+            "CONCURRENT_UPDATE",
+            "the intake configuration changed meanwhile; reload and retry",
+        ),
         other => other.into(),
     })?;
     Ok(cfg)
@@ -130,11 +181,14 @@ mod tests {
     // covers: CL-003
     #[test]
     fn request_type_ids_are_numbers_and_strings_are_accepted_when_numeric() {
-        let cfg = parse(&json!({"projectKey":"AIR","portalId":"1","requestTypeIds":["12", 13, "12"]})).unwrap();
+        let cfg =
+            parse(&json!({"projectKey":"AIR","portalId":"1","requestTypeIds":["12", 13, "12"]}))
+                .unwrap();
         assert_eq!(cfg.portal_id, 1);
         assert_eq!(cfg.request_type_ids, vec![12, 13]);
         assert!(cfg.allows_request_type(12) && !cfg.allows_request_type(14));
-        let err = parse(&json!({"projectKey":"AIR","portalId":1,"requestTypeIds":["twelve"]})).unwrap_err();
+        let err = parse(&json!({"projectKey":"AIR","portalId":1,"requestTypeIds":["twelve"]}))
+            .unwrap_err();
         assert_eq!(err.code, "INTAKE_CONFIG_INVALID");
         assert!(err.details.unwrap().get("requestTypeIds").is_some());
     }

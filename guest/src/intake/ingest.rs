@@ -20,27 +20,64 @@ use serde_json::{json, Value};
 
 pub const RETRY_QUEUE: &str = "intake-retry";
 pub const MAX_RETRY_ATTEMPTS: u32 = 5;
-const ISSUE_FIELDS: [&str; 6] = ["summary", "description", "project", "reporter", "creator", "created"];
+const ISSUE_FIELDS: [&str; 6] = [
+    "summary",
+    "description",
+    "project",
+    "reporter",
+    "creator",
+    "created",
+];
 
 /// What happened to one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Ingested { issue_key: String, audit_seq: u64 },
-    Duplicate { issue_key: String },
-    Rejected { issue_key: String, code: String },
-    Skipped { issue_key: String, reason: String },
+    Ingested {
+        issue_key: String,
+        audit_seq: u64,
+    },
+    Duplicate {
+        issue_key: String,
+    },
+    Rejected {
+        issue_key: String,
+        code: String,
+    },
+    Skipped {
+        issue_key: String,
+        reason: String,
+    },
     /// Jira was unavailable; the event was queued to try again later.
-    Deferred { issue_key: String, retry_after_s: u32, attempt: u32 },
+    Deferred {
+        issue_key: String,
+        retry_after_s: u32,
+        attempt: u32,
+    },
 }
 
 impl Outcome {
     pub fn to_json(&self) -> Value {
         match self {
-            Outcome::Ingested { issue_key, audit_seq } => json!({"outcome": "ingested", "issueKey": issue_key, "auditSeq": audit_seq}),
-            Outcome::Duplicate { issue_key } => json!({"outcome": "duplicate", "issueKey": issue_key}),
-            Outcome::Rejected { issue_key, code } => json!({"outcome": "rejected", "issueKey": issue_key, "code": code}),
-            Outcome::Skipped { issue_key, reason } => json!({"outcome": "skipped", "issueKey": issue_key, "reason": reason}),
-            Outcome::Deferred { issue_key, retry_after_s, attempt } => json!({"outcome": "deferred", "issueKey": issue_key, "retryAfterSeconds": retry_after_s, "attempt": attempt}),
+            Outcome::Ingested {
+                issue_key,
+                audit_seq,
+            } => json!({"outcome": "ingested", "issueKey": issue_key, "auditSeq": audit_seq}),
+            Outcome::Duplicate { issue_key } => {
+                json!({"outcome": "duplicate", "issueKey": issue_key})
+            }
+            Outcome::Rejected { issue_key, code } => {
+                json!({"outcome": "rejected", "issueKey": issue_key, "code": code})
+            }
+            Outcome::Skipped { issue_key, reason } => {
+                json!({"outcome": "skipped", "issueKey": issue_key, "reason": reason})
+            }
+            Outcome::Deferred {
+                issue_key,
+                retry_after_s,
+                attempt,
+            } => {
+                json!({"outcome": "deferred", "issueKey": issue_key, "retryAfterSeconds": retry_after_s, "attempt": attempt})
+            }
         }
     }
 }
@@ -73,51 +110,117 @@ pub struct CreatedIssue {
 }
 
 pub fn parse_event(event: &Value) -> AppResult<CreatedIssue> {
-    let bad = |what: &str| AppError::invalid("EVENT_INVALID", format!("the issue-created event has no {what}"));
+    let bad = |what: &str| {
+        AppError::invalid(
+            "EVENT_INVALID",
+            format!("the issue-created event has no {what}"),
+        )
+    };
     let issue = event.get("issue").ok_or_else(|| bad("issue"))?;
-    let id = issue.get("id").and_then(Value::as_str).filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).ok_or_else(|| bad("numeric issue.id"))?;
-    let key = issue.get("key").and_then(Value::as_str).filter(|k| k.len() <= 64 && k.contains('-') && crate::storage::check_key(k).is_ok()).ok_or_else(|| bad("issue.key"))?;
+    let id = issue
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| bad("numeric issue.id"))?;
+    let key = issue
+        .get("key")
+        .and_then(Value::as_str)
+        .filter(|k| k.len() <= 64 && k.contains('-') && crate::storage::check_key(k).is_ok())
+        .ok_or_else(|| bad("issue.key"))?;
     let fields = issue.get("fields").ok_or_else(|| bad("issue.fields"))?;
-    let project = fields.get("project").ok_or_else(|| bad("issue.fields.project"))?;
-    let account = |f: &str| fields.get(f).and_then(|u| u.get("accountId")).and_then(Value::as_str).map(String::from);
+    let project = fields
+        .get("project")
+        .ok_or_else(|| bad("issue.fields.project"))?;
+    let account = |f: &str| {
+        fields
+            .get(f)
+            .and_then(|u| u.get("accountId"))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
     Ok(CreatedIssue {
         id: id.to_string(),
         key: key.to_string(),
-        project_key: project.get("key").and_then(Value::as_str).ok_or_else(|| bad("project key"))?.to_string(),
-        project_id: project.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
-        reporter: account("reporter").or_else(|| account("creator")).or_else(|| event.get("atlassianId").and_then(Value::as_str).map(String::from)),
-        created: fields.get("created").and_then(Value::as_str).map(String::from),
+        project_key: project
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("project key"))?
+            .to_string(),
+        project_id: project
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        reporter: account("reporter")
+            .or_else(|| account("creator"))
+            .or_else(|| {
+                event
+                    .get("atlassianId")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            }),
+        created: fields
+            .get("created")
+            .and_then(Value::as_str)
+            .map(String::from),
     })
 }
 
 /// Handles one delivery of the event (`attempt` counts retries after Jira outages).
-pub fn ingest(host: &dyn Host, inv: &Invocation, event: &Value, attempt: u32) -> AppResult<Outcome> {
+pub fn ingest(
+    host: &dyn Host,
+    inv: &Invocation,
+    event: &Value,
+    attempt: u32,
+) -> AppResult<Outcome> {
     let store = Store::new(host);
     let ev = parse_event(event)?;
 
     // 1. Configuration and the duplicate check, in one read.
     let first = store.batch_get(&[keys::SITE_INTAKE_CONFIG.to_string(), keys::request(&ev.id)])?;
     let Some(cfg_text) = first.get(keys::SITE_INTAKE_CONFIG) else {
-        host.log(Level::Info, &format!("intake: {} skipped: intake is not configured", ev.key));
-        return Ok(Outcome::Skipped { issue_key: ev.key, reason: "NOT_CONFIGURED".into() });
+        host.log(
+            Level::Info,
+            &format!("intake: {} skipped: intake is not configured", ev.key),
+        );
+        return Ok(Outcome::Skipped {
+            issue_key: ev.key,
+            reason: "NOT_CONFIGURED".into(),
+        });
     };
     let cfg: IntakeConfig = crate::storage::decode(keys::SITE_INTAKE_CONFIG, cfg_text)?;
     if ev.project_key != cfg.project_key {
-        return Ok(Outcome::Skipped { issue_key: ev.key, reason: "WRONG_PROJECT".into() });
+        return Ok(Outcome::Skipped {
+            issue_key: ev.key,
+            reason: "WRONG_PROJECT".into(),
+        });
     }
     if first.contains_key(&keys::request(&ev.id)) {
-        host.log(Level::Info, &format!("intake: {} already ingested (duplicate delivery)", ev.key));
+        host.log(
+            Level::Info,
+            &format!("intake: {} already ingested (duplicate delivery)", ev.key),
+        );
         return Ok(Outcome::Duplicate { issue_key: ev.key });
     }
 
     // 2. The issue: fields, request type and both snapshot properties in one call.
     let app_uuid = inv.app_uuid().to_string();
-    let fields: Vec<&str> = ISSUE_FIELDS.iter().copied().chain([cfg.request_type_field_id.as_str()]).collect();
+    let fields: Vec<&str> = ISSUE_FIELDS
+        .iter()
+        .copied()
+        .chain([cfg.request_type_field_id.as_str()])
+        .collect();
     let issue = match Jira::new(host).issue(&ev.key, &fields, &[app_uuid.as_str(), SNAPSHOT_KEY]) {
         Ok(v) => v,
         Err(JiraError::NotFound) => {
-            host.log(Level::Warn, &format!("intake: {} skipped: the issue no longer exists", ev.key));
-            return Ok(Outcome::Skipped { issue_key: ev.key, reason: "ISSUE_GONE".into() });
+            host.log(
+                Level::Warn,
+                &format!("intake: {} skipped: the issue no longer exists", ev.key),
+            );
+            return Ok(Outcome::Skipped {
+                issue_key: ev.key,
+                reason: "ISSUE_GONE".into(),
+            });
         }
         Err(e) if e.is_transient() => return defer(host, &ev, event, attempt, &e),
         Err(e) => return Err(e.into()),
@@ -127,18 +230,39 @@ pub fn ingest(host: &dyn Host, inv: &Invocation, event: &Value, attempt: u32) ->
 
     // 3. Portal gating (§7.3). Issues without a snapshot are simply not AI Clearance requests;
     //    with one, the mismatch is recorded so an admin can see why nothing was ingested.
-    let request_type = f.get(&cfg.request_type_field_id).and_then(|v| v.get("requestType"));
-    let rt_id = request_type.and_then(|rt| rt.get("id")).and_then(super::config::numeric_id);
-    let portal_id = request_type.and_then(|rt| rt.get("portalId").or_else(|| rt.get("serviceDeskId"))).and_then(super::config::numeric_id);
+    let request_type = f
+        .get(&cfg.request_type_field_id)
+        .and_then(|v| v.get("requestType"));
+    let rt_id = request_type
+        .and_then(|rt| rt.get("id"))
+        .and_then(super::config::numeric_id);
+    let portal_id = request_type
+        .and_then(|rt| rt.get("portalId").or_else(|| rt.get("serviceDeskId")))
+        .and_then(super::config::numeric_id);
     let gate = match (rt_id, portal_id) {
-        (None, _) | (_, None) => Some(("NOT_A_PORTAL_REQUEST", "the issue was not created through a JSM portal request type".to_string())),
-        (Some(_), Some(p)) if p != cfg.portal_id => Some(("WRONG_PORTAL", format!("portal {p} is not the intake portal {}", cfg.portal_id))),
-        (Some(rt), Some(_)) if !cfg.allows_request_type(rt) => Some(("REQUEST_TYPE_NOT_ALLOWED", format!("request type {rt} is not one of the intake request types {:?}", cfg.request_type_ids))),
+        (None, _) | (_, None) => Some((
+            "NOT_A_PORTAL_REQUEST",
+            "the issue was not created through a JSM portal request type".to_string(),
+        )),
+        (Some(_), Some(p)) if p != cfg.portal_id => Some((
+            "WRONG_PORTAL",
+            format!("portal {p} is not the intake portal {}", cfg.portal_id),
+        )),
+        (Some(rt), Some(_)) if !cfg.allows_request_type(rt) => Some((
+            "REQUEST_TYPE_NOT_ALLOWED",
+            format!(
+                "request type {rt} is not one of the intake request types {:?}",
+                cfg.request_type_ids
+            ),
+        )),
         _ => None,
     };
     if let Some((code, message)) = gate {
         if located.is_none() {
-            return Ok(Outcome::Skipped { issue_key: ev.key, reason: code.into() });
+            return Ok(Outcome::Skipped {
+                issue_key: ev.key,
+                reason: code.into(),
+            });
         }
         return reject(store, &ev, code, None, &message);
     }
@@ -158,10 +282,16 @@ pub fn ingest(host: &dyn Host, inv: &Invocation, event: &Value, attempt: u32) ->
         SnapshotTool::Catalog { id } => Some(keys::tool(id)),
         SnapshotTool::New { .. } => None,
     };
-    let mut second_keys = vec![keys::AUDIT_HEAD.to_string(), keys::AUDIT_MAC_KEY_ID.to_string()];
+    let mut second_keys = vec![
+        keys::AUDIT_HEAD.to_string(),
+        keys::AUDIT_MAC_KEY_ID.to_string(),
+    ];
     second_keys.extend(tool_key.clone());
     let second = store.batch_get(&second_keys)?;
-    let tool: Option<Tool> = tool_key.as_ref().and_then(|k| second.get(k).map(|t| crate::storage::decode(k, t))).transpose()?;
+    let tool: Option<Tool> = tool_key
+        .as_ref()
+        .and_then(|k| second.get(k).map(|t| crate::storage::decode(k, t)))
+        .transpose()?;
     let requested_tool = match check_tool(&snap, tool.as_ref()) {
         Ok(t) => t,
         Err(e) => return reject(store, &ev, e.code(), e.field(), &e.message()),
@@ -169,8 +299,21 @@ pub fn ingest(host: &dyn Host, inv: &Invocation, event: &Value, attempt: u32) ->
 
     // 6. One transaction: the request, its indexes and its audit entry, or nothing.
     let now = host.now_ms();
-    let requester = ev.reporter.clone().or_else(|| f.get("reporter").and_then(|r| r.get("accountId")).and_then(Value::as_str).map(String::from)).unwrap_or_default();
-    let requested_at = ev.created.clone().or_else(|| f.get("created").and_then(Value::as_str).map(String::from)).unwrap_or_else(|| crate::time::rfc3339(now));
+    let requester = ev
+        .reporter
+        .clone()
+        .or_else(|| {
+            f.get("reporter")
+                .and_then(|r| r.get("accountId"))
+                .and_then(Value::as_str)
+                .map(String::from)
+        })
+        .unwrap_or_default();
+    let requested_at = ev
+        .created
+        .clone()
+        .or_else(|| f.get("created").and_then(Value::as_str).map(String::from))
+        .unwrap_or_else(|| crate::time::rfc3339(now));
     let requested_ms = crate::time::parse(&requested_at).unwrap_or(now);
     let request = Request {
         issue_id: ev.id.clone(),
@@ -183,8 +326,17 @@ pub fn ingest(host: &dyn Host, inv: &Invocation, event: &Value, attempt: u32) ->
         tool: requested_tool,
         duration_days: snap.duration_days,
         justification: snap.justification.clone(),
-        summary: f.get("summary").and_then(Value::as_str).unwrap_or("").chars().take(500).collect(),
-        description_text: crate::adf::to_text(f.get("description").unwrap_or(&Value::Null)).chars().take(8_000).collect(),
+        summary: f
+            .get("summary")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .chars()
+            .take(500)
+            .collect(),
+        description_text: crate::adf::to_text(f.get("description").unwrap_or(&Value::Null))
+            .chars()
+            .take(8_000)
+            .collect(),
         decision: Decision::Pending,
         decision_source: None,
         snapshot_source: source,
@@ -198,21 +350,46 @@ pub fn ingest(host: &dyn Host, inv: &Invocation, event: &Value, attempt: u32) ->
 
     let mac_key = audit::mac_key(store, Some(second.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
     let head_hint = Some(second.get(keys::AUDIT_HEAD).cloned());
-    let (issue_id, issue_key, project_key) = (ev.id.clone(), ev.key.clone(), ev.project_key.clone());
-    let result = audit::commit_with_audit(store, &mac_key, head_hint, std::slice::from_ref(&draft), |tx| {
-        tx.create(&keys::request(&issue_id), &request)?;
-        tx.set(&keys::request_by_requester(&requester, requested_ms, &issue_id), &issue_id)?;
-        tx.set(&keys::request_by_decision("pending", &project_key, &issue_id), &issue_id)?;
-        tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
-        Ok(())
-    });
+    let (issue_id, issue_key, project_key) =
+        (ev.id.clone(), ev.key.clone(), ev.project_key.clone());
+    let result = audit::commit_with_audit(
+        store,
+        &mac_key,
+        head_hint,
+        std::slice::from_ref(&draft),
+        |tx| {
+            tx.create(&keys::request(&issue_id), &request)?;
+            tx.set(
+                &keys::request_by_requester(&requester, requested_ms, &issue_id),
+                &issue_id,
+            )?;
+            tx.set(
+                &keys::request_by_decision("pending", &project_key, &issue_id),
+                &issue_id,
+            )?;
+            tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
+            Ok(())
+        },
+    );
     match result {
         Ok(seqs) => {
-            host.log(Level::Info, &format!("intake: {} ingested as a pending request (audit #{})", ev.key, seqs[0]));
-            Ok(Outcome::Ingested { issue_key: ev.key, audit_seq: seqs[0] })
+            host.log(
+                Level::Info,
+                &format!(
+                    "intake: {} ingested as a pending request (audit #{})",
+                    ev.key, seqs[0]
+                ),
+            );
+            Ok(Outcome::Ingested {
+                issue_key: ev.key,
+                audit_seq: seqs[0],
+            })
         }
         Err(StorageError::Conflict(k)) if k == keys::request(&ev.id) => {
-            host.log(Level::Info, &format!("intake: {} already ingested (concurrent delivery)", ev.key));
+            host.log(
+                Level::Info,
+                &format!("intake: {} already ingested (concurrent delivery)", ev.key),
+            );
             Ok(Outcome::Duplicate { issue_key: ev.key })
         }
         Err(e) => Err(e.into()),
@@ -226,28 +403,58 @@ fn check_tool(snap: &Snapshot, tool: Option<&Tool>) -> Result<RequestedTool, Sna
         SnapshotTool::Catalog { id } => {
             let t = tool.ok_or_else(|| SnapshotError::ToolUnknown(id.clone()))?;
             if t.status != ToolStatus::Approved {
-                return Err(SnapshotError::ToolNotRequestable { id: id.clone(), status: t.status.as_str().into() });
+                return Err(SnapshotError::ToolNotRequestable {
+                    id: id.clone(),
+                    status: t.status.as_str().into(),
+                });
             }
             let max = t.risk_level.default_max_days();
             if snap.duration_days > max {
-                return Err(SnapshotError::DurationTooLong { requested: snap.duration_days, max, why: format!("{} risk", t.risk_level.as_str()) });
+                return Err(SnapshotError::DurationTooLong {
+                    requested: snap.duration_days,
+                    max,
+                    why: format!("{} risk", t.risk_level.as_str()),
+                });
             }
-            Ok(RequestedTool::Catalog { id: t.id.clone(), display_name: t.display_name.clone(), risk_level: t.risk_level.as_str().into() })
+            Ok(RequestedTool::Catalog {
+                id: t.id.clone(),
+                display_name: t.display_name.clone(),
+                risk_level: t.risk_level.as_str().into(),
+            })
         }
         SnapshotTool::New { name, url } => {
             let max = crate::catalog::RiskLevel::High.default_max_days();
             if snap.duration_days > max {
-                return Err(SnapshotError::DurationTooLong { requested: snap.duration_days, max, why: "a tool not yet in the catalog is treated as high risk".into() });
+                return Err(SnapshotError::DurationTooLong {
+                    requested: snap.duration_days,
+                    max,
+                    why: "a tool not yet in the catalog is treated as high risk".into(),
+                });
             }
-            Ok(RequestedTool::New { name: name.clone(), url: url.clone() })
+            Ok(RequestedTool::New {
+                name: name.clone(),
+                url: url.clone(),
+            })
         }
     }
 }
 
 /// Records why the event was refused (idempotent: one record per issue) and logs it.
-fn reject(store: Store<'_>, ev: &CreatedIssue, code: &str, field: Option<&str>, message: &str) -> AppResult<Outcome> {
+fn reject(
+    store: Store<'_>,
+    ev: &CreatedIssue,
+    code: &str,
+    field: Option<&str>,
+    message: &str,
+) -> AppResult<Outcome> {
     let host = store.host;
-    host.log(Level::Warn, &format!("intake: {} rejected: snapshot validation error {code}: {message}", ev.key));
+    host.log(
+        Level::Warn,
+        &format!(
+            "intake: {} rejected: snapshot validation error {code}: {message}",
+            ev.key
+        ),
+    );
     let rejection = Rejection {
         issue_id: ev.id.clone(),
         issue_key: ev.key.clone(),
@@ -259,14 +466,29 @@ fn reject(store: Store<'_>, ev: &CreatedIssue, code: &str, field: Option<&str>, 
         at: crate::time::rfc3339(host.now_ms()),
     };
     store.put(&keys::intake_rejection(&ev.id), &rejection)?;
-    Ok(Outcome::Rejected { issue_key: ev.key.clone(), code: code.into() })
+    Ok(Outcome::Rejected {
+        issue_key: ev.key.clone(),
+        code: code.into(),
+    })
 }
 
 /// Jira was throttling or down: queue the event to try again (triggers are not retried by Forge).
-fn defer(host: &dyn Host, ev: &CreatedIssue, event: &Value, attempt: u32, err: &JiraError) -> AppResult<Outcome> {
+fn defer(
+    host: &dyn Host,
+    ev: &CreatedIssue,
+    event: &Value,
+    attempt: u32,
+    err: &JiraError,
+) -> AppResult<Outcome> {
     let next = attempt + 1;
     if next > MAX_RETRY_ATTEMPTS {
-        return reject(Store::new(host), ev, "JIRA_UNAVAILABLE", None, &format!("Jira could not be read after {MAX_RETRY_ATTEMPTS} attempts ({err})"));
+        return reject(
+            Store::new(host),
+            ev,
+            "JIRA_UNAVAILABLE",
+            None,
+            &format!("Jira could not be read after {MAX_RETRY_ATTEMPTS} attempts ({err})"),
+        );
     }
     let retry_after_s = match err {
         JiraError::RateLimited { retry_after_s } => (*retry_after_s).clamp(1, 900),
@@ -274,14 +496,30 @@ fn defer(host: &dyn Host, ev: &CreatedIssue, event: &Value, attempt: u32, err: &
     };
     let body = json!({"event": event, "attempt": next}).to_string();
     host.queue_push(RETRY_QUEUE, &[body], retry_after_s)?;
-    host.log(Level::Warn, &format!("intake: {} deferred: {err}; retry {next} in {retry_after_s}s", ev.key));
-    Ok(Outcome::Deferred { issue_key: ev.key.clone(), retry_after_s, attempt: next })
+    host.log(
+        Level::Warn,
+        &format!(
+            "intake: {} deferred: {err}; retry {next} in {retry_after_s}s",
+            ev.key
+        ),
+    );
+    Ok(Outcome::Deferred {
+        issue_key: ev.key.clone(),
+        retry_after_s,
+        attempt: next,
+    })
 }
 
 /// The admin list of rejected snapshots, one page at a time.
 pub fn rejections(store: Store<'_>, payload: &Value) -> AppResult<Value> {
     let cursor = payload.get("cursor").and_then(Value::as_str);
-    let limit = payload.get("limit").and_then(Value::as_u64).unwrap_or(20).clamp(1, 20) as u32;
+    let limit = payload
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(20)
+        .clamp(1, 20) as u32;
     let page = store.page::<Rejection>(keys::INTAKE_REJECTION_PREFIX, cursor, limit)?;
-    Ok(json!({"items": page.items.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), "nextCursor": page.next_cursor}))
+    Ok(
+        json!({"items": page.items.into_iter().map(|(_, r)| r).collect::<Vec<_>>(), "nextCursor": page.next_cursor}),
+    )
 }

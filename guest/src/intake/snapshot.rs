@@ -14,7 +14,11 @@ const MAX_TOOL_NAME_CHARS: usize = 120;
 const MAX_URL_CHARS: usize = 2_048;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum SnapshotTool {
     /// A catalog tool by id.
     Catalog { id: String },
@@ -48,9 +52,16 @@ pub enum SnapshotError {
     NewToolUrlMissing,
     NewToolUrlInvalid(String),
     DurationInvalid(String),
-    DurationTooLong { requested: u32, max: u32, why: String },
+    DurationTooLong {
+        requested: u32,
+        max: u32,
+        why: String,
+    },
     ToolUnknown(String),
-    ToolNotRequestable { id: String, status: String },
+    ToolNotRequestable {
+        id: String,
+        status: String,
+    },
 }
 
 impl SnapshotError {
@@ -74,11 +85,21 @@ impl SnapshotError {
 
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            SnapshotError::Missing | SnapshotError::Malformed(_) | SnapshotError::TooLarge(_) => None,
-            SnapshotError::ToolMissing | SnapshotError::ToolAmbiguous | SnapshotError::ToolIdInvalid(_) | SnapshotError::ToolUnknown(_) | SnapshotError::ToolNotRequestable { .. } => Some("toolId"),
+            SnapshotError::Missing | SnapshotError::Malformed(_) | SnapshotError::TooLarge(_) => {
+                None
+            }
+            SnapshotError::ToolMissing
+            | SnapshotError::ToolAmbiguous
+            | SnapshotError::ToolIdInvalid(_)
+            | SnapshotError::ToolUnknown(_)
+            | SnapshotError::ToolNotRequestable { .. } => Some("toolId"),
             SnapshotError::NewToolNameMissing => Some("newTool.name"),
-            SnapshotError::NewToolUrlMissing | SnapshotError::NewToolUrlInvalid(_) => Some("newTool.url"),
-            SnapshotError::DurationInvalid(_) | SnapshotError::DurationTooLong { .. } => Some("durationDays"),
+            SnapshotError::NewToolUrlMissing | SnapshotError::NewToolUrlInvalid(_) => {
+                Some("newTool.url")
+            }
+            SnapshotError::DurationInvalid(_) | SnapshotError::DurationTooLong { .. } => {
+                Some("durationDays")
+            }
         }
     }
 
@@ -112,12 +133,22 @@ pub enum SnapshotSource {
 }
 
 /// Picks the raw snapshot out of the issue's `properties` (the panel's first).
-pub fn locate<'a>(properties: Option<&'a Value>, app_uuid: &str) -> Option<(&'a Value, SnapshotSource)> {
+pub fn locate<'a>(
+    properties: Option<&'a Value>,
+    app_uuid: &str,
+) -> Option<(&'a Value, SnapshotSource)> {
     let props = properties?;
-    if let Some(v) = props.get(app_uuid).and_then(|panel| panel.get(SNAPSHOT_KEY)).filter(|v| !v.is_null()) {
+    if let Some(v) = props
+        .get(app_uuid)
+        .and_then(|panel| panel.get(SNAPSHOT_KEY))
+        .filter(|v| !v.is_null())
+    {
         return Some((v, SnapshotSource::Panel));
     }
-    props.get(SNAPSHOT_KEY).filter(|v| !v.is_null()).map(|v| (v, SnapshotSource::Property))
+    props
+        .get(SNAPSHOT_KEY)
+        .filter(|v| !v.is_null())
+        .map(|v| (v, SnapshotSource::Property))
 }
 
 /// Parses and checks the shape of a snapshot (catalog lookups happen in `ingest`).
@@ -129,12 +160,15 @@ pub fn parse(raw: &Value) -> Result<Snapshot, SnapshotError> {
             if text.len() > MAX_SNAPSHOT_CHARS {
                 return Err(SnapshotError::TooLarge(text.len()));
             }
-            owned = serde_json::from_str::<Value>(text).map_err(|e| SnapshotError::Malformed(e.to_string()))?;
+            owned = serde_json::from_str::<Value>(text)
+                .map_err(|e| SnapshotError::Malformed(e.to_string()))?;
             &owned
         }
         other => other,
     };
-    let obj = obj.as_object().ok_or_else(|| SnapshotError::Malformed("expected an object".into()))?;
+    let obj = obj
+        .as_object()
+        .ok_or_else(|| SnapshotError::Malformed("expected an object".into()))?;
     let size = Value::Object(obj.clone()).to_string().len();
     if size > MAX_SNAPSHOT_CHARS {
         return Err(SnapshotError::TooLarge(size));
@@ -157,16 +191,27 @@ pub fn parse(raw: &Value) -> Result<Snapshot, SnapshotError> {
             SnapshotTool::Catalog { id }
         }
         (None, Some(nt)) => {
-            let name = nt.get("name").and_then(Value::as_str).map(str::trim).unwrap_or("");
+            let name = nt
+                .get("name")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or("");
             if name.is_empty() {
                 return Err(SnapshotError::NewToolNameMissing);
             }
-            let url = nt.get("url").and_then(Value::as_str).map(str::trim).unwrap_or("");
+            let url = nt
+                .get("url")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or("");
             if url.is_empty() {
                 return Err(SnapshotError::NewToolUrlMissing);
             }
             check_url(url)?;
-            SnapshotTool::New { name: truncate(name, MAX_TOOL_NAME_CHARS), url: url.to_string() }
+            SnapshotTool::New {
+                name: truncate(name, MAX_TOOL_NAME_CHARS),
+                url: url.to_string(),
+            }
         }
     };
 
@@ -174,15 +219,32 @@ pub fn parse(raw: &Value) -> Result<Snapshot, SnapshotError> {
         None | Some(Value::Null) => return Err(SnapshotError::DurationInvalid("missing".into())),
         Some(Value::Number(n)) => match n.as_u64() {
             Some(d) if d >= 1 => u32::try_from(d).unwrap_or(u32::MAX),
-            _ => return Err(SnapshotError::DurationInvalid(format!("{n} is not a positive whole number"))),
+            _ => {
+                return Err(SnapshotError::DurationInvalid(format!(
+                    "{n} is not a positive whole number"
+                )))
+            }
         },
-        Some(other) => return Err(SnapshotError::DurationInvalid(format!("{other} is not a number"))),
+        Some(other) => {
+            return Err(SnapshotError::DurationInvalid(format!(
+                "{other} is not a number"
+            )))
+        }
     };
     if duration_days > MAX_DURATION_DAYS {
-        return Err(SnapshotError::DurationTooLong { requested: duration_days, max: MAX_DURATION_DAYS, why: "the longest any grant may last".into() });
+        return Err(SnapshotError::DurationTooLong {
+            requested: duration_days,
+            max: MAX_DURATION_DAYS,
+            why: "the longest any grant may last".into(),
+        });
     }
 
-    let justification = obj.get("justification").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(|s| truncate(s, MAX_JUSTIFICATION_CHARS));
+    let justification = obj
+        .get("justification")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| truncate(s, MAX_JUSTIFICATION_CHARS));
     Ok(Snapshot {
         tool,
         duration_days,
@@ -194,22 +256,37 @@ pub fn parse(raw: &Value) -> Result<Snapshot, SnapshotError> {
 
 fn check_url(url: &str) -> Result<(), SnapshotError> {
     if url.len() > MAX_URL_CHARS {
-        return Err(SnapshotError::NewToolUrlInvalid("longer than 2048 characters".into()));
+        return Err(SnapshotError::NewToolUrlInvalid(
+            "longer than 2048 characters".into(),
+        ));
     }
     let Some(rest) = url.strip_prefix("https://") else {
-        return Err(SnapshotError::NewToolUrlInvalid("only https:// links are accepted".into()));
+        return Err(SnapshotError::NewToolUrlInvalid(
+            "only https:// links are accepted".into(),
+        ));
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_only = host.rsplit('@').next().unwrap_or("");
     if host.contains('@') {
-        return Err(SnapshotError::NewToolUrlInvalid("credentials in the URL are not accepted".into()));
+        return Err(SnapshotError::NewToolUrlInvalid(
+            "credentials in the URL are not accepted".into(),
+        ));
     }
     let name = host_only.split(':').next().unwrap_or("");
-    if name.is_empty() || !name.contains('.') || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
-        return Err(SnapshotError::NewToolUrlInvalid(format!("{host_only:?} is not a host name")));
+    if name.is_empty()
+        || !name.contains('.')
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    {
+        return Err(SnapshotError::NewToolUrlInvalid(format!(
+            "{host_only:?} is not a host name"
+        )));
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(SnapshotError::NewToolUrlInvalid("contains spaces or control characters".into()));
+        return Err(SnapshotError::NewToolUrlInvalid(
+            "contains spaces or control characters".into(),
+        ));
     }
     Ok(())
 }
@@ -227,8 +304,16 @@ mod tests {
     #[test]
     fn parses_catalog_and_new_tool_snapshots() {
         let s = parse(&json!({"toolId":"chatgpt-enterprise","newTool":null,"durationDays":30,"portalId":1,"requestTypeId":"12"})).unwrap();
-        assert_eq!(s.tool, SnapshotTool::Catalog { id: "chatgpt-enterprise".into() });
-        assert_eq!((s.duration_days, s.portal_id, s.request_type_id), (30, Some(1), Some(12)));
+        assert_eq!(
+            s.tool,
+            SnapshotTool::Catalog {
+                id: "chatgpt-enterprise".into()
+            }
+        );
+        assert_eq!(
+            (s.duration_days, s.portal_id, s.request_type_id),
+            (30, Some(1), Some(12))
+        );
         let s = parse(&json!({"newTool":{"name":"Perplexity Pro","url":"https://www.perplexity.ai"},"durationDays":14})).unwrap();
         assert!(matches!(s.tool, SnapshotTool::New { .. }));
         let s = parse(&json!("{\"toolId\":\"github-copilot\",\"durationDays\":7}")).unwrap();
@@ -241,26 +326,70 @@ mod tests {
         assert_eq!(code(json!("{\"toolId\": \"x\", ")), "SNAPSHOT_MALFORMED");
         assert_eq!(code(json!([1, 2])), "SNAPSHOT_MALFORMED");
         assert_eq!(code(json!({"durationDays": 3})), "TOOL_MISSING");
-        assert_eq!(code(json!({"toolId":"a","newTool":{"name":"b","url":"https://b.io"},"durationDays":3})), "TOOL_AMBIGUOUS");
-        assert_eq!(code(json!({"toolId":"Bad Id!","durationDays":3})), "TOOL_ID_INVALID");
-        assert_eq!(code(json!({"newTool":{"url":"https://b.io"},"durationDays":3})), "NEW_TOOL_NAME_MISSING");
-        assert_eq!(code(json!({"newTool":{"name":"B"},"durationDays":3})), "NEW_TOOL_URL_MISSING");
-        assert_eq!(code(json!({"newTool":{"name":"B","url":"javascript:alert(1)"},"durationDays":3})), "NEW_TOOL_URL_INVALID");
-        assert_eq!(code(json!({"newTool":{"name":"B","url":"http://b.io"},"durationDays":3})), "NEW_TOOL_URL_INVALID");
-        assert_eq!(code(json!({"newTool":{"name":"B","url":"https://user:pw@b.io"},"durationDays":3})), "NEW_TOOL_URL_INVALID");
-        assert_eq!(code(json!({"toolId":"a","durationDays":0})), "DURATION_INVALID");
-        assert_eq!(code(json!({"toolId":"a","durationDays":"thirty"})), "DURATION_INVALID");
-        assert_eq!(code(json!({"toolId":"a","durationDays":2.5})), "DURATION_INVALID");
+        assert_eq!(
+            code(
+                json!({"toolId":"a","newTool":{"name":"b","url":"https://b.io"},"durationDays":3})
+            ),
+            "TOOL_AMBIGUOUS"
+        );
+        assert_eq!(
+            code(json!({"toolId":"Bad Id!","durationDays":3})),
+            "TOOL_ID_INVALID"
+        );
+        assert_eq!(
+            code(json!({"newTool":{"url":"https://b.io"},"durationDays":3})),
+            "NEW_TOOL_NAME_MISSING"
+        );
+        assert_eq!(
+            code(json!({"newTool":{"name":"B"},"durationDays":3})),
+            "NEW_TOOL_URL_MISSING"
+        );
+        assert_eq!(
+            code(json!({"newTool":{"name":"B","url":"javascript:alert(1)"},"durationDays":3})),
+            "NEW_TOOL_URL_INVALID"
+        );
+        assert_eq!(
+            code(json!({"newTool":{"name":"B","url":"http://b.io"},"durationDays":3})),
+            "NEW_TOOL_URL_INVALID"
+        );
+        assert_eq!(
+            code(json!({"newTool":{"name":"B","url":"https://user:pw@b.io"},"durationDays":3})),
+            "NEW_TOOL_URL_INVALID"
+        );
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":0})),
+            "DURATION_INVALID"
+        );
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":"thirty"})),
+            "DURATION_INVALID"
+        );
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":2.5})),
+            "DURATION_INVALID"
+        );
         assert_eq!(code(json!({"toolId":"a"})), "DURATION_INVALID");
-        assert_eq!(code(json!({"toolId":"a","durationDays":181})), "DURATION_TOO_LONG");
-        assert_eq!(code(json!(format!("\"{}\"", "x".repeat(40_000)))), "SNAPSHOT_TOO_LARGE");
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":181})),
+            "DURATION_TOO_LONG"
+        );
+        assert_eq!(
+            code(json!(format!("\"{}\"", "x".repeat(40_000)))),
+            "SNAPSHOT_TOO_LARGE"
+        );
     }
 
     #[test]
     fn the_panel_property_wins_over_the_standalone_one() {
         let props = json!({"uuid-1": {"aiclearance.snapshot.v1": {"toolId":"a"}}, "aiclearance.snapshot.v1": {"toolId":"b"}});
-        assert_eq!(locate(Some(&props), "uuid-1").unwrap().1, SnapshotSource::Panel);
-        assert_eq!(locate(Some(&props), "other").unwrap().1, SnapshotSource::Property);
+        assert_eq!(
+            locate(Some(&props), "uuid-1").unwrap().1,
+            SnapshotSource::Panel
+        );
+        assert_eq!(
+            locate(Some(&props), "other").unwrap().1,
+            SnapshotSource::Property
+        );
         assert!(locate(Some(&json!({})), "uuid-1").is_none());
     }
 }

@@ -16,7 +16,10 @@ pub enum JiraError {
 impl JiraError {
     /// Worth retrying later (throttling, outages, timeouts).
     pub fn is_transient(&self) -> bool {
-        matches!(self, JiraError::RateLimited { .. } | JiraError::Unavailable(_))
+        matches!(
+            self,
+            JiraError::RateLimited { .. } | JiraError::Unavailable(_)
+        )
     }
 }
 
@@ -26,7 +29,9 @@ impl std::fmt::Display for JiraError {
             JiraError::NotFound => write!(f, "Jira: not found"),
             JiraError::Forbidden(m) => write!(f, "Jira: forbidden ({m})"),
             JiraError::Invalid(m) => write!(f, "Jira: bad request ({m})"),
-            JiraError::RateLimited { retry_after_s } => write!(f, "Jira: rate limited, retry after {retry_after_s}s"),
+            JiraError::RateLimited { retry_after_s } => {
+                write!(f, "Jira: rate limited, retry after {retry_after_s}s")
+            }
             JiraError::Unavailable(m) => write!(f, "Jira: unavailable ({m})"),
         }
     }
@@ -38,7 +43,9 @@ impl From<HostError> for JiraError {
             HostError::NotFound => JiraError::NotFound,
             HostError::Forbidden(m) => JiraError::Forbidden(m),
             HostError::RateLimited { retry_after_s } => JiraError::RateLimited { retry_after_s },
-            HostError::Invalid(m) | HostError::TooLarge(m) | HostError::Conflict(m) => JiraError::Invalid(m),
+            HostError::Invalid(m) | HostError::TooLarge(m) | HostError::Conflict(m) => {
+                JiraError::Invalid(m)
+            }
             HostError::Timeout => JiraError::Unavailable("timeout".into()),
             HostError::Unavailable(m) => JiraError::Unavailable(m),
         }
@@ -49,11 +56,27 @@ impl From<JiraError> for crate::error::AppError {
     fn from(e: JiraError) -> Self {
         use crate::error::{AppError, ErrorKind};
         match e {
-            JiraError::NotFound => AppError::not_found("JIRA_NOT_FOUND", "the Jira resource does not exist"),
-            JiraError::Forbidden(_) => AppError::forbidden("JIRA_FORBIDDEN", "Jira refused the call (scope or permission)"),
+            JiraError::NotFound => {
+                AppError::not_found("JIRA_NOT_FOUND", "the Jira resource does not exist")
+            }
+            JiraError::Forbidden(_) => AppError::forbidden(
+                "JIRA_FORBIDDEN",
+                "Jira refused the call (scope or permission)",
+            ),
             JiraError::Invalid(m) => AppError::invalid("JIRA_BAD_REQUEST", m),
-            JiraError::RateLimited { retry_after_s } => AppError { retry_after_s: Some(retry_after_s), ..AppError::new(ErrorKind::RateLimited, "JIRA_RATE_LIMITED", "Jira is rate limiting this app") },
-            JiraError::Unavailable(_) => AppError::new(ErrorKind::Unavailable, "JIRA_UNAVAILABLE", "Jira is unavailable; retry later"),
+            JiraError::RateLimited { retry_after_s } => AppError {
+                retry_after_s: Some(retry_after_s),
+                ..AppError::new(
+                    ErrorKind::RateLimited,
+                    "JIRA_RATE_LIMITED",
+                    "Jira is rate limiting this app",
+                )
+            },
+            JiraError::Unavailable(_) => AppError::new(
+                ErrorKind::Unavailable,
+                "JIRA_UNAVAILABLE",
+                "Jira is unavailable; retry later",
+            ),
         }
     }
 }
@@ -89,12 +112,18 @@ impl<'h> Jira<'h> {
                 if resp.body.trim().is_empty() {
                     Ok(Value::Null)
                 } else {
-                    serde_json::from_str(&resp.body).map_err(|e| JiraError::Unavailable(format!("unreadable response: {e}")))
+                    serde_json::from_str(&resp.body)
+                        .map_err(|e| JiraError::Unavailable(format!("unreadable response: {e}")))
                 }
             }
             404 => Err(JiraError::NotFound),
             401 | 403 => Err(JiraError::Forbidden(error_messages(&resp.body))),
-            429 => Err(JiraError::RateLimited { retry_after_s: resp.header("Retry-After").and_then(|v| v.trim().parse().ok()).unwrap_or(60) }),
+            429 => Err(JiraError::RateLimited {
+                retry_after_s: resp
+                    .header("Retry-After")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(60),
+            }),
             400..=499 => Err(JiraError::Invalid(error_messages(&resp.body))),
             s => Err(JiraError::Unavailable(format!("HTTP {s}"))),
         }
@@ -102,7 +131,11 @@ impl<'h> Jira<'h> {
 
     /// `GET /rest/api/3/issue/{key}?fields=…&properties=…` — one call for fields and properties.
     pub fn issue(&self, key: &str, fields: &[&str], properties: &[&str]) -> JiraResult<Value> {
-        let mut url = format!("/rest/api/3/issue/{}?fields={}", encode(key), encode(&fields.join(",")));
+        let mut url = format!(
+            "/rest/api/3/issue/{}?fields={}",
+            encode(key),
+            encode(&fields.join(","))
+        );
         if !properties.is_empty() {
             url.push_str(&format!("&properties={}", encode(&properties.join(","))));
         }
@@ -112,29 +145,66 @@ impl<'h> Jira<'h> {
     /// `POST /rest/api/3/permissions/check` for global permissions of one account.
     pub fn has_global_permission(&self, account_id: &str, permission: &str) -> JiraResult<bool> {
         let body = json!({"accountId": account_id, "globalPermissions": [permission]}).to_string();
-        let v = self.send(Principal::App, HttpRequest::with_json("POST", "/rest/api/3/permissions/check", body))?;
-        Ok(v.get("globalPermissions").and_then(Value::as_array).is_some_and(|a| a.iter().any(|p| p.as_str() == Some(permission))))
+        let v = self.send(
+            Principal::App,
+            HttpRequest::with_json("POST", "/rest/api/3/permissions/check", body),
+        )?;
+        Ok(v.get("globalPermissions")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|p| p.as_str() == Some(permission))))
     }
 
     /// `POST /rest/api/3/issue/{key}/comment` with an ADF body.
     pub fn add_comment(&self, key: &str, adf: Value) -> JiraResult<Value> {
         let body = json!({"body": adf}).to_string();
-        self.send(Principal::App, HttpRequest::with_json("POST", format!("/rest/api/3/issue/{}/comment", encode(key)), body))
+        self.send(
+            Principal::App,
+            HttpRequest::with_json(
+                "POST",
+                format!("/rest/api/3/issue/{}/comment", encode(key)),
+                body,
+            ),
+        )
     }
 
     /// `GET /rest/api/3/user/groups?accountId=` → group names.
     pub fn user_groups(&self, account_id: &str) -> JiraResult<Vec<String>> {
-        let v = self.send(Principal::App, HttpRequest::get(format!("/rest/api/3/user/groups?accountId={}", encode(account_id))))?;
-        Ok(v.as_array().map(|a| a.iter().filter_map(|g| g.get("name").and_then(Value::as_str).map(String::from)).collect()).unwrap_or_default())
+        let v = self.send(
+            Principal::App,
+            HttpRequest::get(format!(
+                "/rest/api/3/user/groups?accountId={}",
+                encode(account_id)
+            )),
+        )?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|g| g.get("name").and_then(Value::as_str).map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 }
 
 /// Jira's `ErrorCollection` (`errorMessages` + `errors`) as one line, for logs and typed errors.
 pub fn error_messages(body: &str) -> String {
-    let Ok(v) = serde_json::from_str::<Value>(body) else { return "no details".into() };
-    let mut parts: Vec<String> = v.get("errorMessages").and_then(Value::as_array).map(|a| a.iter().filter_map(|m| m.as_str().map(String::from)).collect()).unwrap_or_default();
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return "no details".into();
+    };
+    let mut parts: Vec<String> = v
+        .get("errorMessages")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     if let Some(errs) = v.get("errors").and_then(Value::as_object) {
-        parts.extend(errs.iter().map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or(""))));
+        parts.extend(
+            errs.iter()
+                .map(|(k, m)| format!("{k}: {}", m.as_str().unwrap_or(""))),
+        );
     }
     if parts.is_empty() {
         "no details".into()

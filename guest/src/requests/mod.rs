@@ -26,10 +26,21 @@ impl Decision {
 
 /// The tool as requested, with the catalog facts that applied at intake.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum RequestedTool {
-    Catalog { id: String, display_name: String, risk_level: String },
-    New { name: String, url: String },
+    Catalog {
+        id: String,
+        display_name: String,
+        risk_level: String,
+    },
+    New {
+        name: String,
+        url: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -63,15 +74,28 @@ pub fn mine(store: Store<'_>, inv: &Invocation, payload: &Value) -> AppResult<Va
     let who = crate::access::caller(inv)?;
     let limit = match payload.get("limit") {
         None | Some(Value::Null) => 10,
-        Some(v) => v.as_u64().filter(|l| (1..=crate::storage::MAX_PAGE as u64).contains(l)).ok_or_else(|| AppError::invalid("LIMIT_INVALID", "limit must be 1-20"))? as u32,
+        Some(v) => v
+            .as_u64()
+            .filter(|l| (1..=crate::storage::MAX_PAGE as u64).contains(l))
+            .ok_or_else(|| AppError::invalid("LIMIT_INVALID", "limit must be 1-20"))?
+            as u32,
     };
     let cursor = match payload.get("cursor") {
         None | Some(Value::Null) => None,
         Some(Value::String(c)) if c.len() <= 1024 => Some(c.as_str()),
-        Some(_) => return Err(AppError::invalid("CURSOR_INVALID", "cursor must be the string a previous page returned")),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "CURSOR_INVALID",
+                "cursor must be the string a previous page returned",
+            ))
+        }
     };
     let page = store.page::<String>(&keys::request_by_requester_prefix(who), cursor, limit)?;
-    let ids: Vec<String> = page.items.iter().map(|(_, issue_id)| keys::request(issue_id)).collect();
+    let ids: Vec<String> = page
+        .items
+        .iter()
+        .map(|(_, issue_id)| keys::request(issue_id))
+        .collect();
     let found = store.batch_get(&ids)?;
     let mut items = Vec::with_capacity(ids.len());
     for k in &ids {

@@ -20,7 +20,10 @@ pub const REQUEST_PREFIX: &str = "request:";
 
 /// Newest-first index of a requester's requests: the inverted timestamp sorts newest first.
 pub fn request_by_requester(account_id: &str, created_ms: u64, issue_id: &str) -> String {
-    format!("request-by-requester:{account_id}:{:013}:{issue_id}", inverted(created_ms))
+    format!(
+        "request-by-requester:{account_id}:{:013}:{issue_id}",
+        inverted(created_ms)
+    )
 }
 pub fn request_by_requester_prefix(account_id: &str) -> String {
     format!("request-by-requester:{account_id}:")

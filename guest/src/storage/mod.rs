@@ -8,7 +8,9 @@
 pub mod keys;
 mod rules;
 
-pub use rules::{check_key, check_value, MAX_BATCH, MAX_KEY_LEN, MAX_PAGE, MAX_TX_OPS, MAX_VALUE_BYTES};
+pub use rules::{
+    check_key, check_value, MAX_BATCH, MAX_KEY_LEN, MAX_PAGE, MAX_TX_OPS, MAX_VALUE_BYTES,
+};
 
 use crate::error::{AppError, ErrorKind};
 use crate::host::{Condition, Entry, Host, HostError, SetOptions, TxOp};
@@ -26,7 +28,10 @@ pub enum StorageError {
     /// More operations than Forge allows in one call.
     TooManyOps(usize),
     /// A stored value did not decode as the expected entity.
-    Corrupt { key: String, reason: String },
+    Corrupt {
+        key: String,
+        reason: String,
+    },
     /// A transaction condition (or fail-if-exists) failed on this key.
     Conflict(String),
     Host(HostError),
@@ -45,10 +50,20 @@ impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::InvalidKey(m) => AppError::internal("STORAGE_INVALID_KEY", m),
-            StorageError::ValueTooLarge(m) => AppError::new(ErrorKind::TooLarge, "STORAGE_VALUE_TOO_LARGE", m),
-            StorageError::TooManyOps(n) => AppError::internal("STORAGE_TOO_MANY_OPS", format!("{n} operations in one call")),
-            StorageError::Corrupt { key, reason } => AppError::internal("STORAGE_CORRUPT", format!("record {key} is unreadable: {reason}")),
-            StorageError::Conflict(k) => AppError::conflict("STORAGE_CONFLICT", format!("concurrent change on {k}")),
+            StorageError::ValueTooLarge(m) => {
+                AppError::new(ErrorKind::TooLarge, "STORAGE_VALUE_TOO_LARGE", m)
+            }
+            StorageError::TooManyOps(n) => AppError::internal(
+                "STORAGE_TOO_MANY_OPS",
+                format!("{n} operations in one call"),
+            ),
+            StorageError::Corrupt { key, reason } => AppError::internal(
+                "STORAGE_CORRUPT",
+                format!("record {key} is unreadable: {reason}"),
+            ),
+            StorageError::Conflict(k) => {
+                AppError::conflict("STORAGE_CONFLICT", format!("concurrent change on {k}"))
+            }
             StorageError::Host(h) => h.into(),
         }
     }
@@ -64,13 +79,19 @@ pub struct Page<T> {
 }
 
 pub fn encode<T: Serialize>(value: &T) -> StorageResult<String> {
-    let text = serde_json::to_string(value).map_err(|e| StorageError::Corrupt { key: String::new(), reason: e.to_string() })?;
+    let text = serde_json::to_string(value).map_err(|e| StorageError::Corrupt {
+        key: String::new(),
+        reason: e.to_string(),
+    })?;
     check_value(&text)?;
     Ok(text)
 }
 
 pub fn decode<T: DeserializeOwned>(key: &str, text: &str) -> StorageResult<T> {
-    serde_json::from_str(text).map_err(|e| StorageError::Corrupt { key: key.to_string(), reason: e.to_string() })
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 /// The typed store. Cheap to create; holds only the host reference.
@@ -102,17 +123,36 @@ impl<'h> Store<'h> {
         Ok(self.host.kvs_set(key, &text, SetOptions::default())?)
     }
 
-    pub fn put_ttl<T: Serialize>(&self, key: &str, value: &T, ttl_seconds: u64) -> StorageResult<()> {
+    pub fn put_ttl<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl_seconds: u64,
+    ) -> StorageResult<()> {
         check_key(key)?;
         let text = encode(value)?;
-        Ok(self.host.kvs_set(key, &text, SetOptions { fail_if_exists: false, ttl_seconds: Some(ttl_seconds) })?)
+        Ok(self.host.kvs_set(
+            key,
+            &text,
+            SetOptions {
+                fail_if_exists: false,
+                ttl_seconds: Some(ttl_seconds),
+            },
+        )?)
     }
 
     /// Create-if-absent. `Ok(false)` when the key already existed.
     pub fn create<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<bool> {
         check_key(key)?;
         let text = encode(value)?;
-        match self.host.kvs_set(key, &text, SetOptions { fail_if_exists: true, ttl_seconds: None }) {
+        match self.host.kvs_set(
+            key,
+            &text,
+            SetOptions {
+                fail_if_exists: true,
+                ttl_seconds: None,
+            },
+        ) {
             Ok(()) => Ok(true),
             Err(HostError::Conflict(_)) => Ok(false),
             Err(e) => Err(e.into()),
@@ -128,7 +168,12 @@ impl<'h> Store<'h> {
     }
 
     /// One page (≤ 20) of records under `prefix`, in key order.
-    pub fn page<T: DeserializeOwned>(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> StorageResult<Page<T>> {
+    pub fn page<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Page<T>> {
         check_key(prefix)?;
         let limit = limit.clamp(1, MAX_PAGE);
         let page = self.host.kvs_query(prefix, cursor, limit)?;
@@ -137,11 +182,18 @@ impl<'h> Store<'h> {
             let v = decode(&key, &value)?;
             items.push((key, v));
         }
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Every record under `prefix`, page by page, stopping at `max` (a bound, never unbounded).
-    pub fn scan<T: DeserializeOwned>(&self, prefix: &str, max: usize) -> StorageResult<Vec<(String, T)>> {
+    pub fn scan<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        max: usize,
+    ) -> StorageResult<Vec<(String, T)>> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -166,11 +218,19 @@ impl<'h> Store<'h> {
         for k in keys {
             check_key(k)?;
         }
-        Ok(self.host.kvs_batch_get(keys)?.into_iter().map(|e| (e.key, e.value)).collect())
+        Ok(self
+            .host
+            .kvs_batch_get(keys)?
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect())
     }
 
     pub fn tx(&self) -> Tx<'h> {
-        Tx { host: self.host, ops: Vec::new() }
+        Tx {
+            host: self.host,
+            ops: Vec::new(),
+        }
     }
 }
 
@@ -185,7 +245,10 @@ impl<'h> Tx<'h> {
     fn push(&mut self, op: TxOp) -> StorageResult<()> {
         check_key(op.key())?;
         if self.ops.iter().any(|o| o.key() == op.key()) {
-            return Err(StorageError::InvalidKey(format!("key {} appears twice in one transaction", op.key())));
+            return Err(StorageError::InvalidKey(format!(
+                "key {} appears twice in one transaction",
+                op.key()
+            )));
         }
         if self.ops.len() >= MAX_TX_OPS {
             return Err(StorageError::TooManyOps(self.ops.len() + 1));
@@ -196,31 +259,54 @@ impl<'h> Tx<'h> {
 
     pub fn set<T: Serialize>(&mut self, key: &str, value: &T) -> StorageResult<&mut Self> {
         let text = encode(value)?;
-        self.push(TxOp::Set(Entry { key: key.into(), value: text }))?;
+        self.push(TxOp::Set(Entry {
+            key: key.into(),
+            value: text,
+        }))?;
         Ok(self)
     }
 
     pub fn set_raw(&mut self, key: &str, text: String) -> StorageResult<&mut Self> {
         check_value(&text)?;
-        self.push(TxOp::Set(Entry { key: key.into(), value: text }))?;
+        self.push(TxOp::Set(Entry {
+            key: key.into(),
+            value: text,
+        }))?;
         Ok(self)
     }
 
     /// Set only if the key does not exist yet (the transaction fails with `Conflict(key)` otherwise).
     pub fn create<T: Serialize>(&mut self, key: &str, value: &T) -> StorageResult<&mut Self> {
         let text = encode(value)?;
-        self.push(TxOp::SetIf(Entry { key: key.into(), value: text }, Condition::Absent))?;
+        self.push(TxOp::SetIf(
+            Entry {
+                key: key.into(),
+                value: text,
+            },
+            Condition::Absent,
+        ))?;
         Ok(self)
     }
 
     /// Set only if the current stored text equals `expected` (or the key is absent when `None`).
-    pub fn set_if_current(&mut self, key: &str, text: String, expected: Option<&str>) -> StorageResult<&mut Self> {
+    pub fn set_if_current(
+        &mut self,
+        key: &str,
+        text: String,
+        expected: Option<&str>,
+    ) -> StorageResult<&mut Self> {
         check_value(&text)?;
         let cond = match expected {
             Some(e) => Condition::Equals(e.to_string()),
             None => Condition::Absent,
         };
-        self.push(TxOp::SetIf(Entry { key: key.into(), value: text }, cond))?;
+        self.push(TxOp::SetIf(
+            Entry {
+                key: key.into(),
+                value: text,
+            },
+            cond,
+        ))?;
         Ok(self)
     }
 

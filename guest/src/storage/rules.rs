@@ -15,10 +15,19 @@ pub fn check_key(key: &str) -> StorageResult<()> {
         return Err(StorageError::InvalidKey("empty or blank key".into()));
     }
     if key.len() > MAX_KEY_LEN {
-        return Err(StorageError::InvalidKey(format!("key is {} chars; Forge allows {MAX_KEY_LEN}", key.len())));
+        return Err(StorageError::InvalidKey(format!(
+            "key is {} chars; Forge allows {MAX_KEY_LEN}",
+            key.len()
+        )));
     }
-    if let Some(bad) = key.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '.' | '_' | '-' | '#') || c.is_ascii_whitespace())) {
-        return Err(StorageError::InvalidKey(format!("character {bad:?} is not allowed in a Forge key")));
+    if let Some(bad) = key.chars().find(|c| {
+        !(c.is_ascii_alphanumeric()
+            || matches!(c, ':' | '.' | '_' | '-' | '#')
+            || c.is_ascii_whitespace())
+    }) {
+        return Err(StorageError::InvalidKey(format!(
+            "character {bad:?} is not allowed in a Forge key"
+        )));
     }
     Ok(())
 }
@@ -26,11 +35,16 @@ pub fn check_key(key: &str) -> StorageResult<()> {
 /// Size and nesting depth of a JSON value's text.
 pub fn check_value(text: &str) -> StorageResult<()> {
     if text.len() > MAX_VALUE_BYTES {
-        return Err(StorageError::ValueTooLarge(format!("value is {} bytes; Forge allows {MAX_VALUE_BYTES}", text.len())));
+        return Err(StorageError::ValueTooLarge(format!(
+            "value is {} bytes; Forge allows {MAX_VALUE_BYTES}",
+            text.len()
+        )));
     }
     let depth = json_depth(text);
     if depth > MAX_DEPTH {
-        return Err(StorageError::ValueTooLarge(format!("value nests {depth} levels; Forge allows {MAX_DEPTH}")));
+        return Err(StorageError::ValueTooLarge(format!(
+            "value nests {depth} levels; Forge allows {MAX_DEPTH}"
+        )));
     }
     Ok(())
 }

@@ -14,7 +14,9 @@ pub fn route_name(path: &str) -> String {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
         ["rest", "api", "3", "issue", _] => "/rest/api/3/issue/{key}".into(),
-        ["rest", "api", "3", "issue", _, "properties", _] => "/rest/api/3/issue/{key}/properties/{prop}".into(),
+        ["rest", "api", "3", "issue", _, "properties", _] => {
+            "/rest/api/3/issue/{key}/properties/{prop}".into()
+        }
         ["rest", "api", "3", "issue", _, sub] => format!("/rest/api/3/issue/{{key}}/{sub}"),
         _ => path.to_string(),
     }
@@ -26,20 +28,41 @@ pub fn error_response(status: u16, retry_after_s: Option<u32>, message: &str) ->
         headers.push(("Retry-After".into(), s.to_string()));
         headers.push(("RateLimit-Reason".into(), "jira-burst-based".into()));
     }
-    HttpResponse { status, headers, body: json!({"errorMessages": [message], "errors": {}}).to_string() }
+    HttpResponse {
+        status,
+        headers,
+        body: json!({"errorMessages": [message], "errors": {}}).to_string(),
+    }
 }
 
 fn ok(status: u16, body: Value) -> HttpResponse {
-    HttpResponse { status, headers: vec![("Content-Type".into(), "application/json".into())], body: if body.is_null() { String::new() } else { body.to_string() } }
+    HttpResponse {
+        status,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: if body.is_null() {
+            String::new()
+        } else {
+            body.to_string()
+        },
+    }
 }
 
 fn field_error(field: &str, message: &str) -> HttpResponse {
-    HttpResponse { status: 400, headers: vec![("Content-Type".into(), "application/json".into())], body: json!({"errorMessages": [], "errors": {field: message}}).to_string() }
+    HttpResponse {
+        status: 400,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: json!({"errorMessages": [], "errors": {field: message}}).to_string(),
+    }
 }
 
 fn query(url: &str) -> BTreeMap<String, String> {
-    let Some((_, q)) = url.split_once('?') else { return BTreeMap::new() };
-    q.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect()
+    let Some((_, q)) = url.split_once('?') else {
+        return BTreeMap::new();
+    };
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }
 
 fn decode(s: &str) -> String {
@@ -63,8 +86,12 @@ fn decode(s: &str) -> String {
 /// The scope a route needs (Forge rejects calls outside the manifest's scopes).
 fn required_scope(method: &str, parts: &[&str]) -> &'static str {
     match (method, parts) {
-        (_, ["rest", "api", "3", "user", ..]) | (_, ["rest", "api", "3", "myself"]) => "read:jira-user",
-        (_, ["rest", "api", "3", "group", ..]) | (_, ["rest", "api", "3", "field"]) => "manage:jira-configuration",
+        (_, ["rest", "api", "3", "user", ..]) | (_, ["rest", "api", "3", "myself"]) => {
+            "read:jira-user"
+        }
+        (_, ["rest", "api", "3", "group", ..]) | (_, ["rest", "api", "3", "field"]) => {
+            "manage:jira-configuration"
+        }
         ("GET", _) => "read:jira-work",
         (_, ["rest", "api", "3", "permissions", "check"]) => "read:jira-work",
         _ => "write:jira-work",
@@ -72,7 +99,15 @@ fn required_scope(method: &str, parts: &[&str]) -> &'static str {
 }
 
 /// Serves one request. Returns the response and how many new ids it used.
-pub fn handle(site: &mut Site, scopes: &[String], principal: Principal, account: Option<&str>, req: &HttpRequest, now_ms: u64, next_id: u64) -> (HttpResponse, u64) {
+pub fn handle(
+    site: &mut Site,
+    scopes: &[String],
+    principal: Principal,
+    account: Option<&str>,
+    req: &HttpRequest,
+    now_ms: u64,
+    next_id: u64,
+) -> (HttpResponse, u64) {
     let path = req.url.split('?').next().unwrap_or("");
     if !path.starts_with("/rest/") {
         return (error_response(404, None, "Not found"), 0);
@@ -80,12 +115,30 @@ pub fn handle(site: &mut Site, scopes: &[String], principal: Principal, account:
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let scope = required_scope(&req.method, &parts);
     if !scopes.iter().any(|s| s == scope) {
-        return (error_response(403, None, &format!("The app is not granted the scope {scope} in manifest.yml")), 0);
+        return (
+            error_response(
+                403,
+                None,
+                &format!("The app is not granted the scope {scope} in manifest.yml"),
+            ),
+            0,
+        );
     }
     let q = query(&req.url);
-    let body: Value = req.body.as_deref().and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    let body: Value = req
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
     if req.body.as_deref().is_some_and(|b| !b.trim().is_empty()) && body.is_null() {
-        return (error_response(400, None, "Unexpected character in request body: not valid JSON"), 0);
+        return (
+            error_response(
+                400,
+                None,
+                "Unexpected character in request body: not valid JSON",
+            ),
+            0,
+        );
     }
     let viewer = match principal {
         Principal::App => None,
@@ -95,15 +148,31 @@ pub fn handle(site: &mut Site, scopes: &[String], principal: Principal, account:
     match (req.method.as_str(), parts.as_slice()) {
         ("GET", ["rest", "api", "3", "issue", key]) => (get_issue(site, viewer, key, &q), 0),
         ("GET", ["rest", "api", "3", "issue", key, "properties", prop]) => {
-            let Some(issue) = visible(site, viewer, key) else { return (not_found_issue(), 0) };
+            let Some(issue) = visible(site, viewer, key) else {
+                return (not_found_issue(), 0);
+            };
             match issue.properties.get(*prop) {
                 Some(v) => (ok(200, json!({"key": prop, "value": v})), 0),
-                None => (error_response(404, None, &format!("The property with key '{prop}' does not exist.")), 0),
+                None => (
+                    error_response(
+                        404,
+                        None,
+                        &format!("The property with key '{prop}' does not exist."),
+                    ),
+                    0,
+                ),
             }
         }
         ("PUT", ["rest", "api", "3", "issue", key, "properties", prop]) => {
             if req.body.as_deref().unwrap_or("").len() > 32_768 {
-                return (error_response(400, None, "The property value is too long: the limit is 32768 characters."), 0);
+                return (
+                    error_response(
+                        400,
+                        None,
+                        "The property value is too long: the limit is 32768 characters.",
+                    ),
+                    0,
+                );
             }
             if visible(site, viewer, key).is_none() {
                 return (not_found_issue(), 0);
@@ -113,45 +182,109 @@ pub fn handle(site: &mut Site, scopes: &[String], principal: Principal, account:
             (ok(if existed { 200 } else { 201 }, Value::Null), 0)
         }
         ("GET", ["rest", "api", "3", "issue", key, "comment"]) => {
-            let Some(issue) = visible(site, viewer, key) else { return (not_found_issue(), 0) };
-            let comments: Vec<Value> = issue.comments.iter().map(|c| shapes::comment(site, &issue.key, c)).collect();
-            (ok(200, json!({"startAt": 0, "maxResults": comments.len(), "total": comments.len(), "comments": comments})), 0)
+            let Some(issue) = visible(site, viewer, key) else {
+                return (not_found_issue(), 0);
+            };
+            let comments: Vec<Value> = issue
+                .comments
+                .iter()
+                .map(|c| shapes::comment(site, &issue.key, c))
+                .collect();
+            (
+                ok(
+                    200,
+                    json!({"startAt": 0, "maxResults": comments.len(), "total": comments.len(), "comments": comments}),
+                ),
+                0,
+            )
         }
         ("POST", ["rest", "api", "3", "issue", key, "comment"]) => {
-            let Some(issue) = visible(site, viewer, key) else { return (not_found_issue(), 0) };
+            let Some(issue) = visible(site, viewer, key) else {
+                return (not_found_issue(), 0);
+            };
             if let Some(a) = viewer {
                 let project = site.project(&issue.project).expect("checked").clone();
                 if !site.has_project(a, &project, "ADD_COMMENTS") {
-                    return (error_response(403, None, "You do not have permission to add comments to this issue."), 0);
+                    return (
+                        error_response(
+                            403,
+                            None,
+                            "You do not have permission to add comments to this issue.",
+                        ),
+                        0,
+                    );
                 }
             }
             let adf = body.get("body").cloned().unwrap_or(Value::Null);
-            if adf.get("type").and_then(Value::as_str) != Some("doc") || adf.get("version").and_then(Value::as_u64) != Some(1) || !adf.get("content").is_some_and(Value::is_array) {
-                return (field_error("comment", "Comment body is not valid Atlassian Document Format."), 0);
+            if adf.get("type").and_then(Value::as_str) != Some("doc")
+                || adf.get("version").and_then(Value::as_u64) != Some(1)
+                || !adf.get("content").is_some_and(Value::is_array)
+            {
+                return (
+                    field_error(
+                        "comment",
+                        "Comment body is not valid Atlassian Document Format.",
+                    ),
+                    0,
+                );
             }
-            let author = account.map(String::from).unwrap_or_else(|| shapes::APP_ACCOUNT.into());
-            let c = Comment { id: next_id.to_string(), author, body: adf, created: now.clone() };
+            let author = account
+                .map(String::from)
+                .unwrap_or_else(|| shapes::APP_ACCOUNT.into());
+            let c = Comment {
+                id: next_id.to_string(),
+                author,
+                body: adf,
+                created: now.clone(),
+            };
             let issue_key = issue.key.clone();
             let resp = shapes::comment(site, &issue_key, &c);
             site.issue_mut(key).expect("visible").comments.push(c);
             (ok(201, resp), 1)
         }
         ("GET", ["rest", "api", "3", "issue", key, "transitions"]) => {
-            let Some(issue) = visible(site, viewer, key) else { return (not_found_issue(), 0) };
-            (ok(200, json!({"expand": "transitions", "transitions": shapes::available_transitions(site, issue)})), 0)
+            let Some(issue) = visible(site, viewer, key) else {
+                return (not_found_issue(), 0);
+            };
+            (
+                ok(
+                    200,
+                    json!({"expand": "transitions", "transitions": shapes::available_transitions(site, issue)}),
+                ),
+                0,
+            )
         }
         ("POST", ["rest", "api", "3", "issue", key, "transitions"]) => {
-            let Some(issue) = visible(site, viewer, key) else { return (not_found_issue(), 0) };
+            let Some(issue) = visible(site, viewer, key) else {
+                return (not_found_issue(), 0);
+            };
             if let Some(a) = viewer {
                 let project = site.project(&issue.project).expect("checked").clone();
                 if !site.has_project(a, &project, "TRANSITION_ISSUES") {
-                    return (error_response(403, None, "You do not have permission to transition this issue."), 0);
+                    return (
+                        error_response(
+                            403,
+                            None,
+                            "You do not have permission to transition this issue.",
+                        ),
+                        0,
+                    );
                 }
             }
-            let id = body.pointer("/transition/id").and_then(Value::as_str).unwrap_or("");
+            let id = body
+                .pointer("/transition/id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let available = shapes::available_transitions(site, issue);
             let Some(t) = available.iter().find(|t| t["id"] == id) else {
-                return (error_response(400, None, &format!("Transition id '{id}' is not valid for this issue.")), 0);
+                return (
+                    error_response(
+                        400,
+                        None,
+                        &format!("Transition id '{id}' is not valid for this issue."),
+                    ),
+                    0,
+                );
             };
             let to = t["to"]["id"].as_str().unwrap_or("").to_string();
             let issue = site.issue_mut(key).expect("visible");
@@ -160,29 +293,55 @@ pub fn handle(site: &mut Site, scopes: &[String], principal: Principal, account:
             (ok(204, Value::Null), 0)
         }
         ("GET", ["rest", "api", "3", "user", "groups"]) => {
-            let Some(a) = q.get("accountId") else { return (field_error("accountId", "accountId is required"), 0) };
+            let Some(a) = q.get("accountId") else {
+                return (field_error("accountId", "accountId is required"), 0);
+            };
             if site.user(a).is_none() {
                 return (error_response(404, None, &format!("Specified user does not exist or you do not have required permissions: {a}")), 0);
             }
             let groups: Vec<Value> = site.groups_of(a).iter().map(|g| json!({"name": g.name, "groupId": g.group_id, "self": format!("{}/rest/api/3/group?groupId={}", site.base_url, g.group_id)})).collect();
             (ok(200, Value::Array(groups)), 0)
         }
-        ("GET", ["rest", "api", "3", "user"]) => match q.get("accountId").and_then(|a| site.user(a)) {
-            Some(u) => (ok(200, shapes::user(site, u)), 0),
-            None => (error_response(404, None, "Specified user does not exist or you do not have required permissions"), 0),
-        },
+        ("GET", ["rest", "api", "3", "user"]) => {
+            match q.get("accountId").and_then(|a| site.user(a)) {
+                Some(u) => (ok(200, shapes::user(site, u)), 0),
+                None => (
+                    error_response(
+                        404,
+                        None,
+                        "Specified user does not exist or you do not have required permissions",
+                    ),
+                    0,
+                ),
+            }
+        }
         ("GET", ["rest", "api", "3", "myself"]) => match account.and_then(|a| site.user(a)) {
             Some(u) if principal == Principal::User => (ok(200, shapes::user(site, u)), 0),
             _ => (error_response(401, None, "You are not authenticated."), 0),
         },
-        ("POST", ["rest", "api", "3", "permissions", "check"]) => (ok(200, shapes::permissions_check(site, account, &body)), 0),
-        ("POST", ["rest", "api", "3", "issue"]) => shapes::create_issue(site, &body, account, &now, next_id),
-        _ => (error_response(404, None, &format!("No Jira REST resource at {} {path}", req.method)), 0),
+        ("POST", ["rest", "api", "3", "permissions", "check"]) => {
+            (ok(200, shapes::permissions_check(site, account, &body)), 0)
+        }
+        ("POST", ["rest", "api", "3", "issue"]) => {
+            shapes::create_issue(site, &body, account, &now, next_id)
+        }
+        _ => (
+            error_response(
+                404,
+                None,
+                &format!("No Jira REST resource at {} {path}", req.method),
+            ),
+            0,
+        ),
     }
 }
 
 fn not_found_issue() -> HttpResponse {
-    error_response(404, None, "Issue does not exist or you do not have permission to see it.")
+    error_response(
+        404,
+        None,
+        "Issue does not exist or you do not have permission to see it.",
+    )
 }
 
 /// Jira hides issues the viewer cannot browse behind a 404. The app itself sees everything.
@@ -192,14 +351,28 @@ fn visible<'s>(site: &'s Site, viewer: Option<&str>, key: &str) -> Option<&'s cr
         None => Some(issue),
         Some(a) => {
             let project = site.project(&issue.project)?;
-            (site.has_project(a, project, "BROWSE_PROJECTS") || issue.reporter == a).then_some(issue)
+            (site.has_project(a, project, "BROWSE_PROJECTS") || issue.reporter == a)
+                .then_some(issue)
         }
     }
 }
 
-fn get_issue(site: &Site, viewer: Option<&str>, key: &str, q: &BTreeMap<String, String>) -> HttpResponse {
-    let Some(issue) = visible(site, viewer, key) else { return not_found_issue() };
-    let fields: Option<Vec<&str>> = q.get("fields").filter(|f| !f.is_empty() && f.as_str() != "*all" && f.as_str() != "*navigable").map(|f| f.split(',').collect());
-    let props: Vec<&str> = q.get("properties").map(|p| p.split(',').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+fn get_issue(
+    site: &Site,
+    viewer: Option<&str>,
+    key: &str,
+    q: &BTreeMap<String, String>,
+) -> HttpResponse {
+    let Some(issue) = visible(site, viewer, key) else {
+        return not_found_issue();
+    };
+    let fields: Option<Vec<&str>> = q
+        .get("fields")
+        .filter(|f| !f.is_empty() && f.as_str() != "*all" && f.as_str() != "*navigable")
+        .map(|f| f.split(',').collect());
+    let props: Vec<&str> = q
+        .get("properties")
+        .map(|p| p.split(',').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default();
     ok(200, shapes::issue(site, issue, fields.as_deref(), &props))
 }

@@ -24,7 +24,9 @@ pub fn user(site: &Site, u: &User) -> Value {
 fn user_ref(site: &Site, account: &str) -> Value {
     match site.user(account) {
         Some(u) => user(site, u),
-        None if account == APP_ACCOUNT => json!({"accountId": APP_ACCOUNT, "accountType": "app", "displayName": "AI Clearance", "active": true}),
+        None if account == APP_ACCOUNT => {
+            json!({"accountId": APP_ACCOUNT, "accountType": "app", "displayName": "AI Clearance", "active": true})
+        }
         None => json!({"accountId": account, "active": false}),
     }
 }
@@ -32,7 +34,11 @@ fn user_ref(site: &Site, account: &str) -> Value {
 fn status(site: &Site, issue: &Issue) -> Value {
     let project = site.project(&issue.project).expect("checked at load");
     let wf = &site.workflows[&project.workflow];
-    let s = wf.statuses.iter().find(|s| s.id == issue.status).expect("checked at load");
+    let s = wf
+        .statuses
+        .iter()
+        .find(|s| s.id == issue.status)
+        .expect("checked at load");
     status_bean(site, s)
 }
 
@@ -48,7 +54,10 @@ fn status_bean(site: &Site, s: &crate::site::Status) -> Value {
 
 pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) -> Value {
     let project = site.project(&issue.project).expect("checked at load");
-    let it = site.issue_types.iter().find(|t| t.id == issue.issue_type_id);
+    let it = site
+        .issue_types
+        .iter()
+        .find(|t| t.id == issue.issue_type_id);
     let mut f = Map::new();
     f.insert("summary".into(), json!(issue.summary));
     f.insert("description".into(), issue.description.clone());
@@ -56,10 +65,26 @@ pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) 
     f.insert("issuetype".into(), json!({"id": issue.issue_type_id, "name": it.map(|t| t.name.as_str()).unwrap_or("Task"), "subtask": it.is_some_and(|t| t.subtask)}));
     f.insert("status".into(), status(site, issue));
     f.insert("reporter".into(), user_ref(site, &issue.reporter));
-    f.insert("creator".into(), user_ref(site, issue.creator.as_deref().unwrap_or(&issue.reporter)));
-    f.insert("assignee".into(), issue.assignee.as_deref().map(|a| user_ref(site, a)).unwrap_or(Value::Null));
+    f.insert(
+        "creator".into(),
+        user_ref(site, issue.creator.as_deref().unwrap_or(&issue.reporter)),
+    );
+    f.insert(
+        "assignee".into(),
+        issue
+            .assignee
+            .as_deref()
+            .map(|a| user_ref(site, a))
+            .unwrap_or(Value::Null),
+    );
     f.insert("created".into(), json!(issue.created));
-    f.insert("updated".into(), json!(issue.updated.clone().unwrap_or_else(|| issue.created.clone())));
+    f.insert(
+        "updated".into(),
+        json!(issue
+            .updated
+            .clone()
+            .unwrap_or_else(|| issue.created.clone())),
+    );
     if let (Some(rt_id), Some(sd)) = (&issue.request_type_id, &project.service_desk) {
         if let Some(rt) = sd.request_types.iter().find(|r| &r.id == rt_id) {
             f.insert("customfield_10010".into(), json!({
@@ -81,14 +106,20 @@ pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) 
         "fields": Value::Object(f),
     });
     if !props.is_empty() {
-        let p: Map<String, Value> = props.iter().filter_map(|k| issue.properties.get(*k).map(|v| (k.to_string(), v.clone()))).collect();
+        let p: Map<String, Value> = props
+            .iter()
+            .filter_map(|k| issue.properties.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect();
         bean["properties"] = Value::Object(p);
     }
     bean
 }
 
 pub fn comment(site: &Site, issue_key: &str, c: &Comment) -> Value {
-    let issue_id = site.issue(issue_key).map(|i| i.id.clone()).unwrap_or_default();
+    let issue_id = site
+        .issue(issue_key)
+        .map(|i| i.id.clone())
+        .unwrap_or_default();
     json!({"self": format!("{}/rest/api/3/issue/{issue_id}/comment/{}", site.base_url, c.id), "id": c.id,
            "author": user_ref(site, &c.author), "body": c.body, "created": c.created, "updated": c.created, "jsdPublic": true})
 }
@@ -113,18 +144,43 @@ pub fn permissions_check(site: &Site, caller: Option<&str>, body: &Value) -> Val
     let global: Vec<Value> = body
         .get("globalPermissions")
         .and_then(Value::as_array)
-        .map(|ps| ps.iter().filter_map(Value::as_str).filter(|p| account.is_some_and(|a| site.has_global(a, p))).map(|p| json!(p)).collect())
+        .map(|ps| {
+            ps.iter()
+                .filter_map(Value::as_str)
+                .filter(|p| account.is_some_and(|a| site.has_global(a, p)))
+                .map(|p| json!(p))
+                .collect()
+        })
         .unwrap_or_default();
     let mut project_grants = Vec::new();
-    for req in body.get("projectPermissions").and_then(Value::as_array).into_iter().flatten() {
-        for perm in req.get("permissions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+    for req in body
+        .get("projectPermissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for perm in req
+            .get("permissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
             let projects: Vec<Value> = req
                 .get("projects")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(|p| p.as_u64().map(|n| n.to_string()).or_else(|| p.as_str().map(String::from)))
-                .filter(|pid| site.project(pid).zip(account).is_some_and(|(p, a)| site.has_project(a, p, perm)))
+                .filter_map(|p| {
+                    p.as_u64()
+                        .map(|n| n.to_string())
+                        .or_else(|| p.as_str().map(String::from))
+                })
+                .filter(|pid| {
+                    site.project(pid)
+                        .zip(account)
+                        .is_some_and(|(p, a)| site.has_project(a, p, perm))
+                })
                 .map(|pid| json!(pid.parse::<u64>().unwrap_or(0)))
                 .collect();
             project_grants.push(json!({"permission": perm, "projects": projects, "issues": []}));
@@ -133,25 +189,78 @@ pub fn permissions_check(site: &Site, caller: Option<&str>, body: &Value) -> Val
     json!({"globalPermissions": global, "projectPermissions": project_grants})
 }
 
-pub fn create_issue(site: &mut Site, body: &Value, account: Option<&str>, now: &str, next_id: u64) -> (HttpResponse, u64) {
+pub fn create_issue(
+    site: &mut Site,
+    body: &Value,
+    account: Option<&str>,
+    now: &str,
+    next_id: u64,
+) -> (HttpResponse, u64) {
     let f = body.get("fields").cloned().unwrap_or(Value::Null);
-    let project_ref = f.pointer("/project/key").or_else(|| f.pointer("/project/id")).and_then(Value::as_str).unwrap_or("");
-    let Some(project) = site.project(project_ref).cloned() else { return (super::field_error("project", "Specify a valid project ID or key"), 0) };
-    let type_id = f.pointer("/issuetype/id").and_then(Value::as_str).unwrap_or("");
+    let project_ref = f
+        .pointer("/project/key")
+        .or_else(|| f.pointer("/project/id"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let Some(project) = site.project(project_ref).cloned() else {
+        return (
+            super::field_error("project", "Specify a valid project ID or key"),
+            0,
+        );
+    };
+    let type_id = f
+        .pointer("/issuetype/id")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !site.issue_types.iter().any(|t| t.id == type_id) {
         return (super::field_error("issuetype", "Specify an issue type"), 0);
     }
-    let summary = f.get("summary").and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let summary = f
+        .get("summary")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if summary.is_empty() {
-        return (super::field_error("summary", "You must specify a summary of the issue."), 0);
+        return (
+            super::field_error("summary", "You must specify a summary of the issue."),
+            0,
+        );
     }
     let wf = &site.workflows[&project.workflow];
-    let first = wf.statuses.first().map(|s| s.id.clone()).unwrap_or_default();
-    let number = site.issues.iter().filter(|i| i.project == project.key).filter_map(|i| i.key.rsplit('-').next()?.parse::<u64>().ok()).max().unwrap_or(0) + 1;
+    let first = wf
+        .statuses
+        .first()
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    let number = site
+        .issues
+        .iter()
+        .filter(|i| i.project == project.key)
+        .filter_map(|i| i.key.rsplit('-').next()?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
     let id = (20_000 + next_id).to_string();
     let key = format!("{}-{number}", project.key);
-    let reporter = f.pointer("/reporter/id").or_else(|| f.pointer("/reporter/accountId")).and_then(Value::as_str).map(String::from).or(account.map(String::from)).unwrap_or_else(|| APP_ACCOUNT.into());
-    let properties = body.get("properties").and_then(Value::as_array).map(|ps| ps.iter().filter_map(|p| Some((p.get("key")?.as_str()?.to_string(), p.get("value")?.clone()))).collect()).unwrap_or_default();
+    let reporter = f
+        .pointer("/reporter/id")
+        .or_else(|| f.pointer("/reporter/accountId"))
+        .and_then(Value::as_str)
+        .map(String::from)
+        .or(account.map(String::from))
+        .unwrap_or_else(|| APP_ACCOUNT.into());
+    let properties = body
+        .get("properties")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| {
+                    Some((p.get("key")?.as_str()?.to_string(), p.get("value")?.clone()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     site.issues.push(Issue {
         id: id.clone(),
         key: key.clone(),
@@ -169,6 +278,14 @@ pub fn create_issue(site: &mut Site, body: &Value, account: Option<&str>, now: &
         properties,
         comments: Vec::new(),
     });
-    let resp = json!({"id": id, "key": key, "self": format!("{}/rest/api/3/issue/{id}", site.base_url)});
-    (HttpResponse { status: 201, headers: vec![("Content-Type".into(), "application/json".into())], body: resp.to_string() }, 1)
+    let resp =
+        json!({"id": id, "key": key, "self": format!("{}/rest/api/3/issue/{id}", site.base_url)});
+    (
+        HttpResponse {
+            status: 201,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: resp.to_string(),
+        },
+        1,
+    )
 }

@@ -12,10 +12,18 @@ use serde_json::Value;
 /// One export call.
 #[derive(Debug, Clone)]
 pub enum Export {
-    Resolve { function_key: String, payload: String },
-    ProductEvent { event: String },
+    Resolve {
+        function_key: String,
+        payload: String,
+    },
+    ProductEvent {
+        event: String,
+    },
     Scheduled,
-    Queue { queue_key: String, body: String },
+    Queue {
+        queue_key: String,
+        body: String,
+    },
 }
 
 /// A typed error the app returned (mirrors `handlers.app-error`).
@@ -37,7 +45,9 @@ pub enum RawOutcome {
     Ok(Value),
     Err(ReturnedError),
     /// The fault plan killed the invocation before host call N.
-    Crashed { at_call: u64 },
+    Crashed {
+        at_call: u64,
+    },
     /// The guest trapped on its own (panic, deadline, memory limit).
     Trapped(String),
 }

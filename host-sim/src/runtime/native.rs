@@ -4,7 +4,10 @@
 use super::{error_kind, Engine, Export, RawOutcome, ReturnedError};
 use crate::emulator::Emulator;
 use crate::faults::Crash;
-use aiclearance::host::{Entry, Host, HostError, HttpRequest, HttpResponse, Invocation, Level, Principal, QueryPage, SetOptions, TxOp};
+use aiclearance::host::{
+    Entry, Host, HostError, HttpRequest, HttpResponse, Invocation, Level, Principal, QueryPage,
+    SetOptions, TxOp,
+};
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
@@ -22,7 +25,10 @@ fn unwrap_call<T>(r: Result<Result<T, HostError>, Crash>) -> Result<T, HostError
 
 impl NativeHost<'_> {
     /// Runs one emulated call, adding its wall time to the invocation's host time.
-    fn timed<T>(&self, f: impl FnOnce(&mut Emulator) -> Result<Result<T, HostError>, Crash>) -> Result<T, HostError> {
+    fn timed<T>(
+        &self,
+        f: impl FnOnce(&mut Emulator) -> Result<Result<T, HostError>, Crash>,
+    ) -> Result<T, HostError> {
         let mut emu = self.emu.borrow_mut();
         let t = std::time::Instant::now();
         let r = f(&mut emu);
@@ -42,7 +48,12 @@ impl Host for NativeHost<'_> {
     fn kvs_delete(&self, key: &str) -> Result<(), HostError> {
         self.timed(|e| e.kvs_delete(key))
     }
-    fn kvs_query(&self, prefix: &str, cursor: Option<&str>, limit: u32) -> Result<QueryPage, HostError> {
+    fn kvs_query(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<QueryPage, HostError> {
         self.timed(|e| e.kvs_query(prefix, cursor, limit))
     }
     fn kvs_batch_get(&self, keys: &[String]) -> Result<Vec<Entry>, HostError> {
@@ -66,7 +77,12 @@ impl Host for NativeHost<'_> {
     fn fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError> {
         self.timed(|e| e.fetch(req))
     }
-    fn queue_push(&self, queue_key: &str, events: &[String], delay_seconds: u32) -> Result<(), HostError> {
+    fn queue_push(
+        &self,
+        queue_key: &str,
+        events: &[String],
+        delay_seconds: u32,
+    ) -> Result<(), HostError> {
         self.timed(|e| e.queue_push(queue_key, events, delay_seconds))
     }
     fn now_ms(&self) -> u64 {
@@ -102,17 +118,34 @@ fn quiet_crash_panics() {
 pub fn dispatch(host: &dyn Host, inv: &Invocation, export: &Export) -> RawOutcome {
     use aiclearance::dispatch;
     let to_err = |e: aiclearance::AppError| {
-        RawOutcome::Err(ReturnedError { kind: error_kind(e.kind), code: e.code, message: e.message, retry_after_seconds: e.retry_after_s, details: e.details })
+        RawOutcome::Err(ReturnedError {
+            kind: error_kind(e.kind),
+            code: e.code,
+            message: e.message,
+            retry_after_seconds: e.retry_after_s,
+            details: e.details,
+        })
     };
     match export {
-        Export::Resolve { function_key, payload } => dispatch::resolve(host, inv, function_key, payload).map(RawOutcome::Ok).unwrap_or_else(to_err),
-        Export::ProductEvent { event } => dispatch::product_event(host, inv, event).map(RawOutcome::Ok).unwrap_or_else(to_err),
-        Export::Scheduled => dispatch::scheduled(host, inv).map(RawOutcome::Ok).unwrap_or_else(to_err),
-        Export::Queue { queue_key, body } => match dispatch::queue_event(host, inv, queue_key, body) {
-            Ok(None) => RawOutcome::Ok(serde_json::json!({"done": true})),
-            Ok(Some(s)) => RawOutcome::Ok(serde_json::json!({"retry": s})),
-            Err(e) => to_err(e),
-        },
+        Export::Resolve {
+            function_key,
+            payload,
+        } => dispatch::resolve(host, inv, function_key, payload)
+            .map(RawOutcome::Ok)
+            .unwrap_or_else(to_err),
+        Export::ProductEvent { event } => dispatch::product_event(host, inv, event)
+            .map(RawOutcome::Ok)
+            .unwrap_or_else(to_err),
+        Export::Scheduled => dispatch::scheduled(host, inv)
+            .map(RawOutcome::Ok)
+            .unwrap_or_else(to_err),
+        Export::Queue { queue_key, body } => {
+            match dispatch::queue_event(host, inv, queue_key, body) {
+                Ok(None) => RawOutcome::Ok(serde_json::json!({"done": true})),
+                Ok(Some(s)) => RawOutcome::Ok(serde_json::json!({"retry": s})),
+                Err(e) => to_err(e),
+            }
+        }
     }
 }
 
@@ -124,15 +157,28 @@ impl Engine for NativeEngine {
         "native"
     }
 
-    fn call(&mut self, mut emu: Emulator, inv: &Invocation, export: &Export) -> (Emulator, RawOutcome) {
+    fn call(
+        &mut self,
+        mut emu: Emulator,
+        inv: &Invocation,
+        export: &Export,
+    ) -> (Emulator, RawOutcome) {
         quiet_crash_panics();
         let outcome = {
-            let host = NativeHost { emu: RefCell::new(&mut emu) };
+            let host = NativeHost {
+                emu: RefCell::new(&mut emu),
+            };
             match catch_unwind(AssertUnwindSafe(|| dispatch(&host, inv, export))) {
                 Ok(o) => o,
                 Err(payload) => match payload.downcast_ref::<Crash>() {
                     Some(c) => RawOutcome::Crashed { at_call: c.at_call },
-                    None => RawOutcome::Trapped(payload.downcast_ref::<String>().cloned().or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "panic".into())),
+                    None => RawOutcome::Trapped(
+                        payload
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "panic".into()),
+                    ),
                 },
             }
         };

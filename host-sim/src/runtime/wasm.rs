@@ -24,9 +24,12 @@ mod bindings {
     });
 }
 
-use bindings::{App, AppPre};
-use bindings::aiclearance::forge::{config as wconfig, fetch as wfetch, jira as wjira, kvs as wkvs, log as wlog, queue as wqueue, runtime as wruntime, secrets as wsecrets, types as wtypes};
+use bindings::aiclearance::forge::{
+    config as wconfig, fetch as wfetch, jira as wjira, kvs as wkvs, log as wlog, queue as wqueue,
+    runtime as wruntime, secrets as wsecrets, types as wtypes,
+};
 use bindings::exports::aiclearance::forge::handlers as wh;
+use bindings::{App, AppPre};
 
 /// Forge's default function memory.
 pub const MEMORY_LIMIT: usize = 512 * 1024 * 1024;
@@ -41,12 +44,18 @@ pub struct HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl HostState {
-    fn timed<T>(&mut self, f: impl FnOnce(&mut Emulator) -> Call<T>) -> wasmtime::Result<Result<T, wtypes::HostError>> {
+    fn timed<T>(
+        &mut self,
+        f: impl FnOnce(&mut Emulator) -> Call<T>,
+    ) -> wasmtime::Result<Result<T, wtypes::HostError>> {
         let t = Instant::now();
         let r = f(&mut self.emu);
         self.emu.running.host_ns += t.elapsed().as_nanos() as u64;
@@ -80,11 +89,20 @@ fn from_wit_cond(c: wkvs::Condition) -> port::Condition {
 }
 
 fn from_wit_req(r: wtypes::HttpRequest) -> port::HttpRequest {
-    port::HttpRequest { method: r.method, url: r.url, headers: r.headers, body: r.body }
+    port::HttpRequest {
+        method: r.method,
+        url: r.url,
+        headers: r.headers,
+        body: r.body,
+    }
 }
 
 fn to_wit_resp(r: port::HttpResponse) -> wtypes::HttpResponse {
-    wtypes::HttpResponse { status: r.status, headers: r.headers, body: r.body }
+    wtypes::HttpResponse {
+        status: r.status,
+        headers: r.headers,
+        body: r.body,
+    }
 }
 
 impl wtypes::Host for HostState {}
@@ -93,22 +111,67 @@ impl wkvs::Host for HostState {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, wtypes::HostError>> {
         self.timed(|e| e.kvs_get(&key))
     }
-    fn set(&mut self, key: String, value: String, o: wkvs::SetOptions) -> wasmtime::Result<Result<(), wtypes::HostError>> {
-        self.timed(|e| e.kvs_set(&key, &value, port::SetOptions { fail_if_exists: o.fail_if_exists, ttl_seconds: o.ttl_seconds }))
+    fn set(
+        &mut self,
+        key: String,
+        value: String,
+        o: wkvs::SetOptions,
+    ) -> wasmtime::Result<Result<(), wtypes::HostError>> {
+        self.timed(|e| {
+            e.kvs_set(
+                &key,
+                &value,
+                port::SetOptions {
+                    fail_if_exists: o.fail_if_exists,
+                    ttl_seconds: o.ttl_seconds,
+                },
+            )
+        })
     }
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), wtypes::HostError>> {
         self.timed(|e| e.kvs_delete(&key))
     }
-    fn query(&mut self, prefix: String, cursor: Option<String>, limit: u32) -> wasmtime::Result<Result<wkvs::QueryPage, wtypes::HostError>> {
+    fn query(
+        &mut self,
+        prefix: String,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<wkvs::QueryPage, wtypes::HostError>> {
         let r = self.timed(|e| e.kvs_query(&prefix, cursor.as_deref(), limit))?;
-        Ok(r.map(|p| wkvs::QueryPage { entries: p.entries.into_iter().map(|e| wkvs::Entry { key: e.key, value: e.value }).collect(), next_cursor: p.next_cursor }))
+        Ok(r.map(|p| wkvs::QueryPage {
+            entries: p
+                .entries
+                .into_iter()
+                .map(|e| wkvs::Entry {
+                    key: e.key,
+                    value: e.value,
+                })
+                .collect(),
+            next_cursor: p.next_cursor,
+        }))
     }
-    fn batch_get(&mut self, keys: Vec<String>) -> wasmtime::Result<Result<Vec<wkvs::Entry>, wtypes::HostError>> {
+    fn batch_get(
+        &mut self,
+        keys: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<wkvs::Entry>, wtypes::HostError>> {
         let r = self.timed(|e| e.kvs_batch_get(&keys))?;
-        Ok(r.map(|v| v.into_iter().map(|e| wkvs::Entry { key: e.key, value: e.value }).collect()))
+        Ok(r.map(|v| {
+            v.into_iter()
+                .map(|e| wkvs::Entry {
+                    key: e.key,
+                    value: e.value,
+                })
+                .collect()
+        }))
     }
-    fn transact(&mut self, ops: Vec<wkvs::TxOp>) -> wasmtime::Result<Result<(), wtypes::HostError>> {
-        let entry = |e: wkvs::Entry| port::Entry { key: e.key, value: e.value };
+    fn transact(
+        &mut self,
+        ops: Vec<wkvs::TxOp>,
+    ) -> wasmtime::Result<Result<(), wtypes::HostError>> {
+        let entry = |e: wkvs::Entry| port::Entry {
+            key: e.key,
+            value: e.value,
+        };
         let ops: Vec<port::TxOp> = ops
             .into_iter()
             .map(|op| match op {
@@ -127,7 +190,11 @@ impl wsecrets::Host for HostState {
     fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<String>, wtypes::HostError>> {
         self.timed(|e| e.secret_get(&key))
     }
-    fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), wtypes::HostError>> {
+    fn set(
+        &mut self,
+        key: String,
+        value: String,
+    ) -> wasmtime::Result<Result<(), wtypes::HostError>> {
         self.timed(|e| e.secret_set(&key, &value))
     }
     fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), wtypes::HostError>> {
@@ -136,7 +203,11 @@ impl wsecrets::Host for HostState {
 }
 
 impl wjira::Host for HostState {
-    fn request(&mut self, principal: wjira::Principal, req: wtypes::HttpRequest) -> wasmtime::Result<Result<wtypes::HttpResponse, wtypes::HostError>> {
+    fn request(
+        &mut self,
+        principal: wjira::Principal,
+        req: wtypes::HttpRequest,
+    ) -> wasmtime::Result<Result<wtypes::HttpResponse, wtypes::HostError>> {
         let p = match principal {
             wjira::Principal::App => port::Principal::App,
             wjira::Principal::User => port::Principal::User,
@@ -147,14 +218,22 @@ impl wjira::Host for HostState {
 }
 
 impl wfetch::Host for HostState {
-    fn request(&mut self, req: wtypes::HttpRequest) -> wasmtime::Result<Result<wtypes::HttpResponse, wtypes::HostError>> {
+    fn request(
+        &mut self,
+        req: wtypes::HttpRequest,
+    ) -> wasmtime::Result<Result<wtypes::HttpResponse, wtypes::HostError>> {
         let req = from_wit_req(req);
         Ok(self.timed(|e| e.fetch(&req))?.map(to_wit_resp))
     }
 }
 
 impl wqueue::Host for HostState {
-    fn push(&mut self, queue_key: String, events: Vec<String>, delay_seconds: u32) -> wasmtime::Result<Result<(), wtypes::HostError>> {
+    fn push(
+        &mut self,
+        queue_key: String,
+        events: Vec<String>,
+        delay_seconds: u32,
+    ) -> wasmtime::Result<Result<(), wtypes::HostError>> {
         self.timed(|e| e.queue_push(&queue_key, &events, delay_seconds))
     }
 }
@@ -214,8 +293,14 @@ pub fn engine_config() -> Config {
 
 /// `<dir>/<stem>-<sha256 prefix>.cwasm`: the precompiled artifact for exactly these bytes.
 pub fn cache_path(component: &Path, bytes: &[u8]) -> PathBuf {
-    let digest: String = Sha256::digest(bytes).iter().take(12).map(|b| format!("{b:02x}")).collect();
-    let dir = std::env::var_os("HOST_SIM_CACHE_DIR").map(PathBuf::from).unwrap_or_else(|| component.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let digest: String = Sha256::digest(bytes)
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let dir = std::env::var_os("HOST_SIM_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| component.parent().unwrap_or(Path::new(".")).to_path_buf());
     dir.join(format!("aiclearance-{digest}.cwasm"))
 }
 
@@ -223,7 +308,12 @@ impl WasmEngine {
     pub fn load(component_path: &Path) -> Result<Self> {
         let started = Instant::now();
         let engine = WtEngine::new(&engine_config())?;
-        let bytes = std::fs::read(component_path).with_context(|| format!("reading the component {} (build it with `cargo build -p host-sim`)", component_path.display()))?;
+        let bytes = std::fs::read(component_path).with_context(|| {
+            format!(
+                "reading the component {} (build it with `cargo build -p host-sim`)",
+                component_path.display()
+            )
+        })?;
         let cached = cache_path(component_path, &bytes);
         let mut compiled_fresh = false;
         if !cached.exists() {
@@ -249,7 +339,13 @@ impl WasmEngine {
                 e2.increment_epoch();
             }
         });
-        Ok(WasmEngine { engine, pre, ticker_stop, load_time: started.elapsed(), compiled_fresh })
+        Ok(WasmEngine {
+            engine,
+            pre,
+            ticker_stop,
+            load_time: started.elapsed(),
+            compiled_fresh,
+        })
     }
 
     pub fn engine(&self) -> &WtEngine {
@@ -262,7 +358,10 @@ impl WasmEngine {
             emu,
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).instances(8).build(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(MEMORY_LIMIT)
+                .instances(8)
+                .build(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -293,28 +392,40 @@ fn returned(e: wh::AppError) -> RawOutcome {
     })
 }
 
-fn run(store: &mut Store<HostState>, app: &App, inv: &Invocation, export: &Export) -> wasmtime::Result<RawOutcome> {
+fn run(
+    store: &mut Store<HostState>,
+    app: &App,
+    inv: &Invocation,
+    export: &Export,
+) -> wasmtime::Result<RawOutcome> {
     let h = app.aiclearance_forge_handlers();
     let ctx = wit_ctx(inv);
     let parse = |s: String| serde_json::from_str(&s).unwrap_or(serde_json::Value::String(s));
     Ok(match export {
-        Export::Resolve { function_key, payload } => match h.call_resolve(&mut *store, function_key, payload, &ctx)? {
+        Export::Resolve {
+            function_key,
+            payload,
+        } => match h.call_resolve(&mut *store, function_key, payload, &ctx)? {
             Ok(s) => RawOutcome::Ok(parse(s)),
             Err(e) => returned(e),
         },
-        Export::ProductEvent { event } => match h.call_on_product_event(&mut *store, event, &ctx)? {
-            Ok(s) => RawOutcome::Ok(parse(s)),
-            Err(e) => returned(e),
-        },
+        Export::ProductEvent { event } => {
+            match h.call_on_product_event(&mut *store, event, &ctx)? {
+                Ok(s) => RawOutcome::Ok(parse(s)),
+                Err(e) => returned(e),
+            }
+        }
         Export::Scheduled => match h.call_on_scheduled(&mut *store, &ctx)? {
             Ok(s) => RawOutcome::Ok(parse(s)),
             Err(e) => returned(e),
         },
-        Export::Queue { queue_key, body } => match h.call_on_queue_event(&mut *store, queue_key, body, &ctx)? {
-            Ok(wh::QueueOutcome::Done) => RawOutcome::Ok(serde_json::json!({"done": true})),
-            Ok(wh::QueueOutcome::Retry(s)) => RawOutcome::Ok(serde_json::json!({"retry": s})),
-            Err(e) => returned(e),
-        },
+        Export::Queue { queue_key, body } => {
+            match h.call_on_queue_event(&mut *store, queue_key, body, &ctx)? {
+                Ok(wh::QueueOutcome::Done) => RawOutcome::Ok(serde_json::json!({"done": true})),
+                Ok(wh::QueueOutcome::Retry(s)) => RawOutcome::Ok(serde_json::json!({"retry": s})),
+                Err(e) => returned(e),
+            }
+        }
     })
 }
 

@@ -1,0 +1,109 @@
+//! Shared helpers for the end-to-end tests: a fresh simulated default site running the compiled
+//! component (wasm) or the same code natively.
+#![allow(dead_code)]
+
+use host_sim::runtime::RawOutcome;
+use host_sim::scenario;
+use host_sim::sim::{default_manifest, EngineKind, Sim};
+use serde_json::Value;
+use std::path::PathBuf;
+
+pub const ADMIN: &str = "5ad71d4ed1503a19896557c0";
+pub const JONAS: &str = "5ad8a1033b4801af4cd6c510";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn site_dir() -> PathBuf {
+    root().join("fixtures/default")
+}
+
+/// A fresh site with the scenario's setup (intake config + catalog) applied.
+pub fn setup(kind: EngineKind) -> Sim {
+    let mut sim =
+        Sim::from_site(&site_dir(), &default_manifest(), kind, 7).expect("default site loads");
+    let steps = scenario::setup_steps(&scenario::load(&site_dir()).unwrap());
+    let mut t = String::new();
+    for r in scenario::run(&mut sim, &steps, &mut t).unwrap() {
+        assert!(
+            matches!(r.outcome, RawOutcome::Ok(_)),
+            "setup step failed: {:?}",
+            r.outcome
+        );
+    }
+    sim
+}
+
+pub fn wasm() -> Sim {
+    setup(EngineKind::Wasm)
+}
+
+/// The event file whose name starts with `prefix` (e.g. "001").
+pub fn event(prefix: &str) -> Value {
+    let dir = site_dir().join("events");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let path = names
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no event {prefix}"));
+    scenario::read_event(&path).unwrap()
+}
+
+pub fn all_events() -> Vec<(String, Value)> {
+    let dir = site_dir().join("events");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                scenario::read_event(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+pub fn outcome(rec: &host_sim::InvocationRecord) -> Value {
+    match &rec.outcome {
+        RawOutcome::Ok(v) => v.clone(),
+        other => panic!("invocation did not succeed: {other:?}"),
+    }
+}
+
+pub fn kvs_value(sim: &Sim, key: &str) -> Option<Value> {
+    sim.state()
+        .kvs
+        .get(key)
+        .map(|s| serde_json::from_str(&s.value).unwrap())
+}
+
+pub fn count_prefix(sim: &Sim, prefix: &str) -> usize {
+    sim.state()
+        .kvs
+        .keys()
+        .filter(|k| k.starts_with(prefix))
+        .count()
+}
+
+/// Verifies the audit chain with the app's own verifier (natively, against the same emulator).
+pub fn verify(sim: &mut Sim) -> aiclearance::audit::VerifyReport {
+    let emu = sim.emu_mut();
+    emu.begin("verify", None, 900, Default::default());
+    let report = {
+        let host = host_sim::runtime::native::NativeHost {
+            emu: std::cell::RefCell::new(&mut *emu),
+        };
+        aiclearance::audit::verify(aiclearance::storage::Store::new(&host), usize::MAX).unwrap()
+    };
+    emu.end();
+    report
+}

@@ -1,0 +1,368 @@
+//! End-to-end intake: the compiled component ingests issue-created events in host-sim.
+
+mod common;
+
+use common::*;
+use host_sim::faults::{Fault, FaultPlan, Service};
+use host_sim::runtime::RawOutcome;
+use host_sim::scenario;
+use serde_json::{json, Value};
+
+/// Every default-site event, one by one, against the outcome it must have.
+// covers: CL-008, CL-009, CL-010, CL-011, CL-012, CL-013, CL-021, CL-031, CL-033
+#[test]
+fn every_fixture_event_has_its_expected_outcome() {
+    let expected: &[(&str, &str, &str)] = &[
+        ("001", "ingested", ""),
+        ("002", "ingested", ""),
+        ("003", "ingested", ""),
+        ("004", "ingested", ""),
+        ("005", "ingested", ""),
+        ("006", "ingested", ""),
+        ("007", "ingested", ""),
+        ("008", "ingested", ""),
+        ("009", "ingested", ""),
+        ("010", "rejected", "SNAPSHOT_MISSING"),
+        ("011", "rejected", "SNAPSHOT_MISSING"),
+        ("012", "rejected", "SNAPSHOT_MALFORMED"),
+        ("013", "rejected", "TOOL_UNKNOWN"),
+        ("014", "rejected", "TOOL_NOT_REQUESTABLE"),
+        ("015", "rejected", "TOOL_NOT_REQUESTABLE"),
+        ("016", "rejected", "DURATION_TOO_LONG"),
+        ("017", "rejected", "DURATION_TOO_LONG"),
+        ("018", "rejected", "DURATION_INVALID"),
+        ("019", "rejected", "DURATION_INVALID"),
+        ("020", "rejected", "NEW_TOOL_URL_MISSING"),
+        ("021", "rejected", "NEW_TOOL_URL_INVALID"),
+        ("022", "rejected", "TOOL_AMBIGUOUS"),
+        ("023", "skipped", "WRONG_PROJECT"),
+        ("024", "skipped", "WRONG_PROJECT"),
+        ("025", "rejected", "REQUEST_TYPE_NOT_ALLOWED"),
+        ("026", "rejected", "NOT_A_PORTAL_REQUEST"),
+        ("027", "duplicate", ""),
+    ];
+    let mut sim = wasm();
+    for (prefix, kind, code) in expected {
+        let ev = event(prefix);
+        let out = outcome(&sim.deliver(&ev).unwrap());
+        assert_eq!(out["outcome"], *kind, "event {prefix}: {out}");
+        if !code.is_empty() {
+            let field = if *kind == "skipped" { "reason" } else { "code" };
+            assert_eq!(out[field], *code, "event {prefix}: {out}");
+        }
+        let id = ev["issue"]["id"].as_str().unwrap();
+        let request = kvs_value(&sim, &format!("request:{id}"));
+        match *kind {
+            "ingested" | "duplicate" => {
+                let r = request.expect("a request record");
+                assert_eq!(r["decision"], "pending");
+                assert_eq!(r["issueKey"], ev["issue"]["key"]);
+            }
+            "rejected" => {
+                assert!(request.is_none(), "event {prefix} wrote a request");
+                assert_eq!(
+                    kvs_value(&sim, &format!("intake-rejection:{id}")).unwrap()["code"],
+                    *code
+                );
+            }
+            _ => assert!(
+                request.is_none() && kvs_value(&sim, &format!("intake-rejection:{id}")).is_none(),
+                "event {prefix} wrote something"
+            ),
+        }
+    }
+    assert_eq!(count_prefix(&sim, "request:"), 9);
+    assert_eq!(count_prefix(&sim, "audit-event:"), 9);
+    assert!(verify(&mut sim).ok);
+}
+
+/// The request record carries snapshot values, the issue's fields and the flattened description.
+// covers: CL-009, CL-010, CL-007
+#[test]
+fn an_ingested_request_is_enriched_from_the_issue() {
+    let mut sim = wasm();
+    outcome(&sim.deliver(&event("001")).unwrap());
+    let r = kvs_value(&sim, "request:10100").unwrap();
+    assert_eq!(
+        r["tool"],
+        json!({"kind": "catalog", "id": "chatgpt-enterprise", "displayName": "ChatGPT Enterprise", "riskLevel": "medium"})
+    );
+    assert_eq!(r["durationDays"], 30);
+    assert_eq!(r["requesterAccountId"], JONAS);
+    assert_eq!(
+        (
+            r["projectKey"].as_str(),
+            r["portalId"].as_u64(),
+            r["requestTypeId"].as_u64()
+        ),
+        (Some("AIR"), Some(1), Some(12))
+    );
+    assert_eq!(r["summary"], "Access to ChatGPT Enterprise");
+    let text = r["descriptionText"].as_str().unwrap();
+    assert!(
+        text.contains("- Drafting replies to customer escalations"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\"type\""),
+        "ADF leaked into the text: {text}"
+    );
+    assert_eq!(r["snapshotSource"], "panel");
+    assert_eq!(r["requestedAt"], "2026-11-02T09:05:00.000Z");
+    // The index keys written in the same transaction.
+    assert!(sim
+        .state()
+        .kvs
+        .keys()
+        .any(|k| k.starts_with(&format!("request-by-requester:{JONAS}:"))));
+    assert!(kvs_value(&sim, "request-by-decision:pending:AIR:10100").is_some());
+    assert_eq!(
+        kvs_value(&sim, "request-by-issue-key:AIR-1").unwrap(),
+        "10100"
+    );
+}
+
+/// The same event delivered N times: one request, one audit entry, and no Jira call after the first.
+// covers: CL-013
+#[test]
+fn duplicate_deliveries_are_idempotent() {
+    let mut sim = wasm();
+    let ev = event("001");
+    for i in 0..5 {
+        let rec = sim.deliver(&ev).unwrap();
+        assert_eq!(
+            outcome(&rec)["outcome"],
+            if i == 0 { "ingested" } else { "duplicate" }
+        );
+        if i > 0 {
+            assert_eq!(
+                rec.counts.service(Service::Jira),
+                0,
+                "a duplicate should be recognised before calling Jira"
+            );
+        }
+    }
+    assert_eq!(count_prefix(&sim, "request:"), 1);
+    assert_eq!(count_prefix(&sim, "audit-event:"), 1);
+}
+
+/// A crash before any host call of an ingest, then redelivery, ends exactly like a clean run.
+#[test]
+fn a_crash_between_any_two_host_calls_then_redelivery_gives_the_same_state() {
+    for prefix in ["001", "009", "013"] {
+        let ev = event(prefix);
+        let mut clean = wasm();
+        let clean_rec = clean.deliver(&ev).unwrap();
+        let calls = clean_rec.counts.total;
+        assert!(calls >= 3, "expected several host calls, got {calls}");
+        let expected = clean.export_state();
+        for n in 1..=calls {
+            let mut sim = wasm();
+            sim.next_plan = FaultPlan::crash_at(n);
+            let crashed = sim.deliver(&ev).unwrap();
+            assert_eq!(
+                crashed.outcome,
+                RawOutcome::Crashed { at_call: n },
+                "event {prefix} crash at {n}"
+            );
+            let again = sim.deliver(&ev).unwrap();
+            assert!(
+                matches!(again.outcome, RawOutcome::Ok(_)),
+                "event {prefix} redelivery after crash at {n}: {:?}",
+                again.outcome
+            );
+            assert_eq!(
+                sim.export_state(),
+                expected,
+                "event {prefix}: state after crash at call {n} + redelivery differs"
+            );
+            assert!(
+                verify(&mut sim).ok,
+                "event {prefix}: audit chain broken after crash at {n}"
+            );
+        }
+    }
+}
+
+/// Jira throttling during intake defers the event through the retry queue; it lands later.
+// covers: CL-012
+#[test]
+fn a_rate_limited_jira_read_is_retried_through_the_queue() {
+    let mut sim = wasm();
+    sim.next_plan = FaultPlan::service(
+        Service::Jira,
+        1,
+        Fault::Status {
+            status: 429,
+            retry_after_s: Some(120),
+        },
+    );
+    let out = outcome(&sim.deliver(&event("002")).unwrap());
+    assert_eq!(out["outcome"], "deferred");
+    assert_eq!(out["retryAfterSeconds"], 120);
+    assert_eq!(sim.state().queue.len(), 1);
+    assert_eq!(count_prefix(&sim, "request:"), 0);
+    let recs = sim.advance(60_000);
+    assert!(
+        recs.iter().all(|r| r.label != "queue intake-retry"),
+        "delivered before Retry-After"
+    );
+    let recs = sim.advance(61_000);
+    let retry = recs
+        .iter()
+        .find(|r| r.label == "queue intake-retry")
+        .expect("the retry was delivered");
+    assert_eq!(outcome(retry), json!({"done": true}));
+    assert_eq!(
+        kvs_value(&sim, "request:10101").unwrap()["decision"],
+        "pending"
+    );
+    assert!(sim.state().queue.is_empty());
+}
+
+/// A Jira outage that outlasts every retry ends as a recorded rejection, not a lost request.
+#[test]
+fn a_persistent_jira_outage_ends_in_a_jira_unavailable_rejection() {
+    let mut sim = wasm();
+    // Only the retry queue runs in this test, so each planned fault hits the retry's Jira call.
+    sim.emu_mut().manifest.scheduled.clear();
+    sim.next_plan = FaultPlan::service(
+        Service::Jira,
+        1,
+        Fault::Status {
+            status: 503,
+            retry_after_s: None,
+        },
+    );
+    assert_eq!(
+        outcome(&sim.deliver(&event("002")).unwrap())["outcome"],
+        "deferred"
+    );
+    for _ in 0..6 {
+        // Fail the retry's Jira call too, every time.
+        sim.next_plan = FaultPlan::service(Service::Jira, 1, Fault::Timeout);
+        let due = sim.state().queue.first().map(|e| e.due_ms);
+        let Some(due) = due else { break };
+        let now = sim.state().clock_ms;
+        sim.advance(due - now);
+    }
+    assert!(sim.state().queue.is_empty());
+    assert_eq!(
+        kvs_value(&sim, "intake-rejection:10101").unwrap()["code"],
+        "JIRA_UNAVAILABLE"
+    );
+    assert_eq!(count_prefix(&sim, "request:"), 0);
+}
+
+/// Intake is skipped until an admin configures it; a wrong portal id is its own rejection.
+// covers: CL-001, CL-011
+#[test]
+fn intake_respects_configuration_and_portal() {
+    let mut sim = Sim_::fresh();
+    assert_eq!(
+        outcome(&sim.deliver(&event("001")).unwrap())["reason"],
+        "NOT_CONFIGURED"
+    );
+    let mut sim = wasm();
+    let set = sim.resolve(
+        "admin.intake.set",
+        &json!({"projectKey": "AIR", "portalId": 2, "requestTypeIds": [12]}),
+        Some(ADMIN),
+    );
+    assert!(set.ok().is_some());
+    let out = outcome(&sim.deliver(&event("001")).unwrap());
+    assert_eq!(
+        (out["outcome"].as_str(), out["code"].as_str()),
+        (Some("rejected"), Some("WRONG_PORTAL"))
+    );
+}
+
+struct Sim_;
+impl Sim_ {
+    fn fresh() -> host_sim::Sim {
+        host_sim::Sim::from_site(
+            &site_dir(),
+            &host_sim::sim::default_manifest(),
+            host_sim::EngineKind::Wasm,
+            7,
+        )
+        .unwrap()
+    }
+}
+
+/// The golden replay CI runs: every fixture event against fixtures/default/expected/state.json,
+/// and the same comparison must fail when a golden value is altered.
+// covers: CL-008, CL-011, CL-012, CL-013
+#[test]
+fn golden_replay_matches_and_a_altered_golden_fails() {
+    let mut sim = wasm();
+    for (_, ev) in all_events() {
+        sim.deliver(&ev).unwrap();
+        sim.settle();
+    }
+    let actual = sim.export_state();
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(site_dir().join("expected/state.json")).unwrap(),
+    )
+    .unwrap();
+    let diffs = scenario::diff(&golden, &actual);
+    assert!(
+        diffs.is_empty(),
+        "replay differs from the golden file:\n{}",
+        diffs.join("\n")
+    );
+    let mut altered = golden.clone();
+    altered["requests"][0]["durationDays"] = json!(31);
+    let diffs = scenario::diff(&altered, &actual);
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert!(diffs[0].contains("durationDays"), "{diffs:?}");
+}
+
+/// The CLI's replay command exits non-zero with a readable diff when the golden file is wrong.
+#[test]
+fn cli_replay_fails_on_an_altered_golden_file() {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(site_dir().join("expected/state.json")).unwrap(),
+    )
+    .unwrap();
+    let mut altered = golden.clone();
+    altered["rejections"][0]["code"] = json!("SOMETHING_ELSE");
+    let tmp = std::env::temp_dir().join(format!("altered-golden-{}.json", std::process::id()));
+    std::fs::write(&tmp, altered.to_string()).unwrap();
+    // The host-sim binary sits next to this test's deps/ folder (built by `cargo test --workspace`).
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("host-sim");
+    if !bin.exists() {
+        panic!(
+            "{} is missing: run the suite with `cargo test --release --workspace`",
+            bin.display()
+        );
+    }
+    let run = |expect: &std::path::Path| {
+        std::process::Command::new(&bin)
+            .current_dir(root())
+            .args(["replay", "fixtures/default/events", "--expect"])
+            .arg(expect)
+            .output()
+            .unwrap()
+    };
+    let bad = run(&tmp);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        text.contains("state differs") && text.contains("SOMETHING_ELSE"),
+        "{text}"
+    );
+    let good = run(&site_dir().join("expected/state.json"));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+    std::fs::remove_file(tmp).ok();
+}
