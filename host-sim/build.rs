@@ -50,6 +50,9 @@ fn main() {
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_BUILD_TARGET")
             .env_remove("CARGO_MAKEFLAGS")
+            // Under `cargo clippy` the outer build sets a wrapper; the component build stays a plain build.
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("RUSTC_WRAPPER")
             .status()
             .expect("running cargo to build the guest component");
         assert!(status.success(), "building the guest component failed");

@@ -107,7 +107,7 @@ fn kvs_enforces_forge_key_value_page_and_transaction_limits() {
 }
 
 #[test]
-fn queries_page_by_twenty_with_invocation_bound_cursors() {
+fn queries_page_by_twenty_with_short_lived_cursors() {
     let mut sim = emu_sim();
     let e = sim.emu_mut();
     for i in 0..45 {
@@ -401,6 +401,13 @@ fn my_requests_are_scoped_to_the_caller_and_paginated() {
     assert_eq!(v["items"][0]["issueKey"], "AIR-7", "newest first");
     assert_eq!(v["items"][0]["decision"], "pending");
     assert!(v["nextCursor"].is_string());
+    // The UI's next-page call with the returned cursor continues where page 1 stopped.
+    let page2 = sim.resolve(
+        "requests.mine",
+        &json!({"limit": 1, "cursor": v["nextCursor"]}),
+        Some(JONAS),
+    );
+    assert_eq!(page2.ok().unwrap()["items"][0]["issueKey"], "AIR-1");
     let all = sim.resolve("requests.mine", &json!({"limit": 20}), Some(JONAS));
     let keys: Vec<&str> = all.ok().unwrap()["items"]
         .as_array()

@@ -29,6 +29,8 @@ pub const QUEUE_MAX_BYTES: usize = 200 * 1024;
 pub const QUEUE_MAX_DELAY_S: u32 = 900;
 pub const LOG_MAX_BYTES: usize = 200 * 1024;
 const LOG_KEEP: usize = 5_000;
+/// How long a query cursor stays usable (simulated time).
+pub const CURSOR_TTL_MS: u64 = 15 * 60_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -329,17 +331,24 @@ impl Emulator {
         })())
     }
 
-    /// Cursors are opaque and bound to the invocation that got them (Forge: never persist them).
+    /// Cursors are opaque and short-lived: good for paging through a result now (also across a
+    /// UI's next-page call), useless if persisted — they expire after `CURSOR_TTL_MS`.
     fn encode_cursor(&self, key: &str) -> String {
         let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
-        format!("{:016x}{hex}", self.running.cursor_nonce)
+        format!("{:016x}{hex}", self.state.clock_ms)
     }
 
     fn decode_cursor(&self, c: &str) -> Result<String, HostError> {
-        let bad = || HostError::Invalid("the cursor is not valid in this invocation".into());
-        if c.len() < 16
-            || u64::from_str_radix(&c[..16], 16).map_err(|_| bad())? != self.running.cursor_nonce
-        {
+        let bad = || {
+            HostError::Invalid(
+                "the cursor is malformed or expired (cursors must not be persisted)".into(),
+            )
+        };
+        if c.len() < 16 {
+            return Err(bad());
+        }
+        let issued = u64::from_str_radix(&c[..16], 16).map_err(|_| bad())?;
+        if issued > self.state.clock_ms || self.state.clock_ms - issued > CURSOR_TTL_MS {
             return Err(bad());
         }
         let hex = &c[16..];

@@ -378,7 +378,6 @@ fn verify_native(sim: &mut Sim) -> Result<Value> {
     };
     let report = aiclearance::audit::verify(aiclearance::storage::Store::new(&host), usize::MAX)
         .map_err(|e| anyhow::anyhow!("{:?}", e))?;
-    drop(host);
     sim.emu_mut().end();
     Ok(serde_json::to_value(report)?)
 }
