@@ -129,7 +129,10 @@ fn queries_page_by_twenty_with_short_lived_cursors() {
     assert_eq!((p3.entries.len(), p3.next_cursor.as_ref()), (5, None));
     let stale = p1.next_cursor.unwrap();
     e.end();
-    e.begin("later", None, 25, FaultPlan::default());
+    // A UI's next-page call a moment later works; a cursor kept for later does not.
+    e.begin("next-page", None, 25, FaultPlan::default());
+    assert!(e.kvs_query("p:", Some(&stale), 20).unwrap().is_ok());
+    e.state.clock_ms += host_sim::emulator::CURSOR_TTL_MS + 1;
     assert!(
         matches!(
             e.kvs_query("p:", Some(&stale), 20).unwrap(),
