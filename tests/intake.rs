@@ -258,7 +258,7 @@ fn a_persistent_jira_outage_ends_in_a_jira_unavailable_rejection() {
 // covers: CL-001, CL-011
 #[test]
 fn intake_respects_configuration_and_portal() {
-    let mut sim = Sim_::fresh();
+    let mut sim = unconfigured();
     assert_eq!(
         outcome(&sim.deliver(&event("001")).unwrap())["reason"],
         "NOT_CONFIGURED"
@@ -275,19 +275,6 @@ fn intake_respects_configuration_and_portal() {
         (out["outcome"].as_str(), out["code"].as_str()),
         (Some("rejected"), Some("WRONG_PORTAL"))
     );
-}
-
-struct Sim_;
-impl Sim_ {
-    fn fresh() -> host_sim::Sim {
-        host_sim::Sim::from_site(
-            &site_dir(),
-            &host_sim::sim::default_manifest(),
-            host_sim::EngineKind::Wasm,
-            7,
-        )
-        .unwrap()
-    }
 }
 
 /// The golden replay CI runs: every fixture event against fixtures/default/expected/state.json,

@@ -373,8 +373,6 @@ fn malformed_and_oversize_payloads_get_typed_errors() {
         ("{not json", "PAYLOAD_MALFORMED"),
         ("[1,2]", "PAYLOAD_MALFORMED"),
     ] {
-        let emu_fn = sim.emu().manifest.resolver_function.clone().unwrap();
-        let _ = emu_fn;
         let rec = sim.resolve_raw("requests.mine", payload, Some(JONAS));
         assert_eq!(rec.error_code(), Some(code));
     }

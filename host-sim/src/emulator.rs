@@ -138,7 +138,6 @@ pub struct Running {
     pub account_id: Option<String>,
     pub deadline_ms: u64,
     pub started: Option<std::time::Instant>,
-    pub cursor_nonce: u64,
     pub log_bytes: usize,
     /// Wall time spent inside host calls (so guest time = total − host time).
     pub host_ns: u64,
@@ -213,13 +212,11 @@ impl Emulator {
         plan: FaultPlan,
     ) {
         self.meter = Meter::new(plan);
-        let nonce = self.state.next_random();
         self.running = Running {
             function: function.into(),
             account_id,
             deadline_ms: timeout_s * 1000,
             started: Some(std::time::Instant::now()),
-            cursor_nonce: nonce,
             log_bytes: 0,
             host_ns: 0,
         };
@@ -494,19 +491,8 @@ impl Emulator {
         let path = req.url.split('?').next().unwrap_or("");
         let op = format!("jira.{} {}", req.method, crate::jira::route_name(path));
         let fault = self.enter(Service::Jira, &op)?;
-        match fault {
-            Some(Fault::Timeout) => return Ok(Err(HostError::Timeout)),
-            Some(Fault::Status {
-                status,
-                retry_after_s,
-            }) => {
-                return Ok(Ok(crate::jira::error_response(
-                    status,
-                    retry_after_s,
-                    "injected fault",
-                )))
-            }
-            _ => {}
+        if let Some(answer) = fault.as_ref().and_then(http_fault) {
+            return Ok(answer);
         }
         if let Some(limit) = self.state.jira_rate_limit.clone() {
             let minute = self.state.clock_ms / 60_000;
@@ -560,19 +546,8 @@ impl Emulator {
                 "{host} is not declared in permissions.external.fetch.backend"
             ))));
         }
-        match fault {
-            Some(Fault::Timeout) => return Ok(Err(HostError::Timeout)),
-            Some(Fault::Status {
-                status,
-                retry_after_s,
-            }) => {
-                return Ok(Ok(crate::jira::error_response(
-                    status,
-                    retry_after_s,
-                    "injected fault",
-                )))
-            }
-            _ => {}
+        if let Some(answer) = fault.as_ref().and_then(http_fault) {
+            return Ok(answer);
         }
         Ok(Err(HostError::Unavailable(format!(
             "no emulated service answers at {host}"
@@ -667,6 +642,22 @@ impl Emulator {
 
     pub fn env(&self, name: &str) -> Option<String> {
         self.state.env.get(name).cloned()
+    }
+}
+
+/// What an HTTP service (Jira, fetch) answers for a planned fault.
+fn http_fault(fault: &Fault) -> Option<Result<HttpResponse, HostError>> {
+    match fault {
+        Fault::Timeout => Some(Err(HostError::Timeout)),
+        Fault::Status {
+            status,
+            retry_after_s,
+        } => Some(Ok(crate::jira::error_response(
+            *status,
+            *retry_after_s,
+            "injected fault",
+        ))),
+        Fault::Crash => None,
     }
 }
 

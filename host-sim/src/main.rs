@@ -7,7 +7,7 @@ use host_sim::runtime::native::NativeHost;
 use host_sim::sim::{default_component, default_manifest, make_engine, parse_duration, Sim};
 use host_sim::{persist, scenario, EngineKind};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Parser)]
 #[command(
@@ -208,6 +208,9 @@ fn real_main() -> Result<()> {
             }
             let actual = sim.export_state();
             if *write {
+                if let Some(dir) = expect.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
                 std::fs::write(expect, serde_json::to_string_pretty(&actual)? + "\n")?;
                 println!("wrote {} from {} event(s)", expect.display(), files.len());
                 return Ok(());
@@ -403,7 +406,6 @@ fn summary(records: &[host_sim::InvocationRecord], state: &Value, verify: &Value
     for r in records {
         totals.add(&r.counts);
     }
-    let _ = Path::new(".");
     format!(
         "\n══ Summary\n  invocations: {}   events: {}\n  requests: {} pending   rejected snapshots: {} {:?}\n  audit chain: {} ({} entries)\n  host calls: {} (kvs {} in {} transactions, jira {}, secrets {})\n",
         records.len(),

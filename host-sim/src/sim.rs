@@ -56,7 +56,7 @@ pub struct Sim {
     pub history: Vec<InvocationRecord>,
 }
 
-/// The component host-sim's build script built (override with `--component` or AICLEARANCE_COMPONENT).
+/// The component host-sim's build script built (override with the AICLEARANCE_COMPONENT variable).
 pub fn default_component() -> PathBuf {
     std::env::var_os("AICLEARANCE_COMPONENT")
         .map(PathBuf::from)
@@ -334,8 +334,7 @@ impl Sim {
                 .min();
             let Some(t) = next else { break };
             self.state_mut().clock_ms = t.max(now);
-            if let Some((due, key)) = next_sched.filter(|(due, _)| *due <= t) {
-                let _ = due;
+            if let Some((_, key)) = next_sched.filter(|(due, _)| *due <= t) {
                 if let Ok(rec) = self.run_scheduled(&key) {
                     out.push(rec);
                 }

@@ -39,22 +39,7 @@ pub fn wasm() -> Sim {
     setup(EngineKind::Wasm)
 }
 
-/// The event file whose name starts with `prefix` (e.g. "001").
-pub fn event(prefix: &str) -> Value {
-    let dir = site_dir().join("events");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    let path = names
-        .into_iter()
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
-        .unwrap_or_else(|| panic!("no event {prefix}"));
-    scenario::read_event(&path).unwrap()
-}
-
-pub fn all_events() -> Vec<(String, Value)> {
+fn event_files() -> Vec<PathBuf> {
     let dir = site_dir().join("events");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -62,6 +47,20 @@ pub fn all_events() -> Vec<(String, Value)> {
         .collect();
     names.sort();
     names
+}
+
+/// The event file whose name starts with `prefix` (e.g. "001").
+pub fn event(prefix: &str) -> Value {
+    let path = event_files()
+        .into_iter()
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .unwrap_or_else(|| panic!("no event {prefix}"));
+    scenario::read_event(&path).unwrap()
+}
+
+/// Every default-site event, in file-name order.
+pub fn all_events() -> Vec<(String, Value)> {
+    event_files()
         .into_iter()
         .map(|p| {
             (
@@ -70,6 +69,12 @@ pub fn all_events() -> Vec<(String, Value)> {
             )
         })
         .collect()
+}
+
+/// A fresh default site with nothing configured.
+pub fn unconfigured() -> Sim {
+    Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Wasm, 7)
+        .expect("default site loads")
 }
 
 pub fn outcome(rec: &host_sim::InvocationRecord) -> Value {

@@ -66,6 +66,9 @@ pub struct Head {
     /// a truncated tail.
     #[serde(default)]
     pub mac: String,
+    /// The audit MAC key that signed this head.
+    #[serde(default)]
+    pub mac_key_id: String,
 }
 
 impl Head {
@@ -74,6 +77,7 @@ impl Head {
             seq: 0,
             entry_hash: GENESIS_HASH.into(),
             mac: String::new(),
+            mac_key_id: String::new(),
         }
     }
 
@@ -83,6 +87,7 @@ impl Head {
             seq,
             entry_hash,
             mac,
+            mac_key_id: key.id.clone(),
         }
     }
 
@@ -284,14 +289,4 @@ pub fn commit_with_audit(
         }
     }
     Err(StorageError::Conflict(keys::AUDIT_HEAD.into()))
-}
-
-impl Head {
-    /// Keys that may have signed this head (the chain's keys seen during verification).
-    pub fn mac_key_id_candidates<'a>(
-        &self,
-        keys: &'a std::collections::BTreeMap<String, Vec<u8>>,
-    ) -> impl Iterator<Item = &'a Vec<u8>> {
-        keys.values()
-    }
 }

@@ -155,9 +155,11 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
     }
 
     if let Some(h) = &head {
-        let valid = h
-            .mac_key_id_candidates(&key_cache)
-            .any(|k| mac(k, &Head::message(h.seq, &h.entry_hash)) == h.mac);
+        let key = match key_cache.get(&h.mac_key_id) {
+            Some(k) => Some(k.clone()),
+            None => load_key(store.host, &h.mac_key_id).ok().map(|k| k.key),
+        };
+        let valid = key.is_some_and(|k| mac(&k, &Head::message(h.seq, &h.entry_hash)) == h.mac);
         if !valid {
             problems.push(Problem {
                 seq: h.seq,

@@ -450,10 +450,7 @@ fn reject(
     let host = store.host;
     host.log(
         Level::Warn,
-        &format!(
-            "intake: {} rejected: snapshot validation error {code}: {message}",
-            ev.key
-        ),
+        &format!("intake: {} rejected ({code}): {message}", ev.key),
     );
     let rejection = Rejection {
         issue_id: ev.id.clone(),
