@@ -1,0 +1,57 @@
+//! The command-line simulator, run as a user runs it.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn site_dir() -> PathBuf {
+    root().join("fixtures/default")
+}
+
+/// The CLI's replay command exits non-zero with a readable diff when the golden file is wrong.
+#[test]
+fn cli_replay_fails_on_an_altered_golden_file() {
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(site_dir().join("expected/state.json")).unwrap(),
+    )
+    .unwrap();
+    let mut altered = golden.clone();
+    altered["rejections"][0]["code"] = json!("SOMETHING_ELSE");
+    let tmp = std::env::temp_dir().join(format!("altered-golden-{}.json", std::process::id()));
+    std::fs::write(&tmp, altered.to_string()).unwrap();
+    // Cargo builds the binary for this package's integration tests and names it here.
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_host-sim"));
+    let run = |expect: &std::path::Path| {
+        std::process::Command::new(&bin)
+            .current_dir(root())
+            .args(["replay", "fixtures/default/events", "--expect"])
+            .arg(expect)
+            .output()
+            .unwrap()
+    };
+    let bad = run(&tmp);
+    assert_eq!(
+        bad.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        text.contains("state differs") && text.contains("SOMETHING_ELSE"),
+        "{text}"
+    );
+    let good = run(&site_dir().join("expected/state.json"));
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stdout)
+    );
+    std::fs::remove_file(tmp).ok();
+}
