@@ -4,7 +4,7 @@
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Invocation, Level};
 use crate::storage::Store;
-use crate::{access, audit, catalog, intake, requests};
+use crate::{access, approvals, audit, catalog, intake, requests};
 use serde_json::{json, Value};
 
 /// Largest resolver payload accepted (Forge's invoke payloads are small; this bounds parsing).
@@ -101,6 +101,9 @@ pub fn resolve(
             Ok(serde_json::to_value(audit::verify(store, 1_000_000)?).expect("report serializes"))
         }
         "requests.mine" => requests::mine(store, inv, &p),
+        k if approvals::service::RESOLVERS.contains(&k) => {
+            approvals::service::resolve(host, inv, k, &p)
+        }
         other => Err(AppError::not_found(
             "UNKNOWN_FUNCTION",
             format!("no resolver function {other:?}"),
@@ -120,9 +123,17 @@ pub fn product_event(host: &dyn Host, inv: &Invocation, event: &str) -> AppResul
     }
 }
 
-/// Scheduled triggers by module key. The lifecycle sweeps (§10) are built by later issues; until
-/// then their triggers report that they did nothing.
+/// Scheduled triggers by module key (at most 5 in the manifest).
 pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
+    match inv.module_key.as_str() {
+        // Every 5 minutes: approval deadlines and lost effect/delivery jobs (and, with the AI
+        // Prompt step, stuck PROMPT steps). The hourly escalation sweep runs the same safety net.
+        "prompt-step-cleanup" | "escalation-sweep" => {
+            let approvals = approvals::service::sweep(host)?;
+            return Ok(json!({"trigger": inv.module_key, "approvals": approvals}));
+        }
+        _ => {}
+    }
     host.log(
         Level::Info,
         &format!(
@@ -152,9 +163,22 @@ pub fn queue_event(
             intake::ingest(host, inv, event, attempt)?;
             Ok(None)
         }
+        approvals::store::EFFECT_QUEUE => approvals::effects::run(host, field(&v, "effectId")?),
+        approvals::store::WEBHOOK_QUEUE => {
+            approvals::webhooks::deliver(host, field(&v, "deliveryId")?)
+        }
+        approvals::effects::PROMPT_QUEUE => {
+            approvals::service::prompt_unconfigured(host, field(&v, "effectId")?)
+        }
         other => Err(AppError::not_found(
             "UNKNOWN_QUEUE",
             format!("no consumer for queue {other:?}"),
         )),
     }
+}
+
+fn field<'a>(v: &'a Value, name: &str) -> AppResult<&'a str> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::invalid("EVENT_INVALID", format!("queue event without {name}")))
 }

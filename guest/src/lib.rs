@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod adf;
+pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod dispatch;

@@ -93,6 +93,23 @@ pub struct SimState {
     pub jira_rate_limit: Option<JiraRateLimit>,
     #[serde(default)]
     pub jira_minute: (u64, u32),
+    /// Requests received by the emulated customer endpoint (`hooks.ardsaor.io`): webhook
+    /// deliveries and HTTP steps, as a receiver would log them.
+    #[serde(default)]
+    pub hook_inbox: Vec<HookRecord>,
+}
+
+/// The customer endpoint that receives STEP_DECISION webhooks and HTTP step calls.
+pub const HOOK_HOST: &str = "hooks.ardsaor.io";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRecord {
+    pub at_ms: u64,
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
 }
 
 impl SimState {
@@ -112,6 +129,7 @@ impl SimState {
             scheduled_last_ms: BTreeMap::new(),
             jira_rate_limit: None,
             jira_minute: (0, 0),
+            hook_inbox: Vec::new(),
         })
     }
 
@@ -548,6 +566,21 @@ impl Emulator {
         }
         if let Some(answer) = fault.as_ref().and_then(http_fault) {
             return Ok(answer);
+        }
+        if host == HOOK_HOST {
+            self.state.hook_inbox.push(HookRecord {
+                at_ms: self.state.clock_ms,
+                method: req.method.clone(),
+                url: req.url.clone(),
+                headers: req.headers.clone(),
+                body: req.body.clone(),
+            });
+            let n = self.state.hook_inbox.len();
+            return Ok(Ok(HttpResponse {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: format!("{{\"received\":true,\"id\":{n}}}"),
+            }));
         }
         Ok(Err(HostError::Unavailable(format!(
             "no emulated service answers at {host}"

@@ -305,6 +305,30 @@ impl Sim {
         out
     }
 
+    /// Delivers one queue event to its consumer now, outside the queue (tests drive redelivery
+    /// themselves). The outcome is `{"done": true}` or `{"retry": seconds}`.
+    pub fn deliver_queue(&mut self, queue_key: &str, body: &Value) -> InvocationRecord {
+        let function = self
+            .emu()
+            .manifest
+            .consumers
+            .get(queue_key)
+            .cloned()
+            .unwrap_or_else(|| panic!("no consumer for queue {queue_key} in the manifest"));
+        let timeout = self.emu().manifest.timeout_of(&function);
+        let inv = self.context(queue_key, None);
+        self.invoke(
+            &function,
+            format!("queue {queue_key}"),
+            inv,
+            timeout,
+            Export::Queue {
+                queue_key: queue_key.to_string(),
+                body: body.to_string(),
+            },
+        )
+    }
+
     /// Moves the clock forward, firing scheduled triggers and queued events as they fall due.
     pub fn advance(&mut self, ms: u64) -> Vec<InvocationRecord> {
         let target = self.state().clock_ms + ms;

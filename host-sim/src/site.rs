@@ -112,6 +112,9 @@ pub struct Comment {
     pub author: String,
     pub body: Value,
     pub created: String,
+    /// Comment entity properties (`properties` on create, `expand=properties` on read).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,6 +142,13 @@ pub struct Issue {
     pub properties: BTreeMap<String, Value>,
     #[serde(default)]
     pub comments: Vec<Comment>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Custom field values by field id (`customfield_10050`); names come from `Site::fields`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_fields: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -155,6 +165,18 @@ pub struct Site {
     pub workflows: BTreeMap<String, Workflow>,
     pub projects: Vec<Project>,
     pub issues: Vec<Issue>,
+    /// Custom fields (`GET /rest/api/3/field`; names for `expand=names`).
+    #[serde(default)]
+    pub fields: Vec<FieldDef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldDef {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub custom: bool,
 }
 
 impl Site {

@@ -8,7 +8,7 @@
 //! describe, conditioned on the head they read, so concurrent appends never fork the chain: the
 //! loser re-reads the head and retries.
 
-mod chain;
+pub mod chain;
 mod verify;
 
 pub use chain::{

@@ -154,6 +154,92 @@ impl<'h> Jira<'h> {
             .is_some_and(|a| a.iter().any(|p| p.as_str() == Some(permission))))
     }
 
+    /// A GET as the app (for routes without a typed wrapper).
+    pub fn request_app(&self, url: &str) -> JiraResult<Value> {
+        self.send(Principal::App, HttpRequest::get(url))
+    }
+
+    /// Whether `account_id`'s own Jira permissions let them see the issue (asUser read).
+    pub fn visible_to_user(&self, key: &str) -> JiraResult<bool> {
+        match self.send(
+            Principal::User,
+            HttpRequest::get(format!("/rest/api/3/issue/{}?fields=summary", encode(key))),
+        ) {
+            Ok(_) => Ok(true),
+            Err(JiraError::NotFound) | Err(JiraError::Forbidden(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Comment with entity properties (used to make comment effects idempotent).
+    pub fn add_comment_with_property(
+        &self,
+        key: &str,
+        adf: Value,
+        property: &str,
+        value: Value,
+    ) -> JiraResult<Value> {
+        let body =
+            json!({"body": adf, "properties": [{"key": property, "value": value}]}).to_string();
+        self.send(
+            Principal::App,
+            HttpRequest::with_json(
+                "POST",
+                format!("/rest/api/3/issue/{}/comment", encode(key)),
+                body,
+            ),
+        )
+    }
+
+    /// The issue's comments with their properties (newest last, as Jira returns them).
+    pub fn comments_with_properties(&self, key: &str) -> JiraResult<Vec<Value>> {
+        let v = self.send(
+            Principal::App,
+            HttpRequest::get(format!(
+                "/rest/api/3/issue/{}/comment?expand=properties&maxResults=100&orderBy=-created",
+                encode(key)
+            )),
+        )?;
+        Ok(v.get("comments")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Runs the workflow transition whose name matches one of `names` (case-insensitive), if
+    /// the issue's workflow offers one now. Returns the transition name used.
+    pub fn transition_named(&self, key: &str, names: &[&str]) -> JiraResult<Option<String>> {
+        let v = self.send(
+            Principal::App,
+            HttpRequest::get(format!("/rest/api/3/issue/{}/transitions", encode(key))),
+        )?;
+        let found = v
+            .get("transitions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|t| {
+                let name = t.get("name").and_then(Value::as_str)?;
+                let id = t.get("id").and_then(Value::as_str)?;
+                names
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(name.trim()))
+                    .then(|| (id.to_string(), name.to_string()))
+            });
+        let Some((id, name)) = found else {
+            return Ok(None);
+        };
+        self.send(
+            Principal::App,
+            HttpRequest::with_json(
+                "POST",
+                format!("/rest/api/3/issue/{}/transitions", encode(key)),
+                json!({"transition": {"id": id}}).to_string(),
+            ),
+        )?;
+        Ok(Some(name))
+    }
+
     /// `POST /rest/api/3/issue/{key}/comment` with an ADF body.
     pub fn add_comment(&self, key: &str, adf: Value) -> JiraResult<Value> {
         let body = json!({"body": adf}).to_string();

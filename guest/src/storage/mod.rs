@@ -6,7 +6,7 @@
 //! - Writes that must hold together go in one transaction (`Tx`), bounded by Forge's 25 operations.
 
 pub mod keys;
-mod rules;
+pub mod rules;
 
 pub use rules::{
     check_key, check_value, MAX_BATCH, MAX_KEY_LEN, MAX_PAGE, MAX_TX_OPS, MAX_VALUE_BYTES,

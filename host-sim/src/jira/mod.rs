@@ -185,10 +185,13 @@ pub fn handle(
             let Some(issue) = visible(site, viewer, key) else {
                 return (not_found_issue(), 0);
             };
+            let with_props = q
+                .get("expand")
+                .is_some_and(|e| e.split(',').any(|x| x == "properties"));
             let comments: Vec<Value> = issue
                 .comments
                 .iter()
-                .map(|c| shapes::comment(site, &issue.key, c))
+                .map(|c| shapes::comment(site, &issue.key, c, with_props))
                 .collect();
             (
                 ok(
@@ -231,14 +234,37 @@ pub fn handle(
             let author = account
                 .map(String::from)
                 .unwrap_or_else(|| shapes::APP_ACCOUNT.into());
+            let mut properties = BTreeMap::new();
+            for p in body
+                .get("properties")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                match (p.get("key").and_then(Value::as_str), p.get("value")) {
+                    (Some(k), Some(v)) if !k.is_empty() && k.len() <= 255 => {
+                        properties.insert(k.to_string(), v.clone());
+                    }
+                    _ => {
+                        return (
+                            field_error(
+                                "properties",
+                                "Comment property keys must be 1-255 characters.",
+                            ),
+                            0,
+                        )
+                    }
+                }
+            }
             let c = Comment {
                 id: next_id.to_string(),
                 author,
                 body: adf,
                 created: now.clone(),
+                properties,
             };
             let issue_key = issue.key.clone();
-            let resp = shapes::comment(site, &issue_key, &c);
+            let resp = shapes::comment(site, &issue_key, &c, true);
             site.issue_mut(key).expect("visible").comments.push(c);
             (ok(201, resp), 1)
         }
@@ -291,6 +317,47 @@ pub fn handle(
             issue.status = to;
             issue.updated = Some(now);
             (ok(204, Value::Null), 0)
+        }
+        ("GET", ["rest", "api", "3", "group", "member"]) => {
+            let Some(name) = q.get("groupname") else {
+                return (
+                    field_error("groupname", "groupname or groupId is required"),
+                    0,
+                );
+            };
+            let Some(g) = site.groups.iter().find(|g| &g.name == name) else {
+                return (
+                    error_response(
+                        404,
+                        None,
+                        &format!("Specified group does not exist: {name}"),
+                    ),
+                    0,
+                );
+            };
+            let start: usize = q.get("startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let max: usize = q
+                .get("maxResults")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(50)
+                .clamp(1, 50);
+            let members: Vec<Value> = g
+                .members
+                .iter()
+                .skip(start)
+                .take(max)
+                .filter_map(|a| site.user(a))
+                .map(|u| shapes::user(site, u))
+                .collect();
+            let total = g.members.len();
+            (
+                ok(
+                    200,
+                    json!({"maxResults": max, "startAt": start, "total": total,
+                           "isLast": start + max >= total, "values": members}),
+                ),
+                0,
+            )
         }
         ("GET", ["rest", "api", "3", "user", "groups"]) => {
             let Some(a) = q.get("accountId") else {
@@ -374,5 +441,11 @@ fn get_issue(
         .get("properties")
         .map(|p| p.split(',').filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
-    ok(200, shapes::issue(site, issue, fields.as_deref(), &props))
+    let mut v = shapes::issue(site, issue, fields.as_deref(), &props);
+    if q.get("expand")
+        .is_some_and(|e| e.split(',').any(|x| x == "names"))
+    {
+        v["names"] = shapes::names(site, &v["fields"]);
+    }
+    ok(200, v)
 }

@@ -95,6 +95,18 @@ pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) 
             }));
         }
     }
+    f.insert("labels".into(), json!(issue.labels));
+    f.insert(
+        "priority".into(),
+        issue
+            .priority
+            .as_deref()
+            .map(|p| json!({"name": p, "id": priority_id(p)}))
+            .unwrap_or(Value::Null),
+    );
+    for (id, v) in &issue.custom_fields {
+        f.insert(id.clone(), v.clone());
+    }
     if let Some(only) = only {
         f.retain(|k, _| only.contains(&k.as_str()));
     }
@@ -115,13 +127,22 @@ pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) 
     bean
 }
 
-pub fn comment(site: &Site, issue_key: &str, c: &Comment) -> Value {
+pub fn comment(site: &Site, issue_key: &str, c: &Comment, with_properties: bool) -> Value {
     let issue_id = site
         .issue(issue_key)
         .map(|i| i.id.clone())
         .unwrap_or_default();
-    json!({"self": format!("{}/rest/api/3/issue/{issue_id}/comment/{}", site.base_url, c.id), "id": c.id,
-           "author": user_ref(site, &c.author), "body": c.body, "created": c.created, "updated": c.created, "jsdPublic": true})
+    let mut v = json!({"self": format!("{}/rest/api/3/issue/{issue_id}/comment/{}", site.base_url, c.id), "id": c.id,
+           "author": user_ref(site, &c.author), "body": c.body, "created": c.created, "updated": c.created, "jsdPublic": true});
+    if with_properties {
+        v["properties"] = Value::Array(
+            c.properties
+                .iter()
+                .map(|(k, val)| json!({"key": k, "value": val}))
+                .collect(),
+        );
+    }
+    v
 }
 
 pub fn available_transitions(site: &Site, issue: &Issue) -> Vec<Value> {
@@ -277,6 +298,28 @@ pub fn create_issue(
         updated: None,
         properties,
         comments: Vec::new(),
+        labels: f
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|l| l.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        priority: f
+            .pointer("/priority/name")
+            .and_then(Value::as_str)
+            .map(String::from),
+        custom_fields: f
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| k.starts_with("customfield_"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     });
     let resp =
         json!({"id": id, "key": key, "self": format!("{}/rest/api/3/issue/{id}", site.base_url)});
@@ -288,4 +331,31 @@ pub fn create_issue(
         },
         1,
     )
+}
+
+fn priority_id(name: &str) -> &'static str {
+    match name {
+        "Highest" => "1",
+        "High" => "2",
+        "Medium" => "3",
+        "Low" => "4",
+        _ => "5",
+    }
+}
+
+/// `expand=names`: field id → display name for the fields present.
+pub fn names(site: &Site, fields: &Value) -> Value {
+    let mut m = Map::new();
+    if let Some(obj) = fields.as_object() {
+        for k in obj.keys() {
+            let name = site
+                .fields
+                .iter()
+                .find(|f| &f.id == k)
+                .map(|f| f.name.clone())
+                .unwrap_or_else(|| k.clone());
+            m.insert(k.clone(), json!(name));
+        }
+    }
+    Value::Object(m)
 }

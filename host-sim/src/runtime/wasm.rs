@@ -318,7 +318,10 @@ impl WasmEngine {
         let mut compiled_fresh = false;
         if !cached.exists() {
             let art = engine.precompile_component(&bytes)?;
-            let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
+            // Unique per process and per call: test threads compile concurrently.
+            static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = cached.with_extension(format!("tmp{}-{n}", std::process::id()));
             std::fs::write(&tmp, art)?;
             std::fs::rename(&tmp, &cached)?;
             compiled_fresh = true;

@@ -1,0 +1,147 @@
+//! Tenant-wide email message templates (Settings → Messages) and the outbox. The EMAIL step has
+//! no body of its own: it renders the template for its event. Forge apps cannot send mail
+//! directly, so every email becomes an outbox record (the simulator shows them; a deployment
+//! hands them to Jira notifications or a mail relay).
+
+use super::olivlang;
+use crate::error::{AppError, AppResult};
+use crate::storage::Store;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const EVENTS: &[&str] = &[
+    "CALL_FOR_ACTION",
+    "WATCHER_NOTIFICATION",
+    "DEADLINE_REMINDER",
+    "EXTERNAL_APPROVER",
+    "VOTING",
+    "APPROVAL_COMPLETED",
+];
+
+pub const SUBJECT_MAX: usize = 255;
+pub const BODY_MAX: usize = 4_000;
+/// Recipients of one email (groups are expanded up to this many members).
+pub const RECIPIENTS_MAX: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageTemplate {
+    pub event: String,
+    pub subject: String,
+    pub body: String,
+    #[serde(default)]
+    pub custom: bool,
+}
+
+pub fn default_template(event: &str) -> Option<MessageTemplate> {
+    let (subject, body) = match event {
+        "CALL_FOR_ACTION" => (
+            "Your decision is needed: {{ approval.name }} on {{ issue.key }}",
+            "Hello {{ activeUser }},\n\n{{ approvalOriginator }} asks for your decision on \"{{ approval.name }}\" for {{ issue.key }} ({{ issue.fields.summary }}).\n{{ stepDetails }}\n\nDecide here: {{ approvalLink }}\nAll your pending approvals: {{ pendingApprovalsLink }}\n\n{{ appName }}",
+        ),
+        "WATCHER_NOTIFICATION" => (
+            "Update on {{ issue.key }}: {{ approval.name }} is {{ approval.status }}",
+            "{{ approval.name }} on {{ issue.key }} is now {{ approval.status }} ({{ approval.progress }}% done).\n{{ stepDetails }}\n{% for name, p in promptSteps|items %}\n{{ name }}:\n{{ p.result }}\n{% endfor %}\nDetails: {{ issueLink }}\n\n{{ appName }}",
+        ),
+        "DEADLINE_REMINDER" => (
+            "Reminder: {{ approval.name }} on {{ issue.key }} is due {{ approval.decisionDeadline }}",
+            "The decision on \"{{ approval.name }}\" for {{ issue.key }} is due {{ approval.decisionDeadline }}.\nDecide here: {{ approvalLink }}\n\n{{ appName }}",
+        ),
+        "EXTERNAL_APPROVER" => (
+            "Decision requested: {{ approval.name }}",
+            "You are asked to approve or reject \"{{ approval.name }}\" ({{ issue.key }}).\n{{ stepDetails }}\nHow approvals work: {{ approvalProcessDocumentationLink }}\n\n{{ appName }}",
+        ),
+        "VOTING" => (
+            "Vote: {{ approval.name }} on {{ issue.key }}",
+            "A vote is open on \"{{ approval.name }}\" for {{ issue.key }}.\n{{ stepDetails }}\nVote here: {{ approvalLink }}\n\n{{ appName }}",
+        ),
+        "APPROVAL_COMPLETED" => (
+            "{{ approval.name }} on {{ issue.key }}: {{ approval.status }}",
+            "\"{{ approval.name }}\" for {{ issue.key }} finished: {{ approval.status }}.\nDetails: {{ issueLink }}\n\n{{ appName }}",
+        ),
+        _ => return None,
+    };
+    Some(MessageTemplate {
+        event: event.into(),
+        subject: subject.into(),
+        body: body.into(),
+        custom: false,
+    })
+}
+
+fn key(event: &str) -> String {
+    format!("message-template:{event}")
+}
+
+pub fn load(store: Store<'_>, event: &str) -> AppResult<MessageTemplate> {
+    let default = default_template(event).ok_or_else(|| {
+        AppError::invalid(
+            "UNKNOWN_EVENT",
+            format!("unknown message event {event:?}; one of {EVENTS:?}"),
+        )
+    })?;
+    Ok(store
+        .get::<MessageTemplate>(&key(event))?
+        .unwrap_or(default))
+}
+
+pub fn list(store: Store<'_>) -> AppResult<Vec<MessageTemplate>> {
+    EVENTS.iter().map(|e| load(store, e)).collect()
+}
+
+/// Saves a custom template after checking it compiles; `reset: true` restores the default.
+pub fn save(store: Store<'_>, p: &Value) -> AppResult<MessageTemplate> {
+    let event = p.get("event").and_then(Value::as_str).unwrap_or("");
+    let default = load(store, event)?;
+    if p.get("reset").and_then(Value::as_bool) == Some(true) {
+        store.delete(&key(event))?;
+        return Ok(default_template(event).expect("checked"));
+    }
+    let subject = p.get("subject").and_then(Value::as_str).unwrap_or("");
+    let body = p.get("body").and_then(Value::as_str).unwrap_or("");
+    let mut errors = Vec::new();
+    for (field, text, max) in [("subject", subject, SUBJECT_MAX), ("body", body, BODY_MAX)] {
+        if text.trim().is_empty() || text.chars().count() > max {
+            errors.push(
+                serde_json::json!({"field": field, "message": format!("1-{max} characters")}),
+            );
+        } else if let Err(e) = olivlang::check_template(text) {
+            errors.push(serde_json::json!({"field": field, "message": e.to_string()}));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(
+            AppError::invalid("TEMPLATE_INVALID", "the message template has problems")
+                .with_details(serde_json::json!({ "errors": errors })),
+        );
+    }
+    let t = MessageTemplate {
+        event: default.event,
+        subject: subject.into(),
+        body: body.into(),
+        custom: true,
+    };
+    store.put(&key(event), &t)?;
+    Ok(t)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    pub account_id: String,
+    pub display_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxEmail {
+    pub id: String,
+    pub event: String,
+    pub approval_id: String,
+    pub step_id: String,
+    pub issue_key: String,
+    pub to: Vec<Recipient>,
+    pub subject: String,
+    pub body: String,
+    pub created_at: String,
+}

@@ -1,0 +1,636 @@
+//! Approval resolvers and workers: who may do what, then one engine transition.
+
+use super::definition::{self, Definition, StepConfig};
+use super::engine::{self, Authority, Completion, Outcome};
+use super::model::{Approval, IssueRef, Verdict};
+use super::store::{self, Effect, LiveEval, Task};
+use super::{effects, email, views, webhooks};
+use crate::access;
+use crate::audit::chain::hex;
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, Invocation, Level};
+use crate::jira::{self, Jira, JiraError};
+use crate::storage::Store;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+fn str_field<'a>(p: &'a Value, name: &str) -> AppResult<&'a str> {
+    p.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| AppError::invalid("FIELD_REQUIRED", format!("{name} is required")))
+}
+
+fn group_exists(host: &dyn Host, group: &str) -> AppResult<bool> {
+    let url = format!(
+        "/rest/api/3/group/member?groupname={}&maxResults=1",
+        jira::encode(group)
+    );
+    match Jira::new(host).request_app(&url) {
+        Ok(_) => Ok(true),
+        Err(JiraError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- definitions (admin) ---------------------------------------------------------------------
+
+pub fn save_definition(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let input = p.get("definition").unwrap_or(p);
+    let mut def = definition::parse(input, |g| group_exists(host, g))?;
+    let previous = if def.id.is_empty() {
+        def.id = format!("def-{}", hex(&host.random_bytes(6)));
+        None
+    } else {
+        Some(store::load_definition(store, &def.id)?)
+    };
+    def.version = previous.map(|d| d.version + 1).unwrap_or(1);
+    def.updated_at = crate::time::rfc3339(host.now_ms());
+    store.put(&store::definition_key(&def.id), &def)?;
+    Ok(json!({"definition": def}))
+}
+
+pub fn list_definitions(host: &dyn Host) -> AppResult<Value> {
+    let defs = Store::new(host).scan::<Definition>(store::DEFINITION_PREFIX, 500)?;
+    Ok(json!({"definitions": defs.into_iter().map(|(_, d)| json!({
+        "id": d.id, "name": d.name, "description": d.description, "version": d.version,
+        "steps": d.steps.len() + d.success_steps.len() + d.rejection_steps.len() + d.expiration_steps.len()
+    })).collect::<Vec<_>>()}))
+}
+
+// ---- starting --------------------------------------------------------------------------------
+
+/// Starts `def` on an issue. With an idempotency key the approval id is derived from it, so a
+/// retried start returns the approval the first attempt created.
+pub fn start(
+    host: &dyn Host,
+    def: &Definition,
+    issue_key: &str,
+    originator: &str,
+    idempotency_key: Option<&str>,
+) -> AppResult<Approval> {
+    let issue = Jira::new(host)
+        .issue(issue_key, &["*all"], &[])
+        .map_err(store::jira_error)?;
+    let id = match idempotency_key {
+        Some(k) => {
+            let h = Sha256::digest(format!("{}|{}|{k}", def.id, issue["id"]).as_bytes());
+            format!("apr-{}", &hex(&h)[..16])
+        }
+        None => format!("apr-{}", hex(&host.random_bytes(8))),
+    };
+    let store = Store::new(host);
+    if idempotency_key.is_some() {
+        if let Some(a) = store.get::<Approval>(&store::approval_key(&id))? {
+            return Ok(a);
+        }
+    }
+    let iref = IssueRef {
+        id: issue["id"].as_str().unwrap_or_default().to_string(),
+        key: issue["key"].as_str().unwrap_or(issue_key).to_string(),
+        project_id: issue
+            .pointer("/fields/project/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let probe = Approval {
+        id: id.clone(),
+        name: def.name.clone(),
+        definition_id: def.id.clone(),
+        definition_version: def.version,
+        definition_name: def.name.clone(),
+        definition_description: def.description.clone(),
+        issue: iref.clone(),
+        originator: originator.into(),
+        status: super::model::ApprovalStatus::Running,
+        phase: definition::Phase::Steps,
+        progress: 0,
+        decision_deadline: None,
+        validity_expiration_date: None,
+        expiry: false,
+        origin_approval: None,
+        restart_reason: None,
+        outdated: None,
+        started_at: crate::time::rfc3339(host.now_ms()),
+        current_step_activated_at: None,
+        completed_at: None,
+        finished: false,
+        steps: vec![],
+        success_steps: vec![],
+        rejection_steps: vec![],
+        expiration_steps: vec![],
+        rev: 0,
+    };
+    let mut eval = LiveEval::new(host, &probe).with_issue(issue);
+    let (mut a, out) = engine::start(def, id.clone(), iref, originator, host.now_ms(), &mut eval)?;
+    match store::commit(host, &mut a, None, &out, &|_| Ok(())) {
+        Ok(()) => {
+            store::after_commit(host, &a, &out);
+            Ok(a)
+        }
+        Err(e) if e.code == "STORAGE_CONFLICT" => Ok(store::load(store, &id)?.0),
+        Err(e) => Err(e),
+    }
+}
+
+// ---- access ----------------------------------------------------------------------------------
+
+/// Anyone who can see the issue in Jira can see its approvals (admins always).
+pub fn require_view(host: &dyn Host, who: &str, a: &Approval) -> AppResult<()> {
+    if access::is_admin(host, who)? || a.originator == who {
+        return Ok(());
+    }
+    if Jira::new(host)
+        .visible_to_user(&a.issue.key)
+        .map_err(AppError::from)?
+    {
+        return Ok(());
+    }
+    // Same answer as a missing approval: no existence oracle.
+    Err(AppError::not_found(
+        "APPROVAL_NOT_FOUND",
+        "no such approval",
+    ))
+}
+
+/// How `who` may decide `step_id`: as an approver, a delegate, or a Jira admin.
+pub fn authority(host: &dyn Host, who: &str, a: &Approval, step_id: &str) -> AppResult<Authority> {
+    let (_, step) = a
+        .find(step_id)
+        .ok_or_else(|| AppError::not_found("STEP_NOT_FOUND", "no such step in this approval"))?;
+    match &step.config {
+        StepConfig::User {
+            approvers,
+            delegates,
+            ..
+        } => {
+            if approvers.iter().any(|x| x == who) {
+                return Ok(Authority::Approver);
+            }
+            let decided = |x: &str| {
+                step.decisions
+                    .iter()
+                    .any(|d| d.decider == x || d.on_behalf_of.as_deref() == Some(x))
+            };
+            if let Some((boss, _)) = delegates
+                .iter()
+                .find(|(boss, ds)| ds.iter().any(|d| d == who) && !decided(boss))
+            {
+                return Ok(Authority::DelegateOf(boss.clone()));
+            }
+        }
+        StepConfig::Group { group, .. } => {
+            let groups = Jira::new(host).user_groups(who).map_err(AppError::from)?;
+            if groups.iter().any(|g| g == group) {
+                return Ok(Authority::Approver);
+            }
+        }
+        _ => {}
+    }
+    if access::is_admin(host, who)? {
+        return Ok(Authority::Admin);
+    }
+    Err(AppError::forbidden(
+        "NOT_AN_APPROVER",
+        "only this step's approvers, their delegates or Jira administrators can decide it",
+    ))
+}
+
+fn validity_of(host: &dyn Host, a: &Approval) -> AppResult<Option<u32>> {
+    Ok(Store::new(host)
+        .get::<Definition>(&store::definition_key(&a.definition_id))?
+        .and_then(|d| d.validity_days))
+}
+
+// ---- decisions -------------------------------------------------------------------------------
+
+pub fn decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
+    let id = str_field(p, "approvalId")?;
+    let step_id = str_field(p, "stepId")?;
+    let verdict = match p.get("decision").and_then(Value::as_str) {
+        Some("approve") | Some("APPROVE") => Verdict::Approve,
+        Some("reject") | Some("REJECT") => Verdict::Reject,
+        _ => {
+            return Err(AppError::invalid(
+                "DECISION_INVALID",
+                "decision must be approve or reject",
+            ))
+        }
+    };
+    let comment = p.get("comment").and_then(Value::as_str).unwrap_or("");
+    if comment.chars().count() > 2_000 {
+        return Err(AppError::invalid(
+            "COMMENT_TOO_LONG",
+            "at most 2,000 characters",
+        ));
+    }
+    let (a, _) = store::load(Store::new(host), id)?;
+    require_view(host, who, &a)?;
+    let auth = authority(host, who, &a, step_id)?;
+    let validity = validity_of(host, &a)?;
+    let now = host.now_ms();
+    let (a, _) = store::transition(
+        host,
+        id,
+        &mut |a, eval| {
+            engine::decide(
+                a,
+                step_id,
+                who,
+                auth.clone(),
+                verdict,
+                comment,
+                validity,
+                now,
+                eval,
+            )
+        },
+        &|_| Ok(()),
+    )?;
+    Ok(a)
+}
+
+pub fn cancel(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
+    let id = str_field(p, "approvalId")?;
+    let reason = p
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or("cancelled");
+    let (a, _) = store::load(Store::new(host), id)?;
+    require_view(host, who, &a)?;
+    if a.originator != who && !access::is_admin(host, who)? {
+        return Err(AppError::forbidden(
+            "NOT_ORIGINATOR",
+            "only whoever started the approval or a Jira administrator can cancel it",
+        ));
+    }
+    let now = host.now_ms();
+    Ok(store::transition(
+        host,
+        id,
+        &mut |a, _| engine::cancel(a, reason, now),
+        &|_| Ok(()),
+    )?
+    .0)
+}
+
+/// Starts a fresh approval from the current definition; the old one is cancelled (if running)
+/// and marked outdated. Both writes are idempotent, so a retried restart converges.
+pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
+    let id = str_field(p, "approvalId")?;
+    let reason = str_field(p, "reason")?;
+    let store = Store::new(host);
+    let (old, _) = store::load(store, id)?;
+    require_view(host, who, &old)?;
+    if old.originator != who && !access::is_admin(host, who)? {
+        return Err(AppError::forbidden(
+            "NOT_ORIGINATOR",
+            "only whoever started the approval or a Jira administrator can restart it",
+        ));
+    }
+    if old.outdated.is_some() && old.restart_reason.is_none() && !old.is_open() {
+        // Already restarted once; fall through: the new approval id is derived and idempotent.
+    }
+    let def = store::load_definition(store, &old.definition_id)?;
+    let mut new = start(
+        host,
+        &def,
+        &old.issue.key,
+        &old.originator,
+        Some(&format!("restart:{}", old.id)),
+    )?;
+    if new.origin_approval.is_none() {
+        let (_, raw) = store::load(store, &new.id)?;
+        new.origin_approval = Some(old.id.clone());
+        new.restart_reason = Some(reason.to_string());
+        store::commit(host, &mut new, Some(&raw), &Outcome::default(), &|_| Ok(()))?;
+    }
+    let now = host.now_ms();
+    let reason_owned = reason.to_string();
+    store::transition(
+        host,
+        &old.id,
+        &mut |a, _| {
+            let out = if a.is_open() {
+                engine::cancel(a, "restarted", now)?
+            } else {
+                Outcome::default()
+            };
+            a.outdated = Some(super::model::Outdated {
+                at: crate::time::rfc3339(now),
+                reason: format!("restarted as {}: {reason_owned}", new.id),
+            });
+            Ok(out)
+        },
+        &|_| Ok(()),
+    )?;
+    Ok(new)
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+/// The web API view, with `outdated` filled in when the definition changed since the start.
+pub fn view(host: &dyn Host, a: &Approval) -> AppResult<Value> {
+    let mut v = views::approval(a);
+    if a.outdated.is_none() {
+        if let Some(d) =
+            Store::new(host).get::<Definition>(&store::definition_key(&a.definition_id))?
+        {
+            if d.version > a.definition_version {
+                v["outdated"] = json!({"at": d.updated_at,
+                    "reason": format!("the definition changed (version {} → {})", a.definition_version, d.version)});
+            }
+        }
+    }
+    Ok(v)
+}
+
+pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value> {
+    let jira = Jira::new(host);
+    if !access::is_admin(host, who)? && !jira.visible_to_user(issue_key).map_err(AppError::from)? {
+        return Err(AppError::not_found(
+            "ISSUE_NOT_FOUND",
+            "the issue is not visible",
+        ));
+    }
+    let issue = jira
+        .issue(issue_key, &["summary"], &[])
+        .map_err(store::jira_error)?;
+    let issue_id = issue["id"].as_str().unwrap_or_default();
+    let store = Store::new(host);
+    let ids = store.scan::<Value>(&store::by_issue_prefix(issue_id), 200)?;
+    let mut out = Vec::new();
+    for (_, v) in ids {
+        if let Some(id) = v.get("approvalId").and_then(Value::as_str) {
+            let (a, _) = store::load(store, id)?;
+            out.push(view(host, &a)?);
+        }
+    }
+    Ok(json!({"approvals": out}))
+}
+
+/// The caller's open decisions (USER approver or delegate, or GROUP member).
+pub fn pending(host: &dyn Host, who: &str) -> AppResult<Value> {
+    let tasks = Store::new(host).scan::<Task>(store::TASK_PREFIX, 2_000)?;
+    let mut groups: Option<Vec<String>> = None;
+    let mut mine = Vec::new();
+    for (_, t) in tasks {
+        let hit = t.approvers.iter().any(|x| x == who)
+            || t.delegates.iter().any(|x| x == who)
+            || match &t.group {
+                Some(g) => {
+                    if groups.is_none() {
+                        groups = Some(Jira::new(host).user_groups(who).map_err(AppError::from)?);
+                    }
+                    groups.as_ref().is_some_and(|gs| gs.contains(g))
+                }
+                None => false,
+            };
+        if hit {
+            mine.push(t);
+        }
+    }
+    Ok(json!({"tasks": mine}))
+}
+
+// ---- workers ---------------------------------------------------------------------------------
+
+/// The AI Prompt worker's place until AI settings exist: with AI not configured, a PROMPT step
+/// fails as MISCONFIGURED (never failing the path).
+pub fn prompt_unconfigured(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
+    let Some(effect) = Store::new(host).get::<Effect>(&store::effect_key(effect_id))? else {
+        return Ok(None);
+    };
+    effects::finish(
+        host,
+        &effect,
+        Completion {
+            ok: false,
+            error_code: Some("MISCONFIGURED".into()),
+            error_message: Some(
+                "AI Prompt steps are not configured or are disabled (Settings → AI)".into(),
+            ),
+            ..Completion::default()
+        },
+    )
+}
+
+/// Due work found by index keys only: decision deadlines, validity ends, and effects or
+/// deliveries whose queue events were lost. Bounded by `budget` items and the time left.
+pub fn sweep(host: &dyn Host) -> AppResult<Value> {
+    const BUDGET: usize = 200;
+    const STALE_MS: u64 = 20 * 60 * 1000;
+    let store = Store::new(host);
+    let now = host.now_ms();
+    let (mut expired, mut validity, mut requeued, mut redelivered) = (0, 0, 0, 0);
+    let mut cursor: Option<String> = None;
+    'due: for _ in 0..BUDGET {
+        let page = store.page::<Value>(store::DUE_PREFIX, cursor.as_deref(), 20)?;
+        for (k, v) in page.items {
+            let due: u64 = k
+                .split(':')
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(u64::MAX);
+            if due > now || host.remaining_ms() < 5_000 {
+                break 'due;
+            }
+            let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
+            let key = k.clone();
+            match store::transition(
+                host,
+                id,
+                &mut |a, eval| engine::expire(a, now, eval),
+                &|_| Ok(()),
+            ) {
+                Ok(_) => expired += 1,
+                Err(e) if e.code == "APPROVAL_NOT_FOUND" => store.delete(&key)?,
+                Err(e) => return Err(e),
+            }
+            // Closed approvals' due keys are deleted by the commit; make sure either way.
+            store.delete(&key)?;
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut cursor: Option<String> = None;
+    'validity: for _ in 0..BUDGET {
+        let page = store.page::<Value>(store::VALIDITY_PREFIX, cursor.as_deref(), 20)?;
+        for (k, v) in page.items {
+            let due: u64 = k
+                .split(':')
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(u64::MAX);
+            if due > now {
+                break 'validity;
+            }
+            let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
+            let key = k.clone();
+            match store::transition(
+                host,
+                id,
+                &mut |a, _| {
+                    a.expiry = true;
+                    Ok(Outcome::default())
+                },
+                &|tx| {
+                    tx.delete(&key)?;
+                    Ok(())
+                },
+            ) {
+                Ok(_) => validity += 1,
+                Err(e) if e.code == "APPROVAL_NOT_FOUND" => store.delete(&key)?,
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    for (k, mut e) in store.scan::<Effect>(store::EFFECT_PREFIX, BUDGET)? {
+        if now.saturating_sub(e.queued_ms) >= STALE_MS {
+            e.queued_ms = now;
+            store.put(&k, &e)?;
+            host.queue_push(
+                store::EFFECT_QUEUE,
+                &[json!({"effectId": e.id}).to_string()],
+                0,
+            )?;
+            requeued += 1;
+        }
+    }
+    for (_, d) in store.scan::<webhooks::Delivery>(webhooks::DELIVERY_PREFIX, BUDGET)? {
+        if d.attempts == 0 && now.saturating_sub(d.created_ms) >= STALE_MS {
+            host.queue_push(
+                store::WEBHOOK_QUEUE,
+                &[json!({"deliveryId": d.id}).to_string()],
+                0,
+            )?;
+            redelivered += 1;
+        }
+    }
+    if expired + validity + requeued + redelivered > 0 {
+        host.log(
+            Level::Info,
+            &format!("approvals sweep: {expired} expired, {validity} validity ends, {requeued} effects and {redelivered} deliveries re-queued"),
+        );
+    }
+    Ok(
+        json!({"expired": expired, "validityEnded": validity, "effectsRequeued": requeued, "deliveriesRequeued": redelivered}),
+    )
+}
+
+// ---- resolver table --------------------------------------------------------------------------
+
+pub const RESOLVERS: &[&str] = &[
+    "admin.definitions.list",
+    "admin.definitions.get",
+    "admin.definitions.save",
+    "admin.definitions.delete",
+    "admin.messages.list",
+    "admin.messages.save",
+    "admin.webhooks.list",
+    "admin.webhooks.create",
+    "admin.webhooks.delete",
+    "admin.webhooks.deliveries",
+    "admin.outbox.list",
+    "approvals.start",
+    "approvals.decide",
+    "approvals.cancel",
+    "approvals.restart",
+    "approvals.forIssue",
+    "approvals.pending",
+    "webapi.v2.approvals.get",
+    "webapi.v2.definitions.get",
+];
+
+pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    if key.starts_with("admin.") || key == "webapi.v2.definitions.get" {
+        access::require_admin(host, inv)?;
+    }
+    let who = access::caller(inv)?;
+    match key {
+        "admin.definitions.list" => list_definitions(host),
+        "admin.definitions.get" => {
+            Ok(json!({"definition": store::load_definition(store, str_field(p, "id")?)?}))
+        }
+        "admin.definitions.save" => save_definition(host, p),
+        "admin.definitions.delete" => {
+            let id = str_field(p, "id")?;
+            store::load_definition(store, id)?;
+            store.delete(&store::definition_key(id))?;
+            Ok(json!({"deleted": id}))
+        }
+        "admin.messages.list" => Ok(json!({"templates": email::list(store)?})),
+        "admin.messages.save" => Ok(json!({"template": email::save(store, p)?})),
+        "admin.webhooks.list" => Ok(json!({"webhooks": webhooks::list(store)?})),
+        "admin.webhooks.create" => webhooks::create(host, p),
+        "admin.webhooks.delete" => webhooks::delete(host, str_field(p, "id")?),
+        "admin.webhooks.deliveries" => {
+            let pending = store.scan::<webhooks::Delivery>(webhooks::DELIVERY_PREFIX, 200)?;
+            let dead = store.scan::<webhooks::Delivery>(webhooks::DEAD_PREFIX, 200)?;
+            Ok(
+                json!({"pending": pending.into_iter().map(|(_, d)| d).collect::<Vec<_>>(),
+                      "dead": dead.into_iter().map(|(_, d)| d).collect::<Vec<_>>()}),
+            )
+        }
+        "admin.outbox.list" => {
+            let page = store.page::<email::OutboxEmail>(
+                effects::OUTBOX_PREFIX,
+                p.get("cursor").and_then(Value::as_str),
+                20,
+            )?;
+            Ok(
+                json!({"emails": page.items.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
+                      "nextCursor": page.next_cursor}),
+            )
+        }
+        "approvals.start" => {
+            let def = store::load_definition(store, str_field(p, "definitionId")?)?;
+            let issue_key = str_field(p, "issueKey")?;
+            if !access::is_admin(host, who)?
+                && !Jira::new(host)
+                    .visible_to_user(issue_key)
+                    .map_err(AppError::from)?
+            {
+                return Err(AppError::not_found(
+                    "ISSUE_NOT_FOUND",
+                    "the issue is not visible",
+                ));
+            }
+            let a = start(
+                host,
+                &def,
+                issue_key,
+                who,
+                p.get("idempotencyKey").and_then(Value::as_str),
+            )?;
+            Ok(json!({"approval": view(host, &a)?}))
+        }
+        "approvals.decide" => Ok(json!({"approval": view(host, &decide(host, who, p)?)?})),
+        "approvals.cancel" => Ok(json!({"approval": view(host, &cancel(host, who, p)?)?})),
+        "approvals.restart" => Ok(json!({"approval": view(host, &restart(host, who, p)?)?})),
+        "approvals.forIssue" => for_issue(host, who, str_field(p, "issueKey")?),
+        "approvals.pending" => pending(host, who),
+        "webapi.v2.approvals.get" => {
+            let (a, _) = store::load(store, str_field(p, "id")?)?;
+            require_view(host, who, &a)?;
+            view(host, &a)
+        }
+        "webapi.v2.definitions.get" => Ok(views::definition(&store::load_definition(
+            store,
+            str_field(p, "id")?,
+        )?)),
+        other => Err(AppError::not_found(
+            "UNKNOWN_FUNCTION",
+            format!("no resolver function {other:?}"),
+        )),
+    }
+}

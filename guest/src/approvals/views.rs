@@ -1,0 +1,116 @@
+//! Public shapes, modelled on web API v2 `approvals/{id}` and `definitions/{id}`. Internal
+//! details stay out: PROMPT provider, model and token counts; the per-step custom-field list;
+//! full prompt results (only the first 2,000 characters as `resultTeaser`).
+
+use super::definition::{Definition, StepConfig, StepDef};
+use super::model::{Approval, Step};
+use serde_json::{json, Value};
+
+pub const TEASER_MAX: usize = 2_000;
+
+fn teaser(s: &Option<String>) -> Value {
+    match s {
+        Some(t) => json!(t.chars().take(TEASER_MAX).collect::<String>()),
+        None => Value::Null,
+    }
+}
+
+pub fn step(s: &Step) -> Value {
+    let mut v = json!({
+        "id": s.id,
+        "type": s.step_type,
+        "status": s.status,
+        "name": s.name,
+        "action": s.action,
+        "parallelGroupNumber": s.parallel_group_number,
+        "conditionId": s.condition_id,
+        "labelCondition": s.label_condition,
+        "activatedAt": s.activated_at,
+        "completedAt": s.completed_at,
+        "decision": s.decision,
+        "comment": s.comment,
+        "decisions": s.decisions,
+    });
+    match &s.config {
+        StepConfig::User { approvers, .. } => {
+            v["approvers"] = json!(approvers);
+            v["required"] = json!(s.required);
+        }
+        StepConfig::Group { group, .. } => {
+            v["group"] = json!(group);
+            v["required"] = json!(s.required);
+        }
+        _ => {
+            v["executedAt"] = json!(s.executed_at);
+            v["resultTeaser"] = teaser(&s.result_teaser);
+            v["errorCode"] = json!(s.error_code);
+            v["errorMessage"] = json!(s.error_message);
+        }
+    }
+    if let Some(r) = &s.skipped_reason {
+        v["skippedReason"] = json!(r);
+    }
+    v
+}
+
+pub fn approval(a: &Approval) -> Value {
+    let steps = |list: &[Step]| list.iter().map(step).collect::<Vec<_>>();
+    json!({
+        "id": a.id,
+        "name": a.name,
+        "status": a.status,
+        "progress": a.progress,
+        "decisionDeadline": a.decision_deadline,
+        "validityExpirationDate": a.validity_expiration_date,
+        "expiry": a.expiry,
+        "originApproval": a.origin_approval,
+        "restartReason": a.restart_reason,
+        "outdated": a.outdated,
+        "startedAt": a.started_at,
+        "currentStepActivatedAt": a.current_step_activated_at,
+        "completedAt": a.completed_at,
+        "originator": a.originator,
+        "phase": a.phase,
+        "issue": {"id": a.issue.id, "key": a.issue.key},
+        "definition": {"id": a.definition_id, "name": a.definition_name, "version": a.definition_version},
+        "steps": steps(&a.steps),
+        "successSteps": steps(&a.success_steps),
+        "rejectionSteps": steps(&a.rejection_steps),
+        "expirationSteps": steps(&a.expiration_steps),
+    })
+}
+
+fn step_def(s: &StepDef) -> Value {
+    let mut v = json!({
+        "id": s.id,
+        "type": s.step_type(),
+        "name": s.name,
+        "action": s.action,
+        "parallelGroupNumber": s.parallel_group_number,
+        "conditionId": s.condition.as_ref().map(|c| c.id.clone()),
+        "labelCondition": s.label_condition,
+    });
+    if let StepConfig::Prompt {
+        prompt_template, ..
+    } = &s.config
+    {
+        v["promptTemplate"] = json!(prompt_template);
+    }
+    v
+}
+
+pub fn definition(d: &Definition) -> Value {
+    let steps = |list: &[StepDef]| list.iter().map(step_def).collect::<Vec<_>>();
+    json!({
+        "id": d.id,
+        "name": d.name,
+        "description": d.description,
+        "version": d.version,
+        "decisionDeadlineHours": d.decision_deadline_hours,
+        "validityDays": d.validity_days,
+        "steps": steps(&d.steps),
+        "successSteps": steps(&d.success_steps),
+        "rejectionSteps": steps(&d.rejection_steps),
+        "expirationSteps": steps(&d.expiration_steps),
+    })
+}

@@ -1,0 +1,276 @@
+//! STEP_DECISION webhooks: admins register HTTPS endpoints; every step that reaches SUCCESS or
+//! FAIL produces one delivery per endpoint, staged in the transition's transaction and sent by
+//! the `webhooks` queue consumer with retries.
+//!
+//! Signature: `X-AIClearance-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
+//! with `X-AIClearance-Timestamp` (Unix seconds) and `X-AIClearance-Delivery` (stable id, for
+//! receivers to drop duplicates). The secret lives in Forge secret storage and is shown once.
+
+use super::model::Approval;
+use crate::audit::chain::{hex, mac};
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, HttpRequest, Level};
+use crate::storage::{Store, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub const CONFIG_KEY: &str = "webhook-config";
+pub const WEBHOOKS_MAX: usize = 3;
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Retry delays: 30 s doubling (30, 60, 120, 240), at least what Retry-After asks.
+pub const BASE_DELAY_S: u32 = 30;
+
+pub fn secret_key(id: &str) -> String {
+    format!("webhook-secret:{id}")
+}
+pub fn delivery_key(id: &str) -> String {
+    format!("webhook-delivery:{id}")
+}
+pub const DELIVERY_PREFIX: &str = "webhook-delivery:";
+pub fn dead_key(id: &str) -> String {
+    format!("webhook-dead:{id}")
+}
+pub const DEAD_PREFIX: &str = "webhook-dead:";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub url: String,
+    pub payload: Value,
+    #[serde(default)]
+    pub attempts: u32,
+    pub created_ms: u64,
+    #[serde(default)]
+    pub last_status: Option<String>,
+}
+
+pub fn list(store: Store<'_>) -> AppResult<Vec<Webhook>> {
+    Ok(store.get::<Vec<Webhook>>(CONFIG_KEY)?.unwrap_or_default())
+}
+
+/// Registers an endpoint; returns it with its signing secret (the only time it is shown).
+pub fn create(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let url = p.get("url").and_then(Value::as_str).unwrap_or("").trim();
+    if !url.starts_with("https://") || url.len() > 2_000 || url.contains(char::is_whitespace) {
+        return Err(AppError::invalid(
+            "WEBHOOK_URL_INVALID",
+            "an https:// URL is required",
+        ));
+    }
+    let mut hooks = list(store)?;
+    if hooks.len() >= WEBHOOKS_MAX {
+        return Err(AppError::invalid(
+            "WEBHOOK_LIMIT",
+            format!("at most {WEBHOOKS_MAX} webhooks"),
+        ));
+    }
+    let id = format!("wh{}", hex(&host.random_bytes(6)));
+    let secret = hex(&host.random_bytes(32));
+    host.secret_set(&secret_key(&id), &secret)?;
+    let hook = Webhook {
+        id: id.clone(),
+        url: url.to_string(),
+        events: vec!["STEP_DECISION".into()],
+        created_at: crate::time::rfc3339(host.now_ms()),
+    };
+    hooks.push(hook.clone());
+    store.put(CONFIG_KEY, &hooks)?;
+    Ok(json!({"webhook": hook, "secret": secret}))
+}
+
+pub fn delete(host: &dyn Host, id: &str) -> AppResult<Value> {
+    let store = Store::new(host);
+    let mut hooks = list(store)?;
+    let before = hooks.len();
+    hooks.retain(|h| h.id != id);
+    if hooks.len() == before {
+        return Err(AppError::not_found("WEBHOOK_NOT_FOUND", "no such webhook"));
+    }
+    store.put(CONFIG_KEY, &hooks)?;
+    host.secret_delete(&secret_key(id))?;
+    Ok(json!({"deleted": id}))
+}
+
+fn delivery_id(a: &Approval, step_id: &str, hook: &Webhook) -> String {
+    format!("{}.{}.{}.{}", a.id, step_id, a.rev, hook.id)
+}
+
+/// The STEP_DECISION body for one step.
+pub fn payload(a: &Approval, step_id: &str, delivery: &str, now_ms: u64) -> Value {
+    let step = a.find(step_id).map(|(_, s)| s);
+    let last = step.and_then(|s| s.decisions.last());
+    json!({
+        "event": "STEP_DECISION",
+        "deliveryId": delivery,
+        "occurredAt": crate::time::rfc3339(now_ms),
+        "approval": {"id": a.id, "name": a.name, "status": a.status, "progress": a.progress,
+                      "issue": {"id": a.issue.id, "key": a.issue.key}},
+        "step": step.map(|s| json!({
+            "id": s.id, "name": s.name, "type": s.step_type, "status": s.status,
+            "parallelGroupNumber": s.parallel_group_number,
+            "decision": s.decision, "comment": s.comment,
+            "decidedBy": last.map(|d| d.decider.clone()),
+            "onBehalfOf": last.and_then(|d| d.on_behalf_of.clone()),
+            "decidedAt": s.completed_at,
+            "executedAt": s.executed_at, "resultTeaser": s.result_teaser, "errorCode": s.error_code,
+        })),
+    })
+}
+
+/// Adds one delivery record per endpoint for each decided step to the transition's transaction.
+pub fn stage_deliveries(
+    store: Store<'_>,
+    tx: &mut Tx<'_>,
+    a: &Approval,
+    decided: &[String],
+    now_ms: u64,
+) -> AppResult<()> {
+    if decided.is_empty() {
+        return Ok(());
+    }
+    let hooks = list(store)?;
+    for step_id in decided {
+        for h in hooks
+            .iter()
+            .filter(|h| h.events.iter().any(|e| e == "STEP_DECISION"))
+        {
+            let id = delivery_id(a, step_id, h);
+            tx.create(
+                &delivery_key(&id),
+                &Delivery {
+                    id: id.clone(),
+                    webhook_id: h.id.clone(),
+                    url: h.url.clone(),
+                    payload: payload(a, step_id, &id, now_ms),
+                    attempts: 0,
+                    created_ms: now_ms,
+                    last_status: None,
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues the deliveries `stage_deliveries` wrote (after the commit).
+pub fn queue_staged(host: &dyn Host, a: &Approval, decided: &[String]) {
+    if decided.is_empty() {
+        return;
+    }
+    let Ok(hooks) = list(Store::new(host)) else {
+        return;
+    };
+    let events: Vec<String> = decided
+        .iter()
+        .flat_map(|s| {
+            hooks
+                .iter()
+                .map(move |h| json!({"deliveryId": delivery_id(a, s, h)}).to_string())
+        })
+        .collect();
+    if !events.is_empty() {
+        if let Err(e) = host.queue_push(super::store::WEBHOOK_QUEUE, &events, 0) {
+            host.log(
+                Level::Warn,
+                &format!("webhook deliveries not queued ({e}); the sweep will"),
+            );
+        }
+    }
+}
+
+pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
+    format!(
+        "sha256={}",
+        mac(secret.as_bytes(), &format!("{timestamp}.{body}"))
+    )
+}
+
+/// Sends one delivery. `Ok(None)`: finished (delivered or dead-lettered); `Ok(Some(s))`: retry
+/// after `s` seconds.
+pub fn deliver(host: &dyn Host, delivery_id: &str) -> AppResult<Option<u32>> {
+    let store = Store::new(host);
+    let key = delivery_key(delivery_id);
+    let Some(mut d) = store.get::<Delivery>(&key)? else {
+        return Ok(None); // already delivered (a duplicate queue event)
+    };
+    let Some(secret) = host.secret_get(&secret_key(&d.webhook_id))? else {
+        // The endpoint was deleted: nothing to send to.
+        store.delete(&key)?;
+        return Ok(None);
+    };
+    let body = d.payload.to_string();
+    let ts = host.now_ms() / 1000;
+    let mut req = HttpRequest::with_json("POST", d.url.clone(), body.clone());
+    req.headers.extend([
+        (
+            "X-AIClearance-Event".to_string(),
+            "STEP_DECISION".to_string(),
+        ),
+        ("X-AIClearance-Delivery".to_string(), d.id.clone()),
+        ("X-AIClearance-Timestamp".to_string(), ts.to_string()),
+        (
+            "X-AIClearance-Signature".to_string(),
+            signature(&secret, ts, &body),
+        ),
+    ]);
+    d.attempts += 1;
+    let (retryable, status, retry_after) = match host.fetch(&req) {
+        Ok(r) if (200..300).contains(&r.status) => {
+            store.delete(&key)?;
+            host.log(
+                Level::Info,
+                &format!("webhook {} delivered ({})", d.id, r.status),
+            );
+            return Ok(None);
+        }
+        Ok(r) => (
+            r.status == 429 || r.status == 408 || r.status >= 500,
+            format!("HTTP {}", r.status),
+            r.header("Retry-After")
+                .and_then(|v| v.trim().parse::<u32>().ok()),
+        ),
+        Err(crate::host::HostError::Forbidden(_)) => (false, "egress refused".to_string(), None),
+        Err(e) => (true, e.to_string(), None),
+    };
+    d.last_status = Some(status);
+    if !retryable || d.attempts >= MAX_ATTEMPTS {
+        let mut tx = store.tx();
+        tx.delete(&key)?;
+        tx.set(&dead_key(&d.id), &d)?;
+        tx.commit()?;
+        host.log(
+            Level::Warn,
+            &format!("webhook {} dead after {} attempt(s)", d.id, d.attempts),
+        );
+        return Ok(None);
+    }
+    store.put(&key, &d)?;
+    let backoff = BASE_DELAY_S << (d.attempts - 1).min(5);
+    Ok(Some(backoff.max(retry_after.unwrap_or(0)).min(900)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_hmac_of_timestamp_and_body() {
+        let s = signature("k", 1_700_000_000, "{}");
+        assert!(s.starts_with("sha256="));
+        assert_eq!(s.len(), 7 + 64);
+        assert_ne!(s, signature("k", 1_700_000_001, "{}"));
+        assert_ne!(s, signature("k2", 1_700_000_000, "{}"));
+    }
+}
