@@ -130,7 +130,14 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
         // Prompt step, stuck PROMPT steps). The hourly escalation sweep runs the same safety net.
         "prompt-step-cleanup" | "escalation-sweep" => {
             let approvals = approvals::service::sweep(host)?;
-            return Ok(json!({"trigger": inv.module_key, "approvals": approvals}));
+            let idle = approvals
+                .as_object()
+                .is_some_and(|o| o.values().all(|v| v.as_u64() == Some(0)));
+            let mut out = json!({"trigger": inv.module_key, "approvals": approvals});
+            if idle {
+                out["work"] = json!("none");
+            }
+            return Ok(out);
         }
         _ => {}
     }

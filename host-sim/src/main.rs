@@ -87,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Emails the app put in its outbox (EMAIL steps; Forge apps hand mail to a relay).
+    Outbox,
+    /// Requests the emulated customer endpoint (hooks.ardsaor.io) received: STEP_DECISION
+    /// webhooks and HTTP steps, with their headers; plus deliveries still pending or dead.
+    Hooks,
     /// Print recent app log lines of the saved site.
     Logs {
         #[arg(long, default_value_t = 50)]
@@ -346,6 +351,73 @@ fn real_main() -> Result<()> {
             );
             if !ok {
                 std::process::exit(1);
+            }
+        }
+        Command::Outbox => {
+            let state = persist::load(&cli.state)?;
+            let mails: Vec<Value> = state
+                .kvs
+                .range("email-outbox:".to_string()..)
+                .take_while(|(k, _)| k.starts_with("email-outbox:"))
+                .filter_map(|(_, v)| serde_json::from_str(&v.value).ok())
+                .collect();
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&mails)?);
+            } else {
+                for m in &mails {
+                    let to: Vec<String> = m["to"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|r| scenario::who_in(&state.site, r["accountId"].as_str()))
+                        .collect();
+                    println!(
+                        "── {} [{}] to {}\n   {}\n{}\n",
+                        m["createdAt"].as_str().unwrap_or(""),
+                        m["event"].as_str().unwrap_or(""),
+                        to.join(", "),
+                        m["subject"].as_str().unwrap_or(""),
+                        m["body"].as_str().unwrap_or("")
+                    );
+                }
+                println!("{} email(s)", mails.len());
+            }
+        }
+        Command::Hooks => {
+            let state = persist::load(&cli.state)?;
+            let pending = |prefix: &str| -> Vec<Value> {
+                state
+                    .kvs
+                    .range(prefix.to_string()..)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                    .filter_map(|(_, v)| serde_json::from_str(&v.value).ok())
+                    .collect()
+            };
+            let out = json!({"received": state.hook_inbox, "pending": pending("webhook-delivery:"), "dead": pending("webhook-dead:")});
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                for r in &state.hook_inbox {
+                    let event = r
+                        .headers
+                        .iter()
+                        .find(|(k, _)| k == "X-AIClearance-Event")
+                        .map(|(_, v)| v.as_str())
+                        .unwrap_or("HTTP step");
+                    println!(
+                        "{} {} {} ({event}) {}",
+                        aiclearance::time::rfc3339(r.at_ms),
+                        r.method,
+                        r.url,
+                        r.body.as_deref().unwrap_or("")
+                    );
+                }
+                println!(
+                    "{} received, {} pending, {} dead",
+                    state.hook_inbox.len(),
+                    out["pending"].as_array().map_or(0, Vec::len),
+                    out["dead"].as_array().map_or(0, Vec::len)
+                );
             }
         }
         Command::Logs { tail } => {

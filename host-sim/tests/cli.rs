@@ -55,3 +55,48 @@ fn cli_replay_fails_on_an_altered_golden_file() {
     );
     std::fs::remove_file(tmp).ok();
 }
+
+/// `run` (the README's main command) shows approval paths progressing, and the outbox and the
+/// hook inbox are inspectable afterwards.
+#[test]
+fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_host-sim"));
+    let state = std::env::temp_dir().join(format!("cli-run-{}", std::process::id()));
+    let cmd = |args: &[&str]| {
+        let out = std::process::Command::new(&bin)
+            .current_dir(root())
+            .arg("--state")
+            .arg(&state)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let t = cmd(&["run"]);
+    for needle in [
+        "approval \"Standard AI access\" on AIR-1: RUNNING [Team lead=SUCCESS, AI approvers=ACTIVE",
+        "on AIR-7: REJECTED [Team lead=FAIL, AI approvers=SKIPPED, Record decision=SKIPPED] on rejection: [Explain=ACTIVE]",
+        "on AIR-2: EXPIRED",
+        "on expiry: [Expired note=SUCCESS]",
+        "email \"Standard AI access on AIR-1: APPROVED\" to 1 recipient(s)",
+    ] {
+        assert!(t.contains(needle), "transcript lacks {needle:?}:\n{t}");
+    }
+    let outbox = cmd(&["outbox"]);
+    assert!(
+        outbox.contains("to Jonas Lindqvist") && outbox.contains("1 email(s)"),
+        "{outbox}"
+    );
+    let hooks = cmd(&["hooks"]);
+    assert!(
+        hooks.contains("(STEP_DECISION)") && hooks.contains("/iam/apr-"),
+        "{hooks}"
+    );
+    assert!(hooks.contains("0 pending, 0 dead"), "{hooks}");
+    std::fs::remove_dir_all(&state).ok();
+}

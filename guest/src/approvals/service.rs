@@ -39,11 +39,19 @@ pub fn save_definition(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let input = p.get("definition").unwrap_or(p);
     let mut def = definition::parse(input, |g| group_exists(host, g))?;
+    // A new definition gets a generated id unless the admin names one (stable ids let
+    // governance and fixtures refer to paths by name).
     let previous = if def.id.is_empty() {
         def.id = format!("def-{}", hex(&host.random_bytes(6)));
         None
     } else {
-        Some(store::load_definition(store, &def.id)?)
+        crate::storage::rules::check_key(&store::definition_key(&def.id)).map_err(|_| {
+            AppError::invalid(
+                "DEFINITION_ID_INVALID",
+                "ids use letters, digits, . _ - only",
+            )
+        })?;
+        store.get::<Definition>(&store::definition_key(&def.id))?
     };
     def.version = previous.map(|d| d.version + 1).unwrap_or(1);
     def.updated_at = crate::time::rfc3339(host.now_ms());

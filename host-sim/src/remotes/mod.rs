@@ -179,7 +179,7 @@ fn days_in_month(y: u64, m: u64) -> u64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
         _ => 28,
     }
 }
@@ -201,7 +201,10 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let num = |r: std::ops::Range<usize>| -> Option<u64> {
         let part = &b[r];
         if part.iter().all(u8::is_ascii_digit) {
-            Some(part.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')))
+            Some(
+                part.iter()
+                    .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
+            )
         } else {
             None
         }
@@ -271,7 +274,10 @@ mod tests {
             path_and_query("https://core.ardsaor.io?x=1"),
             ("core.ardsaor.io".into(), "/".into(), "x=1".into())
         );
-        assert_eq!(request_target("https://h/v1/g/m?cursor=&limit=2#x"), "/v1/g/m?cursor=&limit=2");
+        assert_eq!(
+            request_target("https://h/v1/g/m?cursor=&limit=2#x"),
+            "/v1/g/m?cursor=&limit=2"
+        );
         assert_eq!(request_target("https://h"), "/");
         assert_eq!(request_target("https://h?x=1"), "/?x=1");
     }
@@ -319,7 +325,12 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2026-11-22T10:00:00.5Z"), Some(t + 500));
         assert_eq!(parse_rfc3339("2026-11-22T10:00:00.123456Z"), Some(t + 123));
-        assert_eq!(parse_rfc3339("2024-02-29T00:00:00Z").map(format_rfc3339).as_deref(), Some("2024-02-29T00:00:00Z"));
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00Z")
+                .map(format_rfc3339)
+                .as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
         for bad in [
             "2026-11-22T10:00:00",
             "2026-11-22T10:00:00+00:00",

@@ -243,11 +243,7 @@ fn decode_cursor(cursor: &str) -> Option<String> {
 }
 
 fn body_object(req: &HttpRequest) -> Result<serde_json::Map<String, Value>, HttpResponse> {
-    match req
-        .body
-        .as_deref()
-        .map(serde_json::from_str::<Value>)
-    {
+    match req.body.as_deref().map(serde_json::from_str::<Value>) {
         Some(Ok(Value::Object(m))) => Ok(m),
         Some(Ok(_)) => Err(invalid("the body must be a JSON object")),
         Some(Err(_)) => Err(invalid("the body is not valid JSON")),
@@ -336,11 +332,16 @@ impl RelayState {
         let app = header(req, HDR_APP).unwrap_or("");
         let secret = match self.apps.get(app) {
             Some(s) if !app.is_empty() => s,
-            _ => return Err(error(401, "unknown_app", "the X-Ardsaor-App header names no registered app")),
+            _ => {
+                return Err(error(
+                    401,
+                    "unknown_app",
+                    "the X-Ardsaor-App header names no registered app",
+                ))
+            }
         };
         let date = header(req, HDR_DATE).unwrap_or("");
-        let fresh = parse_rfc3339(date)
-            .is_some_and(|t| t.abs_diff(now_ms) <= MAX_SKEW_S * 1000);
+        let fresh = parse_rfc3339(date).is_some_and(|t| t.abs_diff(now_ms) <= MAX_SKEW_S * 1000);
         if !fresh {
             return Err(error(
                 401,
@@ -392,7 +393,11 @@ impl RelayState {
                     ));
                 }
                 RelayFault::ServerError => {
-                    return Ok(error(503, "unavailable", "the relay is temporarily unavailable"));
+                    return Ok(error(
+                        503,
+                        "unavailable",
+                        "the relay is temporarily unavailable",
+                    ));
                 }
                 RelayFault::Timeout => return Err(Timeout),
                 RelayFault::TimeoutAfterApply => lose_answer = true,
@@ -428,17 +433,14 @@ impl RelayState {
             ("POST", ["v1", "groups", "ensure"]) => self.ensure_group(req, now_ms),
             ("GET", ["v1", "groups", group_id, "members"]) => self.list_members(group_id, query),
             ("POST", ["v1", "groups", group_id, "members"]) => {
-                self.idempotent(req, app, method, now_ms, MemberOp::Add { group_id: *group_id })
+                self.idempotent(req, app, method, now_ms, MemberOp::Add { group_id })
             }
             ("DELETE", ["v1", "groups", group_id, "members", email]) => self.idempotent(
                 req,
                 app,
                 method,
                 now_ms,
-                MemberOp::Remove {
-                    group_id: *group_id,
-                    email: *email,
-                },
+                MemberOp::Remove { group_id, email },
             ),
             (_, ["v1", "ping"])
             | (_, ["v1", "groups", "ensure"])
@@ -515,13 +517,10 @@ impl RelayState {
                 _ => {}
             }
         }
-        let mut rest = group
-            .members
-            .iter()
-            .filter(|(email, _)| match &cursor {
-                Some(c) => email.as_str() > c.as_str(),
-                None => true,
-            });
+        let mut rest = group.members.iter().filter(|(email, _)| match &cursor {
+            Some(c) => email.as_str() > c.as_str(),
+            None => true,
+        });
         let page: Vec<(&String, &String)> = rest.by_ref().take(limit).collect();
         let more = rest.next().is_some();
         let next_cursor = if more {
@@ -669,7 +668,11 @@ impl RelayState {
 
 /// Answers one request to the relay (any `*.ardsaor.io` host). Every call is recorded in
 /// `state.calls`; a planned timeout comes back as `Err(Timeout)`.
-pub fn answer(req: &HttpRequest, state: &mut RelayState, now_ms: u64) -> Result<HttpResponse, Timeout> {
+pub fn answer(
+    req: &HttpRequest,
+    state: &mut RelayState,
+    now_ms: u64,
+) -> Result<HttpResponse, Timeout> {
     let (_host, path, query) = path_and_query(&req.url);
     let method = req.method.to_ascii_uppercase();
     let seq = state.calls.len() + 1;
@@ -704,7 +707,14 @@ mod tests {
     fn state() -> RelayState {
         let mut s = RelayState::default();
         s.register_app(APP, SECRET);
-        for e in ["alice@example.com", "bob@example.com", "carol@example.com", "dan@example.com", "erin@example.com", "Frank@Example.com"] {
+        for e in [
+            "alice@example.com",
+            "bob@example.com",
+            "carol@example.com",
+            "dan@example.com",
+            "erin@example.com",
+            "Frank@Example.com",
+        ] {
             s.add_user("okta", e);
         }
         s.add_user("entra", "alice@example.com");
@@ -736,7 +746,10 @@ mod tests {
     }
 
     fn code_of(r: &HttpResponse) -> String {
-        json_of(r)["error"]["code"].as_str().unwrap_or("").to_string()
+        json_of(r)["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     fn call(s: &mut RelayState, req: &HttpRequest) -> HttpResponse {
@@ -744,7 +757,8 @@ mod tests {
     }
 
     fn ensure(s: &mut RelayState, provider: &str, name: &str) -> String {
-        let body = json!({"provider": provider, "name": name, "toolId": "tool-chatgpt"}).to_string();
+        let body =
+            json!({"provider": provider, "name": name, "toolId": "tool-chatgpt"}).to_string();
         let r = call(s, &signed("POST", "/v1/groups/ensure", Some(&body)));
         assert_eq!(r.status, 200, "{}", r.body);
         json_of(&r)["groupId"].as_str().unwrap().to_string()
@@ -752,7 +766,13 @@ mod tests {
 
     fn add(s: &mut RelayState, gid: &str, email: &str, key: &str) -> HttpResponse {
         let body = json!({"email": email}).to_string();
-        call(s, &with_key(signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)), key))
+        call(
+            s,
+            &with_key(
+                signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)),
+                key,
+            ),
+        )
     }
 
     #[test]
@@ -776,16 +796,26 @@ mod tests {
         assert_eq!(json_of(&r), json!({"ok": true}));
         assert!(r.header("X-Request-Id").is_some());
         // Without a body, and with a date within the allowed skew either way.
-        let r = call(&mut s, &signed_at("POST", "/v1/ping", None, "2026-11-22T10:04:59Z"));
+        let r = call(
+            &mut s,
+            &signed_at("POST", "/v1/ping", None, "2026-11-22T10:04:59Z"),
+        );
         assert_eq!(r.status, 200);
-        let r = call(&mut s, &signed_at("POST", "/v1/ping", None, "2026-11-22T09:55:00.250Z"));
+        let r = call(
+            &mut s,
+            &signed_at("POST", "/v1/ping", None, "2026-11-22T09:55:00.250Z"),
+        );
         assert_eq!(r.status, 200);
     }
 
     #[test]
     fn tampered_requests_rejected() {
         let mut s = state();
-        let mut req = signed("POST", "/v1/groups/ensure", Some(r#"{"provider":"okta","name":"A"}"#));
+        let mut req = signed(
+            "POST",
+            "/v1/groups/ensure",
+            Some(r#"{"provider":"okta","name":"A"}"#),
+        );
         req.body = Some(r#"{"provider":"okta","name":"B"}"#.into());
         let r = call(&mut s, &req);
         assert_eq!((r.status, code_of(&r)), (401, "bad_signature".to_string()));
@@ -816,9 +846,19 @@ mod tests {
     #[test]
     fn stale_or_bad_date_rejected() {
         let mut s = state();
-        for date in ["2026-11-22T09:54:59Z", "2026-11-22T10:05:01Z", "2026-11-22T10:00:00+00:00", "yesterday", ""] {
+        for date in [
+            "2026-11-22T09:54:59Z",
+            "2026-11-22T10:05:01Z",
+            "2026-11-22T10:00:00+00:00",
+            "yesterday",
+            "",
+        ] {
             let r = call(&mut s, &signed_at("POST", "/v1/ping", None, date));
-            assert_eq!((r.status, code_of(&r)), (401, "stale_date".to_string()), "{date}");
+            assert_eq!(
+                (r.status, code_of(&r)),
+                (401, "stale_date".to_string()),
+                "{date}"
+            );
         }
     }
 
@@ -842,13 +882,17 @@ mod tests {
     #[test]
     fn faults_are_consumed_only_by_authenticated_calls() {
         let mut s = state();
-        s.faults.push_back(RelayFault::RateLimited { retry_after_s: 7 });
+        s.faults
+            .push_back(RelayFault::RateLimited { retry_after_s: 7 });
         s.faults.push_back(RelayFault::ServerError);
         s.faults.push_back(RelayFault::Timeout);
         s.faults.push_back(RelayFault::Terminal);
 
         // An unauthenticated call does not eat a fault.
-        let r = call(&mut s, &signed_at("POST", "/v1/ping", None, "2020-01-01T00:00:00Z"));
+        let r = call(
+            &mut s,
+            &signed_at("POST", "/v1/ping", None, "2020-01-01T00:00:00Z"),
+        );
         assert_eq!(r.status, 401);
         assert_eq!(s.faults.len(), 4);
 
@@ -860,30 +904,47 @@ mod tests {
         let r = call(&mut s, &signed("POST", "/v1/ping", None));
         assert_eq!((r.status, code_of(&r)), (503, "unavailable".to_string()));
 
-        assert_eq!(answer(&signed("POST", "/v1/ping", None), &mut s, now()), Err(Timeout));
+        assert_eq!(
+            answer(&signed("POST", "/v1/ping", None), &mut s, now()),
+            Err(Timeout)
+        );
 
         let r = call(&mut s, &signed("POST", "/v1/ping", None));
-        assert_eq!((r.status, code_of(&r)), (400, "invalid_request".to_string()));
+        assert_eq!(
+            (r.status, code_of(&r)),
+            (400, "invalid_request".to_string())
+        );
 
         let r = call(&mut s, &signed("POST", "/v1/ping", None));
         assert_eq!(r.status, 200);
 
         let statuses: Vec<u16> = s.calls.iter().map(|c| c.status).collect();
         assert_eq!(statuses, vec![401, 429, 503, 0, 400, 200]);
-        assert!(s.calls.iter().all(|c| c.path == "/v1/ping" && c.method == "POST"));
+        assert!(s
+            .calls
+            .iter()
+            .all(|c| c.path == "/v1/ping" && c.method == "POST"));
     }
 
     #[test]
     fn ensure_is_idempotent_and_ids_look_real() {
         let mut s = state();
-        let body = json!({"provider": "okta", "name": "AI - ChatGPT Users", "toolId": "t1"}).to_string();
-        let first = json_of(&call(&mut s, &signed("POST", "/v1/groups/ensure", Some(&body))));
+        let body =
+            json!({"provider": "okta", "name": "AI - ChatGPT Users", "toolId": "t1"}).to_string();
+        let first = json_of(&call(
+            &mut s,
+            &signed("POST", "/v1/groups/ensure", Some(&body)),
+        ));
         assert_eq!(first["created"], json!(true));
         let gid = first["groupId"].as_str().unwrap().to_string();
         assert!(gid.starts_with("00g") && gid.len() == 20, "{gid}");
         assert!(gid.chars().all(|c| c.is_ascii_alphanumeric()));
-        let body2 = json!({"provider": "okta", "name": "ai - chatgpt users", "toolId": "t1"}).to_string();
-        let second = json_of(&call(&mut s, &signed("POST", "/v1/groups/ensure", Some(&body2))));
+        let body2 =
+            json!({"provider": "okta", "name": "ai - chatgpt users", "toolId": "t1"}).to_string();
+        let second = json_of(&call(
+            &mut s,
+            &signed("POST", "/v1/groups/ensure", Some(&body2)),
+        ));
         assert_eq!(second["created"], json!(false));
         assert_eq!(second["groupId"], json!(gid));
         assert_eq!(second["name"], json!("AI - ChatGPT Users"));
@@ -911,10 +972,17 @@ mod tests {
             "not json",
         ] {
             let r = call(&mut s, &signed("POST", "/v1/groups/ensure", Some(bad)));
-            assert_eq!((r.status, code_of(&r)), (400, "invalid_request".to_string()), "{bad}");
+            assert_eq!(
+                (r.status, code_of(&r)),
+                (400, "invalid_request".to_string()),
+                "{bad}"
+            );
         }
         let r = call(&mut s, &signed("POST", "/v1/groups/ensure", None));
-        assert_eq!((r.status, code_of(&r)), (400, "invalid_request".to_string()));
+        assert_eq!(
+            (r.status, code_of(&r)),
+            (400, "invalid_request".to_string())
+        );
     }
 
     #[test]
@@ -937,7 +1005,10 @@ mod tests {
         assert_eq!(s.applied_count, 1);
         s.drift_remove(&gid, "alice@example.com");
         let r3 = add(&mut s, &gid, "alice@example.com", "k-1");
-        assert_eq!(r3.body, r1.body, "a replay never re-applies, even after drift");
+        assert_eq!(
+            r3.body, r1.body,
+            "a replay never re-applies, even after drift"
+        );
         assert!(s.members(&gid).is_empty());
         assert_eq!(s.applied_count, 1);
 
@@ -951,13 +1022,22 @@ mod tests {
 
         // The same key with a different request is refused.
         let r6 = add(&mut s, &gid, "bob@example.com", "k-1");
-        assert_eq!((r6.status, code_of(&r6)), (422, "idempotency_key_reused".to_string()));
+        assert_eq!(
+            (r6.status, code_of(&r6)),
+            (422, "idempotency_key_reused".to_string())
+        );
         assert_eq!(s.members(&gid).len(), 1);
 
         // Missing key.
         let body = json!({"email": "bob@example.com"}).to_string();
-        let r7 = call(&mut s, &signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)));
-        assert_eq!((r7.status, code_of(&r7)), (400, "invalid_request".to_string()));
+        let r7 = call(
+            &mut s,
+            &signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)),
+        );
+        assert_eq!(
+            (r7.status, code_of(&r7)),
+            (400, "invalid_request".to_string())
+        );
         assert_eq!(s.members(&gid).len(), 1);
 
         // Removal: applied once, replay returns the stored answer, a new key sees removed:false.
@@ -979,11 +1059,18 @@ mod tests {
         let gid = ensure(&mut s, "okta", "AI - Gemini");
         s.faults.push_back(RelayFault::TimeoutAfterApply);
         let body = json!({"email": "bob@example.com"}).to_string();
-        let req = with_key(signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)), "once");
+        let req = with_key(
+            signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)),
+            "once",
+        );
         assert_eq!(answer(&req, &mut s, now()), Err(Timeout));
         assert_eq!(s.members(&gid), vec!["bob@example.com".to_string()]);
         let r = call(&mut s, &req);
-        assert_eq!(json_of(&r)["applied"], json!(true), "the retry sees the first outcome");
+        assert_eq!(
+            json_of(&r)["applied"],
+            json!(true),
+            "the retry sees the first outcome"
+        );
         assert_eq!(s.applied_count, 1);
     }
 
@@ -994,12 +1081,25 @@ mod tests {
         let r = add(&mut s, &gid, "mallory@example.com", "x-1");
         assert_eq!((r.status, code_of(&r)), (404, "user_not_found".to_string()));
         let r = add(&mut s, "00gDOESNOTEXIST00000", "alice@example.com", "x-2");
-        assert_eq!((r.status, code_of(&r)), (404, "group_not_found".to_string()));
+        assert_eq!(
+            (r.status, code_of(&r)),
+            (404, "group_not_found".to_string())
+        );
         let r = call(&mut s, &signed("GET", "/v1/groups/nope/members", None));
-        assert_eq!((r.status, code_of(&r)), (404, "group_not_found".to_string()));
+        assert_eq!(
+            (r.status, code_of(&r)),
+            (404, "group_not_found".to_string())
+        );
         let r = call(
             &mut s,
-            &with_key(signed("DELETE", &format!("/v1/groups/{gid}/members/mallory@example.com"), None), "x-3"),
+            &with_key(
+                signed(
+                    "DELETE",
+                    &format!("/v1/groups/{gid}/members/mallory@example.com"),
+                    None,
+                ),
+                "x-3",
+            ),
         );
         assert_eq!((r.status, code_of(&r)), (404, "user_not_found".to_string()));
         // Entra's directory is separate from Okta's.
@@ -1011,20 +1111,42 @@ mod tests {
         assert_eq!(v["applied"], json!(true));
         assert_eq!(v["member"]["id"].as_str().unwrap().len(), 36);
         // Malformed bodies.
-        for bad in [r#"{"email":"not-an-email"}"#, r#"{"mail":"alice@example.com"}"#, "{", r#"{"email":"alice@example.com","userId":7}"#] {
+        for bad in [
+            r#"{"email":"not-an-email"}"#,
+            r#"{"mail":"alice@example.com"}"#,
+            "{",
+            r#"{"email":"alice@example.com","userId":7}"#,
+        ] {
             let r = call(
                 &mut s,
-                &with_key(signed("POST", &format!("/v1/groups/{gid}/members"), Some(bad)), &format!("bad-{bad}")),
+                &with_key(
+                    signed("POST", &format!("/v1/groups/{gid}/members"), Some(bad)),
+                    &format!("bad-{bad}"),
+                ),
             );
-            assert_eq!((r.status, code_of(&r)), (400, "invalid_request".to_string()), "{bad}");
+            assert_eq!(
+                (r.status, code_of(&r)),
+                (400, "invalid_request".to_string()),
+                "{bad}"
+            );
         }
         // An explicit userId is kept.
-        let body = json!({"email": "carol@example.com", "userId": "00uCAROL000000000000"}).to_string();
-        let r = call(&mut s, &with_key(signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)), "u-1"));
+        let body =
+            json!({"email": "carol@example.com", "userId": "00uCAROL000000000000"}).to_string();
+        let r = call(
+            &mut s,
+            &with_key(
+                signed("POST", &format!("/v1/groups/{gid}/members"), Some(&body)),
+                "u-1",
+            ),
+        );
         assert_eq!(json_of(&r)["member"]["id"], json!("00uCAROL000000000000"));
         // Routing.
         let r = call(&mut s, &signed("GET", "/v1/ping", None));
-        assert_eq!((r.status, code_of(&r)), (405, "method_not_allowed".to_string()));
+        assert_eq!(
+            (r.status, code_of(&r)),
+            (405, "method_not_allowed".to_string())
+        );
         let r = call(&mut s, &signed("POST", "/v2/ping", None));
         assert_eq!((r.status, code_of(&r)), (404, "not_found".to_string()));
         assert!(s.calls.iter().all(|c| c.status != 0));
@@ -1034,14 +1156,30 @@ mod tests {
     fn pagination_walks_every_member_once() {
         let mut s = state();
         let gid = ensure(&mut s, "okta", "AI - Perplexity");
-        for (i, e) in ["erin@example.com", "alice@example.com", "dan@example.com", "bob@example.com", "frank@example.com"].iter().enumerate() {
+        for (i, e) in [
+            "erin@example.com",
+            "alice@example.com",
+            "dan@example.com",
+            "bob@example.com",
+            "frank@example.com",
+        ]
+        .iter()
+        .enumerate()
+        {
             assert_eq!(add(&mut s, &gid, e, &format!("p-{i}")).status, 200);
         }
         let mut seen = Vec::new();
         let mut cursor = String::new();
         let mut pages = 0;
         loop {
-            let r = call(&mut s, &signed("GET", &format!("/v1/groups/{gid}/members?cursor={cursor}&limit=2"), None));
+            let r = call(
+                &mut s,
+                &signed(
+                    "GET",
+                    &format!("/v1/groups/{gid}/members?cursor={cursor}&limit=2"),
+                    None,
+                ),
+            );
             assert_eq!(r.status, 200, "{}", r.body);
             let v = json_of(&r);
             let members = v["members"].as_array().unwrap();
@@ -1061,15 +1199,34 @@ mod tests {
         assert_eq!(seen.len(), 5);
 
         // Default page size holds everything here; an exact-fit page has no next cursor.
-        let v = json_of(&call(&mut s, &signed("GET", &format!("/v1/groups/{gid}/members"), None)));
+        let v = json_of(&call(
+            &mut s,
+            &signed("GET", &format!("/v1/groups/{gid}/members"), None),
+        ));
         assert_eq!(v["members"].as_array().unwrap().len(), 5);
         assert_eq!(v["nextCursor"], Value::Null);
-        let v = json_of(&call(&mut s, &signed("GET", &format!("/v1/groups/{gid}/members?limit=5"), None)));
+        let v = json_of(&call(
+            &mut s,
+            &signed("GET", &format!("/v1/groups/{gid}/members?limit=5"), None),
+        ));
         assert_eq!(v["nextCursor"], Value::Null);
 
-        for q in ["limit=0", "limit=201", "limit=abc", "cursor=zzz", "cursor=c1zz"] {
-            let r = call(&mut s, &signed("GET", &format!("/v1/groups/{gid}/members?{q}"), None));
-            assert_eq!((r.status, code_of(&r)), (400, "invalid_request".to_string()), "{q}");
+        for q in [
+            "limit=0",
+            "limit=201",
+            "limit=abc",
+            "cursor=zzz",
+            "cursor=c1zz",
+        ] {
+            let r = call(
+                &mut s,
+                &signed("GET", &format!("/v1/groups/{gid}/members?{q}"), None),
+            );
+            assert_eq!(
+                (r.status, code_of(&r)),
+                (400, "invalid_request".to_string()),
+                "{q}"
+            );
         }
     }
 
@@ -1084,13 +1241,31 @@ mod tests {
         assert!(s.drift_remove(&gid, "bob@example.com"));
         assert!(!s.drift_remove(&gid, "bob@example.com"));
         assert!(!s.drift_add("missing", "x@example.com"));
-        assert_eq!(s.members(&gid), vec!["alice@example.com".to_string(), "zed@example.com".to_string()]);
+        assert_eq!(
+            s.members(&gid),
+            vec![
+                "alice@example.com".to_string(),
+                "zed@example.com".to_string()
+            ]
+        );
         assert_eq!(s.applied_count, 2, "drift is not applied through the API");
-        let v = json_of(&call(&mut s, &signed("GET", &format!("/v1/groups/{gid}/members"), None)));
-        let emails: Vec<&str> = v["members"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
+        let v = json_of(&call(
+            &mut s,
+            &signed("GET", &format!("/v1/groups/{gid}/members"), None),
+        ));
+        let emails: Vec<&str> = v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["email"].as_str().unwrap())
+            .collect();
         assert_eq!(emails, vec!["alice@example.com", "zed@example.com"]);
         assert!(s.members("missing").is_empty());
-        assert_eq!(s.group_by_name("okta", "ai - midjourney").map(|(id, _)| id.clone()), Some(gid));
+        assert_eq!(
+            s.group_by_name("okta", "ai - midjourney")
+                .map(|(id, _)| id.clone()),
+            Some(gid)
+        );
     }
 
     #[test]
@@ -1103,7 +1278,13 @@ mod tests {
         let mut bad = signed("POST", "/v1/ping", Some("{}"));
         bad.body = Some("{ }".into());
         bodies.push(call(&mut s, &bad).body);
-        bodies.push(call(&mut s, &signed_at("POST", "/v1/ping", None, "1999-01-01T00:00:00Z")).body);
+        bodies.push(
+            call(
+                &mut s,
+                &signed_at("POST", "/v1/ping", None, "1999-01-01T00:00:00Z"),
+            )
+            .body,
+        );
         for b in &bodies {
             assert!(!b.contains(SECRET), "{b}");
         }
