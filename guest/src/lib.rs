@@ -18,6 +18,7 @@ pub mod error;
 pub mod host;
 pub mod intake;
 pub mod jira;
+pub mod prompt;
 pub mod requests;
 pub mod storage;
 pub mod time;

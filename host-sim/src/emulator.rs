@@ -97,6 +97,12 @@ pub struct SimState {
     /// deliveries and HTTP steps, as a receiver would log them.
     #[serde(default)]
     pub hook_inbox: Vec<HookRecord>,
+    /// Emulated LLM providers (keys, planned failures, calls = billing).
+    #[serde(default)]
+    pub llm: crate::remotes::llm::LlmState,
+    /// Emulated provisioning relay (apps, directories, groups, planned failures).
+    #[serde(default)]
+    pub relay: crate::remotes::relay::RelayState,
 }
 
 /// The customer endpoint that receives STEP_DECISION webhooks and HTTP step calls.
@@ -130,6 +136,8 @@ impl SimState {
             jira_rate_limit: None,
             jira_minute: (0, 0),
             hook_inbox: Vec::new(),
+            llm: Default::default(),
+            relay: Default::default(),
         })
     }
 
@@ -582,9 +590,25 @@ impl Emulator {
                 body: format!("{{\"received\":true,\"id\":{n}}}"),
             }));
         }
-        Ok(Err(HostError::Unavailable(format!(
-            "no emulated service answers at {host}"
-        ))))
+        let now = self.state.clock_ms;
+        let answered = if crate::remotes::llm::Provider::from_host(&host).is_some() {
+            Some(crate::remotes::llm::answer(req, &mut self.state.llm, now))
+        } else if host.ends_with(".ardsaor.io") {
+            Some(crate::remotes::relay::answer(
+                req,
+                &mut self.state.relay,
+                now,
+            ))
+        } else {
+            None
+        };
+        match answered {
+            Some(Ok(r)) => Ok(Ok(r)),
+            Some(Err(crate::remotes::Timeout)) => Ok(Err(HostError::Timeout)),
+            None => Ok(Err(HostError::Unavailable(format!(
+                "no emulated service answers at {host}"
+            )))),
+        }
     }
 
     // ---- Queue ----------------------------------------------------------------------------

@@ -7,12 +7,16 @@
 //! - `runtime::wasm`: the wasmtime front door; `runtime::native`: the same app linked natively.
 //! - `sim`: clock, scheduler and the invocation plumbing; `scenario`: fixtures and transcripts;
 //!   `persist`: the state directory (redb).
+//! - `remotes`: the outside services the app reaches through `fetch` — LLM providers (`llm`) and
+//!   the ArdSaor provisioning relay (`relay`) — speaking their real wire formats and failing on a
+//!   plan.
 
 pub mod emulator;
 pub mod faults;
 pub mod jira;
 pub mod manifest;
 pub mod persist;
+pub mod remotes;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;

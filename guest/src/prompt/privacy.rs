@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 
 /// Custom fields whose name (or id) contains one of these are dropped in PII-sensitive mode.
 pub const PII_FIELD_KEYWORDS: &[&str] = &[
-    "email", "phone", "mobile", "address", "dob", "birth", "ssn", "passport", "tax", "iban", "card",
-    "credit", "national", "personal",
+    "email", "phone", "mobile", "address", "dob", "birth", "ssn", "passport", "tax", "iban",
+    "card", "credit", "national", "personal",
 ];
 
 pub const EMAIL_TOKEN: &str = "<email>";
@@ -59,7 +59,7 @@ pub fn luhn_valid(digits: &str) -> bool {
         double = !double;
         count += 1;
     }
-    count >= 2 && sum % 10 == 0
+    count >= 2 && sum.is_multiple_of(10)
 }
 
 /// ISO 13616 check: 15–34 alphanumerics (whitespace ignored), country letters, check digits,
@@ -245,7 +245,7 @@ impl Scrubber {
             .filter(|p| p.account_id.len() >= 6)
             .map(|p| (p.account_id.as_str(), p.token.as_str()))
             .collect();
-        ids.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        ids.sort_by_key(|x| std::cmp::Reverse(x.0.len()));
         for (id, token) in ids {
             if text.contains(id) {
                 text = replace_bounded(&text, id, token);
@@ -255,7 +255,7 @@ impl Scrubber {
         text = replace_checked(&text, account_re(), account_replacement);
 
         let mut named: Vec<&Person> = self.people.iter().filter(|p| p.name_re.is_some()).collect();
-        named.sort_by(|a, b| b.display_name.len().cmp(&a.display_name.len()));
+        named.sort_by_key(|x| std::cmp::Reverse(x.display_name.len()));
         for p in named {
             if let Some(re) = &p.name_re {
                 text = re.replace_all(&text, NoExpand(&p.token)).into_owned();
@@ -466,10 +466,8 @@ fn phone_replacement(t: &str, a: usize, b: usize) -> Option<String> {
     }
     match next_char(t, b) {
         Some(c) if c.is_alphanumeric() || "-_/".contains(c) => return None,
-        Some('.') | Some(',') => {
-            if next_char(t, b + 1).is_some_and(|c| c.is_ascii_digit()) {
-                return None;
-            }
+        Some('.') | Some(',') if next_char(t, b + 1).is_some_and(|c| c.is_ascii_digit()) => {
+            return None;
         }
         _ => {}
     }
@@ -480,10 +478,7 @@ fn phone_replacement(t: &str, a: usize, b: usize) -> Option<String> {
     }
     let explicit = m.starts_with('+') || m.contains('(');
     if !explicit {
-        let groups: Vec<&str> = m
-            .split([' ', '.', '-'])
-            .filter(|g| !g.is_empty())
-            .collect();
+        let groups: Vec<&str> = m.split([' ', '.', '-']).filter(|g| !g.is_empty()).collect();
         // Two groups are too often a year range or an amount ("2019-2024").
         if groups.len() < 3 {
             return None;
@@ -538,17 +533,37 @@ mod tests {
     #[test]
     fn same_person_gets_same_token_in_first_registration_order() {
         let mut s = Scrubber::new(false);
-        let a = s.register_user("5ad8a1033b4801af4cd6c510", "Alice Smith", Some("alice@example.com"));
-        let b = s.register_user("712020:0e2b1c4d-1234-4abc-9def-0123456789ab", "Bob Jones", None);
+        let a = s.register_user(
+            "5ad8a1033b4801af4cd6c510",
+            "Alice Smith",
+            Some("alice@example.com"),
+        );
+        let b = s.register_user(
+            "712020:0e2b1c4d-1234-4abc-9def-0123456789ab",
+            "Bob Jones",
+            None,
+        );
         assert_eq!(a, "<user-1>");
         assert_eq!(b, "<user-2>");
         // Same id again, and the same person seen only by email (e.g. a JSM customer object).
-        assert_eq!(s.register_user("5ad8a1033b4801af4cd6c510", "Alice Smith", None), "<user-1>");
-        assert_eq!(s.register_user("", "A. Smith", Some("ALICE@example.com")), "<user-1>");
+        assert_eq!(
+            s.register_user("5ad8a1033b4801af4cd6c510", "Alice Smith", None),
+            "<user-1>"
+        );
+        assert_eq!(
+            s.register_user("", "A. Smith", Some("ALICE@example.com")),
+            "<user-1>"
+        );
         // Same display name but a different account id is a different person.
-        assert_eq!(s.register_user("aaaaaaaaaaaaaaaaaaaaaaa1", "Alice Smith", None), "<user-3>");
+        assert_eq!(
+            s.register_user("aaaaaaaaaaaaaaaaaaaaaaa1", "Alice Smith", None),
+            "<user-3>"
+        );
         assert_eq!(s.people_count(), 3);
-        assert_eq!(s.token_for_account("5ad8a1033b4801af4cd6c510"), Some("<user-1>"));
+        assert_eq!(
+            s.token_for_account("5ad8a1033b4801af4cd6c510"),
+            Some("<user-1>")
+        );
     }
 
     // covers: AP-131, AP-132
@@ -560,7 +575,10 @@ mod tests {
             "Owner 5ad8a1033b4801af4cd6c510; also 6f1e2d3c4b5a697887766554 and \
              557058:f58131cb-b67d-43c7-b30d-6b58d40bd077 were tagged.",
         );
-        assert_eq!(out, "Owner <user-1>; also <account> and <account> were tagged.");
+        assert_eq!(
+            out,
+            "Owner <user-1>; also <account> and <account> were tagged."
+        );
         // A 24-digit number or a longer hex run (a commit hash) is not an account id.
         let keep = "Ref 123456789012345678901234 commit 5ad8a1033b4801af4cd6c5109f3e2d1c0b9a8f7e";
         assert_eq!(s.scrub_text(keep), keep);
@@ -573,7 +591,9 @@ mod tests {
         let alice = s.register_user("5ad8a1033b4801af4cd6c510", "Alice Smith", None);
         let river = s.register_user("6f1e2d3c4b5a697887766554", "River", None);
         assert_eq!(river, "<user-2>");
-        let out = s.scrub_text("alice  SMITH asked; Alice Smith's team crossed the river. River approved.");
+        let out = s.scrub_text(
+            "alice  SMITH asked; Alice Smith's team crossed the river. River approved.",
+        );
         assert_eq!(
             out,
             format!("{alice} asked; {alice}'s team crossed the river. River approved.")
@@ -596,7 +616,9 @@ mod tests {
     fn pii_mode_replaces_phone_card_iban_ssn() {
         let s = pii();
         assert_eq!(
-            s.scrub_text("Call +1 (555) 123-4567 or 555-123-4567 or +44 20 7946 0958 or +442079460958."),
+            s.scrub_text(
+                "Call +1 (555) 123-4567 or 555-123-4567 or +44 20 7946 0958 or +442079460958."
+            ),
             "Call <phone> or <phone> or <phone> or <phone>."
         );
         assert_eq!(
@@ -644,7 +666,15 @@ mod tests {
     // covers: AP-136
     #[test]
     fn pii_field_names_match_keywords_case_insensitively() {
-        for name in ["Home Address", "Customer EMAIL", "Date of Birth", "Mobile", "Tax ID", "Credit limit", "Passport no."] {
+        for name in [
+            "Home Address",
+            "Customer EMAIL",
+            "Date of Birth",
+            "Mobile",
+            "Tax ID",
+            "Credit limit",
+            "Passport no.",
+        ] {
             assert!(is_pii_field_name(name), "{name}");
         }
         for name in ["Budget Amount", "Vendor", "Cost Centre", "Go-live date"] {

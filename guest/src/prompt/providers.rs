@@ -200,8 +200,8 @@ impl PromptParts {
 
 fn bare_model(model: &str) -> String {
     let lower = model.trim().to_ascii_lowercase();
-    match lower.rsplit_once('/') {
-        Some((_, rest)) => rest.to_string(),
+    match lower.rfind('/') {
+        Some(i) => lower[i + 1..].to_string(),
         None => lower,
     }
 }
@@ -223,8 +223,7 @@ fn openai_uses_responses_api(model: &str) -> bool {
 /// Claude Opus 4.7 and later removed the sampling parameters (a 400 if `temperature` is sent).
 fn anthropic_accepts_temperature(model: &str) -> bool {
     let m = bare_model(model);
-    if m.starts_with("claude-opus-") {
-        let ver = &m["claude-opus-".len()..];
+    if let Some(ver) = m.strip_prefix("claude-opus-") {
         let mut parts = ver.split(['-', '.']);
         let major = parts.next().and_then(|x| x.parse::<u32>().ok());
         let minor = parts.next().and_then(|x| {
@@ -272,7 +271,15 @@ pub fn build_request(
     max_tokens: u32,
     parts: &PromptParts,
 ) -> HttpRequest {
-    build(p, model, api_key, Some(temperature), max_tokens, parts, false)
+    build(
+        p,
+        model,
+        api_key,
+        Some(temperature),
+        max_tokens,
+        parts,
+        false,
+    )
 }
 
 /// A tiny "Test connection" call: one short message, a one-token answer (16 for the Responses
@@ -358,7 +365,11 @@ fn anthropic_request(
         "messages".into(),
         json!([{ "role": "user", "content": content }]),
     );
-    let mut req = HttpRequest::with_json("POST", ANTHROPIC_MESSAGES_URL, Value::Object(body).to_string());
+    let mut req = HttpRequest::with_json(
+        "POST",
+        ANTHROPIC_MESSAGES_URL,
+        Value::Object(body).to_string(),
+    );
     req.headers.push(("x-api-key".into(), api_key.to_string()));
     req.headers
         .push(("anthropic-version".into(), ANTHROPIC_VERSION.to_string()));
@@ -375,7 +386,8 @@ fn chat_request(
 ) -> HttpRequest {
     // Anthropic models behind OpenRouter only cache with explicit breakpoints; OpenAI and Groq
     // cache the longest identical prefix automatically, so a plain string keeps it stable.
-    let explicit_cache = p == Provider::OpenRouter && model.to_ascii_lowercase().starts_with("anthropic/");
+    let explicit_cache =
+        p == Provider::OpenRouter && model.to_ascii_lowercase().starts_with("anthropic/");
     let mut messages = Vec::new();
     if !parts.system.is_empty() {
         if explicit_cache {
@@ -432,7 +444,8 @@ fn chat_request(
     req.headers
         .push(("Authorization".into(), format!("Bearer {api_key}")));
     if p == Provider::OpenRouter {
-        req.headers.push(("HTTP-Referer".into(), APP_REFERER.to_string()));
+        req.headers
+            .push(("HTTP-Referer".into(), APP_REFERER.to_string()));
         req.headers.push(("X-Title".into(), APP_TITLE.to_string()));
     }
     req
@@ -466,7 +479,11 @@ fn openai_responses_request(
     body.insert("max_output_tokens".into(), json!(max_tokens.max(16)));
     // Responses are stored by default; approval data should not be kept at the provider.
     body.insert("store".into(), json!(false));
-    let mut req = HttpRequest::with_json("POST", OPENAI_RESPONSES_URL, Value::Object(body).to_string());
+    let mut req = HttpRequest::with_json(
+        "POST",
+        OPENAI_RESPONSES_URL,
+        Value::Object(body).to_string(),
+    );
     req.headers
         .push(("Authorization".into(), format!("Bearer {api_key}")));
     req
@@ -668,11 +685,16 @@ pub fn parse_probe(p: Provider, resp: &HttpResponse) -> Result<(), ProviderFailu
 }
 
 fn u64_at(v: Option<&Value>, key: &str) -> u64 {
-    v.and_then(|u| u.get(key)).and_then(Value::as_u64).unwrap_or(0)
+    v.and_then(|u| u.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 fn model_of(v: &Value) -> String {
-    v.get("model").and_then(Value::as_str).unwrap_or("").to_string()
+    v.get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
 }
 
 fn parse_anthropic(v: &Value) -> Result<Completion, ProviderFailure> {
@@ -723,7 +745,11 @@ fn parse_chat(v: &Value) -> Result<Completion, ProviderFailure> {
         .and_then(|m| m.get("refusal"))
         .and_then(Value::as_str)
         .is_some_and(|r| !r.trim().is_empty());
-    match choice.get("finish_reason").and_then(Value::as_str).unwrap_or("") {
+    match choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+    {
         "content_filter" => {
             return Err(ProviderFailure::new(ErrorCode::ContentBlocked).with_usage(tokens))
         }
@@ -748,7 +774,10 @@ fn parse_chat(v: &Value) -> Result<Completion, ProviderFailure> {
 
 fn parse_openai_responses(v: &Value) -> Result<Completion, ProviderFailure> {
     let usage = v.get("usage");
-    let tokens = (u64_at(usage, "input_tokens"), u64_at(usage, "output_tokens"));
+    let tokens = (
+        u64_at(usage, "input_tokens"),
+        u64_at(usage, "output_tokens"),
+    );
     match v.get("status").and_then(Value::as_str).unwrap_or("") {
         "incomplete" => {
             let reason = v
@@ -763,7 +792,11 @@ fn parse_openai_responses(v: &Value) -> Result<Completion, ProviderFailure> {
             return Err(ProviderFailure::new(code).with_usage(tokens));
         }
         "failed" => {
-            let code = match v.pointer("/error/code").and_then(Value::as_str).unwrap_or("") {
+            let code = match v
+                .pointer("/error/code")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+            {
                 "rate_limit_exceeded" => ErrorCode::RateLimited,
                 "server_error" => ErrorCode::Unavailable,
                 _ => ErrorCode::Other,
@@ -774,13 +807,25 @@ fn parse_openai_responses(v: &Value) -> Result<Completion, ProviderFailure> {
     }
     let mut text = String::new();
     let mut refused = false;
-    for item in v.get("output").and_then(Value::as_array).into_iter().flatten() {
+    for item in v
+        .get("output")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if item.get("type").and_then(Value::as_str) != Some("message") {
             continue;
         }
-        for c in item.get("content").and_then(Value::as_array).into_iter().flatten() {
+        for c in item
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             match c.get("type").and_then(Value::as_str) {
-                Some("output_text") => text.push_str(c.get("text").and_then(Value::as_str).unwrap_or("")),
+                Some("output_text") => {
+                    text.push_str(c.get("text").and_then(Value::as_str).unwrap_or(""))
+                }
                 Some("refusal") => refused = true,
                 _ => {}
             }
@@ -1027,7 +1072,14 @@ mod tests {
         );
         assert_eq!(
             curated_models(Provider::OpenAi),
-            ["gpt-5.5", "gpt-5.5-pro", "gpt-5.4", "gpt-5.4-pro", "gpt-5.4-mini", "gpt-4.1"]
+            [
+                "gpt-5.5",
+                "gpt-5.5-pro",
+                "gpt-5.4",
+                "gpt-5.4-pro",
+                "gpt-5.4-mini",
+                "gpt-4.1"
+            ]
         );
         assert_eq!(
             curated_models(Provider::Groq),
@@ -1062,7 +1114,14 @@ mod tests {
     // covers: AP-032, AP-145, AP-146
     #[test]
     fn anthropic_request_is_the_messages_api_with_cache_breakpoints() {
-        let req = build_request(Provider::Anthropic, "claude-sonnet-4-6", "sk-ant-123", 0.2, 1500, &parts());
+        let req = build_request(
+            Provider::Anthropic,
+            "claude-sonnet-4-6",
+            "sk-ant-123",
+            0.2,
+            1500,
+            &parts(),
+        );
         assert_eq!(req.method, "POST");
         assert_eq!(req.url, "https://api.anthropic.com/v1/messages");
         assert_eq!(header(&req, "x-api-key"), Some("sk-ant-123"));
@@ -1074,14 +1133,20 @@ mod tests {
         assert_eq!(b["max_tokens"], 1500);
         assert_eq!(b["temperature"], 0.2);
         assert_eq!(b["system"][0]["type"], "text");
-        assert_eq!(b["system"][0]["text"], "You are an approval workflow analyst.");
+        assert_eq!(
+            b["system"][0]["text"],
+            "You are an approval workflow analyst."
+        );
         assert_eq!(b["system"][0]["cache_control"]["type"], "ephemeral");
         assert_eq!(b["messages"][0]["role"], "user");
         let content = b["messages"][0]["content"].as_array().unwrap();
         assert_eq!(content.len(), 2);
         assert_eq!(content[0]["text"], "## Request\nSummarise.\n");
         assert_eq!(content[0]["cache_control"]["type"], "ephemeral");
-        assert_eq!(content[1]["text"], "## Work Item Data\n{\"key\":\"FIN-42\"}");
+        assert_eq!(
+            content[1]["text"],
+            "## Work Item Data\n{\"key\":\"FIN-42\"}"
+        );
         assert!(content[1].get("cache_control").is_none());
     }
 
@@ -1092,11 +1157,25 @@ mod tests {
             cacheable_prefix: String::new(),
             tail: "hi".into(),
         };
-        let b = body_of(&build_request(Provider::Anthropic, "claude-opus-4-7", "k", 0.5, 100, &p));
+        let b = body_of(&build_request(
+            Provider::Anthropic,
+            "claude-opus-4-7",
+            "k",
+            0.5,
+            100,
+            &p,
+        ));
         assert!(b.get("temperature").is_none());
         assert!(b.get("system").is_none());
         assert_eq!(b["messages"][0]["content"].as_array().unwrap().len(), 1);
-        let b = body_of(&build_request(Provider::Anthropic, "claude-opus-4-1-20250805", "k", 1.7, 100, &p));
+        let b = body_of(&build_request(
+            Provider::Anthropic,
+            "claude-opus-4-1-20250805",
+            "k",
+            1.7,
+            100,
+            &p,
+        ));
         assert_eq!(b["temperature"], 1.0);
     }
 
@@ -1118,14 +1197,28 @@ mod tests {
             "## Request\nSummarise.\n## Work Item Data\n{\"key\":\"FIN-42\"}"
         );
 
-        let req = build_request(Provider::Groq, "llama-3.3-70b-versatile", "gsk", 0.3, 800, &parts());
+        let req = build_request(
+            Provider::Groq,
+            "llama-3.3-70b-versatile",
+            "gsk",
+            0.3,
+            800,
+            &parts(),
+        );
         assert_eq!(req.url, "https://api.groq.com/openai/v1/chat/completions");
         let b = body_of(&req);
         assert_eq!(b["max_tokens"], 800);
         assert!(b.get("max_completion_tokens").is_none());
         assert_eq!(b["temperature"], 0.3);
 
-        let req = build_request(Provider::OpenRouter, "google/gemini-2.5-pro", "or", 0.3, 800, &parts());
+        let req = build_request(
+            Provider::OpenRouter,
+            "google/gemini-2.5-pro",
+            "or",
+            0.3,
+            800,
+            &parts(),
+        );
         assert_eq!(req.url, "https://openrouter.ai/api/v1/chat/completions");
         assert_eq!(header(&req, "authorization"), Some("Bearer or"));
         assert_eq!(header(&req, "x-title"), Some("AI Clearance"));
@@ -1133,14 +1226,34 @@ mod tests {
         assert_eq!(body_of(&req)["max_tokens"], 800);
 
         // Anthropic models behind OpenRouter get explicit cache breakpoints.
-        let b = body_of(&build_request(Provider::OpenRouter, "anthropic/claude-sonnet-4.5", "or", 0.3, 800, &parts()));
-        assert_eq!(b["messages"][1]["content"][0]["cache_control"]["type"], "ephemeral");
-        assert_eq!(b["messages"][0]["content"][0]["cache_control"]["type"], "ephemeral");
+        let b = body_of(&build_request(
+            Provider::OpenRouter,
+            "anthropic/claude-sonnet-4.5",
+            "or",
+            0.3,
+            800,
+            &parts(),
+        ));
+        assert_eq!(
+            b["messages"][1]["content"][0]["cache_control"]["type"],
+            "ephemeral"
+        );
+        assert_eq!(
+            b["messages"][0]["content"][0]["cache_control"]["type"],
+            "ephemeral"
+        );
     }
 
     #[test]
     fn openai_reasoning_and_pro_models() {
-        let b = body_of(&build_request(Provider::OpenAi, "gpt-5.4", "k", 0.3, 800, &parts()));
+        let b = body_of(&build_request(
+            Provider::OpenAi,
+            "gpt-5.4",
+            "k",
+            0.3,
+            800,
+            &parts(),
+        ));
         assert!(b.get("temperature").is_none());
         assert_eq!(b["max_completion_tokens"], 800 + REASONING_HEADROOM_TOKENS);
 
@@ -1173,14 +1286,25 @@ mod tests {
         let tiny = r#"{"error":{"message":"Could not finish the message because max_tokens or model output limit was reached. Please try again with higher max_tokens.","type":"invalid_request_error","param":null,"code":null}}"#;
         assert!(parse_probe(Provider::OpenAi, &resp(400, tiny)).is_ok());
         let bad = r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#;
-        assert_eq!(parse_probe(Provider::Anthropic, &resp(401, bad)).unwrap_err().code, ErrorCode::InvalidKey);
+        assert_eq!(
+            parse_probe(Provider::Anthropic, &resp(401, bad))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidKey
+        );
     }
 
     // covers: AP-150
     #[test]
     fn error_codes_serialize_screaming_snake_case() {
-        assert_eq!(serde_json::to_string(&ErrorCode::InvalidKey).unwrap(), "\"INVALID_KEY\"");
-        assert_eq!(serde_json::to_string(&ErrorCode::PromptTooLarge).unwrap(), "\"PROMPT_TOO_LARGE\"");
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::InvalidKey).unwrap(),
+            "\"INVALID_KEY\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::PromptTooLarge).unwrap(),
+            "\"PROMPT_TOO_LARGE\""
+        );
         for c in ErrorCode::ALL {
             assert_eq!(serde_json::to_value(c).unwrap(), json!(c.as_str()));
             assert_eq!(ErrorCode::parse(c.as_str()), Some(c));
@@ -1190,10 +1314,30 @@ mod tests {
     // covers: AP-152
     #[test]
     fn only_rate_limit_timeout_unavailable_are_transient() {
-        let transient: Vec<ErrorCode> = ErrorCode::ALL.into_iter().filter(|c| c.is_transient()).collect();
-        assert_eq!(transient, [ErrorCode::RateLimited, ErrorCode::Timeout, ErrorCode::Unavailable]);
-        let stable: Vec<ErrorCode> = ErrorCode::ALL.into_iter().filter(|c| c.is_stable_cause()).collect();
-        assert_eq!(stable, [ErrorCode::InvalidKey, ErrorCode::BudgetExhausted, ErrorCode::Misconfigured]);
+        let transient: Vec<ErrorCode> = ErrorCode::ALL
+            .into_iter()
+            .filter(|c| c.is_transient())
+            .collect();
+        assert_eq!(
+            transient,
+            [
+                ErrorCode::RateLimited,
+                ErrorCode::Timeout,
+                ErrorCode::Unavailable
+            ]
+        );
+        let stable: Vec<ErrorCode> = ErrorCode::ALL
+            .into_iter()
+            .filter(|c| c.is_stable_cause())
+            .collect();
+        assert_eq!(
+            stable,
+            [
+                ErrorCode::InvalidKey,
+                ErrorCode::BudgetExhausted,
+                ErrorCode::Misconfigured
+            ]
+        );
     }
 
     // covers: AP-204
@@ -1201,7 +1345,10 @@ mod tests {
     fn anthropic_success_counts_cached_input() {
         let body = r#"{"id":"msg_01XFDUDYJgAACzvnptvVoYEL","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[{"type":"text","text":"Risk Level: High\nConfidence: 7 — clear budget breach"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":120,"cache_creation_input_tokens":2000,"cache_read_input_tokens":300,"output_tokens":80}}"#;
         let c = parse_response(Provider::Anthropic, &resp(200, body)).unwrap();
-        assert_eq!(c.text, "Risk Level: High\nConfidence: 7 — clear budget breach");
+        assert_eq!(
+            c.text,
+            "Risk Level: High\nConfidence: 7 — clear budget breach"
+        );
         assert_eq!(c.tokens_in, 2420);
         assert_eq!(c.tokens_out, 80);
         assert_eq!(c.model, "claude-sonnet-4-6");
@@ -1215,31 +1362,113 @@ mod tests {
         assert_eq!(f.code, ErrorCode::OutputTruncated);
         assert_eq!((f.tokens_in, f.tokens_out), (10, 1500));
         let refusal = r#"{"type":"message","content":[],"stop_reason":"refusal","usage":{"input_tokens":10,"output_tokens":0}}"#;
-        assert_eq!(code(Provider::Anthropic, 200, refusal), ErrorCode::ContentBlocked);
-        let empty = r#"{"type":"message","content":[{"type":"text","text":"  \n"}],"stop_reason":"end_turn","usage":{}}"#;
-        assert_eq!(code(Provider::Anthropic, 200, empty), ErrorCode::EmptyResponse);
-
-        let err = |t: &str, m: &str| format!(r#"{{"type":"error","error":{{"type":"{t}","message":"{m}"}},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}}"#);
-        assert_eq!(code(Provider::Anthropic, 401, &err("authentication_error", "invalid x-api-key")), ErrorCode::InvalidKey);
-        assert_eq!(code(Provider::Anthropic, 403, &err("permission_error", "no access")), ErrorCode::InvalidKey);
-        assert_eq!(code(Provider::Anthropic, 529, &err("overloaded_error", "Overloaded")), ErrorCode::Unavailable);
-        assert_eq!(code(Provider::Anthropic, 500, &err("api_error", "Internal server error")), ErrorCode::Unavailable);
         assert_eq!(
-            code(Provider::Anthropic, 400, &err("invalid_request_error", "prompt is too long: 215000 tokens > 200000 maximum")),
+            code(Provider::Anthropic, 200, refusal),
+            ErrorCode::ContentBlocked
+        );
+        let empty = r#"{"type":"message","content":[{"type":"text","text":"  \n"}],"stop_reason":"end_turn","usage":{}}"#;
+        assert_eq!(
+            code(Provider::Anthropic, 200, empty),
+            ErrorCode::EmptyResponse
+        );
+
+        let err = |t: &str, m: &str| {
+            format!(
+                r#"{{"type":"error","error":{{"type":"{t}","message":"{m}"}},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}}"#
+            )
+        };
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                401,
+                &err("authentication_error", "invalid x-api-key")
+            ),
+            ErrorCode::InvalidKey
+        );
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                403,
+                &err("permission_error", "no access")
+            ),
+            ErrorCode::InvalidKey
+        );
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                529,
+                &err("overloaded_error", "Overloaded")
+            ),
+            ErrorCode::Unavailable
+        );
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                500,
+                &err("api_error", "Internal server error")
+            ),
+            ErrorCode::Unavailable
+        );
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                400,
+                &err(
+                    "invalid_request_error",
+                    "prompt is too long: 215000 tokens > 200000 maximum"
+                )
+            ),
             ErrorCode::PromptTooLarge
         );
-        assert_eq!(code(Provider::Anthropic, 413, &err("request_too_large", "Request exceeds the maximum allowed number of bytes.")), ErrorCode::PromptTooLarge);
-        assert_eq!(code(Provider::Anthropic, 404, &err("not_found_error", "model: claude-nope")), ErrorCode::Misconfigured);
         assert_eq!(
-            code(Provider::Anthropic, 400, &err("invalid_request_error", "`temperature` is deprecated for this model.")),
+            code(
+                Provider::Anthropic,
+                413,
+                &err(
+                    "request_too_large",
+                    "Request exceeds the maximum allowed number of bytes."
+                )
+            ),
+            ErrorCode::PromptTooLarge
+        );
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                404,
+                &err("not_found_error", "model: claude-nope")
+            ),
             ErrorCode::Misconfigured
         );
         assert_eq!(
-            code(Provider::Anthropic, 400, &err("invalid_request_error", "Your credit balance is too low to access the Anthropic API.")),
+            code(
+                Provider::Anthropic,
+                400,
+                &err(
+                    "invalid_request_error",
+                    "`temperature` is deprecated for this model."
+                )
+            ),
+            ErrorCode::Misconfigured
+        );
+        assert_eq!(
+            code(
+                Provider::Anthropic,
+                400,
+                &err(
+                    "invalid_request_error",
+                    "Your credit balance is too low to access the Anthropic API."
+                )
+            ),
             ErrorCode::BudgetExhausted
         );
 
-        let mut r = resp(429, &err("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit"));
+        let mut r = resp(
+            429,
+            &err(
+                "rate_limit_error",
+                "Number of request tokens has exceeded your per-minute rate limit",
+            ),
+        );
         r.headers.push(("retry-after".into(), "17".into()));
         let f = parse_response(Provider::Anthropic, &r).unwrap_err();
         assert_eq!(f.code, ErrorCode::RateLimited);
@@ -1255,15 +1484,47 @@ mod tests {
         assert_eq!(c.model, "gpt-4.1-2025-04-14");
 
         let with = |content: &str, refusal: &str, finish: &str| {
-            format!(r#"{{"object":"chat.completion","model":"gpt-4.1","choices":[{{"index":0,"message":{{"role":"assistant","content":{content},"refusal":{refusal}}},"finish_reason":"{finish}"}}],"usage":{{"prompt_tokens":5,"completion_tokens":7}}}}"#)
+            format!(
+                r#"{{"object":"chat.completion","model":"gpt-4.1","choices":[{{"index":0,"message":{{"role":"assistant","content":{content},"refusal":{refusal}}},"finish_reason":"{finish}"}}],"usage":{{"prompt_tokens":5,"completion_tokens":7}}}}"#
+            )
         };
-        assert_eq!(code(Provider::OpenAi, 200, &with("\"Request: cut\"", "null", "length")), ErrorCode::OutputTruncated);
-        assert_eq!(code(Provider::OpenAi, 200, &with("null", "null", "content_filter")), ErrorCode::ContentBlocked);
-        assert_eq!(code(Provider::OpenAi, 200, &with("null", "\"I can't help with that.\"", "stop")), ErrorCode::ContentBlocked);
-        assert_eq!(code(Provider::OpenAi, 200, &with("\"   \"", "null", "stop")), ErrorCode::EmptyResponse);
+        assert_eq!(
+            code(
+                Provider::OpenAi,
+                200,
+                &with("\"Request: cut\"", "null", "length")
+            ),
+            ErrorCode::OutputTruncated
+        );
+        assert_eq!(
+            code(
+                Provider::OpenAi,
+                200,
+                &with("null", "null", "content_filter")
+            ),
+            ErrorCode::ContentBlocked
+        );
+        assert_eq!(
+            code(
+                Provider::OpenAi,
+                200,
+                &with("null", "\"I can't help with that.\"", "stop")
+            ),
+            ErrorCode::ContentBlocked
+        );
+        assert_eq!(
+            code(Provider::OpenAi, 200, &with("\"   \"", "null", "stop")),
+            ErrorCode::EmptyResponse
+        );
         assert_eq!(code(Provider::OpenAi, 200, ""), ErrorCode::EmptyResponse);
-        assert_eq!(code(Provider::OpenAi, 200, "<html>oops</html>"), ErrorCode::Other);
-        assert_eq!(code(Provider::OpenAi, 200, r#"{"choices":[]}"#), ErrorCode::EmptyResponse);
+        assert_eq!(
+            code(Provider::OpenAi, 200, "<html>oops</html>"),
+            ErrorCode::Other
+        );
+        assert_eq!(
+            code(Provider::OpenAi, 200, r#"{"choices":[]}"#),
+            ErrorCode::EmptyResponse
+        );
     }
 
     // covers: AP-150, AP-157, AP-159
@@ -1278,31 +1539,53 @@ mod tests {
         assert!(!f.message.contains("sk-"));
         assert!(f.message.contains("HTTP 401"));
 
-        let quota = err("insufficient_quota", "insufficient_quota", "You exceeded your current quota, please check your plan and billing details.");
-        assert_eq!(code(Provider::OpenAi, 429, &quota), ErrorCode::BudgetExhausted);
+        let quota = err(
+            "insufficient_quota",
+            "insufficient_quota",
+            "You exceeded your current quota, please check your plan and billing details.",
+        );
+        assert_eq!(
+            code(Provider::OpenAi, 429, &quota),
+            ErrorCode::BudgetExhausted
+        );
 
         let mut r = resp(429, &err("requests", "rate_limit_exceeded", "Rate limit reached for gpt-4.1 on requests per min (RPM): Limit 3. Add a payment method at https://platform.openai.com/account/billing."));
-        r.headers.push(("x-ratelimit-reset-requests".into(), "1m30s".into()));
+        r.headers
+            .push(("x-ratelimit-reset-requests".into(), "1m30s".into()));
         let f = parse_response(Provider::OpenAi, &r).unwrap_err();
         assert_eq!(f.code, ErrorCode::RateLimited);
         assert_eq!(f.retry_after_s, Some(90));
 
         let ctx = err("invalid_request_error", "context_length_exceeded", "This model's maximum context length is 128000 tokens. However, your messages resulted in 190000 tokens.");
         assert_eq!(code(Provider::OpenAi, 400, &ctx), ErrorCode::PromptTooLarge);
-        let nf = err("invalid_request_error", "model_not_found", "The model `gpt-9` does not exist or you do not have access to it.");
+        let nf = err(
+            "invalid_request_error",
+            "model_not_found",
+            "The model `gpt-9` does not exist or you do not have access to it.",
+        );
         assert_eq!(code(Provider::OpenAi, 404, &nf), ErrorCode::Misconfigured);
         assert_eq!(code(Provider::OpenAi, 408, "{}"), ErrorCode::Timeout);
-        assert_eq!(code(Provider::OpenAi, 502, "<html>Bad gateway</html>"), ErrorCode::Unavailable);
+        assert_eq!(
+            code(Provider::OpenAi, 502, "<html>Bad gateway</html>"),
+            ErrorCode::Unavailable
+        );
         assert_eq!(code(Provider::OpenAi, 503, ""), ErrorCode::Unavailable);
         assert_eq!(code(Provider::OpenAi, 504, ""), ErrorCode::Unavailable);
         assert_eq!(code(Provider::OpenAi, 302, ""), ErrorCode::Other);
 
         // A provider error that echoes the prompt never reaches the message.
-        let echo = err("invalid_request_error", "", "Invalid content: 'CONFIDENTIAL MERGER PLAN for ACME' is not allowed");
+        let echo = err(
+            "invalid_request_error",
+            "",
+            "Invalid content: 'CONFIDENTIAL MERGER PLAN for ACME' is not allowed",
+        );
         let f = parse_response(Provider::OpenAi, &resp(400, &echo)).unwrap_err();
         assert!(!f.message.contains("CONFIDENTIAL"));
         assert!(!f.message.to_lowercase().contains("merger"));
-        assert_eq!(f.message, format!("{} (HTTP 400)", ErrorCode::Misconfigured.user_message()));
+        assert_eq!(
+            f.message,
+            format!("{} (HTTP 400)", ErrorCode::Misconfigured.user_message())
+        );
     }
 
     #[test]
@@ -1314,7 +1597,10 @@ mod tests {
         let cut = r#"{"object":"response","status":"incomplete","incomplete_details":{"reason":"max_output_tokens"},"output":[],"usage":{"input_tokens":9,"output_tokens":16}}"#;
         assert_eq!(code(Provider::OpenAi, 200, cut), ErrorCode::OutputTruncated);
         let filtered = r#"{"object":"response","status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[]}"#;
-        assert_eq!(code(Provider::OpenAi, 200, filtered), ErrorCode::ContentBlocked);
+        assert_eq!(
+            code(Provider::OpenAi, 200, filtered),
+            ErrorCode::ContentBlocked
+        );
     }
 
     #[test]
@@ -1323,14 +1609,29 @@ mod tests {
         let c = parse_response(Provider::Groq, &resp(200, ok)).unwrap();
         assert_eq!((c.tokens_in, c.tokens_out), (18, 556));
         let think = r#"{"choices":[{"message":{"content":"<think>hidden</think>\nVerdict: Approve"},"finish_reason":"stop"}]}"#;
-        assert_eq!(parse_response(Provider::Groq, &resp(200, think)).unwrap().text, "Verdict: Approve");
+        assert_eq!(
+            parse_response(Provider::Groq, &resp(200, think))
+                .unwrap()
+                .text,
+            "Verdict: Approve"
+        );
         let tpm = r#"{"error":{"message":"Request too large for model `llama-3.3-70b-versatile` on tokens per minute (TPM): Limit 12000, Requested 30000, please reduce your message size and try again.","type":"tokens","code":"rate_limit_exceeded"}}"#;
         assert_eq!(code(Provider::Groq, 413, tpm), ErrorCode::PromptTooLarge);
-        let mut r = resp(429, r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#);
+        let mut r = resp(
+            429,
+            r#"{"error":{"message":"Rate limit reached","type":"requests","code":"rate_limit_exceeded"}}"#,
+        );
         r.headers.push(("Retry-After".into(), "2.5".into()));
         let f = parse_response(Provider::Groq, &r).unwrap_err();
         assert_eq!((f.code, f.retry_after_s), (ErrorCode::RateLimited, Some(3)));
-        assert_eq!(code(Provider::Groq, 503, r#"{"error":{"message":"Service Unavailable","type":"internal_server_error"}}"#), ErrorCode::Unavailable);
+        assert_eq!(
+            code(
+                Provider::Groq,
+                503,
+                r#"{"error":{"message":"Service Unavailable","type":"internal_server_error"}}"#
+            ),
+            ErrorCode::Unavailable
+        );
     }
 
     #[test]
@@ -1339,15 +1640,47 @@ mod tests {
         let c = parse_response(Provider::OpenRouter, &resp(200, ok)).unwrap();
         assert_eq!(c.text, "Anomaly Level: Minor");
         assert_eq!(c.model, "google/gemini-2.5-flash");
-        assert_eq!(code(Provider::OpenRouter, 402, r#"{"error":{"code":402,"message":"Insufficient credits. Add more using https://openrouter.ai/credits"}}"#), ErrorCode::BudgetExhausted);
         assert_eq!(
-            code(Provider::OpenRouter, 403, r#"{"error":{"code":403,"message":"Your chosen model requires moderation and your input was flagged","metadata":{"reasons":["violence"],"flagged_input":"...","provider_name":"OpenAI","model_slug":"openai/gpt-5.4"}}}"#),
+            code(
+                Provider::OpenRouter,
+                402,
+                r#"{"error":{"code":402,"message":"Insufficient credits. Add more using https://openrouter.ai/credits"}}"#
+            ),
+            ErrorCode::BudgetExhausted
+        );
+        assert_eq!(
+            code(
+                Provider::OpenRouter,
+                403,
+                r#"{"error":{"code":403,"message":"Your chosen model requires moderation and your input was flagged","metadata":{"reasons":["violence"],"flagged_input":"...","provider_name":"OpenAI","model_slug":"openai/gpt-5.4"}}}"#
+            ),
             ErrorCode::ContentBlocked
         );
-        assert_eq!(code(Provider::OpenRouter, 401, r#"{"error":{"code":401,"message":"No auth credentials found"}}"#), ErrorCode::InvalidKey);
-        assert_eq!(code(Provider::OpenRouter, 400, r#"{"error":{"code":400,"message":"nope/model is not a valid model ID"}}"#), ErrorCode::Misconfigured);
+        assert_eq!(
+            code(
+                Provider::OpenRouter,
+                401,
+                r#"{"error":{"code":401,"message":"No auth credentials found"}}"#
+            ),
+            ErrorCode::InvalidKey
+        );
+        assert_eq!(
+            code(
+                Provider::OpenRouter,
+                400,
+                r#"{"error":{"code":400,"message":"nope/model is not a valid model ID"}}"#
+            ),
+            ErrorCode::Misconfigured
+        );
         // Upstream failure delivered as a 200 with an error envelope.
-        assert_eq!(code(Provider::OpenRouter, 200, r#"{"error":{"code":502,"message":"Provider returned error"}}"#), ErrorCode::Unavailable);
+        assert_eq!(
+            code(
+                Provider::OpenRouter,
+                200,
+                r#"{"error":{"code":502,"message":"Provider returned error"}}"#
+            ),
+            ErrorCode::Unavailable
+        );
         assert_eq!(code(Provider::OpenRouter, 524, ""), ErrorCode::Timeout);
     }
 

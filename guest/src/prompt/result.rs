@@ -140,9 +140,7 @@ pub fn parse(text: &str) -> ParsedResult {
     }
     sections.retain(|s| !s.body.is_empty());
 
-    let lozenge = sections
-        .iter()
-        .find_map(|s| lozenge_for(&s.label, &s.body));
+    let lozenge = sections.iter().find_map(|s| lozenge_for(&s.label, &s.body));
     let confidence = sections
         .iter()
         .find(|s| s.label == "Confidence")
@@ -342,7 +340,7 @@ fn lozenge_for(label: &str, body: &str) -> Option<Lozenge> {
         .to_lowercase();
     let mut options: Vec<(&str, &str)> = lozenge_values(kind).to_vec();
     // Longest spelling first, so "partially compliant" wins over "compliant".
-    options.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    options.sort_by_key(|x| std::cmp::Reverse(x.0.len()));
     for (alias, canonical) in options {
         if let Some(rest) = v.strip_prefix(alias) {
             if rest.chars().next().is_none_or(|c| !c.is_alphanumeric()) {
@@ -359,11 +357,12 @@ fn lozenge_for(label: &str, body: &str) -> Option<Lozenge> {
 /// `7 — reason`, `7/10 - reason`, `**8** (reason)`, `N/A`.
 fn parse_confidence(body: &str) -> Option<Confidence> {
     let joined = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    let line = joined
-        .trim_start_matches(|c: char| c == '*' || c == '_' || c == '`')
-        .trim();
+    let line = joined.trim_start_matches(['*', '_', '`']).trim();
     let lower = line.to_ascii_lowercase();
-    if lower.starts_with("n/a") || lower == "na" || lower.starts_with("na ") || lower.starts_with("not applicable")
+    if lower.starts_with("n/a")
+        || lower == "na"
+        || lower.starts_with("na ")
+        || lower.starts_with("not applicable")
     {
         return Some(Confidence::NotApplicable);
     }
@@ -375,7 +374,9 @@ fn parse_confidence(body: &str) -> Option<Confidence> {
     if !(1..=10).contains(&value) {
         return None;
     }
-    let mut rest = line[digits.len()..].trim_start_matches(['*', '_', '`']).trim_start();
+    let mut rest = line[digits.len()..]
+        .trim_start_matches(['*', '_', '`'])
+        .trim_start();
     for suffix in ["/10", "/ 10", "out of 10"] {
         if let Some(r) = rest.strip_prefix(suffix) {
             rest = r;
@@ -394,13 +395,15 @@ fn parse_confidence(body: &str) -> Option<Confidence> {
 fn citation_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\[([^\[\]:\n]{1,80}):[ \t]*([^\[\]\n]{1,300})\]").expect("static regex is valid")
+        Regex::new(r"\[([^\[\]:\n]{1,80}):[ \t]*([^\[\]\n]{1,300})\]")
+            .expect("static regex is valid")
     })
 }
 
 fn collect_citations(text: &str, section: Option<usize>, out: &mut Vec<Citation>) {
     for caps in citation_re().captures_iter(text) {
-        let (Some(whole), Some(field), Some(value)) = (caps.get(0), caps.get(1), caps.get(2)) else {
+        let (Some(whole), Some(field), Some(value)) = (caps.get(0), caps.get(1), caps.get(2))
+        else {
             continue;
         };
         let field = field.as_str().trim();
@@ -440,7 +443,16 @@ mod tests {
                    - A signed quote.\n";
         let r = parse(out);
         let labels: Vec<&str> = r.sections.iter().map(|s| s.label.as_str()).collect();
-        assert_eq!(labels, ["Request", "Key Signal", "Purpose", "Notable", "What's Missing"]);
+        assert_eq!(
+            labels,
+            [
+                "Request",
+                "Key Signal",
+                "Purpose",
+                "Notable",
+                "What's Missing"
+            ]
+        );
         assert_eq!(
             r.sections[3].body,
             "- Two earlier approvals for the same vendor were rejected.\n- Renewal date is next month."
@@ -463,7 +475,10 @@ mod tests {
         let r = parse(out);
         assert_eq!(
             r.lozenge,
-            Some(Lozenge { kind: LozengeKind::Risk, value: "High".into() })
+            Some(Lozenge {
+                kind: LozengeKind::Risk,
+                value: "High".into()
+            })
         );
         assert_eq!(
             r.confidence,
@@ -495,17 +510,34 @@ mod tests {
         let r = parse(out);
         assert_eq!(
             r.lozenge,
-            Some(Lozenge { kind: LozengeKind::Compliance, value: "Partially Compliant".into() })
+            Some(Lozenge {
+                kind: LozengeKind::Compliance,
+                value: "Partially Compliant".into()
+            })
         );
         let labels: Vec<&str> = r.sections.iter().map(|s| s.label.as_str()).collect();
         assert_eq!(
             labels,
-            ["Compliance", "Confidence", "Req 1", "Req 2", "Req 3", "Gaps", "Remediation"]
+            [
+                "Compliance",
+                "Confidence",
+                "Req 1",
+                "Req 2",
+                "Req 3",
+                "Gaps",
+                "Remediation"
+            ]
         );
         assert!(r.sections[4].body.starts_with("Satisfied with exception"));
-        assert_eq!(r.teaser, "Req 1: Satisfied — quote attached [Attachment: quote.pdf]");
+        assert_eq!(
+            r.teaser,
+            "Req 1: Satisfied — quote attached [Attachment: quote.pdf]"
+        );
         let nc = parse("Compliance: Non-Compliant.\nConfidence: 9 — clear breach");
-        assert_eq!(nc.lozenge.map(|l| l.value), Some("Non-Compliant".to_string()));
+        assert_eq!(
+            nc.lozenge.map(|l| l.value),
+            Some("Non-Compliant".to_string())
+        );
     }
 
     // covers: AP-058, AP-192
@@ -517,10 +549,16 @@ mod tests {
         );
         assert_eq!(
             r.lozenge,
-            Some(Lozenge { kind: LozengeKind::Verdict, value: "Needs More Info".into() })
+            Some(Lozenge {
+                kind: LozengeKind::Verdict,
+                value: "Needs More Info".into()
+            })
         );
         assert_eq!(r.teaser, "Key Reason: No quote.");
-        assert!(matches!(r.confidence, Some(Confidence::Score { value: 4, .. })));
+        assert!(matches!(
+            r.confidence,
+            Some(Confidence::Score { value: 4, .. })
+        ));
     }
 
     // covers: AP-059, AP-190
@@ -531,7 +569,10 @@ mod tests {
              Why: Design tooling consolidation [Purpose: consolidation].\nContext: Ticket [Work item: FIN-42].\n\
              What we need from you:\n- Approve or reject by 28 February.",
         );
-        assert_eq!(r.sections.last().map(|s| s.label.as_str()), Some("What We Need From You"));
+        assert_eq!(
+            r.sections.last().map(|s| s.label.as_str()),
+            Some("What We Need From You")
+        );
         assert_eq!(r.citations.len(), 2);
         assert_eq!(r.citations[1].raw, "[Work item: FIN-42]");
     }
@@ -542,7 +583,10 @@ mod tests {
         let r = parse("Anomaly Level: Unclear\nConfidence: N/A");
         assert_eq!(
             r.lozenge,
-            Some(Lozenge { kind: LozengeKind::Anomaly, value: "Unclear".into() })
+            Some(Lozenge {
+                kind: LozengeKind::Anomaly,
+                value: "Unclear".into()
+            })
         );
         assert_eq!(r.confidence, Some(Confidence::NotApplicable));
         assert!(!r.analysis_performed);
@@ -597,7 +641,10 @@ mod tests {
         assert_eq!(parse("Confidence: high").confidence, None);
         assert_eq!(
             parse("Confidence: 10").confidence,
-            Some(Confidence::Score { value: 10, reason: String::new() })
+            Some(Confidence::Score {
+                value: 10,
+                reason: String::new()
+            })
         );
     }
 

@@ -950,22 +950,22 @@ impl Ctx {
         for name in ["max_completion_tokens", "max_tokens"] {
             match obj.get(name) {
                 None | Some(Value::Null) => {}
-                Some(v) => {
-                    match v.as_u64() {
-                        Some(n) if n >= 1 => {
-                            if max_tokens.is_none() {
-                                max_tokens = Some(n);
-                            }
+                Some(v) => match v.as_u64() {
+                    Some(n) if n >= 1 => {
+                        if max_tokens.is_none() {
+                            max_tokens = Some(n);
                         }
-                        _ => return Err(self.o400(
+                    }
+                    _ => {
+                        return Err(self.o400(
                             &format!(
                                 "Invalid '{name}': expected an integer greater than or equal to 1."
                             ),
                             Some(name),
                             Some("invalid_value"),
-                        )),
+                        ))
                     }
-                }
+                },
             }
         }
         let legacy_max_tokens = obj.get("max_tokens").is_some_and(|v| !v.is_null());
