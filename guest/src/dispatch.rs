@@ -104,6 +104,9 @@ pub fn resolve(
         k if approvals::service::RESOLVERS.contains(&k) => {
             approvals::service::resolve(host, inv, k, &p)
         }
+        k if crate::prompt::service::RESOLVERS.contains(&k) => {
+            crate::prompt::service::resolve(host, inv, k, &p)
+        }
         other => Err(AppError::not_found(
             "UNKNOWN_FUNCTION",
             format!("no resolver function {other:?}"),
@@ -175,7 +178,7 @@ pub fn queue_event(
             approvals::webhooks::deliver(host, field(&v, "deliveryId")?)
         }
         approvals::effects::PROMPT_QUEUE => {
-            approvals::service::prompt_unconfigured(host, field(&v, "effectId")?)
+            crate::prompt::worker::run(host, field(&v, "effectId")?)
         }
         other => Err(AppError::not_found(
             "UNKNOWN_QUEUE",

@@ -56,7 +56,7 @@ pub struct Condition {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
 pub enum StepConfig {
     #[serde(rename = "USER")]
     User {

@@ -62,6 +62,15 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         s.delete(&key)?;
         return Ok(None);
     };
+    if matches!(step.config, StepConfig::Prompt { .. }) {
+        // The AI Prompt worker owns this job from here (and counts its own attempts).
+        host.queue_push(
+            PROMPT_QUEUE,
+            &[json!({"effectId": effect.id}).to_string()],
+            0,
+        )?;
+        return Ok(None);
+    }
     // Record the attempt before acting, so a retry knows it may have acted already.
     effect.attempts += 1;
     effect.queued_ms = host.now_ms();
@@ -90,14 +99,7 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         StepConfig::Email { event, recipients } => {
             email_step(host, &a, &effect, &mut eval, event, recipients)
         }
-        StepConfig::Prompt { .. } => {
-            host.queue_push(
-                PROMPT_QUEUE,
-                &[json!({"effectId": effect.id}).to_string()],
-                0,
-            )?;
-            Ok(Ran::Handed)
-        }
+        StepConfig::Prompt { .. } => Ok(Ran::Handed),
         StepConfig::User { .. } | StepConfig::Group { .. } => {
             return Err(AppError::internal("EFFECT_ON_HUMAN_STEP", "a bug"))
         }

@@ -1,7 +1,7 @@
 //! Approval resolvers and workers: who may do what, then one engine transition.
 
 use super::definition::{self, Definition, StepConfig};
-use super::engine::{self, Authority, Completion, Outcome};
+use super::engine::{self, Authority, Outcome};
 use super::model::{Approval, IssueRef, Verdict};
 use super::store::{self, Effect, LiveEval, Task};
 use super::{effects, email, views, webhooks};
@@ -404,26 +404,6 @@ pub fn pending(host: &dyn Host, who: &str) -> AppResult<Value> {
 }
 
 // ---- workers ---------------------------------------------------------------------------------
-
-/// The AI Prompt worker's place until AI settings exist: with AI not configured, a PROMPT step
-/// fails as MISCONFIGURED (never failing the path).
-pub fn prompt_unconfigured(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
-    let Some(effect) = Store::new(host).get::<Effect>(&store::effect_key(effect_id))? else {
-        return Ok(None);
-    };
-    effects::finish(
-        host,
-        &effect,
-        Completion {
-            ok: false,
-            error_code: Some("MISCONFIGURED".into()),
-            error_message: Some(
-                "AI Prompt steps are not configured or are disabled (Settings → AI)".into(),
-            ),
-            ..Completion::default()
-        },
-    )
-}
 
 /// Due work found by index keys only: decision deadlines, validity ends, and effects or
 /// deliveries whose queue events were lost. Bounded by `budget` items and the time left.

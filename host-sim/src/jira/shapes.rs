@@ -95,6 +95,15 @@ pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) 
             }));
         }
     }
+    let comments: Vec<Value> = issue
+        .comments
+        .iter()
+        .map(|c| comment(site, &issue.key, c, false))
+        .collect();
+    f.insert(
+        "comment".into(),
+        json!({"comments": comments, "maxResults": comments.len(), "total": comments.len(), "startAt": 0}),
+    );
     f.insert("labels".into(), json!(issue.labels));
     f.insert(
         "priority".into(),

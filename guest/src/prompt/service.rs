@@ -1,0 +1,143 @@
+//! AI resolvers. Everything under Settings → AI is global-admin only; the approver-facing
+//! execution route checks access to the approval and that the step belongs to it, and never
+//! returns the assembled prompt, provider, model or tokens.
+
+use super::{providers, settings, templates, usage, worker};
+use crate::access;
+use crate::approvals::{service as approvals, store};
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, Invocation};
+use crate::storage::Store;
+use serde_json::{json, Value};
+
+pub const RESOLVERS: &[&str] = &[
+    "admin.ai.settings.get",
+    "admin.ai.settings.save",
+    "admin.ai.test",
+    "admin.ai.models",
+    "admin.ai.usage",
+    "admin.ai.inbox",
+    "admin.ai.templates.list",
+    "admin.ai.templates.save",
+    "admin.ai.templates.delete",
+    "admin.ai.preview",
+    "ai.stepForm",
+    "ai.execution",
+];
+
+/// Estimated tokens (4 characters per token) and the warning threshold.
+pub const TOKEN_WARNING: usize = 8_000;
+
+fn field<'a>(p: &'a Value, name: &str) -> AppResult<&'a str> {
+    p.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::invalid("FIELD_REQUIRED", format!("{name} is required")))
+}
+
+pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    if key.starts_with("admin.") {
+        access::require_admin(host, inv)?;
+    }
+    let who = access::caller(inv)?;
+    match key {
+        "admin.ai.settings.get" => settings::view(host, &settings::load(store)?),
+        "admin.ai.settings.save" => settings::view(host, &settings::save(host, p)?),
+        "admin.ai.test" => settings::test_connection(host, p),
+        "admin.ai.models" => {
+            let pr = p
+                .get("provider")
+                .and_then(Value::as_str)
+                .and_then(providers::Provider::parse)
+                .ok_or_else(|| {
+                    AppError::invalid("PROVIDER_INVALID", "anthropic, openai, groq or openrouter")
+                })?;
+            Ok(
+                json!({"provider": pr, "models": providers::curated_models(pr), "keyPageUrl": pr.key_page_url(), "customModelAllowed": true}),
+            )
+        }
+        "admin.ai.usage" => {
+            let s = settings::load(store)?;
+            let u = usage::load(host)?;
+            let pct = (u.tokens * 100)
+                .checked_div(s.monthly_token_budget)
+                .map_or(100, |p| p.min(999));
+            Ok(
+                json!({"usage": u, "budget": s.monthly_token_budget, "percent": pct,
+                      "status": if pct >= 100 { "EXHAUSTED" } else if pct >= 90 { "WARNING" } else { "OK" }}),
+            )
+        }
+        "admin.ai.inbox" => {
+            let items = store.scan::<Value>(super::inbox::PREFIX, 200)?;
+            Ok(json!({"items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
+        }
+        "admin.ai.templates.list" => Ok(json!({"templates": templates::list(store)?})),
+        "admin.ai.templates.save" => Ok(json!({"template": templates::save(host, p)?})),
+        "admin.ai.templates.delete" => {
+            let id = field(p, "id")?;
+            templates::delete(store, id)?;
+            Ok(json!({"deleted": id}))
+        }
+        "admin.ai.preview" => {
+            // The exact prompt the worker would send, with no provider call and no budget use.
+            let (a, _) = store::load(store, field(p, "approvalId")?)?;
+            let s = settings::load(store)?;
+            let body = match p.get("body").and_then(Value::as_str) {
+                Some(b) => b.to_string(),
+                None => templates::get(store, field(p, "templateId")?)?.body,
+            };
+            let step = match p.get("stepId").and_then(Value::as_str) {
+                Some(id) => a
+                    .find(id)
+                    .map(|(_, s)| s.clone())
+                    .ok_or_else(|| AppError::not_found("STEP_NOT_FOUND", "no such step"))?,
+                None => a.steps.first().cloned().ok_or_else(|| {
+                    AppError::not_found("STEP_NOT_FOUND", "the approval has no steps")
+                })?,
+            };
+            let issue = worker::fetch_issue(host, &a.issue.key)?;
+            let asm = worker::assemble(host, &a, &step, &s, &issue, &body)?;
+            let tokens = asm.chars.div_ceil(4);
+            Ok(
+                json!({"system": asm.parts.system, "user": asm.parts.user_prompt(),
+                      "characters": asm.chars, "estimatedTokens": tokens, "warning": tokens >= TOKEN_WARNING,
+                      "tooLarge": asm.chars > worker::PROMPT_MAX_CHARS}),
+            )
+        }
+        "ai.stepForm" => {
+            let s = settings::load(store)?;
+            Ok(
+                json!({"blocked": settings::blocker(host, &s)?, "showCustomFieldPicker": !s.allow_all_custom_fields,
+                      "templates": templates::list(store)?.into_iter().map(|t| json!({"id": t.id, "name": t.name, "builtin": t.builtin})).collect::<Vec<_>>()}),
+            )
+        }
+        "ai.execution" => {
+            let (a, _) = store::load(store, field(p, "approvalId")?)?;
+            approvals::require_view(host, who, &a)?;
+            let step_id = field(p, "stepId")?;
+            let (_, step) = a.find(step_id).ok_or_else(|| {
+                AppError::not_found("STEP_NOT_FOUND", "no such step in this approval")
+            })?;
+            if step.step_type != crate::approvals::definition::StepType::Prompt {
+                return Err(AppError::not_found(
+                    "STEP_NOT_FOUND",
+                    "no such AI Prompt step in this approval",
+                ));
+            }
+            let admin = access::is_admin(host, who)?;
+            let result = step.output.as_ref().and_then(|o| o.get("result")).cloned();
+            let parsed = step.output.as_ref().and_then(|o| o.get("parsed")).cloned();
+            Ok(
+                json!({"stepId": step.id, "name": step.name, "status": step.status, "executedAt": step.executed_at,
+                      "result": result, "parsed": parsed, "resultTeaser": step.result_teaser,
+                      "errorCode": step.error_code, "errorMessage": step.error_message,
+                      "canRerun": admin || a.originator == who}),
+            )
+        }
+        other => Err(AppError::not_found(
+            "UNKNOWN_FUNCTION",
+            format!("no resolver function {other:?}"),
+        )),
+    }
+}

@@ -1,0 +1,489 @@
+//! The AI Prompt step end to end: settings, a PROMPT step on an approval path, the worker calling
+//! the emulated provider, results downstream, privacy, failures and crash safety.
+
+mod common;
+
+use common::*;
+use host_sim::faults::FaultPlan;
+use host_sim::remotes::llm::LlmFault;
+use host_sim::runtime::RawOutcome;
+use host_sim::Sim;
+use serde_json::{json, Value};
+
+const PRIYA: &str = "5dcd5fe52bbec7f9dfdb4be0";
+const CHLOE: &str = "712020:1da71dc4-ac1b-595b-9c64-d53b508953da";
+const KEY: &str = "sk-ant-api03-test-key-1234abcd";
+const ANTHROPIC: &str = "api.anthropic.com";
+
+fn ok(sim: &mut Sim, f: &str, p: Value, who: &str) -> Value {
+    let rec = sim.resolve(f, &p, Some(who));
+    match &rec.outcome {
+        RawOutcome::Ok(v) => v.clone(),
+        other => panic!("{f} as {who}: {other:?}"),
+    }
+}
+
+fn err(sim: &mut Sim, f: &str, p: Value, who: &str) -> String {
+    match &sim.resolve(f, &p, Some(who)).outcome {
+        RawOutcome::Err(e) => e.code.clone(),
+        other => panic!("{f} should fail: {other:?}"),
+    }
+}
+
+/// AI configured (Anthropic, valid key at the emulated provider) and a path whose first group
+/// is a risk assessment, followed by an approver and an automation that quotes the result.
+fn configured() -> Sim {
+    let mut sim = wasm();
+    sim.state_mut().llm.add_key("anthropic", KEY);
+    ok(
+        &mut sim,
+        "admin.ai.settings.save",
+        json!({"provider": "anthropic", "model": "claude-sonnet-4-6", "apiKey": KEY, "enabled": true, "monthlyTokenBudget": 1_000_000}),
+        ADMIN,
+    );
+    sim.advance(2_000);
+    ok(
+        &mut sim,
+        "admin.definitions.save",
+        json!({"definition": {"id": "ai-path", "name": "AI-assisted access", "description": "Decide AI tool requests with a risk read first",
+        "steps": [
+            {"name": "Risk", "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": "builtin:risk"},
+            {"name": "Lead", "type": "USER", "parallelGroupNumber": 2, "approvers": [PRIYA]},
+            {"name": "Share", "type": "AUTOMATION", "parallelGroupNumber": 2,
+             "comment": "AI read: {{ promptSteps[\"Risk\"].result }}"}
+        ]}}),
+        ADMIN,
+    );
+    sim
+}
+
+fn start(sim: &mut Sim, issue: &str) -> String {
+    ok(
+        sim,
+        "approvals.start",
+        json!({"definitionId": "ai-path", "issueKey": issue}),
+        JONAS,
+    )["approval"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn get(sim: &mut Sim, id: &str) -> Value {
+    ok(sim, "webapi.v2.approvals.get", json!({"id": id}), ADMIN)
+}
+
+fn exec_rows(sim: &Sim) -> Vec<Value> {
+    sim.state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("prompt-exec:"))
+        .map(|(_, v)| serde_json::from_str(&v.value).unwrap())
+        .collect()
+}
+
+// covers: AP-008, AP-020, AP-070, AP-071, AP-079
+#[test]
+fn a_prompt_step_runs_in_the_background_and_later_steps_quote_it() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    let a = get(&mut sim, &id);
+    assert_eq!(
+        a["steps"][0]["status"], "ACTIVE",
+        "the start returns before the provider call"
+    );
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 0);
+    let recs = sim.settle();
+    assert!(
+        recs.iter().all(|r| matches!(r.outcome, RawOutcome::Ok(_))),
+        "{recs:?}"
+    );
+    assert_eq!(
+        sim.state().llm.calls_to(ANTHROPIC),
+        1,
+        "one provider call per run"
+    );
+    let a = get(&mut sim, &id);
+    let step = &a["steps"][0];
+    assert_eq!(step["status"], "SUCCESS");
+    assert!(step["resultTeaser"].as_str().unwrap().len() > 20, "{step}");
+    assert!(step["executedAt"].is_string());
+    // The public view never carries provider, model or tokens.
+    for hidden in ["provider", "model", "tokensIn", "tokensOut", "output"] {
+        assert!(step.get(hidden).is_none(), "{hidden} leaked: {step}");
+    }
+    assert_eq!(a["steps"][1]["status"], "ACTIVE");
+    let comments: Vec<String> = sim
+        .state()
+        .site
+        .issue("AIR-1")
+        .unwrap()
+        .comments
+        .iter()
+        .map(|c| aiclearance::adf::to_text(&c.body))
+        .collect();
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.starts_with("AI read:") && c.contains("Risk Level:")),
+        "{comments:?}"
+    );
+    // The execution row (admin-only) has usage, and the usage counter moved.
+    let rows = exec_rows(&sim);
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]["tokensIn"].as_u64().unwrap() > 0);
+    let u = ok(&mut sim, "admin.ai.usage", json!({}), ADMIN);
+    assert_eq!(u["usage"]["executions"], 1);
+    assert_eq!(
+        u["usage"]["tokens"],
+        rows[0]["tokensIn"].as_u64().unwrap() + rows[0]["tokensOut"].as_u64().unwrap()
+    );
+}
+
+// covers: AP-033, AP-049, AP-101
+#[test]
+fn no_key_email_account_id_or_real_name_leaves_the_site() {
+    let mut sim = configured();
+    let s = ok(&mut sim, "admin.ai.settings.get", json!({}), ADMIN);
+    assert_eq!(s["keyFingerprint"], "••••abcd");
+    assert!(!s.to_string().contains(KEY));
+    for issue in ["AIR-1", "AIR-4", "AIR-7"] {
+        start(&mut sim, issue);
+    }
+    sim.settle();
+    let rows = exec_rows(&sim);
+    assert_eq!(rows.len(), 3);
+    let site = sim.state().site.clone();
+    for r in &rows {
+        let prompt = r["prompt"].as_str().unwrap();
+        assert!(prompt.contains("## Request"));
+        for u in &site.users {
+            assert!(
+                !prompt.contains(&u.account_id),
+                "account id {} in the prompt",
+                u.account_id
+            );
+            if u.display_name.contains(' ') {
+                assert!(
+                    !prompt.contains(&u.display_name),
+                    "{} in the prompt",
+                    u.display_name
+                );
+            }
+            if let Some(e) = &u.email_address {
+                assert!(!prompt.contains(e.as_str()), "{e} in the prompt");
+            }
+        }
+    }
+    assert!(
+        !sim.state().logs.iter().any(|l| l.message.contains(KEY)),
+        "the key was logged"
+    );
+}
+
+// covers: AP-037
+#[test]
+fn failures_map_to_codes_and_never_fail_the_path() {
+    // Disabled: no provider call, MISCONFIGURED.
+    let mut sim = configured();
+    sim.advance(2_000);
+    ok(
+        &mut sim,
+        "admin.ai.settings.save",
+        json!({"enabled": false}),
+        ADMIN,
+    );
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let a = get(&mut sim, &id);
+    assert_eq!(a["steps"][0]["status"], "FAIL");
+    assert_eq!(a["steps"][0]["errorCode"], "MISCONFIGURED");
+    assert_eq!(
+        a["steps"][1]["status"], "ACTIVE",
+        "the path advances regardless"
+    );
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 0);
+    let form = ok(&mut sim, "ai.stepForm", json!({}), ADMIN);
+    assert_eq!(form["blocked"], "DISABLED");
+
+    // An invalid key.
+    let mut sim = configured();
+    sim.state_mut().llm.plan("*", LlmFault::Unauthorized);
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    assert_eq!(get(&mut sim, &id)["steps"][0]["errorCode"], "INVALID_KEY");
+    let inbox = ok(&mut sim, "admin.ai.inbox", json!({}), ADMIN);
+    assert_eq!(inbox["items"][0]["code"], "INVALID_KEY");
+
+    // Overloaded twice: retried once after >= 2 s, then UNAVAILABLE.
+    let mut sim = configured();
+    sim.state_mut().llm.plan("*", LlmFault::Overloaded);
+    sim.state_mut().llm.plan("*", LlmFault::Overloaded);
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    assert_eq!(
+        get(&mut sim, &id)["steps"][0]["status"],
+        "ACTIVE",
+        "waiting for the retry"
+    );
+    sim.advance(3_000);
+    assert_eq!(get(&mut sim, &id)["steps"][0]["errorCode"], "UNAVAILABLE");
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 2);
+
+    // Budget used up: no call, BUDGET_EXHAUSTED.
+    let mut sim = configured();
+    sim.advance(2_000);
+    ok(
+        &mut sim,
+        "admin.ai.settings.save",
+        json!({"monthlyTokenBudget": 10}),
+        ADMIN,
+    );
+    start(&mut sim, "AIR-1");
+    sim.settle();
+    let id = start(&mut sim, "AIR-4");
+    sim.settle();
+    assert_eq!(
+        get(&mut sim, &id)["steps"][0]["errorCode"],
+        "BUDGET_EXHAUSTED"
+    );
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 1);
+}
+
+// covers: AP-036, AP-053, AP-051, AP-052, AP-068
+#[test]
+fn settings_and_templates_are_admin_only_and_bounded() {
+    let mut sim = configured();
+    assert_eq!(
+        err(&mut sim, "admin.ai.settings.get", json!({}), CHLOE),
+        "ADMIN_REQUIRED"
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.ai.preview",
+            json!({"approvalId": "x", "templateId": "builtin:risk"}),
+            CHLOE
+        ),
+        "ADMIN_REQUIRED"
+    );
+    // Two saves within a second: the second is refused.
+    sim.advance(2_000);
+    ok(
+        &mut sim,
+        "admin.ai.settings.save",
+        json!({"temperature": 0.5}),
+        ADMIN,
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.ai.settings.save",
+            json!({"temperature": 0.6}),
+            ADMIN
+        ),
+        "SETTINGS_SAVE_TOO_SOON"
+    );
+    // Built-ins first and read-only.
+    let list = ok(&mut sim, "admin.ai.templates.list", json!({}), ADMIN);
+    let ids: Vec<&str> = list["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &ids[..6],
+        [
+            "builtin:summary",
+            "builtin:risk",
+            "builtin:compliance",
+            "builtin:recommendation",
+            "builtin:briefing",
+            "builtin:anomaly"
+        ]
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.ai.templates.delete",
+            json!({"id": "builtin:risk"}),
+            ADMIN
+        ),
+        "TEMPLATE_READ_ONLY"
+    );
+    // Field limits: the exact limits pass, one more fails.
+    let t = |n: usize, d: usize, b: usize| json!({"name": "n".repeat(n), "description": "d".repeat(d), "body": "b".repeat(b)});
+    ok(
+        &mut sim,
+        "admin.ai.templates.save",
+        t(120, 500, 4_000),
+        ADMIN,
+    );
+    for bad in [t(121, 1, 1), t(1, 501, 1), t(1, 1, 4_001)] {
+        assert_eq!(
+            err(&mut sim, "admin.ai.templates.save", bad, ADMIN),
+            "TEMPLATE_INVALID"
+        );
+    }
+    for i in 1..50 {
+        ok(
+            &mut sim,
+            "admin.ai.templates.save",
+            json!({"name": format!("T{i}"), "body": "x"}),
+            ADMIN,
+        );
+    }
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.ai.templates.save",
+            json!({"name": "51st", "body": "x"}),
+            ADMIN
+        ),
+        "TEMPLATE_LIMIT"
+    );
+}
+
+// covers: AP-065, AP-066, AP-067
+#[test]
+fn the_preview_shows_the_exact_prompt_without_calling_the_provider() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let calls = sim.state().llm.calls_to(ANTHROPIC);
+    let p = ok(
+        &mut sim,
+        "admin.ai.preview",
+        json!({"approvalId": id, "templateId": "builtin:risk"}),
+        ADMIN,
+    );
+    assert_eq!(
+        sim.state().llm.calls_to(ANTHROPIC),
+        calls,
+        "preview makes no provider call"
+    );
+    assert!(p["system"]
+        .as_str()
+        .unwrap()
+        .contains("approval workflow analyst"));
+    assert!(p["user"]
+        .as_str()
+        .unwrap()
+        .contains("### Work Item / Content Data"));
+    assert_eq!(p["warning"], false);
+    let big = ok(
+        &mut sim,
+        "admin.ai.preview",
+        json!({"approvalId": id, "body": "{% for i in range(400) %}{{ issue.fields.summary }} and more words here {% endfor %}"}),
+        ADMIN,
+    );
+    assert!(big["estimatedTokens"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn the_execution_route_checks_access_and_hides_the_prompt() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let v = ok(
+        &mut sim,
+        "ai.execution",
+        json!({"approvalId": id, "stepId": "s1"}),
+        JONAS,
+    );
+    assert!(v["result"].as_str().unwrap().contains("Risk Level:"));
+    assert_eq!(v["canRerun"], true, "Jonas started the approval");
+    assert!(v.get("prompt").is_none() && !v.to_string().contains("## Request"));
+    // A step of another kind, or one that does not belong to this approval: not found.
+    assert_eq!(
+        err(
+            &mut sim,
+            "ai.execution",
+            json!({"approvalId": id, "stepId": "s2"}),
+            JONAS
+        ),
+        "STEP_NOT_FOUND"
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "ai.execution",
+            json!({"approvalId": id, "stepId": "s99"}),
+            JONAS
+        ),
+        "STEP_NOT_FOUND"
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "ai.execution",
+            json!({"approvalId": "apr-guess", "stepId": "s1"}),
+            JONAS
+        ),
+        "APPROVAL_NOT_FOUND"
+    );
+}
+
+/// A crash at any host call of the worker, then redelivery: the step completes once, and the
+/// provider is billed again only when the crash fell between its answer and the recorded row.
+#[test]
+fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
+    let prep = || {
+        let mut sim = configured();
+        let id = start(&mut sim, "AIR-1");
+        // Run the approval-effects hand-off, keep the prompt job for the test to deliver.
+        let effect = sim
+            .state()
+            .queue
+            .iter()
+            .find(|e| e.queue_key == "approval-effects")
+            .cloned()
+            .unwrap();
+        sim.state_mut()
+            .queue
+            .retain(|e| e.queue_key != "approval-effects");
+        sim.deliver_queue(
+            "approval-effects",
+            &serde_json::from_str(&effect.body).unwrap(),
+        );
+        let job = sim
+            .state()
+            .queue
+            .iter()
+            .find(|e| e.queue_key == "prompt-steps")
+            .cloned()
+            .unwrap();
+        sim.state_mut()
+            .queue
+            .retain(|e| e.queue_key != "prompt-steps");
+        (sim, id, serde_json::from_str::<Value>(&job.body).unwrap())
+    };
+    let (mut probe, _, job) = prep();
+    let calls = probe.deliver_queue("prompt-steps", &job).counts.total;
+    assert!(calls >= 8, "{calls}");
+    let mut double_billed = Vec::new();
+    for n in 1..=calls {
+        let (mut sim, id, job) = prep();
+        sim.next_plan = FaultPlan::crash_at(n);
+        assert_eq!(
+            sim.deliver_queue("prompt-steps", &job).outcome,
+            RawOutcome::Crashed { at_call: n }
+        );
+        sim.deliver_queue("prompt-steps", &job);
+        sim.settle();
+        let a = get(&mut sim, &id);
+        assert_eq!(a["steps"][0]["status"], "SUCCESS", "crash at {n}");
+        assert_eq!(exec_rows(&sim).len(), 1, "crash at {n}");
+        let billed = sim.state().llm.calls_to(ANTHROPIC);
+        if billed > 1 {
+            double_billed.push(n);
+        }
+        assert!(billed <= 2, "crash at {n}: {billed} calls");
+    }
+    // Only the crash points between the provider's answer and the row's commit re-bill.
+    assert!(
+        double_billed.len() <= 2,
+        "re-billed after crashes at {double_billed:?}"
+    );
+}
