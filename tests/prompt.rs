@@ -487,3 +487,84 @@ fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
         "re-billed after crashes at {double_billed:?}"
     );
 }
+
+#[test]
+fn rerun_is_for_the_originator_and_admins_and_bills_again() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    assert_eq!(
+        err(
+            &mut sim,
+            "ai.rerun",
+            json!({"approvalId": id, "stepId": "s1"}),
+            PRIYA
+        ),
+        "NOT_ORIGINATOR"
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "ai.rerun",
+            json!({"approvalId": id, "stepId": "s2"}),
+            JONAS
+        ),
+        "STEP_NOT_FOUND"
+    );
+    let v = ok(
+        &mut sim,
+        "ai.rerun",
+        json!({"approvalId": id, "stepId": "s1"}),
+        JONAS,
+    );
+    assert_eq!(v["approval"]["steps"][0]["status"], "ACTIVE");
+    sim.settle();
+    assert_eq!(
+        sim.state().llm.calls_to(ANTHROPIC),
+        2,
+        "a re-run is a fresh provider call"
+    );
+    assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
+    assert_eq!(exec_rows(&sim).len(), 2);
+    ok(
+        &mut sim,
+        "ai.rerun",
+        json!({"approvalId": id, "stepId": "s1"}),
+        ADMIN,
+    );
+}
+
+#[test]
+fn a_lost_job_is_force_failed_by_the_five_minute_cleanup_and_rows_expire_after_90_days() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    // The platform drops the job.
+    sim.state_mut().queue.clear();
+    sim.advance(25 * 60 * 1000);
+    let a = get(&mut sim, &id);
+    assert_eq!(a["steps"][0]["status"], "FAIL");
+    assert_eq!(a["steps"][0]["errorCode"], "OTHER");
+    assert!(a["steps"][0]["errorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("background job was lost"));
+    assert_eq!(
+        a["steps"][1]["status"], "ACTIVE",
+        "downstream steps unblock"
+    );
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 0);
+    // Re-run it, then let 91 days pass: the daily cleanup prunes the execution row.
+    ok(
+        &mut sim,
+        "ai.rerun",
+        json!({"approvalId": id, "stepId": "s1"}),
+        JONAS,
+    );
+    sim.settle();
+    assert_eq!(exec_rows(&sim).len(), 1);
+    sim.advance(89 * 86_400_000);
+    assert_eq!(exec_rows(&sim).len(), 1, "kept for 90 days");
+    sim.advance(2 * 86_400_000);
+    assert_eq!(exec_rows(&sim).len(), 0, "pruned after 90 days");
+    assert_eq!(count_prefix(&sim, "prompt-exec-at:"), 0);
+}

@@ -142,6 +142,15 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             }
             return Ok(out);
         }
+        // Daily: AI Prompt execution rows older than 90 days.
+        "daily-maintenance" => {
+            let pruned = crate::prompt::worker::prune_executions(host)?;
+            let mut out = json!({"trigger": inv.module_key, "promptExecutionsPruned": pruned});
+            if pruned == 0 {
+                out["work"] = json!("none");
+            }
+            return Ok(out);
+        }
         _ => {}
     }
     host.log(

@@ -360,6 +360,40 @@ pub fn complete(
     Ok(out)
 }
 
+/// Runs a finished PROMPT step again (a re-run): ACTIVE with a new run number, results cleared.
+/// The rest of the path is left as it is (downstream steps already used the old result).
+pub fn rerun(a: &mut Approval, step_id: &str, now_ms: u64) -> AppResult<Outcome> {
+    let (phase, _) = a
+        .find(step_id)
+        .ok_or_else(|| AppError::not_found("STEP_NOT_FOUND", "no such step"))?;
+    let step = a.find_mut(step_id).expect("found above");
+    if step.step_type != super::definition::StepType::Prompt {
+        return Err(AppError::not_found(
+            "STEP_NOT_FOUND",
+            "no such AI Prompt step in this approval",
+        ));
+    }
+    if !matches!(step.status, StepStatus::Success | StepStatus::Fail) {
+        return Err(AppError::conflict(
+            "STEP_NOT_FINISHED",
+            "only a finished analysis can be re-run",
+        ));
+    }
+    step.status = StepStatus::Active;
+    step.run += 1;
+    step.activated_at = Some(time::rfc3339(now_ms));
+    step.completed_at = None;
+    step.executed_at = None;
+    step.result_teaser = None;
+    step.error_code = None;
+    step.error_message = None;
+    step.output = None;
+    Ok(Outcome {
+        effects: vec![(phase, step_id.to_string())],
+        ..Outcome::default()
+    })
+}
+
 /// The decision deadline passed: skip what is left and run `expirationSteps`.
 pub fn expire(a: &mut Approval, now_ms: u64, eval: &mut dyn Eval) -> AppResult<Outcome> {
     let mut out = Outcome::default();

@@ -481,8 +481,19 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
             None => break,
         }
     }
+    let mut lost = 0;
     for (k, mut e) in store.scan::<Effect>(store::EFFECT_PREFIX, BUDGET)? {
         if now.saturating_sub(e.queued_ms) >= STALE_MS {
+            let is_prompt = store::load(store, &e.approval_id)
+                .ok()
+                .and_then(|(a, _)| a.find(&e.step_id).map(|(_, s)| s.step_type))
+                == Some(super::definition::StepType::Prompt);
+            if is_prompt {
+                // StuckPromptStepCleanup: the job is gone; fail the step so the path moves on.
+                crate::prompt::worker::force_fail_lost(host, &e)?;
+                lost += 1;
+                continue;
+            }
             e.queued_ms = now;
             store.put(&k, &e)?;
             host.queue_push(
@@ -503,7 +514,7 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
             redelivered += 1;
         }
     }
-    if expired + validity + requeued + redelivered > 0 {
+    if expired + validity + requeued + redelivered + lost > 0 {
         host.log(
             Level::Info,
             &format!("approvals sweep: {expired} expired, {validity} validity ends, {requeued} effects and {redelivered} deliveries re-queued"),

@@ -23,6 +23,7 @@ pub const RESOLVERS: &[&str] = &[
     "admin.ai.preview",
     "ai.stepForm",
     "ai.execution",
+    "ai.rerun",
 ];
 
 /// Estimated tokens (4 characters per token) and the warning threshold.
@@ -134,6 +135,27 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                       "errorCode": step.error_code, "errorMessage": step.error_message,
                       "canRerun": admin || a.originator == who}),
             )
+        }
+        "ai.rerun" => {
+            // Originator and Jira administrators only; uses the current settings and issue.
+            let id = field(p, "approvalId")?;
+            let step_id = field(p, "stepId")?;
+            let (a, _) = store::load(store, id)?;
+            approvals::require_view(host, who, &a)?;
+            if a.originator != who && !access::is_admin(host, who)? {
+                return Err(AppError::forbidden(
+                    "NOT_ORIGINATOR",
+                    "only whoever started the approval or a Jira administrator can re-run the analysis",
+                ));
+            }
+            let now = host.now_ms();
+            let (a, _) = store::transition(
+                host,
+                id,
+                &mut |a, _| crate::approvals::engine::rerun(a, step_id, now),
+                &|_| Ok(()),
+            )?;
+            approvals::view(host, &a).map(|v| json!({"approval": v}))
         }
         other => Err(AppError::not_found(
             "UNKNOWN_FUNCTION",

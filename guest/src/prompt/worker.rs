@@ -36,6 +36,11 @@ pub fn exec_key(effect_id: &str) -> String {
     format!("prompt-exec:{effect_id}")
 }
 pub const EXEC_PREFIX: &str = "prompt-exec:";
+/// Time index of execution rows, for the 90-day retention sweep.
+pub fn exec_at_key(at_ms: u64, effect_id: &str) -> String {
+    format!("prompt-exec-at:{at_ms:013}:{effect_id}")
+}
+pub const EXEC_AT_PREFIX: &str = "prompt-exec-at:";
 
 /// One provider call (admin-only: it holds the scrubbed prompt and the response).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -367,6 +372,10 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         exec.tokens_in + exec.tokens_out,
         &|tx| {
             tx.set(&row_key, &exec)?;
+            tx.set(
+                &exec_at_key(exec.at_ms, effect_id),
+                &json!({"id": effect_id}),
+            )?;
             Ok(())
         },
     )?;
@@ -395,4 +404,59 @@ fn completion_of(e: &Execution) -> Completion {
         }
         Some(code) => fail(code, e.response.clone()),
     }
+}
+
+/// Daily: deletes execution rows older than 90 days, oldest first, through the time index.
+pub fn prune_executions(host: &dyn Host) -> AppResult<u64> {
+    let store = Store::new(host);
+    let cutoff = host
+        .now_ms()
+        .saturating_sub(EXECUTION_RETENTION_DAYS * 86_400_000);
+    let mut pruned = 0;
+    for _ in 0..50 {
+        let page = store.page::<Value>(EXEC_AT_PREFIX, None, 20)?;
+        if page.items.is_empty() {
+            break;
+        }
+        let mut tx = store.tx();
+        let mut any = false;
+        for (k, v) in &page.items {
+            let at: u64 = k
+                .split(':')
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(u64::MAX);
+            if at >= cutoff {
+                break;
+            }
+            let id = v.get("id").and_then(Value::as_str).unwrap_or("");
+            tx.delete(k)?;
+            tx.delete(&exec_key(id))?;
+            pruned += 1;
+            any = true;
+            if tx.len() >= 24 {
+                break;
+            }
+        }
+        if !any {
+            break;
+        }
+        tx.commit()?;
+        if host.remaining_ms() < 5_000 {
+            break;
+        }
+    }
+    Ok(pruned)
+}
+
+/// Force-fails an ACTIVE PROMPT step whose job was lost (the 5-minute safety net).
+pub fn force_fail_lost(host: &dyn Host, effect: &Effect) -> AppResult<Option<u32>> {
+    effects::finish(
+        host,
+        effect,
+        fail(
+            ErrorCode::Other,
+            "background job was lost; re-run the analysis",
+        ),
+    )
 }
