@@ -18,6 +18,12 @@ pub enum Step {
     },
     Event(PathBuf),
     Advance(u64),
+    /// Outside the app: an API key becomes valid at an emulated LLM provider (as when an admin
+    /// creates one in the provider's console).
+    ProviderKey {
+        provider: String,
+        key: String,
+    },
 }
 
 pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
@@ -48,6 +54,11 @@ pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
                 Ok(Step::Event(site_dir.join(e)))
             } else if let Some(d) = s.get("advance").and_then(Value::as_str) {
                 Ok(Step::Advance(parse_duration(d)?))
+            } else if let Some(k) = s.get("providerKey") {
+                Ok(Step::ProviderKey {
+                    provider: k["provider"].as_str().unwrap_or("").into(),
+                    key: k["key"].as_str().unwrap_or("").into(),
+                })
             } else {
                 bail!("scenario step {i} is not a note, invoke, event or advance: {s}")
             }
@@ -183,6 +194,32 @@ fn summarize(v: &Value) -> String {
                 .join(", ")
         );
     }
+    if let Some(f) = v.get("keyFingerprint") {
+        return format!(
+            "AI settings saved: {} / {}, key {}, status {}",
+            v["provider"].as_str().unwrap_or(""),
+            v["model"].as_str().unwrap_or(""),
+            f.as_str().unwrap_or("none"),
+            v["status"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(t) = v.get("resultTeaser").and_then(Value::as_str) {
+        let first = t.lines().take(2).collect::<Vec<_>>().join(" | ");
+        return format!(
+            "AI step \"{}\" {}: {first}",
+            v["name"].as_str().unwrap_or(""),
+            v["status"].as_str().unwrap_or("")
+        );
+    }
+    if let (Some(u), Some(b)) = (v.get("usage"), v.get("budget")) {
+        return format!(
+            "AI usage this month: {} tokens in {} execution(s) of a {b}-token budget ({}%, {})",
+            u["tokens"],
+            u["executions"],
+            v["percent"],
+            v["status"].as_str().unwrap_or("")
+        );
+    }
     if let Some(d) = v.get("definition") {
         return format!(
             "definition \"{}\" saved (version {})",
@@ -288,6 +325,13 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
                 records.push(rec);
                 records.extend(report_queue(sim, out)?);
             }
+            Step::ProviderKey { provider, key } => {
+                sim.state_mut().llm.add_key(provider, key);
+                writeln!(
+                    out,
+                    "{clock}  (outside the app) an API key is issued in the {provider} console"
+                )?;
+            }
             Step::Advance(ms) => {
                 let recs = sim.advance(*ms);
                 let idle = |r: &InvocationRecord| {
@@ -353,7 +397,7 @@ pub fn setup_steps(steps: &[Step]) -> Vec<Step> {
     steps
         .iter()
         .take_while(|s| !matches!(s, Step::Event(_)))
-        .filter(|s| !matches!(s, Step::Advance(_)))
+        .filter(|s| !matches!(s, Step::Advance(_) | Step::ProviderKey { .. }))
         .cloned()
         .collect()
 }

@@ -84,6 +84,9 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
         "on AIR-2: EXPIRED",
         "on expiry: [Expired note=SUCCESS]",
         "email \"Standard AI access on AIR-1: APPROVED\" to 1 recipient(s)",
+        "AI settings saved: anthropic / claude-sonnet-4-6, key ••••7f3a, status READY",
+        "AI step \"Risk read\" SUCCESS: Risk Level:",
+        "queue prompt-steps: {\"done\":true}",
     ] {
         assert!(t.contains(needle), "transcript lacks {needle:?}:\n{t}");
     }
