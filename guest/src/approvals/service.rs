@@ -298,9 +298,6 @@ pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
             "only whoever started the approval or a Jira administrator can restart it",
         ));
     }
-    if old.outdated.is_some() && old.restart_reason.is_none() && !old.is_open() {
-        // Already restarted once; fall through: the new approval id is derived and idempotent.
-    }
     let def = store::load_definition(store, &old.definition_id)?;
     let mut new = start(
         host,

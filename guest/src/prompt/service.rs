@@ -38,7 +38,8 @@ fn field<'a>(p: &'a Value, name: &str) -> AppResult<&'a str> {
 
 pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
-    if key.starts_with("admin.") {
+    // The step form belongs to the definition editor, which is admin-only.
+    if key.starts_with("admin.") || key == "ai.stepForm" {
         access::require_admin(host, inv)?;
     }
     let who = access::caller(inv)?;
