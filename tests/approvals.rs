@@ -18,22 +18,6 @@ const HELENA: &str = "5c41318d11064151843f092c"; // ai-approvers, legal
 const DANIEL: &str = "712020:1da71dc4-ac1b-595b-9c64-d53b508953da"; // Chloe: marketing, no approver role
 const LIAM: &str = "5fd8f375d9ca892faff3f94f"; // it-ops; not in engineering
 
-fn ok(sim: &mut Sim, f: &str, p: Value, who: &str) -> Value {
-    let rec = sim.resolve(f, &p, Some(who));
-    match &rec.outcome {
-        RawOutcome::Ok(v) => v.clone(),
-        other => panic!("{f} as {who}: {other:?}"),
-    }
-}
-
-fn err(sim: &mut Sim, f: &str, p: Value, who: &str) -> String {
-    let rec = sim.resolve(f, &p, Some(who));
-    match &rec.outcome {
-        RawOutcome::Err(e) => e.code.clone(),
-        other => panic!("{f} as {who} should fail: {other:?}"),
-    }
-}
-
 /// Two approvers in parallel (a named user and the ai-approvers group), then an automation
 /// comment that transitions the issue; success sends an email and calls an HTTP endpoint.
 fn standard_definition() -> Value {
@@ -641,7 +625,6 @@ fn webhook_deliveries_are_retried_with_backoff_then_dead_lettered() {
         .unwrap()
         .to_string();
     // The first delivery attempt gets a 503; the retry succeeds.
-    sim.next_plan = FaultPlan::default();
     ok(
         &mut sim,
         "approvals.decide",
@@ -689,6 +672,53 @@ fn webhook_deliveries_are_retried_with_backoff_then_dead_lettered() {
             .count(),
         1
     );
+    // An endpoint that keeps failing: 5 attempts with doubling delays, then a dead letter.
+    let id2 = start(&mut sim, &def, "AIR-10", ADMIN)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &mut sim,
+        "approvals.decide",
+        json!({"approvalId": id2, "stepId": "s1", "decision": "approve"}),
+        PRIYA,
+    );
+    let ev = sim
+        .state()
+        .queue
+        .iter()
+        .find(|e| e.queue_key == "webhooks")
+        .cloned()
+        .unwrap();
+    sim.state_mut().queue.retain(|e| e.queue_key != "webhooks");
+    let body: Value = serde_json::from_str(&ev.body).unwrap();
+    let mut delays = Vec::new();
+    for _ in 0..5 {
+        sim.next_plan = FaultPlan::service(
+            Service::Fetch,
+            1,
+            Fault::Status {
+                status: 500,
+                retry_after_s: None,
+            },
+        );
+        delays.push(outcome(&sim.deliver_queue("webhooks", &body)));
+    }
+    assert_eq!(
+        delays,
+        vec![
+            json!({"retry": 30}),
+            json!({"retry": 60}),
+            json!({"retry": 120}),
+            json!({"retry": 240}),
+            json!({"done": true})
+        ]
+    );
+    assert_eq!(count_prefix(&sim, "webhook-delivery:"), 0);
+    assert_eq!(count_prefix(&sim, "webhook-dead:"), 1);
+    let dead = ok(&mut sim, "admin.webhooks.deliveries", json!({}), ADMIN);
+    assert_eq!(dead["dead"][0]["attempts"], 5);
+    assert_eq!(dead["dead"][0]["lastStatus"], "HTTP 500");
 }
 
 /// A crash before any host call of a decision, then the user retrying, ends exactly like a

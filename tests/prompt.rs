@@ -15,21 +15,6 @@ const CHLOE: &str = "712020:1da71dc4-ac1b-595b-9c64-d53b508953da";
 const KEY: &str = "sk-ant-api03-test-key-1234abcd";
 const ANTHROPIC: &str = "api.anthropic.com";
 
-fn ok(sim: &mut Sim, f: &str, p: Value, who: &str) -> Value {
-    let rec = sim.resolve(f, &p, Some(who));
-    match &rec.outcome {
-        RawOutcome::Ok(v) => v.clone(),
-        other => panic!("{f} as {who}: {other:?}"),
-    }
-}
-
-fn err(sim: &mut Sim, f: &str, p: Value, who: &str) -> String {
-    match &sim.resolve(f, &p, Some(who)).outcome {
-        RawOutcome::Err(e) => e.code.clone(),
-        other => panic!("{f} should fail: {other:?}"),
-    }
-}
-
 /// AI configured (Anthropic, valid key at the emulated provider) and a path whose first group
 /// is a risk assessment, followed by an approver and an automation that quotes the result.
 fn configured() -> Sim {

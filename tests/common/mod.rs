@@ -112,3 +112,20 @@ pub fn verify(sim: &mut Sim) -> aiclearance::audit::VerifyReport {
     emu.end();
     report
 }
+
+/// A resolver call as `who` that must succeed; its result.
+pub fn ok(sim: &mut Sim, f: &str, p: Value, who: &str) -> Value {
+    let rec = sim.resolve(f, &p, Some(who));
+    match &rec.outcome {
+        RawOutcome::Ok(v) => v.clone(),
+        other => panic!("{f} as {who}: {other:?}"),
+    }
+}
+
+/// A resolver call as `who` that must fail; its error code.
+pub fn err(sim: &mut Sim, f: &str, p: Value, who: &str) -> String {
+    match &sim.resolve(f, &p, Some(who)).outcome {
+        RawOutcome::Err(e) => e.code.clone(),
+        other => panic!("{f} as {who} should fail: {other:?}"),
+    }
+}

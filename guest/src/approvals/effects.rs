@@ -36,8 +36,6 @@ enum Ran {
     Done(Completion),
     /// Try again later (seconds).
     Retry(u32),
-    /// Handed to another worker that completes the step itself.
-    Handed,
 }
 
 /// Queue consumer for `approval-effects`. `Ok(Some(s))` asks for redelivery in `s` seconds.
@@ -99,9 +97,9 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         StepConfig::Email { event, recipients } => {
             email_step(host, &a, &effect, &mut eval, event, recipients)
         }
-        StepConfig::Prompt { .. } => Ok(Ran::Handed),
-        StepConfig::User { .. } | StepConfig::Group { .. } => {
-            return Err(AppError::internal("EFFECT_ON_HUMAN_STEP", "a bug"))
+        // PROMPT jobs were handed to their worker above; human steps have no effect.
+        StepConfig::Prompt { .. } | StepConfig::User { .. } | StepConfig::Group { .. } => {
+            return Err(AppError::internal("EFFECT_NOT_RUNNABLE", "a bug"))
         }
     };
     let ran = match ran {
@@ -121,7 +119,6 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         Err(e) => Ran::Retry(e.retry_after_s.unwrap_or(30)),
     };
     match ran {
-        Ran::Handed => Ok(None),
         Ran::Retry(delay) if effect.attempts < MAX_ATTEMPTS => Ok(Some(delay.clamp(5, 900))),
         Ran::Retry(_) => finish(
             host,
@@ -140,7 +137,6 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
 /// Completes the step and advances the path; deletes the effect record in the same commit.
 pub fn finish(host: &dyn Host, effect: &Effect, c: Completion) -> AppResult<Option<u32>> {
     let key = store::effect_key(&effect.id);
-    let validity = validity_days(host, &effect.approval_id)?;
     let result = store::transition(
         host,
         &effect.approval_id,
@@ -150,7 +146,6 @@ pub fn finish(host: &dyn Host, effect: &Effect, c: Completion) -> AppResult<Opti
                 &effect.step_id,
                 effect.run,
                 c.clone(),
-                validity,
                 host.now_ms(),
                 eval,
             )
@@ -168,13 +163,6 @@ pub fn finish(host: &dyn Host, effect: &Effect, c: Completion) -> AppResult<Opti
         }
         Err(e) => Err(e),
     }
-}
-
-fn validity_days(host: &dyn Host, approval_id: &str) -> AppResult<Option<u32>> {
-    let (a, _) = store::load(Store::new(host), approval_id)?;
-    Ok(Store::new(host)
-        .get::<super::definition::Definition>(&store::definition_key(&a.definition_id))?
-        .and_then(|d| d.validity_days))
 }
 
 /// Earlier PROMPT results visible to a step: same phase, lower parallel group only.

@@ -83,10 +83,11 @@ pub fn start(
         success_steps: steps(Phase::SuccessSteps),
         rejection_steps: steps(Phase::RejectionSteps),
         expiration_steps: steps(Phase::ExpirationSteps),
+        validity_days: def.validity_days,
         rev: 0,
     };
     let mut out = Outcome::default();
-    advance(&mut a, def.validity_days, now_ms, eval, &mut out)?;
+    advance(&mut a, now_ms, eval, &mut out)?;
     Ok((a, out))
 }
 
@@ -99,7 +100,6 @@ fn progress(a: &Approval) -> u8 {
 /// Moves the path forward as far as it can go without outside input.
 pub fn advance(
     a: &mut Approval,
-    validity_days: Option<u32>,
     now_ms: u64,
     eval: &mut dyn Eval,
     out: &mut Outcome,
@@ -128,8 +128,9 @@ pub fn advance(
                 } else {
                     a.status = ApprovalStatus::Approved;
                     a.phase = Phase::SuccessSteps;
-                    a.validity_expiration_date =
-                        validity_days.map(|d| time::rfc3339(now_ms + u64::from(d) * 86_400_000));
+                    a.validity_expiration_date = a
+                        .validity_days
+                        .map(|d| time::rfc3339(now_ms + u64::from(d) * 86_400_000));
                 }
                 a.progress = progress(a);
                 continue;
@@ -230,7 +231,6 @@ pub fn decide(
     authority: Authority,
     verdict: Verdict,
     comment: &str,
-    validity_days: Option<u32>,
     now_ms: u64,
     eval: &mut dyn Eval,
 ) -> AppResult<Outcome> {
@@ -300,7 +300,7 @@ pub fn decide(
         }
     }
     a.progress = progress(a);
-    advance(a, validity_days, now_ms, eval, &mut out)?;
+    advance(a, now_ms, eval, &mut out)?;
     Ok(out)
 }
 
@@ -321,7 +321,6 @@ pub fn complete(
     step_id: &str,
     run: u32,
     c: Completion,
-    validity_days: Option<u32>,
     now_ms: u64,
     eval: &mut dyn Eval,
 ) -> AppResult<Outcome> {
@@ -356,7 +355,7 @@ pub fn complete(
         decided: vec![step_id.to_string()],
         ..Outcome::default()
     };
-    advance(a, validity_days, now_ms, eval, &mut out)?;
+    advance(a, now_ms, eval, &mut out)?;
     Ok(out)
 }
 
@@ -411,7 +410,7 @@ pub fn expire(a: &mut Approval, now_ms: u64, eval: &mut dyn Eval) -> AppResult<O
     a.status = ApprovalStatus::Expired;
     a.phase = Phase::ExpirationSteps;
     out.closed = true;
-    advance(a, None, now_ms, eval, &mut out)?;
+    advance(a, now_ms, eval, &mut out)?;
     Ok(out)
 }
 
@@ -441,7 +440,7 @@ pub fn cancel(a: &mut Approval, reason: &str, now_ms: u64) -> AppResult<Outcome>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::approvals::definition::{self, Condition, StepDef};
+    use crate::approvals::definition;
     use serde_json::json;
 
     /// Test evaluation: conditions are literal "true"/"false"; groups have 3 members.
@@ -486,7 +485,6 @@ mod tests {
             Authority::Approver,
             Verdict::Approve,
             "ok",
-            None,
             2_000,
             &mut Fixed,
         )
@@ -593,7 +591,6 @@ mod tests {
                     Authority::Approver,
                     v,
                     "",
-                    None,
                     2_000,
                     &mut Fixed,
                 )
@@ -626,8 +623,8 @@ mod tests {
             ..Default::default()
         };
         // A stale run cannot complete the step.
-        assert!(complete(&mut a, "s1", 9, failed.clone(), None, 1_500, &mut Fixed).is_err());
-        let out = complete(&mut a, "s1", 1, failed, None, 1_500, &mut Fixed).unwrap();
+        assert!(complete(&mut a, "s1", 9, failed.clone(), 1_500, &mut Fixed).is_err());
+        let out = complete(&mut a, "s1", 1, failed, 1_500, &mut Fixed).unwrap();
         assert_eq!(out.decided, vec!["s1".to_string()]);
         assert_eq!(out.tasks_opened, vec!["s2".to_string()]);
         assert_eq!(statuses(&a, Phase::Steps), vec![Fail, Active]);
@@ -680,7 +677,6 @@ mod tests {
             Authority::DelegateOf("u1".into()),
             Verdict::Approve,
             "",
-            None,
             3,
             &mut Fixed,
         )
@@ -693,7 +689,6 @@ mod tests {
             Authority::Admin,
             Verdict::Approve,
             "override",
-            None,
             3,
             &mut Fixed,
         )
@@ -743,10 +738,5 @@ mod tests {
         ] {
             assert!(fields.contains(&f), "{f} missing in {fields:?}");
         }
-        let _ = Condition {
-            id: String::new(),
-            expression: String::new(),
-        };
-        let _: Option<StepDef> = None;
     }
 }

@@ -205,6 +205,9 @@ pub struct Approval {
     pub rejection_steps: Vec<Step>,
     #[serde(default)]
     pub expiration_steps: Vec<Step>,
+    /// From the definition at start: days an approved path stays valid.
+    #[serde(default)]
+    pub validity_days: Option<u32>,
     /// Bumped on every stored change; part of deterministic effect and delivery ids.
     pub rev: u64,
 }

@@ -129,6 +129,7 @@ pub fn start(
         success_steps: vec![],
         rejection_steps: vec![],
         expiration_steps: vec![],
+        validity_days: def.validity_days,
         rev: 0,
     };
     let mut eval = LiveEval::new(host, &probe).with_issue(issue);
@@ -206,12 +207,6 @@ pub fn authority(host: &dyn Host, who: &str, a: &Approval, step_id: &str) -> App
     ))
 }
 
-fn validity_of(host: &dyn Host, a: &Approval) -> AppResult<Option<u32>> {
-    Ok(Store::new(host)
-        .get::<Definition>(&store::definition_key(&a.definition_id))?
-        .and_then(|d| d.validity_days))
-}
-
 // ---- decisions -------------------------------------------------------------------------------
 
 pub fn decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
@@ -237,24 +232,11 @@ pub fn decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
     let (a, _) = store::load(Store::new(host), id)?;
     require_view(host, who, &a)?;
     let auth = authority(host, who, &a, step_id)?;
-    let validity = validity_of(host, &a)?;
     let now = host.now_ms();
     let (a, _) = store::transition(
         host,
         id,
-        &mut |a, eval| {
-            engine::decide(
-                a,
-                step_id,
-                who,
-                auth.clone(),
-                verdict,
-                comment,
-                validity,
-                now,
-                eval,
-            )
-        },
+        &mut |a, eval| engine::decide(a, step_id, who, auth.clone(), verdict, comment, now, eval),
         &|_| Ok(()),
     )?;
     Ok(a)
@@ -514,11 +496,12 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
     if expired + validity + requeued + redelivered + lost > 0 {
         host.log(
             Level::Info,
-            &format!("approvals sweep: {expired} expired, {validity} validity ends, {requeued} effects and {redelivered} deliveries re-queued"),
+            &format!("approvals sweep: {expired} expired, {validity} validity ends, {requeued} effects and {redelivered} deliveries re-queued, {lost} lost prompt jobs failed"),
         );
     }
     Ok(
-        json!({"expired": expired, "validityEnded": validity, "effectsRequeued": requeued, "deliveriesRequeued": redelivered}),
+        json!({"expired": expired, "validityEnded": validity, "effectsRequeued": requeued,
+               "deliveriesRequeued": redelivered, "lostPromptStepsFailed": lost}),
     )
 }
 

@@ -179,15 +179,9 @@ impl<'h> Jira<'h> {
         property: &str,
         value: Value,
     ) -> JiraResult<Value> {
-        let body =
-            json!({"body": adf, "properties": [{"key": property, "value": value}]}).to_string();
-        self.send(
-            Principal::App,
-            HttpRequest::with_json(
-                "POST",
-                format!("/rest/api/3/issue/{}/comment", encode(key)),
-                body,
-            ),
+        self.post_comment(
+            key,
+            json!({"body": adf, "properties": [{"key": property, "value": value}]}),
         )
     }
 
@@ -242,7 +236,11 @@ impl<'h> Jira<'h> {
 
     /// `POST /rest/api/3/issue/{key}/comment` with an ADF body.
     pub fn add_comment(&self, key: &str, adf: Value) -> JiraResult<Value> {
-        let body = json!({"body": adf}).to_string();
+        self.post_comment(key, json!({ "body": adf }))
+    }
+
+    fn post_comment(&self, key: &str, body: Value) -> JiraResult<Value> {
+        let body = body.to_string();
         self.send(
             Principal::App,
             HttpRequest::with_json(

@@ -150,110 +150,21 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-const MS_PER_DAY: u64 = 86_400_000;
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_in_month(y: u64, m: u64) -> u64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-        _ => 28,
-    }
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SSZ` with optional fractional seconds (`.5`, `.123456Z`) into Unix
-/// milliseconds (fractions beyond milliseconds are dropped). Only UTC (`Z`) is accepted; years
-/// before 1970, impossible dates and leap seconds are rejected.
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` with optional fractional seconds into Unix milliseconds. The
+/// arithmetic is the app's own (`aiclearance::time`); the relay is stricter on the shape: UTC `Z`
+/// only, a `T` separator, and no impossible dates or leap seconds (a value must format back to
+/// the same date and time).
 pub fn parse_rfc3339(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if s.len() < 20 || s.as_bytes()[10] != b'T' || !s.ends_with('Z') || s.ends_with(".Z") {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u64> {
-        let part = &b[r];
-        if part.iter().all(u8::is_ascii_digit) {
-            Some(
-                part.iter()
-                    .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')),
-            )
-        } else {
-            None
-        }
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut i = 19;
-    let mut millis = 0u64;
-    if b[i] == b'.' {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let frac = &b[start..i];
-        for k in 0..3 {
-            millis = millis * 10 + frac.get(k).map_or(0, |d| u64::from(d - b'0'));
-        }
-    }
-    if i + 1 != b.len() || b[i] != b'Z' {
-        return None;
-    }
-    if y < 1970
-        || !(1..=12).contains(&mo)
-        || d < 1
-        || d > days_in_month(y, mo)
-        || h > 23
-        || mi > 59
-        || se > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(y as i64, mo as u32, d as u32) as u64;
-    Some(days * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + se * 1000 + millis)
+    let ms = aiclearance::time::parse(s)?;
+    (format_rfc3339(ms)[..19] == s[..19]).then_some(ms)
 }
 
 /// Unix milliseconds → `YYYY-MM-DDTHH:MM:SSZ` (whole seconds, UTC).
 pub fn format_rfc3339(ms: u64) -> String {
-    let (y, m, d) = civil_from_days((ms / MS_PER_DAY) as i64);
-    let rem = ms % MS_PER_DAY;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60
-    )
+    format!("{}Z", &aiclearance::time::rfc3339(ms)[..19])
 }
 
 #[cfg(test)]
