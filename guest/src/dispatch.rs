@@ -97,10 +97,14 @@ pub fn resolve(
             )
         }
         "admin.audit.verify" => {
-            access::require_admin(host, inv)?;
+            let who = access::require_admin(host, inv)?;
+            crate::ratelimit::take(store, crate::ratelimit::AUDIT_VERIFY, who)?;
             Ok(serde_json::to_value(audit::verify(store, 1_000_000)?).expect("report serializes"))
         }
         "requests.mine" => requests::mine(store, inv, &p),
+        k if crate::clearance::service::RESOLVERS.contains(&k) => {
+            crate::clearance::service::resolve(host, inv, k, &p)
+        }
         k if approvals::service::RESOLVERS.contains(&k) => {
             approvals::service::resolve(host, inv, k, &p)
         }
@@ -142,11 +146,31 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             }
             return Ok(out);
         }
-        // Daily: AI Prompt execution rows older than 90 days.
+        // Hourly: overdue grants expire (with deprovision jobs), due jobs run, and decisions
+        // whose follow-up was lost (notices, path outcomes, unrouted requests) are finished.
+        "job-runner" => {
+            use crate::clearance::{jobs, lifecycle, notices, routing};
+            let expired = lifecycle::expire_due(host, 500)?;
+            let jobs_run = jobs::run_due(host, 500)?;
+            let outcomes = routing::apply_stale_outcomes(host, 200)?;
+            let notices = notices::requeue_stale(host, 200)?;
+            let routed = route_unrouted(host, 100)?;
+            let mut out = json!({"trigger": inv.module_key, "grantsExpired": expired, "jobsRun": jobs_run,
+                                 "pathOutcomesApplied": outcomes, "noticesRequeued": notices,
+                                 "requestsRouted": routed});
+            if expired + jobs_run + outcomes + notices + routed == 0 {
+                out["work"] = json!("none");
+            }
+            return Ok(out);
+        }
+        // Daily: insights rollups from new audit entries; AI Prompt execution rows older than
+        // 90 days.
         "daily-maintenance" => {
+            let folded = crate::clearance::admin::analytics(host, 20_000)?;
             let pruned = crate::prompt::worker::prune_executions(host)?;
-            let mut out = json!({"trigger": inv.module_key, "promptExecutionsPruned": pruned});
-            if pruned == 0 {
+            let mut out = json!({"trigger": inv.module_key, "auditEntriesFolded": folded,
+                                 "promptExecutionsPruned": pruned});
+            if pruned == 0 && folded == 0 {
                 out["work"] = json!("none");
             }
             return Ok(out);
@@ -186,6 +210,14 @@ pub fn queue_event(
         approvals::store::WEBHOOK_QUEUE => {
             approvals::webhooks::deliver(host, field(&v, "deliveryId")?)
         }
+        crate::clearance::notices::QUEUE => {
+            if let Some(id) = v.get("noticeId").and_then(Value::as_str) {
+                return crate::clearance::notices::run(host, id);
+            }
+            crate::clearance::routing::apply_outcome(host, field(&v, "approvalId")?)?;
+            Ok(None)
+        }
+        crate::clearance::jobs::QUEUE => crate::clearance::jobs::run(host, field(&v, "jobId")?),
         approvals::effects::PROMPT_QUEUE => {
             crate::prompt::worker::run(host, field(&v, "effectId")?)
         }
@@ -194,6 +226,30 @@ pub fn queue_event(
             format!("no consumer for queue {other:?}"),
         )),
     }
+}
+
+/// Pending requests that never got a route (routing failed after intake), bounded.
+fn route_unrouted(host: &dyn Host, budget: usize) -> AppResult<u32> {
+    let store = Store::new(host);
+    let ids = store.scan::<String>(
+        &crate::storage::keys::request_by_decision_prefix("pending"),
+        2_000,
+    )?;
+    let mut n = 0;
+    for chunk in ids.chunks(crate::storage::rules::MAX_BATCH) {
+        let want: Vec<String> = chunk
+            .iter()
+            .map(|(_, id)| crate::storage::keys::request(id))
+            .collect();
+        for (k, t) in store.batch_get(&want)? {
+            let r: requests::Request = crate::storage::decode(&k, &t)?;
+            if r.route.is_none() && n < budget {
+                crate::clearance::routing::after_intake(host, &r.issue_id)?;
+                n += 1;
+            }
+        }
+    }
+    Ok(n as u32)
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> AppResult<&'a str> {

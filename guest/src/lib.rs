@@ -5,6 +5,8 @@
 //! - `dispatch`: the exports (resolvers, triggers, scheduled jobs, queue consumers).
 //! - `storage`: typed KVS with Forge's rules; `storage::keys`: every key the app writes.
 //! - `intake`: issue-created ingestion of portal snapshots; `requests`, `catalog`: their records.
+//! - `clearance`: decisions — governance, auto-approval, the Approvals tab, grants, pages.
+//! - `approvals`: the approval path engine; `prompt`: its AI Prompt step.
 //! - `audit`: the hash-chained audit trail and its verifier.
 //! - `jira`, `adf`, `access`, `time`: Jira REST wrappers, ADF text, caller checks, clock helpers.
 
@@ -13,12 +15,14 @@ pub mod adf;
 pub mod approvals;
 pub mod audit;
 pub mod catalog;
+pub mod clearance;
 pub mod dispatch;
 pub mod error;
 pub mod host;
 pub mod intake;
 pub mod jira;
 pub mod prompt;
+pub mod ratelimit;
 pub mod requests;
 pub mod storage;
 pub mod time;

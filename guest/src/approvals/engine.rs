@@ -85,6 +85,7 @@ pub fn start(
         expiration_steps: steps(Phase::ExpirationSteps),
         validity_days: def.validity_days,
         rev: 0,
+        clearance_request: None,
     };
     let mut out = Outcome::default();
     advance(&mut a, now_ms, eval, &mut out)?;

@@ -210,6 +210,10 @@ pub struct Approval {
     pub validity_days: Option<u32>,
     /// Bumped on every stored change; part of deterministic effect and delivery ids.
     pub rev: u64,
+    /// The AI Clearance request (issue id) this path decides: when it closes, its outcome is
+    /// applied to the request (`clearance::routing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clearance_request: Option<String>,
 }
 
 impl Approval {

@@ -78,6 +78,20 @@ pub fn start(
     originator: &str,
     idempotency_key: Option<&str>,
 ) -> AppResult<Approval> {
+    start_linked(host, def, issue_key, originator, idempotency_key, None)
+}
+
+/// `link`: the AI Clearance request (issue id) this path decides. None = link automatically when
+/// the issue's request is pending and no open path decides it (a path an approver starts by hand
+/// on a request becomes its deciding path).
+pub fn start_linked(
+    host: &dyn Host,
+    def: &Definition,
+    issue_key: &str,
+    originator: &str,
+    idempotency_key: Option<&str>,
+    link: Option<String>,
+) -> AppResult<Approval> {
     let issue = Jira::new(host)
         .issue(issue_key, &["*all"], &[])
         .map_err(store::jira_error)?;
@@ -131,17 +145,44 @@ pub fn start(
         expiration_steps: vec![],
         validity_days: def.validity_days,
         rev: 0,
+        clearance_request: None,
     };
+    let auto_link = link.is_none() && crate::clearance::routing::wants_path(store, &iref.id)?;
+    let link = link.or_else(|| auto_link.then(|| iref.id.clone()));
     let mut eval = LiveEval::new(host, &probe).with_issue(issue);
     let (mut a, out) = engine::start(def, id.clone(), iref, originator, host.now_ms(), &mut eval)?;
+    a.clearance_request = link;
     match store::commit(host, &mut a, None, &out, &|_| Ok(())) {
         Ok(()) => {
             store::after_commit(host, &a, &out);
+            if auto_link {
+                point_request_at(host, &a)?;
+            }
             Ok(a)
         }
         Err(e) if e.code == "STORAGE_CONFLICT" => Ok(store::load(store, &id)?.0),
         Err(e) => Err(e),
     }
+}
+
+/// Makes `a` the deciding path of its request (while the request is pending).
+fn point_request_at(host: &dyn Host, a: &Approval) -> AppResult<()> {
+    let Some(issue_id) = &a.clearance_request else {
+        return Ok(());
+    };
+    let route = crate::requests::Route {
+        kind: "path".into(),
+        approval_id: Some(a.id.clone()),
+        definition_id: Some(a.definition_id.clone()),
+        at: crate::time::rfc3339(host.now_ms()),
+        auto_approval: None,
+    };
+    crate::clearance::routing::set_route(host, issue_id, Some(route), |_| true)?;
+    // Closed before the route pointed here (e.g. an all-automatic path): apply it now.
+    if !a.is_open() {
+        crate::clearance::routing::apply_outcome(host, &a.id)?;
+    }
+    Ok(())
 }
 
 // ---- access ----------------------------------------------------------------------------------
@@ -281,13 +322,19 @@ pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
         ));
     }
     let def = store::load_definition(store, &old.definition_id)?;
-    let mut new = start(
+    // The new path inherits the request it decides; the route moves before the old path is
+    // cancelled, so the cancellation does not hand the request back to direct decisions.
+    let mut new = start_linked(
         host,
         &def,
         &old.issue.key,
         &old.originator,
         Some(&format!("restart:{}", old.id)),
+        old.clearance_request.clone(),
     )?;
+    if new.clearance_request.is_some() {
+        point_request_at(host, &new)?;
+    }
     if new.origin_approval.is_none() {
         let (_, raw) = store::load(store, &new.id)?;
         new.origin_approval = Some(old.id.clone());

@@ -322,6 +322,14 @@ pub fn commit(
         )?;
     }
     if out.closed {
+        // An AI Clearance path: its outcome is applied to the request from this record (inline
+        // by the caller, or from the `decisions` queue), so it can never be lost between writes.
+        if let Some(issue_id) = &a.clearance_request {
+            tx.set(
+                &keys::path_outcome(&a.id),
+                &json!({"approvalId": a.id, "issueId": issue_id}),
+            )?;
+        }
         if let Some(d) = a.decision_deadline.as_deref().and_then(crate::time::parse) {
             tx.delete(&due_key(d, &a.id))?;
         }
@@ -378,4 +386,7 @@ pub fn after_commit(host: &dyn Host, a: &Approval, out: &Outcome) {
         }
     }
     webhooks::queue_staged(host, a, &out.decided);
+    if out.closed && a.clearance_request.is_some() {
+        crate::clearance::routing::push_outcome(host, &a.id);
+    }
 }

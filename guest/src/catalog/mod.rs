@@ -1,6 +1,6 @@
-//! The catalog of governed AI tools (spec §4.3). Only `approved` tools are requestable.
-//! (Seeding and the full governance model arrive with the decisions issue; intake needs the
-//! records, their status and risk level.)
+//! The catalog of governed AI tools (spec §4.3). Only `approved` tools are requestable; blocked
+//! and denied tools stay governed (admins see them) but cannot be requested or granted.
+//! `clearance::seed` holds the seed catalog that `seed` copies in.
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{keys, Store};
@@ -66,6 +66,9 @@ pub struct Tool {
     pub default_expiry_days: u32,
     #[serde(default)]
     pub guidance: String,
+    /// How access is fulfilled (shown on the Approved Tools tab, §5.2).
+    #[serde(default)]
+    pub fulfilment_notes: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connector_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +151,24 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
     if guidance.chars().count() > 2000 {
         errors.insert("guidance".into(), json!("at most 2000 characters"));
     }
+    let fulfilment_notes = s("fulfilmentNotes");
+    if fulfilment_notes.chars().count() > 2000 {
+        errors.insert("fulfilmentNotes".into(), json!("at most 2000 characters"));
+    }
+    if let Some(c) = payload.get("connectorId").filter(|v| !v.is_null()) {
+        if !c.as_str().is_some_and(is_tool_id) {
+            errors.insert("connectorId".into(), json!("a connector id (slug) or null"));
+        }
+    }
+    match payload.get("entitlementGroup") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => {
+            errors.insert(
+                "entitlementGroup".into(),
+                json!("an object such as {\"name\": \"ai-chatgpt-users\"} or null"),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(
             AppError::invalid("TOOL_INVALID", "the tool has invalid fields")
@@ -162,6 +183,7 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
         risk_level: risk.expect("checked"),
         default_expiry_days: expiry.expect("checked") as u32,
         guidance,
+        fulfilment_notes,
         connector_id: payload
             .get("connectorId")
             .and_then(Value::as_str)
@@ -189,6 +211,35 @@ pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
         return Ok(None);
     }
     Ok(store.get(&keys::tool(id))?)
+}
+
+/// Removes a tool. Requests and grants keep their own copy of the tool's facts, so history stays
+/// readable; the tool simply stops being requestable.
+pub fn delete(store: Store<'_>, id: &str) -> AppResult<bool> {
+    if get(store, id)?.is_none() {
+        return Ok(false);
+    }
+    store.delete(&keys::tool(id))?;
+    Ok(true)
+}
+
+/// Copies the seed catalog in. Only missing tools are created (create-if-absent), so local edits
+/// survive a re-seed and a repeated call creates nothing twice.
+pub fn seed(store: Store<'_>) -> AppResult<Value> {
+    let now = crate::time::rfc3339(store.host.now_ms());
+    let (mut created, mut kept) = (Vec::new(), Vec::new());
+    for mut tool in crate::clearance::seed::catalog() {
+        tool.version = 1;
+        tool.updated_at = now.clone();
+        if store.create(&keys::tool(&tool.id), &tool)? {
+            created.push(tool.id);
+        } else {
+            kept.push(tool.id);
+        }
+    }
+    Ok(
+        json!({"created": created, "kept": kept, "seedVersion": crate::clearance::seed::SEED_VERSION}),
+    )
 }
 
 /// The whole catalog, bounded (a catalog is tens of tools, not thousands).

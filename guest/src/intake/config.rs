@@ -20,12 +20,141 @@ pub struct IntakeConfig {
     pub request_type_ids: Vec<u64>,
     #[serde(default = "default_field")]
     pub request_type_field_id: String,
+    /// Approver routing, fallback, escalation and review-before-expiry (§4.2, CL-038).
+    #[serde(default)]
+    pub approvals: ApprovalSettings,
     #[serde(default)]
     pub version: u64,
     #[serde(default)]
     pub updated_at: String,
     #[serde(default)]
     pub updated_by: String,
+}
+
+/// Who decides requests that no approval path decides, and the lifecycle timers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalSettings {
+    /// Named approvers (account ids).
+    #[serde(default)]
+    pub approver_account_ids: Vec<String>,
+    /// Role-based approvers: members of these Jira groups.
+    #[serde(default)]
+    pub approver_groups: Vec<String>,
+    /// Delegated approvers: approver account id → the accounts deciding on their behalf.
+    #[serde(default)]
+    pub delegates: std::collections::BTreeMap<String, Vec<String>>,
+    /// Jira admins decide when nobody else is configured (always true in this release: admins
+    /// keep the management role; the flag documents the intent and is reported in Overview).
+    #[serde(default = "yes")]
+    pub admin_fallback: bool,
+    /// Pending longer than this → an escalation (hourly sweep).
+    #[serde(default = "default_escalation_hours")]
+    pub escalation_after_hours: u32,
+    #[serde(default)]
+    pub escalation_targets: Vec<String>,
+    /// Days before expiry when a recertification issue is created (0 = off).
+    #[serde(default)]
+    pub review_before_expiry_days: u32,
+    #[serde(default)]
+    pub review_issue_type_id: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_escalation_hours() -> u32 {
+    48
+}
+
+impl Default for ApprovalSettings {
+    fn default() -> Self {
+        ApprovalSettings {
+            approver_account_ids: vec![],
+            approver_groups: vec![],
+            delegates: Default::default(),
+            admin_fallback: true,
+            escalation_after_hours: default_escalation_hours(),
+            escalation_targets: vec![],
+            review_before_expiry_days: 0,
+            review_issue_type_id: None,
+        }
+    }
+}
+
+impl ApprovalSettings {
+    pub fn has_approvers(&self) -> bool {
+        !self.approver_account_ids.is_empty() || !self.approver_groups.is_empty()
+    }
+}
+
+fn parse_approvals(
+    v: Option<&Value>,
+    errors: &mut serde_json::Map<String, Value>,
+) -> ApprovalSettings {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return ApprovalSettings::default();
+    };
+    let s: ApprovalSettings = match serde_json::from_value(v.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.insert("approvals".into(), json!(format!("{e}")));
+            return ApprovalSettings::default();
+        }
+    };
+    let account_ok =
+        |a: &String| !a.is_empty() && a.len() <= 128 && crate::storage::check_key(a).is_ok();
+    if s.approver_account_ids.len() > 50 || !s.approver_account_ids.iter().all(account_ok) {
+        errors.insert(
+            "approvals.approverAccountIds".into(),
+            json!("at most 50 account ids"),
+        );
+    }
+    if s.approver_groups.len() > 20
+        || s.approver_groups
+            .iter()
+            .any(|g| g.trim().is_empty() || g.len() > 255)
+    {
+        errors.insert(
+            "approvals.approverGroups".into(),
+            json!("at most 20 group names"),
+        );
+    }
+    if s.delegates.len() > 50
+        || s.delegates
+            .iter()
+            .any(|(k, ds)| !account_ok(k) || ds.len() > 10 || !ds.iter().all(account_ok))
+    {
+        errors.insert(
+            "approvals.delegates".into(),
+            json!("approver account id → at most 10 delegate account ids"),
+        );
+    }
+    if !(1..=720).contains(&s.escalation_after_hours) {
+        errors.insert(
+            "approvals.escalationAfterHours".into(),
+            json!("1-720 hours"),
+        );
+    }
+    if s.escalation_targets.len() > 20 || !s.escalation_targets.iter().all(account_ok) {
+        errors.insert(
+            "approvals.escalationTargets".into(),
+            json!("at most 20 account ids"),
+        );
+    }
+    if s.review_before_expiry_days > 90 {
+        errors.insert(
+            "approvals.reviewBeforeExpiryDays".into(),
+            json!("0-90 days"),
+        );
+    }
+    if s.review_before_expiry_days > 0 && s.review_issue_type_id.is_none() {
+        errors.insert(
+            "approvals.reviewIssueTypeId".into(),
+            json!("a numeric issue type id is needed when review-before-expiry is on"),
+        );
+    }
+    s
 }
 
 fn default_field() -> String {
@@ -125,6 +254,7 @@ pub fn parse(payload: &Value) -> AppResult<IntakeConfig> {
             String::new()
         }
     };
+    let approvals = parse_approvals(payload.get("approvals"), &mut errors);
     if !errors.is_empty() {
         return Err(AppError::invalid(
             "INTAKE_CONFIG_INVALID",
@@ -138,6 +268,7 @@ pub fn parse(payload: &Value) -> AppResult<IntakeConfig> {
         portal_id: portal_id.unwrap_or_default(),
         request_type_ids,
         request_type_field_id,
+        approvals,
         version: 0,
         updated_at: String::new(),
         updated_by: String::new(),
@@ -198,6 +329,27 @@ mod tests {
     fn no_restriction_allows_every_request_type() {
         let cfg = parse(&json!({"projectKey":"AIR","portalId":1})).unwrap();
         assert!(cfg.allows_request_type(999));
+    }
+
+    // covers: CL-038
+    #[test]
+    fn approver_routing_and_lifecycle_settings_round_trip_and_are_checked() {
+        let cfg = parse(&json!({"projectKey":"AIR","portalId":1,"approvals":{
+            "approverAccountIds":["a1"],"approverGroups":["ai-approvers"],"delegates":{"a1":["d1"]},
+            "escalationAfterHours":24,"escalationTargets":["a2"],
+            "reviewBeforeExpiryDays":14,"reviewIssueTypeId":10002}}))
+        .unwrap();
+        let back: IntakeConfig =
+            serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
+        assert_eq!(back.approvals, cfg.approvals);
+        assert_eq!(cfg.approvals.delegates["a1"], vec!["d1".to_string()]);
+        assert!(cfg.approvals.admin_fallback && cfg.approvals.has_approvers());
+        let err = parse(&json!({"projectKey":"AIR","portalId":1,"approvals":{
+            "escalationAfterHours":0,"reviewBeforeExpiryDays":7}}))
+        .unwrap_err();
+        let d = err.details.unwrap();
+        assert!(d.get("approvals.escalationAfterHours").is_some());
+        assert!(d.get("approvals.reviewIssueTypeId").is_some());
     }
 
     #[test]

@@ -195,11 +195,17 @@ pub fn ingest(
             reason: "WRONG_PROJECT".into(),
         });
     }
-    if first.contains_key(&keys::request(&ev.id)) {
+    if let Some(text) = first.get(&keys::request(&ev.id)) {
         host.log(
             Level::Info,
             &format!("intake: {} already ingested (duplicate delivery)", ev.key),
         );
+        // A crash between the request write and routing leaves it pending and unrouted: the
+        // redelivery finishes the job (routing is idempotent).
+        let r: Request = crate::storage::decode(&keys::request(&ev.id), text)?;
+        if r.decision == Decision::Pending && r.route.is_none() {
+            route(host, &ev);
+        }
         return Ok(Outcome::Duplicate { issue_key: ev.key });
     }
 
@@ -285,14 +291,30 @@ pub fn ingest(
     let mut second_keys = vec![
         keys::AUDIT_HEAD.to_string(),
         keys::AUDIT_MAC_KEY_ID.to_string(),
+        keys::GOVERNANCE_POLICY.to_string(),
     ];
     second_keys.extend(tool_key.clone());
+    let exception_key = match (&snap.tool, &ev.reporter) {
+        (SnapshotTool::Catalog { id }, Some(r)) if crate::storage::check_key(r).is_ok() => {
+            Some(keys::governance_exception_by_subject(id, r))
+        }
+        _ => None,
+    };
+    second_keys.extend(exception_key.clone());
     let second = store.batch_get(&second_keys)?;
     let tool: Option<Tool> = tool_key
         .as_ref()
         .and_then(|k| second.get(k).map(|t| crate::storage::decode(k, t)))
         .transpose()?;
-    let requested_tool = match check_tool(&snap, tool.as_ref()) {
+    let gov = crate::clearance::governance::from_text(second.get(keys::GOVERNANCE_POLICY))?;
+    // An active exception raises this person's maximum for this tool (§4.5 controlled overrides).
+    let exception_max = match (&snap.tool, &ev.reporter, &exception_key) {
+        (SnapshotTool::Catalog { id }, Some(r), Some(k)) if second.contains_key(k) => {
+            crate::clearance::governance::exception_for(store, id, r)?.map(|e| e.max_days)
+        }
+        _ => None,
+    };
+    let requested_tool = match check_tool(&snap, tool.as_ref(), &gov, exception_max) {
         Ok(t) => t,
         Err(e) => return reject(store, &ev, e.code(), e.field(), &e.message()),
     };
@@ -342,6 +364,12 @@ pub fn ingest(
         snapshot_source: source,
         requested_at: crate::time::rfc3339(requested_ms),
         ingested_at: crate::time::rfc3339(now),
+        route: None,
+        decided_at: None,
+        decided_by: None,
+        decision_note: None,
+        grant_id: None,
+        policy_version: None,
     };
     let mut draft = AuditDraft::new("request_created", &requester);
     draft.issue_key = Some(ev.key.clone());
@@ -368,6 +396,7 @@ pub fn ingest(
                 &issue_id,
             )?;
             tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
+            tx.set(&keys::request_by_time(requested_ms, &issue_id), &issue_id)?;
             Ok(())
         },
     );
@@ -380,6 +409,7 @@ pub fn ingest(
                     ev.key, seqs[0]
                 ),
             );
+            route(host, &ev);
             Ok(Outcome::Ingested {
                 issue_key: ev.key,
                 audit_seq: seqs[0],
@@ -396,9 +426,38 @@ pub fn ingest(
     }
 }
 
-/// Catalog rules: the tool must exist and be approved; the duration must fit its risk level.
-/// New (unassessed) tools are held to the `high` risk maximum until an admin assesses them.
-fn check_tool(snap: &Snapshot, tool: Option<&Tool>) -> Result<RequestedTool, SnapshotError> {
+/// Routing (auto-approval, approval path or direct) right after the request is stored. A failure
+/// here never loses the request: it stays pending and unrouted, a redelivery or the hourly job
+/// runner routes it, and approvers can decide it directly meanwhile.
+fn route(host: &dyn Host, ev: &CreatedIssue) {
+    match crate::clearance::routing::after_intake(host, &ev.id) {
+        Ok(v) => host.log(
+            Level::Info,
+            &format!(
+                "intake: {} routed: {}",
+                ev.key,
+                v["route"].as_str().unwrap_or("?")
+            ),
+        ),
+        Err(e) => host.log(
+            Level::Warn,
+            &format!(
+                "intake: {} stays pending unrouted ({e}); the job runner retries",
+                ev.key
+            ),
+        ),
+    }
+}
+
+/// Catalog rules: the tool must exist and be approved; the duration must fit the governance
+/// maximum of its risk level (or the person's active exception). New (unassessed) tools are held
+/// to the `high` risk maximum, and refused when governance blocks unknown tools.
+fn check_tool(
+    snap: &Snapshot,
+    tool: Option<&Tool>,
+    gov: &crate::clearance::governance::Governance,
+    exception_max: Option<u32>,
+) -> Result<RequestedTool, SnapshotError> {
     match &snap.tool {
         SnapshotTool::Catalog { id } => {
             let t = tool.ok_or_else(|| SnapshotError::ToolUnknown(id.clone()))?;
@@ -408,7 +467,7 @@ fn check_tool(snap: &Snapshot, tool: Option<&Tool>) -> Result<RequestedTool, Sna
                     status: t.status.as_str().into(),
                 });
             }
-            let max = t.risk_level.default_max_days();
+            let max = gov.max_days(t.risk_level).max(exception_max.unwrap_or(0));
             if snap.duration_days > max {
                 return Err(SnapshotError::DurationTooLong {
                     requested: snap.duration_days,
@@ -422,8 +481,11 @@ fn check_tool(snap: &Snapshot, tool: Option<&Tool>) -> Result<RequestedTool, Sna
                 risk_level: t.risk_level.as_str().into(),
             })
         }
+        SnapshotTool::New { name, .. } if gov.block_unknown_tools => {
+            Err(SnapshotError::UnknownToolBlocked(name.clone()))
+        }
         SnapshotTool::New { name, url } => {
-            let max = crate::catalog::RiskLevel::High.default_max_days();
+            let max = gov.max_days(crate::catalog::RiskLevel::High);
             if snap.duration_days > max {
                 return Err(SnapshotError::DurationTooLong {
                     requested: snap.duration_days,

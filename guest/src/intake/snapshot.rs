@@ -62,6 +62,8 @@ pub enum SnapshotError {
         id: String,
         status: String,
     },
+    /// Governance blocks tools that are not in the catalog (A-CL-14).
+    UnknownToolBlocked(String),
 }
 
 impl SnapshotError {
@@ -80,6 +82,7 @@ impl SnapshotError {
             SnapshotError::DurationTooLong { .. } => "DURATION_TOO_LONG",
             SnapshotError::ToolUnknown(_) => "TOOL_UNKNOWN",
             SnapshotError::ToolNotRequestable { .. } => "TOOL_NOT_REQUESTABLE",
+            SnapshotError::UnknownToolBlocked(_) => "UNKNOWN_TOOL_BLOCKED",
         }
     }
 
@@ -93,7 +96,9 @@ impl SnapshotError {
             | SnapshotError::ToolIdInvalid(_)
             | SnapshotError::ToolUnknown(_)
             | SnapshotError::ToolNotRequestable { .. } => Some("toolId"),
-            SnapshotError::NewToolNameMissing => Some("newTool.name"),
+            SnapshotError::NewToolNameMissing | SnapshotError::UnknownToolBlocked(_) => {
+                Some("newTool.name")
+            }
             SnapshotError::NewToolUrlMissing | SnapshotError::NewToolUrlInvalid(_) => {
                 Some("newTool.url")
             }
@@ -118,6 +123,7 @@ impl SnapshotError {
             SnapshotError::DurationTooLong { requested, max, why } => format!("{requested} days requested; at most {max} days are allowed ({why})"),
             SnapshotError::ToolUnknown(id) => format!("the catalog has no tool {id:?}"),
             SnapshotError::ToolNotRequestable { id, status } => format!("tool {id:?} is {status} and cannot be requested"),
+            SnapshotError::UnknownToolBlocked(name) => format!("{name:?} is not in the catalog, and governance blocks tools that are not; ask an admin to assess it"),
         }
     }
 }

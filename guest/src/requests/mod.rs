@@ -67,6 +67,80 @@ pub struct Request {
     /// When the issue was created in Jira (the request time).
     pub requested_at: String,
     pub ingested_at: String,
+    /// How the request is being decided (set once, right after intake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_note: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+    /// The governance version active when the request was decided (CL-035).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<u64>,
+}
+
+/// `path`: an approval path (the governance pick) decides; `direct`: approvers from Intake &
+/// Approvals — or, with none configured, Jira admins — decide (admin fallback).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_id: Option<String>,
+    pub at: String,
+    /// Why auto-approval did not apply (the deciding policy's failed condition), if any policy
+    /// was in scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_approval: Option<Value>,
+}
+
+impl Request {
+    /// The catalog tool id, if the request is for a catalog tool.
+    pub fn tool_id(&self) -> Option<&str> {
+        match &self.tool {
+            RequestedTool::Catalog { id, .. } => Some(id),
+            RequestedTool::New { .. } => None,
+        }
+    }
+    /// Grant and conflict key: the catalog id, or `new-<slug of the name>` for a new tool.
+    pub fn tool_key(&self) -> String {
+        match &self.tool {
+            RequestedTool::Catalog { id, .. } => id.clone(),
+            RequestedTool::New { name, .. } => {
+                let mut slug = String::from("new-");
+                for c in name.chars().flat_map(char::to_lowercase) {
+                    if c.is_ascii_alphanumeric() {
+                        slug.push(c);
+                    } else if !slug.ends_with('-') {
+                        slug.push('-');
+                    }
+                }
+                slug.trim_end_matches('-').chars().take(64).collect()
+            }
+        }
+    }
+    pub fn tool_name(&self) -> String {
+        match &self.tool {
+            RequestedTool::Catalog { display_name, .. } => display_name.clone(),
+            RequestedTool::New { name, .. } => name.clone(),
+        }
+    }
+    /// Unassessed tools are treated as high risk (docs/decisions.md A-CL-14).
+    pub fn risk(&self) -> crate::catalog::RiskLevel {
+        match &self.tool {
+            RequestedTool::Catalog { risk_level, .. } => {
+                crate::clearance::governance::risk_of(risk_level)
+                    .unwrap_or(crate::catalog::RiskLevel::High)
+            }
+            RequestedTool::New { .. } => crate::catalog::RiskLevel::High,
+        }
+    }
 }
 
 /// The caller's own requests, newest first, one page at a time (spec §5.3).
@@ -109,6 +183,9 @@ pub fn mine(store: Store<'_>, inv: &Invocation, payload: &Value) -> AppResult<Va
                     "tool": r.tool,
                     "durationDays": r.duration_days,
                     "decision": r.decision.as_str(),
+                    "decisionSource": r.decision_source,
+                    "decidedAt": r.decided_at,
+                    "grantId": r.grant_id,
                     "requestedAt": r.requested_at,
                 }));
             }

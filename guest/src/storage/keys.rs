@@ -67,3 +67,112 @@ pub fn access_cache(account_id: &str) -> String {
 pub fn inverted(ms: u64) -> u64 {
     9_999_999_999_999u64.saturating_sub(ms)
 }
+
+// ---- AI Clearance decisions (catalog, governance, policies, grants, jobs) ----------------------
+
+/// Every saved governance version, kept so audit entries can name the one that applied.
+pub fn governance_version(v: u64) -> String {
+    format!("governance-policy-version:{v:08}")
+}
+pub const GOVERNANCE_VERSION_PREFIX: &str = "governance-policy-version:";
+
+/// Controlled overrides (§4.5): an exception raises one person's maximum for one tool.
+pub fn governance_exception(id: &str) -> String {
+    format!("governance-exception:{id}")
+}
+pub const GOVERNANCE_EXCEPTION_PREFIX: &str = "governance-exception:";
+pub fn governance_exception_by_subject(tool_id: &str, account_id: &str) -> String {
+    format!("governance-exception-by-subject:{tool_id}:{account_id}")
+}
+
+/// Auto-approval policies (§9 C).
+pub fn approval_policy(id: &str) -> String {
+    format!("approval-policy:{id}")
+}
+pub const APPROVAL_POLICY_PREFIX: &str = "approval-policy:";
+
+/// Requests by request time, bucketed by month: an export reads only the months of its window
+/// (KVS queries are by prefix only).
+pub fn request_by_time(ms: u64, issue_id: &str) -> String {
+    format!(
+        "request-by-time:{}:{ms:013}:{issue_id}",
+        &crate::time::rfc3339(ms)[..7]
+    )
+}
+pub const REQUEST_BY_TIME_PREFIX: &str = "request-by-time:";
+pub fn request_by_decision_prefix(decision: &str) -> String {
+    format!("request-by-decision:{decision}:")
+}
+
+/// Grants: the record, and the indexes each question reads.
+pub fn grant(id: &str) -> String {
+    format!("access-grant:{id}")
+}
+/// Present while the person holds an open (pendingProvision or active) grant for the tool:
+/// the duplicate-grant conflict check is one read.
+pub fn grant_open(account_id: &str, tool_key: &str) -> String {
+    format!("access-grant-open:{account_id}:{tool_key}")
+}
+pub fn grant_by_account(account_id: &str, grant_id: &str) -> String {
+    format!("access-grant-by-account:{account_id}:{grant_id}")
+}
+pub fn grant_by_account_prefix(account_id: &str) -> String {
+    format!("access-grant-by-account:{account_id}:")
+}
+pub fn grant_by_status(status: &str, grant_id: &str) -> String {
+    format!("access-grant-by-status:{status}:{grant_id}")
+}
+pub fn grant_by_status_prefix(status: &str) -> String {
+    format!("access-grant-by-status:{status}:")
+}
+/// Open grants by expiry time: the job runner reads only the overdue ones.
+pub fn grant_expiry(expires_ms: u64, grant_id: &str) -> String {
+    format!("access-grant-expiry:{expires_ms:013}:{grant_id}")
+}
+pub const GRANT_EXPIRY_PREFIX: &str = "access-grant-expiry:";
+pub fn grant_by_time(created_ms: u64, grant_id: &str) -> String {
+    format!(
+        "access-grant-by-time:{}:{created_ms:013}:{grant_id}",
+        &crate::time::rfc3339(created_ms)[..7]
+    )
+}
+pub const GRANT_BY_TIME_PREFIX: &str = "access-grant-by-time:";
+
+/// Provisioning jobs and their indexes.
+pub fn job(id: &str) -> String {
+    format!("provisioning-job:{id}")
+}
+pub fn job_by_status(status: &str, job_id: &str) -> String {
+    format!("provisioning-job-by-status:{status}:{job_id}")
+}
+pub fn job_by_status_prefix(status: &str) -> String {
+    format!("provisioning-job-by-status:{status}:")
+}
+/// Present while a job of `kind` is not finished for the grant ("unless one is already active").
+pub fn job_open(grant_id: &str, kind: &str) -> String {
+    format!("provisioning-job-open:{grant_id}:{kind}")
+}
+pub fn job_due(due_ms: u64, job_id: &str) -> String {
+    format!("provisioning-job-due:{due_ms:013}:{job_id}")
+}
+pub const JOB_DUE_PREFIX: &str = "provisioning-job-due:";
+
+/// Issue comments and transitions that follow a decision (run from the `decisions` queue).
+pub fn decision_notice(id: &str) -> String {
+    format!("decision-notice:{id}")
+}
+pub const DECISION_NOTICE_PREFIX: &str = "decision-notice:";
+
+/// An approval path that decided an AI Clearance request, waiting to be applied to it.
+pub fn path_outcome(approval_id: &str) -> String {
+    format!("path-outcome:{approval_id}")
+}
+pub const PATH_OUTCOME_PREFIX: &str = "path-outcome:";
+
+/// Per-actor rate limit windows.
+pub fn rate_limit(bucket: &str, actor: &str, window: u64) -> String {
+    format!("rate-limit:{bucket}:{actor}:{window}")
+}
+
+/// Insights rollups, folded from the audit trail by the daily analytics runner.
+pub const ANALYTICS_ROLLUPS: &str = "analytics-rollups";

@@ -1,0 +1,504 @@
+//! The admin page (spec §4.1, §4.6, §6): overview readiness, the requests surface, exports,
+//! insights and governance-log search. Every function here is called behind `require_admin`.
+
+use super::export::{self, Format};
+use super::grants::Grant;
+use super::jobs;
+use super::rollups::Rollups;
+use super::{governance, policies};
+use crate::audit::AuditEntry;
+use crate::catalog::{self, ToolStatus};
+use crate::error::{AppError, AppResult};
+use crate::host::Host;
+use crate::intake::config;
+use crate::requests::Request;
+use crate::storage::{keys, Store};
+use serde_json::{json, Value};
+
+/// Rows per export page (a page stays far below Forge's response limits).
+pub const EXPORT_PAGE: usize = 500;
+
+/// Readiness cards and counters (CL-169, CL-170).
+pub fn overview(host: &dyn Host) -> AppResult<Value> {
+    let store = Store::new(host);
+    let tools = catalog::list(store)?;
+    let approved = tools
+        .iter()
+        .filter(|t| t.status == ToolStatus::Approved)
+        .count();
+    let (gov, _) = governance::load(store)?;
+    let cfg = config::load(store)?;
+    let definitions = store
+        .scan::<Value>(crate::approvals::store::DEFINITION_PREFIX, 500)?
+        .len();
+    let pending = store
+        .scan::<String>(&keys::request_by_decision_prefix("pending"), 1_000)?
+        .len();
+    let connectors = tools.iter().filter(|t| t.connector_id.is_some()).count();
+    let card = |id: &str, ready: bool, detail: String, section: &str| json!({"id": id, "ready": ready, "detail": detail, "section": section});
+    let paths = [&gov.low, &gov.medium, &gov.high, &gov.critical]
+        .iter()
+        .filter(|r| r.approval_definition_id.is_some())
+        .count();
+    let cards = vec![
+        card(
+            "catalog",
+            approved > 0,
+            format!("{approved} approved of {} tools", tools.len()),
+            "catalog",
+        ),
+        card(
+            "governance",
+            gov.version > 0,
+            if gov.version > 0 {
+                format!("version {}", gov.version)
+            } else {
+                "built-in defaults (not saved yet)".into()
+            },
+            "governance",
+        ),
+        card(
+            "approvalDefaults",
+            paths > 0 || cfg.as_ref().is_some_and(|c| c.approvals.has_approvers()),
+            format!("{paths} of 4 risk levels use an approval path; {definitions} definitions"),
+            "governance",
+        ),
+        card(
+            "intakeProject",
+            cfg.is_some(),
+            cfg.as_ref()
+                .map(|c| format!("project {}", c.project_key))
+                .unwrap_or_else(|| "not configured".into()),
+            "intake",
+        ),
+        card(
+            "portalEntryPoint",
+            cfg.is_some(),
+            cfg.as_ref()
+                .map(|c| {
+                    format!(
+                        "portal {}, request types {:?}",
+                        c.portal_id, c.request_type_ids
+                    )
+                })
+                .unwrap_or_else(|| "not configured".into()),
+            "intake",
+        ),
+        card(
+            "connectorAutomation",
+            connectors > 0,
+            if connectors > 0 {
+                format!("{connectors} tools bound to connectors")
+            } else {
+                "optional: manual fulfilment".into()
+            },
+            "connectors",
+        ),
+    ];
+    let required_ready = cards.iter().take(5).all(|c| c["ready"] == true);
+    Ok(json!({
+        "cards": cards,
+        "counters": {"catalogTools": tools.len(), "approvedTools": approved,
+                     "pendingApprovals": pending, "approvalDefinitions": definitions,
+                     "connectors": connectors,
+                     "autoApprovalPolicies": policies::list(store)?.len()},
+        "readiness": if required_ready { "ready" } else { "setupNeeded" },
+    }))
+}
+
+fn cursor_of(p: &Value) -> AppResult<Option<String>> {
+    match p.get("cursor") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(c)) if c.len() <= 1024 => Ok(Some(c.clone())),
+        _ => Err(AppError::invalid(
+            "CURSOR_INVALID",
+            "cursor must be the string a previous page returned",
+        )),
+    }
+}
+
+/// The requests surface (CL-175), one category per call, 20 rows a page.
+pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let category = p
+        .get("category")
+        .and_then(Value::as_str)
+        .unwrap_or("pending");
+    let cursor = cursor_of(p)?;
+    let (prefix, entity) = match category {
+        "pending" | "approved" | "denied" => (keys::request_by_decision_prefix(category), "request"),
+        "active" => (keys::grant_by_status_prefix("active"), "grant"),
+        "pendingProvision" => (keys::grant_by_status_prefix("pendingProvision"), "grant"),
+        "historical" => (keys::grant_by_status_prefix("expired"), "grant"),
+        "revoked" => (keys::grant_by_status_prefix("revoked"), "grant"),
+        "manualFollowUp" => (keys::job_by_status_prefix("manualPending"), "job"),
+        other => {
+            return Err(AppError::invalid(
+                "CATEGORY_INVALID",
+                format!("{other:?}: use pending, approved, denied, active, pendingProvision, historical, revoked or manualFollowUp"),
+            ))
+        }
+    };
+    let page = store.page::<String>(&prefix, cursor.as_deref(), 20)?;
+    let want: Vec<String> = page
+        .items
+        .iter()
+        .map(|(_, id)| match entity {
+            "request" => keys::request(id),
+            "grant" => keys::grant(id),
+            _ => keys::job(id),
+        })
+        .collect();
+    let found = store.batch_get(&want)?;
+    let items: Vec<Value> = want
+        .iter()
+        .filter_map(|k| {
+            found
+                .get(k)
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        })
+        .collect();
+    Ok(json!({"category": category, "items": items, "nextCursor": page.next_cursor}))
+}
+
+fn request_row(r: &Request) -> Value {
+    json!({
+        "issueKey": r.issue_key, "projectKey": r.project_key, "requester": r.requester_account_id,
+        "tool": r.tool_key(), "toolName": r.tool_name(), "riskLevel": r.risk().as_str(),
+        "durationDays": r.duration_days, "decision": r.decision.as_str(),
+        "decisionSource": r.decision_source, "decidedAt": r.decided_at, "decidedBy": r.decided_by,
+        "grantId": r.grant_id, "policyVersion": r.policy_version, "requestedAt": r.requested_at,
+    })
+}
+
+fn grant_row(g: &Grant) -> Value {
+    json!({
+        "grantId": g.id, "issueKey": g.issue_key, "accountId": g.account_id, "tool": g.tool_key,
+        "toolName": g.tool_name, "riskLevel": g.risk_level, "status": g.status.as_str(),
+        "durationDays": g.duration_days, "grantedAt": g.granted_at, "expiresAt": g.expires_at,
+        "decisionSource": g.decision_source, "policyVersion": g.policy_version,
+        "extensions": g.extensions.len(), "endedAt": g.ended_at,
+    })
+}
+
+const REQUEST_COLUMNS: &[&str] = &[
+    "issueKey",
+    "projectKey",
+    "requester",
+    "tool",
+    "toolName",
+    "riskLevel",
+    "durationDays",
+    "decision",
+    "decisionSource",
+    "decidedAt",
+    "decidedBy",
+    "grantId",
+    "policyVersion",
+    "requestedAt",
+];
+const GRANT_COLUMNS: &[&str] = &[
+    "grantId",
+    "issueKey",
+    "accountId",
+    "tool",
+    "toolName",
+    "riskLevel",
+    "status",
+    "durationDays",
+    "grantedAt",
+    "expiresAt",
+    "decisionSource",
+    "policyVersion",
+    "extensions",
+    "endedAt",
+];
+const AUDIT_COLUMNS: &[&str] = &[
+    "seq",
+    "type",
+    "at",
+    "actor",
+    "issueKey",
+    "subject",
+    "data",
+    "policyVersion",
+    "macKeyId",
+    "prevHash",
+    "entryHash",
+    "entryMac",
+];
+
+/// Exports (CL-180…CL-183): requests or grants created inside the window, or audit events;
+/// default 90 days, at most 365; CSV or JSON; paged by `cursor` for large windows.
+pub fn export(host: &dyn Host, what: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let format = export::format(p.get("format"))?;
+    let (from, to) = export::window(host.now_ms(), p.get("from"), p.get("to"))?;
+    let cursor = cursor_of(p)?;
+    let mut rows: Vec<Value> = Vec::new();
+    let mut next: Option<String> = None;
+    let columns: &[&str] = match what {
+        "requests" | "grants" => {
+            let prefix = if what == "requests" {
+                keys::REQUEST_BY_TIME_PREFIX
+            } else {
+                keys::GRANT_BY_TIME_PREFIX
+            };
+            let months = months_between(from, to);
+            // Our cursor: the month being read and the KVS cursor inside it.
+            let (mut mi, mut kv) = match &cursor {
+                None => (0, None),
+                Some(c) => {
+                    let v: Value = serde_json::from_str(c)
+                        .map_err(|_| AppError::invalid("CURSOR_INVALID", "not an export cursor"))?;
+                    let m = v["m"].as_str().unwrap_or("");
+                    let i = months.iter().position(|x| x == m).ok_or_else(|| {
+                        AppError::invalid("CURSOR_INVALID", "the cursor is for another window")
+                    })?;
+                    (i, v["c"].as_str().map(String::from))
+                }
+            };
+            'months: while mi < months.len() {
+                let month_prefix = format!("{prefix}{}:", months[mi]);
+                loop {
+                    let page = store.page::<String>(&month_prefix, kv.as_deref(), 20)?;
+                    let mut want = Vec::new();
+                    for (k, id) in &page.items {
+                        let at: u64 = k[month_prefix.len()..]
+                            .split(':')
+                            .next()
+                            .and_then(|x| x.parse().ok())
+                            .unwrap_or(0);
+                        if (from..=to).contains(&at) {
+                            want.push(if what == "requests" {
+                                keys::request(id)
+                            } else {
+                                keys::grant(id)
+                            });
+                        }
+                    }
+                    let found = store.batch_get(&want)?;
+                    for k in &want {
+                        if let Some(t) = found.get(k) {
+                            rows.push(if what == "requests" {
+                                request_row(&crate::storage::decode::<Request>(k, t)?)
+                            } else {
+                                grant_row(&crate::storage::decode::<Grant>(k, t)?)
+                            });
+                        }
+                    }
+                    kv = page.next_cursor;
+                    if kv.is_none() {
+                        break;
+                    }
+                    if rows.len() >= EXPORT_PAGE {
+                        next = Some(json!({"m": months[mi], "c": kv}).to_string());
+                        break 'months;
+                    }
+                }
+                mi += 1;
+            }
+            if what == "requests" {
+                REQUEST_COLUMNS
+            } else {
+                GRANT_COLUMNS
+            }
+        }
+        _ => {
+            let mut cur = cursor;
+            loop {
+                let page =
+                    store.page::<AuditEntry>(keys::AUDIT_EVENT_PREFIX, cur.as_deref(), 20)?;
+                for (_, e) in page.items {
+                    let at = crate::time::parse(&e.at).unwrap_or(0);
+                    if (from..=to).contains(&at) {
+                        rows.push(serde_json::to_value(&e).expect("serializes"));
+                    }
+                }
+                match page.next_cursor {
+                    Some(c) if rows.len() < EXPORT_PAGE => cur = Some(c),
+                    Some(c) => {
+                        next = Some(c);
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            AUDIT_COLUMNS
+        }
+    };
+    let range = json!({"from": crate::time::rfc3339(from), "to": crate::time::rfc3339(to)});
+    Ok(match format {
+        Format::Json => {
+            json!({"format": "json", "range": range, "rows": rows, "count": rows.len(), "nextCursor": next})
+        }
+        Format::Csv => {
+            json!({"format": "csv", "range": range, "csv": export::to_csv(columns, &rows),
+                              "count": rows.len(), "nextCursor": next})
+        }
+    })
+}
+
+/// "YYYY-MM" of every month the window touches (at most 13 for a 365-day window).
+fn months_between(from: u64, to: u64) -> Vec<String> {
+    let month = |ms: u64| crate::time::rfc3339(ms)[..7].to_string();
+    let mut out = vec![month(from)];
+    let mut t = from;
+    while month(t) != month(to) {
+        t += 28 * 86_400_000;
+        let m = month(t.min(to));
+        if out.last() != Some(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// Governance-log search (CL-143): filters over the chain, newest first would need a reverse
+/// scan, so results are oldest first from `cursor`; at most 500 entries are examined per call.
+pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    const EXAMINE: usize = 500;
+    let store = Store::new(host);
+    let kind = p.get("type").and_then(Value::as_str);
+    let issue = p.get("issueKey").and_then(Value::as_str);
+    let actor = p.get("actor").and_then(Value::as_str);
+    let mut cur = cursor_of(p)?;
+    let (mut seen, mut hits) = (0, Vec::new());
+    let mut next = None;
+    loop {
+        let page = store.page::<AuditEntry>(keys::AUDIT_EVENT_PREFIX, cur.as_deref(), 20)?;
+        seen += page.items.len();
+        for (_, e) in page.items {
+            if kind.is_none_or(|k| e.kind == k)
+                && issue.is_none_or(|i| e.issue_key.as_deref() == Some(i))
+                && actor.is_none_or(|a| e.actor == a)
+            {
+                hits.push(
+                    json!({"seq": e.seq, "type": e.kind, "at": e.at, "actor": e.actor,
+                                 "issueKey": e.issue_key, "policyVersion": e.policy_version}),
+                );
+            }
+        }
+        match page.next_cursor {
+            Some(c) if seen < EXAMINE && hits.len() < 50 => cur = Some(c),
+            Some(c) => {
+                next = Some(c);
+                break;
+            }
+            None => break,
+        }
+    }
+    Ok(json!({"items": hits, "examined": seen, "nextCursor": next}))
+}
+
+/// One audit entry with its metadata and chain fields (the detail drawer).
+pub fn audit_get(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let seq = p
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| AppError::invalid("SEQ_INVALID", "seq must be an audit sequence number"))?;
+    Store::new(host)
+        .get::<AuditEntry>(&keys::audit_event(seq))?
+        .map(|e| json!({"entry": e}))
+        .ok_or_else(|| {
+            AppError::not_found("AUDIT_EVENT_NOT_FOUND", format!("no audit event {seq}"))
+        })
+}
+
+/// Daily analytics runner (CL-137, CL-186): folds the audit entries it has not seen yet into
+/// the rollups; cost grows with new events only. Bounded per run; the next run continues.
+pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
+    let store = Store::new(host);
+    let mut r: Rollups = store.get(keys::ANALYTICS_ROLLUPS)?.unwrap_or_default();
+    let mut folded = 0u64;
+    let mut cur = (r.last_seq > 0).then(|| keys::audit_event(r.last_seq));
+    loop {
+        let page = store.page::<AuditEntry>(keys::AUDIT_EVENT_PREFIX, cur.as_deref(), 20)?;
+        for (_, e) in &page.items {
+            r.apply(e);
+            folded += 1;
+        }
+        match page.next_cursor {
+            Some(c) if (folded as usize) < budget && host.remaining_ms() > 5_000 => cur = Some(c),
+            _ => break,
+        }
+    }
+    if folded > 0 {
+        store.put(keys::ANALYTICS_ROLLUPS, &r)?;
+    }
+    Ok(folded)
+}
+
+pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let months = p
+        .get("months")
+        .and_then(Value::as_u64)
+        .unwrap_or(12)
+        .clamp(1, 36) as usize;
+    let r: Rollups = Store::new(host)
+        .get(keys::ANALYTICS_ROLLUPS)?
+        .unwrap_or_default();
+    let mut v = r.insights(months);
+    v["manualFollowUp"] = json!(jobs::manual_pending(Store::new(host), 1_000)?.len());
+    Ok(v)
+}
+
+/// "Would this request auto-approve, and why not?" (dry run; changes nothing).
+pub fn dry_run(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let (project, tool, days, account) = match p.get("issueKey").and_then(Value::as_str) {
+        Some(k) => {
+            let id: String = store.get(&keys::request_by_issue_key(k))?.ok_or_else(|| {
+                AppError::not_found("REQUEST_NOT_FOUND", format!("no request {k:?}"))
+            })?;
+            let (r, _) = super::decision::load_request(store, &id)?;
+            (
+                r.project_key.clone(),
+                r.tool_id().map(String::from),
+                r.duration_days,
+                r.requester_account_id.clone(),
+            )
+        }
+        None => {
+            let s = |k: &str| p.get(k).and_then(Value::as_str).map(String::from);
+            let days = p.get("durationDays").and_then(Value::as_u64).unwrap_or(0) as u32;
+            match (s("projectKey"), s("accountId")) {
+                (Some(pk), Some(a)) if days > 0 => (pk, s("toolId"), days, a),
+                _ => {
+                    return Err(AppError::invalid(
+                        "DRY_RUN_INVALID",
+                        "give issueKey, or projectKey, toolId, accountId and durationDays",
+                    ))
+                }
+            }
+        }
+    };
+    let all = policies::list(store)?;
+    let eval = policies::evaluate(
+        &all,
+        &policies::Facts {
+            project_key: &project,
+            tool_id: tool.as_deref(),
+            duration_days: days,
+        },
+        &mut || {
+            crate::jira::Jira::new(host)
+                .user_groups(&account)
+                .map_err(AppError::from)
+        },
+    )?;
+    let why_not = if eval.auto_approve {
+        None
+    } else if all.is_empty() {
+        Some("no auto-approval policies are configured".to_string())
+    } else {
+        eval.deciding
+            .as_ref()
+            .and_then(|d| d.detail.clone())
+            .or_else(|| Some("no policy covers this project and tool".into()))
+    };
+    Ok(
+        json!({"wouldAutoApprove": eval.auto_approve, "deciding": eval.deciding,
+              "whyNot": why_not, "checks": eval.checks}),
+    )
+}

@@ -1,0 +1,520 @@
+//! Governance (spec §4.5): per risk level, which approval path decides and the longest grant;
+//! per tool, an optional path override; unknown-tool blocking; and controlled exceptions with a
+//! limit for critical-risk tools.
+//!
+//! Versioned: every save writes a new version (the current record plus an immutable copy), and
+//! every decision records the version that was active (CL-035, CL-144). Until an admin saves,
+//! version 0 — the built-in defaults — applies.
+
+use crate::audit::{self, AuditDraft};
+use crate::catalog::RiskLevel;
+use crate::error::{AppError, AppResult};
+use crate::storage::{keys, StorageError, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The absolute ceiling of any grant's lifetime (§9 D).
+pub const LIFETIME_MAX_DAYS: u32 = 180;
+pub const DEFAULT_CRITICAL_EXCEPTION_LIMIT: u32 = 3;
+const MAX_TOOL_RULES: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RiskRule {
+    pub max_days: u32,
+    /// The approval definition that decides requests of this risk level. None = admin
+    /// fallback: approvers from Intake & Approvals (or Jira admins) decide directly.
+    #[serde(default)]
+    pub approval_definition_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Governance {
+    pub version: u64,
+    pub low: RiskRule,
+    pub medium: RiskRule,
+    pub high: RiskRule,
+    pub critical: RiskRule,
+    /// Tool id → approval definition id (security / Jira-admin review for one tool).
+    #[serde(default)]
+    pub tool_rules: BTreeMap<String, String>,
+    /// Refuse "Request new tool" requests at intake and at approval (A-CL-14).
+    #[serde(default)]
+    pub block_unknown_tools: bool,
+    #[serde(default = "default_limit")]
+    pub critical_exception_limit: u32,
+    #[serde(default)]
+    pub updated_at: String,
+    #[serde(default)]
+    pub updated_by: String,
+}
+
+fn default_limit() -> u32 {
+    DEFAULT_CRITICAL_EXCEPTION_LIMIT
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        let rule = |r: RiskLevel| RiskRule {
+            max_days: r.default_max_days(),
+            approval_definition_id: None,
+        };
+        Governance {
+            version: 0,
+            low: rule(RiskLevel::Low),
+            medium: rule(RiskLevel::Medium),
+            high: rule(RiskLevel::High),
+            critical: rule(RiskLevel::Critical),
+            tool_rules: BTreeMap::new(),
+            block_unknown_tools: false,
+            critical_exception_limit: DEFAULT_CRITICAL_EXCEPTION_LIMIT,
+            updated_at: String::new(),
+            updated_by: String::new(),
+        }
+    }
+}
+
+impl Governance {
+    pub fn rule(&self, risk: RiskLevel) -> &RiskRule {
+        match risk {
+            RiskLevel::Low => &self.low,
+            RiskLevel::Medium => &self.medium,
+            RiskLevel::High => &self.high,
+            RiskLevel::Critical => &self.critical,
+        }
+    }
+
+    pub fn max_days(&self, risk: RiskLevel) -> u32 {
+        self.rule(risk).max_days.min(LIFETIME_MAX_DAYS)
+    }
+
+    /// The path for a request: the tool's own rule first, then its risk level's.
+    pub fn definition_for(&self, tool_id: Option<&str>, risk: RiskLevel) -> Option<&str> {
+        tool_id
+            .and_then(|t| self.tool_rules.get(t))
+            .or(self.rule(risk).approval_definition_id.as_ref())
+            .map(String::as_str)
+    }
+}
+
+pub fn risk_of(s: &str) -> Option<RiskLevel> {
+    serde_json::from_value(Value::String(s.to_string())).ok()
+}
+
+/// The active governance (defaults until the first save) and its raw text.
+pub fn load(store: Store<'_>) -> AppResult<(Governance, Option<String>)> {
+    let raw = store.get_raw(keys::GOVERNANCE_POLICY)?;
+    let g = match &raw {
+        Some(t) => crate::storage::decode(keys::GOVERNANCE_POLICY, t)?,
+        None => Governance::default(),
+    };
+    Ok((g, raw))
+}
+
+pub fn from_text(raw: Option<&String>) -> AppResult<Governance> {
+    Ok(match raw {
+        Some(t) => crate::storage::decode(keys::GOVERNANCE_POLICY, t)?,
+        None => Governance::default(),
+    })
+}
+
+/// Validates an admin's payload; definitions must exist so a request never lands on a missing
+/// path. Every problem is reported per field.
+pub fn parse(store: Store<'_>, p: &Value, current: &Governance) -> AppResult<Governance> {
+    let mut errors = serde_json::Map::new();
+    let mut g = current.clone();
+    for (name, risk) in [
+        ("low", RiskLevel::Low),
+        ("medium", RiskLevel::Medium),
+        ("high", RiskLevel::High),
+        ("critical", RiskLevel::Critical),
+    ] {
+        let Some(r) = p.get(name) else { continue };
+        let mut rule = g.rule(risk).clone();
+        if let Some(m) = r.get("maxDays") {
+            match m
+                .as_u64()
+                .filter(|d| (1..=LIFETIME_MAX_DAYS as u64).contains(d))
+            {
+                Some(d) => rule.max_days = d as u32,
+                None => {
+                    errors.insert(format!("{name}.maxDays"), json!("1-180 days"));
+                }
+            }
+        }
+        match r.get("approvalDefinitionId") {
+            None => {}
+            Some(Value::Null) => rule.approval_definition_id = None,
+            Some(Value::String(id)) if definition_exists(store, id)? => {
+                rule.approval_definition_id = Some(id.clone())
+            }
+            Some(other) => {
+                errors.insert(
+                    format!("{name}.approvalDefinitionId"),
+                    json!(format!("{other} is not a saved approval definition")),
+                );
+            }
+        }
+        match risk {
+            RiskLevel::Low => g.low = rule,
+            RiskLevel::Medium => g.medium = rule,
+            RiskLevel::High => g.high = rule,
+            RiskLevel::Critical => g.critical = rule,
+        }
+    }
+    // Maxima must not shrink as risk grows: a stricter level never allows longer grants.
+    let maxima = [
+        g.low.max_days,
+        g.medium.max_days,
+        g.high.max_days,
+        g.critical.max_days,
+    ];
+    if maxima.windows(2).any(|w| w[1] > w[0]) {
+        errors.insert(
+            "maxDays".into(),
+            json!("a higher risk level cannot allow a longer maximum than a lower one"),
+        );
+    }
+    if let Some(rules) = p.get("toolRules") {
+        match rules.as_object() {
+            Some(o) if o.len() <= MAX_TOOL_RULES => {
+                let mut out = BTreeMap::new();
+                for (tool, def) in o {
+                    match def.as_str() {
+                        Some(d)
+                            if crate::catalog::is_tool_id(tool) && definition_exists(store, d)? =>
+                        {
+                            out.insert(tool.clone(), d.to_string());
+                        }
+                        _ => {
+                            errors.insert(
+                                format!("toolRules.{tool}"),
+                                json!("a catalog tool id mapped to a saved approval definition"),
+                            );
+                        }
+                    }
+                }
+                g.tool_rules = out;
+            }
+            _ => {
+                errors.insert(
+                    "toolRules".into(),
+                    json!("an object of at most 200 tool id → definition id entries"),
+                );
+            }
+        }
+    }
+    match p.get("blockUnknownTools") {
+        None => {}
+        Some(Value::Bool(b)) => g.block_unknown_tools = *b,
+        Some(_) => {
+            errors.insert("blockUnknownTools".into(), json!("true or false"));
+        }
+    }
+    if let Some(l) = p.get("criticalExceptionLimit") {
+        match l.as_u64().filter(|n| *n <= 100) {
+            Some(n) => g.critical_exception_limit = n as u32,
+            None => {
+                errors.insert("criticalExceptionLimit".into(), json!("0-100"));
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid(
+            "GOVERNANCE_INVALID",
+            "the governance settings have invalid fields",
+        )
+        .with_details(Value::Object(errors)));
+    }
+    Ok(g)
+}
+
+fn definition_exists(store: Store<'_>, id: &str) -> AppResult<bool> {
+    if crate::storage::rules::check_key(&crate::approvals::store::definition_key(id)).is_err() {
+        return Ok(false);
+    }
+    Ok(store
+        .get_raw(&crate::approvals::store::definition_key(id))?
+        .is_some())
+}
+
+/// Saves a new version: the current record (conditioned on what was read), an immutable copy
+/// under its version number, and a `governance_updated` audit entry, in one transaction.
+pub fn save(store: Store<'_>, p: &Value, who: &str) -> AppResult<Governance> {
+    for _ in 0..4 {
+        let (current, raw) = load(store)?;
+        let mut g = parse(store, p, &current)?;
+        g.version = current.version + 1;
+        g.updated_at = crate::time::rfc3339(store.host.now_ms());
+        g.updated_by = who.to_string();
+        let mut draft = AuditDraft::new("governance_updated", who);
+        draft.policy_version = Some(g.version);
+        draft.data = json!({"from": current.version, "to": g.version});
+        let key = audit::mac_key(store, None)?;
+        let text = crate::storage::encode(&g)?;
+        let res = audit::commit_with_audit(store, &key, None, &[draft], |tx| {
+            tx.set_if_current(keys::GOVERNANCE_POLICY, text.clone(), raw.as_deref())?;
+            tx.create(&keys::governance_version(g.version), &g)?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => return Ok(g),
+            Err(StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "GOVERNANCE_BUSY",
+        "governance changed while saving; try again",
+    ))
+}
+
+/// Saved versions, newest first (bounded).
+pub fn history(store: Store<'_>) -> AppResult<Value> {
+    let mut all = store.scan::<Governance>(keys::GOVERNANCE_VERSION_PREFIX, 500)?;
+    all.reverse();
+    Ok(
+        json!({"versions": all.into_iter().take(50).map(|(_, g)| json!({
+        "version": g.version, "updatedAt": g.updated_at, "updatedBy": g.updated_by,
+    })).collect::<Vec<_>>()}),
+    )
+}
+
+// ---- exceptions ------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exception {
+    pub id: String,
+    pub tool_id: String,
+    pub account_id: String,
+    /// The longest grant this exception allows (instead of the risk level's maximum).
+    pub max_days: u32,
+    pub reason: String,
+    pub risk_level: RiskLevel,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// `pendingReview` until a second admin reviews it (§4.5 "tracked for review").
+    pub review_status: String,
+    #[serde(default)]
+    pub reviewed_by: Option<String>,
+    #[serde(default)]
+    pub revoked_at: Option<String>,
+}
+
+impl Exception {
+    pub fn is_active(&self, now_ms: u64) -> bool {
+        self.revoked_at.is_none()
+            && crate::time::parse(&self.expires_at).is_some_and(|e| e > now_ms)
+    }
+}
+
+/// The active exception for one person and tool, if any (one read each).
+pub fn exception_for(
+    store: Store<'_>,
+    tool_id: &str,
+    account_id: &str,
+) -> AppResult<Option<Exception>> {
+    let Some(id) =
+        store.get::<String>(&keys::governance_exception_by_subject(tool_id, account_id))?
+    else {
+        return Ok(None);
+    };
+    let e: Option<Exception> = store.get(&keys::governance_exception(&id))?;
+    Ok(e.filter(|e| e.is_active(store.host.now_ms())))
+}
+
+pub fn create_exception(store: Store<'_>, p: &Value, who: &str) -> AppResult<Exception> {
+    let host = store.host;
+    let now = host.now_ms();
+    let s = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    let (tool_id, account_id, reason) = (s("toolId"), s("accountId"), s("reason"));
+    let mut errors = serde_json::Map::new();
+    let tool = crate::catalog::get(store, &tool_id)?;
+    if tool.is_none() {
+        errors.insert("toolId".into(), json!("a catalog tool id"));
+    }
+    if account_id.is_empty()
+        || account_id.len() > 128
+        || crate::storage::rules::check_key(&account_id).is_err()
+    {
+        errors.insert("accountId".into(), json!("an Atlassian account id"));
+    }
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        errors.insert("reason".into(), json!("1-1000 characters"));
+    }
+    let max_days = p
+        .get("maxDays")
+        .and_then(Value::as_u64)
+        .filter(|d| (1..=LIFETIME_MAX_DAYS as u64).contains(d));
+    if max_days.is_none() {
+        errors.insert("maxDays".into(), json!("1-180 days"));
+    }
+    let valid_days = p
+        .get("validDays")
+        .and_then(Value::as_u64)
+        .filter(|d| (1..=90).contains(d));
+    if valid_days.is_none() {
+        errors.insert(
+            "validDays".into(),
+            json!("how long the exception applies: 1-90 days"),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(
+            AppError::invalid("EXCEPTION_INVALID", "the exception has invalid fields")
+                .with_details(Value::Object(errors)),
+        );
+    }
+    let tool = tool.expect("checked");
+    let (g, _) = load(store)?;
+    if tool.risk_level == RiskLevel::Critical {
+        let active = store
+            .scan::<Exception>(keys::GOVERNANCE_EXCEPTION_PREFIX, 1_000)?
+            .into_iter()
+            .filter(|(_, e)| e.risk_level == RiskLevel::Critical && e.is_active(now))
+            .count() as u32;
+        if active >= g.critical_exception_limit {
+            return Err(AppError::conflict(
+                "EXCEPTION_LIMIT_REACHED",
+                format!(
+                    "{active} critical-risk exceptions are active; governance allows {}",
+                    g.critical_exception_limit
+                ),
+            ));
+        }
+    }
+    let id = format!("exc-{}", crate::audit::chain::hex(&host.random_bytes(6)));
+    let e = Exception {
+        id: id.clone(),
+        tool_id: tool.id.clone(),
+        account_id: account_id.clone(),
+        max_days: max_days.expect("checked") as u32,
+        reason,
+        risk_level: tool.risk_level,
+        created_by: who.into(),
+        created_at: crate::time::rfc3339(now),
+        expires_at: crate::time::rfc3339(now + valid_days.expect("checked") * 86_400_000),
+        review_status: "pendingReview".into(),
+        reviewed_by: None,
+        revoked_at: None,
+    };
+    let mut draft = AuditDraft::new("exception_created", who);
+    draft.policy_version = Some(g.version);
+    draft.subject = json!({"exceptionId": id, "toolId": e.tool_id, "accountId": e.account_id});
+    draft.data = json!({"maxDays": e.max_days, "expiresAt": e.expires_at});
+    let key = audit::mac_key(store, None)?;
+    audit::commit_with_audit(store, &key, None, &[draft], |tx| {
+        tx.create(&keys::governance_exception(&id), &e)?;
+        tx.set(
+            &keys::governance_exception_by_subject(&e.tool_id, &e.account_id),
+            &id,
+        )?;
+        Ok(())
+    })?;
+    Ok(e)
+}
+
+/// `review` marks an exception reviewed; `revoke` ends it now. The reviewer must not be its author.
+pub fn change_exception(
+    store: Store<'_>,
+    p: &Value,
+    who: &str,
+    action: &str,
+) -> AppResult<Exception> {
+    let id = p.get("id").and_then(Value::as_str).unwrap_or("");
+    let key = keys::governance_exception(id);
+    if crate::storage::rules::check_key(&key).is_err() {
+        return Err(AppError::not_found(
+            "EXCEPTION_NOT_FOUND",
+            "no such exception",
+        ));
+    }
+    let raw = store
+        .get_raw(&key)?
+        .ok_or_else(|| AppError::not_found("EXCEPTION_NOT_FOUND", "no such exception"))?;
+    let mut e: Exception = crate::storage::decode(&key, &raw)?;
+    let now = crate::time::rfc3339(store.host.now_ms());
+    match action {
+        "review" => {
+            if e.created_by == who {
+                return Err(AppError::forbidden(
+                    "SELF_REVIEW",
+                    "an exception is reviewed by a different administrator than its author",
+                ));
+            }
+            e.review_status = "reviewed".into();
+            e.reviewed_by = Some(who.into());
+        }
+        _ => {
+            if e.revoked_at.is_none() {
+                e.revoked_at = Some(now);
+            }
+        }
+    }
+    let kind = if action == "review" {
+        "exception_reviewed"
+    } else {
+        "exception_revoked"
+    };
+    let mut draft = AuditDraft::new(kind, who);
+    draft.subject = json!({"exceptionId": e.id, "toolId": e.tool_id, "accountId": e.account_id});
+    let mac = audit::mac_key(store, None)?;
+    let text = crate::storage::encode(&e)?;
+    audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
+        tx.set_if_current(&key, text.clone(), Some(&raw))?;
+        Ok(())
+    })?;
+    Ok(e)
+}
+
+pub fn list_exceptions(store: Store<'_>) -> AppResult<Value> {
+    let now = store.host.now_ms();
+    let all = store.scan::<Exception>(keys::GOVERNANCE_EXCEPTION_PREFIX, 1_000)?;
+    Ok(json!({"exceptions": all.into_iter().map(|(_, e)| {
+        let active = e.is_active(now);
+        let mut v = serde_json::to_value(&e).expect("serializes");
+        v["active"] = json!(active);
+        v
+    }).collect::<Vec<_>>()}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_risk_maxima_and_pick_no_path() {
+        let g = Governance::default();
+        assert_eq!(g.version, 0);
+        assert_eq!(g.max_days(RiskLevel::Low), 180);
+        assert_eq!(g.max_days(RiskLevel::Critical), 14);
+        assert_eq!(g.definition_for(Some("x"), RiskLevel::High), None);
+    }
+
+    #[test]
+    fn a_tool_rule_overrides_the_risk_rule() {
+        let mut g = Governance::default();
+        g.high.approval_definition_id = Some("security".into());
+        g.tool_rules.insert("cursor".into(), "cursor-path".into());
+        assert_eq!(
+            g.definition_for(Some("cursor"), RiskLevel::High),
+            Some("cursor-path")
+        );
+        assert_eq!(
+            g.definition_for(Some("other"), RiskLevel::High),
+            Some("security")
+        );
+        assert_eq!(g.definition_for(None, RiskLevel::High), Some("security"));
+        assert_eq!(g.definition_for(None, RiskLevel::Low), None);
+    }
+}

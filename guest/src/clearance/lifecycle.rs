@@ -1,0 +1,289 @@
+//! Changing a grant after it exists (spec §9 D, §10): extend, revoke, and the job runner's
+//! expiry of overdue grants. Each change is one transaction: the grant (conditioned on what was
+//! read), its indexes, any provisioning job it needs, and its audit entry.
+
+use super::grants::{self, Grant, GrantStatus};
+use super::jobs::{self, JobKind};
+use super::tab::Caller;
+use crate::audit::{self, AuditDraft};
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, Level};
+use crate::storage::{keys, StorageError, Store, Tx};
+use serde_json::{json, Value};
+
+fn load(store: Store<'_>, id: &str) -> AppResult<(Grant, String)> {
+    let key = keys::grant(id);
+    if id.is_empty() || crate::storage::check_key(&key).is_err() {
+        return Err(AppError::not_found("GRANT_NOT_FOUND", "no such grant"));
+    }
+    let raw = store
+        .get_raw(&key)?
+        .ok_or_else(|| AppError::not_found("GRANT_NOT_FOUND", "no such grant"))?;
+    Ok((crate::storage::decode(&key, &raw)?, raw))
+}
+
+/// Commits `before → after` with `drafts`; `more` stages extra writes (e.g. a job).
+fn commit(
+    store: Store<'_>,
+    before: &Grant,
+    raw: &str,
+    after: &Grant,
+    drafts: &[AuditDraft],
+    more: &dyn Fn(&mut Tx<'_>) -> crate::storage::StorageResult<()>,
+) -> Result<(), StorageError> {
+    let mac = audit::mac_key(store, None)?;
+    audit::commit_with_audit(store, &mac, None, drafts, |tx| {
+        tx.set_if_current(
+            &keys::grant(&after.id),
+            crate::storage::encode(after)?,
+            Some(raw),
+        )?;
+        grants::stage_indexes(tx, Some(before), after)?;
+        more(tx)
+    })
+    .map(|_| ())
+}
+
+fn draft(kind: &str, who: &str, g: &Grant, from: GrantStatus, extra: Value) -> AuditDraft {
+    let mut d = AuditDraft::new(kind, who);
+    d.issue_key = Some(g.issue_key.clone());
+    d.subject = json!({"grantId": g.id, "accountId": g.account_id});
+    let mut data = json!({"grantId": g.id, "toolId": g.tool_key, "riskLevel": g.risk_level,
+                          "fromStatus": from.as_str(), "toStatus": g.status.as_str()});
+    if let (Some(o), Some(e)) = (data.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    d.data = data;
+    d
+}
+
+fn require_manager(host: &dyn Host, who: &str) -> AppResult<()> {
+    let mut c = Caller::new(host, who)?;
+    if c.has_approval_access()? {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "NOT_APPROVER",
+            "only approvers or Jira administrators manage grants",
+        ))
+    }
+}
+
+/// Extends a grant (approvers and admins; never the holder). An expired grant inside its grace
+/// window comes back as `pendingProvision` with a new provision job.
+pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let id = p.get("grantId").and_then(Value::as_str).unwrap_or("");
+    let days = p
+        .get("days")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(10_000) as u32;
+    let reason = p
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .take(500)
+        .collect::<String>();
+    let (g, _) = load(store, id)?;
+    if who == g.account_id {
+        return Err(AppError::forbidden(
+            "SELF_EXTENSION_DISABLED",
+            "people cannot extend their own access; an approver or admin extends it",
+        ));
+    }
+    require_manager(host, who)?;
+    for _ in 0..4 {
+        let (g, raw) = load(store, id)?;
+        let now = host.now_ms();
+        let to = grants::plan_extension(&g, who, days, now)?;
+        let mut after = g.clone();
+        after.extensions.push(grants::Extension {
+            by: who.into(),
+            at: crate::time::rfc3339(now),
+            days,
+            from_expires_at: g.expires_at.clone(),
+            to_expires_at: crate::time::rfc3339(to),
+            reason: reason.clone(),
+        });
+        after.expires_at = crate::time::rfc3339(to);
+        let reactivate = g.status == GrantStatus::Expired;
+        if reactivate {
+            after.status = GrantStatus::PendingProvision;
+            after.ended_at = None;
+            after.status_changed_at = crate::time::rfc3339(now);
+        }
+        let kind = if reactivate {
+            "grant_reactivated"
+        } else {
+            "grant_extended"
+        };
+        let d = draft(
+            kind,
+            who,
+            &after,
+            g.status,
+            json!({"days": days, "expiresAt": after.expires_at}),
+        );
+        let job = std::cell::RefCell::new(None);
+        let res = commit(store, &g, &raw, &after, &[d], &|tx| {
+            if reactivate {
+                let mut gg = after.clone();
+                let j = jobs::stage_new(tx, &mut gg, JobKind::Provision, now)?;
+                *job.borrow_mut() = Some(j.id);
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => {
+                let job = job.into_inner();
+                if let Some(j) = &job {
+                    jobs::push(host, std::slice::from_ref(j));
+                }
+                return Ok(json!({"grantId": g.id, "status": after.status.as_str(),
+                                 "expiresAt": after.expires_at, "jobId": job}));
+            }
+            Err(StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "GRANT_BUSY",
+        "the grant changed; try again",
+    ))
+}
+
+/// Revokes an open grant and queues a deprovision job unless one is already open (CL-077).
+/// Revoking a revoked grant changes nothing and says so.
+pub fn revoke(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
+    require_manager(host, who)?;
+    let id = p.get("grantId").and_then(Value::as_str).unwrap_or("");
+    let reason = p
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .chars()
+        .take(500)
+        .collect::<String>();
+    end(host, id, GrantStatus::Revoked, who, Some(reason))
+}
+
+/// Ends a grant as `expired` or `revoked`, with a deprovision job unless one is open.
+fn end(
+    host: &dyn Host,
+    id: &str,
+    to: GrantStatus,
+    who: &str,
+    reason: Option<String>,
+) -> AppResult<Value> {
+    let store = Store::new(host);
+    for _ in 0..4 {
+        let (g, raw) = load(store, id)?;
+        let now = host.now_ms();
+        let already = match (to, g.status) {
+            (GrantStatus::Revoked, GrantStatus::Revoked) => true,
+            (GrantStatus::Expired, s) => !s.is_open(),
+            _ => false,
+        };
+        if already {
+            return Ok(json!({"grantId": g.id, "status": g.status.as_str(), "changed": false}));
+        }
+        // Revoking an expired grant closes its grace window; access is already being removed.
+        let needs_job = g.status.is_open()
+            && store
+                .get_raw(&keys::job_open(&g.id, "deprovision"))?
+                .is_none();
+        let mut after = g.clone();
+        after.status = to;
+        after.ended_at = Some(crate::time::rfc3339(now));
+        after.status_changed_at = crate::time::rfc3339(now);
+        if to == GrantStatus::Revoked {
+            after.revoked_by = Some(who.to_string());
+            after.revoke_reason = reason.clone();
+        }
+        let kind = if to == GrantStatus::Revoked {
+            "grant_revoked"
+        } else {
+            "grant_expired"
+        };
+        let mut drafts = vec![draft(
+            kind,
+            who,
+            &after,
+            g.status,
+            json!({"reason": reason}),
+        )];
+        let job_id = needs_job.then(|| format!("{}.deprovision.{}", g.id, g.jobs_created + 1));
+        if let Some(j) = &job_id {
+            let mut d = AuditDraft::new("provisioning_job_queued", "app");
+            d.issue_key = Some(g.issue_key.clone());
+            d.subject = json!({"jobId": j, "grantId": g.id});
+            d.data = json!({"kind": "deprovision"});
+            drafts.push(d);
+        }
+        if needs_job {
+            after.jobs_created += 1;
+        }
+        let res = commit(store, &g, &raw, &after, &drafts, &|tx| {
+            if needs_job {
+                let mut gg = g.clone();
+                jobs::stage_new(tx, &mut gg, JobKind::Deprovision, now)?;
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => {
+                if let Some(j) = &job_id {
+                    jobs::push(host, std::slice::from_ref(j));
+                }
+                host.log(
+                    Level::Info,
+                    &format!("grant {}: {} → {}", g.id, g.status.as_str(), to.as_str()),
+                );
+                return Ok(
+                    json!({"grantId": g.id, "status": to.as_str(), "changed": true, "deprovisionJobId": job_id}),
+                );
+            }
+            Err(StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "GRANT_BUSY",
+        "the grant changed; try again",
+    ))
+}
+
+/// Job runner: grants past their expiry, read from the expiry index only (cost grows with the
+/// due grants, not with all grants). Bounded per run; the next run continues.
+pub fn expire_due(host: &dyn Host, budget: usize) -> AppResult<u32> {
+    let store = Store::new(host);
+    let now = host.now_ms();
+    let mut n = 0;
+    let mut cursor: Option<String> = None;
+    'pages: loop {
+        let page = store.page::<String>(keys::GRANT_EXPIRY_PREFIX, cursor.as_deref(), 20)?;
+        for (k, id) in page.items {
+            let at: u64 = k
+                .split(':')
+                .nth(1)
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(u64::MAX);
+            if at > now || n as usize >= budget || host.remaining_ms() < 5_000 {
+                break 'pages;
+            }
+            match end(host, &id, GrantStatus::Expired, "app", None) {
+                Ok(_) => {}
+                Err(e) if e.code == "GRANT_NOT_FOUND" => store.delete(&k)?,
+                Err(e) => return Err(e),
+            }
+            n += 1;
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    Ok(n)
+}

@@ -1,0 +1,28 @@
+//! AI Clearance decisions (spec §4–§6, §9): everything from a pending request to a grant.
+//!
+//! - `governance`: per-risk approval paths and maxima, unknown-tool blocking, exceptions.
+//! - `policies`: auto-approval policies and their dry run.
+//! - `routing`: what happens right after intake (auto-approve, start a path, or direct).
+//! - `decision`: the one transaction that approves or denies a request.
+//! - `grants`, `lifecycle`: grants and their extend / revoke / expire changes.
+//! - `jobs`: provisioning jobs (the manual path; connectors arrive with provisioning).
+//! - `notices`: the issue comment and transition that follow a decision.
+//! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
+//! - `seed`, `labels`, `export`, `rollups`: seed catalog, expiry labels, exports, insights.
+
+pub mod admin;
+pub mod decision;
+pub mod export;
+pub mod governance;
+pub mod grants;
+pub mod jobs;
+pub mod labels;
+pub mod lifecycle;
+pub mod notices;
+pub mod page;
+pub mod policies;
+pub mod rollups;
+pub mod routing;
+pub mod seed;
+pub mod service;
+pub mod tab;

@@ -1,0 +1,218 @@
+//! What a decision tells the Jira issue (spec §7.2, §9 A–C): an ADF comment and, where the
+//! workflow offers one, the approve or deny transition.
+//!
+//! The notice is written with the decision (same transaction) and run from the `decisions`
+//! queue, so a slow or failing Jira never blocks or undoes a decision (A-CL-16: best effort; the
+//! decision holds). Idempotent: the comment carries the entity property `aiclearance.notice` with
+//! the notice id, checked before posting again; the transition is only attempted while the
+//! notice record exists and is deleted after.
+
+use super::grants::Grant;
+use crate::error::AppResult;
+use crate::host::{Host, Level};
+use crate::jira::{Jira, JiraError};
+use crate::requests::{Decision, Request};
+use crate::storage::{keys, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub const QUEUE: &str = "decisions";
+pub const PROPERTY: &str = "aiclearance.notice";
+
+/// Transition names tried on approval (§9 A), case-insensitive.
+pub const APPROVE_TRANSITIONS: &[&str] = &["approve", "approved", "accept", "accepted"];
+/// Transition names tried on denial (§9 B, "cancel variants": docs/decisions.md A-CL-09).
+pub const DENY_TRANSITIONS: &[&str] = &[
+    "deny",
+    "denied",
+    "decline",
+    "declined",
+    "reject",
+    "rejected",
+    "cancel",
+    "cancelled",
+    "canceled",
+    "cancel request",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    pub id: String,
+    pub issue_key: String,
+    pub heading: String,
+    pub lines: Vec<String>,
+    pub transitions: Vec<String>,
+    #[serde(default)]
+    pub comment_done: bool,
+}
+
+impl Notice {
+    pub fn for_decision(r: &Request, grant: Option<&Grant>, evidence: &Value) -> Notice {
+        let auto = r.decision_source.as_deref() == Some("auto-policy");
+        let tool = r.tool_name();
+        let (heading, transitions) = match r.decision {
+            Decision::Approved if auto => {
+                ("AI Clearance: access auto-approved", APPROVE_TRANSITIONS)
+            }
+            Decision::Approved => ("AI Clearance: access approved", APPROVE_TRANSITIONS),
+            _ => ("AI Clearance: request denied", DENY_TRANSITIONS),
+        };
+        let mut lines = vec![format!("Tool: {tool}")];
+        if let Some(g) = grant {
+            lines.push(format!(
+                "Access: {} days, until {} (status {})",
+                g.duration_days,
+                crate::time::day(g.expires_ms()),
+                g.status.as_str()
+            ));
+            if let Some(c) = g.capped_from_days {
+                lines.push(format!(
+                    "{c} days were requested; governance allows {}",
+                    g.duration_days
+                ));
+            }
+            lines.push(match &g.connector_id {
+                Some(c) => format!("Provisioning: queued through connector {c}"),
+                None => "Provisioning: manual; an approver confirms when access is in place".into(),
+            });
+        }
+        if auto {
+            let p = |k: &str| {
+                evidence
+                    .pointer(k)
+                    .map(|v| v.to_string().trim_matches('"').to_string())
+            };
+            lines.push(format!(
+                "Evidence: policy {} (version {}), requester in group {}, {} days requested{}",
+                p("/policyId").unwrap_or_default(),
+                p("/policyVersion").unwrap_or_default(),
+                p("/matchedGroup").unwrap_or_default(),
+                r.duration_days,
+                match evidence.pointer("/maxDays").and_then(Value::as_u64) {
+                    Some(m) => format!(" (policy maximum {m})"),
+                    None => " (no policy maximum)".into(),
+                }
+            ));
+        }
+        if let Some(n) = &r.decision_note {
+            lines.push(format!("Note: {n}"));
+        }
+        if let Some(v) = r.policy_version {
+            lines.push(format!("Governance version: {v}"));
+        }
+        Notice {
+            id: format!("{}.{}", r.issue_id, r.decision.as_str()),
+            issue_key: r.issue_key.clone(),
+            heading: heading.into(),
+            lines,
+            transitions: transitions.iter().map(|s| s.to_string()).collect(),
+            comment_done: false,
+        }
+    }
+
+    pub fn adf(&self) -> Value {
+        let mut content = vec![json!({"type": "paragraph", "content": [
+            {"type": "text", "text": self.heading, "marks": [{"type": "strong"}]}]})];
+        content.push(json!({"type": "bulletList", "content": self.lines.iter().map(|l| json!({
+            "type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": l}]}]
+        })).collect::<Vec<_>>()}));
+        json!({"type": "doc", "version": 1, "content": content})
+    }
+}
+
+pub fn push(host: &dyn Host, id: &str) {
+    if let Err(e) = host.queue_push(QUEUE, &[json!({"noticeId": id}).to_string()], 0) {
+        host.log(
+            Level::Warn,
+            &format!("notice {id} not queued ({e}); the sweep will"),
+        );
+    }
+}
+
+/// Queue consumer: comment (once), then the transition, then forget the notice.
+pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
+    let store = Store::new(host);
+    let key = keys::decision_notice(id);
+    let Some(mut n) = store.get::<Notice>(&key)? else {
+        return Ok(None);
+    };
+    let jira = Jira::new(host);
+    let retry = |e: &JiraError| -> Option<u32> {
+        match e {
+            JiraError::RateLimited { retry_after_s } => Some((*retry_after_s).clamp(1, 900)),
+            e if e.is_transient() => Some(60),
+            _ => None,
+        }
+    };
+    if !n.comment_done {
+        let posted = match jira.comments_with_properties(&n.issue_key) {
+            Ok(cs) => cs.iter().any(|c| {
+                c.get("properties")
+                    .and_then(Value::as_array)
+                    .is_some_and(|ps| {
+                        ps.iter()
+                            .any(|p| p["key"] == PROPERTY && p["value"] == json!(n.id))
+                    })
+            }),
+            Err(e) => match retry(&e) {
+                Some(s) => return Ok(Some(s)),
+                None => false,
+            },
+        };
+        if !posted {
+            if let Err(e) =
+                jira.add_comment_with_property(&n.issue_key, n.adf(), PROPERTY, json!(n.id))
+            {
+                if let Some(s) = retry(&e) {
+                    return Ok(Some(s));
+                }
+                host.log(
+                    Level::Warn,
+                    &format!("notice {id}: comment not added to {} ({e})", n.issue_key),
+                );
+            }
+        }
+        n.comment_done = true;
+        store.put(&key, &n)?;
+    }
+    let names: Vec<&str> = n.transitions.iter().map(String::as_str).collect();
+    match jira.transition_named(&n.issue_key, &names) {
+        Ok(Some(t)) => host.log(
+            Level::Info,
+            &format!("notice {id}: {} transitioned ({t})", n.issue_key),
+        ),
+        Ok(None) => host.log(
+            Level::Info,
+            &format!(
+                "notice {id}: {} has no matching transition; the decision stands",
+                n.issue_key
+            ),
+        ),
+        Err(e) => {
+            if let Some(s) = retry(&e) {
+                return Ok(Some(s));
+            }
+            host.log(
+                Level::Warn,
+                &format!("notice {id}: transition failed on {} ({e})", n.issue_key),
+            );
+        }
+    }
+    store.delete(&key)?;
+    Ok(None)
+}
+
+/// Notices whose queue event was lost (bounded; called by the sweeps).
+pub fn requeue_stale(host: &dyn Host, budget: usize) -> AppResult<u32> {
+    let store = Store::new(host);
+    let stale = store.scan::<Notice>(keys::DECISION_NOTICE_PREFIX, budget)?;
+    let ids: Vec<String> = stale
+        .iter()
+        .map(|(_, n)| json!({"noticeId": n.id}).to_string())
+        .collect();
+    if !ids.is_empty() {
+        host.queue_push(QUEUE, &ids, 0)?;
+    }
+    Ok(ids.len() as u32)
+}

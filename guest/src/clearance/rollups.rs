@@ -1,0 +1,646 @@
+//! Insights rollups folded from the audit trail.
+//!
+//! The daily analytics runner reads the audit entries it has not seen yet (after `last_seq`) and
+//! folds each into these counters, so a run costs in proportion to the new events, never to the
+//! whole history. Insights are then read from the rollups alone. Folding is idempotent per entry:
+//! an entry at or below `last_seq` is ignored, so a retried run cannot count anything twice.
+
+use crate::audit::AuditEntry;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Distinct requesters tracked per month; later newcomers are counted under `other`, which
+/// keeps a month's record bounded in size.
+pub const MAX_REQUESTERS_PER_MONTH: usize = 500;
+/// The bucket for requesters over the per-month cap.
+const OTHER: &str = "other";
+/// The bucket for requests naming a tool that is not in the catalog.
+const NEW_TOOL: &str = "new-tool";
+const TOP: usize = 10;
+
+/// One calendar month (UTC, keyed `YYYY-MM`) of activity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Month {
+    pub requests: u64,
+    pub approved: u64,
+    pub auto_approved: u64,
+    pub denied: u64,
+    pub grants_created: u64,
+    pub grants_activated: u64,
+    pub grants_expired: u64,
+    pub grants_revoked: u64,
+    pub by_risk: BTreeMap<String, u64>,
+    pub by_tool: BTreeMap<String, u64>,
+    pub requesters: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollups {
+    /// The last audit entry folded in.
+    pub last_seq: u64,
+    pub months: BTreeMap<String, Month>,
+    /// Grants not yet expired or revoked (pending provisioning or active).
+    pub open_grants_by_risk: BTreeMap<String, i64>,
+    pub open_grants_by_tool: BTreeMap<String, i64>,
+    pub active_grants: i64,
+    pub pending_provision: i64,
+}
+
+impl Rollups {
+    /// Folds one audit entry in. Entries must arrive in `seq` order; older ones are ignored.
+    pub fn apply(&mut self, e: &AuditEntry) {
+        if e.seq <= self.last_seq {
+            return;
+        }
+        self.last_seq = e.seq;
+        let data = &e.data;
+        match e.kind.as_str() {
+            "request_created" => {
+                let tool = &data["tool"];
+                let tool_id = if tool["kind"] == "new" {
+                    Some(NEW_TOOL)
+                } else {
+                    tool["id"].as_str()
+                };
+                let risk = tool["riskLevel"].as_str().unwrap_or("unassessed");
+                if let Some(m) = self.month(&e.at) {
+                    m.requests += 1;
+                    if let Some(id) = tool_id {
+                        *m.by_tool.entry(id.to_string()).or_default() += 1;
+                    }
+                    *m.by_risk.entry(risk.to_string()).or_default() += 1;
+                    if !e.actor.is_empty() {
+                        count_requester(&mut m.requesters, &e.actor);
+                    }
+                }
+            }
+            "request_approved" => {
+                if let Some(m) = self.month(&e.at) {
+                    m.approved += 1;
+                    if data["source"] == "auto-policy" {
+                        m.auto_approved += 1;
+                    }
+                }
+            }
+            "request_denied" => {
+                if let Some(m) = self.month(&e.at) {
+                    m.denied += 1;
+                }
+            }
+            "grant_created" => {
+                if let Some(m) = self.month(&e.at) {
+                    m.grants_created += 1;
+                }
+                self.pending_provision += 1;
+                self.open(data, 1);
+            }
+            "grant_activated" => {
+                if let Some(m) = self.month(&e.at) {
+                    m.grants_activated += 1;
+                }
+                self.pending_provision -= 1;
+                self.active_grants += 1;
+            }
+            kind @ ("grant_expired" | "grant_revoked") => {
+                if let Some(m) = self.month(&e.at) {
+                    if kind == "grant_expired" {
+                        m.grants_expired += 1;
+                    } else {
+                        m.grants_revoked += 1;
+                    }
+                }
+                // Only a grant that was open leaves the open counts; an entry without
+                // `fromStatus` is taken to close an open grant.
+                let was_open = match data["fromStatus"].as_str() {
+                    Some("active") => {
+                        self.active_grants -= 1;
+                        true
+                    }
+                    Some("pendingProvision") => {
+                        self.pending_provision -= 1;
+                        true
+                    }
+                    Some(_) => false,
+                    None => true,
+                };
+                if was_open {
+                    self.open(data, -1);
+                }
+            }
+            "grant_reactivated" => {
+                self.pending_provision += 1;
+                self.open(data, 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// The month an entry falls in, or `None` when `at` does not start with `YYYY-MM`.
+    fn month(&mut self, at: &str) -> Option<&mut Month> {
+        let key = at.get(..7).filter(|k| {
+            let b = k.as_bytes();
+            b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
+        })?;
+        Some(self.months.entry(key.to_string()).or_default())
+    }
+
+    /// Moves a grant into (`delta` 1) or out of (-1) the open counts by risk and tool.
+    fn open(&mut self, data: &Value, delta: i64) {
+        if let Some(risk) = data["riskLevel"].as_str() {
+            bump(&mut self.open_grants_by_risk, risk, delta);
+        }
+        if let Some(tool) = data["toolId"].as_str() {
+            bump(&mut self.open_grants_by_tool, tool, delta);
+        }
+    }
+
+    /// The insights view over the newest `months` months that have activity.
+    pub fn insights(&self, months: usize) -> Value {
+        let mut requesters: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut tools: BTreeSet<&str> = BTreeSet::new();
+        let (mut requests, mut approved, mut auto_approved, mut denied) = (0u64, 0u64, 0u64, 0u64);
+        let mut monthly = Vec::new();
+        for (key, m) in self.months.iter().rev().take(months) {
+            requests += m.requests;
+            approved += m.approved;
+            auto_approved += m.auto_approved;
+            denied += m.denied;
+            for (who, n) in &m.requesters {
+                *requesters.entry(who.as_str()).or_default() += n;
+            }
+            tools.extend(
+                m.by_tool
+                    .iter()
+                    .filter(|(id, n)| **n > 0 && id.as_str() != NEW_TOOL)
+                    .map(|(id, _)| id.as_str()),
+            );
+            let mut row = match serde_json::to_value(m) {
+                Ok(Value::Object(o)) => o,
+                _ => Map::new(),
+            };
+            row.remove("requesters");
+            row.insert("month".into(), json!(key));
+            row.insert(
+                "topRequesters".into(),
+                top_requesters(m.requesters.iter().map(|(k, v)| (k.as_str(), *v))),
+            );
+            monthly.push(Value::Object(row));
+        }
+        let approval_rate = if approved + denied == 0 {
+            Value::Null
+        } else {
+            let rate = approved as f64 / (approved + denied) as f64;
+            json!((rate * 100.0).round() / 100.0)
+        };
+        let distinct_requesters = requesters.keys().filter(|k| **k != OTHER).count();
+        json!({
+            "monthly": monthly,
+            "adoption": {"requesters": distinct_requesters, "tools": tools.len()},
+            "activeAccess": {
+                "active": self.active_grants,
+                "pendingProvision": self.pending_provision,
+                "byTool": self.open_grants_by_tool,
+            },
+            "riskMix": self.open_grants_by_risk,
+            "people": {"topRequesters": top_requesters(requesters.into_iter())},
+            "counters": {
+                "requests": requests,
+                "approved": approved,
+                "autoApproved": auto_approved,
+                "denied": denied,
+                "approvalRate": approval_rate,
+            },
+            "throughSeq": self.last_seq,
+        })
+    }
+}
+
+/// Counts one request for `actor`, under `other` once the month tracks the maximum.
+fn count_requester(requesters: &mut BTreeMap<String, u64>, actor: &str) {
+    let key = if requesters.contains_key(actor) || requesters.len() < MAX_REQUESTERS_PER_MONTH {
+        actor
+    } else {
+        OTHER
+    };
+    *requesters.entry(key.to_string()).or_default() += 1;
+}
+
+/// Adds `delta` to `map[key]`, dropping the key when it reaches zero.
+fn bump(map: &mut BTreeMap<String, i64>, key: &str, delta: i64) {
+    let n = map.entry(key.to_string()).or_default();
+    *n += delta;
+    if *n == 0 {
+        map.remove(key);
+    }
+}
+
+/// The ten biggest requesters, most requests first (ties by account id); `other` is not a person.
+fn top_requesters<'a>(counts: impl Iterator<Item = (&'a str, u64)>) -> Value {
+    let mut v: Vec<(&str, u64)> = counts.filter(|(k, _)| *k != OTHER).collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    Value::Array(
+        v.into_iter()
+            .take(TOP)
+            .map(|(id, n)| json!({"accountId": id, "requests": n}))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: u64, kind: &str, at: &str, actor: &str, data: Value) -> AuditEntry {
+        AuditEntry {
+            seq,
+            kind: kind.into(),
+            at: at.into(),
+            actor: actor.into(),
+            issue_key: Some(format!("AI-{seq}")),
+            subject: Value::Null,
+            data,
+            policy_version: None,
+            mac_key_id: "k1".into(),
+            prev_hash: "p".into(),
+            entry_hash: "h".into(),
+            entry_mac: "m".into(),
+        }
+    }
+
+    fn catalog_request(seq: u64, at: &str, actor: &str, tool: &str, risk: &str) -> AuditEntry {
+        let tool = json!({"kind": "catalog", "id": tool, "displayName": tool, "riskLevel": risk});
+        entry(seq, "request_created", at, actor, json!({ "tool": tool }))
+    }
+
+    fn grant(
+        seq: u64,
+        kind: &str,
+        at: &str,
+        tool: &str,
+        risk: &str,
+        from: Option<&str>,
+    ) -> AuditEntry {
+        let mut data = json!({"toolId": tool, "riskLevel": risk});
+        if let Some(f) = from {
+            data["fromStatus"] = json!(f);
+        }
+        entry(seq, kind, at, "app", data)
+    }
+
+    /// A small history over two months.
+    fn history() -> Vec<AuditEntry> {
+        vec![
+            catalog_request(
+                1,
+                "2026-01-05T09:00:00.000Z",
+                "alice",
+                "claude-team",
+                "medium",
+            ),
+            catalog_request(
+                2,
+                "2026-01-06T09:00:00.000Z",
+                "bob",
+                "cursor-business",
+                "high",
+            ),
+            entry(
+                3,
+                "request_created",
+                "2026-01-07T09:00:00.000Z",
+                "alice",
+                json!({"tool": {"kind": "new", "name": "Foo AI", "url": "https://foo.example"}}),
+            ),
+            entry(
+                4,
+                "request_approved",
+                "2026-01-07T10:00:00.000Z",
+                "app",
+                json!({"source": "auto-policy"}),
+            ),
+            entry(
+                5,
+                "request_approved",
+                "2026-01-08T10:00:00.000Z",
+                "carol",
+                json!({"source": "approver"}),
+            ),
+            entry(
+                6,
+                "request_denied",
+                "2026-01-08T11:00:00.000Z",
+                "carol",
+                Value::Null,
+            ),
+            grant(
+                7,
+                "grant_created",
+                "2026-01-08T12:00:00.000Z",
+                "claude-team",
+                "medium",
+                None,
+            ),
+            grant(
+                8,
+                "grant_created",
+                "2026-01-08T12:00:01.000Z",
+                "cursor-business",
+                "high",
+                None,
+            ),
+            grant(
+                9,
+                "grant_activated",
+                "2026-01-09T08:00:00.000Z",
+                "claude-team",
+                "medium",
+                None,
+            ),
+            entry(
+                10,
+                "comment_posted",
+                "2026-01-09T08:00:00.000Z",
+                "app",
+                Value::Null,
+            ),
+            // February: the cursor grant is revoked before provisioning, the claude grant expires.
+            grant(
+                11,
+                "grant_revoked",
+                "2026-02-01T00:00:00.000Z",
+                "cursor-business",
+                "high",
+                Some("pendingProvision"),
+            ),
+            grant(
+                12,
+                "grant_expired",
+                "2026-02-10T00:00:00.000Z",
+                "claude-team",
+                "medium",
+                Some("active"),
+            ),
+            catalog_request(
+                13,
+                "2026-02-11T09:00:00.000Z",
+                "bob",
+                "claude-team",
+                "medium",
+            ),
+        ]
+    }
+
+    fn folded(entries: &[AuditEntry]) -> Rollups {
+        let mut r = Rollups::default();
+        for e in entries {
+            r.apply(e);
+        }
+        r
+    }
+
+    #[test]
+    fn folds_requests_decisions_and_grants_by_month() {
+        let r = folded(&history());
+        assert_eq!(r.last_seq, 13);
+        assert_eq!(r.months.keys().collect::<Vec<_>>(), ["2026-01", "2026-02"]);
+
+        let jan = &r.months["2026-01"];
+        assert_eq!(
+            (jan.requests, jan.approved, jan.auto_approved, jan.denied),
+            (3, 2, 1, 1)
+        );
+        assert_eq!((jan.grants_created, jan.grants_activated), (2, 1));
+        assert_eq!((jan.grants_expired, jan.grants_revoked), (0, 0));
+        assert_eq!(jan.by_tool["claude-team"], 1);
+        assert_eq!(jan.by_tool["cursor-business"], 1);
+        assert_eq!(jan.by_tool["new-tool"], 1);
+        assert_eq!(jan.by_risk["unassessed"], 1);
+        assert_eq!(jan.by_risk["high"], 1);
+        assert_eq!(jan.requesters["alice"], 2);
+        assert_eq!(jan.requesters["bob"], 1);
+
+        let feb = &r.months["2026-02"];
+        assert_eq!(
+            (feb.requests, feb.grants_expired, feb.grants_revoked),
+            (1, 1, 1)
+        );
+        assert_eq!(feb.grants_created, 0);
+
+        // Both grants closed: nothing open, the counters are back to zero and keys removed.
+        assert_eq!((r.active_grants, r.pending_provision), (0, 0));
+        assert!(
+            r.open_grants_by_risk.is_empty(),
+            "{:?}",
+            r.open_grants_by_risk
+        );
+        assert!(r.open_grants_by_tool.is_empty());
+    }
+
+    #[test]
+    fn open_counts_track_grant_lifecycle() {
+        let h = history();
+        // Stop after activation: one active, one pending.
+        let r = folded(&h[..9]);
+        assert_eq!((r.active_grants, r.pending_provision), (1, 1));
+        assert_eq!(r.open_grants_by_risk["medium"], 1);
+        assert_eq!(r.open_grants_by_risk["high"], 1);
+        assert_eq!(r.open_grants_by_tool["cursor-business"], 1);
+
+        // Revoked while pending provisioning: pending drops, active does not.
+        let r = folded(&h[..11]);
+        assert_eq!((r.active_grants, r.pending_provision), (1, 0));
+        assert!(!r.open_grants_by_tool.contains_key("cursor-business"));
+        assert_eq!(r.open_grants_by_tool["claude-team"], 1);
+    }
+
+    #[test]
+    fn reactivation_reopens_and_closed_grants_do_not_close_twice() {
+        let mut r = folded(&history());
+        r.apply(&grant(
+            14,
+            "grant_reactivated",
+            "2026-02-12T00:00:00.000Z",
+            "claude-team",
+            "medium",
+            None,
+        ));
+        assert_eq!((r.active_grants, r.pending_provision), (0, 1));
+        assert_eq!(r.open_grants_by_tool["claude-team"], 1);
+        r.apply(&grant(
+            15,
+            "grant_activated",
+            "2026-02-12T01:00:00.000Z",
+            "claude-team",
+            "medium",
+            None,
+        ));
+        assert_eq!((r.active_grants, r.pending_provision), (1, 0));
+
+        // Revoking a grant that had already expired leaves the open counts alone.
+        r.apply(&grant(
+            16,
+            "grant_revoked",
+            "2026-02-13T00:00:00.000Z",
+            "cursor-business",
+            "high",
+            Some("expired"),
+        ));
+        assert_eq!((r.active_grants, r.pending_provision), (1, 0));
+        assert!(!r.open_grants_by_tool.contains_key("cursor-business"));
+        assert_eq!(r.months["2026-02"].grants_revoked, 2);
+    }
+
+    #[test]
+    fn replayed_entries_are_ignored() {
+        let h = history();
+        let mut r = folded(&h);
+        let before = r.clone();
+        for e in &h {
+            r.apply(e);
+        }
+        assert_eq!(r, before);
+        // A newer entry still counts.
+        r.apply(&entry(
+            14,
+            "request_denied",
+            "2026-02-12T00:00:00.000Z",
+            "carol",
+            Value::Null,
+        ));
+        assert_eq!(r.months["2026-02"].denied, 1);
+        assert_eq!(r.last_seq, 14);
+    }
+
+    #[test]
+    fn missing_fields_never_panic() {
+        let mut r = Rollups::default();
+        r.apply(&entry(1, "request_created", "bad", "", Value::Null));
+        r.apply(&entry(
+            2,
+            "grant_created",
+            "2026-03-01T00:00:00Z",
+            "app",
+            json!({"toolId": 7}),
+        ));
+        r.apply(&entry(
+            3,
+            "grant_expired",
+            "2026-03-02T00:00:00Z",
+            "app",
+            json!("odd"),
+        ));
+        assert_eq!(r.last_seq, 3);
+        assert!(!r.months.contains_key("bad"));
+        assert_eq!(r.months["2026-03"].grants_created, 1);
+        assert_eq!(r.months["2026-03"].grants_expired, 1);
+        // No fromStatus: the grant leaves the open counts, but which counter it left is unknown.
+        assert_eq!((r.active_grants, r.pending_provision), (0, 1));
+        assert!(r.open_grants_by_tool.is_empty() && r.open_grants_by_risk.is_empty());
+    }
+
+    #[test]
+    fn requesters_are_capped_per_month() {
+        let mut r = Rollups::default();
+        let at = "2026-04-01T00:00:00.000Z";
+        let mut seq = 0;
+        for i in 0..MAX_REQUESTERS_PER_MONTH + 2 {
+            seq += 1;
+            r.apply(&catalog_request(
+                seq,
+                at,
+                &format!("user-{i:04}"),
+                "claude-team",
+                "medium",
+            ));
+        }
+        seq += 1;
+        r.apply(&catalog_request(
+            seq,
+            at,
+            "user-0000",
+            "claude-team",
+            "medium",
+        ));
+        let april = &r.months["2026-04"];
+        assert_eq!(april.requests, MAX_REQUESTERS_PER_MONTH as u64 + 3);
+        assert_eq!(april.requesters.len(), MAX_REQUESTERS_PER_MONTH + 1);
+        assert_eq!(april.requesters[OTHER], 2);
+        assert_eq!(april.requesters["user-0000"], 2);
+        // A new month starts with a fresh allowance.
+        seq += 1;
+        r.apply(&catalog_request(
+            seq,
+            "2026-05-01T00:00:00Z",
+            "user-0999",
+            "claude-team",
+            "medium",
+        ));
+        assert_eq!(r.months["2026-05"].requesters["user-0999"], 1);
+
+        let v = r.insights(1);
+        assert_eq!(v["adoption"]["requesters"], 1);
+        let v = r.insights(2);
+        let top = v["people"]["topRequesters"].as_array().unwrap();
+        assert_eq!(top.len(), 10);
+        assert_eq!(top[0], json!({"accountId": "user-0000", "requests": 2}));
+        assert!(top.iter().all(|t| t["accountId"] != OTHER));
+        assert_eq!(v["adoption"]["requesters"], MAX_REQUESTERS_PER_MONTH + 1);
+    }
+
+    #[test]
+    fn insights_newest_first_with_counters() {
+        let mut r = folded(&history());
+        r.apply(&catalog_request(
+            14,
+            "2025-12-20T00:00:00Z",
+            "dave",
+            "notion-ai",
+            "medium",
+        ));
+        // Out-of-order months still sort by key; ask for the two newest.
+        let v = r.insights(2);
+        let monthly = v["monthly"].as_array().unwrap();
+        assert_eq!(monthly.len(), 2);
+        assert_eq!(monthly[0]["month"], "2026-02");
+        assert_eq!(monthly[1]["month"], "2026-01");
+        assert_eq!(monthly[1]["autoApproved"], 1);
+        assert_eq!(monthly[1]["byTool"]["new-tool"], 1);
+        assert!(monthly[1].get("requesters").is_none());
+        assert_eq!(
+            monthly[1]["topRequesters"],
+            json!([{"accountId": "alice", "requests": 2}, {"accountId": "bob", "requests": 1}])
+        );
+        assert_eq!(
+            v["counters"],
+            json!({
+                "requests": 4,
+                "approved": 2,
+                "autoApproved": 1,
+                "denied": 1,
+                "approvalRate": 0.67
+            })
+        );
+        assert_eq!(v["adoption"], json!({"requesters": 2, "tools": 2}));
+        assert_eq!(
+            v["people"]["topRequesters"],
+            json!([{"accountId": "alice", "requests": 2}, {"accountId": "bob", "requests": 2}])
+        );
+        assert_eq!(
+            v["activeAccess"],
+            json!({"active": 0, "pendingProvision": 0, "byTool": {}})
+        );
+        assert_eq!(v["riskMix"], json!({}));
+        assert_eq!(v["throughSeq"], 14);
+
+        // All three months: dave and notion-ai join; no decisions means no rate.
+        let v = r.insights(12);
+        assert_eq!(v["monthly"].as_array().unwrap().len(), 3);
+        assert_eq!(v["adoption"], json!({"requesters": 3, "tools": 3}));
+        let none = r.insights(0);
+        assert_eq!(none["monthly"], json!([]));
+        assert_eq!(none["counters"]["approvalRate"], Value::Null);
+    }
+}

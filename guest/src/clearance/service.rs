@@ -1,0 +1,136 @@
+//! Resolver functions of AI Clearance decisions, by function key. Admin functions are gated
+//! first; user functions are scoped to the caller inside each module.
+
+use super::{admin, governance, lifecycle, page, policies, tab};
+use crate::access;
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, Invocation};
+use crate::ratelimit;
+use crate::storage::Store;
+use serde_json::{json, Value};
+
+pub const RESOLVERS: &[&str] = &[
+    // Global page (§5)
+    "page.context",
+    "page.myAccess",
+    "page.approvedTools",
+    "page.history",
+    // Approvals tab (§5.4)
+    "clearance.approvals.tab",
+    "clearance.approvals.decide",
+    "clearance.approvals.bulkDecide",
+    "clearance.jobs.complete",
+    "clearance.grants.extend",
+    "clearance.grants.revoke",
+    // Admin (§4, §6)
+    "admin.overview",
+    "admin.catalog.seed",
+    "admin.catalog.delete",
+    "admin.governance.get",
+    "admin.governance.save",
+    "admin.governance.history",
+    "admin.governance.exceptions.list",
+    "admin.governance.exceptions.create",
+    "admin.governance.exceptions.review",
+    "admin.governance.exceptions.revoke",
+    "admin.policies.list",
+    "admin.policies.save",
+    "admin.policies.delete",
+    "admin.policies.dryRun",
+    "admin.requests.list",
+    "admin.requests.decide",
+    "admin.requests.bulkDecide",
+    "admin.jobs.complete",
+    "admin.exports.requests",
+    "admin.exports.grants",
+    "admin.exports.audit",
+    "admin.insights",
+    "admin.audit.search",
+    "admin.audit.get",
+];
+
+fn id_field<'a>(p: &'a Value, name: &str) -> AppResult<&'a str> {
+    p.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| AppError::invalid("FIELD_MISSING", format!("{name} is required")))
+}
+
+pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    if key.starts_with("admin.") {
+        let who = access::require_admin(host, inv)?;
+        return admin_resolve(host, who, key, p);
+    }
+    let who = access::caller(inv)?;
+    match key {
+        "page.context" => page::context(host, inv),
+        "page.myAccess" => page::my_access(host, inv),
+        "page.approvedTools" => page::approved_tools(host, inv),
+        "page.history" => crate::requests::mine(store, inv, p),
+        "clearance.approvals.tab" => tab::tab(host, who),
+        "clearance.approvals.decide" => tab::decide(host, who, p),
+        "clearance.approvals.bulkDecide" => tab::bulk_decide(host, who, p),
+        "clearance.jobs.complete" => tab::complete_job(host, who, p),
+        "clearance.grants.extend" => lifecycle::extend(host, who, p),
+        "clearance.grants.revoke" => lifecycle::revoke(host, who, p),
+        other => Err(AppError::not_found(
+            "UNKNOWN_FUNCTION",
+            format!("no resolver function {other:?}"),
+        )),
+    }
+}
+
+fn admin_resolve(host: &dyn Host, who: &str, key: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    match key {
+        "admin.overview" => admin::overview(host),
+        "admin.catalog.seed" => crate::catalog::seed(store),
+        "admin.catalog.delete" => {
+            let id = id_field(p, "id")?;
+            Ok(json!({"deleted": crate::catalog::delete(store, id)?}))
+        }
+        "admin.governance.get" => Ok(json!({"governance": governance::load(store)?.0})),
+        "admin.governance.save" => Ok(json!({"governance": governance::save(store, p, who)?})),
+        "admin.governance.history" => governance::history(store),
+        "admin.governance.exceptions.list" => governance::list_exceptions(store),
+        "admin.governance.exceptions.create" => {
+            Ok(json!({"exception": governance::create_exception(store, p, who)?}))
+        }
+        "admin.governance.exceptions.review" => {
+            Ok(json!({"exception": governance::change_exception(store, p, who, "review")?}))
+        }
+        "admin.governance.exceptions.revoke" => {
+            Ok(json!({"exception": governance::change_exception(store, p, who, "revoke")?}))
+        }
+        "admin.policies.list" => Ok(json!({"policies": policies::list(store)?})),
+        "admin.policies.save" => {
+            let policy = policies::parse(p)?;
+            Ok(json!({"policy": policies::save(store, policy, who)?}))
+        }
+        "admin.policies.delete" => {
+            Ok(json!({"deleted": policies::delete(store, id_field(p, "id")?)?}))
+        }
+        "admin.policies.dryRun" => admin::dry_run(host, p),
+        "admin.requests.list" => admin::requests(host, p),
+        "admin.requests.decide" => tab::decide(host, who, p),
+        "admin.requests.bulkDecide" => tab::bulk_decide(host, who, p),
+        "admin.jobs.complete" => super::jobs::complete(
+            host,
+            who,
+            id_field(p, "jobId")?,
+            p.get("action").and_then(Value::as_str).unwrap_or(""),
+        ),
+        "admin.exports.requests" | "admin.exports.grants" | "admin.exports.audit" => {
+            ratelimit::take(store, ratelimit::EXPORTS, who)?;
+            admin::export(host, &key["admin.exports.".len()..], p)
+        }
+        "admin.insights" => admin::insights(host, p),
+        "admin.audit.search" => admin::audit_search(host, p),
+        "admin.audit.get" => admin::audit_get(host, p),
+        other => Err(AppError::not_found(
+            "UNKNOWN_FUNCTION",
+            format!("no resolver function {other:?}"),
+        )),
+    }
+}
