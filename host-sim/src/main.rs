@@ -478,13 +478,27 @@ fn summary(records: &[host_sim::InvocationRecord], state: &Value, verify: &Value
     for r in records {
         totals.add(&r.counts);
     }
+    let tally = |list: &Value, field: &str| {
+        let mut m = std::collections::BTreeMap::<String, usize>::new();
+        for x in list.as_array().into_iter().flatten() {
+            *m.entry(x[field].as_str().unwrap_or("?").to_string())
+                .or_default() += 1;
+        }
+        m.iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!(
-        "\n══ Summary\n  invocations: {}   events: {}\n  requests: {} pending   rejected snapshots: {} {:?}\n  audit chain: {} ({} entries)\n  host calls: {} (kvs {} in {} transactions, jira {}, secrets {})\n",
+        "\n══ Summary\n  invocations: {}   events: {}\n  requests: {} ({})   rejected snapshots: {} {:?}\n  grants: {}   provisioning jobs: {}\n  audit chain: {} ({} entries)\n  host calls: {} (kvs {} in {} transactions, jira {}, secrets {})\n",
         records.len(),
         outcomes.iter().map(|(k, v)| format!("{v} {k}")).collect::<Vec<_>>().join(", "),
         state["requests"].as_array().map(Vec::len).unwrap_or(0),
+        tally(&state["requests"], "decision"),
         state["rejections"].as_array().map(Vec::len).unwrap_or(0),
         codes,
+        tally(&state["grants"], "status"),
+        tally(&state["jobs"], "status"),
         if verify["ok"].as_bool().unwrap_or(false) { "verified" } else { "BROKEN" },
         verify["checked"],
         totals.total,

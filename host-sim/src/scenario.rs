@@ -165,7 +165,201 @@ fn approval_line(a: &Value) -> String {
     line
 }
 
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// One line for the AI Clearance decision resolvers' answers (None = not one of them).
+fn clearance_line(v: &Value) -> Option<String> {
+    let list = |a: &Value, f: &dyn Fn(&Value) -> String| {
+        a.as_array()
+            .map(|x| x.iter().map(f).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    if let (Some(results), Some(ok)) = (v.get("results"), v.get("succeeded")) {
+        return Some(format!(
+            "bulk: {ok} decided, {} refused — {}",
+            v["failed"],
+            list(results, &|r| match r["ok"].as_bool() {
+                Some(true) => format!("{} {}", s(&r["issueKey"]), s(&r["outcome"])),
+                _ => format!("{} {}", s(&r["issueKey"]), s(&r["error"]["code"])),
+            })
+        ));
+    }
+    if let (Some(key), Some(outcome)) = (v.get("issueKey"), v.get("outcome")) {
+        return Some(match s(outcome) {
+            "recorded" => format!(
+                "{}: decision recorded; waiting for {}",
+                s(key),
+                list(&v["waitingFor"], &|x| s(x).to_string())
+            ),
+            o => match v.pointer("/decision/grantId").and_then(Value::as_str) {
+                Some(g) => format!(
+                    "{}: {o} → grant {g} (pendingProvision), provision job {}",
+                    s(key),
+                    s(&v["decision"]["jobId"])
+                ),
+                None => format!("{}: {o}", s(key)),
+            },
+        });
+    }
+    if let (Some(p), Some(m)) = (v.get("pending"), v.get("manualActions")) {
+        return Some(format!(
+            "{} pending [{}]; {} manual action(s) [{}]",
+            p.as_array().map_or(0, Vec::len),
+            list(p, &|r| format!(
+                "{} {}",
+                s(&r["issueKey"]),
+                r["step"].as_str().unwrap_or("direct")
+            )),
+            m.as_array().map_or(0, Vec::len),
+            list(m, &|j| format!(
+                "{} {} → mark {}",
+                s(&j["issueKey"]),
+                s(&j["kind"]),
+                s(&j["action"])
+            ))
+        ));
+    }
+    if let Some(show) = v.get("showApprovals") {
+        return Some(format!(
+            "tabs {} (Approvals tab: {show})",
+            list(&v["tabs"], &|t| s(t).to_string())
+        ));
+    }
+    if let Some(grants) = v
+        .get("grants")
+        .filter(|_| v.get("extensionEnabled").is_some())
+    {
+        return Some(format!(
+            "{} grant(s): {}; self-extension {}",
+            grants.as_array().map_or(0, Vec::len),
+            list(grants, &|g| format!(
+                "{} {} {} ({}{})",
+                s(&g["issueKey"]),
+                s(&g["tool"]["name"]),
+                s(&g["status"]),
+                s(&g["expiryLabel"]),
+                if g["expiringSoon"] == true {
+                    ", expiring soon"
+                } else {
+                    ""
+                }
+            )),
+            if v["extensionEnabled"] == true {
+                "on"
+            } else {
+                "off"
+            }
+        ));
+    }
+    if let (Some(g), Some(st)) = (v.get("grantId"), v.get("status")) {
+        let mut line = format!("grant {} {}", s(g), s(st));
+        if let Some(e) = v.get("expiresAt").and_then(Value::as_str) {
+            line.push_str(&format!(", expires {e}"));
+        }
+        if let Some(j) = v
+            .get("jobId")
+            .and_then(Value::as_str)
+            .or(v.get("deprovisionJobId").and_then(Value::as_str))
+        {
+            line.push_str(&format!(", job {j} queued"));
+        }
+        if v["changed"] == false {
+            line.push_str(" (already; nothing changed)");
+        }
+        return Some(line);
+    }
+    if let Some(w) = v.get("wouldAutoApprove") {
+        return Some(match w.as_bool() {
+            Some(true) => format!(
+                "would auto-approve (policy {} v{})",
+                s(&v["deciding"]["policyId"]),
+                v["deciding"]["policyVersion"]
+            ),
+            _ => format!(
+                "would not auto-approve: policy {} v{} fails {} — {}",
+                s(&v["deciding"]["policyId"]),
+                v["deciding"]["policyVersion"],
+                s(&v["deciding"]["failedCondition"]),
+                s(&v["whyNot"])
+            ),
+        });
+    }
+    if let (Some(j), Some(k)) = (v.get("jobId"), v.get("kind")) {
+        return Some(format!(
+            "job {} ({}) {}; grant now {}",
+            s(j),
+            s(k),
+            s(&v["status"]),
+            v["grantStatus"].as_str().unwrap_or("unchanged")
+        ));
+    }
+    if let Some(g) = v.get("governance") {
+        return Some(format!(
+            "governance version {} (updated by {})",
+            g["version"],
+            s(&g["updatedBy"])
+        ));
+    }
+    if let Some(p) = v.get("policy") {
+        return Some(format!(
+            "policy {} version {} (autoApprove {})",
+            s(&p["id"]),
+            p["version"],
+            p["autoApprove"]
+        ));
+    }
+    if let (Some(c), Some(k)) = (v.get("created"), v.get("kept")) {
+        return Some(format!(
+            "seeded {} tools from catalog v{} ({} already present, kept as edited)",
+            c.as_array().map_or(0, Vec::len),
+            v["seedVersion"],
+            k.as_array().map_or(0, Vec::len)
+        ));
+    }
+    if let (Some(cards), Some(r)) = (v.get("cards"), v.get("readiness")) {
+        return Some(format!(
+            "readiness {}: {}; counters {}",
+            s(r),
+            list(cards, &|c| format!(
+                "{} {}",
+                s(&c["id"]),
+                if c["ready"] == true {
+                    "ready"
+                } else {
+                    "not ready"
+                }
+            )),
+            v["counters"]
+        ));
+    }
+    if let (Some(f), Some(n)) = (v.get("format"), v.get("count")) {
+        return Some(format!(
+            "{n} row(s) as {} for {} … {}{}",
+            s(f),
+            &s(&v["range"]["from"])[..10.min(s(&v["range"]["from"]).len())],
+            &s(&v["range"]["to"])[..10.min(s(&v["range"]["to"]).len())],
+            if v["nextCursor"].is_null() {
+                ""
+            } else {
+                " (more pages)"
+            }
+        ));
+    }
+    if let (Some(c), Some(a)) = (v.get("counters"), v.get("activeAccess")) {
+        return Some(format!(
+            "insights: {} requests, {} approved ({} auto), {} denied; access now {} active / {} pending provision; risk mix {}",
+            c["requests"], c["approved"], c["autoApproved"], c["denied"], a["active"], a["pendingProvision"], v["riskMix"]
+        ));
+    }
+    None
+}
+
 fn summarize(v: &Value) -> String {
+    if let Some(line) = clearance_line(v) {
+        return line;
+    }
     if let Some(emails) = v.get("emails").and_then(Value::as_array) {
         return emails
             .iter()

@@ -333,6 +333,20 @@ impl Sim {
     pub fn advance(&mut self, ms: u64) -> Vec<InvocationRecord> {
         let target = self.state().clock_ms + ms;
         let mut out = self.settle();
+        // Anchor every trigger that has not run yet at its last interval boundary, once: an
+        // anchor recomputed from the moving clock would keep pushing a slow trigger (hourly,
+        // daily) past the faster ones, and it would never fire.
+        let start = self.state().clock_ms;
+        let anchors: Vec<(String, u64)> = self
+            .emu()
+            .manifest
+            .scheduled
+            .iter()
+            .map(|s| (s.key.clone(), start - start % (s.interval_s * 1000)))
+            .collect();
+        for (key, at) in anchors {
+            self.state_mut().scheduled_last_ms.entry(key).or_insert(at);
+        }
         loop {
             let now = self.state().clock_ms;
             let next_sched = self
@@ -383,7 +397,8 @@ impl Sim {
             .into_iter()
             .map(|r| {
                 json!({"issueKey": r["issueKey"], "requester": r["requesterAccountId"], "decision": r["decision"], "tool": r["tool"],
-                       "durationDays": r["durationDays"], "snapshotSource": r["snapshotSource"], "requestTypeId": r["requestTypeId"]})
+                       "durationDays": r["durationDays"], "snapshotSource": r["snapshotSource"], "requestTypeId": r["requestTypeId"],
+                       "decisionSource": r["decisionSource"], "route": r["route"]["kind"], "grantId": r["grantId"]})
             })
             .collect();
         requests.sort_by_key(|r| r["issueKey"].as_str().map(issue_sort_key));
@@ -392,6 +407,15 @@ impl Sim {
             .map(|r| json!({"issueKey": r["issueKey"], "code": r["code"], "field": r["field"]}))
             .collect();
         rejections.sort_by_key(|r| r["issueKey"].as_str().map(issue_sort_key));
+        let grants: Vec<Value> = records("access-grant:")
+            .into_iter()
+            .map(|g| json!({"grantId": g["id"], "issueKey": g["issueKey"], "tool": g["toolKey"], "status": g["status"],
+                            "durationDays": g["durationDays"], "expiresAt": g["expiresAt"]}))
+            .collect();
+        let jobs: Vec<Value> = records("provisioning-job:")
+            .into_iter()
+            .map(|j| json!({"jobId": j["id"], "kind": j["kind"], "status": j["status"]}))
+            .collect();
         let audit: Vec<Value> = records("audit-event:")
             .into_iter()
             .map(|e| json!({"seq": e["seq"], "type": e["type"], "issueKey": e["issueKey"]}))
@@ -403,7 +427,8 @@ impl Sim {
                 .or_default() += 1;
         }
         prefixes.remove("access-cache");
-        json!({"requests": requests, "rejections": rejections, "audit": audit, "keysByPrefix": prefixes, "queued": self.state().queue.len()})
+        json!({"requests": requests, "rejections": rejections, "grants": grants, "jobs": jobs, "audit": audit,
+               "keysByPrefix": prefixes, "queued": self.state().queue.len()})
     }
 }
 

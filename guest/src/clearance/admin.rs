@@ -411,16 +411,21 @@ pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
     let store = Store::new(host);
     let mut r: Rollups = store.get(keys::ANALYTICS_ROLLUPS)?.unwrap_or_default();
     let mut folded = 0u64;
-    let mut cur = (r.last_seq > 0).then(|| keys::audit_event(r.last_seq));
-    loop {
-        let page = store.page::<AuditEntry>(keys::AUDIT_EVENT_PREFIX, cur.as_deref(), 20)?;
-        for (_, e) in &page.items {
-            r.apply(e);
+    // Entries are numbered without gaps (pruning only removes the oldest), so the unseen ones
+    // are read by key, 25 at a time, until the first missing number.
+    'batches: while (folded as usize) < budget && host.remaining_ms() > 5_000 {
+        let want: Vec<String> = (r.last_seq + 1
+            ..=r.last_seq + crate::storage::rules::MAX_BATCH as u64)
+            .map(keys::audit_event)
+            .collect();
+        let found = store.batch_get(&want)?;
+        for k in &want {
+            let Some(t) = found.get(k) else {
+                break 'batches;
+            };
+            let e: AuditEntry = crate::storage::decode(k, t)?;
+            r.apply(&e);
             folded += 1;
-        }
-        match page.next_cursor {
-            Some(c) if (folded as usize) < budget && host.remaining_ms() > 5_000 => cur = Some(c),
-            _ => break,
         }
     }
     if folded > 0 {

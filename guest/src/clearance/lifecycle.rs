@@ -126,18 +126,24 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
             g.status,
             json!({"days": days, "expiresAt": after.expires_at}),
         );
-        let job = std::cell::RefCell::new(None);
+        // Access must be provisioned again — unless a provision job is still open for it.
+        let needs_job = reactivate
+            && store
+                .get_raw(&keys::job_open(&g.id, "provision"))?
+                .is_none();
+        let job = needs_job.then(|| format!("{}.provision.{}", g.id, g.jobs_created + 1));
+        if needs_job {
+            after.jobs_created += 1;
+        }
         let res = commit(store, &g, &raw, &after, &[d], &|tx| {
-            if reactivate {
-                let mut gg = after.clone();
-                let j = jobs::stage_new(tx, &mut gg, JobKind::Provision, now)?;
-                *job.borrow_mut() = Some(j.id);
+            if needs_job {
+                let mut gg = g.clone();
+                jobs::stage_new(tx, &mut gg, JobKind::Provision, now)?;
             }
             Ok(())
         });
         match res {
             Ok(()) => {
-                let job = job.into_inner();
                 if let Some(j) = &job {
                     jobs::push(host, std::slice::from_ref(j));
                 }
