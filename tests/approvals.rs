@@ -90,7 +90,7 @@ fn comments(sim: &Sim, key: &str) -> Vec<String> {
 // covers: AP-001, AP-002, AP-003, AP-004, AP-005, AP-006, AP-007
 #[test]
 fn an_approval_walks_its_groups_and_runs_every_step_type() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let hook = ok(
         &mut sim,
         "admin.webhooks.create",
@@ -245,7 +245,7 @@ fn an_approval_walks_its_groups_and_runs_every_step_type() {
 // covers: AP-003
 #[test]
 fn a_rejection_runs_the_rejection_branch_only() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let def = define(&mut sim, standard_definition());
     let id = start(&mut sim, &def, "AIR-2", ADMIN)["id"]
         .as_str()
@@ -284,7 +284,7 @@ fn a_rejection_runs_the_rejection_branch_only() {
 
 #[test]
 fn deciding_is_limited_to_approvers_delegates_and_admins() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let def = define(&mut sim, standard_definition());
     let id = start(&mut sim, &def, "AIR-3", ADMIN)["id"]
         .as_str()
@@ -362,7 +362,7 @@ fn deciding_is_limited_to_approvers_delegates_and_admins() {
 
 #[test]
 fn approvals_on_issues_a_user_cannot_see_are_invisible_to_them() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let def = define(&mut sim, standard_definition());
     let id = start(&mut sim, &def, "ENG-1", ADMIN)["id"]
         .as_str()
@@ -416,7 +416,7 @@ fn approvals_on_issues_a_user_cannot_see_are_invisible_to_them() {
 
 #[test]
 fn definitions_are_validated_with_field_errors() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let rec = sim.resolve(
         "admin.definitions.save",
         &json!({"definition": {"name": "Bad", "steps": [
@@ -455,7 +455,7 @@ fn definitions_are_validated_with_field_errors() {
 // covers: AP-026
 #[test]
 fn conditions_and_labels_skip_steps() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let def = define(
         &mut sim,
         json!({"definition": {"name": "Conditional", "steps": [
@@ -479,7 +479,7 @@ fn conditions_and_labels_skip_steps() {
 
 #[test]
 fn a_passed_deadline_runs_the_expiration_branch_from_the_scheduler() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let mut d = standard_definition();
     d["definition"]["decisionDeadlineHours"] = json!(1);
     let def = define(&mut sim, d);
@@ -503,7 +503,7 @@ fn a_passed_deadline_runs_the_expiration_branch_from_the_scheduler() {
 
 #[test]
 fn cancel_and_restart() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let def = define(&mut sim, standard_definition());
     let id = start(&mut sim, &def, "AIR-6", JONAS)["id"]
         .as_str()
@@ -569,7 +569,7 @@ fn cancel_and_restart() {
 
 #[test]
 fn hostile_templates_fail_the_step_not_the_path() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let def = define(
         &mut sim,
         json!({"definition": {"name": "Hostile", "steps": [
@@ -609,7 +609,7 @@ fn hostile_templates_fail_the_step_not_the_path() {
 
 #[test]
 fn webhook_deliveries_are_retried_with_backoff_then_dead_lettered() {
-    let mut sim = wasm();
+    let mut sim = basic();
     ok(
         &mut sim,
         "admin.webhooks.create",
@@ -726,7 +726,7 @@ fn webhook_deliveries_are_retried_with_backoff_then_dead_lettered() {
 #[test]
 fn a_crash_at_every_host_call_of_a_transition_recovers_without_double_effects() {
     let base = || {
-        let mut sim = wasm();
+        let mut sim = basic();
         let def = define(&mut sim, standard_definition());
         let id = start(&mut sim, &def, "AIR-1", JONAS)["id"]
             .as_str()

@@ -39,6 +39,31 @@ pub fn wasm() -> Sim {
     setup(EngineKind::Wasm)
 }
 
+/// Intake and catalog only: no approval definitions, webhooks, governance or auto-approval
+/// policies (engine tests define their own; requests are decided directly).
+pub fn basic() -> Sim {
+    let mut sim = Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Wasm, 7)
+        .expect("default site loads");
+    let steps: Vec<scenario::Step> = scenario::setup_steps(&scenario::load(&site_dir()).unwrap())
+        .into_iter()
+        .filter(|s| match s {
+            scenario::Step::Invoke { function, .. } => {
+                function.starts_with("admin.intake") || function.starts_with("admin.catalog")
+            }
+            _ => true,
+        })
+        .collect();
+    let mut t = String::new();
+    for r in scenario::run(&mut sim, &steps, &mut t).unwrap() {
+        assert!(
+            matches!(r.outcome, RawOutcome::Ok(_)),
+            "setup step failed: {:?}",
+            r.outcome
+        );
+    }
+    sim
+}
+
 fn event_files() -> Vec<PathBuf> {
     let dir = site_dir().join("events");
     let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -128,4 +153,45 @@ pub fn err(sim: &mut Sim, f: &str, p: Value, who: &str) -> String {
         RawOutcome::Err(e) => e.code.clone(),
         other => panic!("{f} as {who} should fail: {other:?}"),
     }
+}
+
+/// The issue's comments as plain text (oldest first).
+pub fn issue_comments(sim: &Sim, key: &str) -> Vec<String> {
+    sim.state()
+        .site
+        .issue(key)
+        .unwrap()
+        .comments
+        .iter()
+        .map(|c| aiclearance::adf::to_text(&c.body))
+        .collect()
+}
+
+/// The issue's workflow status id.
+pub fn issue_status(sim: &Sim, key: &str) -> String {
+    sim.state().site.issue(key).unwrap().status.clone()
+}
+
+/// Delivers the events with these file prefixes and runs what they queued.
+pub fn deliver(sim: &mut Sim, prefixes: &[&str]) {
+    for p in prefixes {
+        let rec = sim.deliver(&event(p)).unwrap();
+        assert!(
+            matches!(rec.outcome, RawOutcome::Ok(_)),
+            "event {p}: {:?}",
+            rec.outcome
+        );
+        sim.settle();
+    }
+}
+
+/// Audit entries of one type, as stored.
+pub fn audit_of(sim: &Sim, kind: &str) -> Vec<Value> {
+    sim.state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("audit-event:"))
+        .map(|(_, s)| serde_json::from_str::<Value>(&s.value).unwrap())
+        .filter(|e| e["type"] == kind)
+        .collect()
 }
