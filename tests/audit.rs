@@ -8,7 +8,7 @@ use host_sim::Sim;
 use serde_json::Value;
 
 fn with_entries(n: usize) -> Sim {
-    let mut sim = wasm();
+    let mut sim = basic();
     for (_, ev) in all_events().into_iter().take(n) {
         sim.deliver(&ev).unwrap();
     }

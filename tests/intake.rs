@@ -41,7 +41,7 @@ fn every_fixture_event_has_its_expected_outcome() {
         ("026", "rejected", "NOT_A_PORTAL_REQUEST"),
         ("027", "duplicate", ""),
     ];
-    let mut sim = wasm();
+    let mut sim = basic();
     for (prefix, kind, code) in expected {
         let ev = event(prefix);
         let out = outcome(&sim.deliver(&ev).unwrap());
@@ -80,7 +80,7 @@ fn every_fixture_event_has_its_expected_outcome() {
 // covers: CL-009, CL-010, CL-007
 #[test]
 fn an_ingested_request_is_enriched_from_the_issue() {
-    let mut sim = wasm();
+    let mut sim = basic();
     outcome(&sim.deliver(&event("001")).unwrap());
     let r = kvs_value(&sim, "request:10100").unwrap();
     assert_eq!(
@@ -126,7 +126,7 @@ fn an_ingested_request_is_enriched_from_the_issue() {
 // covers: CL-013
 #[test]
 fn duplicate_deliveries_are_idempotent() {
-    let mut sim = wasm();
+    let mut sim = basic();
     let ev = event("001");
     for i in 0..5 {
         let rec = sim.deliver(&ev).unwrap();
@@ -151,13 +151,13 @@ fn duplicate_deliveries_are_idempotent() {
 fn a_crash_between_any_two_host_calls_then_redelivery_gives_the_same_state() {
     for prefix in ["001", "009", "013"] {
         let ev = event(prefix);
-        let mut clean = wasm();
+        let mut clean = basic();
         let clean_rec = clean.deliver(&ev).unwrap();
         let calls = clean_rec.counts.total;
         assert!(calls >= 3, "expected several host calls, got {calls}");
         let expected = clean.export_state();
         for n in 1..=calls {
-            let mut sim = wasm();
+            let mut sim = basic();
             sim.next_plan = FaultPlan::crash_at(n);
             let crashed = sim.deliver(&ev).unwrap();
             assert_eq!(
@@ -188,7 +188,7 @@ fn a_crash_between_any_two_host_calls_then_redelivery_gives_the_same_state() {
 // covers: CL-012
 #[test]
 fn a_rate_limited_jira_read_is_retried_through_the_queue() {
-    let mut sim = wasm();
+    let mut sim = basic();
     sim.next_plan = FaultPlan::service(
         Service::Jira,
         1,
@@ -223,7 +223,7 @@ fn a_rate_limited_jira_read_is_retried_through_the_queue() {
 /// A Jira outage that outlasts every retry ends as a recorded rejection, not a lost request.
 #[test]
 fn a_persistent_jira_outage_ends_in_a_jira_unavailable_rejection() {
-    let mut sim = wasm();
+    let mut sim = basic();
     // Only the retry queue runs in this test, so each planned fault hits the retry's Jira call.
     sim.emu_mut().manifest.scheduled.clear();
     sim.next_plan = FaultPlan::service(
@@ -263,7 +263,7 @@ fn intake_respects_configuration_and_portal() {
         outcome(&sim.deliver(&event("001")).unwrap())["reason"],
         "NOT_CONFIGURED"
     );
-    let mut sim = wasm();
+    let mut sim = basic();
     let set = sim.resolve(
         "admin.intake.set",
         &json!({"projectKey": "AIR", "portalId": 2, "requestTypeIds": [12]}),

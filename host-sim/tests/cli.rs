@@ -79,10 +79,20 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
     };
     let t = cmd(&["run"]);
     for needle in [
-        "approval \"Standard AI access\" on AIR-1: RUNNING [Team lead=SUCCESS, AI approvers=ACTIVE",
-        "on AIR-7: REJECTED [Team lead=FAIL, AI approvers=SKIPPED, Record decision=SKIPPED] on rejection: [Explain=ACTIVE]",
-        "on AIR-2: EXPIRED",
-        "on expiry: [Expired note=SUCCESS]",
+        "AIR-1: decision recorded; waiting for AI approvers",
+        "AIR-8: denied",
+        "bulk: 2 decided, 2 refused — AIR-2 approved, AIR-6 approved, AIR-1 REQUEST_NOT_PENDING, AIR-404 REQUEST_NOT_FOUND",
+        "error GRANT_CONFLICT",
+        "error BULK_RATE_LIMITED",
+        "would not auto-approve: policy copilot-engineering v1 fails duration",
+        "job g-10100.provision.1 (provision) succeeded; grant now active",
+        "error EXTENSION_OVER_LIFETIME",
+        "(already; nothing changed)",
+        "error TOOL_NOT_REQUESTABLE",
+        "error UNKNOWN_TOOL_BLOCKED",
+        "scheduled job-runner: {\"grantsExpired\":1",
+        "error EXPORT_RANGE_TOO_LONG",
+        "grants: 1 active, 3 pendingProvision, 1 revoked",
         "email \"Standard AI access on AIR-1: APPROVED\" to 1 recipient(s)",
         "AI settings saved: anthropic / claude-sonnet-4-6, key ••••7f3a, status READY",
         "AI step \"Risk read\" SUCCESS: Risk Level:",
@@ -92,7 +102,7 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
     }
     let outbox = cmd(&["outbox"]);
     assert!(
-        outbox.contains("to Jonas Lindqvist") && outbox.contains("1 email(s)"),
+        outbox.contains("to Jonas Lindqvist") && outbox.contains("2 email(s)"),
         "{outbox}"
     );
     let hooks = cmd(&["hooks"]);
