@@ -739,7 +739,7 @@ fn the_global_page_shows_each_person_only_their_own() {
     );
 }
 
-// covers: CL-200, CL-169, CL-170, CL-175, CL-177
+// covers: CL-200, CL-169, CL-170, CL-175, CL-176, CL-177
 #[test]
 fn admin_resolvers_are_admin_only_and_report_readiness() {
     let mut fresh = unconfigured();
@@ -999,4 +999,32 @@ fn decision_notices_are_idempotent() {
         .filter(|c| c.contains("access approved"))
         .count();
     assert_eq!(n, 1);
+}
+
+// covers: CL-225, CL-178
+#[test]
+fn approval_access_follows_the_site_intake_config() {
+    let mut sim = basic();
+    let mut cfg = ok(&mut sim, "admin.intake.get", json!({}), ADMIN)["config"].clone();
+    cfg["approvals"] = json!({});
+    ok(&mut sim, "admin.intake.set", cfg.clone(), ADMIN);
+    assert_eq!(
+        ok(&mut sim, "page.context", json!({}), MARCUS)["showApprovals"],
+        false,
+        "no approvers configured: only Jira admins have approval access"
+    );
+    cfg["approvals"] = json!({"approverGroups": ["ai-approvers"]});
+    ok(&mut sim, "admin.intake.set", cfg, ADMIN);
+    assert_eq!(
+        ok(&mut sim, "page.context", json!({}), MARCUS)["showApprovals"],
+        true
+    );
+    assert_eq!(
+        ok(&mut sim, "page.context", json!({}), ADMIN)["showApprovals"],
+        true
+    );
+    // Site-governance first: one intake record, no project-settings page.
+    assert_eq!(count_prefix(&sim, "site-intake-config"), 1);
+    let manifest = std::fs::read_to_string(root().join("manifest.yml")).unwrap();
+    assert!(!manifest.contains("jira:projectSettingsPage"));
 }
