@@ -1028,3 +1028,100 @@ fn approval_access_follows_the_site_intake_config() {
     let manifest = std::fs::read_to_string(root().join("manifest.yml")).unwrap();
     assert!(!manifest.contains("jira:projectSettingsPage"));
 }
+
+/// Bad payloads get typed errors and write nothing; a path-task holder cannot manage grants.
+#[test]
+fn bad_payloads_are_typed_errors_and_change_nothing() {
+    let mut sim = wasm();
+    deliver(&mut sim, &["002", "005", "007"]);
+    let state = |sim: &Sim| {
+        let mut s = sim.export_state();
+        s["keysByPrefix"]
+            .as_object_mut()
+            .unwrap()
+            .remove("rate-limit");
+        s
+    };
+    let before = state(&sim);
+    let cases = [
+        (
+            "clearance.approvals.decide",
+            json!({"issueKey": "AIR-2", "decision": "maybe"}),
+            MARCUS,
+            "DECISION_INVALID",
+        ),
+        (
+            "clearance.approvals.bulkDecide",
+            json!({"issueKeys": [1, 2], "decision": "approve"}),
+            MARCUS,
+            "BULK_KEYS_INVALID",
+        ),
+        (
+            "clearance.approvals.bulkDecide",
+            json!({"issueKeys": [], "decision": "approve"}),
+            MARCUS,
+            "BULK_KEYS_INVALID",
+        ),
+        (
+            "clearance.approvals.decide",
+            json!({"issueKey": "../etc", "decision": "approve"}),
+            MARCUS,
+            "REQUEST_NOT_FOUND",
+        ),
+        (
+            "admin.policies.save",
+            json!({"id": "x y"}),
+            ADMIN,
+            "POLICY_INVALID",
+        ),
+        (
+            "admin.governance.exceptions.create",
+            json!({"toolId": "nope"}),
+            ADMIN,
+            "EXCEPTION_INVALID",
+        ),
+        (
+            "admin.catalog.upsert",
+            json!({"id": "UPPER", "status": "maybe"}),
+            ADMIN,
+            "TOOL_INVALID",
+        ),
+        (
+            "admin.exports.requests",
+            json!({"from": "yesterday"}),
+            ADMIN,
+            "EXPORT_RANGE_INVALID",
+        ),
+        (
+            "admin.exports.requests",
+            json!({"format": "xlsx"}),
+            ADMIN,
+            "EXPORT_FORMAT_INVALID",
+        ),
+        (
+            "clearance.grants.extend",
+            json!({"grantId": "g-nope", "days": 5}),
+            ADMIN,
+            "GRANT_NOT_FOUND",
+        ),
+        (
+            "clearance.jobs.complete",
+            json!({"jobId": "nope", "action": "fulfilled"}),
+            MARCUS,
+            "JOB_NOT_FOUND",
+        ),
+        // Sofia holds the AIR-5 security task, but that does not let her change anyone's grant.
+        (
+            "clearance.grants.revoke",
+            json!({"grantId": "g-10106"}),
+            SOFIA,
+            "NOT_APPROVER",
+        ),
+    ];
+    for (f, p, who, code) in cases {
+        assert_eq!(err(&mut sim, f, p.clone(), who), code, "{f} {p}");
+    }
+    assert_eq!(state(&sim), before);
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), SOFIA);
+    assert_eq!(tab["manualActions"].as_array().unwrap().len(), 0);
+}

@@ -398,7 +398,14 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
             }));
         }
     }
-    let manual: Vec<Value> = jobs::manual_pending(store, 200)?
+    // Manual provisioning actions are for the configured approvers and admins (not for someone
+    // who only holds one path task).
+    let manual_jobs = if direct {
+        jobs::manual_pending(store, 200)?
+    } else {
+        Vec::new()
+    };
+    let manual: Vec<Value> = manual_jobs
         .into_iter()
         .map(|j| {
             json!({"jobId": j.id, "kind": j.kind.as_str(), "issueKey": j.issue_key,
@@ -412,7 +419,7 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
 /// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs.
 pub fn complete_job(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let mut c = Caller::new(host, who)?;
-    if !c.has_approval_access()? {
+    if c.direct_role()?.is_none() {
         return Err(AppError::forbidden(
             "NOT_APPROVER",
             "only approvers or Jira administrators close manual provisioning actions",
