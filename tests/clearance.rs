@@ -1125,3 +1125,22 @@ fn bad_payloads_are_typed_errors_and_change_nothing() {
     let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), SOFIA);
     assert_eq!(tab["manualActions"].as_array().unwrap().len(), 0);
 }
+
+/// A definition deleted after governance named it: the request is decided directly instead of
+/// being stranded unrouted.
+#[test]
+fn a_missing_governance_definition_falls_back_to_direct_decisions() {
+    let mut sim = wasm();
+    ok(
+        &mut sim,
+        "admin.definitions.delete",
+        json!({"id": "security-review"}),
+        ADMIN,
+    );
+    deliver(&mut sim, &["005"]);
+    assert_eq!(request(&sim, "10104")["route"]["kind"], "direct");
+    assert_eq!(
+        decide(&mut sim, ADMIN, "AIR-5", "approve").unwrap()["outcome"],
+        "approved"
+    );
+}

@@ -244,7 +244,13 @@ fn route_unrouted(host: &dyn Host, budget: usize) -> AppResult<u32> {
         for (k, t) in store.batch_get(&want)? {
             let r: requests::Request = crate::storage::decode(&k, &t)?;
             if r.route.is_none() && n < budget {
-                crate::clearance::routing::after_intake(host, &r.issue_id)?;
+                // One request that cannot be routed must not stop the others (or the runner).
+                if let Err(e) = crate::clearance::routing::after_intake(host, &r.issue_id) {
+                    host.log(
+                        Level::Warn,
+                        &format!("job runner: {} still unrouted ({e})", r.issue_key),
+                    );
+                }
                 n += 1;
             }
         }

@@ -76,9 +76,26 @@ pub fn after_intake(host: &dyn Host, issue_id: &str) -> AppResult<Value> {
     }
 
     // 2. The approval path governance picks, or direct decisions.
-    let route = match gov.definition_for(request.tool_id(), request.risk()) {
-        Some(def_id) => {
-            let def = astore::load_definition(store, def_id)?;
+    // A definition deleted after governance named it: approvers decide directly meanwhile.
+    let def = match gov.definition_for(request.tool_id(), request.risk()) {
+        Some(def_id) => match astore::load_definition(store, def_id) {
+            Ok(d) => Some(d),
+            Err(e) if e.code == "DEFINITION_NOT_FOUND" => {
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "routing: governance names approval definition {def_id:?}, which no longer exists; {} is decided directly",
+                        request.issue_key
+                    ),
+                );
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    let route = match def {
+        Some(def) => {
             let a = approvals::service::start_linked(
                 host,
                 &def,
