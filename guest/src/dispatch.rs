@@ -102,6 +102,7 @@ pub fn resolve(
             Ok(serde_json::to_value(audit::verify(store, 1_000_000)?).expect("report serializes"))
         }
         "requests.mine" => requests::mine(store, inv, &p),
+        k if crate::panel::RESOLVERS.contains(&k) => crate::panel::resolve(host, inv, k, &p),
         k if crate::clearance::service::RESOLVERS.contains(&k) => {
             crate::clearance::service::resolve(host, inv, k, &p)
         }

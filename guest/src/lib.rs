@@ -21,6 +21,7 @@ pub mod error;
 pub mod host;
 pub mod intake;
 pub mod jira;
+pub mod panel;
 pub mod prompt;
 pub mod ratelimit;
 pub mod requests;

@@ -452,7 +452,7 @@ fn route(host: &dyn Host, ev: &CreatedIssue) {
 /// Catalog rules: the tool must exist and be approved; the duration must fit the governance
 /// maximum of its risk level (or the person's active exception). New (unassessed) tools are held
 /// to the `high` risk maximum, and refused when governance blocks unknown tools.
-fn check_tool(
+pub(crate) fn check_tool(
     snap: &Snapshot,
     tool: Option<&Tool>,
     gov: &crate::clearance::governance::Governance,

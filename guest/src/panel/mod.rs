@@ -1,0 +1,133 @@
+//! The JSM portal request-create panel "Select AI tool" (spec §7.1, §7.3, §11): what the panel
+//! asks the backend before it renders and before it submits. Nothing here writes: the panel
+//! itself submits the snapshot (`aiclearance.snapshot.v1`) with the request, and intake checks it
+//! again with the same rules.
+//!
+//! Portal customers and unlicensed users call these resolvers (the panel module declares
+//! `unlicensedAccess`), so the answers reveal only what the form needs: approved tools and the
+//! gate's state, never other people's data.
+
+use crate::access;
+use crate::catalog::{self, ToolStatus};
+use crate::clearance::governance;
+use crate::error::{AppError, AppResult};
+use crate::host::{Host, Invocation};
+use crate::intake::config::{self, numeric_id, IntakeConfig};
+use crate::intake::snapshot::{self, SnapshotError};
+use crate::storage::Store;
+use serde_json::{json, Value};
+
+pub const RESOLVERS: &[&str] = &["panel.context", "panel.options", "panel.validate"];
+
+/// The durations the form offers (days); each tool shows those within its maximum.
+pub const DURATIONS: &[u32] = &[7, 14, 30, 60, 90, 180];
+
+/// The gate (A-CL-17): intake configured, this portal, an allowed request type — compared as
+/// numbers, whether the panel sends `"12"` or `12`.
+fn gate(cfg: Option<&IntakeConfig>, p: &Value) -> Result<(), (&'static str, String)> {
+    let Some(cfg) = cfg else {
+        return Err((
+            "NOT_CONFIGURED",
+            "AI Clearance intake is not configured yet: a Jira admin selects the intake project, portal and request types in Intake & Approvals".into(),
+        ));
+    };
+    let portal = p.get("portalId").and_then(numeric_id);
+    let request_type = p.get("requestTypeId").and_then(numeric_id);
+    match (portal, request_type) {
+        (None, _) | (_, None) => Err((
+            "CONTEXT_MISSING",
+            "the panel did not receive a numeric portal id and request type id".into(),
+        )),
+        (Some(pid), _) if pid != cfg.portal_id => Err((
+            "WRONG_PORTAL",
+            format!(
+                "portal {pid} is not the intake portal (portal {} is); a Jira admin can change it in Intake & Approvals",
+                cfg.portal_id
+            ),
+        )),
+        (_, Some(rt)) if !cfg.allows_request_type(rt) => Err((
+            "REQUEST_TYPE_NOT_ALLOWED",
+            format!(
+                "request type {rt} is not one of the allowed request types {:?}; a Jira admin can add its numeric id in Intake & Approvals",
+                cfg.request_type_ids
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppResult<Value> {
+    access::caller(inv)?;
+    let store = Store::new(host);
+    let cfg = config::load(store)?;
+    let gated = gate(cfg.as_ref(), p);
+    match key {
+        "panel.context" => Ok(match gated {
+            Ok(()) => json!({"enabled": true}),
+            Err((code, reason)) => json!({"enabled": false, "code": code, "reason": reason}),
+        }),
+        "panel.options" => {
+            if let Err((code, reason)) = gated {
+                return Err(AppError::forbidden(code, reason));
+            }
+            let (gov, _) = governance::load(store)?;
+            let tools: Vec<Value> = catalog::list(store)?
+                .into_iter()
+                .filter(|t| t.status == ToolStatus::Approved)
+                .map(|t| {
+                    let max = gov.max_days(t.risk_level);
+                    json!({"id": t.id, "label": t.display_name, "provider": t.provider,
+                           "riskLevel": t.risk_level.as_str(), "guidance": t.guidance,
+                           "defaultExpiryDays": t.default_expiry_days.min(max), "maxDays": max,
+                           "durations": DURATIONS.iter().filter(|d| **d <= max).collect::<Vec<_>>()})
+                })
+                .collect();
+            let new_max = gov.max_days(catalog::RiskLevel::High);
+            let new_tool = (!gov.block_unknown_tools).then(|| {
+                json!({"id": "new-tool", "label": "Request new tool", "needsUrl": true, "maxDays": new_max,
+                       "durations": DURATIONS.iter().filter(|d| **d <= new_max).collect::<Vec<_>>()})
+            });
+            Ok(json!({"tools": tools, "newTool": new_tool}))
+        }
+        "panel.validate" => {
+            if let Err((code, reason)) = gated {
+                return Ok(
+                    json!({"valid": false, "errors": {"gate": {"code": code, "message": reason}}}),
+                );
+            }
+            Ok(validate(store, p)?)
+        }
+        other => Err(AppError::not_found(
+            "UNKNOWN_FUNCTION",
+            format!("no resolver function {other:?}"),
+        )),
+    }
+}
+
+/// The submit check: the same snapshot rules intake applies, reported per field; valid only
+/// when every required field is filled. The snapshot to submit is returned when valid.
+fn validate(store: Store<'_>, p: &Value) -> AppResult<Value> {
+    let draft = json!({
+        "toolId": p.get("toolId").cloned().unwrap_or(Value::Null),
+        "newTool": p.get("newTool").cloned().unwrap_or(Value::Null),
+        "durationDays": p.get("durationDays").cloned().unwrap_or(Value::Null),
+        "justification": p.get("justification").cloned().unwrap_or(Value::Null),
+        "portalId": p.get("portalId").and_then(numeric_id),
+        "requestTypeId": p.get("requestTypeId").and_then(numeric_id),
+    });
+    let fail = |e: SnapshotError| json!({"valid": false, "errors": {e.field().unwrap_or("snapshot"): {"code": e.code(), "message": e.message()}}});
+    let snap = match snapshot::parse(&draft) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail(e)),
+    };
+    let (gov, _) = governance::load(store)?;
+    let tool = match &snap.tool {
+        snapshot::SnapshotTool::Catalog { id } => catalog::get(store, id)?,
+        snapshot::SnapshotTool::New { .. } => None,
+    };
+    match crate::intake::ingest::check_tool(&snap, tool.as_ref(), &gov, None) {
+        Ok(_) => Ok(json!({"valid": true, "snapshotKey": snapshot::SNAPSHOT_KEY,
+                           "snapshot": serde_json::to_value(&draft).expect("serializes")})),
+        Err(e) => Ok(fail(e)),
+    }
+}

@@ -1,0 +1,166 @@
+//! The portal request-create panel's backend (issue 8, panel part): gate, options and the
+//! submit check, called by a JSM customer as the portal would.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const CUSTOMER: &str = "712020:7f89dbec-4a8f-59b7-8198-95aeb5fb7d9b"; // Bruno Costa, JSM customer
+
+// covers: CL-001, CL-002, CL-003, CL-014
+#[test]
+fn the_panel_is_enabled_only_for_the_intake_portal_and_allowed_request_types() {
+    let mut sim = wasm();
+    let ctx = |sim: &mut host_sim::Sim, p: serde_json::Value| ok(sim, "panel.context", p, CUSTOMER);
+    assert_eq!(
+        ctx(&mut sim, json!({"portalId": 1, "requestTypeId": 12}))["enabled"],
+        true
+    );
+    assert_eq!(
+        ctx(&mut sim, json!({"portalId": "1", "requestTypeId": "13"}))["enabled"],
+        true,
+        "numeric strings compare as numbers"
+    );
+    let wrong = ctx(&mut sim, json!({"portalId": 2, "requestTypeId": 12}));
+    assert_eq!(
+        (wrong["enabled"].as_bool(), wrong["code"].as_str()),
+        (Some(false), Some("WRONG_PORTAL"))
+    );
+    assert!(wrong["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Intake & Approvals"));
+    let rt = ctx(&mut sim, json!({"portalId": 1, "requestTypeId": 14}));
+    assert_eq!(rt["code"], "REQUEST_TYPE_NOT_ALLOWED");
+    let missing = ctx(&mut sim, json!({"portalId": 1}));
+    assert_eq!(missing["code"], "CONTEXT_MISSING");
+    let mut fresh = unconfigured();
+    assert_eq!(
+        ok(
+            &mut fresh,
+            "panel.context",
+            json!({"portalId": 1, "requestTypeId": 12}),
+            CUSTOMER
+        )["code"],
+        "NOT_CONFIGURED"
+    );
+    // The manifest lets customers and unlicensed users use the panel.
+    let manifest = std::fs::read_to_string(root().join("manifest.yml")).unwrap();
+    assert!(manifest.contains("unlicensedAccess"));
+}
+
+// covers: CL-004, CL-021
+#[test]
+fn the_options_are_approved_tools_plus_request_new_tool() {
+    let mut sim = wasm();
+    let o = ok(
+        &mut sim,
+        "panel.options",
+        json!({"portalId": 1, "requestTypeId": 12}),
+        CUSTOMER,
+    );
+    let tools = o["tools"].as_array().unwrap();
+    assert!(tools.iter().any(|t| t["id"] == "chatgpt-enterprise"));
+    assert!(tools
+        .iter()
+        .all(|t| t["id"] != "midjourney" && t["id"] != "deepseek-chat"));
+    let chatgpt = tools
+        .iter()
+        .find(|t| t["id"] == "chatgpt-enterprise")
+        .unwrap();
+    assert_eq!(chatgpt["maxDays"], 90);
+    assert_eq!(chatgpt["durations"], json!([7, 14, 30, 60, 90]));
+    assert_eq!(o["newTool"]["label"], "Request new tool");
+    assert_eq!(o["newTool"]["needsUrl"], true);
+    assert_eq!(
+        err(
+            &mut sim,
+            "panel.options",
+            json!({"portalId": 2, "requestTypeId": 12}),
+            CUSTOMER
+        ),
+        "WRONG_PORTAL"
+    );
+    ok(
+        &mut sim,
+        "admin.governance.save",
+        json!({"blockUnknownTools": true}),
+        ADMIN,
+    );
+    let o = ok(
+        &mut sim,
+        "panel.options",
+        json!({"portalId": 1, "requestTypeId": 12}),
+        CUSTOMER,
+    );
+    assert!(
+        o["newTool"].is_null(),
+        "blocking unknown tools hides the option"
+    );
+}
+
+// covers: CL-005, CL-007
+#[test]
+fn the_form_is_valid_only_with_the_gate_open_and_every_required_field() {
+    let mut sim = wasm();
+    let before = sim.export_state();
+    let v = |sim: &mut host_sim::Sim, p: serde_json::Value| ok(sim, "panel.validate", p, CUSTOMER);
+    let good = v(
+        &mut sim,
+        json!({"portalId": 1, "requestTypeId": 12, "toolId": "chatgpt-enterprise", "durationDays": 30}),
+    );
+    assert_eq!(good["valid"], true);
+    assert_eq!(good["snapshotKey"], "aiclearance.snapshot.v1");
+    assert_eq!(good["snapshot"]["toolId"], "chatgpt-enterprise");
+    assert_eq!(good["snapshot"]["durationDays"], 30);
+    let cases = [
+        (
+            json!({"portalId": 2, "requestTypeId": 12, "toolId": "chatgpt-enterprise", "durationDays": 30}),
+            "gate",
+            "WRONG_PORTAL",
+        ),
+        (
+            json!({"portalId": 1, "requestTypeId": 12, "durationDays": 30}),
+            "toolId",
+            "TOOL_MISSING",
+        ),
+        (
+            json!({"portalId": 1, "requestTypeId": 12, "toolId": "chatgpt-enterprise"}),
+            "durationDays",
+            "DURATION_INVALID",
+        ),
+        (
+            json!({"portalId": 1, "requestTypeId": 12, "toolId": "chatgpt-enterprise", "durationDays": 120}),
+            "durationDays",
+            "DURATION_TOO_LONG",
+        ),
+        (
+            json!({"portalId": 1, "requestTypeId": 12, "toolId": "midjourney", "durationDays": 14}),
+            "toolId",
+            "TOOL_NOT_REQUESTABLE",
+        ),
+        (
+            json!({"portalId": 1, "requestTypeId": 12, "newTool": {"name": "Harvey"}, "durationDays": 14}),
+            "newTool.url",
+            "NEW_TOOL_URL_MISSING",
+        ),
+    ];
+    for (p, field, code) in cases {
+        let r = v(&mut sim, p.clone());
+        assert_eq!(r["valid"], false, "{p}");
+        assert_eq!(r["errors"][field]["code"], code, "{p} → {r}");
+    }
+    let new_tool = v(
+        &mut sim,
+        json!({"portalId": 1, "requestTypeId": 12,
+        "newTool": {"name": "Harvey", "url": "https://www.harvey.ai"}, "durationDays": 14}),
+    );
+    assert_eq!(new_tool["valid"], true);
+    let mut after = sim.export_state();
+    after["keysByPrefix"]
+        .as_object_mut()
+        .unwrap()
+        .remove("access-cache");
+    assert_eq!(after, before, "validation writes nothing");
+}
