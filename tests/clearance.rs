@@ -1144,3 +1144,44 @@ fn a_missing_governance_definition_falls_back_to_direct_decisions() {
         "approved"
     );
 }
+
+/// A requester cannot pick a laxer path for their own request: a hand-started path decides the
+/// request only if it is governance's pick or an admin started it.
+#[test]
+fn a_hand_started_path_decides_the_request_only_when_governance_or_an_admin_says_so() {
+    let mut sim = wasm();
+    deliver(&mut sim, &["005"]); // AIR-5 (high risk) → Security review
+    let apr = request(&sim, "10104")["route"]["approvalId"].clone();
+    ok(
+        &mut sim,
+        "approvals.cancel",
+        json!({"approvalId": apr}),
+        ADMIN,
+    );
+    sim.settle();
+    assert_eq!(
+        request(&sim, "10104")["route"]["kind"],
+        "direct",
+        "cancelled: back to direct"
+    );
+    // Aisha (the requester) starts the laxer Standard path on her own request: advisory only.
+    let aisha = "712020:89984cad-7859-5ca0-9ed3-b961974cf056";
+    ok(
+        &mut sim,
+        "approvals.start",
+        json!({"definitionId": "standard-ai-access", "issueKey": "AIR-5"}),
+        aisha,
+    );
+    assert_eq!(request(&sim, "10104")["route"]["kind"], "direct");
+    // Governance's own pick, started again, decides it.
+    let a = ok(
+        &mut sim,
+        "approvals.start",
+        json!({"definitionId": "security-review", "issueKey": "AIR-5"}),
+        aisha,
+    );
+    assert_eq!(
+        request(&sim, "10104")["route"]["approvalId"],
+        a["approval"]["id"]
+    );
+}

@@ -147,7 +147,8 @@ pub fn start_linked(
         rev: 0,
         clearance_request: None,
     };
-    let auto_link = link.is_none() && crate::clearance::routing::wants_path(store, &iref.id)?;
+    let auto_link = link.is_none()
+        && crate::clearance::routing::wants_path(host, &iref.id, &def.id, originator)?;
     let link = link.or_else(|| auto_link.then(|| iref.id.clone()));
     let mut eval = LiveEval::new(host, &probe).with_issue(issue);
     let (mut a, out) = engine::start(def, id.clone(), iref, originator, host.now_ms(), &mut eval)?;

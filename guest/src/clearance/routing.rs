@@ -157,21 +157,37 @@ pub fn set_route(
     ))
 }
 
-/// Should a path started on this issue decide its request? Yes when the request is pending and
-/// no open path decides it already.
-pub fn wants_path(store: Store<'_>, issue_id: &str) -> AppResult<bool> {
+/// Should a path started by hand on this issue decide its request? Only while the request is
+/// pending with no open path deciding it, and only for the definition governance picks for it —
+/// or when a Jira admin starts it. Otherwise a requester could start a laxer path on their own
+/// request and skip the review governance requires.
+pub fn wants_path(
+    host: &dyn Host,
+    issue_id: &str,
+    definition_id: &str,
+    originator: &str,
+) -> AppResult<bool> {
+    let store = Store::new(host);
     let Some(r) = store.get::<Request>(&keys::request(issue_id))? else {
         return Ok(false);
     };
     if r.decision != Decision::Pending {
         return Ok(false);
     }
-    match r.route.as_ref().and_then(|x| x.approval_id.as_deref()) {
-        None => Ok(true),
-        Some(a) => Ok(astore::load(store, a)
-            .map(|(a, _)| !a.is_open())
-            .unwrap_or(true)),
+    let open_path = match r.route.as_ref().and_then(|x| x.approval_id.as_deref()) {
+        None => false,
+        Some(a) => astore::load(store, a)
+            .map(|(a, _)| a.is_open())
+            .unwrap_or(false),
+    };
+    if open_path {
+        return Ok(false);
     }
+    let (gov, _) = governance::load(store)?;
+    if gov.definition_for(r.tool_id(), r.risk()) == Some(definition_id) {
+        return Ok(true);
+    }
+    crate::access::is_admin(host, originator)
 }
 
 pub fn push_outcome(host: &dyn Host, approval_id: &str) {
