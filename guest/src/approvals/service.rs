@@ -82,8 +82,8 @@ pub fn start(
 }
 
 /// `link`: the AI Clearance request (issue id) this path decides. None = link automatically when
-/// the issue's request is pending and no open path decides it (a path an approver starts by hand
-/// on a request becomes its deciding path).
+/// the issue's request is pending, no open path decides it, and the definition is governance's
+/// pick or a Jira admin starts it (`clearance::routing::wants_path`).
 pub fn start_linked(
     host: &dyn Host,
     def: &Definition,
