@@ -980,7 +980,9 @@ fn a_crash_anywhere_in_intake_routing_then_redelivery_converges() {
     }
 }
 
-/// The decision's issue notice is posted once even if its queue event is delivered twice.
+/// The decision's issue notice is posted once: a redelivered queue event finds nothing to do,
+/// and a notice replayed after its comment was posted (a crash before the record was updated)
+/// finds its comment by the `aiclearance.notice` property and does not post again.
 #[test]
 fn decision_notices_are_idempotent() {
     let mut sim = wasm();
@@ -990,15 +992,34 @@ fn decision_notices_are_idempotent() {
         &json!({"issueKey": "AIR-2", "decision": "approve"}),
         Some(MARCUS),
     );
+    let notice =
+        kvs_value(&sim, "decision-notice:10101.approved").expect("staged with the decision");
+    sim.settle();
+    assert!(kvs_value(&sim, "decision-notice:10101.approved").is_none());
+    let approved = |sim: &Sim| {
+        issue_comments(sim, "AIR-2")
+            .iter()
+            .filter(|c| c.contains("access approved"))
+            .count()
+    };
+    assert_eq!(approved(&sim), 1);
     let body = json!({"noticeId": "10101.approved"});
     sim.deliver_queue("decisions", &body);
+    // Replay the notice as it was before it ran (comment not yet marked done).
+    sim.state_mut().kvs.insert(
+        "decision-notice:10101.approved".into(),
+        host_sim::emulator::Stored {
+            value: notice.to_string(),
+            expires_at_ms: None,
+        },
+    );
     sim.deliver_queue("decisions", &body);
-    sim.settle();
-    let n = issue_comments(&sim, "AIR-2")
-        .iter()
-        .filter(|c| c.contains("access approved"))
-        .count();
-    assert_eq!(n, 1);
+    assert_eq!(
+        approved(&sim),
+        1,
+        "the comment property stops a second post"
+    );
+    assert!(kvs_value(&sim, "decision-notice:10101.approved").is_none());
 }
 
 // covers: CL-225, CL-178

@@ -236,24 +236,21 @@ fn route_unrouted(host: &dyn Host, budget: usize) -> AppResult<u32> {
         &crate::storage::keys::request_by_decision_prefix("pending"),
         2_000,
     )?;
+    let want: Vec<String> = ids
+        .iter()
+        .map(|(_, id)| crate::storage::keys::request(id))
+        .collect();
     let mut n = 0;
-    for chunk in ids.chunks(crate::storage::rules::MAX_BATCH) {
-        let want: Vec<String> = chunk
-            .iter()
-            .map(|(_, id)| crate::storage::keys::request(id))
-            .collect();
-        for (k, t) in store.batch_get(&want)? {
-            let r: requests::Request = crate::storage::decode(&k, &t)?;
-            if r.route.is_none() && n < budget {
-                // One request that cannot be routed must not stop the others (or the runner).
-                if let Err(e) = crate::clearance::routing::after_intake(host, &r.issue_id) {
-                    host.log(
-                        Level::Warn,
-                        &format!("job runner: {} still unrouted ({e})", r.issue_key),
-                    );
-                }
-                n += 1;
+    for (_, r) in store.get_many::<requests::Request>(&want)? {
+        if r.route.is_none() && n < budget {
+            // One request that cannot be routed must not stop the others (or the runner).
+            if let Err(e) = crate::clearance::routing::after_intake(host, &r.issue_id) {
+                host.log(
+                    Level::Warn,
+                    &format!("job runner: {} still unrouted ({e})", r.issue_key),
+                );
             }
+            n += 1;
         }
     }
     Ok(n as u32)

@@ -440,72 +440,42 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
     let store = Store::new(host);
     let now = host.now_ms();
     let (mut expired, mut validity, mut requeued, mut redelivered) = (0, 0, 0, 0);
-    let mut cursor: Option<String> = None;
-    'due: for _ in 0..BUDGET {
-        let page = store.page::<Value>(store::DUE_PREFIX, cursor.as_deref(), 20)?;
-        for (k, v) in page.items {
-            let due: u64 = k
-                .split(':')
-                .nth(1)
-                .and_then(|x| x.parse().ok())
-                .unwrap_or(u64::MAX);
-            if due > now || host.remaining_ms() < 5_000 {
-                break 'due;
-            }
-            let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
-            let key = k.clone();
-            match store::transition(
-                host,
-                id,
-                &mut |a, eval| engine::expire(a, now, eval),
-                &|_| Ok(()),
-            ) {
-                Ok(_) => expired += 1,
-                Err(e) if e.code == "APPROVAL_NOT_FOUND" => store.delete(&key)?,
-                Err(e) => return Err(e),
-            }
-            // Closed approvals' due keys are deleted by the commit; make sure either way.
-            store.delete(&key)?;
+    for (k, v) in store.due::<Value>(store::DUE_PREFIX, now, BUDGET)? {
+        if host.remaining_ms() < 5_000 {
+            break;
         }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
+        let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
+        match store::transition(
+            host,
+            id,
+            &mut |a, eval| engine::expire(a, now, eval),
+            &|_| Ok(()),
+        ) {
+            Ok(_) => expired += 1,
+            Err(e) if e.code == "APPROVAL_NOT_FOUND" => {}
+            Err(e) => return Err(e),
         }
+        // Closed approvals' due keys are deleted by the commit; make sure either way.
+        store.delete(&k)?;
     }
-    let mut cursor: Option<String> = None;
-    'validity: for _ in 0..BUDGET {
-        let page = store.page::<Value>(store::VALIDITY_PREFIX, cursor.as_deref(), 20)?;
-        for (k, v) in page.items {
-            let due: u64 = k
-                .split(':')
-                .nth(1)
-                .and_then(|x| x.parse().ok())
-                .unwrap_or(u64::MAX);
-            if due > now {
-                break 'validity;
-            }
-            let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
-            let key = k.clone();
-            match store::transition(
-                host,
-                id,
-                &mut |a, _| {
-                    a.expiry = true;
-                    Ok(Outcome::default())
-                },
-                &|tx| {
-                    tx.delete(&key)?;
-                    Ok(())
-                },
-            ) {
-                Ok(_) => validity += 1,
-                Err(e) if e.code == "APPROVAL_NOT_FOUND" => store.delete(&key)?,
-                Err(e) => return Err(e),
-            }
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
+    for (k, v) in store.due::<Value>(store::VALIDITY_PREFIX, now, BUDGET)? {
+        let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
+        let key = k.clone();
+        match store::transition(
+            host,
+            id,
+            &mut |a, _| {
+                a.expiry = true;
+                Ok(Outcome::default())
+            },
+            &|tx| {
+                tx.delete(&key)?;
+                Ok(())
+            },
+        ) {
+            Ok(_) => validity += 1,
+            Err(e) if e.code == "APPROVAL_NOT_FOUND" => store.delete(&key)?,
+            Err(e) => return Err(e),
         }
     }
     let mut lost = 0;

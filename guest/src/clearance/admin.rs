@@ -453,10 +453,7 @@ pub fn dry_run(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let (project, tool, days, account) = match p.get("issueKey").and_then(Value::as_str) {
         Some(k) => {
-            let id: String = store.get(&keys::request_by_issue_key(k))?.ok_or_else(|| {
-                AppError::not_found("REQUEST_NOT_FOUND", format!("no request {k:?}"))
-            })?;
-            let (r, _) = super::decision::load_request(store, &id)?;
+            let (r, _) = super::decision::load_request_by_key(store, k)?;
             (
                 r.project_key.clone(),
                 r.tool_id().map(String::from),

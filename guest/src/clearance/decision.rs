@@ -70,6 +70,23 @@ pub fn load_request(store: Store<'_>, issue_id: &str) -> AppResult<(Request, Str
     Ok((crate::storage::decode(&key, &raw)?, raw))
 }
 
+/// The request of an issue key (resolvers receive keys); unknown or malformed keys are
+/// `REQUEST_NOT_FOUND`.
+pub fn load_request_by_key(store: Store<'_>, issue_key: &str) -> AppResult<(Request, String)> {
+    let bad = || {
+        AppError::not_found(
+            "REQUEST_NOT_FOUND",
+            format!("no AI Clearance request {issue_key:?}"),
+        )
+    };
+    let idx = keys::request_by_issue_key(issue_key);
+    if issue_key.is_empty() || issue_key.len() > 64 || crate::storage::check_key(&idx).is_err() {
+        return Err(bad());
+    }
+    let id: String = store.get(&idx)?.ok_or_else(bad)?;
+    load_request(store, &id)
+}
+
 /// Why an approval would not produce a grant right now (CL-022, CL-033, CL-059), or None.
 pub fn grant_blocker(
     request: &Request,
@@ -213,13 +230,10 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
                 // the cap is recorded, never silent (A-CL-15).
                 let mut max = gov.max_days(risk);
                 if let Some(id) = request.tool_id() {
-                    if got.contains_key(&keys::governance_exception_by_subject(
-                        id,
-                        &request.requester_account_id,
-                    )) {
-                        if let Some(e) =
-                            governance::exception_for(store, id, &request.requester_account_id)?
-                        {
+                    let idx =
+                        keys::governance_exception_by_subject(id, &request.requester_account_id);
+                    if let Some(text) = got.get(&idx) {
+                        if let Some(e) = governance::active_exception(store, text)? {
                             max = max.max(e.max_days);
                         }
                     }

@@ -312,17 +312,10 @@ impl Exception {
     }
 }
 
-/// The active exception for one person and tool, if any (one read each).
-pub fn exception_for(
-    store: Store<'_>,
-    tool_id: &str,
-    account_id: &str,
-) -> AppResult<Option<Exception>> {
-    let Some(id) =
-        store.get::<String>(&keys::governance_exception_by_subject(tool_id, account_id))?
-    else {
-        return Ok(None);
-    };
+/// The exception an `governance-exception-by-subject:<tool>:<account>` index entry (its raw
+/// text, already read by the caller's batch) names, if it is still active: one more read.
+pub fn active_exception(store: Store<'_>, index_text: &str) -> AppResult<Option<Exception>> {
+    let id: String = crate::storage::decode("governance-exception-by-subject", index_text)?;
     let e: Option<Exception> = store.get(&keys::governance_exception(&id))?;
     Ok(e.filter(|e| e.is_active(store.host.now_ms())))
 }

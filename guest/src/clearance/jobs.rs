@@ -299,32 +299,20 @@ pub fn complete(host: &dyn Host, who: &str, job_id: &str, action: &str) -> AppRe
 /// Jobs waiting for a person (the "Manual provisioning actions" table, §5.4).
 pub fn manual_pending(store: Store<'_>, limit: usize) -> AppResult<Vec<Job>> {
     let ids = store.scan::<String>(&keys::job_by_status_prefix("manualPending"), limit)?;
-    let keys_: Vec<String> = ids.iter().map(|(_, id)| keys::job(id)).collect();
-    let mut out = Vec::new();
-    for chunk in keys_.chunks(crate::storage::rules::MAX_BATCH) {
-        let found = store.batch_get(chunk)?;
-        for k in chunk {
-            if let Some(t) = found.get(k) {
-                out.push(crate::storage::decode::<Job>(k, t)?);
-            }
-        }
-    }
-    Ok(out)
+    let want: Vec<String> = ids.iter().map(|(_, id)| keys::job(id)).collect();
+    Ok(store
+        .get_many::<Job>(&want)?
+        .into_iter()
+        .map(|(_, j)| j)
+        .collect())
 }
 
 /// Runs jobs whose queue event was lost or that wait for a retry (hourly job runner).
 pub fn run_due(host: &dyn Host, budget: usize) -> AppResult<u32> {
     let store = Store::new(host);
-    let now = host.now_ms();
     let mut ran = 0;
-    let due = store.scan::<String>(keys::JOB_DUE_PREFIX, budget)?;
-    for (k, id) in due {
-        let at: u64 = k
-            .split(':')
-            .nth(1)
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(u64::MAX);
-        if at > now || host.remaining_ms() < 5_000 {
+    for (_, id) in store.due::<String>(keys::JOB_DUE_PREFIX, host.now_ms(), budget)? {
+        if host.remaining_ms() < 5_000 {
             break;
         }
         run(host, &id)?;

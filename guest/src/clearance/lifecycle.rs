@@ -267,31 +267,17 @@ fn end(
 /// due grants, not with all grants). Bounded per run; the next run continues.
 pub fn expire_due(host: &dyn Host, budget: usize) -> AppResult<u32> {
     let store = Store::new(host);
-    let now = host.now_ms();
     let mut n = 0;
-    let mut cursor: Option<String> = None;
-    'pages: loop {
-        let page = store.page::<String>(keys::GRANT_EXPIRY_PREFIX, cursor.as_deref(), 20)?;
-        for (k, id) in page.items {
-            let at: u64 = k
-                .split(':')
-                .nth(1)
-                .and_then(|x| x.parse().ok())
-                .unwrap_or(u64::MAX);
-            if at > now || n as usize >= budget || host.remaining_ms() < 5_000 {
-                break 'pages;
-            }
-            match end(host, &id, GrantStatus::Expired, "app", None) {
-                Ok(_) => {}
-                Err(e) if e.code == "GRANT_NOT_FOUND" => store.delete(&k)?,
-                Err(e) => return Err(e),
-            }
-            n += 1;
+    for (k, id) in store.due::<String>(keys::GRANT_EXPIRY_PREFIX, host.now_ms(), budget)? {
+        if host.remaining_ms() < 5_000 {
+            break;
         }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
+        match end(host, &id, GrantStatus::Expired, "app", None) {
+            Ok(_) => {}
+            Err(e) if e.code == "GRANT_NOT_FOUND" => store.delete(&k)?,
+            Err(e) => return Err(e),
         }
+        n += 1;
     }
     Ok(n)
 }

@@ -34,22 +34,17 @@ pub fn my_access(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
     let store = Store::new(host);
     let now = host.now_ms();
     let ids = store.scan::<String>(&keys::grant_by_account_prefix(who), MY_GRANTS_MAX)?;
+    let want: Vec<String> = ids.iter().map(|(_, id)| keys::grant(id)).collect();
     let mut rows: Vec<(u64, Value)> = Vec::new();
-    for chunk in ids.chunks(crate::storage::rules::MAX_BATCH) {
-        let want: Vec<String> = chunk.iter().map(|(_, id)| keys::grant(id)).collect();
-        let found = store.batch_get(&want)?;
-        for k in &want {
-            let Some(t) = found.get(k) else { continue };
-            let g: Grant = crate::storage::decode(k, t)?;
-            // Defence in depth: an index entry never exposes someone else's grant.
-            if g.account_id != who {
-                continue;
-            }
-            let in_grace = g.status == GrantStatus::Expired
-                && now <= g.expires_ms() + grants::GRACE_DAYS * grants::DAY_MS;
-            if g.status.is_open() || in_grace {
-                rows.push((g.expires_ms(), grants::my_access_row(&g, now)));
-            }
+    for (_, g) in store.get_many::<Grant>(&want)? {
+        // Defence in depth: an index entry never exposes someone else's grant.
+        if g.account_id != who {
+            continue;
+        }
+        let in_grace = g.status == GrantStatus::Expired
+            && now <= g.expires_ms() + grants::GRACE_DAYS * grants::DAY_MS;
+        if g.status.is_open() || in_grace {
+            rows.push((g.expires_ms(), grants::my_access_row(&g, now)));
         }
     }
     rows.sort_by_key(|(e, _)| *e);

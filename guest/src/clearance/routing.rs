@@ -20,11 +20,25 @@ use serde_json::{json, Value};
 /// Routes a freshly ingested (or still unrouted) pending request.
 pub fn after_intake(host: &dyn Host, issue_id: &str) -> AppResult<Value> {
     let store = Store::new(host);
-    let (request, _) = decision::load_request(store, issue_id)?;
+    let (request, raw) = decision::load_request(store, issue_id)?;
+    let (gov, _) = governance::load(store)?;
+    route_request(host, request, raw, &gov)
+}
+
+/// Routes `request`, whose stored text is `raw`. Intake calls this with the request it just
+/// wrote and the governance it already read, so the trigger reads neither again.
+pub fn route_request(
+    host: &dyn Host,
+    request: Request,
+    raw: String,
+    gov: &governance::Governance,
+) -> AppResult<Value> {
+    let store = Store::new(host);
+    let issue_id = request.issue_id.clone();
+    let issue_id = issue_id.as_str();
     if request.decision != Decision::Pending || request.route.is_some() {
         return Ok(json!({"route": "unchanged"}));
     }
-    let (gov, _) = governance::load(store)?;
 
     // 1. Auto-approval (CL-040…CL-047).
     let all = policies::list(store)?;
@@ -121,7 +135,13 @@ pub fn after_intake(host: &dyn Host, issue_id: &str) -> AppResult<Value> {
         },
     };
     let out = json!({"route": route.kind, "approvalId": route.approval_id, "autoApproval": route.auto_approval});
-    set_route(host, issue_id, Some(route), |r| r.route.is_none())?;
+    set_route_known(
+        host,
+        issue_id,
+        Some(route),
+        |r| r.route.is_none(),
+        Some((request, raw)),
+    )?;
     Ok(out)
 }
 
@@ -132,9 +152,24 @@ pub fn set_route(
     route: Option<Route>,
     when: impl Fn(&Request) -> bool,
 ) -> AppResult<bool> {
+    set_route_known(host, issue_id, route, when, None)
+}
+
+/// `set_route` starting from a request and text the caller already holds (re-read only if
+/// another writer changed it meanwhile).
+fn set_route_known(
+    host: &dyn Host,
+    issue_id: &str,
+    route: Option<Route>,
+    when: impl Fn(&Request) -> bool,
+    mut known: Option<(Request, String)>,
+) -> AppResult<bool> {
     let store = Store::new(host);
     for _ in 0..4 {
-        let (mut r, raw) = decision::load_request(store, issue_id)?;
+        let (mut r, raw) = match known.take() {
+            Some(k) => k,
+            None => decision::load_request(store, issue_id)?,
+        };
         if r.decision != Decision::Pending || !when(&r) {
             return Ok(false);
         }

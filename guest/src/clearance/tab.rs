@@ -114,21 +114,6 @@ impl<'h> Caller<'h> {
     }
 }
 
-fn request_for_key(store: Store<'_>, issue_key: &str) -> AppResult<(Request, String)> {
-    let bad = || {
-        AppError::not_found(
-            "REQUEST_NOT_FOUND",
-            format!("no AI Clearance request {issue_key:?}"),
-        )
-    };
-    let idx = keys::request_by_issue_key(issue_key);
-    if issue_key.is_empty() || issue_key.len() > 64 || crate::storage::check_key(&idx).is_err() {
-        return Err(bad());
-    }
-    let id: String = store.get(&idx)?.ok_or_else(bad)?;
-    decision::load_request(store, &id)
-}
-
 /// Would approving produce a grant right now? (Checked before anything is recorded.)
 fn precheck(store: Store<'_>, r: &Request) -> AppResult<()> {
     let (gov, _) = governance::load(store)?;
@@ -154,7 +139,7 @@ pub fn decide_one(
 ) -> AppResult<Value> {
     let host = c.host;
     let store = Store::new(host);
-    let (r, _) = request_for_key(store, issue_key)?;
+    let (r, _) = decision::load_request_by_key(store, issue_key)?;
     if r.decision != Decision::Pending {
         return Err(AppError::conflict(
             "REQUEST_NOT_PENDING",
@@ -359,44 +344,39 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
         &keys::request_by_decision_prefix("pending"),
         PENDING_SCAN_MAX,
     )?;
+    let want: Vec<String> = ids.iter().map(|(_, id)| keys::request(id)).collect();
     let mut pending = Vec::new();
-    for chunk in ids.chunks(crate::storage::rules::MAX_BATCH) {
-        let want: Vec<String> = chunk.iter().map(|(_, id)| keys::request(id)).collect();
-        let found = store.batch_get(&want)?;
-        for k in &want {
-            let Some(t) = found.get(k) else { continue };
-            let r: Request = crate::storage::decode(k, t)?;
-            if r.decision != Decision::Pending {
-                continue;
-            }
-            let path = r.route.as_ref().and_then(|x| x.approval_id.clone());
-            let (can, step) = match &path {
-                None => (direct, None),
-                Some(a) => {
-                    let tasks =
-                        store.scan::<astore::Task>(&format!("{}{a}:", astore::TASK_PREFIX), 50)?;
-                    let mut hit = None;
-                    for (_, t) in &tasks {
-                        if c.may_take(t)? {
-                            hit = Some(t.step_name.clone());
-                            break;
-                        }
-                    }
-                    (
-                        hit.is_some() || admin,
-                        hit.or_else(|| tasks.first().map(|(_, t)| t.step_name.clone())),
-                    )
-                }
-            };
-            if !can {
-                continue;
-            }
-            pending.push(json!({
-                "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
-                "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
-                "route": r.route.as_ref().map(|x| x.kind.clone()), "approvalId": path, "step": step,
-            }));
+    for (_, r) in store.get_many::<Request>(&want)? {
+        if r.decision != Decision::Pending {
+            continue;
         }
+        let path = r.route.as_ref().and_then(|x| x.approval_id.clone());
+        let (can, step) = match &path {
+            None => (direct, None),
+            Some(a) => {
+                let tasks =
+                    store.scan::<astore::Task>(&format!("{}{a}:", astore::TASK_PREFIX), 50)?;
+                let mut hit = None;
+                for (_, t) in &tasks {
+                    if c.may_take(t)? {
+                        hit = Some(t.step_name.clone());
+                        break;
+                    }
+                }
+                (
+                    hit.is_some() || admin,
+                    hit.or_else(|| tasks.first().map(|(_, t)| t.step_name.clone())),
+                )
+            }
+        };
+        if !can {
+            continue;
+        }
+        pending.push(json!({
+            "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
+            "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
+            "route": r.route.as_ref().map(|x| x.kind.clone()), "approvalId": path, "step": step,
+        }));
     }
     // Manual provisioning actions are for the configured approvers and admins (not for someone
     // who only holds one path task).

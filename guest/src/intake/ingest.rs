@@ -308,11 +308,11 @@ pub fn ingest(
         .transpose()?;
     let gov = crate::clearance::governance::from_text(second.get(keys::GOVERNANCE_POLICY))?;
     // An active exception raises this person's maximum for this tool (§4.5 controlled overrides).
-    let exception_max = match (&snap.tool, &ev.reporter, &exception_key) {
-        (SnapshotTool::Catalog { id }, Some(r), Some(k)) if second.contains_key(k) => {
-            crate::clearance::governance::exception_for(store, id, r)?.map(|e| e.max_days)
+    let exception_max = match exception_key.as_ref().and_then(|k| second.get(k)) {
+        Some(text) => {
+            crate::clearance::governance::active_exception(store, text)?.map(|e| e.max_days)
         }
-        _ => None,
+        None => None,
     };
     let requested_tool = match check_tool(&snap, tool.as_ref(), &gov, exception_max) {
         Ok(t) => t,
@@ -409,7 +409,12 @@ pub fn ingest(
                     ev.key, seqs[0]
                 ),
             );
-            route(host, &ev);
+            let raw = crate::storage::encode(&request)?;
+            report_route(
+                host,
+                &ev,
+                crate::clearance::routing::route_request(host, request, raw, &gov),
+            );
             Ok(Outcome::Ingested {
                 issue_key: ev.key,
                 audit_seq: seqs[0],
@@ -430,7 +435,15 @@ pub fn ingest(
 /// here never loses the request: it stays pending and unrouted, a redelivery or the hourly job
 /// runner routes it, and approvers can decide it directly meanwhile.
 fn route(host: &dyn Host, ev: &CreatedIssue) {
-    match crate::clearance::routing::after_intake(host, &ev.id) {
+    report_route(
+        host,
+        ev,
+        crate::clearance::routing::after_intake(host, &ev.id),
+    );
+}
+
+fn report_route(host: &dyn Host, ev: &CreatedIssue, result: AppResult<Value>) {
+    match result {
         Ok(v) => host.log(
             Level::Info,
             &format!(

@@ -421,12 +421,7 @@ pub fn prune_executions(host: &dyn Host) -> AppResult<u64> {
         let mut tx = store.tx();
         let mut any = false;
         for (k, v) in &page.items {
-            let at: u64 = k
-                .split(':')
-                .nth(1)
-                .and_then(|x| x.parse().ok())
-                .unwrap_or(u64::MAX);
-            if at >= cutoff {
+            if crate::storage::index_ms(k) >= cutoff {
                 break;
             }
             let id = v.get("id").and_then(Value::as_str).unwrap_or("");

@@ -210,6 +210,50 @@ impl<'h> Store<'h> {
         }
     }
 
+    /// The entries of a time-ordered index (`<prefix><ms>:…`, see `index_ms`) that are due at
+    /// `now_ms`, oldest first. Reads page by page and stops at the first entry not yet due (or at
+    /// `max`), so the cost grows with the due entries, not with the index.
+    pub fn due<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        now_ms: u64,
+        max: usize,
+    ) -> StorageResult<Vec<(String, T)>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.page::<T>(prefix, cursor.as_deref(), MAX_PAGE)?;
+            for (k, v) in page.items {
+                if index_ms(&k) > now_ms || out.len() >= max {
+                    return Ok(out);
+                }
+                out.push((k, v));
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Records for any number of keys (batched 25 at a time), in the order given; absent keys are
+    /// skipped.
+    pub fn get_many<T: DeserializeOwned>(
+        &self,
+        keys: &[String],
+    ) -> StorageResult<Vec<(String, T)>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_BATCH) {
+            let found = self.batch_get(chunk)?;
+            for k in chunk {
+                if let Some(t) = found.get(k) {
+                    out.push((k.clone(), decode(k, t)?));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Raw values for up to 25 keys at once; absent keys are missing from the map.
     pub fn batch_get(&self, keys: &[String]) -> StorageResult<BTreeMap<String, String>> {
         if keys.len() > MAX_BATCH {
@@ -232,6 +276,15 @@ impl<'h> Store<'h> {
             ops: Vec::new(),
         }
     }
+}
+
+/// The time in a time-ordered index key `<name>:<ms>:<rest>` (u64::MAX when it has none, so a
+/// malformed key is never "due").
+pub fn index_ms(key: &str) -> u64 {
+    key.split(':')
+        .nth(1)
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(u64::MAX)
 }
 
 /// A transaction under construction: every op is checked as it is added; `commit` applies all or
