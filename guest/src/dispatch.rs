@@ -152,14 +152,15 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
         "job-runner" => {
             use crate::clearance::{jobs, lifecycle, notices, routing};
             let expired = lifecycle::expire_due(host, 500)?;
-            let jobs_run = jobs::run_due(host, 500)?;
+            let jobs_run = jobs::run_due(host, inv, 500)?;
+            let jobs_pruned = jobs::prune_closed(host, 2_000)?;
             let outcomes = routing::apply_stale_outcomes(host, 200)?;
             let notices = notices::requeue_stale(host, 200)?;
             let routed = route_unrouted(host, 100)?;
             let mut out = json!({"trigger": inv.module_key, "grantsExpired": expired, "jobsRun": jobs_run,
                                  "pathOutcomesApplied": outcomes, "noticesRequeued": notices,
-                                 "requestsRouted": routed});
-            if expired + jobs_run + outcomes + notices + routed == 0 {
+                                 "requestsRouted": routed, "jobsPruned": jobs_pruned});
+            if expired + jobs_run + outcomes + notices + routed + jobs_pruned == 0 {
                 out["work"] = json!("none");
             }
             return Ok(out);
@@ -218,7 +219,9 @@ pub fn queue_event(
             crate::clearance::routing::apply_outcome(host, field(&v, "approvalId")?)?;
             Ok(None)
         }
-        crate::clearance::jobs::QUEUE => crate::clearance::jobs::run(host, field(&v, "jobId")?),
+        crate::clearance::jobs::QUEUE => {
+            crate::clearance::jobs::run(host, inv, field(&v, "jobId")?)
+        }
         approvals::effects::PROMPT_QUEUE => {
             crate::prompt::worker::run(host, field(&v, "effectId")?)
         }

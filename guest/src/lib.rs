@@ -6,6 +6,7 @@
 //! - `storage`: typed KVS with Forge's rules; `storage::keys`: every key the app writes.
 //! - `intake`: issue-created ingestion of portal snapshots; `requests`, `catalog`: their records.
 //! - `clearance`: decisions — governance, auto-approval, the Approvals tab, grants, pages.
+//! - `provisioning`: connectors, identity mapping and the signed ArdSaor Core relay client.
 //! - `approvals`: the approval path engine; `prompt`: its AI Prompt step.
 //! - `audit`: the hash-chained audit trail and its verifier.
 //! - `jira`, `adf`, `access`, `time`: Jira REST wrappers, ADF text, caller checks, clock helpers.
@@ -23,6 +24,7 @@ pub mod intake;
 pub mod jira;
 pub mod panel;
 pub mod prompt;
+pub mod provisioning;
 pub mod ratelimit;
 pub mod requests;
 pub mod storage;

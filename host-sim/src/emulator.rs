@@ -120,6 +120,22 @@ pub struct HookRecord {
 
 impl SimState {
     pub fn new(site: Site, seed: u64) -> anyhow::Result<Self> {
+        let env = site.env.clone();
+        let mut relay = crate::remotes::relay::RelayState::default();
+        for (app, secret) in &site.relay.apps {
+            relay.register_app(app, secret);
+        }
+        for (provider, emails) in &site.relay.directory {
+            for e in emails {
+                relay.add_user(provider, e);
+            }
+        }
+        for g in &site.relay.groups {
+            let id = relay.seed_group(&g.provider, &g.name, None);
+            for m in &g.members {
+                relay.drift_add(&id, m);
+            }
+        }
         let clock_ms = aiclearance::time::parse(&site.now)
             .ok_or_else(|| anyhow::anyhow!("site.now {:?} is not an RFC 3339 time", site.now))?;
         Ok(SimState {
@@ -130,14 +146,14 @@ impl SimState {
             kvs: BTreeMap::new(),
             secrets: BTreeMap::new(),
             queue: Vec::new(),
-            env: BTreeMap::new(),
+            env,
             logs: Vec::new(),
             scheduled_last_ms: BTreeMap::new(),
             jira_rate_limit: None,
             jira_minute: (0, 0),
             hook_inbox: Vec::new(),
             llm: Default::default(),
-            relay: Default::default(),
+            relay,
         })
     }
 

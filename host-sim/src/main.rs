@@ -92,10 +92,35 @@ enum Command {
     /// Requests the emulated customer endpoint (hooks.ardsaor.io) received: STEP_DECISION
     /// webhooks and HTTP steps, with their headers; plus deliveries still pending or dead.
     Hooks,
+    /// The emulated ArdSaor Core relay: provider groups and their members, recent calls, and
+    /// planned failures; `drift-add` / `drift-remove` change a group behind the app's back.
+    Relay {
+        #[command(subcommand)]
+        action: Option<RelayAction>,
+    },
     /// Print recent app log lines of the saved site.
     Logs {
         #[arg(long, default_value_t = 50)]
         tail: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum RelayAction {
+    /// Someone adds a user to a provider group directly.
+    DriftAdd {
+        /// Group id or name.
+        group: String,
+        email: String,
+        #[arg(long, default_value = "okta")]
+        provider: String,
+    },
+    /// Someone removes a user from a provider group directly.
+    DriftRemove {
+        group: String,
+        email: String,
+        #[arg(long, default_value = "okta")]
+        provider: String,
     },
 }
 
@@ -417,6 +442,59 @@ fn real_main() -> Result<()> {
                     state.hook_inbox.len(),
                     out["pending"].as_array().map_or(0, Vec::len),
                     out["dead"].as_array().map_or(0, Vec::len)
+                );
+            }
+        }
+        Command::Relay { action } => {
+            let mut state = persist::load(&cli.state)?;
+            if let Some(a) = action {
+                let (group, email, provider, add) = match a {
+                    RelayAction::DriftAdd { group, email, provider } => (group, email, provider, true),
+                    RelayAction::DriftRemove { group, email, provider } => (group, email, provider, false),
+                };
+                let id = state
+                    .relay
+                    .group_by_name(provider, group)
+                    .map(|(id, _)| id.clone())
+                    .unwrap_or_else(|| group.clone());
+                if !state.relay.groups().contains_key(&id) {
+                    anyhow::bail!("no {provider} group {group:?} at the relay");
+                }
+                let changed = if add {
+                    state.relay.drift_add(&id, email)
+                } else {
+                    state.relay.drift_remove(&id, email)
+                };
+                persist::save(&cli.state, &state)?;
+                println!("{} {email} {} {group}", if changed { "changed:" } else { "unchanged:" }, if add { "added to" } else { "removed from" });
+                return Ok(());
+            }
+            let groups: Vec<Value> = state
+                .relay
+                .groups()
+                .iter()
+                .map(|(id, g)| json!({"id": id, "provider": g.provider, "name": g.name, "toolId": g.tool_id, "members": g.members.keys().collect::<Vec<_>>()}))
+                .collect();
+            let out = json!({"groups": groups, "calls": state.relay.calls.len(),
+                             "appliedChanges": state.relay.applied_count,
+                             "pendingFaults": state.relay.faults});
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                for (id, g) in state.relay.groups() {
+                    println!("{} group {:?} ({id}): {} member(s)", g.provider, g.name, g.members.len());
+                    for m in g.members.keys() {
+                        println!("   {m}");
+                    }
+                }
+                for c in state.relay.calls.iter().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
+                    println!("{} {} {} → {}", aiclearance::time::rfc3339(c.at_ms), c.method, c.path, c.status);
+                }
+                println!(
+                    "{} call(s), {} membership change(s) applied, {} planned failure(s) pending",
+                    state.relay.calls.len(),
+                    state.relay.applied_count,
+                    state.relay.faults.len()
                 );
             }
         }

@@ -24,6 +24,17 @@ pub enum Step {
         provider: String,
         key: String,
     },
+    /// Outside the app: an admin sets (or, with `null`, unsets) Forge environment variables.
+    Env(Vec<(String, Option<String>)>),
+    /// Outside the app: ArdSaor Core will fail its next authenticated calls this way.
+    RelayFault(Vec<crate::remotes::relay::RelayFault>),
+    /// Outside the app: someone changes a provider group's membership directly.
+    RelayDrift {
+        provider: String,
+        group: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
 
 pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
@@ -58,6 +69,35 @@ pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
                 Ok(Step::ProviderKey {
                     provider: k["provider"].as_str().unwrap_or("").into(),
                     key: k["key"].as_str().unwrap_or("").into(),
+                })
+            } else if let Some(e) = s.get("env").and_then(Value::as_object) {
+                Ok(Step::Env(
+                    e.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().map(String::from)))
+                        .collect(),
+                ))
+            } else if let Some(f) = s.get("relayFault") {
+                let list = match f {
+                    Value::Array(a) => a.clone(),
+                    other => vec![other.clone()],
+                };
+                Ok(Step::RelayFault(
+                    list.into_iter()
+                        .map(serde_json::from_value)
+                        .collect::<Result<_, _>>()
+                        .with_context(|| format!("scenario step {i}: bad relayFault"))?,
+                ))
+            } else if let Some(d) = s.get("relayDrift") {
+                let list = |k: &str| -> Vec<String> {
+                    d[k].as_array()
+                        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                        .unwrap_or_default()
+                };
+                Ok(Step::RelayDrift {
+                    provider: d["provider"].as_str().unwrap_or("okta").into(),
+                    group: d["group"].as_str().unwrap_or("").into(),
+                    add: list("add"),
+                    remove: list("remove"),
                 })
             } else {
                 bail!("scenario step {i} is not a note, invoke, event or advance: {s}")
@@ -526,6 +566,53 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
                     "{clock}  (outside the app) an API key is issued in the {provider} console"
                 )?;
             }
+            Step::Env(vars) => {
+                let st = sim.state_mut();
+                let mut shown = Vec::new();
+                for (k, v) in vars {
+                    match v {
+                        Some(v) => {
+                            st.env.insert(k.clone(), v.clone());
+                            shown.push(format!("{k} set"));
+                        }
+                        None => {
+                            st.env.remove(k);
+                            shown.push(format!("{k} unset"));
+                        }
+                    }
+                }
+                writeln!(out, "{clock}  (outside the app) forge variables: {}", shown.join(", "))?;
+            }
+            Step::RelayFault(faults) => {
+                sim.state_mut().relay.faults.extend(faults.iter().cloned());
+                writeln!(
+                    out,
+                    "{clock}  (outside the app) ArdSaor Core will fail its next {} call(s): {faults:?}",
+                    faults.len()
+                )?;
+            }
+            Step::RelayDrift {
+                provider,
+                group,
+                add,
+                remove,
+            } => {
+                let relay = &mut sim.state_mut().relay;
+                let id = relay
+                    .group_by_name(provider, group)
+                    .map(|(id, _)| id.clone())
+                    .unwrap_or_else(|| group.clone());
+                for e in add {
+                    relay.drift_add(&id, e);
+                }
+                for e in remove {
+                    relay.drift_remove(&id, e);
+                }
+                writeln!(
+                    out,
+                    "{clock}  (outside the app) {provider} group {group:?} changed directly: +{add:?} -{remove:?}"
+                )?;
+            }
             Step::Advance(ms) => {
                 let recs = sim.advance(*ms);
                 let idle = |r: &InvocationRecord| {
@@ -591,7 +678,15 @@ pub fn setup_steps(steps: &[Step]) -> Vec<Step> {
     steps
         .iter()
         .take_while(|s| !matches!(s, Step::Event(_)))
-        .filter(|s| !matches!(s, Step::Advance(_) | Step::ProviderKey { .. }))
+        .filter(|s| {
+            !matches!(
+                s,
+                Step::Advance(_)
+                    | Step::ProviderKey { .. }
+                    | Step::RelayFault(_)
+                    | Step::RelayDrift { .. }
+            )
+        })
         .cloned()
         .collect()
 }

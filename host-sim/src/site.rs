@@ -168,6 +168,35 @@ pub struct Site {
     /// Custom fields (`GET /rest/api/3/field`; names for `expand=names`).
     #[serde(default)]
     pub fields: Vec<FieldDef>,
+    /// Forge environment variables of the installation (`forge variables set`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The emulated ArdSaor Core relay: registered apps, provider directories, existing groups.
+    #[serde(default)]
+    pub relay: RelayFixture,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayFixture {
+    /// App id → signing secret (the same pair the app reads from its environment).
+    #[serde(default)]
+    pub apps: BTreeMap<String, String>,
+    /// Provider (`okta` / `entra`) → emails of the users its directory knows.
+    #[serde(default)]
+    pub directory: BTreeMap<String, Vec<String>>,
+    /// Groups that already exist at the provider (the app can bind them).
+    #[serde(default)]
+    pub groups: Vec<RelayGroupFixture>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RelayGroupFixture {
+    pub provider: String,
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,7 +8,7 @@
 use super::grants::{self, Grant, GrantStatus};
 use crate::audit::{self, AuditDraft};
 use crate::error::{AppError, AppResult};
-use crate::host::{Host, Level};
+use crate::host::{Host, Invocation, Level};
 use crate::storage::{keys, StorageError, StorageResult, Store, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -49,6 +49,8 @@ pub enum JobStatus {
     ManualPending,
     Succeeded,
     DeadLetter,
+    /// A provision job whose grant ended before it ran.
+    Cancelled,
 }
 
 impl JobStatus {
@@ -59,10 +61,14 @@ impl JobStatus {
             JobStatus::ManualPending => "manualPending",
             JobStatus::Succeeded => "succeeded",
             JobStatus::DeadLetter => "deadLetter",
+            JobStatus::Cancelled => "cancelled",
         }
     }
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::DeadLetter)
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::DeadLetter | JobStatus::Cancelled
+        )
     }
 }
 
@@ -87,6 +93,15 @@ pub struct Job {
     pub last_error: Option<String>,
     #[serde(default)]
     pub completed_by: Option<String>,
+    /// The entitlement group the job acted on (connected jobs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// Why a connected job is waiting without calling Core (connected mode's preconditions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+    /// What a successful connected job found or changed (`applied`, or a check's `inSync`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
 }
 
 /// A new job for `g`, staged in `tx` with its indexes. Bumps `g.jobs_created` (part of the id,
@@ -109,6 +124,9 @@ pub fn stage_new(tx: &mut Tx<'_>, g: &mut Grant, kind: JobKind, now_ms: u64) -> 
         updated_at: crate::time::rfc3339(now_ms),
         last_error: None,
         completed_by: None,
+        group_id: None,
+        blocked: None,
+        result: None,
     };
     tx.create(&keys::job(&job.id), &job)?;
     tx.set(&keys::job_by_status(job.status.as_str(), &job.id), &job.id)?;
@@ -157,18 +175,37 @@ fn stage_status(tx: &mut Tx<'_>, job: &mut Job, to: JobStatus, now_ms: u64) -> S
             tx.delete(&keys::job_due(d, &job.id))?;
         }
     }
-    if to.is_terminal() {
+    if to.is_terminal() && !from.is_terminal() {
         tx.delete(&keys::job_open(&job.grant_id, job.kind.as_str()))?;
+        tx.set(&keys::job_closed(now_ms, &job.id), &job.id)?;
     }
     job.status = to;
     job.updated_at = crate::time::rfc3339(now_ms);
     Ok(())
 }
 
-/// Runs one job (queue consumer and job runner). Manual jobs move to `manualPending`. Jobs for
-/// tools bound to a connector wait for the provisioning relay (they stay `queued`, with the
-/// reason recorded, and are retried by the hourly runner).
-pub fn run(host: &dyn Host, job_id: &str) -> AppResult<Option<u32>> {
+/// Retryable failures are retried after 1, 2, 4, 8, 16, 32 and 64 minutes (or Core's
+/// `Retry-After`, when longer); the 8th failure dead-letters the job.
+pub const MAX_ATTEMPTS: u32 = 8;
+const BACKOFF_BASE_S: u64 = 60;
+const BACKOFF_CAP_S: u64 = 6 * 3_600;
+/// A job blocked by connected mode's preconditions is looked at again after an hour.
+const BLOCKED_RECHECK_S: u64 = 3_600;
+/// Finished job records are kept this long, then the job runner prunes them.
+pub const JOB_RETENTION_DAYS: u64 = 30;
+/// Queue events can be delayed at most 900 s; longer waits are left to the hourly runner.
+const MAX_QUEUE_DELAY_S: u64 = 900;
+
+/// The wait before attempt `failures + 1`, given `failures` failed attempts so far (≥ 1).
+pub fn backoff_s(failures: u32, retry_after_s: Option<u32>) -> u64 {
+    let exp = BACKOFF_BASE_S.saturating_mul(1u64 << failures.saturating_sub(1).min(20));
+    exp.min(BACKOFF_CAP_S).max(retry_after_s.unwrap_or(0) as u64)
+}
+
+/// Runs one job (queue consumer and job runner). Manual jobs move to `manualPending`; jobs for a
+/// tool bound to an enabled connected connector call ArdSaor Core and end `succeeded`,
+/// `retrying` (with backoff) or `deadLetter`. Returns a redelivery delay when the job is not due.
+pub fn run(host: &dyn Host, inv: &Invocation, job_id: &str) -> AppResult<Option<u32>> {
     let store = Store::new(host);
     let (mut job, raw) = match load(store, job_id) {
         Ok(x) => x,
@@ -179,37 +216,365 @@ pub fn run(host: &dyn Host, job_id: &str) -> AppResult<Option<u32>> {
         return Ok(None); // duplicate delivery or already handled
     }
     let now = host.now_ms();
-    if job.connector == "manual" {
-        let mut tx = store.tx();
-        stage_status(&mut tx, &mut job, JobStatus::ManualPending, now)?;
-        job.attempts += 1;
-        tx.set_if_current(
-            &keys::job(&job.id),
-            crate::storage::encode(&job)?,
-            Some(&raw),
-        )?;
-        match tx.commit() {
-            Ok(()) | Err(StorageError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-        host.log(
-            Level::Info,
-            &format!(
-                "job {}: manual {}; waiting for an approver",
-                job.id,
-                job.kind.as_str()
-            ),
-        );
-        return Ok(None);
+    let due = crate::time::parse(&job.due_at).unwrap_or(0);
+    if due > now + 1_000 {
+        // An early delivery (a retry pushed with a delay, or a duplicate): come back when due.
+        let wait = (due - now).div_ceil(1_000).min(MAX_QUEUE_DELAY_S) as u32;
+        return Ok(Some(wait));
     }
+    let connector = if job.connector == "manual" {
+        None
+    } else {
+        crate::provisioning::connectors::load(store, &job.connector)?
+    };
+    let connected = connector
+        .as_ref()
+        .filter(|c| c.kind.is_connected() && c.enabled);
+    let Some(c) = connected else {
+        let manual_connector = connector.as_ref().is_some_and(|c| !c.kind.is_connected());
+        let reason = (job.connector != "manual" && !manual_connector).then(|| {
+            format!(
+                "CONNECTOR_UNAVAILABLE: connector {} is disabled, deleted or manual; fulfil by hand",
+                job.connector
+            )
+        });
+        return to_manual(host, store, job, raw, reason);
+    };
+    let grant_key = keys::grant(&job.grant_id);
+    let grant_raw = store.get_raw(&grant_key)?;
+    let grant: Option<Grant> = grant_raw
+        .as_deref()
+        .map(|t| crate::storage::decode(&grant_key, t))
+        .transpose()?;
+    if job.kind == JobKind::Provision && !grant.as_ref().is_some_and(|g| g.status.is_open()) {
+        let f = crate::provisioning::relay::err(
+            "GRANT_ENDED",
+            false,
+            "the grant ended before it was provisioned".into(),
+        );
+        return finish(host, store, job, &raw, Outcome::Cancelled(f), None);
+    }
+    let core = match crate::provisioning::connected_mode(host, inv.license_active) {
+        Ok(core) => core,
+        Err(e) => return block(host, store, job, raw, &e),
+    };
+    job.blocked = None;
+    let attempt = job.attempts + 1;
+    let result = call_core(host, inv, &core, c, &job, grant.as_ref(), attempt);
+    job.attempts = attempt;
+    let outcome = match result {
+        Ok(done) => Outcome::Succeeded(done),
+        Err(e) if e.retryable && attempt < MAX_ATTEMPTS => Outcome::Retry(e),
+        Err(e) => Outcome::DeadLetter(e),
+    };
+    finish(host, store, job, &raw, outcome, Some(c.id.clone()))
+}
+
+/// What a connected job achieved.
+struct Done {
+    group_id: String,
+    data: Value,
+}
+
+enum Outcome {
+    Succeeded(Done),
+    Retry(crate::provisioning::relay::RelayError),
+    DeadLetter(crate::provisioning::relay::RelayError),
+    Cancelled(crate::provisioning::relay::RelayError),
+}
+
+/// The group a job acts on: the one recorded with the grant's identity, else the tool's binding.
+fn group_for(store: Store<'_>, job: &Job, recorded: Option<&str>) -> Option<String> {
+    if let Some(g) = &job.group_id {
+        return Some(g.clone());
+    }
+    if let Some(g) = recorded.filter(|g| !g.is_empty()) {
+        return Some(g.to_string());
+    }
+    crate::catalog::get(store, &job.tool_key)
+        .ok()
+        .flatten()
+        .and_then(|t| t.entitlement_group)
+        .and_then(|g| g["groupId"].as_str().map(String::from))
+}
+
+fn call_core(
+    host: &dyn Host,
+    inv: &Invocation,
+    core: &crate::provisioning::relay::CoreConfig,
+    c: &crate::provisioning::connectors::Connector,
+    job: &Job,
+    grant: Option<&Grant>,
+    attempt: u32,
+) -> Result<Done, crate::provisioning::relay::RelayError> {
+    use crate::provisioning::{identities, relay};
+    let store = Store::new(host);
+    let recorded = identities::for_grant(host, &job.grant_id)?;
+    let group_id = group_for(store, job, recorded.as_ref().map(|(m, _)| m.group_id.as_str()))
+        .ok_or_else(|| {
+            relay::err(
+                "TOOL_NOT_BOUND",
+                false,
+                "the tool has no entitlement group; bind it to the connector".into(),
+            )
+        })?;
+    let ident = match (job.kind, recorded) {
+        (_, Some((_, ident))) => ident,
+        (JobKind::Deprovision, None) => {
+            // Nothing was ever provisioned for this grant: nothing to remove.
+            return Ok(Done {
+                group_id,
+                data: json!({"applied": false, "note": "nothing was provisioned"}),
+            });
+        }
+        (_, None) => {
+            let (ident, source) = identities::resolve(host, c, &job.account_id)?;
+            if job.kind == JobKind::Provision {
+                identities::remember(host, &job.grant_id, c, &job.account_id, &group_id, &ident, source)?;
+            }
+            ident
+        }
+    };
+    let body = json!({
+        "cloudId": inv.cloud_id,
+        "connector": {"id": c.id, "type": c.kind.as_str(), "provider": c.kind.provider()},
+        "grant": grant.map(|g| json!({"id": g.id, "toolId": g.tool_key, "status": g.status.as_str(),
+                                      "expiresAt": g.expires_at})),
+        "subject": {"accountId": job.account_id},
+        "externalIdentity": {"email": ident.email, "userId": ident.user_id},
+        "context": {"jobId": job.id, "kind": job.kind.as_str(), "attempt": attempt},
+    });
+    let gid = relay::segment(&group_id);
+    match job.kind {
+        JobKind::Provision => {
+            let out = relay::call(host, core, "POST", &format!("/v1/groups/{gid}/members"),
+                                  Some(&body), Some(&job.id))?;
+            Ok(Done { group_id, data: json!({"applied": out["applied"].as_bool()}) })
+        }
+        JobKind::Deprovision => {
+            let target = format!("/v1/groups/{gid}/members/{}", relay::segment(&ident.email));
+            let out = relay::call(host, core, "DELETE", &target, Some(&body), Some(&job.id))?;
+            Ok(Done { group_id, data: json!({"applied": out["removed"].as_bool()}) })
+        }
+        JobKind::Check => {
+            let found = is_member(host, core, &gid, &ident.email)?;
+            let expected = grant.is_some_and(|g| g.status.is_open());
+            Ok(Done {
+                group_id,
+                data: json!({"member": found, "expected": expected, "inSync": found == expected}),
+            })
+        }
+    }
+}
+
+/// Pages through a group's members looking for `email` (bounded: 100 pages of 200).
+fn is_member(
+    host: &dyn Host,
+    core: &crate::provisioning::relay::CoreConfig,
+    gid: &str,
+    email: &str,
+) -> Result<bool, crate::provisioning::relay::RelayError> {
+    use crate::provisioning::relay;
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let target = format!("/v1/groups/{gid}/members?cursor={}&limit=200", relay::segment(&cursor));
+        let page = relay::call(host, core, "GET", &target, None, None)?;
+        let members = page["members"].as_array().cloned().unwrap_or_default();
+        if members.iter().any(|m| m["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))) {
+            return Ok(true);
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) if !c.is_empty() => cursor = c.to_string(),
+            _ => return Ok(false),
+        }
+    }
+    Err(relay::err("GROUP_TOO_LARGE", false, "the group has more than 20,000 members".into()))
+}
+
+/// Moves a job to `manualPending` (no connector, or its connector is disabled or gone).
+fn to_manual(
+    host: &dyn Host,
+    store: Store<'_>,
+    mut job: Job,
+    raw: String,
+    reason: Option<String>,
+) -> AppResult<Option<u32>> {
+    let now = host.now_ms();
+    let mut tx = store.tx();
+    stage_status(&mut tx, &mut job, JobStatus::ManualPending, now)?;
+    job.attempts += 1;
+    job.last_error = reason.clone();
+    tx.set_if_current(&keys::job(&job.id), crate::storage::encode(&job)?, Some(&raw))?;
+    match tx.commit() {
+        Ok(()) | Err(StorageError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
     host.log(
-        Level::Warn,
-        &format!(
-            "job {}: connector {} is not available in this release; the job stays queued",
-            job.id, job.connector
-        ),
+        Level::Info,
+        &format!("job {}: manual {}; waiting for an approver{why}", job.id, job.kind.as_str()),
     );
     Ok(None)
+}
+
+/// Connected mode's preconditions are not met: the job stays queued, is looked at again in an
+/// hour, and says why (no Core call is made).
+fn block(host: &dyn Host, store: Store<'_>, mut job: Job, raw: String, e: &AppError) -> AppResult<Option<u32>> {
+    let now = host.now_ms();
+    let reason = format!("{}: {}", e.code, e.message);
+    let mut tx = store.tx();
+    if let Some(d) = crate::time::parse(&job.due_at) {
+        tx.delete(&keys::job_due(d, &job.id))?;
+    }
+    let next = now + BLOCKED_RECHECK_S * 1_000;
+    job.due_at = crate::time::rfc3339(next);
+    job.updated_at = crate::time::rfc3339(now);
+    let first = job.blocked.as_deref() != Some(reason.as_str());
+    job.blocked = Some(reason.clone());
+    tx.set(&keys::job_due(next, &job.id), &job.id)?;
+    tx.set_if_current(&keys::job(&job.id), crate::storage::encode(&job)?, Some(&raw))?;
+    match tx.commit() {
+        Ok(()) | Err(StorageError::Conflict(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if first {
+        host.log(Level::Warn, &format!("job {}: blocked, no Core call ({reason})", job.id));
+    }
+    Ok(None)
+}
+
+/// Writes a connected job's outcome: the job, the grant (activation on a first successful
+/// provision), the identity's release (after a deprovision) and the audit entry, in one
+/// transaction. A conflict means another delivery got there first (or the grant changed, in
+/// which case the outcome is rebuilt against the new grant).
+fn finish(
+    host: &dyn Host,
+    store: Store<'_>,
+    job: Job,
+    raw: &str,
+    outcome: Outcome,
+    connector: Option<String>,
+) -> AppResult<Option<u32>> {
+    let connector = connector.unwrap_or_else(|| job.connector.clone());
+    for _ in 0..3 {
+        let now = host.now_ms();
+        let mut j = job.clone();
+        let grant_key = keys::grant(&j.grant_id);
+        let grant_raw = store.get_raw(&grant_key)?;
+        let mut drafts = Vec::new();
+        let mut grant_change: Option<(Grant, Grant)> = None;
+        let mut released = false;
+        let mut push_after: Option<u64> = None;
+        let (to, log_line) = match &outcome {
+            Outcome::Succeeded(done) => {
+                j.group_id = Some(done.group_id.clone());
+                j.last_error = None;
+                j.result = Some(done.data.clone());
+                let mut d = AuditDraft::new("provisioning_job_succeeded", "app");
+                d.issue_key = Some(j.issue_key.clone());
+                d.subject = json!({"jobId": j.id, "grantId": j.grant_id});
+                d.data = json!({"kind": j.kind.as_str(), "connector": connector,
+                                "groupId": done.group_id, "attempt": j.attempts, "result": done.data});
+                drafts.push(d);
+                if let (JobKind::Provision, Some(t)) = (j.kind, &grant_raw) {
+                    let g: Grant = crate::storage::decode(&grant_key, t)?;
+                    if g.status == GrantStatus::PendingProvision {
+                        let mut after = g.clone();
+                        after.status = GrantStatus::Active;
+                        after.activated_at = Some(crate::time::rfc3339(now));
+                        after.status_changed_at = crate::time::rfc3339(now);
+                        let mut a = AuditDraft::new("grant_activated", "app");
+                        a.issue_key = Some(j.issue_key.clone());
+                        a.subject = json!({"grantId": g.id});
+                        a.data = json!({"grantId": g.id, "toolId": g.tool_key, "riskLevel": g.risk_level,
+                                        "connector": connector, "groupId": done.group_id});
+                        drafts.push(a);
+                        grant_change = Some((g, after));
+                    }
+                }
+                released = j.kind == JobKind::Deprovision;
+                (JobStatus::Succeeded, format!("job {}: {} succeeded via {connector}", j.id, j.kind.as_str()))
+            }
+            Outcome::Retry(e) => {
+                let wait = backoff_s(j.attempts, e.retry_after_s);
+                let next = now + wait * 1_000;
+                j.due_at = crate::time::rfc3339(next);
+                j.last_error = Some(e.to_string());
+                let mut d = AuditDraft::new("provisioning_job_retry_scheduled", "app");
+                d.issue_key = Some(j.issue_key.clone());
+                d.subject = json!({"jobId": j.id, "grantId": j.grant_id});
+                d.data = json!({"kind": j.kind.as_str(), "attempt": j.attempts, "reason": e.code,
+                                "nextAttemptAt": j.due_at, "backoffSeconds": wait});
+                drafts.push(d);
+                if wait <= MAX_QUEUE_DELAY_S {
+                    push_after = Some(wait);
+                }
+                (JobStatus::Retrying, format!(
+                    "job {}: attempt {}/{MAX_ATTEMPTS} failed, retry at {} ({e})",
+                    j.id, j.attempts, j.due_at
+                ))
+            }
+            Outcome::DeadLetter(e) | Outcome::Cancelled(e) => {
+                let cancelled = matches!(outcome, Outcome::Cancelled(_));
+                j.last_error = Some(e.to_string());
+                let kind = if cancelled { "provisioning_job_cancelled" } else { "provisioning_job_dead_lettered" };
+                let mut d = AuditDraft::new(kind, "app");
+                d.issue_key = Some(j.issue_key.clone());
+                d.subject = json!({"jobId": j.id, "grantId": j.grant_id});
+                d.data = json!({"kind": j.kind.as_str(), "attempts": j.attempts, "reason": e.code});
+                drafts.push(d);
+                if cancelled {
+                    (JobStatus::Cancelled, format!("job {}: cancelled ({e})", j.id))
+                } else {
+                    (JobStatus::DeadLetter, format!(
+                        "job {}: dead letter after {} attempt(s) ({e})",
+                        j.id, j.attempts
+                    ))
+                }
+            }
+        };
+        let mac = audit::mac_key(store, None)?;
+        let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
+            let mut jj = j.clone();
+            // `stage_status` clears the due key of the time the job was due, not the new one.
+            jj.due_at = job.due_at.clone();
+            stage_status(tx, &mut jj, to, now)?;
+            jj.due_at = j.due_at.clone();
+            if to == JobStatus::Retrying {
+                if let Some(d) = crate::time::parse(&jj.due_at) {
+                    tx.set(&keys::job_due(d, &jj.id), &jj.id)?;
+                }
+            }
+            tx.set_if_current(&keys::job(&jj.id), crate::storage::encode(&jj)?, Some(raw))?;
+            if let Some((before, after)) = &grant_change {
+                tx.set_if_current(&grant_key, crate::storage::encode(after)?, grant_raw.as_deref())?;
+                grants::stage_indexes(tx, Some(before), after)?;
+            }
+            if released {
+                tx.set(&keys::external_identity_released(now, &jj.grant_id), &jj.grant_id)?;
+            }
+            Ok(())
+        });
+        match res {
+            Ok(_) => {
+                let level = match to {
+                    JobStatus::DeadLetter => Level::Warn,
+                    _ => Level::Info,
+                };
+                host.log(level, &log_line);
+                if let Some(wait) = push_after {
+                    if let Err(e) = host.queue_push(QUEUE, &[json!({"jobId": j.id}).to_string()], wait as u32) {
+                        host.log(Level::Warn, &format!("job {}: retry not queued ({e}); the job runner will run it", j.id));
+                    }
+                }
+                return Ok(None);
+            }
+            Err(StorageError::Conflict(k)) if k == grant_key => continue,
+            Err(StorageError::Conflict(_)) => return Ok(None), // another delivery finished it
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict("JOB_BUSY", "the grant kept changing while the job finished"))
 }
 
 /// "Mark fulfilled / deprovisioned / verified" (§5.4, §4.6): closes a `manualPending` job. A
@@ -308,15 +673,99 @@ pub fn manual_pending(store: Store<'_>, limit: usize) -> AppResult<Vec<Job>> {
 }
 
 /// Runs jobs whose queue event was lost or that wait for a retry (hourly job runner).
-pub fn run_due(host: &dyn Host, budget: usize) -> AppResult<u32> {
+pub fn run_due(host: &dyn Host, inv: &Invocation, budget: usize) -> AppResult<u32> {
     let store = Store::new(host);
     let mut ran = 0;
     for (_, id) in store.due::<String>(keys::JOB_DUE_PREFIX, host.now_ms(), budget)? {
         if host.remaining_ms() < 5_000 {
             break;
         }
-        run(host, &id)?;
+        run(host, inv, &id)?;
         ran += 1;
     }
     Ok(ran)
+}
+
+/// Deletes finished job records older than `JOB_RETENTION_DAYS` (hourly job runner), reading
+/// only the finished-by-time index up to the cut-off; eight jobs per transaction.
+pub fn prune_closed(host: &dyn Host, budget: usize) -> AppResult<u32> {
+    let store = Store::new(host);
+    let cutoff = host
+        .now_ms()
+        .saturating_sub(JOB_RETENTION_DAYS * grants::DAY_MS);
+    let due = store.due::<String>(keys::JOB_CLOSED_PREFIX, cutoff, budget)?;
+    let mut pruned = 0;
+    for chunk in due.chunks(8) {
+        let want: Vec<String> = chunk.iter().map(|(_, id)| keys::job(id)).collect();
+        let jobs = store.get_many::<Job>(&want)?;
+        let mut tx = store.tx();
+        for (index_key, id) in chunk {
+            tx.delete(index_key)?;
+            tx.delete(&keys::job(id))?;
+            if let Some((_, j)) = jobs.iter().find(|(_, j)| &j.id == id) {
+                tx.delete(&keys::job_by_status(j.status.as_str(), id))?;
+            }
+        }
+        tx.commit()?;
+        pruned += chunk.len() as u32;
+    }
+    Ok(pruned)
+}
+
+/// `admin.jobs.retry`: puts a dead-lettered job back in the queue with a fresh attempt count
+/// (after an admin fixed the cause: an identity mapping, a binding, the Core credentials).
+pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
+    let store = Store::new(host);
+    let (mut job, raw) = load(store, job_id)?;
+    if job.status != JobStatus::DeadLetter {
+        return Err(AppError::conflict(
+            "JOB_NOT_DEAD_LETTER",
+            format!("the job is {}; only dead-lettered jobs can be retried", job.status.as_str()),
+        ));
+    }
+    let now = host.now_ms();
+    let open_key = keys::job_open(&job.grant_id, job.kind.as_str());
+    let mut d = AuditDraft::new("provisioning_job_requeued", who);
+    d.issue_key = Some(job.issue_key.clone());
+    d.subject = json!({"jobId": job.id, "grantId": job.grant_id});
+    d.data = json!({"kind": job.kind.as_str(), "previousError": job.last_error});
+    let closed_at = crate::time::parse(&job.updated_at).unwrap_or(now);
+    job.status = JobStatus::Queued;
+    job.attempts = 0;
+    job.due_at = crate::time::rfc3339(now);
+    job.updated_at = crate::time::rfc3339(now);
+    let mac = audit::mac_key(store, None)?;
+    audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+        tx.set_if_current(&keys::job(&job.id), crate::storage::encode(&job)?, Some(&raw))?;
+        tx.delete(&keys::job_by_status("deadLetter", &job.id))?;
+        tx.set(&keys::job_by_status("queued", &job.id), &job.id)?;
+        tx.delete(&keys::job_closed(closed_at, &job.id))?;
+        tx.create(&open_key, &job.id)?;
+        tx.set(&keys::job_due(now, &job.id), &job.id)?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        StorageError::Conflict(k) if k == open_key => AppError::conflict(
+            "JOB_ALREADY_OPEN",
+            "another job of this kind is already open for the grant",
+        ),
+        e => e.into(),
+    })?;
+    push(host, std::slice::from_ref(&job.id));
+    Ok(json!({"job": job}))
+}
+
+/// `admin.jobs.list {status?}`: jobs by status (default: those needing attention).
+pub fn list(store: Store<'_>, p: &Value) -> AppResult<Value> {
+    let statuses: Vec<&str> = match p.get("status").and_then(Value::as_str) {
+        Some(s) => vec![s],
+        None => vec!["deadLetter", "retrying", "queued", "manualPending"],
+    };
+    let mut out = Vec::new();
+    for st in statuses {
+        let ids = store.scan::<String>(&keys::job_by_status_prefix(st), 200)?;
+        let want: Vec<String> = ids.iter().map(|(_, id)| keys::job(id)).collect();
+        out.extend(store.get_many::<Job>(&want)?.into_iter().map(|(_, j)| j));
+    }
+    Ok(json!({"jobs": out}))
 }

@@ -41,6 +41,20 @@ pub const RESOLVERS: &[&str] = &[
     "admin.requests.decide",
     "admin.requests.bulkDecide",
     "admin.jobs.complete",
+    "admin.jobs.list",
+    "admin.jobs.retry",
+    // Connectors and identity mappings (§4.4, §8)
+    "admin.connectors.list",
+    "admin.connectors.get",
+    "admin.connectors.save",
+    "admin.connectors.test",
+    "admin.connectors.enable",
+    "admin.connectors.disable",
+    "admin.connectors.delete",
+    "admin.connectors.bindTool",
+    "admin.identities.list",
+    "admin.identities.set",
+    "admin.identities.delete",
     "admin.exports.requests",
     "admin.exports.grants",
     "admin.exports.audit",
@@ -60,7 +74,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
     let store = Store::new(host);
     if key.starts_with("admin.") {
         let who = access::require_admin(host, inv)?;
-        return admin_resolve(host, who, key, p);
+        return admin_resolve(host, inv, who, key, p);
     }
     let who = access::caller(inv)?;
     match key {
@@ -81,7 +95,14 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
     }
 }
 
-fn admin_resolve(host: &dyn Host, who: &str, key: &str, p: &Value) -> AppResult<Value> {
+fn admin_resolve(
+    host: &dyn Host,
+    inv: &Invocation,
+    who: &str,
+    key: &str,
+    p: &Value,
+) -> AppResult<Value> {
+    use crate::provisioning::{connectors, identities};
     let store = Store::new(host);
     match key {
         "admin.overview" => admin::overview(host),
@@ -121,6 +142,19 @@ fn admin_resolve(host: &dyn Host, who: &str, key: &str, p: &Value) -> AppResult<
             id_field(p, "jobId")?,
             p.get("action").and_then(Value::as_str).unwrap_or(""),
         ),
+        "admin.jobs.list" => super::jobs::list(store, p),
+        "admin.jobs.retry" => super::jobs::retry(host, who, id_field(p, "jobId")?),
+        "admin.connectors.list" => connectors::list(store),
+        "admin.connectors.get" => connectors::get(store, p),
+        "admin.connectors.save" => connectors::save(host, who, p),
+        "admin.connectors.test" => connectors::test(host, inv, who, p),
+        "admin.connectors.enable" => connectors::set_enabled(host, inv, who, p, true),
+        "admin.connectors.disable" => connectors::set_enabled(host, inv, who, p, false),
+        "admin.connectors.delete" => connectors::delete(host, who, p),
+        "admin.connectors.bindTool" => connectors::bind_tool(host, inv, who, p),
+        "admin.identities.list" => identities::list_mappings(store, p),
+        "admin.identities.set" => identities::set_mapping(host, who, p),
+        "admin.identities.delete" => identities::delete_mapping(host, who, p),
         "admin.exports.requests" | "admin.exports.grants" | "admin.exports.audit" => {
             ratelimit::take(store, ratelimit::EXPORTS, who)?;
             admin::export(host, &key["admin.exports.".len()..], p)

@@ -176,3 +176,39 @@ pub fn rate_limit(bucket: &str, actor: &str, window: u64) -> String {
 
 /// Insights rollups, folded from the audit trail by the daily analytics runner.
 pub const ANALYTICS_ROLLUPS: &str = "analytics-rollups";
+
+// ---- Provisioning (connectors, identities, relay) ---------------------------------------------
+
+/// Provider connectors (§4.4). Their config lives in secret storage under
+/// `connector-config:<id>:<configVersion>`; the record keeps only a fingerprint.
+pub fn connector(id: &str) -> String {
+    format!("connector:{id}")
+}
+pub const CONNECTOR_PREFIX: &str = "connector:";
+/// Secret-storage key of one saved version of a connector's config.
+pub fn connector_config_secret(id: &str, version: u64) -> String {
+    format!("connector-config:{id}:{version}")
+}
+/// An admin's explicit mapping of a Jira user to a provider account (metadata here; the account
+/// itself under the same key in secret storage).
+pub fn identity_mapping(connector_id: &str, account_id: &str) -> String {
+    format!("identity-mapping:{connector_id}:{account_id}")
+}
+pub fn identity_mapping_prefix(connector_id: &str) -> String {
+    format!("identity-mapping:{connector_id}:")
+}
+/// The provider identity a grant was provisioned with (metadata; the value in secret storage
+/// under the same key), so deprovisioning removes exactly that account.
+pub fn external_identity(grant_id: &str) -> String {
+    format!("external-identity:{grant_id}")
+}
+/// Identities no longer in use, by release time: the retention sweep reads only the old ones.
+pub fn external_identity_released(ms: u64, grant_id: &str) -> String {
+    format!("external-identity-released:{ms:013}:{grant_id}")
+}
+pub const EXTERNAL_IDENTITY_RELEASED_PREFIX: &str = "external-identity-released:";
+/// Finished (succeeded / deadLetter / cancelled) jobs by finish time, for pruning.
+pub fn job_closed(ms: u64, job_id: &str) -> String {
+    format!("provisioning-job-closed:{ms:013}:{job_id}")
+}
+pub const JOB_CLOSED_PREFIX: &str = "provisioning-job-closed:";

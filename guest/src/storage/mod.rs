@@ -368,6 +368,15 @@ impl<'h> Tx<'h> {
         Ok(self)
     }
 
+    /// Delete only if the current stored text equals `expected`.
+    pub fn delete_if_current(&mut self, key: &str, expected: &str) -> StorageResult<&mut Self> {
+        self.push(TxOp::DeleteIf(
+            key.into(),
+            Condition::Equals(expected.to_string()),
+        ))?;
+        Ok(self)
+    }
+
     pub fn check(&mut self, key: &str, cond: Condition) -> StorageResult<&mut Self> {
         self.push(TxOp::Check(key.into(), cond))?;
         Ok(self)

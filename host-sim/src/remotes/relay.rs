@@ -109,6 +109,12 @@ pub struct RelayCallRecord {
     /// 0 when the call timed out.
     pub status: u16,
     pub at_ms: u64,
+    /// Top-level keys of the JSON body (names only: bodies can carry credentials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub body_keys: Vec<String>,
+    /// Whether the call carried an `Idempotency-Key`.
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -606,11 +612,17 @@ impl RelayState {
             Ok(b) => b,
             Err(resp) => return resp,
         };
-        let email = match body.get("email").and_then(Value::as_str) {
+        // The subject's provider account: `externalIdentity.{email,userId}` (the app's payload
+        // shape), or top-level `email` / `userId`.
+        let ident = match body.get("externalIdentity") {
+            Some(Value::Object(m)) => m.clone(),
+            _ => body.clone(),
+        };
+        let email = match ident.get("email").and_then(Value::as_str) {
             Some(e) if looks_like_email(e) => e.trim().to_lowercase(),
             _ => return invalid("email must be an email address"),
         };
-        let user_id = match body.get("userId") {
+        let user_id = match ident.get("userId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             Some(_) => return invalid("userId must be a non-empty string"),
@@ -683,11 +695,19 @@ pub fn answer(
                 .push(("X-Request-Id".to_string(), format!("rq_{seq:08x}")));
             resp
         });
+    let body_keys = req
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str::<Value>(b).ok())
+        .and_then(|v| v.as_object().map(|m| m.keys().cloned().collect()))
+        .unwrap_or_default();
     state.calls.push(RelayCallRecord {
         method,
         path,
         status: result.as_ref().map_or(0, |r| r.status),
         at_ms: now_ms,
+        body_keys,
+        idempotent: header(req, "Idempotency-Key").is_some(),
     });
     result
 }
