@@ -136,12 +136,22 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
     match inv.module_key.as_str() {
         // Every 5 minutes: approval deadlines and lost effect/delivery jobs (and, with the AI
         // Prompt step, stuck PROMPT steps). The hourly escalation sweep runs the same safety net.
+        // Hourly, the escalation sweep also escalates AI Clearance requests pending past their SLA.
         "prompt-step-cleanup" | "escalation-sweep" => {
             let approvals = approvals::service::sweep(host)?;
-            let idle = approvals
-                .as_object()
-                .is_some_and(|o| o.values().all(|v| v.as_u64() == Some(0)));
+            let escalated = if inv.module_key == "escalation-sweep" {
+                crate::clearance::escalation::sweep(host, 200)?
+            } else {
+                0
+            };
+            let idle = escalated == 0
+                && approvals
+                    .as_object()
+                    .is_some_and(|o| o.values().all(|v| v.as_u64() == Some(0)));
             let mut out = json!({"trigger": inv.module_key, "approvals": approvals});
+            if inv.module_key == "escalation-sweep" {
+                out["requestsEscalated"] = json!(escalated);
+            }
             if idle {
                 out["work"] = json!("none");
             }
@@ -154,25 +164,32 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             let expired = lifecycle::expire_due(host, 500)?;
             let jobs_run = jobs::run_due(host, inv, 500)?;
             let jobs_pruned = jobs::prune_closed(host, 2_000)?;
+            let reminders = crate::clearance::reminders::expiry_notices(host, 500)?;
             let outcomes = routing::apply_stale_outcomes(host, 200)?;
             let notices = notices::requeue_stale(host, 200)?;
             let routed = route_unrouted(host, 100)?;
             let mut out = json!({"trigger": inv.module_key, "grantsExpired": expired, "jobsRun": jobs_run,
                                  "pathOutcomesApplied": outcomes, "noticesRequeued": notices,
-                                 "requestsRouted": routed, "jobsPruned": jobs_pruned});
-            if expired + jobs_run + outcomes + notices + routed + jobs_pruned == 0 {
+                                 "requestsRouted": routed, "jobsPruned": jobs_pruned,
+                                 "expiryNoticesQueued": reminders});
+            if expired + jobs_run + outcomes + notices + routed + jobs_pruned + reminders == 0 {
                 out["work"] = json!("none");
             }
             return Ok(out);
         }
-        // Daily: insights rollups from new audit entries; AI Prompt execution rows older than
-        // 90 days.
+        // Daily: insights rollups from new audit entries (before retention can prune them),
+        // recertification issues, audit and external-identity retention, AI Prompt execution
+        // rows older than 90 days.
         "daily-maintenance" => {
             let folded = crate::clearance::admin::analytics(host, 20_000)?;
+            let recerts = crate::clearance::reminders::recertify(host, 500)?;
+            let audit_pruned = crate::audit::retention::prune(host, 20_000)?;
+            let identities = crate::provisioning::identities::prune_released(host, 2_000)?;
             let pruned = crate::prompt::worker::prune_executions(host)?;
             let mut out = json!({"trigger": inv.module_key, "auditEntriesFolded": folded,
-                                 "promptExecutionsPruned": pruned});
-            if pruned == 0 && folded == 0 {
+                                 "recertificationIssues": recerts, "auditEntriesPruned": audit_pruned,
+                                 "identitiesPruned": identities, "promptExecutionsPruned": pruned});
+            if pruned == 0 && folded == 0 && recerts == 0 && audit_pruned == 0 && identities == 0 {
                 out["work"] = json!("none");
             }
             return Ok(out);

@@ -475,7 +475,10 @@ fn summarize(v: &Value) -> String {
             .join("; ");
     }
     if let Some(a) = v.get("approvals").filter(|a| a.is_object()) {
-        return format!("approvals sweep: {a}");
+        return match v.get("requestsEscalated") {
+            Some(n) => format!("requests escalated: {n}; approvals sweep: {a}"),
+            None => format!("approvals sweep: {a}"),
+        };
     }
     if let Some(items) = v.get("items").and_then(Value::as_array) {
         return format!(

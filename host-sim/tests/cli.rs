@@ -85,14 +85,16 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
         "error GRANT_CONFLICT",
         "error BULK_RATE_LIMITED",
         "would not auto-approve: policy copilot-engineering v1 fails duration",
-        "job g-10100.provision.1 (provision) succeeded; grant now active",
+        "job g-10101.provision.1 (provision) succeeded; grant now active",
+        "admin.connectors.bindTool as Ada Okafor",
+        "ArdSaor Core will fail its next 1 call(s)",
         "error EXTENSION_OVER_LIFETIME",
         "(already; nothing changed)",
         "error TOOL_NOT_REQUESTABLE",
         "error UNKNOWN_TOOL_BLOCKED",
         "scheduled job-runner: {\"grantsExpired\":1",
         "error EXPORT_RANGE_TOO_LONG",
-        "grants: 1 active, 3 pendingProvision, 1 revoked",
+        "grants: 2 active, 2 pendingProvision, 1 revoked",
         "email \"Standard AI access on AIR-1: APPROVED\" to 1 recipient(s)",
         "AI settings saved: anthropic / claude-sonnet-4-6, key ••••7f3a, status READY",
         "AI step \"Risk read\" SUCCESS: Risk Level:",
@@ -104,6 +106,15 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
     assert!(
         outbox.contains("to Jonas Lindqvist") && outbox.contains("2 email(s)"),
         "{outbox}"
+    );
+    // covers: CL-086 (the approved requester is in the tool's Okta group), CL-102 (503 → retry)
+    let relay = cmd(&["relay"]);
+    assert!(
+        relay.contains("\"AI Clearance - ChatGPT Enterprise\"")
+            && relay.contains("   jonas.lindqvist@acme.example")
+            && relay.contains("/members → 503")
+            && relay.contains("/members → 200"),
+        "{relay}"
     );
     let hooks = cmd(&["hooks"]);
     assert!(

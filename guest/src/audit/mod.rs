@@ -9,10 +9,11 @@
 //! loser re-reads the head and retries.
 
 pub mod chain;
+pub mod retention;
 mod verify;
 
 pub use chain::{
     canonical_json, commit_with_audit, mac_key, seal, AuditDraft, AuditEntry, Head, MacKey,
     GENESIS_HASH,
 };
-pub use verify::{verify, Problem, VerifyReport};
+pub use verify::{verify, Checkpoint, Problem, VerifyReport};

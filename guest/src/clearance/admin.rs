@@ -9,7 +9,7 @@ use super::{governance, policies};
 use crate::audit::AuditEntry;
 use crate::catalog::{self, ToolStatus};
 use crate::error::{AppError, AppResult};
-use crate::host::Host;
+use crate::host::{Host, Level};
 use crate::intake::config;
 use crate::requests::Request;
 use crate::storage::{keys, Store};
@@ -410,9 +410,22 @@ pub fn audit_get(host: &dyn Host, p: &Value) -> AppResult<Value> {
 pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
     let store = Store::new(host);
     let mut r: Rollups = store.get(keys::ANALYTICS_ROLLUPS)?.unwrap_or_default();
+    // Retention may have pruned entries this runner never saw: skip to the first one left.
+    if let Some(cp) = store.get::<crate::audit::Checkpoint>(keys::AUDIT_CHECKPOINT)? {
+        if r.last_seq < cp.seq {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "analytics: entries {}..={} were pruned before they were folded",
+                    r.last_seq + 1,
+                    cp.seq
+                ),
+            );
+            r.last_seq = cp.seq;
+        }
+    }
     let mut folded = 0u64;
-    // Entries are numbered without gaps (pruning only removes the oldest), so the unseen ones
-    // are read by key, 25 at a time, until the first missing number.
+    // Entries are numbered without gaps after the checkpoint, so the unseen ones are read by key, 25 at a time, until the first missing number.
     'batches: while (folded as usize) < budget && host.remaining_ms() > 5_000 {
         let want: Vec<String> = (r.last_seq + 1
             ..=r.last_seq + crate::storage::rules::MAX_BATCH as u64)

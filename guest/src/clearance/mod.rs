@@ -5,13 +5,15 @@
 //! - `routing`: what happens right after intake (auto-approve, start a path, or direct).
 //! - `decision`: the one transaction that approves or denies a request.
 //! - `grants`, `lifecycle`: grants and their extend / revoke / expire changes.
-//! - `jobs`: provisioning jobs (the manual path; connectors arrive with provisioning).
+//! - `jobs`: provisioning jobs (manual, or connected through ArdSaor Core; see `provisioning`).
+//! - `escalation`, `reminders`: the hourly SLA escalation, expiry notices and daily recertification.
 //! - `notices`: the issue comment and transition that follow a decision.
 //! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
 //! - `seed`, `labels`, `export`, `rollups`: seed catalog, expiry labels, exports, insights.
 
 pub mod admin;
 pub mod decision;
+pub mod escalation;
 pub mod export;
 pub mod governance;
 pub mod grants;
@@ -21,6 +23,7 @@ pub mod lifecycle;
 pub mod notices;
 pub mod page;
 pub mod policies;
+pub mod reminders;
 pub mod rollups;
 pub mod routing;
 pub mod seed;

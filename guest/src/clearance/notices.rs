@@ -45,6 +45,9 @@ pub struct Notice {
     pub transitions: Vec<String>,
     #[serde(default)]
     pub comment_done: bool,
+    /// People the comment @-mentions (Jira notifies them): escalation targets, the grantee.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 impl Notice {
@@ -108,6 +111,7 @@ impl Notice {
             lines,
             transitions: transitions.iter().map(|s| s.to_string()).collect(),
             comment_done: false,
+            mentions: Vec::new(),
         }
     }
 
@@ -117,6 +121,16 @@ impl Notice {
         content.push(json!({"type": "bulletList", "content": self.lines.iter().map(|l| json!({
             "type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": l}]}]
         })).collect::<Vec<_>>()}));
+        if !self.mentions.is_empty() {
+            let mut para = Vec::new();
+            for (i, m) in self.mentions.iter().enumerate() {
+                if i > 0 {
+                    para.push(json!({"type": "text", "text": " "}));
+                }
+                para.push(json!({"type": "mention", "attrs": {"id": m}}));
+            }
+            content.push(json!({"type": "paragraph", "content": para}));
+        }
         json!({"type": "doc", "version": 1, "content": content})
     }
 }
@@ -175,6 +189,10 @@ pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
         }
         n.comment_done = true;
         store.put(&key, &n)?;
+    }
+    if n.transitions.is_empty() {
+        store.delete(&key)?;
+        return Ok(None);
     }
     let names: Vec<&str> = n.transitions.iter().map(String::as_str).collect();
     match jira.transition_named(&n.issue_key, &names) {

@@ -376,6 +376,7 @@ pub fn ingest(
     draft.subject = json!({"requestId": ev.id});
     draft.data = json!({"tool": request.tool, "durationDays": request.duration_days, "snapshotSource": source});
 
+    let escalate_after_ms = cfg.approvals.escalation_after_hours as u64 * 3_600_000;
     let mac_key = audit::mac_key(store, Some(second.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
     let head_hint = Some(second.get(keys::AUDIT_HEAD).cloned());
     let (issue_id, issue_key, project_key) =
@@ -397,6 +398,13 @@ pub fn ingest(
             )?;
             tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
             tx.set(&keys::request_by_time(requested_ms, &issue_id), &issue_id)?;
+            if escalate_after_ms > 0 {
+                // The hourly escalation sweep reads only requests whose SLA has run out.
+                tx.set(
+                    &keys::escalation_due(requested_ms + escalate_after_ms, &issue_id),
+                    &issue_id,
+                )?;
+            }
             Ok(())
         },
     );

@@ -246,3 +246,17 @@ pub fn prune(host: &dyn Host, index_key: &str, grant_id: &str) -> AppResult<()> 
     tx.commit()?;
     Ok(())
 }
+
+/// Retention (§14): grant identities released (deprovisioned) longer ago than the identity
+/// retention period are deleted, reading only the released-by-time index up to the cut-off.
+pub fn prune_released(host: &dyn Host, budget: usize) -> AppResult<u32> {
+    let store = Store::new(host);
+    let days = crate::audit::retention::identity_days(host);
+    let cutoff = host.now_ms().saturating_sub(days * 86_400_000);
+    let mut n = 0;
+    for (index_key, grant_id) in store.due::<String>(keys::EXTERNAL_IDENTITY_RELEASED_PREFIX, cutoff, budget)? {
+        prune(host, &index_key, &grant_id)?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -212,3 +212,21 @@ pub fn job_closed(ms: u64, job_id: &str) -> String {
     format!("provisioning-job-closed:{ms:013}:{job_id}")
 }
 pub const JOB_CLOSED_PREFIX: &str = "provisioning-job-closed:";
+
+// ---- Lifecycle sweeps (escalation, recertification, expiry notices) ----------------------------
+
+/// A pending request's escalation time (requested + escalation hours), written at intake.
+pub fn escalation_due(ms: u64, issue_id: &str) -> String {
+    format!("request-escalation-due:{ms:013}:{issue_id}")
+}
+pub const ESCALATION_DUE_PREFIX: &str = "request-escalation-due:";
+/// The SLA breach / escalation record of a request (at most one).
+pub fn escalation(issue_id: &str) -> String {
+    format!("request-escalation:{issue_id}")
+}
+/// How far (in expiry time) each reminder sweep has read the grant expiry index.
+pub const REMINDER_CURSORS: &str = "grant-reminder-cursors";
+/// One reminder (`expiry-7d`, `expiry-1d`, `recert`) per grant per expiry time: create-if-absent.
+pub fn grant_reminder(grant_id: &str, kind: &str, expires_ms: u64) -> String {
+    format!("grant-reminder:{grant_id}:{kind}:{expires_ms}")
+}

@@ -236,6 +236,58 @@ impl<'h> Store<'h> {
         }
     }
 
+    /// The entries of a time-ordered index (`<prefix><ms:013>:…`) with `from_ms < ms <= to_ms`,
+    /// oldest first, at most `max`. KVS queries are by prefix only, so the range is covered by
+    /// the few decimal buckets of the 13-digit time that overlap it (the smallest bucket size
+    /// that needs at most four): the cost follows the entries in the window, not the index.
+    pub fn range<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        from_ms: u64,
+        to_ms: u64,
+        max: usize,
+    ) -> StorageResult<Vec<(String, T)>> {
+        let mut out = Vec::new();
+        if to_ms <= from_ms || max == 0 {
+            return Ok(out);
+        }
+        let span = to_ms - from_ms;
+        let mut digits = 0u32;
+        while digits < 13 && span / 10u64.pow(digits) > 3 {
+            digits += 1;
+        }
+        let size = 10u64.pow(digits);
+        let width = 13 - digits as usize;
+        for bucket in (from_ms + 1) / size..=to_ms / size {
+            let p = if width == 0 {
+                prefix.to_string()
+            } else {
+                format!("{prefix}{bucket:0width$}")
+            };
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = self.page::<T>(&p, cursor.as_deref(), MAX_PAGE)?;
+                for (k, v) in page.items {
+                    let ms = index_ms(&k);
+                    if ms > to_ms {
+                        return Ok(out);
+                    }
+                    if ms > from_ms {
+                        out.push((k, v));
+                        if out.len() >= max {
+                            return Ok(out);
+                        }
+                    }
+                }
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Records for any number of keys (batched 25 at a time), in the order given; absent keys are
     /// skipped.
     pub fn get_many<T: DeserializeOwned>(
