@@ -449,8 +449,16 @@ fn real_main() -> Result<()> {
             let mut state = persist::load(&cli.state)?;
             if let Some(a) = action {
                 let (group, email, provider, add) = match a {
-                    RelayAction::DriftAdd { group, email, provider } => (group, email, provider, true),
-                    RelayAction::DriftRemove { group, email, provider } => (group, email, provider, false),
+                    RelayAction::DriftAdd {
+                        group,
+                        email,
+                        provider,
+                    } => (group, email, provider, true),
+                    RelayAction::DriftRemove {
+                        group,
+                        email,
+                        provider,
+                    } => (group, email, provider, false),
                 };
                 let id = state
                     .relay
@@ -466,7 +474,11 @@ fn real_main() -> Result<()> {
                     state.relay.drift_remove(&id, email)
                 };
                 persist::save(&cli.state, &state)?;
-                println!("{} {email} {} {group}", if changed { "changed:" } else { "unchanged:" }, if add { "added to" } else { "removed from" });
+                println!(
+                    "{} {email} {} {group}",
+                    if changed { "changed:" } else { "unchanged:" },
+                    if add { "added to" } else { "removed from" }
+                );
                 return Ok(());
             }
             let groups: Vec<Value> = state
@@ -482,13 +494,33 @@ fn real_main() -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
                 for (id, g) in state.relay.groups() {
-                    println!("{} group {:?} ({id}): {} member(s)", g.provider, g.name, g.members.len());
+                    println!(
+                        "{} group {:?} ({id}): {} member(s)",
+                        g.provider,
+                        g.name,
+                        g.members.len()
+                    );
                     for m in g.members.keys() {
                         println!("   {m}");
                     }
                 }
-                for c in state.relay.calls.iter().rev().take(20).collect::<Vec<_>>().into_iter().rev() {
-                    println!("{} {} {} → {}", aiclearance::time::rfc3339(c.at_ms), c.method, c.path, c.status);
+                for c in state
+                    .relay
+                    .calls
+                    .iter()
+                    .rev()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
+                    println!(
+                        "{} {} {} → {}",
+                        aiclearance::time::rfc3339(c.at_ms),
+                        c.method,
+                        c.path,
+                        c.status
+                    );
                 }
                 println!(
                     "{} call(s), {} membership change(s) applied, {} planned failure(s) pending",

@@ -90,7 +90,11 @@ pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
             } else if let Some(d) = s.get("relayDrift") {
                 let list = |k: &str| -> Vec<String> {
                     d[k].as_array()
-                        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| x.as_str().map(String::from))
+                                .collect()
+                        })
                         .unwrap_or_default()
                 };
                 Ok(Step::RelayDrift {
@@ -584,7 +588,11 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
                         }
                     }
                 }
-                writeln!(out, "{clock}  (outside the app) forge variables: {}", shown.join(", "))?;
+                writeln!(
+                    out,
+                    "{clock}  (outside the app) forge variables: {}",
+                    shown.join(", ")
+                )?;
             }
             Step::RelayFault(faults) => {
                 sim.state_mut().relay.faults.extend(faults.iter().cloned());

@@ -79,7 +79,10 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
             seq: last.seq,
             entry_hash: last.entry_hash.clone(),
             mac_key_id: key.id.clone(),
-            mac: mac(&key.key, &format!("checkpoint:{}:{}", last.seq, last.entry_hash)),
+            mac: mac(
+                &key.key,
+                &format!("checkpoint:{}:{}", last.seq, last.entry_hash),
+            ),
         };
         let current = store.get_raw(keys::AUDIT_CHECKPOINT)?;
         let mut tx = store.tx();
@@ -100,7 +103,10 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
     if pruned > 0 {
         host.log(
             Level::Info,
-            &format!("retention: {pruned} audit entries older than {} pruned; checkpoint moved", crate::time::day(cutoff)),
+            &format!(
+                "retention: {pruned} audit entries older than {} pruned; checkpoint moved",
+                crate::time::day(cutoff)
+            ),
         );
     }
     Ok(pruned)

@@ -44,7 +44,10 @@ pub fn sweep(host: &dyn Host, budget: usize) -> AppResult<u32> {
         let targets = settings.escalation_targets.clone();
         let mut lines = vec![
             format!("Tool: {}", r.tool_name()),
-            format!("Requested: {} — pending for more than {hours} hours", r.requested_at),
+            format!(
+                "Requested: {} — pending for more than {hours} hours",
+                r.requested_at
+            ),
         ];
         lines.push(if targets.is_empty() {
             "No escalation targets are configured; Jira administrators decide by fallback".into()
@@ -78,7 +81,10 @@ pub fn sweep(host: &dyn Host, budget: usize) -> AppResult<u32> {
                 notices::push(host, &notice.id);
                 host.log(
                     Level::Info,
-                    &format!("escalation: {} pending over {hours} h, escalated", r.issue_key),
+                    &format!(
+                        "escalation: {} pending over {hours} h, escalated",
+                        r.issue_key
+                    ),
                 );
                 escalated += 1;
             }

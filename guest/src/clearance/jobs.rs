@@ -199,7 +199,8 @@ const MAX_QUEUE_DELAY_S: u64 = 900;
 /// The wait before attempt `failures + 1`, given `failures` failed attempts so far (≥ 1).
 pub fn backoff_s(failures: u32, retry_after_s: Option<u32>) -> u64 {
     let exp = BACKOFF_BASE_S.saturating_mul(1u64 << failures.saturating_sub(1).min(20));
-    exp.min(BACKOFF_CAP_S).max(retry_after_s.unwrap_or(0) as u64)
+    exp.min(BACKOFF_CAP_S)
+        .max(retry_after_s.unwrap_or(0) as u64)
 }
 
 /// Runs one job (queue consumer and job runner). Manual jobs move to `manualPending`; jobs for a
@@ -310,14 +311,18 @@ fn call_core(
     use crate::provisioning::{identities, relay};
     let store = Store::new(host);
     let recorded = identities::for_grant(host, &job.grant_id)?;
-    let group_id = group_for(store, job, recorded.as_ref().map(|(m, _)| m.group_id.as_str()))
-        .ok_or_else(|| {
-            relay::err(
-                "TOOL_NOT_BOUND",
-                false,
-                "the tool has no entitlement group; bind it to the connector".into(),
-            )
-        })?;
+    let group_id = group_for(
+        store,
+        job,
+        recorded.as_ref().map(|(m, _)| m.group_id.as_str()),
+    )
+    .ok_or_else(|| {
+        relay::err(
+            "TOOL_NOT_BOUND",
+            false,
+            "the tool has no entitlement group; bind it to the connector".into(),
+        )
+    })?;
     let ident = match (job.kind, recorded) {
         (_, Some((_, ident))) => ident,
         (JobKind::Deprovision, None) => {
@@ -330,7 +335,15 @@ fn call_core(
         (_, None) => {
             let (ident, source) = identities::resolve(host, c, &job.account_id)?;
             if job.kind == JobKind::Provision {
-                identities::remember(host, &job.grant_id, c, &job.account_id, &group_id, &ident, source)?;
+                identities::remember(
+                    host,
+                    &job.grant_id,
+                    c,
+                    &job.account_id,
+                    &group_id,
+                    &ident,
+                    source,
+                )?;
             }
             ident
         }
@@ -347,14 +360,26 @@ fn call_core(
     let gid = relay::segment(&group_id);
     match job.kind {
         JobKind::Provision => {
-            let out = relay::call(host, core, "POST", &format!("/v1/groups/{gid}/members"),
-                                  Some(&body), Some(&job.id))?;
-            Ok(Done { group_id, data: json!({"applied": out["applied"].as_bool()}) })
+            let out = relay::call(
+                host,
+                core,
+                "POST",
+                &format!("/v1/groups/{gid}/members"),
+                Some(&body),
+                Some(&job.id),
+            )?;
+            Ok(Done {
+                group_id,
+                data: json!({"applied": out["applied"].as_bool()}),
+            })
         }
         JobKind::Deprovision => {
             let target = format!("/v1/groups/{gid}/members/{}", relay::segment(&ident.email));
             let out = relay::call(host, core, "DELETE", &target, Some(&body), Some(&job.id))?;
-            Ok(Done { group_id, data: json!({"applied": out["removed"].as_bool()}) })
+            Ok(Done {
+                group_id,
+                data: json!({"applied": out["removed"].as_bool()}),
+            })
         }
         JobKind::Check => {
             let found = is_member(host, core, &gid, &ident.email)?;
@@ -377,10 +402,17 @@ fn is_member(
     use crate::provisioning::relay;
     let mut cursor = String::new();
     for _ in 0..100 {
-        let target = format!("/v1/groups/{gid}/members?cursor={}&limit=200", relay::segment(&cursor));
+        let target = format!(
+            "/v1/groups/{gid}/members?cursor={}&limit=200",
+            relay::segment(&cursor)
+        );
         let page = relay::call(host, core, "GET", &target, None, None)?;
         let members = page["members"].as_array().cloned().unwrap_or_default();
-        if members.iter().any(|m| m["email"].as_str().is_some_and(|e| e.eq_ignore_ascii_case(email))) {
+        if members.iter().any(|m| {
+            m["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        }) {
             return Ok(true);
         }
         match page["nextCursor"].as_str() {
@@ -388,7 +420,11 @@ fn is_member(
             _ => return Ok(false),
         }
     }
-    Err(relay::err("GROUP_TOO_LARGE", false, "the group has more than 20,000 members".into()))
+    Err(relay::err(
+        "GROUP_TOO_LARGE",
+        false,
+        "the group has more than 20,000 members".into(),
+    ))
 }
 
 /// Moves a job to `manualPending` (no connector, or its connector is disabled or gone).
@@ -404,7 +440,11 @@ fn to_manual(
     stage_status(&mut tx, &mut job, JobStatus::ManualPending, now)?;
     job.attempts += 1;
     job.last_error = reason.clone();
-    tx.set_if_current(&keys::job(&job.id), crate::storage::encode(&job)?, Some(&raw))?;
+    tx.set_if_current(
+        &keys::job(&job.id),
+        crate::storage::encode(&job)?,
+        Some(&raw),
+    )?;
     match tx.commit() {
         Ok(()) | Err(StorageError::Conflict(_)) => {}
         Err(e) => return Err(e.into()),
@@ -412,14 +452,24 @@ fn to_manual(
     let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
     host.log(
         Level::Info,
-        &format!("job {}: manual {}; waiting for an approver{why}", job.id, job.kind.as_str()),
+        &format!(
+            "job {}: manual {}; waiting for an approver{why}",
+            job.id,
+            job.kind.as_str()
+        ),
     );
     Ok(None)
 }
 
 /// Connected mode's preconditions are not met: the job stays queued, is looked at again in an
 /// hour, and says why (no Core call is made).
-fn block(host: &dyn Host, store: Store<'_>, mut job: Job, raw: String, e: &AppError) -> AppResult<Option<u32>> {
+fn block(
+    host: &dyn Host,
+    store: Store<'_>,
+    mut job: Job,
+    raw: String,
+    e: &AppError,
+) -> AppResult<Option<u32>> {
     let now = host.now_ms();
     let reason = format!("{}: {}", e.code, e.message);
     let mut tx = store.tx();
@@ -432,13 +482,20 @@ fn block(host: &dyn Host, store: Store<'_>, mut job: Job, raw: String, e: &AppEr
     let first = job.blocked.as_deref() != Some(reason.as_str());
     job.blocked = Some(reason.clone());
     tx.set(&keys::job_due(next, &job.id), &job.id)?;
-    tx.set_if_current(&keys::job(&job.id), crate::storage::encode(&job)?, Some(&raw))?;
+    tx.set_if_current(
+        &keys::job(&job.id),
+        crate::storage::encode(&job)?,
+        Some(&raw),
+    )?;
     match tx.commit() {
         Ok(()) | Err(StorageError::Conflict(_)) => {}
         Err(e) => return Err(e.into()),
     }
     if first {
-        host.log(Level::Warn, &format!("job {}: blocked, no Core call ({reason})", job.id));
+        host.log(
+            Level::Warn,
+            &format!("job {}: blocked, no Core call ({reason})", job.id),
+        );
     }
     Ok(None)
 }
@@ -493,7 +550,14 @@ fn finish(
                     }
                 }
                 released = j.kind == JobKind::Deprovision;
-                (JobStatus::Succeeded, format!("job {}: {} succeeded via {connector}", j.id, j.kind.as_str()))
+                (
+                    JobStatus::Succeeded,
+                    format!(
+                        "job {}: {} succeeded via {connector}",
+                        j.id,
+                        j.kind.as_str()
+                    ),
+                )
             }
             Outcome::Retry(e) => {
                 let wait = backoff_s(j.attempts, e.retry_after_s);
@@ -509,27 +573,40 @@ fn finish(
                 if wait <= MAX_QUEUE_DELAY_S {
                     push_after = Some(wait);
                 }
-                (JobStatus::Retrying, format!(
-                    "job {}: attempt {}/{MAX_ATTEMPTS} failed, retry at {} ({e})",
-                    j.id, j.attempts, j.due_at
-                ))
+                (
+                    JobStatus::Retrying,
+                    format!(
+                        "job {}: attempt {}/{MAX_ATTEMPTS} failed, retry at {} ({e})",
+                        j.id, j.attempts, j.due_at
+                    ),
+                )
             }
             Outcome::DeadLetter(e) | Outcome::Cancelled(e) => {
                 let cancelled = matches!(outcome, Outcome::Cancelled(_));
                 j.last_error = Some(e.to_string());
-                let kind = if cancelled { "provisioning_job_cancelled" } else { "provisioning_job_dead_lettered" };
+                let kind = if cancelled {
+                    "provisioning_job_cancelled"
+                } else {
+                    "provisioning_job_dead_lettered"
+                };
                 let mut d = AuditDraft::new(kind, "app");
                 d.issue_key = Some(j.issue_key.clone());
                 d.subject = json!({"jobId": j.id, "grantId": j.grant_id});
                 d.data = json!({"kind": j.kind.as_str(), "attempts": j.attempts, "reason": e.code});
                 drafts.push(d);
                 if cancelled {
-                    (JobStatus::Cancelled, format!("job {}: cancelled ({e})", j.id))
+                    (
+                        JobStatus::Cancelled,
+                        format!("job {}: cancelled ({e})", j.id),
+                    )
                 } else {
-                    (JobStatus::DeadLetter, format!(
-                        "job {}: dead letter after {} attempt(s) ({e})",
-                        j.id, j.attempts
-                    ))
+                    (
+                        JobStatus::DeadLetter,
+                        format!(
+                            "job {}: dead letter after {} attempt(s) ({e})",
+                            j.id, j.attempts
+                        ),
+                    )
                 }
             }
         };
@@ -547,11 +624,18 @@ fn finish(
             }
             tx.set_if_current(&keys::job(&jj.id), crate::storage::encode(&jj)?, Some(raw))?;
             if let Some((before, after)) = &grant_change {
-                tx.set_if_current(&grant_key, crate::storage::encode(after)?, grant_raw.as_deref())?;
+                tx.set_if_current(
+                    &grant_key,
+                    crate::storage::encode(after)?,
+                    grant_raw.as_deref(),
+                )?;
                 grants::stage_indexes(tx, Some(before), after)?;
             }
             if released {
-                tx.set(&keys::external_identity_released(now, &jj.grant_id), &jj.grant_id)?;
+                tx.set(
+                    &keys::external_identity_released(now, &jj.grant_id),
+                    &jj.grant_id,
+                )?;
             }
             Ok(())
         });
@@ -563,8 +647,16 @@ fn finish(
                 };
                 host.log(level, &log_line);
                 if let Some(wait) = push_after {
-                    if let Err(e) = host.queue_push(QUEUE, &[json!({"jobId": j.id}).to_string()], wait as u32) {
-                        host.log(Level::Warn, &format!("job {}: retry not queued ({e}); the job runner will run it", j.id));
+                    if let Err(e) =
+                        host.queue_push(QUEUE, &[json!({"jobId": j.id}).to_string()], wait as u32)
+                    {
+                        host.log(
+                            Level::Warn,
+                            &format!(
+                                "job {}: retry not queued ({e}); the job runner will run it",
+                                j.id
+                            ),
+                        );
                     }
                 }
                 return Ok(None);
@@ -574,7 +666,10 @@ fn finish(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::conflict("JOB_BUSY", "the grant kept changing while the job finished"))
+    Err(AppError::conflict(
+        "JOB_BUSY",
+        "the grant kept changing while the job finished",
+    ))
 }
 
 /// "Mark fulfilled / deprovisioned / verified" (§5.4, §4.6): closes a `manualPending` job. A
@@ -720,7 +815,10 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
     if job.status != JobStatus::DeadLetter {
         return Err(AppError::conflict(
             "JOB_NOT_DEAD_LETTER",
-            format!("the job is {}; only dead-lettered jobs can be retried", job.status.as_str()),
+            format!(
+                "the job is {}; only dead-lettered jobs can be retried",
+                job.status.as_str()
+            ),
         ));
     }
     let now = host.now_ms();
@@ -736,7 +834,11 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
     job.updated_at = crate::time::rfc3339(now);
     let mac = audit::mac_key(store, None)?;
     audit::commit_with_audit(store, &mac, None, &[d], |tx| {
-        tx.set_if_current(&keys::job(&job.id), crate::storage::encode(&job)?, Some(&raw))?;
+        tx.set_if_current(
+            &keys::job(&job.id),
+            crate::storage::encode(&job)?,
+            Some(&raw),
+        )?;
         tx.delete(&keys::job_by_status("deadLetter", &job.id))?;
         tx.set(&keys::job_by_status("queued", &job.id), &job.id)?;
         tx.delete(&keys::job_closed(closed_at, &job.id))?;

@@ -47,7 +47,8 @@ fn window(
     let from = cursor.unwrap_or(now).max(now);
     let hits = store.range::<String>(keys::GRANT_EXPIRY_PREFIX, from, to, budget)?;
     let next = if hits.len() >= budget {
-        hits.last().map_or(to, |(k, _)| crate::storage::index_ms(k) - 1)
+        hits.last()
+            .map_or(to, |(k, _)| crate::storage::index_ms(k) - 1)
     } else {
         to
     };
@@ -69,7 +70,11 @@ pub fn expiry_notices(host: &dyn Host, budget: usize) -> AppResult<u32> {
     let before = cursors.clone();
     let mut queued = 0;
     for (days, label) in [(7u64, "expiry-7d"), (1, "expiry-1d")] {
-        let cursor = if days == 7 { cursors.expiry7d } else { cursors.expiry1d };
+        let cursor = if days == 7 {
+            cursors.expiry7d
+        } else {
+            cursors.expiry1d
+        };
         let (grants, next) = window(store, now, cursor, days * DAY_MS, budget)?;
         for g in grants {
             let left = g.expires_ms().saturating_sub(now);
@@ -85,8 +90,13 @@ pub fn expiry_notices(host: &dyn Host, budget: usize) -> AppResult<u32> {
                 ),
                 lines: vec![
                     format!("Tool: {}", g.tool_name),
-                    format!("Access ends: {} ({})", crate::time::day(g.expires_ms()), g.expires_at),
-                    "To keep access, ask an approver to extend the grant (self-extension is off)".into(),
+                    format!(
+                        "Access ends: {} ({})",
+                        crate::time::day(g.expires_ms()),
+                        g.expires_at
+                    ),
+                    "To keep access, ask an approver to extend the grant (self-extension is off)"
+                        .into(),
                 ],
                 transitions: Vec::new(),
                 comment_done: false,
@@ -141,7 +151,10 @@ pub fn recertify(host: &dyn Host, budget: usize) -> AppResult<u32> {
         let claimed = host.kvs_set(
             &marker,
             &json!({"state": "claimed"}).to_string(),
-            SetOptions { fail_if_exists: true, ttl_seconds: Some(MARKER_TTL_S) },
+            SetOptions {
+                fail_if_exists: true,
+                ttl_seconds: Some(MARKER_TTL_S),
+            },
         );
         match claimed {
             Ok(()) => {}
@@ -150,14 +163,27 @@ pub fn recertify(host: &dyn Host, budget: usize) -> AppResult<u32> {
         }
         match create_review_issue(host, &cfg.project_key, type_id, g) {
             Ok(key) => {
-                store.put_ttl(&marker, &json!({"state": "created", "issueKey": key}), MARKER_TTL_S)?;
-                host.log(Level::Info, &format!("recertification: {key} created for grant {} ({})", g.id, g.issue_key));
+                store.put_ttl(
+                    &marker,
+                    &json!({"state": "created", "issueKey": key}),
+                    MARKER_TTL_S,
+                )?;
+                host.log(
+                    Level::Info,
+                    &format!(
+                        "recertification: {key} created for grant {} ({})",
+                        g.id, g.issue_key
+                    ),
+                );
                 created += 1;
             }
             Err(why) => {
                 host.log(
                     Level::Warn,
-                    &format!("recertification: review issue for grant {} not created ({why})", g.id),
+                    &format!(
+                        "recertification: review issue for grant {} not created ({why})",
+                        g.id
+                    ),
                 );
                 store.delete(&marker)?;
                 next = next.min(g.expires_ms().saturating_sub(1));
@@ -169,7 +195,12 @@ pub fn recertify(host: &dyn Host, budget: usize) -> AppResult<u32> {
     Ok(created)
 }
 
-fn create_review_issue(host: &dyn Host, project_key: &str, type_id: u64, g: &Grant) -> Result<String, String> {
+fn create_review_issue(
+    host: &dyn Host,
+    project_key: &str,
+    type_id: u64,
+    g: &Grant,
+) -> Result<String, String> {
     let text = |t: &str| json!({"type": "text", "text": t});
     let body = json!({
         "fields": {
@@ -191,7 +222,10 @@ fn create_review_issue(host: &dyn Host, project_key: &str, type_id: u64, g: &Gra
                         "value": {"grantId": g.id, "expiresAt": g.expires_at, "requestKey": g.issue_key}}],
     });
     let resp = host
-        .jira(Principal::App, &HttpRequest::with_json("POST", "/rest/api/3/issue", body.to_string()))
+        .jira(
+            Principal::App,
+            &HttpRequest::with_json("POST", "/rest/api/3/issue", body.to_string()),
+        )
         .map_err(|e| format!("Jira unavailable: {e}"))?;
     if resp.status == 201 || resp.status == 200 {
         let v: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);

@@ -127,9 +127,8 @@ pub fn load(store: Store<'_>, id: &str) -> AppResult<Option<Connector>> {
 }
 
 fn must(store: Store<'_>, id: &str) -> AppResult<Connector> {
-    load(store, id)?.ok_or_else(|| {
-        AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {id:?}"))
-    })
+    load(store, id)?
+        .ok_or_else(|| AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {id:?}")))
 }
 
 pub fn list(store: Store<'_>) -> AppResult<Value> {
@@ -166,7 +165,11 @@ fn parse_config(kind: Kind, v: &Value) -> AppResult<Map<String, Value>> {
     let mut errors = Map::new();
     let mut out = Map::new();
     for f in kind.fields() {
-        let s = obj.get(*f).and_then(Value::as_str).map(str::trim).unwrap_or("");
+        let s = obj
+            .get(*f)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("");
         let problem = match *f {
             _ if s.is_empty() => Some("required"),
             _ if s.len() > 4_096 => Some("at most 4096 characters"),
@@ -192,10 +195,11 @@ fn parse_config(kind: Kind, v: &Value) -> AppResult<Map<String, Value>> {
     }
     if !errors.is_empty() {
         // Field names only: the values may be secrets.
-        return Err(
-            AppError::invalid("CONNECTOR_INVALID", "the connector config has invalid fields")
-                .with_details(json!({ "config": errors })),
-        );
+        return Err(AppError::invalid(
+            "CONNECTOR_INVALID",
+            "the connector config has invalid fields",
+        )
+        .with_details(json!({ "config": errors })));
     }
     Ok(out)
 }
@@ -299,8 +303,10 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let name = match p.get("name").and_then(Value::as_str).map(str::trim) {
         Some(n) if !n.is_empty() && n.chars().count() <= 120 => n.to_string(),
         Some(_) => {
-            return Err(AppError::invalid("CONNECTOR_INVALID", "name: 1..=120 characters")
-                .with_details(json!({"name": "1..=120 characters"})))
+            return Err(
+                AppError::invalid("CONNECTOR_INVALID", "name: 1..=120 characters")
+                    .with_details(json!({"name": "1..=120 characters"})),
+            )
         }
         None => match &current {
             Some(c) => c.name.clone(),
@@ -372,10 +378,21 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let data = json!({"type": kind.as_str(), "created": current.is_none(),
                       "configChanged": new_config.is_some(),
                       "configFingerprint": next.config_fingerprint});
-    audited(store, who, "connector_saved", &next, raw.as_deref(), data, Some(&next))?;
+    audited(
+        store,
+        who,
+        "connector_saved",
+        &next,
+        raw.as_deref(),
+        data,
+        Some(&next),
+    )?;
     if let Some(old) = old_secret {
         if let Err(e) = host.secret_delete(&old) {
-            host.log(Level::Warn, &format!("connector {id}: old config secret not deleted ({e})"));
+            host.log(
+                Level::Warn,
+                &format!("connector {id}: old config secret not deleted ({e})"),
+            );
         }
     }
     Ok(json!({"connector": next.view()}))
@@ -384,7 +401,13 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
 /// `admin.connectors.enable` / `disable`. Enabling a connected connector needs connected mode
 /// (flag, Core variables, license) and a saved config; each missing precondition is its own
 /// error. Manual connectors need nothing.
-pub fn set_enabled(host: &dyn Host, inv: &Invocation, who: &str, p: &Value, on: bool) -> AppResult<Value> {
+pub fn set_enabled(
+    host: &dyn Host,
+    inv: &Invocation,
+    who: &str,
+    p: &Value,
+    on: bool,
+) -> AppResult<Value> {
     let store = Store::new(host);
     let id = field(p, "id")?;
     let key = keys::connector(id);
@@ -408,8 +431,20 @@ pub fn set_enabled(host: &dyn Host, inv: &Invocation, who: &str, p: &Value, on: 
     next.enabled = on;
     next.updated_at = crate::time::rfc3339(host.now_ms());
     next.updated_by = who.to_string();
-    let kind = if on { "connector_enabled" } else { "connector_disabled" };
-    audited(store, who, kind, &next, Some(&raw), json!({"type": c.kind.as_str()}), Some(&next))?;
+    let kind = if on {
+        "connector_enabled"
+    } else {
+        "connector_disabled"
+    };
+    audited(
+        store,
+        who,
+        kind,
+        &next,
+        Some(&raw),
+        json!({"type": c.kind.as_str()}),
+        Some(&next),
+    )?;
     Ok(json!({"connector": next.view(), "changed": true}))
 }
 
@@ -434,10 +469,21 @@ pub fn delete(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         )
         .with_details(json!({"tools": bound})));
     }
-    audited(store, who, "connector_deleted", &c, Some(&raw), json!({"type": c.kind.as_str()}), None)?;
+    audited(
+        store,
+        who,
+        "connector_deleted",
+        &c,
+        Some(&raw),
+        json!({"type": c.kind.as_str()}),
+        None,
+    )?;
     if c.config_version > 0 {
         if let Err(e) = host.secret_delete(&keys::connector_config_secret(id, c.config_version)) {
-            host.log(Level::Warn, &format!("connector {id}: config secret not deleted ({e})"));
+            host.log(
+                Level::Warn,
+                &format!("connector {id}: config secret not deleted ({e})"),
+            );
         }
     }
     Ok(json!({"deleted": true}))
@@ -496,7 +542,15 @@ pub fn test(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> AppResul
     let mut next = c.clone();
     next.last_test = Some(result.clone());
     let data = json!({"ok": result.ok, "code": result.code});
-    audited(store, who, "connector_tested", &next, Some(&raw), data, Some(&next))?;
+    audited(
+        store,
+        who,
+        "connector_tested",
+        &next,
+        Some(&raw),
+        data,
+        Some(&next),
+    )?;
     Ok(json!({"test": result}))
 }
 
@@ -540,11 +594,12 @@ pub fn bind_tool(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> App
                     let body = json!({"cloudId": inv.cloud_id,
                                       "connector": core_connector(host, &c, true)?,
                                       "provider": provider, "name": name, "toolId": tool.id});
-                    let out = relay::call(host, &core, "POST", "/v1/groups/ensure", Some(&body), None)
-                        .map_err(|e| {
-                            host.log(Level::Warn, &format!("bind {tool_id}: {e}"));
-                            relay_app_error(&e)
-                        })?;
+                    let out =
+                        relay::call(host, &core, "POST", "/v1/groups/ensure", Some(&body), None)
+                            .map_err(|e| {
+                                host.log(Level::Warn, &format!("bind {tool_id}: {e}"));
+                                relay_app_error(&e)
+                            })?;
                     let gid = out["groupId"].as_str().unwrap_or("").to_string();
                     if gid.is_empty() {
                         return Err(AppError::new(

@@ -27,7 +27,11 @@ pub struct Identity {
 
 impl Identity {
     pub fn fingerprint(&self) -> String {
-        let text = format!("{}\n{}", self.email.to_lowercase(), self.user_id.as_deref().unwrap_or(""));
+        let text = format!(
+            "{}\n{}",
+            self.email.to_lowercase(),
+            self.user_id.as_deref().unwrap_or("")
+        );
         crate::audit::chain::hex(&Sha256::digest(text.as_bytes()))[..12].to_string()
     }
 }
@@ -59,23 +63,32 @@ pub struct GrantIdentity {
 
 fn looks_like_email(s: &str) -> bool {
     match s.split_once('@') {
-        Some((l, d)) => !l.is_empty() && d.contains('.') && !d.contains('@') && !s.contains(char::is_whitespace),
+        Some((l, d)) => {
+            !l.is_empty() && d.contains('.') && !d.contains('@') && !s.contains(char::is_whitespace)
+        }
         None => false,
     }
 }
 
 fn account_ok(a: &str) -> bool {
     (1..=128).contains(&a.len())
-        && a.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_' | b'.'))
+        && a.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_' | b'.'))
 }
 
 /// `admin.identities.set {connectorId, accountId, email, externalId?}`.
 pub fn set_mapping(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
-    let s = |k: &str| p.get(k).and_then(Value::as_str).map(str::trim).unwrap_or("");
+    let s = |k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or("")
+    };
     let (cid, account, email) = (s("connectorId"), s("accountId"), s("email"));
-    let c = connectors::load(store, cid)?
-        .ok_or_else(|| AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {cid:?}")))?;
+    let c = connectors::load(store, cid)?.ok_or_else(|| {
+        AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {cid:?}"))
+    })?;
     let mut errors = serde_json::Map::new();
     if !account_ok(account) {
         errors.insert("accountId".into(), json!("a Jira account id"));
@@ -83,18 +96,28 @@ pub fn set_mapping(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     if !looks_like_email(email) || email.len() > 320 {
         errors.insert("email".into(), json!("the provider login email"));
     }
-    let user_id = Some(s("externalId")).filter(|x| !x.is_empty()).map(String::from);
+    let user_id = Some(s("externalId"))
+        .filter(|x| !x.is_empty())
+        .map(String::from);
     if user_id.as_ref().is_some_and(|u| u.len() > 255) {
         errors.insert("externalId".into(), json!("at most 255 characters"));
     }
     if !errors.is_empty() {
-        return Err(AppError::invalid("MAPPING_INVALID", "the mapping has invalid fields")
-            .with_details(Value::Object(errors)));
+        return Err(
+            AppError::invalid("MAPPING_INVALID", "the mapping has invalid fields")
+                .with_details(Value::Object(errors)),
+        );
     }
-    let ident = Identity { email: email.to_lowercase(), user_id };
+    let ident = Identity {
+        email: email.to_lowercase(),
+        user_id,
+    };
     let key = keys::identity_mapping(&c.id, account);
     // Secret first: metadata never points at a value that is not there.
-    host.secret_set(&key, &serde_json::to_string(&ident).expect("identity serializes"))?;
+    host.secret_set(
+        &key,
+        &serde_json::to_string(&ident).expect("identity serializes"),
+    )?;
     let meta = Mapping {
         connector_id: c.id.clone(),
         account_id: account.to_string(),
@@ -136,16 +159,29 @@ pub fn delete_mapping(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value>
 pub fn list_mappings(store: Store<'_>, p: &Value) -> AppResult<Value> {
     let cid = p.get("connectorId").and_then(Value::as_str).unwrap_or("");
     if !crate::catalog::is_tool_id(cid) {
-        return Err(AppError::invalid("FIELD_MISSING", "connectorId is required"));
+        return Err(AppError::invalid(
+            "FIELD_MISSING",
+            "connectorId is required",
+        ));
     }
     let rows = store.scan::<Mapping>(&keys::identity_mapping_prefix(cid), 1_000)?;
     Ok(json!({"mappings": rows.into_iter().map(|(_, m)| m).collect::<Vec<_>>()}))
 }
 
 /// The provider account for `account_id` under connector `c` (mapping, else Jira email).
-pub fn resolve(host: &dyn Host, c: &Connector, account_id: &str) -> Result<(Identity, &'static str), RelayError> {
+pub fn resolve(
+    host: &dyn Host,
+    c: &Connector,
+    account_id: &str,
+) -> Result<(Identity, &'static str), RelayError> {
     let key = keys::identity_mapping(&c.id, account_id);
-    let unavailable = |_| err("SECRETS_UNAVAILABLE", true, "secret storage is unavailable".into());
+    let unavailable = |_| {
+        err(
+            "SECRETS_UNAVAILABLE",
+            true,
+            "secret storage is unavailable".into(),
+        )
+    };
     if let Some(text) = host.secret_get(&key).map_err(unavailable)? {
         if let Ok(ident) = serde_json::from_str::<Identity>(&text) {
             return Ok((ident, "mapping"));
@@ -158,26 +194,55 @@ pub fn resolve(host: &dyn Host, c: &Connector, account_id: &str) -> Result<(Iden
             "the connector matches by explicit mapping only and this person has none".into(),
         ));
     }
-    let url = format!("/rest/api/3/user?accountId={}", super::relay::segment(account_id));
+    let url = format!(
+        "/rest/api/3/user?accountId={}",
+        super::relay::segment(account_id)
+    );
     let resp = host
         .jira(Principal::App, &HttpRequest::get(url))
-        .map_err(|_| err("JIRA_UNAVAILABLE", true, "Jira could not be reached to read the user's email".into()))?;
+        .map_err(|_| {
+            err(
+                "JIRA_UNAVAILABLE",
+                true,
+                "Jira could not be reached to read the user's email".into(),
+            )
+        })?;
     match resp.status {
         200 => {}
         404 => {
-            return Err(err("IDENTITY_UNRESOLVED", false, "Jira no longer knows this account".into()))
+            return Err(err(
+                "IDENTITY_UNRESOLVED",
+                false,
+                "Jira no longer knows this account".into(),
+            ))
         }
         429 | 500..=599 => {
-            return Err(err("JIRA_UNAVAILABLE", true, format!("Jira answered {} reading the user", resp.status)))
+            return Err(err(
+                "JIRA_UNAVAILABLE",
+                true,
+                format!("Jira answered {} reading the user", resp.status),
+            ))
         }
-        s => return Err(err("IDENTITY_UNRESOLVED", false, format!("Jira answered {s} reading the user"))),
+        s => {
+            return Err(err(
+                "IDENTITY_UNRESOLVED",
+                false,
+                format!("Jira answered {s} reading the user"),
+            ))
+        }
     }
     let email = serde_json::from_str::<Value>(&resp.body)
         .ok()
         .and_then(|v| v["emailAddress"].as_str().map(str::to_lowercase))
         .filter(|e| looks_like_email(e));
     match email {
-        Some(email) => Ok((Identity { email, user_id: None }, "jiraEmail")),
+        Some(email) => Ok((
+            Identity {
+                email,
+                user_id: None,
+            },
+            "jiraEmail",
+        )),
         None => Err(err(
             "IDENTITY_UNRESOLVED",
             false,
@@ -187,16 +252,23 @@ pub fn resolve(host: &dyn Host, c: &Connector, account_id: &str) -> Result<(Iden
 }
 
 /// The identity a grant was provisioned with, if any.
-pub fn for_grant(host: &dyn Host, grant_id: &str) -> Result<Option<(GrantIdentity, Identity)>, RelayError> {
+pub fn for_grant(
+    host: &dyn Host,
+    grant_id: &str,
+) -> Result<Option<(GrantIdentity, Identity)>, RelayError> {
     let key = keys::external_identity(grant_id);
     let store = Store::new(host);
     let unavailable = |_| err("STORAGE_UNAVAILABLE", true, "storage is unavailable".into());
     let Some(meta) = store.get::<GrantIdentity>(&key).map_err(unavailable)? else {
         return Ok(None);
     };
-    let text = host
-        .secret_get(&key)
-        .map_err(|_| err("SECRETS_UNAVAILABLE", true, "secret storage is unavailable".into()))?;
+    let text = host.secret_get(&key).map_err(|_| {
+        err(
+            "SECRETS_UNAVAILABLE",
+            true,
+            "secret storage is unavailable".into(),
+        )
+    })?;
     Ok(text
         .and_then(|t| serde_json::from_str::<Identity>(&t).ok())
         .map(|i| (meta, i)))
@@ -214,8 +286,17 @@ pub fn remember(
     source: &str,
 ) -> Result<(), RelayError> {
     let key = keys::external_identity(grant_id);
-    host.secret_set(&key, &serde_json::to_string(ident).expect("identity serializes"))
-        .map_err(|_| err("SECRETS_UNAVAILABLE", true, "secret storage is unavailable".into()))?;
+    host.secret_set(
+        &key,
+        &serde_json::to_string(ident).expect("identity serializes"),
+    )
+    .map_err(|_| {
+        err(
+            "SECRETS_UNAVAILABLE",
+            true,
+            "secret storage is unavailable".into(),
+        )
+    })?;
     let meta = GrantIdentity {
         grant_id: grant_id.to_string(),
         connector_id: c.id.clone(),
@@ -254,7 +335,9 @@ pub fn prune_released(host: &dyn Host, budget: usize) -> AppResult<u32> {
     let days = crate::audit::retention::identity_days(host);
     let cutoff = host.now_ms().saturating_sub(days * 86_400_000);
     let mut n = 0;
-    for (index_key, grant_id) in store.due::<String>(keys::EXTERNAL_IDENTITY_RELEASED_PREFIX, cutoff, budget)? {
+    for (index_key, grant_id) in
+        store.due::<String>(keys::EXTERNAL_IDENTITY_RELEASED_PREFIX, cutoff, budget)?
+    {
         prune(host, &index_key, &grant_id)?;
         n += 1;
     }

@@ -70,12 +70,12 @@ pub fn connected_mode(
         ));
     }
     match first {
-        Some((code, message)) => Err(AppError::new(
-            crate::error::ErrorKind::Forbidden,
-            code,
-            message,
-        )
-        .with_details(json!({"missing": missing}))),
+        Some((code, message)) => {
+            Err(
+                AppError::new(crate::error::ErrorKind::Forbidden, code, message)
+                    .with_details(json!({"missing": missing})),
+            )
+        }
         None => Ok(relay::CoreConfig::new(
             url.trim(),
             var(ENV_CORE_APP_ID).unwrap_or_default().trim(),
