@@ -66,7 +66,7 @@ fn logs(sim: &Sim) -> String {
         .join("\n")
 }
 
-// covers: CL-080, CL-081, CL-082, CL-205, CL-220
+// covers: CL-080, CL-081, CL-082, CL-205
 #[test]
 fn connectors_keep_their_config_in_secret_storage_and_show_only_a_fingerprint() {
     let mut sim = wasm();
@@ -766,4 +766,85 @@ fn the_apps_signature_verifies_at_core_and_tampered_or_stale_requests_are_refuse
     let e = aiclearance::provisioning::relay::normalise(401, None, &stale.body);
     assert_eq!(e.code, "RELAY_AUTH_FAILED");
     assert!(!e.message.contains("relay clock"), "{}", e.message);
+}
+
+/// AIR-2 approved while the license is inactive (the job is blocked: queued, no Core call), then
+/// the license is back and the job is due.
+fn blocked_then_due() -> Sim {
+    let mut sim = wasm();
+    connect(&mut sim);
+    sim.state_mut()
+        .env
+        .insert("SIM_LICENSE_ACTIVE".into(), "false".into());
+    approve_air2(&mut sim);
+    let j = job(&sim);
+    assert_eq!(j["status"], "queued");
+    assert!(
+        j["blocked"]
+            .as_str()
+            .unwrap()
+            .starts_with("LICENSE_INACTIVE"),
+        "{j}"
+    );
+    assert_eq!(
+        sim.state().relay.calls.len(),
+        1,
+        "only the bind call: no Core call while blocked"
+    );
+    sim.state_mut().env.remove("SIM_LICENSE_ACTIVE");
+    sim.state_mut().clock_ms += 3_600_000;
+    sim
+}
+
+// covers: CL-092, CL-101
+#[test]
+fn a_crash_anywhere_in_a_connected_job_then_redelivery_applies_access_once() {
+    let body = json!({"jobId": "g-10101.provision.1"});
+    let mut clean = blocked_then_due();
+    let calls = clean.deliver_queue("provisioning", &body).counts.total;
+    clean.settle();
+    assert_eq!(job(&clean)["status"], "succeeded");
+    let expected = clean.export_state();
+    for n in 1..=calls {
+        let mut sim = blocked_then_due();
+        sim.next_plan = host_sim::faults::FaultPlan::crash_at(n);
+        let crashed = sim.deliver_queue("provisioning", &body);
+        assert_eq!(crashed.outcome, RawOutcome::Crashed { at_call: n });
+        sim.deliver_queue("provisioning", &body);
+        sim.settle();
+        assert_eq!(job(&sim)["status"], "succeeded", "crash at {n}");
+        assert_eq!(
+            sim.state().relay.applied_count,
+            1,
+            "crash at {n}: the member was added once"
+        );
+        assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 1);
+        let mut got = sim.export_state();
+        got["queued"] = expected["queued"].clone();
+        assert_eq!(got, expected, "crash at call {n} + redelivery differs");
+        assert!(verify(&mut sim).ok);
+    }
+}
+
+// covers: CL-096
+#[test]
+fn a_timeout_after_core_applied_is_retried_with_the_same_idempotency_key() {
+    let mut sim = wasm();
+    connect(&mut sim);
+    sim.state_mut()
+        .relay
+        .faults
+        .push_back(RelayFault::TimeoutAfterApply);
+    approve_air2(&mut sim);
+    assert_eq!(job(&sim)["status"], "retrying");
+    assert_eq!(
+        group_members(&sim).len(),
+        1,
+        "Core applied it; the answer was lost"
+    );
+    sim.advance(2 * MINUTE);
+    let j = job(&sim);
+    assert_eq!(j["status"], "succeeded");
+    assert_eq!(j["result"]["applied"], true, "the replayed first answer");
+    assert_eq!(sim.state().relay.applied_count, 1);
 }

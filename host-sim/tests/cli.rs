@@ -92,7 +92,7 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
         "(already; nothing changed)",
         "error TOOL_NOT_REQUESTABLE",
         "error UNKNOWN_TOOL_BLOCKED",
-        "scheduled job-runner: {\"grantsExpired\":1",
+        "\"grantsExpired\":1",
         "error EXPORT_RANGE_TOO_LONG",
         "grants: 2 active, 2 pendingProvision, 1 revoked",
         "email \"Standard AI access on AIR-1: APPROVED\" to 1 recipient(s)",

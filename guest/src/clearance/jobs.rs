@@ -261,7 +261,7 @@ pub fn run(host: &dyn Host, inv: &Invocation, job_id: &str) -> AppResult<Option<
     };
     job.blocked = None;
     let attempt = job.attempts + 1;
-    let result = call_core(host, inv, &core, c, &job, grant.as_ref(), attempt);
+    let result = call_core(host, inv, &core, c, &job, grant.as_ref());
     job.attempts = attempt;
     let outcome = match result {
         Ok(done) => Outcome::Succeeded(done),
@@ -306,7 +306,6 @@ fn call_core(
     c: &crate::provisioning::connectors::Connector,
     job: &Job,
     grant: Option<&Grant>,
-    attempt: u32,
 ) -> Result<Done, crate::provisioning::relay::RelayError> {
     use crate::provisioning::{identities, relay};
     let store = Store::new(host);
@@ -355,7 +354,9 @@ fn call_core(
                                       "expiresAt": g.expires_at})),
         "subject": {"accountId": job.account_id},
         "externalIdentity": {"email": ident.email, "userId": ident.user_id},
-        "context": {"jobId": job.id, "kind": job.kind.as_str(), "attempt": attempt},
+        // No attempt number here: a retry must send the very same request, or Core would
+        // refuse the reused Idempotency-Key (and a lost answer could never be replayed).
+        "context": {"jobId": job.id, "kind": job.kind.as_str()},
     });
     let gid = relay::segment(&group_id);
     match job.kind {
