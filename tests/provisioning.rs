@@ -481,7 +481,7 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
     let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
     assert_eq!(d["status"], "succeeded", "{d}");
     assert!(group_members(&sim).is_empty());
-    assert_eq!(verify(&mut sim).ok, true);
+    assert!(verify(&mut sim).ok);
 }
 
 // covers: CL-102, CL-105, CL-100
