@@ -193,7 +193,7 @@ const BACKOFF_CAP_S: u64 = 6 * 3_600;
 const BLOCKED_RECHECK_S: u64 = 3_600;
 /// Finished job records are kept this long, then the job runner prunes them.
 pub const JOB_RETENTION_DAYS: u64 = 30;
-/// Queue events can be delayed at most 900 s; longer waits are left to the hourly runner.
+/// Queue events can be delayed at most 900 s (Forge); longer waits are delivered in steps.
 const MAX_QUEUE_DELAY_S: u64 = 900;
 
 /// The wait before attempt `failures + 1`, given `failures` failed attempts so far (≥ 1).
@@ -571,9 +571,10 @@ fn finish(
                 d.data = json!({"kind": j.kind.as_str(), "attempt": j.attempts, "reason": e.code,
                                 "nextAttemptAt": j.due_at, "backoffSeconds": wait});
                 drafts.push(d);
-                if wait <= MAX_QUEUE_DELAY_S {
-                    push_after = Some(wait);
-                }
+                // Queue delays stop at 900 s: a longer wait is delivered early and asks to be
+                // redelivered for the rest (`run` answers an early delivery with a retry delay).
+                // The hourly runner is the safety net if the push is lost.
+                push_after = Some(wait.min(MAX_QUEUE_DELAY_S));
                 (
                     JobStatus::Retrying,
                     format!(
