@@ -194,6 +194,15 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             }
             return Ok(out);
         }
+        // Weekly: one reconciliation check per connected tool, each in its own queue invocation.
+        "weekly-reconciliation" => {
+            let queued = crate::provisioning::reconciliation::schedule(host, None)?;
+            let mut out = json!({"trigger": inv.module_key, "reconciliationChecksQueued": queued});
+            if queued == 0 {
+                out["work"] = json!("none");
+            }
+            return Ok(out);
+        }
         _ => {}
     }
     host.log(
@@ -237,6 +246,13 @@ pub fn queue_event(
             Ok(None)
         }
         crate::clearance::jobs::QUEUE => {
+            if let Some(tool) = v
+                .get(crate::provisioning::reconciliation::EVENT_FIELD)
+                .and_then(Value::as_str)
+            {
+                crate::provisioning::reconciliation::check_tool(host, inv, tool)?;
+                return Ok(None);
+            }
             crate::clearance::jobs::run(host, inv, field(&v, "jobId")?)
         }
         approvals::effects::PROMPT_QUEUE => {

@@ -478,6 +478,44 @@ fn summarize(v: &Value) -> String {
             .collect::<Vec<_>>()
             .join("; ");
     }
+    if let Some(d) = v.get("drift").and_then(Value::as_array) {
+        if d.is_empty() {
+            return "no open drift".into();
+        }
+        let items: Vec<String> = d
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} ({})",
+                    f["kind"].as_str().unwrap_or(""),
+                    f["member"].as_str().or(f["grantId"].as_str()).unwrap_or(""),
+                    f["toolId"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        return format!("{} open drift: {}", d.len(), items.join(", "));
+    }
+    if let Some(runs) = v.get("runs").and_then(Value::as_array) {
+        let items: Vec<String> = runs
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}: {} orphan(s), {} missing, {} repaired",
+                    r["toolId"].as_str().unwrap_or(""),
+                    r["mode"].as_str().unwrap_or(""),
+                    r["status"].as_str().unwrap_or(""),
+                    r["orphans"],
+                    r["missing"],
+                    r["repaired"]
+                )
+            })
+            .collect();
+        return format!(
+            "{} check(s), newest first: {}",
+            runs.len(),
+            items.join("; ")
+        );
+    }
     if let Some(a) = v.get("approvals").filter(|a| a.is_object()) {
         return match v.get("requestsEscalated") {
             Some(n) => format!("requests escalated: {n}; approvals sweep: {a}"),

@@ -6,6 +6,7 @@
 //!
 //! Indexes kept in step with the status (every change writes them in the same transaction):
 //! `access-grant-open:<account>:<tool>` while pendingProvision/active (the duplicate check),
+//! `access-grant-by-tool:<tool>:<id>` while open (reconciliation),
 //! `access-grant-expiry:<ms>:<id>` while open (the job runner's due list), and
 //! `access-grant-by-status:<status>:<id>`.
 
@@ -109,6 +110,7 @@ pub fn stage_indexes(tx: &mut Tx<'_>, before: Option<&Grant>, g: &Grant) -> Stor
         }
         if b.status.is_open() && !g.status.is_open() {
             tx.delete(&keys::grant_open(&g.account_id, &g.tool_key))?;
+            tx.delete(&keys::grant_by_tool(&g.tool_key, &g.id))?;
         }
     }
     if before.is_none_or(|b| b.status != g.status) {
@@ -122,6 +124,8 @@ pub fn stage_indexes(tx: &mut Tx<'_>, before: Option<&Grant>, g: &Grant) -> Stor
     if g.status.is_open() && before.is_none_or(|b| !b.status.is_open()) {
         // Create-if-absent: a second open grant for the same person and tool fails the commit.
         tx.create(&keys::grant_open(&g.account_id, &g.tool_key), &g.id)?;
+        // Open grants by tool: reconciliation reads one tool's grants, not every grant.
+        tx.set(&keys::grant_by_tool(&g.tool_key, &g.id), &g.id)?;
     }
     Ok(())
 }

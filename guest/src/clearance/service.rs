@@ -55,6 +55,10 @@ pub const RESOLVERS: &[&str] = &[
     "admin.identities.list",
     "admin.identities.set",
     "admin.identities.delete",
+    // Reconciliation (issue 8)
+    "admin.reconciliation.drift",
+    "admin.reconciliation.history",
+    "admin.reconciliation.run",
     "admin.exports.requests",
     "admin.exports.grants",
     "admin.exports.audit",
@@ -102,7 +106,7 @@ fn admin_resolve(
     key: &str,
     p: &Value,
 ) -> AppResult<Value> {
-    use crate::provisioning::{connectors, identities};
+    use crate::provisioning::{connectors, identities, reconciliation};
     let store = Store::new(host);
     match key {
         "admin.overview" => admin::overview(host),
@@ -155,6 +159,12 @@ fn admin_resolve(
         "admin.identities.list" => identities::list_mappings(store, p),
         "admin.identities.set" => identities::set_mapping(host, who, p),
         "admin.identities.delete" => identities::delete_mapping(host, who, p),
+        "admin.reconciliation.drift" => reconciliation::drift(store, p),
+        "admin.reconciliation.history" => reconciliation::history(store, p),
+        "admin.reconciliation.run" => {
+            let only = p.get("toolId").and_then(Value::as_str);
+            Ok(json!({"queued": reconciliation::schedule(host, only)?}))
+        }
         "admin.exports.requests" | "admin.exports.grants" | "admin.exports.audit" => {
             ratelimit::take(store, ratelimit::EXPORTS, who)?;
             admin::export(host, &key["admin.exports.".len()..], p)

@@ -73,6 +73,17 @@ pub enum IdentityMatch {
     MappingOnly,
 }
 
+/// What reconciliation does with drift for this connector's tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReconcileMode {
+    /// Record drift for admins; change nothing at the provider.
+    #[default]
+    ReportOnly,
+    /// Remove orphans and re-provision missing members (through ordinary provisioning jobs).
+    Repair,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TestResult {
@@ -93,6 +104,8 @@ pub struct Connector {
     pub kind: Kind,
     pub enabled: bool,
     pub identity_match: IdentityMatch,
+    #[serde(default)]
+    pub reconcile_mode: ReconcileMode,
     /// Which `connector-config:<id>:<n>` secret holds the config (0: none).
     pub config_version: u64,
     /// First 12 hex digits of SHA-256 over the config: shows that (not what) it changed.
@@ -326,6 +339,19 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
             ))
         }
     };
+    let reconcile_mode = match p.get("reconcileMode").and_then(Value::as_str) {
+        None => current
+            .as_ref()
+            .map_or(ReconcileMode::ReportOnly, |c| c.reconcile_mode),
+        Some("reportOnly") => ReconcileMode::ReportOnly,
+        Some("repair") => ReconcileMode::Repair,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "CONNECTOR_INVALID",
+                "reconcileMode is reportOnly or repair",
+            ))
+        }
+    };
     let new_config = match p.get("config").filter(|v| !v.is_null()) {
         Some(v) if kind.is_connected() => Some(parse_config(kind, v)?),
         Some(_) => {
@@ -350,6 +376,7 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         kind,
         enabled: false,
         identity_match,
+        reconcile_mode,
         config_version: 0,
         config_fingerprint: None,
         last_test: None,
@@ -359,6 +386,7 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     });
     next.name = name;
     next.identity_match = identity_match;
+    next.reconcile_mode = reconcile_mode;
     next.updated_at = now;
     next.updated_by = who.to_string();
     let old_secret = current
@@ -376,6 +404,7 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         )?;
     }
     let data = json!({"type": kind.as_str(), "created": current.is_none(),
+                      "reconcileMode": reconcile_mode,
                       "configChanged": new_config.is_some(),
                       "configFingerprint": next.config_fingerprint});
     audited(

@@ -5,11 +5,13 @@
 //! - `identities`: which provider account a Jira user is (explicit mapping, else Jira email),
 //!   and the identity each grant was provisioned with.
 //! - `relay`: the HMAC-signed HTTPS client for Core and its error normalisation.
+//! - `reconciliation`: provider group members against grants (orphan / missing / unknown).
 //!
 //! The jobs that use them live with the grants they serve (`clearance::jobs`).
 
 pub mod connectors;
 pub mod identities;
+pub mod reconciliation;
 pub mod relay;
 
 use crate::error::AppError;

@@ -125,6 +125,13 @@ pub fn grant_by_status(status: &str, grant_id: &str) -> String {
 pub fn grant_by_status_prefix(status: &str) -> String {
     format!("access-grant-by-status:{status}:")
 }
+/// Open grants of one tool (reconciliation compares them with the tool's provider group).
+pub fn grant_by_tool(tool_key: &str, grant_id: &str) -> String {
+    format!("access-grant-by-tool:{tool_key}:{grant_id}")
+}
+pub fn grant_by_tool_prefix(tool_key: &str) -> String {
+    format!("access-grant-by-tool:{tool_key}:")
+}
 /// Open grants by expiry time: the job runner reads only the overdue ones.
 pub fn grant_expiry(expires_ms: u64, grant_id: &str) -> String {
     format!("access-grant-expiry:{expires_ms:013}:{grant_id}")
@@ -230,3 +237,16 @@ pub const REMINDER_CURSORS: &str = "grant-reminder-cursors";
 pub fn grant_reminder(grant_id: &str, kind: &str, expires_ms: u64) -> String {
     format!("grant-reminder:{grant_id}:{kind}:{expires_ms}")
 }
+
+// ---- Reconciliation (provider groups against grants) -------------------------------------------
+
+/// One drift finding: `reconciliation-record:<toolId>:<kind>:<subject>`.
+pub fn reconciliation_record(tool_id: &str, kind: &str, subject: &str) -> String {
+    format!("reconciliation-record:{tool_id}:{kind}:{subject}")
+}
+pub const RECONCILIATION_RECORD_PREFIX: &str = "reconciliation-record:";
+/// One check of one tool, newest first.
+pub fn reconciliation_run(ms: u64, tool_id: &str, nonce: &str) -> String {
+    format!("reconciliation-run:{:013}:{tool_id}:{nonce}", inverted(ms))
+}
+pub const RECONCILIATION_RUN_PREFIX: &str = "reconciliation-run:";

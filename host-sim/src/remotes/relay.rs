@@ -87,6 +87,8 @@ pub fn sign_request(req: &mut HttpRequest, app_id: &str, secret: &str, date: &st
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum RelayFault {
+    /// Answers normally: lets a planned failure hit a later call (e.g. the second page).
+    Pass,
     /// 429 `rate_limited` with `Retry-After`.
     RateLimited { retry_after_s: u32 },
     /// 503 `unavailable`.
@@ -391,6 +393,7 @@ impl RelayState {
         let mut lose_answer = false;
         if let Some(fault) = self.faults.pop_front() {
             match fault {
+                RelayFault::Pass => {}
                 RelayFault::RateLimited { retry_after_s } => {
                     return Ok(json_response(
                         429,
