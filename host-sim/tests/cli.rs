@@ -88,6 +88,8 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
         "job g-10101.provision.1 (provision) succeeded; grant now active",
         "admin.connectors.bindTool as Ada Okafor",
         "ArdSaor Core will fail its next 1 call(s)",
+        "2 open drift: missing j***@acme.example (chatgpt-enterprise), orphan t***@acme.example (chatgpt-enterprise)",
+        "newest first: chatgpt-enterprise repair ok: 1 orphan(s), 1 missing, 2 repaired; chatgpt-enterprise reportOnly ok: 1 orphan(s), 1 missing, 0 repaired",
         "error EXTENSION_OVER_LIFETIME",
         "(already; nothing changed)",
         "error TOOL_NOT_REQUESTABLE",
