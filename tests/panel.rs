@@ -164,3 +164,56 @@ fn the_form_is_valid_only_with_the_gate_open_and_every_required_field() {
         .remove("access-cache");
     assert_eq!(after, before, "validation writes nothing");
 }
+
+// covers: CL-006
+/// What the panel validated is what intake ingests: the snapshot goes, as the JSM platform
+/// stores a request-create panel's fields, into the issue property keyed by the app's UUID with
+/// `aiclearance.snapshot.v1` inside it (FORGE-FACTS wins over the spec's standalone property),
+/// and Jira returns it through the issue properties API.
+#[test]
+fn the_snapshot_the_panel_validates_is_the_one_intake_ingests() {
+    let mut sim = wasm();
+    let good = ok(
+        &mut sim,
+        "panel.validate",
+        json!({"portalId": 1, "requestTypeId": 12, "toolId": "claude-team", "durationDays": 21,
+               "justification": "Drafting release notes"}),
+        CUSTOMER,
+    );
+    assert_eq!(good["valid"], true, "{good}");
+    let uuid = sim
+        .emu()
+        .manifest
+        .app_id
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // A new portal issue carrying exactly that (AIR-1's shape, new id and key).
+    let mut issue = sim.state().site.issue("AIR-1").unwrap().clone();
+    issue.id = "10190".into();
+    issue.key = "AIR-90".into();
+    issue.reporter = CUSTOMER.into();
+    issue.creator = Some(CUSTOMER.into());
+    issue.comments.clear();
+    issue.properties.clear();
+    issue.properties.insert(
+        uuid.clone(),
+        json!({ good["snapshotKey"].as_str().unwrap(): good["snapshot"].clone() }),
+    );
+    sim.state_mut().site.issues.push(issue);
+    let stored = sim.state().site.issue("AIR-90").unwrap().properties[&uuid].clone();
+    assert_eq!(stored["aiclearance.snapshot.v1"], good["snapshot"]);
+    let mut ev = event("001");
+    ev["issue"]["id"] = json!("10190");
+    ev["issue"]["key"] = json!("AIR-90");
+    ev["issue"]["fields"]["reporter"]["accountId"] = json!(CUSTOMER);
+    ev["issue"]["fields"]["creator"]["accountId"] = json!(CUSTOMER);
+    ev["atlassianId"] = json!(CUSTOMER);
+    let rec = sim.deliver(&ev).unwrap();
+    assert_eq!(outcome(&rec)["outcome"], "ingested", "{:?}", rec.outcome);
+    let r = kvs_value(&sim, "request:10190").unwrap();
+    assert_eq!(r["tool"]["id"], "claude-team", "{r}");
+    assert_eq!(r["durationDays"], 21);
+    assert_eq!(r["snapshotSource"], "panel");
+}
