@@ -199,8 +199,10 @@ const MAX_QUEUE_DELAY_S: u64 = 900;
 /// The wait before attempt `failures + 1`, given `failures` failed attempts so far (≥ 1).
 pub fn backoff_s(failures: u32, retry_after_s: Option<u32>) -> u64 {
     let exp = BACKOFF_BASE_S.saturating_mul(1u64 << failures.saturating_sub(1).min(20));
-    exp.min(BACKOFF_CAP_S)
-        .max(retry_after_s.unwrap_or(0) as u64)
+    // Core's Retry-After wins when longer, but never past the cap (a bad header must not park
+    // a job for days).
+    exp.max(retry_after_s.unwrap_or(0) as u64)
+        .min(BACKOFF_CAP_S)
 }
 
 /// Runs one job (queue consumer and job runner). Manual jobs move to `manualPending`; jobs for a
@@ -252,6 +254,16 @@ pub fn run(host: &dyn Host, inv: &Invocation, job_id: &str) -> AppResult<Option<
             "GRANT_ENDED",
             false,
             "the grant ended before it was provisioned".into(),
+        );
+        return finish(host, store, job, &raw, Outcome::Cancelled(f), None);
+    }
+    if job.kind == JobKind::Deprovision && grant.as_ref().is_some_and(|g| g.status.is_open()) {
+        // The grant was extended back to life after this job was queued: removing access now
+        // would leave an open grant without it.
+        let f = crate::provisioning::relay::err(
+            "GRANT_REOPENED",
+            false,
+            "the grant is open again; access stays".into(),
         );
         return finish(host, store, job, &raw, Outcome::Cancelled(f), None);
     }
@@ -350,8 +362,8 @@ fn call_core(
     let body = json!({
         "cloudId": inv.cloud_id,
         "connector": {"id": c.id, "type": c.kind.as_str(), "provider": c.kind.provider()},
-        "grant": grant.map(|g| json!({"id": g.id, "toolId": g.tool_key, "status": g.status.as_str(),
-                                      "expiresAt": g.expires_at})),
+        // Only what never changes for this job: a retry must send the very same body.
+        "grant": {"id": job.grant_id, "toolId": job.tool_key},
         "subject": {"accountId": job.account_id},
         "externalIdentity": {"email": ident.email, "userId": ident.user_id},
         // No attempt number here: a retry must send the very same request, or Core would
@@ -376,11 +388,18 @@ fn call_core(
         }
         JobKind::Deprovision => {
             let target = format!("/v1/groups/{gid}/members/{}", relay::segment(&ident.email));
-            let out = relay::call(host, core, "DELETE", &target, Some(&body), Some(&job.id))?;
-            Ok(Done {
-                group_id,
-                data: json!({"applied": out["removed"].as_bool()}),
-            })
+            match relay::call(host, core, "DELETE", &target, Some(&body), Some(&job.id)) {
+                Ok(out) => Ok(Done {
+                    group_id,
+                    data: json!({"applied": out["removed"].as_bool()}),
+                }),
+                // The account or the group is gone at the provider: no access is left to remove.
+                Err(e) if matches!(e.code, "IDENTITY_NOT_FOUND" | "GROUP_NOT_FOUND") => Ok(Done {
+                    group_id,
+                    data: json!({"applied": false, "note": e.code}),
+                }),
+                Err(e) => Err(e),
+            }
         }
         JobKind::Check => {
             let found = is_member(host, core, &gid, &ident.email)?;
@@ -522,6 +541,8 @@ fn finish(
         let mut drafts = Vec::new();
         let mut grant_change: Option<(Grant, Grant)> = None;
         let mut released = false;
+        let mut late_end: Option<Grant> = None;
+        let mut follow_up: Option<String> = None;
         let mut push_after: Option<u64> = None;
         let (to, log_line) = match &outcome {
             Outcome::Succeeded(done) => {
@@ -548,6 +569,14 @@ fn finish(
                                         "connector": connector, "groupId": done.group_id});
                         drafts.push(a);
                         grant_change = Some((g, after));
+                    } else if !g.status.is_open()
+                        && store
+                            .get_raw(&keys::job_open(&g.id, JobKind::Deprovision.as_str()))?
+                            .is_none()
+                    {
+                        // The grant ended while Core was adding the member: take access away
+                        // again with an ordinary deprovision job.
+                        late_end = Some(g);
                     }
                 }
                 released = j.kind == JobKind::Deprovision;
@@ -639,6 +668,16 @@ fn finish(
                     &jj.grant_id,
                 )?;
             }
+            if let Some(g) = &late_end {
+                let mut gg = g.clone();
+                let dj = stage_new(tx, &mut gg, JobKind::Deprovision, now)?;
+                tx.set_if_current(
+                    &grant_key,
+                    crate::storage::encode(&gg)?,
+                    grant_raw.as_deref(),
+                )?;
+                follow_up = Some(dj.id);
+            }
             Ok(())
         });
         match res {
@@ -648,6 +687,13 @@ fn finish(
                     _ => Level::Info,
                 };
                 host.log(level, &log_line);
+                if let Some(id) = &follow_up {
+                    host.log(
+                        Level::Info,
+                        &format!("job {}: the grant ended meanwhile; {id} queued", j.id),
+                    );
+                    push(host, std::slice::from_ref(id));
+                }
                 if let Some(wait) = push_after {
                     if let Err(e) =
                         host.queue_push(QUEUE, &[json!({"jobId": j.id}).to_string()], wait as u32)
@@ -777,7 +823,13 @@ pub fn run_due(host: &dyn Host, inv: &Invocation, budget: usize) -> AppResult<u3
         if host.remaining_ms() < 5_000 {
             break;
         }
-        run(host, inv, &id)?;
+        // One bad job must not stop the runner (and every sweep after it) every hour.
+        if let Err(e) = run(host, inv, &id) {
+            host.log(
+                Level::Warn,
+                &format!("job runner: job {id} failed to run ({e})"),
+            );
+        }
         ran += 1;
     }
     Ok(ran)
@@ -794,17 +846,26 @@ pub fn prune_closed(host: &dyn Host, budget: usize) -> AppResult<u32> {
     let mut pruned = 0;
     for chunk in due.chunks(8) {
         let want: Vec<String> = chunk.iter().map(|(_, id)| keys::job(id)).collect();
-        let jobs = store.get_many::<Job>(&want)?;
+        let raws = store.batch_get(&want)?;
         let mut tx = store.tx();
         for (index_key, id) in chunk {
             tx.delete(index_key)?;
-            tx.delete(&keys::job(id))?;
-            if let Some((_, j)) = jobs.iter().find(|(_, j)| &j.id == id) {
+            let key = keys::job(id);
+            if let Some(raw) = raws.get(&key) {
+                let j: Job = crate::storage::decode(&key, raw)?;
+                if !j.status.is_terminal() {
+                    continue; // requeued since it finished: not ours to prune
+                }
+                // Conditional: a concurrent requeue fails the commit instead of half-deleting.
+                tx.delete_if_current(&key, raw)?;
                 tx.delete(&keys::job_by_status(j.status.as_str(), id))?;
             }
         }
-        tx.commit()?;
-        pruned += chunk.len() as u32;
+        match tx.commit() {
+            Ok(()) => pruned += chunk.len() as u32,
+            Err(StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(pruned)
 }
@@ -832,6 +893,7 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
     let closed_at = crate::time::parse(&job.updated_at).unwrap_or(now);
     job.status = JobStatus::Queued;
     job.attempts = 0;
+    job.group_id = None;
     job.due_at = crate::time::rfc3339(now);
     job.updated_at = crate::time::rfc3339(now);
     let mac = audit::mac_key(store, None)?;
@@ -855,6 +917,10 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
         ),
         e => e.into(),
     })?;
+    if job.kind == JobKind::Provision {
+        // The admin fixed the cause (a mapping, a rebinding): resolve the identity afresh.
+        crate::provisioning::identities::forget(host, &job.grant_id)?;
+    }
     push(host, std::slice::from_ref(&job.id));
     Ok(json!({"job": job}))
 }
@@ -872,4 +938,27 @@ pub fn list(store: Store<'_>, p: &Value) -> AppResult<Value> {
         out.extend(store.get_many::<Job>(&want)?.into_iter().map(|(_, j)| j));
     }
     Ok(json!({"jobs": out}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_minute_and_honours_a_bounded_retry_after() {
+        let waits: Vec<u64> = (1..MAX_ATTEMPTS).map(|n| backoff_s(n, None)).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960, 1_920, 3_840]);
+        assert_eq!(
+            backoff_s(1, Some(300)),
+            300,
+            "Retry-After longer than the step wins"
+        );
+        assert_eq!(
+            backoff_s(3, Some(10)),
+            240,
+            "a shorter Retry-After does not shorten it"
+        );
+        assert_eq!(backoff_s(1, Some(u32::MAX)), 6 * 3_600, "capped at 6 h");
+        assert_eq!(backoff_s(40, None), 6 * 3_600);
+    }
 }

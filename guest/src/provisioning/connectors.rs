@@ -108,6 +108,9 @@ pub struct Connector {
     pub reconcile_mode: ReconcileMode,
     /// Which `connector-config:<id>:<n>` secret holds the config (0: none).
     pub config_version: u64,
+    /// Random part of the config secret's key (see `keys::connector_config_secret`).
+    #[serde(default)]
+    pub config_nonce: String,
     /// First 12 hex digits of SHA-256 over the config: shows that (not what) it changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_fingerprint: Option<String>,
@@ -227,7 +230,7 @@ pub fn config(host: &dyn Host, c: &Connector) -> AppResult<Option<Value>> {
     if c.config_version == 0 {
         return Ok(None);
     }
-    let key = keys::connector_config_secret(&c.id, c.config_version);
+    let key = keys::connector_config_secret(&c.id, c.config_version, &c.config_nonce);
     match host.secret_get(&key)? {
         Some(text) => Ok(Some(serde_json::from_str(&text).map_err(|_| {
             AppError::internal(
@@ -378,6 +381,7 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         identity_match,
         reconcile_mode,
         config_version: 0,
+        config_nonce: String::new(),
         config_fingerprint: None,
         last_test: None,
         created_at: now.clone(),
@@ -392,14 +396,15 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let old_secret = current
         .as_ref()
         .filter(|c| c.config_version > 0 && new_config.is_some())
-        .map(|c| keys::connector_config_secret(&c.id, c.config_version));
+        .map(|c| keys::connector_config_secret(&c.id, c.config_version, &c.config_nonce));
     if let Some(cfg) = &new_config {
         next.config_version += 1;
+        next.config_nonce = crate::audit::chain::hex(&host.random_bytes(4));
         next.config_fingerprint = Some(fingerprint(cfg));
         next.last_test = None;
         // Secret first: the record must never point at a config that is not there.
         host.secret_set(
-            &keys::connector_config_secret(id, next.config_version),
+            &keys::connector_config_secret(id, next.config_version, &next.config_nonce),
             &Value::Object(cfg.clone()).to_string(),
         )?;
     }
@@ -508,7 +513,11 @@ pub fn delete(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         None,
     )?;
     if c.config_version > 0 {
-        if let Err(e) = host.secret_delete(&keys::connector_config_secret(id, c.config_version)) {
+        if let Err(e) = host.secret_delete(&keys::connector_config_secret(
+            id,
+            c.config_version,
+            &c.config_nonce,
+        )) {
             host.log(
                 Level::Warn,
                 &format!("connector {id}: config secret not deleted ({e})"),

@@ -14,7 +14,6 @@ use crate::host::{Host, HttpRequest, Principal};
 use crate::storage::{keys, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 /// The provider account (a secret value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,13 +25,12 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn fingerprint(&self) -> String {
-        let text = format!(
-            "{}\n{}",
-            self.email.to_lowercase(),
-            self.user_id.as_deref().unwrap_or("")
-        );
-        crate::audit::chain::hex(&Sha256::digest(text.as_bytes()))[..12].to_string()
+    /// Keyed (see `provisioning::fingerprint`): shows that an identity changed, not what it is.
+    pub fn fingerprint(&self, key: &[u8]) -> String {
+        super::fingerprint(
+            key,
+            &format!("{}\n{}", self.email, self.user_id.as_deref().unwrap_or("")),
+        )
     }
 }
 
@@ -121,7 +119,7 @@ pub fn set_mapping(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let meta = Mapping {
         connector_id: c.id.clone(),
         account_id: account.to_string(),
-        fingerprint: ident.fingerprint(),
+        fingerprint: ident.fingerprint(&super::fingerprint_key(host)?),
         updated_at: crate::time::rfc3339(host.now_ms()),
         updated_by: who.to_string(),
     };
@@ -147,11 +145,16 @@ pub fn delete_mapping(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value>
     let mut d = AuditDraft::new("identity_mapping_deleted", who);
     d.subject = json!({"connectorId": s("connectorId"), "accountId": s("accountId")});
     let mac = audit::mac_key(store, None)?;
+    // The secret goes first: `resolve` uses a mapping only while both exist, so a crash
+    // between the two leaves the mapping out of effect (and still listed, to delete again).
+    match host.secret_delete(&key) {
+        Ok(()) | Err(crate::host::HostError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
     audit::commit_with_audit(store, &mac, None, &[d], |tx| {
         tx.delete(&key)?;
         Ok(())
     })?;
-    host.secret_delete(&key)?;
     Ok(json!({"deleted": true}))
 }
 
@@ -182,9 +185,16 @@ pub fn resolve(
             "secret storage is unavailable".into(),
         )
     };
-    if let Some(text) = host.secret_get(&key).map_err(unavailable)? {
-        if let Ok(ident) = serde_json::from_str::<Identity>(&text) {
-            return Ok((ident, "mapping"));
+    // A mapping is in effect only while its (audited) metadata exists.
+    let mapped = Store::new(host)
+        .get_raw(&key)
+        .map_err(|_| err("STORAGE_UNAVAILABLE", true, "storage is unavailable".into()))?
+        .is_some();
+    if mapped {
+        if let Some(text) = host.secret_get(&key).map_err(unavailable)? {
+            if let Ok(ident) = serde_json::from_str::<Identity>(&text) {
+                return Ok((ident, "mapping"));
+            }
         }
     }
     if c.identity_match == IdentityMatch::MappingOnly {
@@ -302,7 +312,10 @@ pub fn remember(
         connector_id: c.id.clone(),
         account_id: account_id.to_string(),
         source: source.to_string(),
-        fingerprint: ident.fingerprint(),
+        fingerprint: ident.fingerprint(
+            &super::fingerprint_key(host)
+                .map_err(|_| err("STORAGE_UNAVAILABLE", true, "storage is unavailable".into()))?,
+        ),
         group_id: group_id.to_string(),
         resolved_at: crate::time::rfc3339(host.now_ms()),
         released_at: None,
@@ -338,8 +351,27 @@ pub fn prune_released(host: &dyn Host, budget: usize) -> AppResult<u32> {
     for (index_key, grant_id) in
         store.due::<String>(keys::EXTERNAL_IDENTITY_RELEASED_PREFIX, cutoff, budget)?
     {
+        // A grant provisioned again after its release still needs its identity.
+        let open = store
+            .get::<crate::clearance::grants::Grant>(&keys::grant(&grant_id))?
+            .is_some_and(|g| g.status.is_open());
+        if open {
+            store.delete(&index_key)?;
+            continue;
+        }
         prune(host, &index_key, &grant_id)?;
         n += 1;
     }
     Ok(n)
+}
+
+/// Forgets the identity recorded for a grant (an admin requeued its provision job after fixing
+/// a mapping or a binding): the next attempt resolves it afresh.
+pub fn forget(host: &dyn Host, grant_id: &str) -> AppResult<()> {
+    let key = keys::external_identity(grant_id);
+    Store::new(host).delete(&key)?;
+    match host.secret_delete(&key) {
+        Ok(()) | Err(crate::host::HostError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

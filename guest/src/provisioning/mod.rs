@@ -85,3 +85,18 @@ pub fn connected_mode(
         )),
     }
 }
+
+/// The key for identity fingerprints: the audit MAC key (secret storage), so a fingerprint kept
+/// in plain storage cannot be reversed by hashing a list of candidate emails.
+pub fn fingerprint_key(host: &dyn Host) -> Result<Vec<u8>, crate::storage::StorageError> {
+    Ok(crate::audit::mac_key(crate::storage::Store::new(host), None)?.key)
+}
+
+/// 16 hex digits of HMAC-SHA-256(`key`, `text`), for identity data (emails, provider ids).
+pub fn fingerprint(key: &[u8], text: &str) -> String {
+    crate::audit::chain::mac(
+        key,
+        &format!("identity-fingerprint\n{}", text.to_lowercase()),
+    )[..16]
+        .to_string()
+}

@@ -31,7 +31,6 @@ use crate::host::{Host, Invocation, Level};
 use crate::storage::{keys, StorageError, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const EVENT_FIELD: &str = "reconcileTool";
@@ -67,10 +66,6 @@ pub struct Finding {
     pub repair: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-fn fingerprint(email: &str) -> String {
-    crate::audit::chain::hex(&Sha256::digest(email.to_lowercase().as_bytes()))[..12].to_string()
 }
 
 fn mask(email: &str) -> String {
@@ -195,7 +190,14 @@ pub fn check_tool(host: &dyn Host, inv: &Invocation, tool_id: &str) -> AppResult
         Ok(core) => core,
         Err(e) => return fail(&mut run, &e.code, &e.message),
     };
-    // 1. What should be: the tool's open grants and the provider account of each.
+    // 1. What is: the group's members, read first, so a grant opened (and provisioned) while
+    // the check runs is seen as a grant rather than its member as an orphan. Any Core failure
+    // aborts before anything is written.
+    let actual = match members(host, &core, &group_id) {
+        Ok(m) => m,
+        Err(e) => return fail(&mut run, e.code, &e.message),
+    };
+    // 2. What should be: the tool's open grants and the provider account of each.
     let ids = store.scan::<String>(&keys::grant_by_tool_prefix(&tool.id), MAX_GRANTS)?;
     let want: Vec<String> = ids.iter().map(|(_, id)| keys::grant(id)).collect();
     let grants: Vec<Grant> = store
@@ -209,7 +211,6 @@ pub fn check_tool(host: &dyn Host, inv: &Invocation, tool_id: &str) -> AppResult
     for g in grants.into_iter().filter(|g| g.status.is_open()) {
         let ident = match identities::for_grant(host, &g.id) {
             Ok(Some((_, i))) => Ok(i),
-            Ok(None) if g.status == GrantStatus::PendingProvision => continue,
             Ok(None) => identities::resolve(host, &c, &g.account_id).map(|(i, _)| i),
             Err(e) => Err(e),
         };
@@ -227,11 +228,7 @@ pub fn check_tool(host: &dyn Host, inv: &Invocation, tool_id: &str) -> AppResult
             Err(_) => {}
         }
     }
-    // 2. What is: the group's members (any Core failure aborts before anything is written).
-    let actual = match members(host, &core, &group_id) {
-        Ok(m) => m,
-        Err(e) => return fail(&mut run, e.code, &e.message),
-    };
+    let fp_key = super::fingerprint_key(host)?;
     // 3. The findings.
     let mut found: Vec<(Finding, Option<String>)> = Vec::new(); // (finding, orphan email)
     let base = |kind: &str, subject: String| Finding {
@@ -254,7 +251,7 @@ pub fn check_tool(host: &dyn Host, inv: &Invocation, tool_id: &str) -> AppResult
         .iter()
         .filter(|e| !expected.contains_key(*e) && !pending.contains(*e))
     {
-        let mut f = base("orphan", fingerprint(email));
+        let mut f = base("orphan", super::fingerprint(&fp_key, email));
         f.member = Some(mask(email));
         found.push((f, Some(email.clone())));
     }

@@ -193,8 +193,9 @@ pub fn connector(id: &str) -> String {
 }
 pub const CONNECTOR_PREFIX: &str = "connector:";
 /// Secret-storage key of one saved version of a connector's config.
-pub fn connector_config_secret(id: &str, version: u64) -> String {
-    format!("connector-config:{id}:{version}")
+/// `nonce` makes two concurrent saves of the same version write different secrets.
+pub fn connector_config_secret(id: &str, version: u64, nonce: &str) -> String {
+    format!("connector-config:{id}:{version}:{nonce}")
 }
 /// An admin's explicit mapping of a Jira user to a provider account (metadata here; the account
 /// itself under the same key in secret storage).
