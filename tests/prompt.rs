@@ -366,6 +366,7 @@ fn the_preview_shows_the_exact_prompt_without_calling_the_provider() {
     assert!(big["estimatedTokens"].as_u64().unwrap() > 0);
 }
 
+// covers: AP-246, AP-253, AP-261, AP-262
 #[test]
 fn the_execution_route_checks_access_and_hides_the_prompt() {
     let mut sim = configured();
@@ -380,6 +381,24 @@ fn the_execution_route_checks_access_and_hides_the_prompt() {
     assert!(v["result"].as_str().unwrap().contains("Risk Level:"));
     assert_eq!(v["canRerun"], true, "Jonas started the approval");
     assert!(v.get("prompt").is_none() && !v.to_string().contains("## Request"));
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h.len(), 1);
+    for banned in ["prompt", "provider", "model", "tokensIn", "tokensOut"] {
+        assert!(h[0].get(banned).is_none(), "{banned} in {}", h[0]);
+    }
+    // Someone who cannot see the approval (a JSM customer of another request) is refused.
+    let outsider = "712020:7f89dbec-4a8f-59b7-8198-95aeb5fb7d9b";
+    let code = err(
+        &mut sim,
+        "ai.execution",
+        json!({"approvalId": id, "stepId": "s1"}),
+        outsider,
+    );
+    assert!(
+        ["APPROVAL_NOT_FOUND", "FORBIDDEN", "NOT_VISIBLE"].contains(&code.as_str())
+            || code.ends_with("FORBIDDEN"),
+        "{code}"
+    );
     // A step of another kind, or one that does not belong to this approval: not found.
     assert_eq!(
         err(
@@ -412,6 +431,7 @@ fn the_execution_route_checks_access_and_hides_the_prompt() {
 
 /// A crash at any host call of the worker, then redelivery: the step completes once, and the
 /// provider is billed again only when the crash fell between its answer and the recorded row.
+// covers: AP-176, AP-177
 #[test]
 fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
     let prep = || {
@@ -473,6 +493,7 @@ fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
     );
 }
 
+// covers: AP-210, AP-213, AP-218, AP-245, AP-266
 #[test]
 fn rerun_is_for_the_originator_and_admins_and_bills_again() {
     let mut sim = configured();
@@ -511,6 +532,16 @@ fn rerun_is_for_the_originator_and_admins_and_bills_again() {
     );
     assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
     assert_eq!(exec_rows(&sim).len(), 2);
+    // The result dialog's history keeps both runs, newest first.
+    let v = ok(
+        &mut sim,
+        "ai.execution",
+        json!({"approvalId": id, "stepId": "s1"}),
+        JONAS,
+    );
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h.len(), 2, "{v}");
+    assert!(h[0]["executedAt"].as_str() >= h[1]["executedAt"].as_str());
     ok(
         &mut sim,
         "ai.rerun",
@@ -519,6 +550,7 @@ fn rerun_is_for_the_originator_and_admins_and_bills_again() {
     );
 }
 
+// covers: AP-178, AP-215, AP-252
 #[test]
 fn a_lost_job_is_force_failed_by_the_five_minute_cleanup_and_rows_expire_after_90_days() {
     let mut sim = configured();
@@ -547,6 +579,11 @@ fn a_lost_job_is_force_failed_by_the_five_minute_cleanup_and_rows_expire_after_9
     );
     sim.settle();
     assert_eq!(exec_rows(&sim).len(), 1);
+    assert_eq!(
+        get(&mut sim, &id)["steps"][0]["status"],
+        "SUCCESS",
+        "re-run after a lost job"
+    );
     sim.advance(89 * 86_400_000);
     assert_eq!(exec_rows(&sim).len(), 1, "kept for 90 days");
     sim.advance(2 * 86_400_000);

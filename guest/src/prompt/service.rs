@@ -128,13 +128,14 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 ));
             }
             let admin = access::is_admin(host, who)?;
+            let history = execution_history(store, &a.id, &step.id)?;
             let result = step.output.as_ref().and_then(|o| o.get("result")).cloned();
             let parsed = step.output.as_ref().and_then(|o| o.get("parsed")).cloned();
             Ok(
                 json!({"stepId": step.id, "name": step.name, "status": step.status, "executedAt": step.executed_at,
                       "result": result, "parsed": parsed, "resultTeaser": step.result_teaser,
                       "errorCode": step.error_code, "errorMessage": step.error_message,
-                      "canRerun": admin || a.originator == who}),
+                      "canRerun": admin || a.originator == who, "history": history}),
             )
         }
         "ai.rerun" => {
@@ -163,4 +164,26 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
             format!("no resolver function {other:?}"),
         )),
     }
+}
+
+/// The step's provider calls for the result dialog, newest first: when, outcome, error code and
+/// the first 2,000 characters of the answer. Never the assembled prompt, the provider, the model
+/// or token counts (those stay in the admin-only execution rows).
+fn execution_history(store: Store<'_>, approval_id: &str, step_id: &str) -> AppResult<Vec<Value>> {
+    let prefix = format!("{}{approval_id}.{step_id}.", worker::EXEC_PREFIX);
+    let mut rows: Vec<worker::Execution> = store
+        .scan::<worker::Execution>(&prefix, 200)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    rows.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+    Ok(rows
+        .iter()
+        .map(|e| {
+            json!({"executedAt": crate::time::rfc3339(e.at_ms),
+                   "status": if e.error_code.is_none() { "SUCCESS" } else { "FAIL" },
+                   "errorCode": e.error_code,
+                   "resultTeaser": e.response.chars().take(2_000).collect::<String>()})
+        })
+        .collect())
 }
