@@ -67,11 +67,21 @@ fn exec_rows(sim: &Sim) -> Vec<Value> {
         .collect()
 }
 
-// covers: AP-008, AP-020, AP-070, AP-071, AP-079
+// covers: AP-008, AP-020, AP-070, AP-071, AP-079, AP-170, AP-171, AP-174, AP-175, AP-235, AP-220, AP-242, AP-250, AP-251
 #[test]
 fn a_prompt_step_runs_in_the_background_and_later_steps_quote_it() {
     let mut sim = configured();
     let id = start(&mut sim, "AIR-1");
+    let jobs = sim
+        .state()
+        .queue
+        .iter()
+        .filter(|e| e.queue_key == "approval-effects" || e.queue_key == "prompt-steps")
+        .count();
+    assert_eq!(
+        jobs, 1,
+        "exactly one background job, queued with the committed path"
+    );
     let a = get(&mut sim, &id);
     assert_eq!(
         a["steps"][0]["status"], "ACTIVE",
@@ -117,6 +127,32 @@ fn a_prompt_step_runs_in_the_background_and_later_steps_quote_it() {
     let rows = exec_rows(&sim);
     assert_eq!(rows.len(), 1);
     assert!(rows[0]["tokensIn"].as_u64().unwrap() > 0);
+    assert_eq!(rows[0]["provider"], "anthropic");
+    assert_eq!(rows[0]["model"], "claude-sonnet-4-6");
+    assert!(rows[0]["latencyMs"].is_u64() && rows[0]["errorCode"].is_null());
+    assert!(rows[0]["response"]
+        .as_str()
+        .unwrap()
+        .contains("Risk Level:"));
+    assert!(
+        rows[0]["prompt"].as_str().unwrap().len() > 100,
+        "the scrubbed assembled prompt"
+    );
+    // Completion is a step decision like any other: a STEP_DECISION webhook for the PROMPT step.
+    let hooks: Vec<&str> = sim
+        .state()
+        .hook_inbox
+        .iter()
+        .filter(|r| {
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "X-AIClearance-Event" && v == "STEP_DECISION")
+        })
+        .filter_map(|r| r.body.as_deref())
+        .filter(|b| b.contains("\"PROMPT\""))
+        .collect();
+    assert_eq!(hooks.len(), 1, "{:?}", sim.state().hook_inbox);
+    assert!(hooks[0].contains("SUCCESS"), "{}", hooks[0]);
     let u = ok(&mut sim, "admin.ai.usage", json!({}), ADMIN);
     assert_eq!(u["usage"]["executions"], 1);
     assert_eq!(
@@ -394,7 +430,10 @@ fn the_execution_route_checks_access_and_hides_the_prompt() {
         json!({"approvalId": id, "stepId": "s1"}),
         outsider,
     );
-    assert_eq!(code, "APPROVAL_NOT_FOUND", "the same answer as a missing approval");
+    assert_eq!(
+        code, "APPROVAL_NOT_FOUND",
+        "the same answer as a missing approval"
+    );
     // A step of another kind, or one that does not belong to this approval: not found.
     assert_eq!(
         err(
