@@ -625,3 +625,23 @@ fn a_lost_job_is_force_failed_by_the_five_minute_cleanup_and_rows_expire_after_9
     assert_eq!(exec_rows(&sim).len(), 0, "pruned after 90 days");
     assert_eq!(count_prefix(&sim, "prompt-exec-at:"), 0);
 }
+
+// covers: AP-179
+/// The 5-minute cleanup leaves a step alone while its job is still queued (not yet stale): the
+/// job then runs and completes the step normally.
+#[test]
+fn the_cleanup_never_fails_a_step_whose_job_is_still_queued() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    // The platform has not delivered the job yet.
+    let held: Vec<_> = sim.state().queue.clone();
+    sim.state_mut().queue.clear();
+    sim.state_mut().clock_ms += 6 * 60 * 1000;
+    let out = outcome(&sim.run_scheduled("prompt-step-cleanup").unwrap());
+    assert_eq!(out["approvals"]["lostPromptStepsFailed"], 0, "{out}");
+    assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "ACTIVE");
+    sim.state_mut().queue.extend(held);
+    sim.settle();
+    assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 1);
+}
