@@ -645,3 +645,84 @@ fn the_cleanup_never_fails_a_step_whose_job_is_still_queued() {
     assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
     assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 1);
 }
+
+// covers: AP-240, AP-243, AP-244
+/// The public web API views: a PROMPT step's fields on the approval, its config on the
+/// definition, and never the internal custom-field whitelist.
+#[test]
+fn the_web_api_shows_prompt_steps_with_their_public_fields_only() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let a = get(&mut sim, &id);
+    let step = a["steps"][0].as_object().unwrap();
+    for k in [
+        "id",
+        "type",
+        "status",
+        "name",
+        "action",
+        "parallelGroupNumber",
+        "conditionId",
+        "executedAt",
+        "resultTeaser",
+        "errorCode",
+        "errorMessage",
+    ] {
+        assert!(step.contains_key(k), "{k} missing from {step:?}");
+    }
+    assert_eq!(step["type"], "PROMPT");
+    // A step narrowing the tenant whitelist keeps it internal.
+    let mut def = ok(
+        &mut sim,
+        "admin.definitions.get",
+        json!({"id": "ai-path"}),
+        ADMIN,
+    )["definition"]
+        .clone();
+    def["steps"][0]["customFields"] = json!(["customfield_10050"]);
+    ok(
+        &mut sim,
+        "admin.definitions.save",
+        json!({"definition": def}),
+        ADMIN,
+    );
+    let stored = ok(
+        &mut sim,
+        "admin.definitions.get",
+        json!({"id": "ai-path"}),
+        ADMIN,
+    );
+    assert!(
+        stored.to_string().contains("customfield_10050"),
+        "admins see it: {stored}"
+    );
+    let d = ok(
+        &mut sim,
+        "webapi.v2.definitions.get",
+        json!({"id": "ai-path"}),
+        ADMIN,
+    );
+    let s0 = d["definition"]["steps"][0]
+        .as_object()
+        .or_else(|| d["steps"][0].as_object())
+        .unwrap()
+        .clone();
+    for k in [
+        "type",
+        "name",
+        "action",
+        "promptTemplate",
+        "parallelGroupNumber",
+        "conditionId",
+        "labelCondition",
+    ] {
+        assert!(s0.contains_key(k), "{k} missing from {s0:?}");
+    }
+    assert_eq!(s0["promptTemplate"], "builtin:risk");
+    let text = d.to_string();
+    assert!(
+        !text.contains("customfield_10050") && !text.contains("customFields"),
+        "{text}"
+    );
+}
