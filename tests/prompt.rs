@@ -726,3 +726,76 @@ fn the_web_api_shows_prompt_steps_with_their_public_fields_only() {
         "{text}"
     );
 }
+
+// covers: AP-151, AP-153, AP-154, AP-196
+/// Every provider failure mode of the emulated Anthropic API, end to end through the worker:
+/// its error code on the step, how many calls it cost (transient codes are retried once, at
+/// least 2 s later), and the path moving on regardless.
+#[test]
+fn every_provider_failure_maps_to_its_code_and_the_path_moves_on() {
+    let cases: Vec<(Vec<LlmFault>, Option<&str>, usize)> = vec![
+        (vec![LlmFault::Unauthorized], Some("INVALID_KEY"), 1),
+        (vec![LlmFault::RateLimited { retry_after_s: 1 }], None, 2),
+        (
+            vec![
+                LlmFault::RateLimited { retry_after_s: 1 },
+                LlmFault::RateLimited { retry_after_s: 1 },
+            ],
+            Some("RATE_LIMITED"),
+            2,
+        ),
+        (
+            vec![LlmFault::ServerError, LlmFault::ServerError],
+            Some("UNAVAILABLE"),
+            2,
+        ),
+        (
+            vec![LlmFault::Timeout, LlmFault::Timeout],
+            Some("TIMEOUT"),
+            2,
+        ),
+        (vec![LlmFault::ContentFilter], Some("CONTENT_BLOCKED"), 1),
+        (vec![LlmFault::MaxTokens], Some("OUTPUT_TRUNCATED"), 1),
+        (vec![LlmFault::EmptyBody], Some("EMPTY_RESPONSE"), 1),
+        (vec![LlmFault::QuotaExceeded], Some("BUDGET_EXHAUSTED"), 1),
+    ];
+    for (faults, code, calls) in cases {
+        let mut sim = configured();
+        for f in &faults {
+            sim.state_mut().llm.plan("*", f.clone());
+        }
+        let id = start(&mut sim, "AIR-1");
+        sim.settle();
+        sim.advance(3_000);
+        let a = get(&mut sim, &id);
+        let step = &a["steps"][0];
+        match code {
+            Some(c) => {
+                assert_eq!(step["status"], "FAIL", "{faults:?}: {step}");
+                assert_eq!(step["errorCode"], c, "{faults:?}");
+                let msg = step["errorMessage"].as_str().unwrap();
+                assert!(
+                    !msg.is_empty() && !msg.contains("{\""),
+                    "{faults:?}: no provider envelope: {msg}"
+                );
+            }
+            None => {
+                assert_eq!(step["status"], "SUCCESS", "{faults:?}: {step}");
+                assert!(step["resultTeaser"].as_str().is_some_and(|t| !t.is_empty()));
+            }
+        }
+        let recs = &sim.state().llm.calls;
+        assert_eq!(recs.len(), calls, "{faults:?}: provider calls");
+        if calls == 2 {
+            assert!(
+                recs[1].at_ms - recs[0].at_ms >= 2_000,
+                "{faults:?}: retried after >= 2 s"
+            );
+        }
+        assert_eq!(
+            a["steps"][1]["status"], "ACTIVE",
+            "{faults:?}: the path moves on"
+        );
+        assert_ne!(a["status"], "REJECTED", "{faults:?}");
+    }
+}
