@@ -799,3 +799,34 @@ fn every_provider_failure_maps_to_its_code_and_the_path_moves_on() {
         assert_ne!(a["status"], "REJECTED", "{faults:?}");
     }
 }
+
+// covers: AP-082
+/// An assembled prompt over 200,000 characters is never sent: the step fails with
+/// PROMPT_TOO_LARGE and a message to trim, and the path moves on.
+#[test]
+fn an_oversize_prompt_fails_the_step_without_a_provider_call() {
+    let mut sim = configured();
+    let huge = "Quarterly usage notes. ".repeat(10_000); // ~230,000 characters
+    sim.state_mut()
+        .site
+        .issues
+        .iter_mut()
+        .find(|i| i.key == "AIR-1")
+        .unwrap()
+        .description = json!({
+        "type": "doc", "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": huge}]}]
+    });
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let a = get(&mut sim, &id);
+    assert_eq!(a["steps"][0]["status"], "FAIL");
+    assert_eq!(a["steps"][0]["errorCode"], "PROMPT_TOO_LARGE");
+    assert!(a["steps"][0]["errorMessage"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("trim"));
+    assert_eq!(sim.state().llm.calls.len(), 0, "nothing left the site");
+    assert_eq!(a["steps"][1]["status"], "ACTIVE");
+}
