@@ -830,3 +830,75 @@ fn an_oversize_prompt_fails_the_step_without_a_provider_call() {
     assert_eq!(sim.state().llm.calls.len(), 0, "nothing left the site");
     assert_eq!(a["steps"][1]["status"], "ACTIVE");
 }
+
+// covers: AP-021, AP-022, AP-023
+/// The definition editor's PROMPT step rules, checked on the server.
+#[test]
+fn prompt_step_config_is_validated_on_the_server() {
+    let mut sim = configured();
+    let custom = ok(
+        &mut sim,
+        "admin.ai.templates.save",
+        json!({"name": "Vendor check", "description": "", "body": "Check the vendor of {{ issue.fields.summary }}"}),
+        ADMIN,
+    );
+    let custom_id = custom["template"]["id"].as_str().unwrap().to_string();
+    let def = |steps: Value| json!({"definition": {"id": "p2", "name": "P2", "description": "d", "steps": steps}});
+    let prompt = |name: &str, template: Value, body: &str| json!({"name": name, "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": template, "body": body});
+    let user =
+        json!({"name": "Lead", "type": "USER", "parallelGroupNumber": 2, "approvers": [PRIYA]});
+    // Blank, built-in and custom templates are all accepted and kept.
+    let saved = ok(
+        &mut sim,
+        "admin.definitions.save",
+        def(json!([
+            prompt("A", Value::Null, "Say hi"),
+            prompt("B", json!("builtin:risk"), ""),
+            prompt("C", json!(custom_id.clone()), ""),
+            user.clone()
+        ])),
+        ADMIN,
+    );
+    let steps = saved["definition"]["steps"].as_array().unwrap();
+    assert!(steps[0]["promptTemplate"].is_null());
+    assert_eq!(steps[1]["promptTemplate"], "builtin:risk");
+    assert_eq!(steps[2]["promptTemplate"], custom_id.as_str());
+    // Two PROMPT steps with the same name (case-insensitively) are refused.
+    let code = err(
+        &mut sim,
+        "admin.definitions.save",
+        def(json!([
+            prompt("Risk", Value::Null, "x"),
+            prompt("risk", Value::Null, "y"),
+            user.clone()
+        ])),
+        ADMIN,
+    );
+    assert_eq!(code, "DEFINITION_INVALID");
+    // The body: 4,000 characters pass, 4,001 do not.
+    let b4000 = "a".repeat(4_000);
+    ok(
+        &mut sim,
+        "admin.definitions.save",
+        def(json!([prompt("A", Value::Null, &b4000), user.clone()])),
+        ADMIN,
+    );
+    let code2 = err(
+        &mut sim,
+        "admin.definitions.save",
+        def(json!([
+            prompt("A", Value::Null, &format!("{b4000}a")),
+            user.clone()
+        ])),
+        ADMIN,
+    );
+    assert_eq!(code2, "DEFINITION_INVALID");
+    // A template that does not exist is refused.
+    let code3 = err(
+        &mut sim,
+        "admin.definitions.save",
+        def(json!([prompt("A", json!("tpl-missing"), ""), user])),
+        ADMIN,
+    );
+    assert_eq!(code3, "DEFINITION_INVALID");
+}

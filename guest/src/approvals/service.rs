@@ -39,6 +39,30 @@ pub fn save_definition(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let input = p.get("definition").unwrap_or(p);
     let mut def = definition::parse(input, |g| group_exists(host, g))?;
+    // A PROMPT step's template must exist: a built-in, or a custom template of this tenant.
+    for step in def
+        .steps
+        .iter()
+        .chain(&def.success_steps)
+        .chain(&def.rejection_steps)
+        .chain(&def.expiration_steps)
+    {
+        if let definition::StepConfig::Prompt {
+            prompt_template: Some(t),
+            ..
+        } = &step.config
+        {
+            if !t.is_empty() && crate::prompt::templates::get(store, t).is_err() {
+                return Err(AppError::invalid(
+                    "DEFINITION_INVALID",
+                    format!("step {:?}: no prompt template {t:?}", step.name),
+                )
+                .with_details(
+                    json!({"promptTemplate": "a built-in or an existing custom template"}),
+                ));
+            }
+        }
+    }
     // A new definition gets a generated id unless the admin names one (stable ids let
     // governance and fixtures refer to paths by name).
     let previous = if def.id.is_empty() {
