@@ -902,3 +902,83 @@ fn prompt_step_config_is_validated_on_the_server() {
     );
     assert_eq!(code3, "DEFINITION_INVALID");
 }
+
+// covers: AP-010, AP-041, AP-034, AP-144, AP-211, AP-212, AP-214
+/// Fresh settings keep PII mode off; a model id that is not in the curated list is accepted and
+/// sent; a re-run re-reads the issue and uses the settings in force now, and brings a failed
+/// step back on the same approval.
+#[test]
+fn rerun_uses_the_current_issue_and_settings_and_custom_model_ids_are_sent() {
+    let mut fresh = wasm();
+    let s = ok(&mut fresh, "admin.ai.settings.get", json!({}), ADMIN);
+    assert_eq!(
+        s["settings"]["piiSensitive"]
+            .as_bool()
+            .or(s["piiSensitive"].as_bool()),
+        Some(false),
+        "{s}"
+    );
+    let models = ok(
+        &mut fresh,
+        "admin.ai.models",
+        json!({"provider": "anthropic"}),
+        ADMIN,
+    );
+    assert!(models.to_string().contains("claude-sonnet-4-6"), "{models}");
+
+    let mut sim = configured();
+    sim.state_mut()
+        .llm
+        .plan("*", LlmFault::RateLimited { retry_after_s: 1 });
+    sim.state_mut()
+        .llm
+        .plan("*", LlmFault::RateLimited { retry_after_s: 1 });
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    sim.advance(3_000);
+    let a = get(&mut sim, &id);
+    assert_eq!(a["steps"][0]["errorCode"], "RATE_LIMITED");
+    assert_eq!(
+        a["originator"], JONAS,
+        "the approval records who started it"
+    );
+    // The issue changes and the admin switches to a model id of their own.
+    sim.state_mut()
+        .site
+        .issues
+        .iter_mut()
+        .find(|i| i.key == "AIR-1")
+        .unwrap()
+        .summary = "Access to ChatGPT Enterprise for the Q3 pricing study".into();
+    sim.advance(2_000);
+    ok(
+        &mut sim,
+        "admin.ai.settings.save",
+        json!({"model": "claude-sonnet-4-6-20261101"}),
+        ADMIN,
+    );
+    ok(
+        &mut sim,
+        "ai.rerun",
+        json!({"approvalId": id, "stepId": "s1"}),
+        JONAS,
+    );
+    sim.settle();
+    let a = get(&mut sim, &id);
+    assert_eq!(
+        a["steps"][0]["status"], "SUCCESS",
+        "same approval, same step"
+    );
+    let last = sim.state().llm.calls.last().unwrap().clone();
+    assert_eq!(last.model, "claude-sonnet-4-6-20261101");
+    let rows = exec_rows(&sim);
+    let newest = rows.iter().max_by_key(|r| r["atMs"].as_u64()).unwrap();
+    assert!(
+        newest["prompt"]
+            .as_str()
+            .unwrap()
+            .contains("Q3 pricing study"),
+        "re-fetched issue"
+    );
+    assert_eq!(newest["model"], "claude-sonnet-4-6-20261101");
+}
