@@ -176,7 +176,7 @@ fn execution_history(store: Store<'_>, approval_id: &str, step_id: &str) -> AppR
         .into_iter()
         .map(|(_, e)| e)
         .collect();
-    rows.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+    rows.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     Ok(rows
         .iter()
         .map(|e| {
