@@ -161,7 +161,7 @@ fn a_prompt_step_runs_in_the_background_and_later_steps_quote_it() {
     );
 }
 
-// covers: AP-033, AP-049, AP-101
+// covers: AP-033, AP-049, AP-101, AP-137
 #[test]
 fn no_key_email_account_id_or_real_name_leaves_the_site() {
     let mut sim = configured();
@@ -981,4 +981,59 @@ fn rerun_uses_the_current_issue_and_settings_and_custom_model_ids_are_sent() {
         "re-fetched issue"
     );
     assert_eq!(newest["model"], "claude-sonnet-4-6-20261101");
+}
+
+// covers: AP-009, AP-072, AP-073, AP-074, AP-077, AP-078, AP-081, AP-119
+/// What the assembled prompt holds (seen through the admin preview, which shows it exactly):
+/// the body's variables rendered, and the structured appendix with the approval's time signals,
+/// all four phases, and the definition cut down to name, description and purpose.
+#[test]
+fn the_assembled_prompt_renders_variables_and_carries_the_structured_appendix() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let body = "Def: {{ definition.name }} / {{ definition.description }}. Approval: {{ approval.name }} is {{ approval.status }}. Issue: {{ issue.fields.summary }} ({{ issue.fields.status.name }}).";
+    let p = ok(
+        &mut sim,
+        "admin.ai.preview",
+        json!({"approvalId": id, "body": body}),
+        ADMIN,
+    );
+    let all: String = ["system", "user", "appendix"]
+        .iter()
+        .filter_map(|k| p[*k].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        all.contains("Def: AI-assisted access / Decide AI tool requests with a risk read first."),
+        "{all}"
+    );
+    assert!(all.contains("Issue: Access to ChatGPT Enterprise"), "{all}");
+    assert!(
+        all.contains("Approval: ") && !all.contains("{{ approval"),
+        "{all}"
+    );
+    for k in [
+        "startedAt",
+        "startedDaysAgo",
+        "currentStepActivatedAt",
+        "currentStepDaysAgo",
+        "successSteps",
+        "rejectionSteps",
+        "expirationSteps",
+        "purpose",
+    ] {
+        assert!(all.contains(k), "{k} missing from the appendix:\n{all}");
+    }
+    // The definition is trimmed: its description doubles as `purpose`; no version or
+    // timestamps (step condition ids belong to the approval data, not the definition).
+    assert!(
+        all.contains("\"purpose\":\"Decide AI tool requests with a risk read first\"")
+            || all.contains("\"purpose\": \"Decide AI tool requests with a risk read first\""),
+        "{all}"
+    );
+    assert!(
+        !all.contains("\"version\"") && !all.contains("\"updatedAt\""),
+        "{all}"
+    );
 }
