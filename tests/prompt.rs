@@ -1037,3 +1037,49 @@ fn the_assembled_prompt_renders_variables_and_carries_the_structured_appendix() 
         "{all}"
     );
 }
+
+// covers: AP-048
+/// Data sharing → Refresh re-reads the custom fields from Jira (`GET /rest/api/3/field`) and
+/// lists them by name, saying which the whitelist lets through.
+#[test]
+fn the_refresh_action_lists_jiras_custom_fields_by_name() {
+    let mut sim = configured();
+    for (id, name) in [
+        ("customfield_10051", "Vendor contract"),
+        ("customfield_10050", "Cost center"),
+    ] {
+        sim.state_mut().site.fields.push(host_sim::site::FieldDef {
+            id: id.into(),
+            name: name.into(),
+            custom: true,
+        });
+    }
+    sim.advance(2_000);
+    ok(
+        &mut sim,
+        "admin.ai.settings.save",
+        json!({"customFieldWhitelist": ["customfield_10050"]}),
+        ADMIN,
+    );
+    let rec = sim.resolve("admin.ai.fields.refresh", &json!({}), Some(ADMIN));
+    assert_eq!(
+        rec.counts.by_op.get("jira.GET /rest/api/3/field").copied(),
+        Some(1),
+        "{:?}",
+        rec.counts.by_op
+    );
+    let out = outcome(&rec);
+    let fields = out["fields"].as_array().unwrap();
+    let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["Cost center", "Vendor contract"],
+        "custom fields only, by name"
+    );
+    assert_eq!(fields[0]["whitelisted"], true);
+    assert_eq!(fields[1]["whitelisted"], false);
+    assert_eq!(
+        err(&mut sim, "admin.ai.fields.refresh", json!({}), JONAS),
+        "ADMIN_REQUIRED"
+    );
+}

@@ -21,6 +21,7 @@ pub const RESOLVERS: &[&str] = &[
     "admin.ai.templates.save",
     "admin.ai.templates.delete",
     "admin.ai.preview",
+    "admin.ai.fields.refresh",
     "ai.stepForm",
     "ai.execution",
     "ai.rerun",
@@ -47,6 +48,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "admin.ai.settings.get" => settings::view(host, &settings::load(store)?),
         "admin.ai.settings.save" => settings::view(host, &settings::save(host, p)?),
         "admin.ai.test" => settings::test_connection(host, p),
+        "admin.ai.fields.refresh" => refresh_fields(host, store),
         "admin.ai.models" => {
             let pr = p
                 .get("provider")
@@ -186,4 +188,33 @@ fn execution_history(store: Store<'_>, approval_id: &str, step_id: &str) -> AppR
                    "resultTeaser": e.response.chars().take(2_000).collect::<String>()})
         })
         .collect())
+}
+
+/// Data sharing → Refresh: re-reads Jira's custom fields (`GET /rest/api/3/field`) so the admin
+/// can pick the whitelist by name; each says whether it is whitelisted now.
+fn refresh_fields(host: &dyn Host, store: Store<'_>) -> AppResult<Value> {
+    let resp = host.jira(
+        crate::host::Principal::App,
+        &crate::host::HttpRequest::get("/rest/api/3/field"),
+    )?;
+    if resp.status != 200 {
+        return Err(AppError::new(
+            crate::error::ErrorKind::Unavailable,
+            "JIRA_UNAVAILABLE",
+            format!("Jira answered {} listing fields", resp.status),
+        ));
+    }
+    let all: Vec<Value> = serde_json::from_str(&resp.body).unwrap_or_default();
+    let s = settings::load(store)?;
+    let mut fields: Vec<Value> = all
+        .iter()
+        .filter(|f| f["custom"].as_bool() == Some(true))
+        .filter_map(|f| {
+            let id = f["id"].as_str()?;
+            Some(json!({"id": id, "name": f["name"].as_str().unwrap_or(id),
+                        "whitelisted": s.allow_all_custom_fields || s.custom_field_whitelist.iter().any(|w| w == id)}))
+        })
+        .collect();
+    fields.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    Ok(json!({"fields": fields, "allowAll": s.allow_all_custom_fields}))
 }

@@ -382,6 +382,30 @@ pub fn handle(
                 ),
             }
         }
+        // Every field, system and custom (Jira's FieldDetails shape).
+        ("GET", ["rest", "api", "3", "field"]) => {
+            let system = [
+                ("summary", "Summary"),
+                ("description", "Description"),
+                ("status", "Status"),
+                ("priority", "Priority"),
+                ("labels", "Labels"),
+                ("reporter", "Reporter"),
+            ];
+            let mut out: Vec<Value> = system
+                .iter()
+                .map(|(id, name)| json!({"id": id, "key": id, "name": name, "custom": false, "orderable": true,
+                                         "navigable": true, "searchable": true, "clauseNames": [id]}))
+                .collect();
+            for f in &site.fields {
+                let num = f.id.trim_start_matches("customfield_");
+                out.push(json!({"id": f.id, "key": f.id, "name": f.name, "custom": f.custom, "orderable": true,
+                                "navigable": true, "searchable": true,
+                                "clauseNames": [format!("cf[{num}]"), f.name.clone()],
+                                "schema": {"type": "string", "customId": num.parse::<u64>().ok()}}));
+            }
+            (ok(200, Value::Array(out)), 0)
+        }
         ("GET", ["rest", "api", "3", "myself"]) => match account.and_then(|a| site.user(a)) {
             Some(u) if principal == Principal::User => (ok(200, shapes::user(site, u)), 0),
             _ => (error_response(401, None, "You are not authenticated."), 0),
