@@ -10,7 +10,6 @@ use host_sim::runtime::RawOutcome;
 use host_sim::Sim;
 use serde_json::{json, Value};
 
-const MARCUS: &str = "712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4"; // ai-approvers
 const WEI: &str = "712020:6d7314cd-429c-5163-a056-f0c8e2524635";
 const OKTA_TOKEN: &str = "00aTestOktaToken-do-not-leak-7781";
 const GROUP: &str = "AI Clearance - GitHub Copilot Business";
@@ -32,18 +31,6 @@ fn connect(sim: &mut Sim) -> Value {
         json!({"toolId": "github-copilot", "connectorId": "okta"}),
         ADMIN,
     )
-}
-
-/// AIR-2 (Wei, GitHub Copilot, low risk) ingested and approved directly by Marcus.
-fn approve_air2(sim: &mut Sim) {
-    deliver(sim, &["002"]);
-    ok(
-        sim,
-        "clearance.approvals.decide",
-        json!({"issueKey": "AIR-2", "decision": "approve"}),
-        MARCUS,
-    );
-    sim.settle();
 }
 
 fn job(sim: &Sim) -> Value {
@@ -851,29 +838,13 @@ fn a_timeout_after_core_applied_is_retried_with_the_same_idempotency_key() {
     assert_eq!(sim.state().relay.applied_count, 1);
 }
 
-/// Moves `g-10101`'s expiry to `at` (keeping the expiry index in step).
-fn set_expiry(sim: &mut Sim, at: u64) {
-    let key = "access-grant:g-10101";
-    let mut g = kvs_value(sim, key).unwrap();
-    let old = aiclearance::time::parse(g["expiresAt"].as_str().unwrap()).unwrap();
-    g["expiresAt"] = json!(aiclearance::time::rfc3339(at));
-    let st = sim.state_mut();
-    st.kvs.get_mut(key).unwrap().value = g.to_string();
-    let entry = st
-        .kvs
-        .remove(&format!("access-grant-expiry:{old:013}:g-10101"))
-        .unwrap();
-    st.kvs
-        .insert(format!("access-grant-expiry:{at:013}:g-10101"), entry);
-}
-
 #[test]
 fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life() {
     let mut sim = wasm();
     connect(&mut sim);
     approve_air2(&mut sim);
     let now = sim.state().clock_ms;
-    set_expiry(&mut sim, now + 3_600_000);
+    set_grant_expiry(&mut sim, "g-10101", now + 3_600_000, false);
     sim.state_mut().clock_ms += 2 * 3_600_000;
     // The job runner expires the grant; its deprovision job meets a 503 and waits to retry.
     sim.state_mut()

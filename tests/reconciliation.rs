@@ -9,7 +9,6 @@ use host_sim::remotes::relay::RelayFault;
 use host_sim::Sim;
 use serde_json::{json, Value};
 
-const MARCUS: &str = "712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4";
 const GROUP: &str = "AI Clearance - GitHub Copilot Business";
 const STRANGER: &str = "bruno@costa-consulting.io";
 
@@ -48,14 +47,7 @@ fn site(mode: &str) -> Sim {
         json!({"toolId": "github-copilot", "connectorId": "okta"}),
         ADMIN,
     );
-    deliver(&mut sim, &["002"]);
-    ok(
-        &mut sim,
-        "clearance.approvals.decide",
-        json!({"issueKey": "AIR-2", "decision": "approve"}),
-        MARCUS,
-    );
-    sim.settle();
+    approve_air2(&mut sim);
     assert_eq!(members(&sim), vec!["wei.chen@acme.example".to_string()]);
     sim
 }

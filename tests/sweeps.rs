@@ -10,7 +10,6 @@ use host_sim::runtime::RawOutcome;
 use host_sim::Sim;
 use serde_json::{json, Value};
 
-const MARCUS: &str = "712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4";
 const HOUR: u64 = 3_600_000;
 const DAY: u64 = 24 * HOUR;
 
@@ -113,35 +112,17 @@ fn a_request_pending_past_its_sla_is_escalated_once_with_a_comment_and_audit() {
     }
 }
 
-/// Makes `grant_id` active and sets its expiry `days` from now (the state a long-lived grant
-/// would reach), keeping the expiry index in step.
+/// Makes `grant_id` active and sets its expiry `days` from now.
 fn expire_in(sim: &mut Sim, grant_id: &str, days: u64) {
-    let key = format!("access-grant:{grant_id}");
-    let mut g = kvs_value(sim, &key).unwrap();
-    let old = aiclearance::time::parse(g["expiresAt"].as_str().unwrap()).unwrap();
-    let new = sim.state().clock_ms + days * DAY;
-    g["expiresAt"] = json!(aiclearance::time::rfc3339(new));
-    g["status"] = json!("active");
-    let st = sim.state_mut();
-    st.kvs.get_mut(&key).unwrap().value = g.to_string();
-    let old_idx = format!("access-grant-expiry:{old:013}:{grant_id}");
-    let entry = st.kvs.remove(&old_idx).unwrap();
-    st.kvs
-        .insert(format!("access-grant-expiry:{new:013}:{grant_id}"), entry);
+    let at = sim.state().clock_ms + days * DAY;
+    set_grant_expiry(sim, grant_id, at, true);
 }
 
 // covers: CL-133, CL-134, CL-135
 #[test]
 fn recertification_creates_one_review_issue_per_grant_entering_the_window() {
     let mut sim = wasm();
-    deliver(&mut sim, &["002"]);
-    ok(
-        &mut sim,
-        "clearance.approvals.decide",
-        json!({"issueKey": "AIR-2", "decision": "approve"}),
-        MARCUS,
-    );
-    sim.settle();
+    approve_air2(&mut sim);
     expire_in(&mut sim, "g-10101", 20);
     let issues = |sim: &Sim| {
         sim.state()
@@ -225,14 +206,7 @@ fn recertification_creates_one_review_issue_per_grant_entering_the_window() {
 #[test]
 fn expiry_notices_go_out_seven_days_and_one_day_before_the_end_once_each() {
     let mut sim = wasm();
-    deliver(&mut sim, &["002"]);
-    ok(
-        &mut sim,
-        "clearance.approvals.decide",
-        json!({"issueKey": "AIR-2", "decision": "approve"}),
-        MARCUS,
-    );
-    sim.settle();
+    approve_air2(&mut sim);
     expire_in(&mut sim, "g-10101", 10);
     let count = |sim: &Sim, text: &str| {
         issue_comments(sim, "AIR-2")
@@ -374,14 +348,7 @@ fn inject_grant(sim: &mut Sim, template: &Value, n: u64, expires_ms: u64) {
 /// Grants `total` grants of which `due` are overdue; returns the job runner's kvs calls.
 pub fn sweep_cost(total: u64, due: u64) -> (u64, Value) {
     let mut sim = wasm();
-    deliver(&mut sim, &["002"]);
-    ok(
-        &mut sim,
-        "clearance.approvals.decide",
-        json!({"issueKey": "AIR-2", "decision": "approve"}),
-        MARCUS,
-    );
-    sim.settle();
+    approve_air2(&mut sim);
     let template = kvs_value(&sim, "access-grant:g-10101").unwrap();
     let now = sim.state().clock_ms;
     for n in 0..total {
@@ -426,14 +393,7 @@ fn the_job_runner_reads_only_the_due_grants_among_100k() {
 #[test]
 fn finished_jobs_are_pruned_after_thirty_days() {
     let mut sim = wasm();
-    deliver(&mut sim, &["002"]);
-    ok(
-        &mut sim,
-        "clearance.approvals.decide",
-        json!({"issueKey": "AIR-2", "decision": "approve"}),
-        MARCUS,
-    );
-    sim.settle();
+    approve_air2(&mut sim);
     let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
     let job_id = tab["manualActions"][0]["jobId"]
         .as_str()

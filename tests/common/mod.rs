@@ -195,3 +195,39 @@ pub fn audit_of(sim: &Sim, kind: &str) -> Vec<Value> {
         .filter(|e| e["type"] == kind)
         .collect()
 }
+
+/// Marcus Webb, of the ai-approvers group (decides low-risk requests directly).
+pub const MARCUS: &str = "712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4";
+
+/// AIR-2 (Wei, GitHub Copilot, low risk: decided directly) ingested and approved by Marcus, with
+/// what that queued run. Its grant is `g-10101`.
+pub fn approve_air2(sim: &mut Sim) {
+    deliver(sim, &["002"]);
+    ok(
+        sim,
+        "clearance.approvals.decide",
+        serde_json::json!({"issueKey": "AIR-2", "decision": "approve"}),
+        MARCUS,
+    );
+    sim.settle();
+}
+
+/// Moves a grant's expiry to `at_ms` (optionally marking it active), keeping the expiry index in
+/// step: the state a long-lived grant reaches, without waiting months of simulated time.
+pub fn set_grant_expiry(sim: &mut Sim, grant_id: &str, at_ms: u64, make_active: bool) {
+    let key = format!("access-grant:{grant_id}");
+    let mut g = kvs_value(sim, &key).unwrap();
+    let old = aiclearance::time::parse(g["expiresAt"].as_str().unwrap()).unwrap();
+    g["expiresAt"] = serde_json::json!(aiclearance::time::rfc3339(at_ms));
+    if make_active {
+        g["status"] = serde_json::json!("active");
+    }
+    let st = sim.state_mut();
+    st.kvs.get_mut(&key).unwrap().value = g.to_string();
+    let entry = st
+        .kvs
+        .remove(&format!("access-grant-expiry:{old:013}:{grant_id}"))
+        .unwrap();
+    st.kvs
+        .insert(format!("access-grant-expiry:{at_ms:013}:{grant_id}"), entry);
+}

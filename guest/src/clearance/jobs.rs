@@ -402,7 +402,8 @@ fn call_core(
             }
         }
         JobKind::Check => {
-            let found = is_member(host, core, &gid, &ident.email)?;
+            let found =
+                relay::group_members(host, core, &group_id)?.contains(&ident.email.to_lowercase());
             let expected = grant.is_some_and(|g| g.status.is_open());
             Ok(Done {
                 group_id,
@@ -410,41 +411,6 @@ fn call_core(
             })
         }
     }
-}
-
-/// Pages through a group's members looking for `email` (bounded: 100 pages of 200).
-fn is_member(
-    host: &dyn Host,
-    core: &crate::provisioning::relay::CoreConfig,
-    gid: &str,
-    email: &str,
-) -> Result<bool, crate::provisioning::relay::RelayError> {
-    use crate::provisioning::relay;
-    let mut cursor = String::new();
-    for _ in 0..100 {
-        let target = format!(
-            "/v1/groups/{gid}/members?cursor={}&limit=200",
-            relay::segment(&cursor)
-        );
-        let page = relay::call(host, core, "GET", &target, None, None)?;
-        let members = page["members"].as_array().cloned().unwrap_or_default();
-        if members.iter().any(|m| {
-            m["email"]
-                .as_str()
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        }) {
-            return Ok(true);
-        }
-        match page["nextCursor"].as_str() {
-            Some(c) if !c.is_empty() => cursor = c.to_string(),
-            _ => return Ok(false),
-        }
-    }
-    Err(relay::err(
-        "GROUP_TOO_LARGE",
-        false,
-        "the group has more than 20,000 members".into(),
-    ))
 }
 
 /// Moves a job to `manualPending` (no connector, or its connector is disabled or gone).

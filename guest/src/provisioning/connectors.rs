@@ -142,9 +142,19 @@ pub fn load(store: Store<'_>, id: &str) -> AppResult<Option<Connector>> {
     Ok(store.get(&keys::connector(id))?)
 }
 
+/// The connector and its stored text (the condition for writing it back).
+fn must_raw(store: Store<'_>, id: &str) -> AppResult<(Connector, String)> {
+    let key = keys::connector(id);
+    let missing = || AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {id:?}"));
+    if !slug(id) {
+        return Err(missing());
+    }
+    let raw = store.get_raw(&key)?.ok_or_else(missing)?;
+    Ok((crate::storage::decode(&key, &raw)?, raw))
+}
+
 fn must(store: Store<'_>, id: &str) -> AppResult<Connector> {
-    load(store, id)?
-        .ok_or_else(|| AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {id:?}")))
+    must_raw(store, id).map(|(c, _)| c)
 }
 
 pub fn list(store: Store<'_>) -> AppResult<Value> {
@@ -444,11 +454,7 @@ pub fn set_enabled(
 ) -> AppResult<Value> {
     let store = Store::new(host);
     let id = field(p, "id")?;
-    let key = keys::connector(id);
-    let raw = store.get_raw(&key)?.ok_or_else(|| {
-        AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {id:?}"))
-    })?;
-    let c: Connector = crate::storage::decode(&key, &raw)?;
+    let (c, raw) = must_raw(store, id)?;
     if on && c.kind.is_connected() {
         super::connected_mode(host, inv.license_active)?;
         if c.config_version == 0 {
@@ -542,11 +548,7 @@ pub fn core_connector(host: &dyn Host, c: &Connector, with_credentials: bool) ->
 pub fn test(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let id = field(p, "id")?;
-    let key = keys::connector(id);
-    let raw = store.get_raw(&key)?.ok_or_else(|| {
-        AppError::not_found("CONNECTOR_NOT_FOUND", format!("no connector {id:?}"))
-    })?;
-    let c: Connector = crate::storage::decode(&key, &raw)?;
+    let (c, raw) = must_raw(store, id)?;
     let at = crate::time::rfc3339(host.now_ms());
     let result = if !c.kind.is_connected() {
         TestResult {

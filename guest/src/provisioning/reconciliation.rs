@@ -22,7 +22,7 @@
 
 use super::connectors::{self, Connector, ReconcileMode};
 use super::identities;
-use super::relay::{self, RelayError};
+use super::relay;
 use crate::audit::{self, AuditDraft};
 use crate::clearance::grants::{Grant, GrantStatus};
 use crate::clearance::jobs::{self, JobKind};
@@ -34,9 +34,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const EVENT_FIELD: &str = "reconcileTool";
-/// Bounds: a group of up to 20,000 members, up to 20,000 open grants per tool.
-const MAX_PAGES: usize = 100;
-const PAGE: usize = 200;
+/// Bound: up to 20,000 open grants per tool (and 20,000 members: `relay::group_members`).
 const MAX_GRANTS: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,38 +119,6 @@ pub fn schedule(host: &dyn Host, only: Option<&str>) -> AppResult<u32> {
     Ok(tools.len() as u32)
 }
 
-/// Every member email of a group, page by page.
-fn members(
-    host: &dyn Host,
-    core: &relay::CoreConfig,
-    group_id: &str,
-) -> Result<BTreeSet<String>, RelayError> {
-    let gid = relay::segment(group_id);
-    let mut out = BTreeSet::new();
-    let mut cursor = String::new();
-    for _ in 0..MAX_PAGES {
-        let target = format!(
-            "/v1/groups/{gid}/members?cursor={}&limit={PAGE}",
-            relay::segment(&cursor)
-        );
-        let page = relay::call(host, core, "GET", &target, None, None)?;
-        for m in page["members"].as_array().into_iter().flatten() {
-            if let Some(e) = m["email"].as_str() {
-                out.insert(e.to_lowercase());
-            }
-        }
-        match page["nextCursor"].as_str() {
-            Some(c) if !c.is_empty() => cursor = c.to_string(),
-            _ => return Ok(out),
-        }
-    }
-    Err(relay::err(
-        "GROUP_TOO_LARGE",
-        false,
-        "the group has more than 20,000 members".into(),
-    ))
-}
-
 /// One check of one tool (queue consumer). Returns the run summary.
 pub fn check_tool(host: &dyn Host, inv: &Invocation, tool_id: &str) -> AppResult<Value> {
     let store = Store::new(host);
@@ -193,7 +159,7 @@ pub fn check_tool(host: &dyn Host, inv: &Invocation, tool_id: &str) -> AppResult
     // 1. What is: the group's members, read first, so a grant opened (and provisioned) while
     // the check runs is seen as a grant rather than its member as an orphan. Any Core failure
     // aborts before anything is written.
-    let actual = match members(host, &core, &group_id) {
+    let actual = match relay::group_members(host, &core, &group_id) {
         Ok(m) => m,
         Err(e) => return fail(&mut run, e.code, &e.message),
     };

@@ -269,6 +269,39 @@ pub fn call(
     })
 }
 
+/// Every member email (lowercased) of a provider group, read page by page (200 a page, at most
+/// 100 pages: groups over 20,000 members are refused rather than read half).
+pub fn group_members(
+    host: &dyn Host,
+    cfg: &CoreConfig,
+    group_id: &str,
+) -> Result<std::collections::BTreeSet<String>, RelayError> {
+    let gid = segment(group_id);
+    let mut out = std::collections::BTreeSet::new();
+    let mut cursor = String::new();
+    for _ in 0..100 {
+        let target = format!(
+            "/v1/groups/{gid}/members?cursor={}&limit=200",
+            segment(&cursor)
+        );
+        let page = call(host, cfg, "GET", &target, None, None)?;
+        for m in page["members"].as_array().into_iter().flatten() {
+            if let Some(e) = m["email"].as_str() {
+                out.insert(e.to_lowercase());
+            }
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) if !c.is_empty() => cursor = c.to_string(),
+            _ => return Ok(out),
+        }
+    }
+    Err(err(
+        "GROUP_TOO_LARGE",
+        false,
+        "the group has more than 20,000 members".into(),
+    ))
+}
+
 /// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are).
 pub fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
