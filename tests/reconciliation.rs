@@ -118,7 +118,7 @@ fn drift_everything(sim: &mut Sim) {
     );
 }
 
-// covers: CL-220
+// Not CL-220: `reconciliation-record` is one of its entities, but not all of them exist (A-CL-11).
 #[test]
 fn report_only_records_each_drift_kind_and_changes_nothing() {
     let mut sim = site("reportOnly");

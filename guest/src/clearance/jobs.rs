@@ -163,8 +163,15 @@ fn load(store: Store<'_>, id: &str) -> AppResult<(Job, String)> {
     Ok((crate::storage::decode(&key, &raw)?, raw))
 }
 
-/// Moves a job to `to`, keeping the status index and the due/open keys in step.
-fn stage_status(tx: &mut Tx<'_>, job: &mut Job, to: JobStatus, now_ms: u64) -> StorageResult<()> {
+/// Moves a job to `to` (possibly the status it has), keeping the status index and the due/open/
+/// closed keys in step. `next_due` reschedules it: its old due key goes, the new one is written.
+fn stage_status(
+    tx: &mut Tx<'_>,
+    job: &mut Job,
+    to: JobStatus,
+    now_ms: u64,
+    next_due: Option<u64>,
+) -> StorageResult<()> {
     let from = job.status;
     if from != to {
         tx.delete(&keys::job_by_status(from.as_str(), &job.id))?;
@@ -174,6 +181,10 @@ fn stage_status(tx: &mut Tx<'_>, job: &mut Job, to: JobStatus, now_ms: u64) -> S
         if let Some(d) = crate::time::parse(&job.due_at) {
             tx.delete(&keys::job_due(d, &job.id))?;
         }
+    }
+    if let Some(d) = next_due {
+        job.due_at = crate::time::rfc3339(d);
+        tx.set(&keys::job_due(d, &job.id), &job.id)?;
     }
     if to.is_terminal() && !from.is_terminal() {
         tx.delete(&keys::job_open(&job.grant_id, job.kind.as_str()))?;
@@ -423,7 +434,7 @@ fn to_manual(
 ) -> AppResult<Option<u32>> {
     let now = host.now_ms();
     let mut tx = store.tx();
-    stage_status(&mut tx, &mut job, JobStatus::ManualPending, now)?;
+    stage_status(&mut tx, &mut job, JobStatus::ManualPending, now, None)?;
     job.attempts += 1;
     job.last_error = reason.clone();
     tx.set_if_current(
@@ -459,15 +470,16 @@ fn block(
     let now = host.now_ms();
     let reason = format!("{}: {}", e.code, e.message);
     let mut tx = store.tx();
-    if let Some(d) = crate::time::parse(&job.due_at) {
-        tx.delete(&keys::job_due(d, &job.id))?;
-    }
-    let next = now + BLOCKED_RECHECK_S * 1_000;
-    job.due_at = crate::time::rfc3339(next);
-    job.updated_at = crate::time::rfc3339(now);
+    let status = job.status;
+    stage_status(
+        &mut tx,
+        &mut job,
+        status,
+        now,
+        Some(now + BLOCKED_RECHECK_S * 1_000),
+    )?;
     let first = job.blocked.as_deref() != Some(reason.as_str());
     job.blocked = Some(reason.clone());
-    tx.set(&keys::job_due(next, &job.id), &job.id)?;
     tx.set_if_current(
         &keys::job(&job.id),
         crate::storage::encode(&job)?,
@@ -508,6 +520,7 @@ fn finish(
         let mut grant_change: Option<(Grant, Grant)> = None;
         let mut released = false;
         let mut late_end: Option<Grant> = None;
+        let mut retry_due: Option<u64> = None;
         let mut follow_up: Option<String> = None;
         let mut push_after: Option<u64> = None;
         let (to, log_line) = match &outcome {
@@ -558,13 +571,14 @@ fn finish(
             Outcome::Retry(e) => {
                 let wait = backoff_s(j.attempts, e.retry_after_s);
                 let next = now + wait * 1_000;
-                j.due_at = crate::time::rfc3339(next);
+                retry_due = Some(next);
+                let next_at = crate::time::rfc3339(next);
                 j.last_error = Some(e.to_string());
                 let mut d = AuditDraft::new("provisioning_job_retry_scheduled", "app");
                 d.issue_key = Some(j.issue_key.clone());
                 d.subject = json!({"jobId": j.id, "grantId": j.grant_id});
                 d.data = json!({"kind": j.kind.as_str(), "attempt": j.attempts, "reason": e.code,
-                                "nextAttemptAt": j.due_at, "backoffSeconds": wait});
+                                "nextAttemptAt": next_at, "backoffSeconds": wait});
                 drafts.push(d);
                 // Queue delays stop at 900 s: a longer wait is delivered early and asks to be
                 // redelivered for the rest (`run` answers an early delivery with a retry delay).
@@ -574,7 +588,7 @@ fn finish(
                     JobStatus::Retrying,
                     format!(
                         "job {}: attempt {}/{MAX_ATTEMPTS} failed, retry at {} ({e})",
-                        j.id, j.attempts, j.due_at
+                        j.id, j.attempts, next_at
                     ),
                 )
             }
@@ -610,15 +624,7 @@ fn finish(
         let mac = audit::mac_key(store, None)?;
         let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             let mut jj = j.clone();
-            // `stage_status` clears the due key of the time the job was due, not the new one.
-            jj.due_at = job.due_at.clone();
-            stage_status(tx, &mut jj, to, now)?;
-            jj.due_at = j.due_at.clone();
-            if to == JobStatus::Retrying {
-                if let Some(d) = crate::time::parse(&jj.due_at) {
-                    tx.set(&keys::job_due(d, &jj.id), &jj.id)?;
-                }
-            }
+            stage_status(tx, &mut jj, to, now, retry_due)?;
             tx.set_if_current(&keys::job(&jj.id), crate::storage::encode(&jj)?, Some(raw))?;
             if let Some((before, after)) = &grant_change {
                 tx.set_if_current(
@@ -741,7 +747,7 @@ pub fn complete(host: &dyn Host, who: &str, job_id: &str, action: &str) -> AppRe
         let mac = audit::mac_key(store, None)?;
         let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             let mut j = job.clone();
-            stage_status(tx, &mut j, JobStatus::Succeeded, now)?;
+            stage_status(tx, &mut j, JobStatus::Succeeded, now, None)?;
             tx.set_if_current(&keys::job(&j.id), crate::storage::encode(&j)?, Some(&raw))?;
             if let Some((before, after)) = &new_grant {
                 tx.set_if_current(

@@ -55,8 +55,6 @@ pub struct GrantIdentity {
     pub fingerprint: String,
     pub group_id: String,
     pub resolved_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub released_at: Option<String>,
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -318,7 +316,6 @@ pub fn remember(
         ),
         group_id: group_id.to_string(),
         resolved_at: crate::time::rfc3339(host.now_ms()),
-        released_at: None,
     };
     Store::new(host)
         .put(&key, &meta)
