@@ -125,6 +125,10 @@ impl Connector {
     /// The admin view: never the config, only whether it is set and its fingerprint.
     pub fn view(&self) -> Value {
         let mut v = serde_json::to_value(self).expect("connector serializes");
+        // Where the secret lives is nobody's business outside the app.
+        if let Some(o) = v.as_object_mut() {
+            o.remove("configNonce");
+        }
         v["configured"] = json!(self.config_version > 0 || !self.kind.is_connected());
         v["configFields"] = json!(self.kind.fields());
         v
