@@ -24,7 +24,7 @@ struct Cli {
     /// The Forge manifest to read (functions, triggers, scopes, egress).
     #[arg(long, global = true)]
     manifest: Option<PathBuf>,
-    /// Run the compiled component (wasm) or the same code linked natively.
+    /// Run the compiled component (wasm), the same code linked natively, or the Forge package on Node 24.
     #[arg(long, global = true, value_enum, default_value_t = Engine::Wasm)]
     engine: Engine,
     /// Seed for everything random (ids, keys): same seed, same run.
@@ -41,6 +41,8 @@ struct Cli {
 enum Engine {
     Wasm,
     Native,
+    /// The Forge deploy path: jco output + the JS adapter on Node 24 (needs `node forge/build.mjs`).
+    Node,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +143,7 @@ fn kind(e: Engine) -> EngineKind {
     match e {
         Engine::Wasm => EngineKind::Wasm,
         Engine::Native => EngineKind::Native,
+        Engine::Node => EngineKind::Node,
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Manifest {
     pub runtime: String,
     /// function key → timeout seconds
     pub functions: BTreeMap<String, u64>,
+    /// function key → the export of the package's `index.js` that handles it (`index.<export>`)
+    pub handlers: BTreeMap<String, String>,
     /// product event → (trigger module key, function)
     pub triggers: BTreeMap<String, (String, String)>,
     pub scheduled: Vec<Scheduled>,
@@ -81,6 +83,12 @@ impl Manifest {
                 .unwrap_or(DEFAULT_TIMEOUT_S);
             if !(1..=900).contains(&t) {
                 bail!("function {key}: timeoutSeconds {t} is outside 1-900");
+            }
+            if let Some(h) = s(&f, "handler") {
+                let export = h.strip_prefix("index.").with_context(|| {
+                    format!("function {key}: handler {h:?} is not index.<export>")
+                })?;
+                m.handlers.insert(key.clone(), export.to_string());
             }
             m.functions.insert(key, t);
         }

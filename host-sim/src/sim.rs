@@ -4,7 +4,9 @@
 use crate::emulator::{Emulator, SimState};
 use crate::faults::{CallCounts, FaultPlan};
 use crate::manifest::{Manifest, INTERACTIVE_TIMEOUT_S};
-use crate::runtime::{native::NativeEngine, wasm::WasmEngine, Engine, Export, RawOutcome};
+use crate::runtime::{
+    native::NativeEngine, node::NodeEngine, wasm::WasmEngine, Engine, Export, RawOutcome,
+};
 use crate::site::Site;
 use aiclearance::host::Invocation;
 use anyhow::{bail, Context, Result};
@@ -20,6 +22,8 @@ const MAX_QUEUE_DELIVERIES: u32 = 4;
 pub enum EngineKind {
     Wasm,
     Native,
+    /// The jco-transpiled component behind the Forge adapter, on Node 24 (`forge/dist`).
+    Node,
 }
 
 /// The record of one invocation.
@@ -63,6 +67,13 @@ pub fn default_component() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("AICLEARANCE_COMPONENT")))
 }
 
+/// The deployable package `node forge/build.mjs` writes (`AICLEARANCE_FORGE_DIST` overrides).
+pub fn default_forge_dist() -> PathBuf {
+    std::env::var_os("AICLEARANCE_FORGE_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::runtime::node::forge_dir().join("dist"))
+}
+
 pub fn default_manifest() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifest.yml")
 }
@@ -71,6 +82,7 @@ pub fn make_engine(kind: EngineKind, component: &Path) -> Result<Box<dyn Engine>
     Ok(match kind {
         EngineKind::Wasm => Box::new(WasmEngine::load(component)?),
         EngineKind::Native => Box::new(NativeEngine),
+        EngineKind::Node => Box::new(NodeEngine::start(&default_forge_dist())?),
     })
 }
 

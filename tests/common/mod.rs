@@ -231,3 +231,4 @@ pub fn set_grant_expiry(sim: &mut Sim, grant_id: &str, at_ms: u64, make_active: 
     st.kvs
         .insert(format!("access-grant-expiry:{at_ms:013}:{grant_id}"), entry);
 }
+pub mod prompt;

@@ -201,9 +201,12 @@ fn step_context(
         "approvalLink": format!("{base}/browse/{}#approval-{}", a.issue.key, a.id),
         "pendingApprovalsLink": format!("{base}/jira/apps/ai-clearance/approvals"),
         "issueLink": format!("{base}/browse/{}", a.issue.key),
-        "stepDetails": format!("{} ({:?}): {}", step.name, step.step_type, step.action),
+        "stepDetails": match step.step_type {
+            super::definition::StepType::Prompt => format!("{}: {}", views::display_name(step), step.action),
+            t => format!("{} ({t:?}): {}", step.name, step.action),
+        },
         "approvalProcessDocumentationLink": format!("{base}/jira/apps/ai-clearance/help"),
-        "approval": views::approval(a),
+        "approval": views::approval_for_templates(a),
     }))
 }
 
@@ -435,6 +438,11 @@ fn email_step(
     let mut sent = Vec::new();
     // One render per recipient would multiply work; `activeUser` is the first recipient.
     ctx["activeUser"] = json!(to.first().map(|r| r.account_id.clone()).unwrap_or_default());
+    // Message templates get the prompt body's context too; precedents are read only when quoted.
+    if t.subject.contains("crossApprovals") || t.body.contains("crossApprovals") {
+        let (list, _) = crate::prompt::precedents::cross_approvals(Store::new(host), a)?;
+        ctx["crossApprovals"] = Value::Array(list);
+    }
     let subject = render(&t.subject, &ctx)?;
     let body = render(&t.body, &ctx)?;
     let mail = OutboxEmail {

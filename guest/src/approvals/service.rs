@@ -427,7 +427,9 @@ pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value
             out.push(view(host, &a)?);
         }
     }
-    Ok(json!({"approvals": out}))
+    // Whether any listed approval is analysing: the page polls while this is true.
+    let polling = out.iter().any(|a| a["hasActivePromptStep"] == json!(true));
+    Ok(json!({"approvals": out, "hasActivePromptStep": polling}))
 }
 
 /// The caller's open decisions (USER approver or delegate, or GROUP member).
@@ -505,13 +507,14 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
     let mut lost = 0;
     for (k, mut e) in store.scan::<Effect>(store::EFFECT_PREFIX, BUDGET)? {
         if now.saturating_sub(e.queued_ms) >= STALE_MS {
-            let is_prompt = store::load(store, &e.approval_id)
-                .ok()
-                .and_then(|(a, _)| a.find(&e.step_id).map(|(_, s)| s.step_type))
-                == Some(super::definition::StepType::Prompt);
-            if is_prompt {
+            let prompt_of = store::load(store, &e.approval_id).ok().and_then(|(a, _)| {
+                a.find(&e.step_id)
+                    .filter(|(_, s)| s.step_type == super::definition::StepType::Prompt)
+                    .map(|_| a.definition_id.clone())
+            });
+            if let Some(definition_id) = prompt_of {
                 // StuckPromptStepCleanup: the job is gone; fail the step so the path moves on.
-                crate::prompt::worker::force_fail_lost(host, &e)?;
+                crate::prompt::worker::force_fail_lost(host, &e, &definition_id)?;
                 lost += 1;
                 continue;
             }

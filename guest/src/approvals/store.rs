@@ -78,6 +78,10 @@ pub struct Effect {
     pub created_ms: u64,
     #[serde(default)]
     pub queued_ms: u64,
+    /// A failed PROMPT run was counted in the month's usage (set in the usage transaction, so a
+    /// redelivered job does not count it twice).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failure_counted: bool,
 }
 
 /// An open human step: what the approver inbox lists.
@@ -135,7 +139,7 @@ impl<'h> LiveEval<'h> {
             host,
             issue_key: a.issue.key.clone(),
             issue: None,
-            approval_view: views::approval(a),
+            approval_view: views::approval_for_templates(a),
             definition: json!({"name": a.definition_name, "description": a.definition_description,
                                "purpose": a.definition_description}),
         }
@@ -283,6 +287,7 @@ pub fn commit(
                 attempts: 0,
                 created_ms: now,
                 queued_ms: now,
+                failure_counted: false,
             },
         )?;
     }

@@ -40,6 +40,14 @@ pub fn step(s: &Step) -> Value {
             v["group"] = json!(group);
             v["required"] = json!(s.required);
         }
+        StepConfig::Prompt { .. } => {
+            // Outside the app (Jira comments, emails) an AI step is qualified as such.
+            v["displayName"] = json!(display_name(s));
+            v["executedAt"] = json!(s.executed_at);
+            v["resultTeaser"] = teaser(&s.result_teaser);
+            v["errorCode"] = json!(s.error_code);
+            v["errorMessage"] = json!(s.error_message);
+        }
         _ => {
             v["executedAt"] = json!(s.executed_at);
             v["resultTeaser"] = teaser(&s.result_teaser);
@@ -49,6 +57,40 @@ pub fn step(s: &Step) -> Value {
     }
     if let Some(r) = &s.skipped_reason {
         v["skippedReason"] = json!(r);
+    }
+    v
+}
+
+/// The step's name as surfaces outside the app show it: `Risk (AI Prompt)` for a PROMPT step.
+pub fn display_name(s: &Step) -> String {
+    if s.step_type == super::definition::StepType::Prompt {
+        format!("{} (AI Prompt)", s.name)
+    } else {
+        s.name.clone()
+    }
+}
+
+/// True while a PROMPT step is analysing (`ACTIVE`): the UI shows "Analyzing…" and polls.
+pub fn has_active_prompt_step(a: &Approval) -> bool {
+    a.all_steps().any(|(_, s)| {
+        s.step_type == super::definition::StepType::Prompt
+            && s.status == super::model::StepStatus::Active
+    })
+}
+
+/// The approval as templates rendered outside the app see it (Jira comments, HTTP bodies,
+/// emails): PROMPT step names carry the `(AI Prompt)` qualifier.
+pub fn approval_for_templates(a: &Approval) -> Value {
+    let mut v = approval(a);
+    for (phase, key) in [
+        (&a.steps, "steps"),
+        (&a.success_steps, "successSteps"),
+        (&a.rejection_steps, "rejectionSteps"),
+        (&a.expiration_steps, "expirationSteps"),
+    ] {
+        for (i, s) in phase.iter().enumerate() {
+            v[key][i]["name"] = json!(display_name(s));
+        }
     }
     v
 }
@@ -77,6 +119,7 @@ pub fn approval(a: &Approval) -> Value {
         "successSteps": steps(&a.success_steps),
         "rejectionSteps": steps(&a.rejection_steps),
         "expirationSteps": steps(&a.expiration_steps),
+        "hasActivePromptStep": has_active_prompt_step(a),
     })
 }
 

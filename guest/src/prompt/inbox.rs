@@ -24,10 +24,11 @@ pub fn record(host: &dyn Host, code: ErrorCode) -> AppResult<()> {
         return Ok(());
     }
     let now = host.now_ms();
-    store.put_ttl(&seen, &json!({"at": now}), DEDUP_S)?;
+    // The entry before the marker: a crash between the two repeats an entry, never loses one.
     store.put(
         &format!("{PREFIX}{now:013}:{}", code.as_str()),
         &json!({"code": code.as_str(), "message": code.user_message(), "at": crate::time::rfc3339(now)}),
     )?;
+    store.put_ttl(&seen, &json!({"at": now}), DEDUP_S)?;
     Ok(())
 }

@@ -6,11 +6,12 @@
 //! sections, chips and citations (`result`).
 //!
 //! With I/O: Settings → AI (`settings`), custom templates (`templates`), monthly usage
-//! (`usage`), the admin error inbox (`inbox`), the queue worker that runs a step (`worker`), and
+//! (`usage`), the admin error inbox (`inbox`), precedent approvals (`precedents`), the queue worker that runs a step (`worker`), and
 //! the resolvers (`service`).
 
 pub mod builtins;
 pub mod inbox;
+pub mod precedents;
 pub mod privacy;
 pub mod providers;
 pub mod prune;

@@ -426,6 +426,47 @@ fn collect_citations(text: &str, section: Option<usize>, out: &mut Vec<Citation>
     }
 }
 
+/// The failure panel a failed PROMPT step shows: a stable `category` the UI switches on, what to
+/// tell the approver, and where to send them (`settings` | `rerun` | none).
+pub fn guidance(
+    error_code: Option<&str>,
+    error_message: Option<&str>,
+) -> Option<serde_json::Value> {
+    let code = error_code?;
+    let lost = error_message.is_some_and(|m| m == super::worker::LOST_JOB_MESSAGE);
+    let (category, text, action) = match code {
+        "BUDGET_EXHAUSTED" => (
+            "budgetReached",
+            "The monthly AI token budget is reached. Raise it in Settings → AI, or wait: the budget resets at the start of each calendar month (UTC).",
+            Some("settings"),
+        ),
+        "MISCONFIGURED" => (
+            "notConfigured",
+            "AI Prompt steps are not configured or are disabled. An admin can set them up in Settings → AI.",
+            Some("settings"),
+        ),
+        "INVALID_KEY" => (
+            "invalidKey",
+            "The AI provider rejected the API key. An admin should rotate the key in Settings → AI → General.",
+            Some("settings"),
+        ),
+        "OTHER" if lost => (
+            "jobLost",
+            "The background job running this analysis was lost. Re-run the step to try again.",
+            Some("rerun"),
+        ),
+        "RATE_LIMITED" => ("rateLimited", "The AI provider is rate limiting requests; re-run shortly.", Some("rerun")),
+        "TIMEOUT" => ("timeout", "The AI provider did not answer in time; re-run to try again.", Some("rerun")),
+        "CONTENT_BLOCKED" => ("contentBlocked", "The AI provider's content filter blocked this analysis.", None),
+        "OUTPUT_TRUNCATED" => ("outputTruncated", "The AI answer was cut off at its length limit.", Some("rerun")),
+        "EMPTY_RESPONSE" => ("emptyResponse", "The AI provider returned an empty answer; re-run to try again.", Some("rerun")),
+        "PROMPT_TOO_LARGE" => ("promptTooLarge", "The prompt is too large; an admin should trim the template or narrow data sharing.", None),
+        "UNAVAILABLE" => ("unavailable", "The AI provider is temporarily unavailable; re-run later.", Some("rerun")),
+        _ => ("other", "The AI analysis failed unexpectedly; re-run to try again.", Some("rerun")),
+    };
+    Some(serde_json::json!({"category": category, "message": text, "action": action}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

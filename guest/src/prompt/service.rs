@@ -61,17 +61,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 json!({"provider": pr, "models": providers::curated_models(pr), "keyPageUrl": pr.key_page_url(), "customModelAllowed": true}),
             )
         }
-        "admin.ai.usage" => {
-            let s = settings::load(store)?;
-            let u = usage::load(host)?;
-            let pct = (u.tokens * 100)
-                .checked_div(s.monthly_token_budget)
-                .map_or(100, |p| p.min(999));
-            Ok(
-                json!({"usage": u, "budget": s.monthly_token_budget, "percent": pct,
-                      "status": if pct >= 100 { "EXHAUSTED" } else if pct >= 90 { "WARNING" } else { "OK" }}),
-            )
-        }
+        "admin.ai.usage" => usage_view(host, store, p),
         "admin.ai.inbox" => {
             let items = store.scan::<Value>(super::inbox::PREFIX, 200)?;
             Ok(json!({"items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
@@ -137,6 +127,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 json!({"stepId": step.id, "name": step.name, "status": step.status, "executedAt": step.executed_at,
                       "result": result, "parsed": parsed, "resultTeaser": step.result_teaser,
                       "errorCode": step.error_code, "errorMessage": step.error_message,
+                      "guidance": super::result::guidance(step.error_code.as_deref(), step.error_message.as_deref()),
                       "canRerun": admin || a.originator == who, "history": history}),
             )
         }
@@ -217,4 +208,71 @@ fn refresh_fields(host: &dyn Host, store: Store<'_>) -> AppResult<Value> {
         .collect();
     fields.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     Ok(json!({"fields": fields, "allowAll": s.allow_all_custom_fields}))
+}
+
+/// Settings → AI → Usage: the current month against the budget, and a per-approval-path table
+/// sorted by `sort` (`tokens` | `executions` | `errors` | `name`) and `direction` (`asc` | `desc`).
+fn usage_view(host: &dyn Host, store: Store<'_>, p: &Value) -> AppResult<Value> {
+    let s = settings::load(store)?;
+    let u = usage::load(host)?;
+    let (pct, status) = usage::status(u.tokens, s.monthly_token_budget);
+    let sort = p.get("sort").and_then(Value::as_str).unwrap_or("tokens");
+    if !["tokens", "executions", "errors", "name"].contains(&sort) {
+        return Err(AppError::invalid(
+            "SORT_INVALID",
+            "sort is one of tokens, executions, errors, name",
+        ));
+    }
+    let desc = match p.get("direction").and_then(Value::as_str) {
+        None => sort != "name",
+        Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "SORT_INVALID",
+                "direction is asc or desc",
+            ))
+        }
+    };
+    let ids: std::collections::BTreeSet<&String> = u
+        .by_definition
+        .keys()
+        .chain(u.executions_by_definition.keys())
+        .chain(u.errors_by_definition.keys())
+        .collect();
+    let keys: Vec<String> = ids.iter().map(|id| store::definition_key(id)).collect();
+    let names: std::collections::BTreeMap<String, String> = store
+        .get_many::<Value>(&keys)?
+        .into_iter()
+        .filter_map(|(_, d)| {
+            Some((
+                d.get("id")?.as_str()?.to_string(),
+                d.get("name")?.as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let n = |m: &std::collections::BTreeMap<String, u64>, id: &str| m.get(id).copied().unwrap_or(0);
+    let mut rows: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            json!({"definitionId": id, "name": names.get(*id).cloned().unwrap_or_else(|| (*id).clone()),
+                   "tokens": n(&u.by_definition, id), "executions": n(&u.executions_by_definition, id),
+                   "errors": n(&u.errors_by_definition, id)})
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let o = if sort == "name" {
+            a["name"].as_str().cmp(&b["name"].as_str())
+        } else {
+            a[sort].as_u64().cmp(&b[sort].as_u64())
+        };
+        let o = if desc { o.reverse() } else { o };
+        o.then_with(|| a["definitionId"].as_str().cmp(&b["definitionId"].as_str()))
+    });
+    Ok(
+        json!({"month": u.month, "tokensUsed": u.tokens, "budget": s.monthly_token_budget, "percent": pct,
+              "status": status, "banner": status != "OK", "executions": u.executions, "errors": u.errors,
+              "definitions": rows, "sort": sort, "direction": if desc { "desc" } else { "asc" },
+              "usage": u}),
+    )
 }

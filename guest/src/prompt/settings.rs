@@ -108,6 +108,11 @@ pub fn view(host: &dyn Host, s: &AiSettings) -> AppResult<Value> {
     let mut v = serde_json::to_value(s).expect("settings serialize");
     v["keyFingerprint"] = json!(s.key_fingerprint.as_ref().map(|f| format!("••••{f}")));
     v["status"] = json!(blocker(host, s)?.unwrap_or("READY"));
+    // The banner across every Settings → AI tab: at or near the monthly cap.
+    let (pct, usage_status) =
+        super::usage::status(super::usage::used_this_month(host)?, s.monthly_token_budget);
+    v["usagePercent"] = json!(pct);
+    v["usageStatus"] = json!(usage_status);
     v["models"] = json!(providers::curated_models(s.provider));
     v["keyPageUrl"] = json!(s.provider.key_page_url());
     Ok(v)

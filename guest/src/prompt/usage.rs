@@ -16,6 +16,28 @@ pub struct Usage {
     pub by_definition: BTreeMap<String, u64>,
     #[serde(default)]
     pub by_approval: BTreeMap<String, u64>,
+    /// Failed PROMPT steps (an AI error in reports), with or without a provider call.
+    #[serde(default)]
+    pub errors: u64,
+    #[serde(default)]
+    pub executions_by_definition: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub errors_by_definition: BTreeMap<String, u64>,
+}
+
+/// Where usage stands against the budget: the banner and lozenge state of Settings → AI.
+pub fn status(tokens: u64, budget: u64) -> (u64, &'static str) {
+    let pct = (tokens * 100)
+        .checked_div(budget)
+        .map_or(100, |p| p.min(999));
+    let status = if tokens >= budget {
+        "EXHAUSTED"
+    } else if tokens * 10 >= budget * 9 {
+        "WARNING"
+    } else {
+        "OK"
+    };
+    (pct, status)
 }
 
 pub fn month(ms: u64) -> String {
@@ -38,15 +60,25 @@ pub fn used_this_month(host: &dyn Host) -> AppResult<u64> {
     Ok(load(host)?.tokens)
 }
 
-/// Adds one execution's tokens, in one transaction with `extra` (the execution row), conditioned
-/// on the stored usage and retried on a lost race.
+/// What one PROMPT step run adds to the month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spend {
+    pub tokens: u64,
+    /// A provider call was made (an execution row exists).
+    pub called: bool,
+    pub failed: bool,
+}
+
+/// Adds one run: tokens, the execution and a failure, in one transaction with `extra` (the
+/// execution row), conditioned on the stored usage and retried on a lost race.
 pub fn add(
     host: &dyn Host,
     definition: &str,
     approval: &str,
-    tokens: u64,
+    spend: Spend,
     extra: &dyn Fn(&mut crate::storage::Tx<'_>) -> AppResult<()>,
 ) -> AppResult<()> {
+    let tokens = spend.tokens;
     let store = Store::new(host);
     let k = key(&month(host.now_ms()));
     for _ in 0..8 {
@@ -59,9 +91,20 @@ pub fn add(
             },
         };
         u.tokens += tokens;
-        u.executions += 1;
         *u.by_definition.entry(definition.to_string()).or_default() += tokens;
-        if u.by_approval.len() < 2_000 || u.by_approval.contains_key(approval) {
+        if spend.called {
+            u.executions += 1;
+            *u.executions_by_definition
+                .entry(definition.to_string())
+                .or_default() += 1;
+        }
+        if spend.failed {
+            u.errors += 1;
+            *u.errors_by_definition
+                .entry(definition.to_string())
+                .or_default() += 1;
+        }
+        if tokens > 0 && (u.by_approval.len() < 2_000 || u.by_approval.contains_key(approval)) {
             *u.by_approval.entry(approval.to_string()).or_default() += tokens;
         }
         let mut tx = store.tx();

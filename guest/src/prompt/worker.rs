@@ -11,7 +11,7 @@ use super::providers::{self, Completion as ProviderCompletion, ErrorCode, Prompt
 use super::prune::{self, PruneOptions};
 use super::settings::{self, AiSettings};
 use super::system::{self, SystemPromptOptions, REQUEST_MARKER};
-use super::{builtins, result, templates, usage};
+use super::{builtins, precedents, result, templates, usage};
 use crate::approvals::definition::StepConfig;
 use crate::approvals::engine::Completion;
 use crate::approvals::model::{Approval, Step, StepStatus};
@@ -135,6 +135,14 @@ pub fn assemble(
             people.extend(approvers.iter().cloned());
         }
     }
+    // Precedent approvals of the same definition, only when the tenant shares them.
+    let cross = if s.include_precedents {
+        let (list, named) = precedents::cross_approvals(Store::new(host), a)?;
+        people.extend(named);
+        list
+    } else {
+        Vec::new()
+    };
     for p in people {
         scrub.register_user(&p, "", None);
     }
@@ -166,7 +174,7 @@ pub fn assemble(
     approval["definition"] = json!({"name": a.definition_name,
         "description": prune::truncate_chars(&a.definition_description, 2_000),
         "purpose": prune::truncate_chars(&a.definition_description, 2_000)});
-    approval["crossApprovals"] = json!([]);
+    approval["crossApprovals"] = Value::Array(cross);
     if let Some(o) = approval.as_object_mut() {
         o.remove("originator");
     }
@@ -177,7 +185,7 @@ pub fn assemble(
         "approval": approval,
         "issue": issue,
         "definition": approval["definition"],
-        "crossApprovals": [],
+        "crossApprovals": approval["crossApprovals"],
         "promptSteps": effects::prompt_steps_for(a, phase, step.parallel_group_number),
     });
     let rendered = olivlang::render(body, &ctx)
@@ -271,21 +279,27 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             ),
         };
         super::inbox::record(host, code)?;
-        return effects::finish(host, &effect, fail(code, msg));
+        return fail_uncalled(host, &effect, &a.definition_id, fail(code, msg));
     }
     let issue = fetch_issue(host, &a.issue.key)?;
     let body = step_body(host, &step)?;
     let assembled = match assemble(host, &a, &step, &settings, &issue, &body) {
         Ok(x) => x,
         Err(e) if e.code == "TEMPLATE_ERROR" => {
-            return effects::finish(host, &effect, fail(ErrorCode::Other, e.message));
+            return fail_uncalled(
+                host,
+                &effect,
+                &a.definition_id,
+                fail(ErrorCode::Other, e.message),
+            );
         }
         Err(e) => return Err(e),
     };
     if assembled.chars > PROMPT_MAX_CHARS {
-        return effects::finish(
+        return fail_uncalled(
             host,
             &effect,
+            &a.definition_id,
             fail(
                 ErrorCode::PromptTooLarge,
                 format!(
@@ -369,7 +383,11 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         host,
         &a.definition_id,
         &a.id,
-        exec.tokens_in + exec.tokens_out,
+        usage::Spend {
+            tokens: exec.tokens_in + exec.tokens_out,
+            called: true,
+            failed: exec.error_code.is_some(),
+        },
         &|tx| {
             tx.set(&row_key, &exec)?;
             tx.set(
@@ -444,14 +462,44 @@ pub fn prune_executions(host: &dyn Host) -> AppResult<u64> {
     Ok(pruned)
 }
 
+/// Message of a step force-failed by the stuck-step cleanup (the UI invites a re-run).
+pub const LOST_JOB_MESSAGE: &str = "background job was lost; re-run the analysis";
+
 /// Force-fails an ACTIVE PROMPT step whose job was lost (the 5-minute safety net).
-pub fn force_fail_lost(host: &dyn Host, effect: &Effect) -> AppResult<Option<u32>> {
-    effects::finish(
+pub fn force_fail_lost(
+    host: &dyn Host,
+    effect: &Effect,
+    definition_id: &str,
+) -> AppResult<Option<u32>> {
+    fail_uncalled(
         host,
         effect,
-        fail(
-            ErrorCode::Other,
-            "background job was lost; re-run the analysis",
-        ),
+        definition_id,
+        fail(ErrorCode::Other, LOST_JOB_MESSAGE),
     )
+}
+
+/// A run that failed without a provider call still counts as an AI error in usage — once: the
+/// job record's flag is written in the usage transaction — and then completes the step.
+fn fail_uncalled(
+    host: &dyn Host,
+    effect: &Effect,
+    definition_id: &str,
+    c: Completion,
+) -> AppResult<Option<u32>> {
+    let mut effect = effect.clone();
+    if !effect.failure_counted {
+        effect.failure_counted = true;
+        let key = store::effect_key(&effect.id);
+        let spend = usage::Spend {
+            tokens: 0,
+            called: false,
+            failed: true,
+        };
+        usage::add(host, definition_id, &effect.approval_id, spend, &|tx| {
+            tx.set(&key, &effect)?;
+            Ok(())
+        })?;
+    }
+    effects::finish(host, &effect, c)
 }

@@ -1,8 +1,10 @@
-//! Two ways to run the app against one `Emulator`: the compiled component under wasmtime
-//! (`wasm`), or the same domain code linked natively (`native`) for fast tests and the
-//! wasm-vs-native benchmark.
+//! Three ways to run the app against one `Emulator`: the compiled component under wasmtime
+//! (`wasm`); the same component transpiled by jco behind the Forge adapter on Node 24 (`node`),
+//! which proves the deploy path; or the same domain code linked natively (`native`) for fast
+//! tests and the wasm-vs-native benchmark.
 
 pub mod native;
+pub mod node;
 pub mod wasm;
 
 use crate::emulator::Emulator;
