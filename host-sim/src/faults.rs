@@ -141,12 +141,17 @@ impl Meter {
         if self.plan.crash_at_call == Some(n) {
             return Err(Crash { at_call: n });
         }
-        Ok(self
+        let planned = self
             .plan
             .service_faults
             .iter()
             .find(|f| f.service == service && f.nth == nth)
-            .map(|f| f.fault.clone()))
+            .map(|f| f.fault.clone());
+        // A crash planned at "the nth call of a service" is a crash at that call.
+        if planned == Some(Fault::Crash) {
+            return Err(Crash { at_call: n });
+        }
+        Ok(planned)
     }
 }
 

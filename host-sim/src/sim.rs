@@ -112,6 +112,22 @@ impl Sim {
         ))
     }
 
+    /// The engine back, to run another site with it (a Node engine is a process worth keeping).
+    pub fn into_engine(self) -> Box<dyn Engine> {
+        self.engine
+    }
+
+    /// A fresh site from a fixture folder, run by an engine that already exists.
+    pub fn from_site_with(
+        site_dir: &Path,
+        manifest: &Path,
+        engine: Box<dyn Engine>,
+        seed: u64,
+    ) -> Result<Self> {
+        let state = SimState::new(Site::load(site_dir)?, seed)?;
+        Ok(Sim::new(state, Manifest::load(manifest)?, engine))
+    }
+
     pub fn emu(&self) -> &Emulator {
         self.emu
             .as_ref()

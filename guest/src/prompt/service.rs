@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 pub const RESOLVERS: &[&str] = &[
     "admin.ai.settings.get",
     "admin.ai.settings.save",
+    "admin.ai.general.get",
+    "admin.ai.dataSharing.get",
     "admin.ai.test",
     "admin.ai.models",
     "admin.ai.usage",
@@ -47,6 +49,39 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
     match key {
         "admin.ai.settings.get" => settings::view(host, &settings::load(store)?),
         "admin.ai.settings.save" => settings::view(host, &settings::save(host, p)?),
+        // One resolver per Settings → AI tab: General, Data sharing, Prompt templates, Usage.
+        "admin.ai.general.get" => tab(
+            settings::view(host, &settings::load(store)?)?,
+            &[
+                "provider",
+                "model",
+                "models",
+                "keyPageUrl",
+                "keyFingerprint",
+                "enabled",
+                "monthlyTokenBudget",
+                "temperature",
+                "locale",
+                "status",
+                "usageStatus",
+                "usagePercent",
+            ],
+        ),
+        "admin.ai.dataSharing.get" => tab(
+            settings::view(host, &settings::load(store)?)?,
+            &[
+                "piiSensitive",
+                "includeComments",
+                "includeAttachments",
+                "includeLinkedItems",
+                "includeSubtasks",
+                "includePrecedents",
+                "customFieldWhitelist",
+                "allowAllCustomFields",
+                "usageStatus",
+                "usagePercent",
+            ],
+        ),
         "admin.ai.test" => settings::test_connection(host, p),
         "admin.ai.fields.refresh" => refresh_fields(host, store),
         "admin.ai.models" => {
@@ -275,4 +310,14 @@ fn usage_view(host: &dyn Host, store: Store<'_>, p: &Value) -> AppResult<Value> 
               "definitions": rows, "sort": sort, "direction": if desc { "desc" } else { "asc" },
               "usage": u}),
     )
+}
+
+/// The fields of one settings tab.
+fn tab(view: Value, fields: &[&str]) -> AppResult<Value> {
+    Ok(Value::Object(
+        fields
+            .iter()
+            .filter_map(|f| view.get(*f).map(|v| ((*f).to_string(), v.clone())))
+            .collect(),
+    ))
 }

@@ -134,6 +134,19 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<AiSettings> {
         });
     }
     let mut errors = Vec::new();
+    // Provider URLs are fixed in code (and in the manifest's egress): a stolen key cannot be
+    // pointed at another host, so no endpoint-like field is accepted.
+    if let Some(o) = p.as_object() {
+        for k in o.keys() {
+            let l = k.to_ascii_lowercase();
+            if ["url", "endpoint", "host", "apibase", "baseurl", "proxy"]
+                .iter()
+                .any(|w| l.contains(w))
+            {
+                errors.push(json!({"field": k, "message": "provider endpoints are fixed and cannot be configured"}));
+            }
+        }
+    }
     if let Some(pv) = p.get("provider") {
         match pv.as_str().and_then(Provider::parse) {
             Some(pr) => {

@@ -321,6 +321,26 @@ fn is_snapshot_date(s: &str) -> bool {
 }
 
 /// Token estimate: one token per four characters, rounded up.
+/// `Confidence: N` moved by `repeats` (1–10, wrapping); text without one is unchanged.
+fn vary_confidence(text: &str, repeats: usize) -> String {
+    if repeats == 0 {
+        return text.to_string();
+    }
+    let Some(at) = text.find("Confidence: ") else {
+        return text.to_string();
+    };
+    let start = at + "Confidence: ".len();
+    let digits = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    let Ok(n) = text[start..start + digits].parse::<usize>() else {
+        return text.to_string();
+    };
+    let moved = (n - 1 + repeats) % 10 + 1;
+    format!("{}{moved}{}", &text[..start], &text[start + digits..])
+}
+
 pub fn tokens_of(chars: usize) -> u64 {
     chars.div_ceil(4) as u64
 }
@@ -350,6 +370,8 @@ struct Parsed {
     max_tokens: Option<u64>,
     /// OpenAI: the request used `max_tokens` (not `max_completion_tokens`).
     legacy_max_tokens: bool,
+    /// Sampling temperature (both APIs default to 1 when it is absent).
+    temperature: f64,
 }
 
 impl Parsed {
@@ -826,6 +848,10 @@ impl Ctx {
             messages,
             max_tokens: Some(max_tokens),
             legacy_max_tokens: false,
+            temperature: obj
+                .get("temperature")
+                .and_then(Value::as_f64)
+                .unwrap_or(1.0),
         })
     }
 
@@ -987,6 +1013,10 @@ impl Ctx {
             messages,
             max_tokens,
             legacy_max_tokens,
+            temperature: obj
+                .get("temperature")
+                .and_then(Value::as_f64)
+                .unwrap_or(1.0),
         })
     }
 }
@@ -1210,8 +1240,17 @@ fn handle(
         ));
     }
 
-    // The answer.
-    let full = compose_answer(&parsed.user_text());
+    // The answer. Above temperature 0 the same prompt does not always get the same answer: each
+    // repeat of a prompt (seen by its size) moves the stated confidence, deterministically.
+    let mut full = compose_answer(&parsed.user_text());
+    if parsed.temperature > 0.0 {
+        let repeats = state
+            .calls
+            .iter()
+            .filter(|c| c.prompt_chars == rec.prompt_chars && c.status == 200)
+            .count();
+        full = vary_confidence(&full, repeats);
+    }
     let mut finish = Finish::Stop;
     let mut text = full;
     match late {

@@ -60,6 +60,18 @@ pub trait Engine {
     fn call(&mut self, emu: Emulator, inv: &Invocation, export: &Export) -> (Emulator, RawOutcome);
 }
 
+/// The WIT name of an error kind (`not-found`, `rate-limited`, …), the same for every engine.
 pub fn error_kind(k: aiclearance::ErrorKind) -> String {
-    format!("{k:?}").to_lowercase()
+    use aiclearance::ErrorKind as K;
+    match k {
+        K::Invalid => "invalid",
+        K::Forbidden => "forbidden",
+        K::NotFound => "not-found",
+        K::Conflict => "conflict",
+        K::RateLimited => "rate-limited",
+        K::TooLarge => "too-large",
+        K::Unavailable => "unavailable",
+        K::Internal => "internal",
+    }
+    .to_string()
 }

@@ -387,7 +387,17 @@ fn wit_ctx(inv: &Invocation) -> wh::InvocationContext {
 
 fn returned(e: wh::AppError) -> RawOutcome {
     RawOutcome::Err(ReturnedError {
-        kind: format!("{:?}", e.kind).to_lowercase(),
+        kind: match e.kind {
+            wh::ErrorKind::Invalid => "invalid",
+            wh::ErrorKind::Forbidden => "forbidden",
+            wh::ErrorKind::NotFound => "not-found",
+            wh::ErrorKind::Conflict => "conflict",
+            wh::ErrorKind::RateLimited => "rate-limited",
+            wh::ErrorKind::TooLarge => "too-large",
+            wh::ErrorKind::Unavailable => "unavailable",
+            wh::ErrorKind::Internal => "internal",
+        }
+        .to_string(),
         code: e.code,
         message: e.message,
         retry_after_seconds: e.retry_after_seconds,
