@@ -64,6 +64,7 @@ const fmt = (e) => `${e.level ?? 'error'}${e.line ? ` line ${e.line}` : ''}: ${e
 const eventName = (e) => (typeof e === 'string' ? e : e?.eventType);
 
 console.log(`manifest-check: ${manifestPath} (@forge/manifest ${readVersion()})`);
+console.log('manifest-check: expects the Forge package to be built first (`node forge/build.mjs` writes the handler files)');
 
 // 1. The file parses as YAML (our own parse, used by the rule checks below).
 let doc = null;
@@ -91,23 +92,28 @@ await check('@forge/manifest full schema + product-trigger scopes (PRODUCT_TRIGG
   return { ok: r.success && problems.length === 0, detail: `${problems.length} problem(s)`, notes: problems.map(fmt) };
 });
 
-// 4. FULL validation. It also requires every handler file and resource folder to exist; those
-//    are build outputs (JS adapter, Custom UI bundle) not in the tree yet. Exactly those messages
-//    are reported as known-missing; any other error or warning fails the check.
-await check('@forge/manifest FULL validation (except known-missing build outputs)', async () => {
+// 4. FULL validation. It also requires every handler file and resource folder to exist. Handler
+//    files are the Forge package `node forge/build.mjs` writes (<app.package.path>/index.js), so a
+//    missing one FAILS the check (run the build first). Only the Custom UI resource folder
+//    (static/ui, not built by this project) is tolerated as known-missing.
+const TOLERATED_RESOURCE_PATHS = ['static/ui'];
+await check('@forge/manifest FULL validation (handler files from `node forge/build.mjs`)', async () => {
   const r = await ProcessorBuilder.instance().withValidation(ValidationTypes.FULL).build().process(manifestFile);
-  const expected = new Set(knownMissingMessages());
+  const tolerated = new Set(knownMissingMessages());
+  const missingHandlers = new Set(missingHandlerMessages());
   const all = r.errors ?? [];
-  const knownMissing = all.filter((e) => e.level === 'error' && expected.has(e.message));
+  const knownMissing = all.filter((e) => e.level === 'error' && tolerated.has(e.message));
   const unexpected = all.filter((e) => !knownMissing.includes(e));
   const notes = [
-    ...unexpected.map((e) => `unexpected ${fmt(e)}`),
-    ...knownMissing.map((e) => `known-missing: ${e.message}`)
+    ...unexpected.map((e) => `${missingHandlers.has(e.message) ? 'missing handler file' : 'unexpected'} ${fmt(e)}`),
+    ...knownMissing.map((e) => `known-missing (Custom UI, not built here): ${e.message}`)
   ];
-  if (knownMissing.length) notes.push(`(handler files are looked up in ${getHandlersDirectory(doc ?? {})}/ beside the manifest)`);
+  if (missingHandlers.size) {
+    notes.push(`handler files are looked up in ${getHandlersDirectory(doc ?? {})}/ beside the manifest: run \`node forge/build.mjs\` first`);
+  }
   return {
     ok: unexpected.length === 0,
-    detail: `${unexpected.length} unexpected problem(s), ${knownMissing.length} known-missing`,
+    detail: `${unexpected.length} problem(s), ${knownMissing.length} known-missing`,
     notes
   };
 });
@@ -228,9 +234,9 @@ const failed = results.length - passed;
 console.log(`manifest-check: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
 
-// The FULL-validation messages for handler files and resource folders that do not exist yet,
-// built with @forge/manifest's own message functions and its handler-directory rule.
-function knownMissingMessages() {
+// The FULL-validation message for each handler file that does not exist, built with
+// @forge/manifest's own message function and its handler-directory rule.
+function missingHandlerMessages() {
   if (!doc) return [];
   const out = [];
   const handlersDir = getHandlersDirectory(doc);
@@ -242,8 +248,16 @@ function knownMissingMessages() {
     const exists = HANDLER_EXTENSIONS.some((ext) => fs.existsSync(path.resolve(manifestDir, handlersDir, `${fileName}.${ext}`)));
     if (!exists) out.push(forgeText.modules.function.handler.fileNotExists(handler, fileName));
   }
+  return out;
+}
+
+// The FULL-validation messages tolerated: missing resource folders in TOLERATED_RESOURCE_PATHS.
+function knownMissingMessages() {
+  if (!doc) return [];
+  const out = [];
   for (const r of doc.resources ?? []) {
-    if (r?.path && !fs.existsSync(path.resolve(manifestDir, r.path))) out.push(forgeText.resources.missingResource(r.path, r.key));
+    if (!r?.path || !TOLERATED_RESOURCE_PATHS.includes(String(r.path).replace(/\/+$/, ''))) continue;
+    if (!fs.existsSync(path.resolve(manifestDir, r.path))) out.push(forgeText.resources.missingResource(r.path, r.key));
   }
   return out;
 }

@@ -370,7 +370,8 @@ struct Parsed {
     max_tokens: Option<u64>,
     /// OpenAI: the request used `max_tokens` (not `max_completion_tokens`).
     legacy_max_tokens: bool,
-    /// Sampling temperature (both APIs default to 1 when it is absent).
+    /// Sampling temperature as the request states it (0 when absent: the emulator varies answers
+    /// only for requests that ask for sampling explicitly, so fixtures stay reproducible).
     temperature: f64,
 }
 
@@ -851,7 +852,7 @@ impl Ctx {
             temperature: obj
                 .get("temperature")
                 .and_then(Value::as_f64)
-                .unwrap_or(1.0),
+                .unwrap_or(0.0),
         })
     }
 
@@ -1016,7 +1017,7 @@ impl Ctx {
             temperature: obj
                 .get("temperature")
                 .and_then(Value::as_f64)
-                .unwrap_or(1.0),
+                .unwrap_or(0.0),
         })
     }
 }
@@ -3516,5 +3517,27 @@ mod tests {
         let _: LlmState = serde_json::from_str("{}").unwrap();
         let unknown = answer(&HttpRequest::get("https://example.com/v1/x"), &mut s, NOW).unwrap();
         assert_eq!(unknown.status, 404);
+    }
+
+    #[test]
+    fn sampling_requests_vary_on_repeats_and_greedy_ones_do_not() {
+        let p = "Verdict: Approve | Reject\nConfidence: 1-10\n## Request\nRecommend a decision.";
+        let mut body = a_body(p);
+        body["temperature"] = json!(0.7);
+        let req = anthropic_req(body);
+        let mut s = state();
+        let (a, b) = (a_text(&call(&mut s, &req)), a_text(&call(&mut s, &req)));
+        assert_ne!(a, b, "a repeat at temperature 0.7 moves the confidence");
+        assert_eq!(
+            vary_confidence("Confidence: 10 — x", 1),
+            "Confidence: 1 — x"
+        );
+        assert_eq!(vary_confidence("no score", 3), "no score");
+        let greedy = anthropic_req(a_body(p));
+        let mut s = state();
+        assert_eq!(
+            a_text(&call(&mut s, &greedy)),
+            a_text(&call(&mut s, &greedy))
+        );
     }
 }

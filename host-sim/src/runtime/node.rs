@@ -58,7 +58,7 @@ impl NodeEngine {
         let node = node_binary();
         if !node.exists() {
             bail!(
-                "Node 24 not found at {} (run `npm ci --prefix forge`, or set AICLEARANCE_NODE)",
+                "Node 24 not found at {} (run `npm install --prefix forge --no-audit --no-fund`, or set AICLEARANCE_NODE)",
                 node.display()
             );
         }

