@@ -82,18 +82,7 @@ fn a_prompt_step_runs_in_the_background_and_later_steps_quote_it() {
         "the scrubbed assembled prompt"
     );
     // Completion is a step decision like any other: a STEP_DECISION webhook for the PROMPT step.
-    let hooks: Vec<&str> = sim
-        .state()
-        .hook_inbox
-        .iter()
-        .filter(|r| {
-            r.headers
-                .iter()
-                .any(|(k, v)| k == "X-AIClearance-Event" && v == "STEP_DECISION")
-        })
-        .filter_map(|r| r.body.as_deref())
-        .filter(|b| b.contains("\"PROMPT\""))
-        .collect();
+    let hooks = prompt_step_decisions(&sim);
     assert_eq!(hooks.len(), 1, "{:?}", sim.state().hook_inbox);
     assert!(hooks[0].contains("SUCCESS"), "{}", hooks[0]);
     let u = ok(&mut sim, "admin.ai.usage", json!({}), ADMIN);

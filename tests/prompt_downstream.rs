@@ -172,12 +172,7 @@ fn the_budget_warns_at_90_percent_skips_at_100_and_resets_with_the_month() {
     // At 100 %: skipped, no provider call, counted as an AI error.
     let third = start(&mut sim, "AIR-3");
     sim.settle();
-    let a = ok(
-        &mut sim,
-        "webapi.v2.approvals.get",
-        json!({"id": third}),
-        ADMIN,
-    );
+    let a = get(&mut sim, &third);
     assert_eq!(a["steps"][0]["status"], "FAIL");
     assert_eq!(a["steps"][0]["errorCode"], "BUDGET_EXHAUSTED");
     assert_eq!(sim.state().llm.calls_to(ANTHROPIC), calls);
@@ -216,12 +211,7 @@ fn the_budget_warns_at_90_percent_skips_at_100_and_resets_with_the_month() {
     assert_eq!(u["status"], "OK");
     let id = start(&mut sim, "AIR-4");
     sim.settle();
-    let a = ok(
-        &mut sim,
-        "webapi.v2.approvals.get",
-        json!({"id": id}),
-        ADMIN,
-    );
+    let a = get(&mut sim, &id);
     assert_eq!(a["steps"][0]["status"], "SUCCESS");
 }
 
@@ -445,12 +435,7 @@ fn downstream_steps_quote_earlier_groups_of_their_own_phase_only() {
         .unwrap()
         .to_string();
     sim.settle();
-    let a = ok(
-        &mut sim,
-        "webapi.v2.approvals.get",
-        json!({"id": id}),
-        ADMIN,
-    );
+    let a = get(&mut sim, &id);
     let risk_teaser = a["steps"][0]["resultTeaser"].as_str().unwrap().to_string();
     assert_eq!(a["steps"][1]["status"], "SUCCESS");
 
@@ -580,12 +565,7 @@ fn a_failed_prompt_renders_empty_downstream_and_still_fires_step_decision() {
         "Risk (AI Prompt)"
     );
     sim.settle();
-    let a = ok(
-        &mut sim,
-        "webapi.v2.approvals.get",
-        json!({"id": id}),
-        ADMIN,
-    );
+    let a = get(&mut sim, &id);
     assert_eq!(a["steps"][0]["status"], "FAIL");
     let early = hook_body(&sim, "/early/");
     assert!(
@@ -607,25 +587,12 @@ fn a_failed_prompt_renders_empty_downstream_and_still_fires_step_decision() {
     let id = start(&mut sim, "AIR-2");
     sim.state_mut().queue.clear();
     sim.advance(25 * 60 * 1000);
-    let a = ok(
-        &mut sim,
-        "webapi.v2.approvals.get",
-        json!({"id": id}),
-        ADMIN,
-    );
+    let a = get(&mut sim, &id);
     assert_eq!(a["steps"][0]["status"], "FAIL");
     assert_eq!(a["hasActivePromptStep"], false);
-    let fired: Vec<&str> = sim
-        .state()
-        .hook_inbox
-        .iter()
-        .filter(|r| {
-            r.headers
-                .iter()
-                .any(|(k, v)| k == "X-AIClearance-Event" && v == "STEP_DECISION")
-        })
-        .filter_map(|r| r.body.as_deref())
-        .filter(|b| b.contains("\"PROMPT\"") && b.contains("FAIL"))
+    let fired: Vec<String> = prompt_step_decisions(&sim)
+        .into_iter()
+        .filter(|b| b.contains("FAIL"))
         .collect();
     assert_eq!(fired.len(), 1, "{:?}", sim.state().hook_inbox);
     // Outside the app, the step is named as an AI step.

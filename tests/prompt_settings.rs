@@ -339,12 +339,7 @@ fn the_provider_call_holds_no_lock_and_each_invocation_makes_at_most_one() {
     assert!(matches!(rec.outcome, RawOutcome::Ok(_)), "{rec:?}");
     sim.settle();
     // The job completed; no invocation made more than one provider call.
-    let a = ok(
-        &mut sim,
-        "webapi.v2.approvals.get",
-        json!({"id": id}),
-        ADMIN,
-    );
+    let a = get(&mut sim, &id);
     assert_eq!(a["steps"][0]["status"], "SUCCESS");
     for _ in 0..3 {
         start(&mut sim, "AIR-3");

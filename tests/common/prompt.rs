@@ -62,3 +62,18 @@ pub fn exec_rows(sim: &Sim) -> Vec<Value> {
         .map(|(_, v)| serde_json::from_str(&v.value).unwrap())
         .collect()
 }
+
+/// Bodies of the STEP_DECISION webhooks delivered for PROMPT steps.
+pub fn prompt_step_decisions(sim: &Sim) -> Vec<String> {
+    sim.state()
+        .hook_inbox
+        .iter()
+        .filter(|r| {
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "X-AIClearance-Event" && v == "STEP_DECISION")
+        })
+        .filter_map(|r| r.body.clone())
+        .filter(|b| b.contains("\"PROMPT\""))
+        .collect()
+}
