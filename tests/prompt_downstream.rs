@@ -228,12 +228,7 @@ fn the_usage_table_sorts_by_any_column() {
     );
     start(&mut sim, "AIR-1");
     start(&mut sim, "AIR-2");
-    ok(
-        &mut sim,
-        "approvals.start",
-        json!({"definitionId": "brief", "issueKey": "AIR-3"}),
-        JONAS,
-    );
+    start_on(&mut sim, "brief", "AIR-3");
     sim.settle();
     let order = |sim: &mut Sim, p: Value| -> Vec<String> {
         ok(sim, "admin.ai.usage", p, ADMIN)["definitions"]
@@ -425,15 +420,7 @@ fn downstream_steps_quote_earlier_groups_of_their_own_phase_only() {
                "body": "to={{ activeUser }} by={{ approvalOriginator }} link={{ approvalLink }} pending={{ pendingApprovalsLink }} issue={{ issueLink }} step={{ stepDetails }} docs={{ approvalProcessDocumentationLink }} def={{ definition.name }} precedents={{ crossApprovals | length }} risk=[{{ promptSteps[\"Risk\"].result }}] model={{ promptSteps[\"Risk\"].model }} provider={{ promptSteps[\"Risk\"].provider }} at={{ promptSteps[\"Risk\"].executedAt }}"}),
         ADMIN,
     );
-    let id = ok(
-        &mut sim,
-        "approvals.start",
-        json!({"definitionId": "chain", "issueKey": "AIR-1"}),
-        JONAS,
-    )["approval"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = start_on(&mut sim, "chain", "AIR-1");
     sim.settle();
     let a = get(&mut sim, &id);
     let risk_teaser = a["steps"][0]["resultTeaser"].as_str().unwrap().to_string();
@@ -542,15 +529,7 @@ fn a_failed_prompt_renders_empty_downstream_and_still_fires_step_decision() {
     let mut sim = configured();
     downstream_path(&mut sim);
     sim.state_mut().llm.plan("*", LlmFault::Unauthorized);
-    let id = ok(
-        &mut sim,
-        "approvals.start",
-        json!({"definitionId": "chain", "issueKey": "AIR-1"}),
-        JONAS,
-    )["approval"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = start_on(&mut sim, "chain", "AIR-1");
     // While the analysis runs, the list says so (the page polls).
     let list = ok(
         &mut sim,

@@ -11,27 +11,8 @@ use host_sim::Sim;
 use serde_json::{json, Value};
 
 const WEI: &str = "712020:6d7314cd-429c-5163-a056-f0c8e2524635";
-const OKTA_TOKEN: &str = "00aTestOktaToken-do-not-leak-7781";
 const GROUP: &str = "AI Clearance - GitHub Copilot Business";
 const MINUTE: u64 = 60_000;
-
-/// An enabled Okta connector with GitHub Copilot bound to its group.
-fn connect(sim: &mut Sim) -> Value {
-    ok(
-        sim,
-        "admin.connectors.save",
-        json!({"id": "okta", "name": "Okta", "type": "okta-group",
-               "config": {"orgUrl": "https://acme.okta.com", "apiToken": OKTA_TOKEN}}),
-        ADMIN,
-    );
-    ok(sim, "admin.connectors.enable", json!({"id": "okta"}), ADMIN);
-    ok(
-        sim,
-        "admin.connectors.bindTool",
-        json!({"toolId": "github-copilot", "connectorId": "okta"}),
-        ADMIN,
-    )
-}
 
 fn job(sim: &Sim) -> Value {
     kvs_value(sim, "provisioning-job:g-10101.provision.1").expect("job stored")
@@ -415,7 +396,7 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
     // Baseline first: with no connector, the whole flow makes no outbound call.
     deliver(&mut sim, &["001", "006"]);
     assert!(sim.state().relay.calls.is_empty());
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     let before = sim.state().relay.calls.len();
     approve_air2(&mut sim);
     let j = job(&sim);
@@ -477,7 +458,7 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
 #[test]
 fn retryable_failures_back_off_exponentially_and_honour_retry_after() {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     {
         let f = &mut sim.state_mut().relay.faults;
         f.push_back(RelayFault::ServerError);
@@ -540,7 +521,7 @@ fn retryable_failures_back_off_exponentially_and_honour_retry_after() {
 #[test]
 fn terminal_failures_and_exhausted_retries_dead_letter_and_an_admin_can_requeue() {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     sim.state_mut().relay.faults.push_back(RelayFault::Terminal);
     approve_air2(&mut sim);
     let j = job(&sim);
@@ -618,7 +599,7 @@ fn terminal_failures_and_exhausted_retries_dead_letter_and_an_admin_can_requeue(
 #[test]
 fn identities_come_from_an_explicit_mapping_else_the_jira_email() {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     // Wei's provider login differs from his Jira email.
     sim.state_mut()
         .relay
@@ -761,7 +742,7 @@ fn the_apps_signature_verifies_at_core_and_tampered_or_stale_requests_are_refuse
 /// the license is back and the job is due.
 fn blocked_then_due() -> Sim {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     sim.state_mut()
         .env
         .insert("SIM_LICENSE_ACTIVE".into(), "false".into());
@@ -819,7 +800,7 @@ fn a_crash_anywhere_in_a_connected_job_then_redelivery_applies_access_once() {
 #[test]
 fn a_timeout_after_core_applied_is_retried_with_the_same_idempotency_key() {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     sim.state_mut()
         .relay
         .faults
@@ -841,7 +822,7 @@ fn a_timeout_after_core_applied_is_retried_with_the_same_idempotency_key() {
 #[test]
 fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life() {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     approve_air2(&mut sim);
     let now = sim.state().clock_ms;
     set_grant_expiry(&mut sim, "g-10101", now + 3_600_000, false);
@@ -883,7 +864,7 @@ fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life()
 #[test]
 fn deprovisioning_someone_the_provider_no_longer_knows_succeeds() {
     let mut sim = wasm();
-    connect(&mut sim);
+    connect_okta(&mut sim, None);
     approve_air2(&mut sim);
     // Wei left: IT deleted his Okta account (and with it his group membership).
     let gid = sim

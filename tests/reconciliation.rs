@@ -28,25 +28,7 @@ fn members(sim: &Sim) -> Vec<String> {
 /// Copilot bound to Okta (`mode`), AIR-2 (Wei) approved and provisioned.
 fn site(mode: &str) -> Sim {
     let mut sim = wasm();
-    ok(
-        &mut sim,
-        "admin.connectors.save",
-        json!({"id": "okta", "name": "Okta", "type": "okta-group", "reconcileMode": mode,
-              "config": {"orgUrl": "https://acme.okta.com", "apiToken": "t0k"}}),
-        ADMIN,
-    );
-    ok(
-        &mut sim,
-        "admin.connectors.enable",
-        json!({"id": "okta"}),
-        ADMIN,
-    );
-    ok(
-        &mut sim,
-        "admin.connectors.bindTool",
-        json!({"toolId": "github-copilot", "connectorId": "okta"}),
-        ADMIN,
-    );
+    connect_okta(&mut sim, Some(mode));
     approve_air2(&mut sim);
     assert_eq!(members(&sim), vec!["wei.chen@acme.example".to_string()]);
     sim

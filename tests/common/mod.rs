@@ -231,4 +231,30 @@ pub fn set_grant_expiry(sim: &mut Sim, grant_id: &str, at_ms: u64, make_active: 
     st.kvs
         .insert(format!("access-grant-expiry:{at_ms:013}:{grant_id}"), entry);
 }
+/// The Okta API token the connector tests use (and check never leaks).
+pub const OKTA_TOKEN: &str = "00aTestOktaToken-do-not-leak-7781";
+
+/// An enabled Okta connector (with `reconcileMode` when given) and GitHub Copilot bound to its
+/// group; the bind's result.
+pub fn connect_okta(sim: &mut Sim, reconcile_mode: Option<&str>) -> Value {
+    let mut c = serde_json::json!({"id": "okta", "name": "Okta", "type": "okta-group",
+        "config": {"orgUrl": "https://acme.okta.com", "apiToken": OKTA_TOKEN}});
+    if let Some(m) = reconcile_mode {
+        c["reconcileMode"] = serde_json::json!(m);
+    }
+    ok(sim, "admin.connectors.save", c, ADMIN);
+    ok(
+        sim,
+        "admin.connectors.enable",
+        serde_json::json!({"id": "okta"}),
+        ADMIN,
+    );
+    ok(
+        sim,
+        "admin.connectors.bindTool",
+        serde_json::json!({"toolId": "github-copilot", "connectorId": "okta"}),
+        ADMIN,
+    )
+}
+
 pub mod prompt;

@@ -38,11 +38,17 @@ pub fn configured() -> Sim {
     sim
 }
 
+/// Jonas starts the `ai-path` approval on `issue`; its id.
 pub fn start(sim: &mut Sim, issue: &str) -> String {
+    start_on(sim, "ai-path", issue)
+}
+
+/// Jonas starts an approval of `definition` on `issue`; its id.
+pub fn start_on(sim: &mut Sim, definition: &str, issue: &str) -> String {
     ok(
         sim,
         "approvals.start",
-        json!({"definitionId": "ai-path", "issueKey": issue}),
+        json!({"definitionId": definition, "issueKey": issue}),
         JONAS,
     )["approval"]["id"]
         .as_str()

@@ -217,8 +217,25 @@ function queryPage(prefix, cursor, limit, entityName) {
 
 const DEFAULT_LIMIT = 20;
 
-class EntityQueryBuilder {
+/** What both real query builders share: paging by cursor and limit. */
+class PagedQuery {
+  cursor(cursor) {
+    this.o.cursor = cursor;
+    return this;
+  }
+  limit(limit) {
+    this.o.limit = limit;
+    return this;
+  }
+  async getOne() {
+    const { results } = await this.limit(1).getMany();
+    return results[0];
+  }
+}
+
+class EntityQueryBuilder extends PagedQuery {
   constructor(entityName) {
+    super();
     this.entityName = entityName;
     this.o = {};
   }
@@ -233,43 +250,20 @@ class EntityQueryBuilder {
     if (sort !== Sort.ASC) throw new ForgeKvsError('stand-in: only ascending key order is supported');
     return this;
   }
-  cursor(cursor) {
-    this.o.cursor = cursor;
-    return this;
-  }
-  limit(limit) {
-    this.o.limit = limit;
-    return this;
-  }
-  async getOne() {
-    const { results } = await this.limit(1).getMany();
-    return results[0];
-  }
   async getMany() {
     if (this.o.range?.condition !== 'BEGINS_WITH') throw new ForgeKvsError('stand-in: only a beginsWith range is supported');
     return queryPage(String(this.o.range.values[0]), this.o.cursor, this.o.limit ?? DEFAULT_LIMIT, this.entityName);
   }
 }
 
-class KvsQueryBuilder {
+class KvsQueryBuilder extends PagedQuery {
   constructor(options = {}) {
+    super();
     this.o = { ...options };
   }
   where(property, condition) {
     this.o.where = [{ property, ...condition }];
     return this;
-  }
-  cursor(cursor) {
-    this.o.cursor = cursor;
-    return this;
-  }
-  limit(limit) {
-    this.o.limit = limit;
-    return this;
-  }
-  async getOne() {
-    const { results } = await this.limit(1).getMany();
-    return results[0];
   }
   async getMany() {
     const w = this.o.where?.[0];

@@ -437,15 +437,7 @@ fn to_manual(
     stage_status(&mut tx, &mut job, JobStatus::ManualPending, now, None)?;
     job.attempts += 1;
     job.last_error = reason.clone();
-    tx.set_if_current(
-        &keys::job(&job.id),
-        crate::storage::encode(&job)?,
-        Some(&raw),
-    )?;
-    match tx.commit() {
-        Ok(()) | Err(StorageError::Conflict(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
+    commit_if_unchanged(tx, &job, &raw)?;
     let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
     host.log(
         Level::Info,
@@ -456,6 +448,16 @@ fn to_manual(
         ),
     );
     Ok(None)
+}
+
+/// Commits `tx` with the job written over `raw`. Losing the race is fine: whoever changed the job
+/// first (a duplicate delivery, an admin) owns it now.
+fn commit_if_unchanged(mut tx: Tx<'_>, job: &Job, raw: &str) -> AppResult<()> {
+    tx.set_if_current(&keys::job(&job.id), crate::storage::encode(job)?, Some(raw))?;
+    match tx.commit() {
+        Ok(()) | Err(StorageError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Connected mode's preconditions are not met: the job stays queued, is looked at again in an
@@ -480,15 +482,7 @@ fn block(
     )?;
     let first = job.blocked.as_deref() != Some(reason.as_str());
     job.blocked = Some(reason.clone());
-    tx.set_if_current(
-        &keys::job(&job.id),
-        crate::storage::encode(&job)?,
-        Some(&raw),
-    )?;
-    match tx.commit() {
-        Ok(()) | Err(StorageError::Conflict(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
+    commit_if_unchanged(tx, &job, &raw)?;
     if first {
         host.log(
             Level::Warn,

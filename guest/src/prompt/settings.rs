@@ -92,25 +92,33 @@ pub fn load(store: Store<'_>) -> AppResult<AiSettings> {
 
 /// Why PROMPT steps cannot run now (the step form's explanatory panel), or None.
 pub fn blocker(host: &dyn Host, s: &AiSettings) -> AppResult<Option<&'static str>> {
+    if let Some(b) = setup_blocker(host, s)? {
+        return Ok(Some(b));
+    }
+    let used = super::usage::used_this_month(host)?;
+    Ok((used >= s.monthly_token_budget).then_some("OVER_BUDGET"))
+}
+
+/// Not configured (no key) or disabled; the budget is checked separately.
+fn setup_blocker(host: &dyn Host, s: &AiSettings) -> AppResult<Option<&'static str>> {
     if s.key_fingerprint.is_none() || host.secret_get(API_KEY_SECRET)?.is_none() {
         return Ok(Some("NOT_CONFIGURED"));
     }
-    if !s.enabled {
-        return Ok(Some("DISABLED"));
-    }
-    if super::usage::used_this_month(host)? >= s.monthly_token_budget {
-        return Ok(Some("OVER_BUDGET"));
-    }
-    Ok(None)
+    Ok((!s.enabled).then_some("DISABLED"))
 }
 
 pub fn view(host: &dyn Host, s: &AiSettings) -> AppResult<Value> {
     let mut v = serde_json::to_value(s).expect("settings serialize");
     v["keyFingerprint"] = json!(s.key_fingerprint.as_ref().map(|f| format!("••••{f}")));
-    v["status"] = json!(blocker(host, s)?.unwrap_or("READY"));
-    // The banner across every Settings → AI tab: at or near the monthly cap.
-    let (pct, usage_status) =
-        super::usage::status(super::usage::used_this_month(host)?, s.monthly_token_budget);
+    // The month's usage is read once: for the status and for the banner every tab shows.
+    let used = super::usage::used_this_month(host)?;
+    let status = match setup_blocker(host, s)? {
+        Some(b) => b,
+        None if used >= s.monthly_token_budget => "OVER_BUDGET",
+        None => "READY",
+    };
+    v["status"] = json!(status);
+    let (pct, usage_status) = super::usage::status(used, s.monthly_token_budget);
     v["usagePercent"] = json!(pct);
     v["usageStatus"] = json!(usage_status);
     v["models"] = json!(providers::curated_models(s.provider));
