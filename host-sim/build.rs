@@ -2,6 +2,9 @@
 //! (`AICLEARANCE_COMPONENT`), the way wasmtime's test-programs build script ties guest programs to
 //! the tests that run them. Installs the target with rustup when it is missing: machines with
 //! RUSTUP_AUTO_INSTALL=0 do not install `targets` from rust-toolchain.toml.
+//!
+//! It also builds the Custom UI (`static/ui` → `static/ui/dist`, npm + Vite) that `host-sim serve`
+//! serves and `forge deploy` uploads, so one `cargo build` makes everything the README runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,6 +66,75 @@ fn main() {
         out.display()
     );
     println!("cargo:rustc-env=AICLEARANCE_COMPONENT={}", out.display());
+    build_ui(&root);
+}
+
+/// The Custom UI's inputs: a change to any of them rebuilds `static/ui/dist`.
+const UI_INPUTS: &[&str] = &[
+    "src",
+    "public",
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "vite.config.ts",
+    "tsconfig.json",
+];
+
+fn newest(path: &Path) -> std::time::SystemTime {
+    let own = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    match std::fs::read_dir(path) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| newest(&e.path()))
+            .fold(own, std::cmp::max),
+        Err(_) => own,
+    }
+}
+
+fn build_ui(root: &Path) {
+    let ui = root.join("static/ui");
+    println!("cargo:rerun-if-env-changed=AICLEARANCE_SKIP_UI_BUILD");
+    for p in UI_INPUTS {
+        println!("cargo:rerun-if-changed={}", ui.join(p).display());
+    }
+    if std::env::var_os("AICLEARANCE_SKIP_UI_BUILD").is_some() || !ui.join("package.json").exists()
+    {
+        return;
+    }
+    let npm = |args: &[&str]| {
+        let ok = Command::new("npm")
+            .current_dir(&ui)
+            .args(args)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "`npm {}` in static/ui failed (Node and npm are needed to build the Custom UI; set AICLEARANCE_SKIP_UI_BUILD=1 to build without it)",
+            args.join(" ")
+        );
+    };
+    // Exactly the locked packages, reinstalled whenever the lock changes.
+    let installed = ui.join("node_modules/.package-lock.json");
+    if newest(&installed) < newest(&ui.join("package-lock.json")) || !installed.exists() {
+        npm(&["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
+    }
+    let built = ui.join("dist/index.html");
+    let inputs = UI_INPUTS
+        .iter()
+        .map(|p| newest(&ui.join(p)))
+        .max()
+        .unwrap_or(std::time::UNIX_EPOCH);
+    if !built.exists() || newest(&built) < inputs {
+        npm(&["run", "build", "--silent"]);
+    }
+    assert!(
+        built.exists(),
+        "the Custom UI build wrote no {}",
+        built.display()
+    );
 }
 
 fn ensure_target() {

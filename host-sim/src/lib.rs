@@ -10,6 +10,8 @@
 //! - `remotes`: the outside services the app reaches through `fetch` — LLM providers (`llm`) and
 //!   the ArdSaor provisioning relay (`relay`) — speaking their real wire formats and failing on a
 //!   plan.
+//! - `serve`: the local console (`host-sim serve`): the built Custom UI per UI module with a
+//!   drop-in Forge bridge, "view as", the simulated clock.
 
 pub mod emulator;
 pub mod faults;
@@ -19,6 +21,7 @@ pub mod persist;
 pub mod remotes;
 pub mod runtime;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod site;
 

@@ -100,6 +100,22 @@ enum Command {
         #[command(subcommand)]
         action: Option<RelayAction>,
     },
+    /// The local console: the Custom UI of every UI module in manifest.yml, served with a
+    /// drop-in Forge bridge against the saved site ("view as" anyone, the simulated clock).
+    Serve {
+        /// Loopback only by default; the console has no authentication.
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        addr: std::net::SocketAddr,
+        /// Start from the fixture site and its scenario even if the state directory has a site.
+        #[arg(long)]
+        fresh: bool,
+        /// Start with the simulated clock paused (advance it from the console).
+        #[arg(long)]
+        paused: bool,
+        /// The built Custom UI (default: the manifest's `main` resource, static/ui/dist).
+        #[arg(long)]
+        ui: Option<PathBuf>,
+    },
     /// Print recent app log lines of the saved site.
     Logs {
         #[arg(long, default_value_t = 50)]
@@ -532,6 +548,61 @@ fn real_main() -> Result<()> {
                     state.relay.faults.len()
                 );
             }
+        }
+        Command::Serve {
+            addr,
+            fresh,
+            paused,
+            ui,
+        } => {
+            let manifest = Manifest::load(&manifest_path)?;
+            let ui_dir = ui.clone().unwrap_or_else(|| {
+                let base = manifest_path.parent().unwrap_or(std::path::Path::new("."));
+                base.join(
+                    manifest
+                        .resources
+                        .get("main")
+                        .map_or("static/ui/dist", String::as_str),
+                )
+            });
+            if !ui_dir.join("index.html").exists() {
+                bail!(
+                    "the Custom UI is not built ({} has no index.html): `cargo build --release -p host-sim` builds it, or `cd static/ui && npm install && npm run build`",
+                    ui_dir.display()
+                );
+            }
+            let (state, site, engine, seed, fresh) = (
+                cli.state.clone(),
+                cli.site.clone(),
+                kind(cli.engine),
+                cli.seed,
+                *fresh,
+            );
+            let mp = manifest_path.clone();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let handle = host_sim::serve::start(
+                host_sim::serve::Options {
+                    addr: *addr,
+                    ui_dir,
+                    state_dir: cli.state.clone(),
+                    clock_running: !*paused,
+                },
+                move || {
+                    let (sim, note) =
+                        host_sim::serve::open_or_run(&state, &site, &mp, engine, seed, fresh)?;
+                    let _ = tx.send(note);
+                    Ok(sim)
+                },
+            )?;
+            let note = rx.recv().unwrap_or_default();
+            println!("host-sim serve: {note}");
+            println!(
+                "AI Clearance console on {} — open it in a browser (clock {}; Ctrl-C stops, state is saved every few seconds to {}/)",
+                handle.url(),
+                if *paused { "paused" } else { "running" },
+                cli.state.display()
+            );
+            handle.wait()?;
         }
         Command::Logs { tail } => {
             let state = persist::load(&cli.state)?;

@@ -36,6 +36,21 @@ pub struct Manifest {
     pub resolver_function: Option<String>,
     pub scopes: Vec<String>,
     pub egress: Vec<String>,
+    /// The UI modules (globalPage, adminPage, issuePanel, portal panel …), in manifest order.
+    pub ui_modules: Vec<UiModule>,
+    /// Custom UI resources: key → folder (relative to the manifest).
+    pub resources: BTreeMap<String, String>,
+}
+
+/// One UI module: what `host-sim serve` offers in its console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UiModule {
+    /// `jira:globalPage`, `jiraServiceManagement:portalRequestCreatePropertyPanel`, …
+    pub module_type: String,
+    pub key: String,
+    pub title: String,
+    /// The Custom UI resource key it renders.
+    pub resource: Option<String>,
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {
@@ -153,6 +168,22 @@ impl Manifest {
                     known(&m, &f)?;
                     m.resolver_function.get_or_insert(f);
                 }
+                m.ui_modules.push(UiModule {
+                    module_type: k.as_str().unwrap_or_default().to_string(),
+                    key: s(item, "key").context("UI module without key")?,
+                    title: s(item, "title").unwrap_or_default(),
+                    resource: s(item, "resource"),
+                });
+            }
+        }
+        for r in doc
+            .get("resources")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(k), Some(p)) = (s(r, "key"), s(r, "path")) {
+                m.resources.insert(k, p);
             }
         }
         let perms = doc.get("permissions");

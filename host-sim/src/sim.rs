@@ -215,13 +215,28 @@ impl Sim {
         payload: &str,
         account: Option<&str>,
     ) -> InvocationRecord {
+        self.resolve_from("ai-clearance", None, function_key, payload, account)
+    }
+
+    /// A resolver call from a given UI module with its extension context (what the Custom UI's
+    /// `view.getContext().extension` holds: the portal and request type, the issue, a modal's
+    /// context), as Forge hands them to the resolver.
+    pub fn resolve_from(
+        &mut self,
+        module_key: &str,
+        extension: Option<&Value>,
+        function_key: &str,
+        payload: &str,
+        account: Option<&str>,
+    ) -> InvocationRecord {
         let function = self
             .emu()
             .manifest
             .resolver_function
             .clone()
             .unwrap_or_else(|| "resolver".into());
-        let inv = self.context("ai-clearance", account);
+        let mut inv = self.context(module_key, account);
+        inv.extension = extension.map(Value::to_string);
         self.invoke(
             &function,
             format!("resolver {function_key}"),

@@ -257,4 +257,5 @@ pub fn connect_okta(sim: &mut Sim, reconcile_mode: Option<&str>) -> Value {
     )
 }
 
+pub mod console;
 pub mod prompt;

@@ -92,29 +92,44 @@ await check('@forge/manifest full schema + product-trigger scopes (PRODUCT_TRIGG
   return { ok: r.success && problems.length === 0, detail: `${problems.length} problem(s)`, notes: problems.map(fmt) };
 });
 
-// 4. FULL validation. It also requires every handler file and resource folder to exist. Handler
-//    files are the Forge package `node forge/build.mjs` writes (<app.package.path>/index.js), so a
-//    missing one FAILS the check (run the build first). Only the Custom UI resource folder
-//    (static/ui, not built by this project) is tolerated as known-missing.
-const TOLERATED_RESOURCE_PATHS = ['static/ui'];
-await check('@forge/manifest FULL validation (handler files from `node forge/build.mjs`)', async () => {
+// 4. FULL validation. It also requires every handler file and resource folder to exist: the
+//    handler files are the Forge package `node forge/build.mjs` writes (<app.package.path>/index.js)
+//    and the Custom UI resource is static/ui/dist (host-sim's build script builds it). Nothing is
+//    tolerated: a missing file FAILS the check (build first).
+await check('@forge/manifest FULL validation (handler files and the built Custom UI)', async () => {
   const r = await ProcessorBuilder.instance().withValidation(ValidationTypes.FULL).build().process(manifestFile);
-  const tolerated = new Set(knownMissingMessages());
   const missingHandlers = new Set(missingHandlerMessages());
   const all = r.errors ?? [];
-  const knownMissing = all.filter((e) => e.level === 'error' && tolerated.has(e.message));
-  const unexpected = all.filter((e) => !knownMissing.includes(e));
-  const notes = [
-    ...unexpected.map((e) => `${missingHandlers.has(e.message) ? 'missing handler file' : 'unexpected'} ${fmt(e)}`),
-    ...knownMissing.map((e) => `known-missing (Custom UI, not built here): ${e.message}`)
-  ];
+  const notes = all.map((e) => `${missingHandlers.has(e.message) ? 'missing handler file' : 'problem'} ${fmt(e)}`);
   if (missingHandlers.size) {
     notes.push(`handler files are looked up in ${getHandlersDirectory(doc ?? {})}/ beside the manifest: run \`node forge/build.mjs\` first`);
   }
+  return { ok: all.length === 0, detail: `${all.length} problem(s)`, notes };
+});
+
+// 4b. Every Custom UI resource is a built bundle Forge can serve: an index.html whose scripts are
+//     external and relative (Forge's CSP refuses inline script; the CDN serves a sub path).
+for (const r of doc?.resources ?? []) {
+  await check(`resource ${r.key}: built Custom UI at ${r.path}`, async () => {
+    const index = path.resolve(manifestDir, r.path, 'index.html');
+    if (!fs.existsSync(index)) return { ok: false, detail: `${index} is missing (cargo build builds static/ui)` };
+    const html = fs.readFileSync(index, 'utf8');
+    const inline = [...html.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/g)].length;
+    const absolute = [...html.matchAll(/(?:src|href)="\//g)].length;
+    return { ok: inline === 0 && absolute === 0, detail: `${inline} inline script(s), ${absolute} absolute asset URL(s)` };
+  });
+}
+
+// 4c. covers: CL-901 — approvals are served through the global page's Approvals tab: the app
+//     declares no standalone approval-queue module, and every UI module renders the one bundle.
+await check('UI modules: no standalone approval queue; every UI module uses the shared resource', async () => {
+  const ui = Object.entries(modules()).filter(([type]) => type.includes(':')).flatMap(([type, list]) => (list ?? []).map((m) => ({ type, ...m })));
+  const queue = ui.filter((m) => /queue|approval-?list/i.test(`${m.key} ${m.title ?? ''}`));
+  const other = ui.filter((m) => m.resource !== 'main');
   return {
-    ok: unexpected.length === 0,
-    detail: `${unexpected.length} problem(s), ${knownMissing.length} known-missing`,
-    notes
+    ok: queue.length === 0 && other.length === 0 && ui.length > 0,
+    detail: `${ui.length} UI module(s): ${ui.map((m) => `${m.type} ${m.key}`).join(', ')}`,
+    notes: [...queue.map((m) => `standalone queue module ${m.key}`), ...other.map((m) => `${m.key} renders resource ${m.resource}`)]
   };
 });
 
@@ -247,17 +262,6 @@ function missingHandlerMessages() {
     const fileName = handler.slice(0, dot);
     const exists = HANDLER_EXTENSIONS.some((ext) => fs.existsSync(path.resolve(manifestDir, handlersDir, `${fileName}.${ext}`)));
     if (!exists) out.push(forgeText.modules.function.handler.fileNotExists(handler, fileName));
-  }
-  return out;
-}
-
-// The FULL-validation messages tolerated: missing resource folders in TOLERATED_RESOURCE_PATHS.
-function knownMissingMessages() {
-  if (!doc) return [];
-  const out = [];
-  for (const r of doc.resources ?? []) {
-    if (!r?.path || !TOLERATED_RESOURCE_PATHS.includes(String(r.path).replace(/\/+$/, ''))) continue;
-    if (!fs.existsSync(path.resolve(manifestDir, r.path))) out.push(forgeText.resources.missingResource(r.path, r.key));
   }
   return out;
 }

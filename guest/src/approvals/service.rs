@@ -421,15 +421,113 @@ pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value
     let store = Store::new(host);
     let ids = store.scan::<Value>(&store::by_issue_prefix(issue_id), 200)?;
     let mut out = Vec::new();
+    let admin = access::is_admin(host, who)?;
+    let mut people: Vec<String> = Vec::new();
     for (_, v) in ids {
         if let Some(id) = v.get("approvalId").and_then(Value::as_str) {
             let (a, _) = store::load(store, id)?;
-            out.push(view(host, &a)?);
+            let mut v = view(host, &a)?;
+            v["viewer"] = viewer(host, who, admin, &a)?;
+            prompt_cards(&mut v);
+            collect_people(&a, &mut people);
+            out.push(v);
         }
     }
+    people.sort();
+    people.dedup();
+    let refs: Vec<&str> = people.iter().map(String::as_str).collect();
+    let names = jira.display_names(&refs).map_err(store::jira_error)?;
     // Whether any listed approval is analysing: the page polls while this is true.
     let polling = out.iter().any(|a| a["hasActivePromptStep"] == json!(true));
-    Ok(json!({"approvals": out, "hasActivePromptStep": polling}))
+    Ok(json!({"approvals": out, "hasActivePromptStep": polling, "people": names}))
+}
+
+/// What the caller may do on this approval, decided by the same rules `decide`, `cancel` and
+/// `ai.rerun` enforce, so a screen offers only what the server will accept: for each ACTIVE
+/// USER/GROUP step the caller has not decided yet, the authority they would decide with.
+fn viewer(host: &dyn Host, who: &str, admin: bool, a: &Approval) -> AppResult<Value> {
+    let mut decidable = serde_json::Map::new();
+    if a.is_open() {
+        for (_, s) in a.all_steps() {
+            if !s.step_type.is_human() || s.status != super::model::StepStatus::Active {
+                continue;
+            }
+            let Ok(auth) = authority(host, who, a, &s.id) else {
+                continue;
+            };
+            let principal = match &auth {
+                Authority::DelegateOf(boss) => boss.as_str(),
+                _ => who,
+            };
+            if s.decisions.iter().any(|d| {
+                d.decider == who
+                    || d.decider == principal
+                    || d.on_behalf_of.as_deref() == Some(principal)
+            }) {
+                continue;
+            }
+            let as_ = match auth {
+                Authority::Approver => json!({"as": "approver"}),
+                Authority::DelegateOf(boss) => json!({"as": "delegate", "onBehalfOf": boss}),
+                Authority::Admin => json!({"as": "admin"}),
+            };
+            decidable.insert(s.id.clone(), as_);
+        }
+    }
+    let originator = a.originator == who;
+    Ok(json!({"isOriginator": originator, "isAdmin": admin,
+              "mayRerun": originator || admin, "mayCancel": a.is_open() && (originator || admin),
+              "decidable": decidable}))
+}
+
+/// The issue panel's PROMPT step cards, parsed here so the screen renders what the server says
+/// (AP-192): on SUCCESS the teaser card (primary lozenge, confidence, teaser section, whether an
+/// analysis was performed), on FAIL the failure guidance. The web API keeps its own shape.
+fn prompt_cards(v: &mut Value) {
+    for phase in ["steps", "successSteps", "rejectionSteps", "expirationSteps"] {
+        for s in v[phase].as_array_mut().into_iter().flatten() {
+            if s["type"] != json!("PROMPT") {
+                continue;
+            }
+            match s["status"].as_str() {
+                Some("SUCCESS") => {
+                    let p = crate::prompt::result::parse(s["resultTeaser"].as_str().unwrap_or(""));
+                    s["teaserCard"] = json!({"lozenge": p.lozenge, "confidence": p.confidence,
+                        "teaser": p.teaser, "analysisPerformed": p.analysis_performed});
+                }
+                Some("FAIL") => {
+                    s["guidance"] = json!(crate::prompt::result::guidance(
+                        s["errorCode"].as_str(),
+                        s["errorMessage"].as_str()
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Everyone an approval names (originator, approvers, delegates, deciders), for display names.
+fn collect_people(a: &Approval, out: &mut Vec<String>) {
+    out.push(a.originator.clone());
+    for (_, s) in a.all_steps() {
+        if let StepConfig::User {
+            approvers,
+            delegates,
+            ..
+        } = &s.config
+        {
+            out.extend(approvers.iter().cloned());
+            for (boss, ds) in delegates {
+                out.push(boss.clone());
+                out.extend(ds.iter().cloned());
+            }
+        }
+        for d in &s.decisions {
+            out.push(d.decider.clone());
+            out.extend(d.on_behalf_of.clone());
+        }
+    }
 }
 
 /// The caller's open decisions (USER approver or delegate, or GROUP member).

@@ -393,7 +393,19 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
             "since": j.updated_at})
         })
         .collect();
-    Ok(json!({"pending": pending, "manualActions": manual, "bulkMax": BULK_MAX}))
+    // Display names for the people in both tables (one Jira call; ids stay the fallback).
+    let mut people: Vec<&str> = pending
+        .iter()
+        .chain(manual.iter())
+        .filter_map(|r| r.get("requester").or_else(|| r.get("accountId")))
+        .filter_map(Value::as_str)
+        .collect();
+    people.sort_unstable();
+    people.dedup();
+    let names = crate::jira::Jira::new(host)
+        .display_names(&people)
+        .map_err(AppError::from)?;
+    Ok(json!({"pending": pending, "manualActions": manual, "bulkMax": BULK_MAX, "people": names}))
 }
 
 /// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs.

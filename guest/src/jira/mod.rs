@@ -84,6 +84,10 @@ impl From<JiraError> for crate::error::AppError {
 pub type JiraResult<T> = Result<T, JiraError>;
 
 /// Percent-encodes a query or path component (RFC 3986 unreserved characters pass through).
+/// Accounts one `user/bulk` call resolves (Jira pages that endpoint; one page is enough for a
+/// screen's people).
+pub const MAX_BULK_USERS: usize = 50;
+
 pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -157,6 +161,42 @@ impl<'h> Jira<'h> {
     /// A GET as the app (for routes without a typed wrapper).
     pub fn request_app(&self, url: &str) -> JiraResult<Value> {
         self.send(Principal::App, HttpRequest::get(url))
+    }
+
+    /// Display names of up to `MAX_BULK_USERS` accounts (`GET /rest/api/3/user/bulk`, one call;
+    /// more ids are ignored). Accounts Jira does not know are left out, so a screen falls back
+    /// to the id.
+    pub fn display_names(
+        &self,
+        account_ids: &[&str],
+    ) -> JiraResult<std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        let ids: Vec<&str> = account_ids.iter().copied().take(MAX_BULK_USERS).collect();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let q: Vec<String> = ids
+            .iter()
+            .map(|a| format!("accountId={}", encode(a)))
+            .collect();
+        let v = self.request_app(&format!(
+            "/rest/api/3/user/bulk?maxResults={MAX_BULK_USERS}&{}",
+            q.join("&")
+        ))?;
+        for u in v
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(a), Some(n)) = (
+                u.get("accountId").and_then(Value::as_str),
+                u.get("displayName").and_then(Value::as_str),
+            ) {
+                out.insert(a.to_string(), n.to_string());
+            }
+        }
+        Ok(out)
     }
 
     /// Whether `account_id`'s own Jira permissions let them see the issue (asUser read).

@@ -359,6 +359,41 @@ pub fn handle(
                 0,
             )
         }
+        // PageBeanUser: the accounts named by repeated `accountId` parameters that exist.
+        ("GET", ["rest", "api", "3", "user", "bulk"]) => {
+            let ids: Vec<String> = req
+                .url
+                .split_once('?')
+                .map(|(_, q)| q)
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .filter(|(k, _)| *k == "accountId")
+                .map(|(_, v)| decode(v))
+                .collect();
+            if ids.is_empty() {
+                return (field_error("accountId", "accountId is required"), 0);
+            }
+            let max: usize = q
+                .get("maxResults")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(10)
+                .min(200);
+            let values: Vec<Value> = ids
+                .iter()
+                .filter_map(|a| site.user(a))
+                .take(max)
+                .map(|u| shapes::user(site, u))
+                .collect();
+            let total = values.len();
+            (
+                ok(
+                    200,
+                    json!({"maxResults": max, "startAt": 0, "total": total, "isLast": true, "values": values}),
+                ),
+                0,
+            )
+        }
         ("GET", ["rest", "api", "3", "user", "groups"]) => {
             let Some(a) = q.get("accountId") else {
                 return (field_error("accountId", "accountId is required"), 0);

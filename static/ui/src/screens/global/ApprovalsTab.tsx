@@ -1,0 +1,329 @@
+import { useCallback, useEffect, useState } from 'react';
+import { asResolverError, call, ResolverError } from '../../api';
+import { Empty, ErrorMessage, formatDate, Skeleton, Spinner } from '../../components/ui';
+import type { ApprovalsTab as TabData, BulkResult, DecideResult } from '../../types';
+import { friendlyMessage } from '../../lib/errors';
+import { openIssue, toolName } from './HistoryTab';
+
+type Verdict = 'approve' | 'deny';
+/** Where an error or result is shown: a pending row, the bulk bar, or a manual task row. */
+type Where = { area: 'row' | 'bulk' | 'manual'; key: string };
+
+const COMPLETE_LABEL: Record<string, string> = {
+  fulfilled: 'Mark fulfilled',
+  deprovisioned: 'Mark deprovisioned',
+  verified: 'Mark verified',
+};
+const KIND_LABEL: Record<string, string> = { provision: 'Provision', deprovision: 'Deprovision', check: 'Verify' };
+
+function outcomeText(r: DecideResult): string {
+  switch (r.outcome) {
+    case 'approved':
+      return `${r.issueKey} approved.`;
+    case 'denied':
+      return `${r.issueKey} denied.`;
+    case 'recorded':
+      return `Your decision on ${r.issueKey} was recorded${r.waitingFor?.length ? `; still waiting for ${r.waitingFor.join(', ')}` : ''}.`;
+    default:
+      return `${r.issueKey}: ${r.outcome}.`;
+  }
+}
+
+function bulkText(verdict: Verdict, r: BulkResult): string {
+  const done = verdict === 'approve' ? 'approved' : 'denied';
+  let s = `${r.succeeded} request${r.succeeded === 1 ? '' : 's'} ${done}`;
+  if (r.failed > 0) {
+    const why = r.results
+      .filter((x) => !x.ok && x.error)
+      .map((x) => `${x.issueKey}: ${friendlyMessage(x.error!)} (${x.error!.code})`)
+      .join(' ');
+    s += `, ${r.failed} not decided. ${why}`;
+  } else {
+    s += '.';
+  }
+  return s;
+}
+
+/** Approvals tab (§5.4): pending requests with single and bulk decisions, manual provisioning. */
+export function ApprovalsTab() {
+  const [data, setData] = useState<TabData | null>(null);
+  const [loadError, setLoadError] = useState<ResolverError | null>(null);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [comment, setComment] = useState('');
+  const [confirm, setConfirm] = useState<Verdict | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<{ where: Where; error: ResolverError } | null>(null);
+  const [result, setResult] = useState<{ where: Where; text: string } | null>(null);
+
+  const refresh = useCallback(async () => {
+    try {
+      const d = await call<TabData>('clearance.approvals.tab');
+      setData(d);
+      setLoadError(null);
+      const keys = new Set(d.pending.map((p) => p.issueKey));
+      setSelected((s) => new Set([...s].filter((k) => keys.has(k))));
+    } catch (e) {
+      setLoadError(asResolverError(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  if (!data && loadError) return <ErrorMessage error={loadError} testId="tab-error" />;
+  if (!data) return <Skeleton />;
+
+  const bulkMax = data.bulkMax || 50;
+  const allKeys = data.pending.map((p) => p.issueKey);
+  const allSelected = allKeys.length > 0 && allKeys.every((k) => selected.has(k));
+  const someSelected = selected.size > 0 && !allSelected;
+
+  const toggle = (k: string) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(k)) n.delete(k);
+      else n.add(k);
+      return n;
+    });
+
+  const decideOne = async (issueKey: string, verdict: Verdict) => {
+    const where: Where = { area: 'row', key: issueKey };
+    setBusy(`row:${issueKey}`);
+    setError(null);
+    setResult(null);
+    try {
+      const r = await call<DecideResult>('clearance.approvals.decide', { issueKey, decision: verdict, comment });
+      setResult({ where, text: outcomeText(r) });
+      setComment('');
+      await refresh();
+    } catch (e) {
+      setError({ where, error: asResolverError(e) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const decideBulk = async (verdict: Verdict) => {
+    const where: Where = { area: 'bulk', key: 'bulk' };
+    const issueKeys = allKeys.filter((k) => selected.has(k));
+    // Keys selected before a refresh removed them are kept too (the server reports each).
+    for (const k of selected) if (!issueKeys.includes(k)) issueKeys.push(k);
+    setConfirm(null);
+    setBusy('bulk');
+    setError(null);
+    setResult(null);
+    try {
+      const r = await call<BulkResult>('clearance.approvals.bulkDecide', { issueKeys, decision: verdict, comment });
+      setResult({ where, text: bulkText(verdict, r) });
+      if (r.failed === 0) setComment('');
+      await refresh();
+    } catch (e) {
+      setError({ where, error: asResolverError(e) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const completeJob = async (jobId: string, action: string) => {
+    const where: Where = { area: 'manual', key: jobId };
+    setBusy(`job:${jobId}`);
+    setError(null);
+    setResult(null);
+    try {
+      await call('clearance.jobs.complete', { jobId, action });
+      setResult({ where, text: `Task marked ${action}.` });
+      await refresh();
+    } catch (e) {
+      setError({ where, error: asResolverError(e) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const errorAt = (area: Where['area'], key: string) =>
+    error && error.where.area === area && error.where.key === key ? <ErrorMessage error={error.error} testId="action-error" /> : null;
+  const resultAt = (area: Where['area'], key: string) =>
+    result && result.where.area === area && result.where.key === key ? (
+      <div className="action-result" role="status" data-testid="action-result">
+        {result.text}
+      </div>
+    ) : null;
+  // A row's result stays visible after the row leaves the table.
+  const rowGone = (area: Where['area']) => (w: Where | undefined) =>
+    w && w.area === area && (area === 'row' ? !allKeys.includes(w.key) : !data.manualActions.some((m) => m.jobId === w.key));
+
+  const n = selected.size;
+  const noun = `${n} request${n === 1 ? '' : 's'}`;
+
+  return (
+    <div className="approvals">
+      <h2 className="section-title">Pending requests</h2>
+      {loadError && <ErrorMessage error={loadError} testId="tab-error" />}
+      <div className="field">
+        <label htmlFor="ac-comment">Comment or reason <span className="hint">(optional, sent with your decision)</span></label>
+        <textarea id="ac-comment" data-testid="decision-comment" rows={2} maxLength={2000} value={comment} onChange={(e) => setComment(e.target.value)} />
+      </div>
+
+      <div className="bulk-bar">
+        <span className="hint">{n > 0 ? `${noun} selected` : 'Select requests to decide several at once.'}</span>
+        <button type="button" className="button button-primary" data-testid="bulk-approve" disabled={n === 0 || busy !== null} onClick={() => setConfirm('approve')}>
+          Approve selected
+        </button>
+        <button type="button" className="button button-danger" data-testid="bulk-deny" disabled={n === 0 || busy !== null} onClick={() => setConfirm('deny')}>
+          Deny selected
+        </button>
+        {busy === 'bulk' && <Spinner />}
+        {n > bulkMax && <span className="warning">At most {bulkMax} requests can be decided at once.</span>}
+      </div>
+      {confirm && (
+        <div className="confirm" role="alertdialog" aria-modal="false" aria-labelledby="ac-confirm-title" data-testid="confirm-dialog" data-decision={confirm}>
+          <p id="ac-confirm-title">
+            <strong>
+              {confirm === 'approve' ? 'Approve' : 'Deny'} {noun}?
+            </strong>
+          </p>
+          <p className="hint">{comment.trim() ? `Comment: “${comment.trim()}”` : 'No comment will be added.'}</p>
+          <button type="button" className={`button ${confirm === 'approve' ? 'button-primary' : 'button-danger'}`} data-testid="confirm-yes" onClick={() => decideBulk(confirm)}>
+            Confirm
+          </button>
+          <button type="button" className="button" data-testid="confirm-cancel" onClick={() => setConfirm(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {errorAt('bulk', 'bulk')}
+      {resultAt('bulk', 'bulk')}
+      {rowGone('row')(error?.where) && <ErrorMessage error={error!.error} testId="action-error" />}
+      {rowGone('row')(result?.where) && (
+        <div className="action-result" role="status" data-testid="action-result">
+          {result!.text}
+        </div>
+      )}
+
+      {data.pending.length === 0 ? (
+        <Empty>No requests are waiting for your decision.</Empty>
+      ) : (
+        <table className="table">
+          <thead>
+            <tr>
+              <th className="col-check">
+                <input
+                  type="checkbox"
+                  data-testid="select-all"
+                  aria-label="Select all requests"
+                  checked={allSelected}
+                  ref={(el) => {
+                    if (el) el.indeterminate = someSelected;
+                  }}
+                  onChange={() => setSelected(allSelected ? new Set() : new Set(allKeys))}
+                />
+              </th>
+              <th>Request</th>
+              <th>Requester</th>
+              <th>Tool</th>
+              <th>Duration</th>
+              <th>Requested</th>
+              <th>Decide</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.pending.map((p) => (
+              <tr key={p.issueKey} data-testid="pending-row" data-issue-key={p.issueKey} className={selected.has(p.issueKey) ? 'row-selected' : ''}>
+                <td className="col-check">
+                  <input type="checkbox" data-testid="row-select" aria-label={`Select ${p.issueKey}`} checked={selected.has(p.issueKey)} onChange={() => toggle(p.issueKey)} />
+                </td>
+                <td>
+                  <a
+                    href="#"
+                    className="issue-link"
+                    data-testid="issue-link"
+                    onClick={(e) => {
+                      e.preventDefault();
+                      openIssue(p.issueKey);
+                    }}
+                  >
+                    {p.issueKey}
+                  </a>
+                  <div className="hint">{p.summary}</div>
+                  {p.step && <div className="hint">Step: {p.step}</div>}
+                </td>
+                <td title={p.requester}>{data.people?.[p.requester] ?? p.requester}</td>
+                <td>{toolName(p.tool)}</td>
+                <td>{p.durationDays} days</td>
+                <td>{formatDate(p.requestedAt)}</td>
+                <td>
+                  <div className="button-group">
+                    <button type="button" className="button button-primary" data-testid="approve-button" disabled={busy !== null} onClick={() => decideOne(p.issueKey, 'approve')}>
+                      Approve
+                    </button>
+                    <button type="button" className="button button-danger" data-testid="deny-button" disabled={busy !== null} onClick={() => decideOne(p.issueKey, 'deny')}>
+                      Deny
+                    </button>
+                    {busy === `row:${p.issueKey}` && <Spinner />}
+                  </div>
+                  {errorAt('row', p.issueKey)}
+                  {resultAt('row', p.issueKey)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      <h2 className="section-title">Manual provisioning actions</h2>
+      {rowGone('manual')(error?.where) && <ErrorMessage error={error!.error} testId="action-error" />}
+      {rowGone('manual')(result?.where) && (
+        <div className="action-result" role="status" data-testid="action-result">
+          {result!.text}
+        </div>
+      )}
+      {data.manualActions.length === 0 ? (
+        <Empty>No manual provisioning actions are waiting.</Empty>
+      ) : (
+        <table className="table">
+          <thead>
+            <tr>
+              <th>Request</th>
+              <th>Task</th>
+              <th>Tool</th>
+              <th>Person</th>
+              <th>Waiting since</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {data.manualActions.map((m) => (
+              <tr key={m.jobId} data-testid="manual-row" data-issue-key={m.issueKey} data-kind={m.kind} data-job-id={m.jobId}>
+                <td>
+                  <a
+                    href="#"
+                    className="issue-link"
+                    onClick={(e) => {
+                      e.preventDefault();
+                      openIssue(m.issueKey);
+                    }}
+                  >
+                    {m.issueKey}
+                  </a>
+                </td>
+                <td>{KIND_LABEL[m.kind] ?? m.kind}</td>
+                <td>{m.tool}</td>
+                <td title={m.accountId}>{data.people?.[m.accountId] ?? m.accountId}</td>
+                <td>{formatDate(m.since)}</td>
+                <td>
+                  <button type="button" className="button" data-testid="manual-complete" data-action={m.action} disabled={busy !== null} onClick={() => completeJob(m.jobId, m.action)}>
+                    {COMPLETE_LABEL[m.action] ?? `Mark ${m.action}`}
+                  </button>
+                  {busy === `job:${m.jobId}` && <Spinner />}
+                  {errorAt('manual', m.jobId)}
+                  {resultAt('manual', m.jobId)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,76 @@
+import { useEffect, useState } from 'react';
+import { asResolverError, call, ResolverError } from '../../api';
+import { ErrorMessage, Skeleton } from '../../components/ui';
+import type { ForgeContext, PageContext } from '../../types';
+import { MyAccessTab } from './MyAccessTab';
+import { ApprovedToolsTab } from './ApprovedToolsTab';
+import { HistoryTab } from './HistoryTab';
+import { ApprovalsTab } from './ApprovalsTab';
+
+const TABS: Record<string, { label: string; testId: string }> = {
+  myAccess: { label: 'My Access', testId: 'tab-my-access' },
+  approvedTools: { label: 'Approved Tools', testId: 'tab-approved-tools' },
+  requestHistory: { label: 'Request History', testId: 'tab-history' },
+  approvals: { label: 'Approvals', testId: 'tab-approvals' },
+};
+
+/** Global page "AI Clearance" (spec §5). */
+export function GlobalPage(_props: { context: ForgeContext }) {
+  const [ctx, setCtx] = useState<PageContext | null>(null);
+  const [error, setError] = useState<ResolverError | null>(null);
+  const [tab, setTab] = useState('myAccess');
+
+  useEffect(() => {
+    call<PageContext>('page.context')
+      .then(setCtx)
+      .catch((e) => setError(asResolverError(e)));
+  }, []);
+
+  if (error) {
+    return (
+      <main className="page">
+        <h1 className="page-title">AI Clearance</h1>
+        <ErrorMessage error={error} testId="page-error" />
+      </main>
+    );
+  }
+  if (!ctx) {
+    return (
+      <main className="page">
+        <h1 className="page-title">AI Clearance</h1>
+        <Skeleton />
+      </main>
+    );
+  }
+  const tabs = ctx.tabs.filter((t) => TABS[t] && (t !== 'approvals' || ctx.showApprovals));
+  const current = tabs.includes(tab) ? tab : tabs[0];
+
+  return (
+    <main className="page">
+      <h1 className="page-title">AI Clearance</h1>
+      <div className="tabs" role="tablist">
+        {tabs.map((t) => (
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            id={`tab-${t}`}
+            aria-selected={t === current}
+            aria-controls={`panel-${t}`}
+            className={`tab${t === current ? ' tab-selected' : ''}`}
+            data-testid={TABS[t].testId}
+            onClick={() => setTab(t)}
+          >
+            {TABS[t].label}
+          </button>
+        ))}
+      </div>
+      <section className="tab-panel" role="tabpanel" id={`panel-${current}`} aria-labelledby={`tab-${current}`}>
+        {current === 'myAccess' && <MyAccessTab />}
+        {current === 'approvedTools' && <ApprovedToolsTab />}
+        {current === 'requestHistory' && <HistoryTab />}
+        {current === 'approvals' && <ApprovalsTab />}
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,260 @@
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { view } from '../../bridge';
+import { asResolverError, call, ResolverError } from '../../api';
+import { ErrorMessage, Spinner } from '../../components/ui';
+import { friendlyMessage } from '../../lib/errors';
+import type { FieldError, ForgeContext, PanelContext, PanelOptions, PanelValidation, Snapshot } from '../../types';
+
+export const SNAPSHOT_KEY = 'aiclearance.snapshot.v1';
+const NEW = '__new__';
+const DEBOUNCE_MS = 250;
+
+function numeric(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && /^\d+$/.test(v.trim())) return Number(v.trim());
+  return null;
+}
+
+function pickDefault(durations: number[], wanted: number | undefined): number | null {
+  if (durations.length === 0) return null;
+  if (wanted !== undefined && durations.includes(wanted)) return wanted;
+  if (wanted !== undefined) {
+    const below = durations.filter((d) => d <= wanted);
+    if (below.length) return below[below.length - 1];
+  }
+  return durations.includes(30) ? 30 : durations[durations.length - 1];
+}
+
+function FieldMessage(props: { field: string; error?: FieldError }) {
+  if (!props.error) return null;
+  return (
+    <div className="field-error" role="alert" data-testid="field-error" data-field={props.field} data-code={props.error.code}>
+      {friendlyMessage(props.error)} <code className="error-code">({props.error.code})</code>
+    </div>
+  );
+}
+
+/** JSM portal request-create panel "Select AI tool" (spec §7.1, §7.3). */
+export function PortalPanel(props: { context: ForgeContext }) {
+  const ext = props.context.extension ?? {};
+  const portalId = numeric(ext.portal?.id);
+  const requestTypeId = numeric(ext.request?.typeId);
+  const ids = useMemo(() => ({ portalId, requestTypeId }), [portalId, requestTypeId]);
+
+  const [gate, setGate] = useState<PanelContext | null>(null);
+  const [options, setOptions] = useState<PanelOptions | null>(null);
+  const [loadError, setLoadError] = useState<ResolverError | null>(null);
+
+  const [choice, setChoice] = useState('');
+  const [duration, setDuration] = useState<number | null>(null);
+  const [justification, setJustification] = useState('');
+  const [newName, setNewName] = useState('');
+  const [newUrl, setNewUrl] = useState('');
+  const [touched, setTouched] = useState(false);
+
+  const [errors, setErrors] = useState<Record<string, FieldError>>({});
+  const [validateError, setValidateError] = useState<ResolverError | null>(null);
+  const [validating, setValidating] = useState(false);
+  const seq = useRef(0);
+
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      try {
+        const c = await call<PanelContext>('panel.context', ids);
+        if (!live) return;
+        setGate(c);
+        if (!c.enabled) return;
+        const o = await call<PanelOptions>('panel.options', ids);
+        if (live) setOptions(o);
+      } catch (e) {
+        if (live) setLoadError(asResolverError(e));
+      }
+    })();
+    return () => {
+      live = false;
+    };
+  }, [ids]);
+
+  const tool = options?.tools.find((t) => t.id === choice) ?? null;
+  const isNew = choice === NEW && !!options?.newTool;
+  const durations = isNew ? (options?.newTool?.durations ?? []) : (tool?.durations ?? []);
+
+  const draft: Snapshot = useMemo(
+    () => ({
+      toolId: isNew ? null : choice || null,
+      newTool: isNew ? { name: newName, url: newUrl } : null,
+      durationDays: duration,
+      justification: justification.trim() ? justification : null,
+      portalId,
+      requestTypeId,
+    }),
+    [isNew, choice, newName, newUrl, duration, justification, portalId, requestTypeId],
+  );
+
+  // Validate (debounced) on every change, then hand the value to JSM.
+  useEffect(() => {
+    if (!options) return;
+    const mine = ++seq.current;
+    const timer = window.setTimeout(async () => {
+      setValidating(true);
+      let valid = false;
+      let value: Snapshot = draft;
+      try {
+        const r = await call<PanelValidation>('panel.validate', { ...draft });
+        if (mine !== seq.current) return;
+        valid = r.valid === true;
+        if (valid && r.snapshot) value = r.snapshot;
+        setErrors(r.errors ?? {});
+        setValidateError(null);
+      } catch (e) {
+        if (mine !== seq.current) return;
+        setValidateError(asResolverError(e));
+        setErrors({});
+      } finally {
+        if (mine === seq.current) setValidating(false);
+      }
+      try {
+        await view.submit({ fields: [{ key: SNAPSHOT_KEY, value }], isValid: valid });
+      } catch {
+        // The host may not accept submit outside the create form; the value is re-sent on the next change.
+      }
+    }, DEBOUNCE_MS);
+    return () => window.clearTimeout(timer);
+  }, [draft, options]);
+
+  if (loadError) {
+    return (
+      <div className="panel-form">
+        <ErrorMessage error={loadError} testId="panel-error" />
+      </div>
+    );
+  }
+  // Gate closed (wrong portal / request type / not configured): render nothing at all (§7.3).
+  if (!gate || !gate.enabled) return null;
+  if (!options) {
+    return (
+      <div className="panel-loading">
+        <Spinner /> Loading AI tools…
+      </div>
+    );
+  }
+
+  const show = (field: string) => (touched || field !== 'toolId' ? errors[field] : undefined);
+  const onChoice = (v: string) => {
+    setTouched(true);
+    setChoice(v);
+    if (v === NEW) {
+      setDuration(pickDefault(options.newTool?.durations ?? [], undefined));
+    } else {
+      const t = options.tools.find((x) => x.id === v);
+      setDuration(t ? pickDefault(t.durations, t.defaultExpiryDays) : null);
+    }
+  };
+
+  return (
+    <form className="panel-form" data-testid="panel-form" onSubmit={(e) => e.preventDefault()} noValidate>
+      <div className="field">
+        <label htmlFor="ac-tool">AI tool <span className="required">*</span></label>
+        <select id="ac-tool" data-testid="tool-select" value={choice} onChange={(e) => onChoice(e.target.value)}>
+          <option value="">Choose a tool…</option>
+          {options.tools.map((t) => (
+            <option key={t.id} value={t.id}>
+              {t.label}
+              {t.provider ? ` (${t.provider})` : ''}
+            </option>
+          ))}
+          {options.newTool && <option value={NEW}>{options.newTool.label || 'Request new tool'}</option>}
+        </select>
+        <FieldMessage field="toolId" error={show('toolId')} />
+        {tool?.guidance && (
+          <div className="guidance" data-testid="tool-guidance">
+            {tool.guidance}
+          </div>
+        )}
+      </div>
+
+      {isNew && (
+        <>
+          <div className="field">
+            <label htmlFor="ac-new-name">Tool name <span className="required">*</span></label>
+            <input
+              id="ac-new-name"
+              data-testid="new-tool-name"
+              value={newName}
+              maxLength={120}
+              onChange={(e) => {
+                setTouched(true);
+                setNewName(e.target.value);
+              }}
+            />
+            <FieldMessage field="newTool.name" error={show('newTool.name')} />
+          </div>
+          <div className="field">
+            <label htmlFor="ac-new-url">
+              Tool URL {options.newTool?.needsUrl ? <span className="required">*</span> : <span className="hint">(optional)</span>}
+            </label>
+            <input
+              id="ac-new-url"
+              data-testid="new-tool-url"
+              type="url"
+              placeholder="https://"
+              value={newUrl}
+              maxLength={2048}
+              onChange={(e) => {
+                setTouched(true);
+                setNewUrl(e.target.value);
+              }}
+            />
+            <FieldMessage field="newTool.url" error={show('newTool.url')} />
+          </div>
+        </>
+      )}
+
+      {(tool || isNew) && (
+        <div className="field">
+          <label htmlFor="ac-duration">Access duration <span className="required">*</span></label>
+          <select
+            id="ac-duration"
+            data-testid="duration-select"
+            value={duration ?? ''}
+            onChange={(e) => {
+              setTouched(true);
+              setDuration(e.target.value ? Number(e.target.value) : null);
+            }}
+          >
+            {duration === null && <option value="">Choose…</option>}
+            {durations.map((d) => (
+              <option key={d} value={d}>
+                {d} days
+              </option>
+            ))}
+          </select>
+          <div className="hint">At most {isNew ? options.newTool?.maxDays : tool?.maxDays} days for this tool.</div>
+          <FieldMessage field="durationDays" error={show('durationDays')} />
+        </div>
+      )}
+
+      <div className="field">
+        <label htmlFor="ac-justification">Justification <span className="hint">(optional)</span></label>
+        <textarea
+          id="ac-justification"
+          data-testid="justification"
+          rows={3}
+          maxLength={2000}
+          value={justification}
+          onChange={(e) => {
+            setTouched(true);
+            setJustification(e.target.value);
+          }}
+        />
+        <FieldMessage field="justification" error={show('justification')} />
+      </div>
+
+      <FieldMessage field="gate" error={errors.gate} />
+      <FieldMessage field="snapshot" error={errors.snapshot} />
+      <ErrorMessage error={validateError} testId="validate-error" />
+      {validating && <span className="hint validating" data-testid="validating">Checking…</span>}
+    </form>
+  );
+}
