@@ -225,3 +225,37 @@ fn the_clock_moves_only_when_told_and_queued_work_runs_then() {
         (400, Some("ADVANCE_INVALID"))
     );
 }
+
+// covers: CL-901
+/// Approvals are served through the global page's Approvals tab: the manifest declares the four
+/// screens the app has and no standalone approval-queue module, all on the one Custom UI resource.
+#[test]
+fn the_manifest_has_no_standalone_approval_queue_module() {
+    let m = host_sim::manifest::Manifest::load(&host_sim::sim::default_manifest()).unwrap();
+    let mut types: Vec<&str> = m
+        .ui_modules
+        .iter()
+        .map(|u| u.module_type.as_str())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        [
+            "jira:adminPage",
+            "jira:globalPage",
+            "jira:issuePanel",
+            "jiraServiceManagement:portalRequestCreatePropertyPanel"
+        ]
+    );
+    for u in &m.ui_modules {
+        assert!(
+            !u.key.contains("queue") && !u.title.to_lowercase().contains("queue"),
+            "{u:?}"
+        );
+        assert_eq!(u.resource.as_deref(), Some("main"), "{u:?}");
+    }
+    assert_eq!(
+        m.resources.get("main").map(String::as_str),
+        Some("static/ui/dist")
+    );
+}

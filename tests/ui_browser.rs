@@ -1,4 +1,4 @@
-//! The screens in a real browser: `static/ui/e2e/*.test.mjs` (node's test runner + playwright-core)
+//! The screens in a real browser: `static/ui/tests/*.test.mjs` (node's test runner + playwright-core)
 //! drives Debian's Chromium against `host-sim serve` on the default site. This test starts the
 //! console, installs Chromium when it is missing and the machine lets it (root + apt), runs the
 //! browser tests and fails with their output if any fails. Screenshots land in
@@ -51,7 +51,7 @@ fn screens_work_in_a_real_browser_against_host_sim_serve() {
     );
     let shots = common::root().join("target/ui-screenshots");
     let out = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "e2e/"])
+        .args(["--test", "--test-reporter=spec", "tests/"])
         .current_dir(&ui)
         .env("CONSOLE_URL", c.handle.url())
         .env("SCREENSHOT_DIR", &shots)

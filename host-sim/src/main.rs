@@ -202,6 +202,7 @@ fn real_main() -> Result<()> {
             out.push_str(&summary(&records, &state, &verify));
             persist::save(&cli.state, sim.state())?;
             out.push_str(&format!("\nState saved to {}/ — try `host-sim state`, `host-sim invoke …`, `host-sim tick --advance 1h`.\n", cli.state.display()));
+            out.push_str("Click through the screens on this site: `cargo run --release -p host-sim -- serve`, then open http://127.0.0.1:8787 (portal panel, AI Clearance page, the issue's approval path; view as anyone).\n");
             print(
                 &cli,
                 &out,

@@ -1,7 +1,7 @@
 // The screens as people use them: headless Chromium (Debian's package) driven by playwright-core
 // against `host-sim serve` on the default site, clock paused so every background step happens
 // when the test says. The Rust test tests/ui_browser.rs starts the console and runs this file;
-// run it alone with CONSOLE_URL=http://127.0.0.1:8787 node --test static/ui/e2e/.
+// run it alone with CONSOLE_URL=http://127.0.0.1:8787 node --test static/ui/tests/.
 //
 // Each test builds on the one before (one site, one story): requests are created in the portal,
 // decided on the Approvals tab and the issue panel, and analysed by an AI Prompt step.
