@@ -224,6 +224,63 @@ test('My Access shows the new grant with its expiry label; history links open th
   await page.close();
 });
 
+test('an approver marks a manual provisioning task fulfilled; the grant turns active', async () => {
+  const page = await open('view=global', PRIYA);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-approvals').click();
+  const task = ui.locator(`[data-testid="manual-row"][data-issue-key="${story.grammarly}"][data-kind="provision"]`);
+  await task.waitFor();
+  const button = task.getByTestId('manual-complete');
+  assert.equal(await button.getAttribute('data-action'), 'fulfilled');
+  assert.match(await button.textContent(), /Mark fulfilled/);
+  await button.click();
+  await task.waitFor({ state: 'detached' });
+  await ui.getByTestId('action-result').waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.close();
+  const access = await invoke('page.myAccess', {}, JONAS);
+  const g = access.data.grants.find((x) => x.issueKey === story.grammarly);
+  assert.equal(g?.status, 'active', JSON.stringify(g));
+});
+
+test('selecting more than 50 requests explains the limit, and the server refuses the whole bulk', async () => {
+  // 51 pending requests from the portal (Jonas asks for Atlassian Rovo on each).
+  const snapshot = (await invoke('panel.validate', { portalId: 1, requestTypeId: 12, toolId: 'atlassian-rovo', durationDays: 30 }, JONAS, PANEL)).data.snapshot;
+  const keys = [];
+  for (let i = 0; i < 51; i++) {
+    const r = await consoleApi('portal/create', { accountId: LAURA, portalId: 1, requestTypeId: '12', summary: `Rovo seat ${i + 1}`,
+      panel: { isValid: true, fields: [{ key: 'aiclearance.snapshot.v1', value: snapshot }] } });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    keys.push(r.issueKey);
+  }
+  await tick('2m'); // a fresh bulk-decision minute
+  const page = await open('view=global', PRIYA);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-approvals').click();
+  await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[50]}"]`).waitFor();
+  await ui.getByTestId('select-all').check();
+  await ui.getByText('At most 50 requests can be decided at once.').waitFor();
+  await ui.getByTestId('bulk-deny').click();
+  await ui.getByTestId('confirm-yes').click();
+  const refused = ui.getByTestId('action-error');
+  await refused.waitFor();
+  assert.match(await refused.textContent(), /you can decide at most 50 requests at once.*BULK_TOO_LARGE/s);
+  // Nothing was decided, and the selection is still there to narrow down.
+  assert.equal(await ui.getByTestId('pending-row').count(), 51);
+  assert.equal(await ui.locator('[data-testid="row-select"]:checked').count(), 51);
+  await shot(page, 'approvals-too-many');
+  const items = [];
+  for (let cursor = null, pages = 0; pages < 10; pages++) {
+    const r = await invoke('requests.mine', { limit: 20, ...(cursor ? { cursor } : {}) }, LAURA);
+    items.push(...r.data.items);
+    cursor = r.data.nextCursor;
+    if (!cursor) break;
+  }
+  assert.equal(items.filter((x) => keys.includes(x.issueKey) && x.decision === 'pending').length, 51);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('an approver decides a path step on the issue panel, with a comment', async () => {
   const made = await consoleApi('portal/create', {
     accountId: JONAS, portalId: 1, requestTypeId: '12', summary: 'ChatGPT Enterprise for support macros',
