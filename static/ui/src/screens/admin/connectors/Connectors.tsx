@@ -1,0 +1,6 @@
+import type { SectionProps } from '../sections';
+
+/** Placeholder: this section is being built. */
+export default function Connectors(_props: SectionProps) {
+  return <p className="empty" data-testid="section-placeholder">This section is not built yet.</p>;
+}
