@@ -40,39 +40,83 @@ fn ensure_chromium() {
     }
 }
 
+/// The browser test files, each with the site it starts on (its first line:
+/// `// console-site: scenario` or `// console-site: empty`).
+fn test_files(dir: &Path) -> Vec<(String, common::console::SiteStart)> {
+    let mut files: Vec<(String, common::console::SiteStart)> = std::fs::read_dir(dir)
+        .expect("static/ui/tests")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".test.mjs"))
+        .map(|n| {
+            let text = std::fs::read_to_string(dir.join(&n)).unwrap();
+            let how = match text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("// console-site:"))
+            {
+                Some(s) if s.trim() == "empty" => common::console::SiteStart::Empty,
+                Some(s) if s.trim() == "scenario" => common::console::SiteStart::Scenario,
+                other => panic!(
+                    "{n}: first line must be `// console-site: scenario|empty`, found {other:?}"
+                ),
+            };
+            (n, how)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 #[test]
 fn screens_work_in_a_real_browser_against_host_sim_serve() {
     ensure_chromium();
-    let c = common::console::start("ui-browser");
     let ui = common::root().join("static/ui");
     assert!(
         ui.join("node_modules/playwright-core").exists(),
         "static/ui's packages are installed by host-sim's build script"
     );
     let shots = common::root().join("target/ui-screenshots");
-    let out = Command::new("node")
-        .args(["--test", "--test-reporter=spec", "tests/"])
-        .current_dir(&ui)
-        .env("CONSOLE_URL", c.handle.url())
-        .env("SCREENSHOT_DIR", &shots)
-        .env("CHROMIUM", CHROMIUM)
-        .output()
-        .expect("running node --test");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    assert!(out.status.success(), "browser tests failed:\n{text}");
-    // The runner must have run the whole story, not zero tests.
-    let passed = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("ℹ pass "))
-        .and_then(|n| n.trim().parse::<u32>().ok());
+    let files = test_files(&ui.join("tests"));
+    assert!(files.len() >= 1, "no browser test files");
+    let mut failures = Vec::new();
+    let mut total_passed = 0;
+    // One fresh console per file: each file is one story on its own site.
+    for (file, how) in &files {
+        let c =
+            common::console::start_on(&format!("ui-{}", file.trim_end_matches(".test.mjs")), *how);
+        let out = Command::new("node")
+            .args(["--test", "--test-reporter=spec", &format!("tests/{file}")])
+            .current_dir(&ui)
+            .env("CONSOLE_URL", c.handle.url())
+            .env("SCREENSHOT_DIR", &shots)
+            .env("CHROMIUM", CHROMIUM)
+            .output()
+            .expect("running node --test");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!("── {file} ({how:?} site)\n{text}");
+        let passed = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("ℹ pass "))
+            .and_then(|n| n.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        total_passed += passed;
+        // The runner must have run tests, not zero.
+        if !out.status.success() || passed == 0 {
+            failures.push(format!("{file}:\n{text}"));
+        }
+    }
     assert!(
-        passed.is_some_and(|n| n >= 9),
-        "expected the 9 browser tests to pass:\n{text}"
+        failures.is_empty(),
+        "browser tests failed:\n{}",
+        failures.join("\n")
+    );
+    assert!(
+        total_passed >= 10,
+        "expected at least the 10 screens tests to pass, {total_passed} did"
     );
     assert!(shots.join("issue-panel-teaser.png").exists());
 }

@@ -25,8 +25,21 @@ pub fn ui_dir() -> PathBuf {
     super::root().join("static/ui/dist")
 }
 
+/// Which site a console starts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SiteStart {
+    /// The default site with its scenario replayed (configured, requests in every state).
+    Scenario,
+    /// The fixture only: a fresh install, nothing configured.
+    Empty,
+}
+
 /// A console on 127.0.0.1:<free port>, the default site with its scenario replayed.
 pub fn start(name: &str) -> Console {
+    start_on(name, SiteStart::Scenario)
+}
+
+pub fn start_on(name: &str, how: SiteStart) -> Console {
     let state_dir = std::env::temp_dir().join(format!("aiclearance-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state_dir);
     let (state, site) = (state_dir.clone(), super::site_dir());

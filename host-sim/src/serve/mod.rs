@@ -537,6 +537,20 @@ impl Console {
     }
 }
 
+/// The fixture site as a fresh install: nothing configured, no scenario (what `host-sim init`
+/// saves), into the state directory.
+pub fn open_empty(
+    state_dir: &Path,
+    site_dir: &Path,
+    manifest: &Path,
+    kind: crate::EngineKind,
+    seed: u64,
+) -> Result<Sim> {
+    let sim = Sim::from_site(site_dir, manifest, kind, seed)?;
+    persist::save(state_dir, sim.state())?;
+    Ok(sim)
+}
+
 /// The state directory's site, or — when there is none yet — the fixture site with its scenario
 /// replayed, so the console opens on a configured site with requests in every state.
 pub fn open_or_run(

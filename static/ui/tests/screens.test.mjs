@@ -1,3 +1,4 @@
+// console-site: scenario
 // The screens as people use them: headless Chromium (Debian's package) driven by playwright-core
 // against `host-sim serve` on the default site, clock paused so every background step happens
 // when the test says. The Rust test tests/ui_browser.rs starts the console and runs this file;
@@ -150,6 +151,26 @@ test('the portal panel shows the resolver\'s field errors, blocks Create while i
   await third.page.close();
 });
 
+test('the panel renders nothing outside the intake portal and its request types', async () => {
+  // Request type 14 (Report an AI incident) is not an allowed type; portal 2 is the IT portal.
+  for (const hash of ['view=portal&portal=1&type=14', 'view=portal&portal=2']) {
+    const before = (await consoleApi('clock')).seq;
+    const page = await open(hash, JONAS);
+    // Wait until the app has asked panel.context (the console lists every invocation) …
+    for (let i = 0; i < 100; i++) {
+      const c = await consoleApi(`clock?since=${before}`);
+      if (c.activity.some((a) => a.label === 'resolver panel.context')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const panelFrame = await (await page.locator(`main iframe[data-module="${PANEL}"]`).elementHandle()).contentFrame();
+    await page.waitForTimeout(300); // … and React has drawn its answer.
+    assert.equal(await panelFrame.locator('#root').innerHTML(), '', `${hash}: the panel must render nothing`);
+    assert.equal(await panelFrame.getByTestId('panel-form').count(), 0);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
+
 test('an approver bulk-approves two requests after confirming; the rate limit reads as a sentence', async () => {
   // covers: CL-902
   const page = await open('view=global', PRIYA);
@@ -269,6 +290,12 @@ test('selecting more than 50 requests explains the limit, and the server refuses
   assert.equal(await ui.getByTestId('pending-row').count(), 51);
   assert.equal(await ui.locator('[data-testid="row-select"]:checked').count(), 51);
   await shot(page, 'approvals-too-many');
+  // One row decided on its own: Deny with a reason, and only that row leaves the table.
+  await ui.getByTestId('select-all').uncheck();
+  await ui.getByTestId('decision-comment').fill('One Rovo seat per person is enough.');
+  await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[0]}"]`).getByTestId('deny-button').click();
+  await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[0]}"]`).waitFor({ state: 'detached' });
+  assert.equal(await ui.getByTestId('pending-row').count(), 50);
   const items = [];
   for (let cursor = null, pages = 0; pages < 10; pages++) {
     const r = await invoke('requests.mine', { limit: 20, ...(cursor ? { cursor } : {}) }, LAURA);
@@ -276,7 +303,8 @@ test('selecting more than 50 requests explains the limit, and the server refuses
     cursor = r.data.nextCursor;
     if (!cursor) break;
   }
-  assert.equal(items.filter((x) => keys.includes(x.issueKey) && x.decision === 'pending').length, 51);
+  assert.equal(items.filter((x) => keys.includes(x.issueKey) && x.decision === 'pending').length, 50);
+  assert.equal(items.find((x) => x.issueKey === keys[0])?.decision, 'denied');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { asResolverError, call, ResolverError } from '../../api';
 import { ErrorMessage, Skeleton } from '../../components/ui';
-import type { ForgeContext, PageContext } from '../../types';
+import type { ForgeContext, MyAccess, PageContext } from '../../types';
 import { MyAccessTab } from './MyAccessTab';
 import { ApprovedToolsTab } from './ApprovedToolsTab';
 import { HistoryTab } from './HistoryTab';
@@ -19,6 +19,12 @@ export function GlobalPage(_props: { context: ForgeContext }) {
   const [ctx, setCtx] = useState<PageContext | null>(null);
   const [error, setError] = useState<ResolverError | null>(null);
   const [tab, setTab] = useState('myAccess');
+  // My Access is the first tab: ask for it together with the page context (one round, not two).
+  const [firstAccess, setFirstAccess] = useState<Promise<MyAccess> | undefined>(() => {
+    const p = call<MyAccess>('page.myAccess');
+    p.catch(() => undefined); // shown by the tab; never an unhandled rejection
+    return p;
+  });
 
   useEffect(() => {
     call<PageContext>('page.context')
@@ -59,14 +65,17 @@ export function GlobalPage(_props: { context: ForgeContext }) {
             aria-controls={`panel-${t}`}
             className={`tab${t === current ? ' tab-selected' : ''}`}
             data-testid={TABS[t].testId}
-            onClick={() => setTab(t)}
+            onClick={() => {
+              setTab(t);
+              setFirstAccess(undefined); // later visits to My Access ask afresh
+            }}
           >
             {TABS[t].label}
           </button>
         ))}
       </div>
       <section className="tab-panel" role="tabpanel" id={`panel-${current}`} aria-labelledby={`tab-${current}`}>
-        {current === 'myAccess' && <MyAccessTab />}
+        {current === 'myAccess' && <MyAccessTab initial={firstAccess} />}
         {current === 'approvedTools' && <ApprovedToolsTab />}
         {current === 'requestHistory' && <HistoryTab />}
         {current === 'approvals' && <ApprovalsTab />}

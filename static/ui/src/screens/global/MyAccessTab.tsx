@@ -6,14 +6,20 @@ import type { MyAccess } from '../../types';
 const EXTEND_OFF = 'Self-service extension is turned off. To keep access, submit a new request through the portal.';
 
 /** My Access (§5.1): grants with expiry labels; expiring-soon and expired highlighted (CL-903). */
-export function MyAccessTab() {
+export function MyAccessTab(props: { initial?: Promise<MyAccess> }) {
   const [data, setData] = useState<MyAccess | null>(null);
   const [error, setError] = useState<ResolverError | null>(null);
+  // The page's first answer (asked together with page.context), or a fresh call.
+  const [first] = useState(() => props.initial);
   useEffect(() => {
-    call<MyAccess>('page.myAccess')
-      .then(setData)
-      .catch((e) => setError(asResolverError(e)));
-  }, []);
+    let live = true;
+    (first ?? call<MyAccess>('page.myAccess'))
+      .then((d) => live && setData(d))
+      .catch((e) => live && setError(asResolverError(e)));
+    return () => {
+      live = false;
+    };
+  }, [first]);
   if (error) return <ErrorMessage error={error} testId="tab-error" />;
   if (!data) return <Skeleton />;
   if (data.grants.length === 0) return <Empty>You have no active AI tool access.</Empty>;
