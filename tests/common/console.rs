@@ -50,8 +50,8 @@ pub fn start_on(name: &str, how: SiteStart) -> Console {
             state_dir: state_dir.clone(),
             clock_running: false,
         },
-        move || {
-            serve::open_or_run(
+        move || match how {
+            SiteStart::Scenario => serve::open_or_run(
                 &state,
                 &site,
                 &default_manifest(),
@@ -59,7 +59,10 @@ pub fn start_on(name: &str, how: SiteStart) -> Console {
                 42,
                 true,
             )
-            .map(|(sim, _)| sim)
+            .map(|(sim, _)| sim),
+            SiteStart::Empty => {
+                serve::open_empty(&state, &site, &default_manifest(), EngineKind::Wasm, 42)
+            }
         },
     )
     .expect("the console starts");
