@@ -63,7 +63,7 @@ fn test_files(dir: &Path) -> Vec<(String, common::console::SiteStart)> {
             (n, how)
         })
         .collect();
-    files.sort();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     files
 }
 
