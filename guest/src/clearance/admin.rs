@@ -158,7 +158,20 @@ pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
                 .and_then(|t| serde_json::from_str::<Value>(t).ok())
         })
         .collect();
-    Ok(json!({"category": category, "items": items, "nextCursor": page.next_cursor}))
+    // Display names for the table (one Jira call; ids stay the fallback).
+    let mut ids: Vec<&str> = items
+        .iter()
+        .filter_map(|v| v.get("requesterAccountId").or_else(|| v.get("accountId")))
+        .filter_map(Value::as_str)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let people = crate::jira::Jira::new(host)
+        .display_names(&ids)
+        .map_err(AppError::from)?;
+    Ok(
+        json!({"category": category, "items": items, "nextCursor": page.next_cursor, "people": people}),
+    )
 }
 
 fn request_row(r: &Request) -> Value {
@@ -362,6 +375,29 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let kind = p.get("type").and_then(Value::as_str);
     let issue = p.get("issueKey").and_then(Value::as_str);
     let actor = p.get("actor").and_then(Value::as_str);
+    // Optional time window: RFC 3339 instants, or dates (`to` then means the end of that day).
+    let bound = |name: &str, end_of_day: bool| -> AppResult<Option<u64>> {
+        let Some(v) = p.get(name).filter(|v| !v.is_null()) else {
+            return Ok(None);
+        };
+        let s = v.as_str().unwrap_or("");
+        let at = crate::time::parse(s).or_else(|| {
+            crate::time::parse(&format!("{s}T00:00:00Z")).map(|d| {
+                if end_of_day {
+                    d + 86_400_000 - 1
+                } else {
+                    d
+                }
+            })
+        });
+        at.map(Some).ok_or_else(|| {
+            AppError::invalid(
+                "DATE_INVALID",
+                format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+            )
+        })
+    };
+    let (from, to) = (bound("from", false)?, bound("to", true)?);
     let mut cur = cursor_of(p)?;
     let (mut seen, mut hits) = (0, Vec::new());
     let mut next = None;
@@ -372,6 +408,10 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
             if kind.is_none_or(|k| e.kind == k)
                 && issue.is_none_or(|i| e.issue_key.as_deref() == Some(i))
                 && actor.is_none_or(|a| e.actor == a)
+                && (from.is_none() && to.is_none() || {
+                    let at = crate::time::parse(&e.at).unwrap_or(0);
+                    from.is_none_or(|f| at >= f) && to.is_none_or(|t| at <= t)
+                })
             {
                 hits.push(
                     json!({"seq": e.seq, "type": e.kind, "at": e.at, "actor": e.actor,
@@ -458,6 +498,26 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .unwrap_or_default();
     let mut v = r.insights(months);
     v["manualFollowUp"] = json!(jobs::manual_pending(Store::new(host), 1_000)?.len());
+    // Names for the people charts (the rollups keep account ids only).
+    let mut ids: Vec<String> = v["people"]["topRequesters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(
+            v["monthly"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|m| m["topRequesters"].as_array().into_iter().flatten()),
+        )
+        .filter_map(|r| r["accountId"].as_str().map(String::from))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    v["names"] = json!(crate::jira::Jira::new(host)
+        .display_names(&refs)
+        .map_err(AppError::from)?);
     Ok(v)
 }
 

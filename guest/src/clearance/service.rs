@@ -166,6 +166,9 @@ fn admin_resolve(
             Ok(json!({"queued": reconciliation::schedule(host, only)?}))
         }
         "admin.exports.requests" | "admin.exports.grants" | "admin.exports.audit" => {
+            // A malformed request is refused before it counts against the 5-a-minute limit.
+            super::export::format(p.get("format"))?;
+            super::export::window(host.now_ms(), p.get("from"), p.get("to"))?;
             ratelimit::take(store, ratelimit::EXPORTS, who)?;
             admin::export(host, &key["admin.exports.".len()..], p)
         }

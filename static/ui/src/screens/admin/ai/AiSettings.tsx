@@ -1,6 +1,137 @@
+import { useCallback, useEffect, useState } from 'react';
+import { asResolverError, call, type ResolverError } from '../../../api';
 import type { SectionProps } from '../sections';
+import type { UsageState } from './common';
+import type { GeneralView } from './types';
+import { GeneralTab } from './GeneralTab';
+import { DataTab } from './DataTab';
+import { TemplatesTab } from './TemplatesTab';
+import { UsageTab } from './UsageTab';
+import './ai.css';
 
-/** Placeholder: this section is being built. */
-export default function AiSettings(_props: SectionProps) {
-  return <p className="empty" data-testid="section-placeholder">This section is not built yet.</p>;
+type TabId = 'general' | 'data' | 'templates' | 'usage';
+const TABS: { id: TabId; label: string }[] = [
+  { id: 'general', label: 'General' },
+  { id: 'data', label: 'Data sharing' },
+  { id: 'templates', label: 'Prompt templates' },
+  { id: 'usage', label: 'Usage' },
+];
+
+function tabOf(anchor: string | undefined): TabId {
+  return TABS.some((t) => t.id === anchor) ? (anchor as TabId) : 'general';
+}
+
+/**
+ * Settings → AI (global admins; every resolver checks again): General, Data sharing, Prompt
+ * templates and Usage. The month's usage banner shows above every tab when usage is near
+ * (WARNING, ≥ 90 %) or at (EXHAUSTED) the monthly token budget (AP-907).
+ */
+export default function AiSettings(props: SectionProps) {
+  const [tab, setTab] = useState<TabId>(tabOf(props.anchor));
+  // Tabs are mounted on first visit and then kept (hidden), so unsaved edits survive a tab switch.
+  const [visited, setVisited] = useState<Set<TabId>>(() => new Set([tabOf(props.anchor)]));
+  const [general, setGeneral] = useState<GeneralView | null>(null);
+  const [generalError, setGeneralError] = useState<ResolverError | null>(null);
+  const [usage, setUsage] = useState<UsageState | null>(null);
+  /** Bumped on every settings save: the Usage tab re-reads the budget. */
+  const [settingsVersion, setSettingsVersion] = useState(0);
+
+  const reportUsage = useCallback((u: { usageStatus?: string; usagePercent?: number; status?: string; percent?: number }) => {
+    const status = u.usageStatus ?? u.status;
+    const percent = u.usagePercent ?? u.percent;
+    if (typeof status === 'string' && typeof percent === 'number') setUsage({ status, percent });
+  }, []);
+
+  useEffect(() => {
+    // General's answer also carries usageStatus: the banner on every tab.
+    call<GeneralView>('admin.ai.general.get')
+      .then((g) => {
+        setGeneral(g);
+        reportUsage(g);
+      })
+      .catch((e) => setGeneralError(asResolverError(e)));
+  }, [reportUsage]);
+
+  const open = (t: TabId) => {
+    setTab(t);
+    setVisited((v) => (v.has(t) ? v : new Set([...v, t])));
+  };
+
+  const onSettingsSaved = (g: GeneralView) => {
+    setGeneral(g);
+    reportUsage(g);
+    setSettingsVersion((n) => n + 1);
+  };
+
+  const banner = usage && (usage.status === 'WARNING' || usage.status === 'EXHAUSTED') ? usage : null;
+  // The server counts a 0 budget as used up (nothing runs); say so rather than "100 % used".
+  const noBudget = general?.monthlyTokenBudget === 0;
+
+  return (
+    <div className="ai-settings" data-testid="ai-settings">
+      {banner && (
+        <div
+          className={`ai-banner ai-banner-${banner.status.toLowerCase()}`}
+          role="status"
+          data-testid="ai-usage-banner"
+          data-status={banner.status}
+          data-percent={banner.percent}
+        >
+          <strong>
+            {noBudget ? 'No monthly AI token budget set' : banner.status === 'EXHAUSTED' ? 'Monthly AI token budget used up' : 'Monthly AI token budget nearly used up'}
+          </strong>
+          <span>
+            {noBudget
+              ? ' With a budget of 0 tokens AI Prompt steps do not run. Set a monthly budget to use them.'
+              : banner.status === 'EXHAUSTED'
+              ? ` This month's usage is at ${banner.percent} % of the budget: AI Prompt steps are skipped until the month ends or the budget is raised.`
+              : ` This month's usage is at ${banner.percent} % of the budget. At 100 % AI Prompt steps are skipped.`}
+          </span>
+          <span className="button-group">
+            <button type="button" className="link-button" data-testid="ai-banner-budget" onClick={() => open('general')}>
+              Change the budget
+            </button>
+            <button type="button" className="link-button" data-testid="ai-banner-usage" onClick={() => open('usage')}>
+              See usage
+            </button>
+          </span>
+        </div>
+      )}
+      <div className="tabs" role="tablist" aria-label="Settings → AI">
+        {TABS.map((t) => (
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            aria-selected={tab === t.id}
+            className={`tab${tab === t.id ? ' tab-selected' : ''}`}
+            data-testid={`ai-tab-${t.id}`}
+            onClick={() => open(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
+      {visited.has('general') && (
+        <div role="tabpanel" hidden={tab !== 'general'} data-testid="ai-panel-general">
+          <GeneralTab view={general} loadError={generalError} onSaved={onSettingsSaved} />
+        </div>
+      )}
+      {visited.has('data') && (
+        <div role="tabpanel" hidden={tab !== 'data'} data-testid="ai-panel-data">
+          <DataTab onUsage={reportUsage} onSaved={onSettingsSaved} />
+        </div>
+      )}
+      {visited.has('templates') && (
+        <div role="tabpanel" hidden={tab !== 'templates'} data-testid="ai-panel-templates">
+          <TemplatesTab />
+        </div>
+      )}
+      {visited.has('usage') && (
+        <div role="tabpanel" hidden={tab !== 'usage'} data-testid="ai-panel-usage">
+          <UsageTab onUsage={reportUsage} settingsVersion={settingsVersion} openGeneral={() => open('general')} go={props.go} />
+        </div>
+      )}
+    </div>
+  );
 }

@@ -1,6 +1,271 @@
+import { useEffect, useState, type ReactNode } from 'react';
+import { asResolverError, call, type ResolverError } from '../../../api';
+import { ErrorMessage, formatDateTime, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
+import { fieldErrors, FieldError, FormError, HelpLink, numberOrText, Result, splitList, useAnchor } from '../overview/shared';
+import type { IntakeConfig } from '../overview/setupTypes';
 
-/** Placeholder: this section is being built. */
-export default function Intake(_props: SectionProps) {
-  return <p className="empty" data-testid="section-placeholder">This section is not built yet.</p>;
+interface Form {
+  projectKey: string;
+  portalId: string;
+  requestTypeIds: string;
+  requestTypeFieldId: string;
+  approverAccountIds: string;
+  approverGroups: string;
+  delegates: string;
+  adminFallback: boolean;
+  escalationAfterHours: string;
+  escalationTargets: string;
+  reviewBeforeExpiryDays: string;
+  reviewIssueTypeId: string;
+}
+
+const EMPTY: Form = {
+  projectKey: '',
+  portalId: '',
+  requestTypeIds: '',
+  requestTypeFieldId: 'customfield_10010',
+  approverAccountIds: '',
+  approverGroups: '',
+  delegates: '',
+  adminFallback: true,
+  escalationAfterHours: '48',
+  escalationTargets: '',
+  reviewBeforeExpiryDays: '0',
+  reviewIssueTypeId: '',
+};
+
+function toForm(c: IntakeConfig): Form {
+  const a = c.approvals;
+  return {
+    projectKey: c.projectKey,
+    portalId: String(c.portalId),
+    requestTypeIds: c.requestTypeIds.join(', '),
+    requestTypeFieldId: c.requestTypeFieldId,
+    approverAccountIds: a.approverAccountIds.join('\n'),
+    approverGroups: a.approverGroups.join('\n'),
+    delegates: Object.entries(a.delegates ?? {})
+      .map(([k, ds]) => `${k}: ${ds.join(', ')}`)
+      .join('\n'),
+    adminFallback: a.adminFallback,
+    escalationAfterHours: String(a.escalationAfterHours),
+    escalationTargets: a.escalationTargets.join('\n'),
+    reviewBeforeExpiryDays: String(a.reviewBeforeExpiryDays),
+    reviewIssueTypeId: a.reviewIssueTypeId == null ? '' : String(a.reviewIssueTypeId),
+  };
+}
+
+/** "approver: d1, d2" lines → {approver: [d1, d2]}. */
+function parseDelegates(s: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const line of s.split('\n')) {
+    const t = line.trim();
+    if (!t) continue;
+    const i = t.indexOf(':');
+    const k = (i < 0 ? t : t.slice(0, i)).trim();
+    out[k] = i < 0 ? [] : splitList(t.slice(i + 1));
+  }
+  return out;
+}
+
+function toPayload(f: Form): Record<string, unknown> {
+  const review = f.reviewIssueTypeId.trim();
+  return {
+    projectKey: f.projectKey.trim(),
+    portalId: numberOrText(f.portalId),
+    requestTypeIds: splitList(f.requestTypeIds).map(numberOrText),
+    requestTypeFieldId: f.requestTypeFieldId.trim() || 'customfield_10010',
+    approvals: {
+      approverAccountIds: splitList(f.approverAccountIds),
+      approverGroups: splitList(f.approverGroups),
+      delegates: parseDelegates(f.delegates),
+      adminFallback: f.adminFallback,
+      escalationAfterHours: numberOrText(f.escalationAfterHours),
+      escalationTargets: splitList(f.escalationTargets),
+      reviewBeforeExpiryDays: numberOrText(f.reviewBeforeExpiryDays || '0'),
+      reviewIssueTypeId: review ? numberOrText(review) : null,
+    },
+  };
+}
+
+const LABELS: Record<string, string> = {
+  projectKey: 'Intake project',
+  portalId: 'Portal',
+  requestTypeIds: 'Allowed request types',
+  requestTypeFieldId: 'Request type field',
+  approvals: 'Approvals',
+  'approvals.approverAccountIds': 'Approvers',
+  'approvals.approverGroups': 'Approver groups',
+  'approvals.delegates': 'Delegates',
+  'approvals.escalationAfterHours': 'Escalate after',
+  'approvals.escalationTargets': 'Escalation targets',
+  'approvals.reviewBeforeExpiryDays': 'Review before expiry',
+  'approvals.reviewIssueTypeId': 'Review issue type',
+};
+
+/** Intake & Approvals (§4.2): where requests come from and who decides them. */
+export default function Intake(props: SectionProps) {
+  const [config, setConfig] = useState<IntakeConfig | null | undefined>(undefined);
+  const [loadError, setLoadError] = useState<ResolverError | null>(null);
+  const [form, setForm] = useState<Form>(EMPTY);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState<ResolverError | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+
+  useEffect(() => {
+    call<{ config: IntakeConfig | null }>('admin.intake.get')
+      .then((r) => {
+        setConfig(r.config);
+        if (r.config) setForm(toForm(r.config));
+      })
+      .catch((e) => {
+        setLoadError(asResolverError(e));
+        setConfig(null);
+      });
+  }, []);
+  useAnchor(props.anchor, config !== undefined, 'intake');
+
+  if (config === undefined) return <Skeleton lines={5} />;
+
+  const set = <K extends keyof Form>(k: K, v: Form[K]) => setForm((f) => ({ ...f, [k]: v }));
+  const bad = fieldErrors(error);
+  const has = (...names: string[]) => names.some((n) => n in bad);
+
+  const save = async () => {
+    setSaving(true);
+    setError(null);
+    setSaved(null);
+    try {
+      const r = await call<{ config: IntakeConfig }>('admin.intake.set', toPayload(form));
+      setConfig(r.config);
+      setForm(toForm(r.config));
+      setSaved(`Saved: version ${r.config.version}. The portal panel now appears on portal ${r.config.portalId}${r.config.requestTypeIds.length ? ` for request types ${r.config.requestTypeIds.join(', ')}` : ' for every request type'}.`);
+    } catch (e) {
+      setError(asResolverError(e));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const text = (k: keyof Form, testId: string, label: ReactNode, opts: { hint?: ReactNode; placeholder?: string; errors?: string[]; area?: boolean; id?: string } = {}) => {
+    const names = opts.errors ?? [k];
+    const id = `intake-input-${k}`;
+    return (
+      <div className={`field${has(...names) ? ' has-error' : ''}`} id={opts.id}>
+        <label htmlFor={id}>{label}</label>
+        {opts.area ? (
+          <textarea id={id} rows={3} data-testid={testId} placeholder={opts.placeholder} value={form[k] as string} onChange={(e) => set(k, e.target.value as never)} />
+        ) : (
+          <input id={id} type="text" data-testid={testId} placeholder={opts.placeholder} value={form[k] as string} onChange={(e) => set(k, e.target.value as never)} />
+        )}
+        {opts.hint && <span className="hint">{opts.hint}</span>}
+        <FieldError error={error} names={names} />
+      </div>
+    );
+  };
+
+  const typeIds = splitList(form.requestTypeIds);
+  return (
+    <div className="setup intake" data-testid="intake">
+      <p className="hint">
+        Which JSM project and portal feed AI Clearance, and who decides requests that no approval path decides.{' '}
+        <HelpLink anchor="intake" testId="intake-help" />
+      </p>
+      {loadError && <ErrorMessage error={loadError} testId="intake-load-error" />}
+      <p className="hint" data-testid="intake-status" data-configured={String(!!config)}>
+        {config
+          ? `Configured: version ${config.version}, saved ${formatDateTime(config.updatedAt)} by ${config.updatedBy}.`
+          : 'Not configured yet: the portal panel stays hidden until this is saved.'}
+      </p>
+
+      <fieldset id="intake-project">
+        <legend>Intake project</legend>
+        {text('projectKey', 'intake-project', 'Project key', { placeholder: 'AIR', hint: 'The key of the JSM project, such as AIR (upper-case letters, digits or _).' })}
+      </fieldset>
+
+      <fieldset id="intake-portal">
+        <legend>Portal entry point</legend>
+        {text('portalId', 'intake-portal', 'Portal id', { placeholder: '1', hint: 'The numeric id of the JSM portal (in its URL: /servicedesk/customer/portal/<id>).' })}
+        <div id="intake-request-types">
+          {text('requestTypeIds', 'intake-request-types', 'Allowed request types', {
+            placeholder: '12, 13',
+            hint: 'Numeric request type ids, separated by commas. Empty: every request type of the portal.',
+          })}
+          <div className="hint" data-testid="intake-request-type-ids">
+            {typeIds.length === 0 ? (
+              'Every request type of the portal shows the panel.'
+            ) : (
+              <>
+                Request type ids:{' '}
+                {typeIds.map((t) => (
+                  <span key={t} className="id-chip" data-testid="intake-request-type-id" data-id={t}>
+                    {t}
+                  </span>
+                ))}
+              </>
+            )}
+          </div>
+        </div>
+        {text('requestTypeFieldId', 'intake-request-type-field', 'Request type field', { hint: "Jira's JSM Request Type field id on this site (usually customfield_10010)." })}
+      </fieldset>
+
+      <fieldset id="intake-approvers">
+        <legend>Approvers</legend>
+        <p className="hint">Account ids and Jira group names, one a line or separated by commas. There is no user or group picker: enter them as Jira shows them.</p>
+        <FieldError error={error} names={['approvals']} />
+        {text('approverAccountIds', 'intake-approver-accounts', 'Approvers (account ids)', { area: true, errors: ['approvals.approverAccountIds'] })}
+        {text('approverGroups', 'intake-approver-groups', 'Approver groups', { area: true, errors: ['approvals.approverGroups'], placeholder: 'ai-approvers' })}
+        {text('delegates', 'intake-delegates', 'Delegates', {
+          area: true,
+          errors: ['approvals.delegates'],
+          placeholder: 'approver account id: delegate id, delegate id',
+          hint: 'One approver a line: who decides on their behalf.',
+        })}
+        <label className="check">
+          <input type="checkbox" data-testid="intake-admin-fallback" checked={form.adminFallback} disabled onChange={(e) => set('adminFallback', e.target.checked)} />
+          Jira administrators decide when no approver is configured (fallback; always on in this release)
+        </label>
+      </fieldset>
+
+      <fieldset id="intake-escalation">
+        <legend>Escalation</legend>
+        <div className="row-inline">
+          <div className={`field${has('approvals.escalationAfterHours') ? ' has-error' : ''}`}>
+            <label htmlFor="intake-esc-hours">Escalate after (hours)</label>
+            <input id="intake-esc-hours" type="number" min={1} max={720} data-testid="intake-escalation-hours" value={form.escalationAfterHours} onChange={(e) => set('escalationAfterHours', e.target.value)} />
+            <span className="hint">1–720 hours pending before an escalation.</span>
+            <FieldError error={error} names={['approvals.escalationAfterHours']} />
+          </div>
+        </div>
+        {text('escalationTargets', 'intake-escalation-targets', 'Escalation targets (account ids)', { area: true, errors: ['approvals.escalationTargets'] })}
+      </fieldset>
+
+      <fieldset id="intake-review">
+        <legend>Review before expiry</legend>
+        <div className="row-inline">
+          <div className={`field${has('approvals.reviewBeforeExpiryDays') ? ' has-error' : ''}`}>
+            <label htmlFor="intake-review-days">Days before expiry</label>
+            <input id="intake-review-days" type="number" min={0} max={90} data-testid="intake-review-days" value={form.reviewBeforeExpiryDays} onChange={(e) => set('reviewBeforeExpiryDays', e.target.value)} />
+            <span className="hint">0 = off; at most 90.</span>
+            <FieldError error={error} names={['approvals.reviewBeforeExpiryDays']} />
+          </div>
+          <div className={`field${has('approvals.reviewIssueTypeId') ? ' has-error' : ''}`}>
+            <label htmlFor="intake-review-type">Review issue type id</label>
+            <input id="intake-review-type" type="text" data-testid="intake-review-issue-type" placeholder="10001" value={form.reviewIssueTypeId} onChange={(e) => set('reviewIssueTypeId', e.target.value)} />
+            <span className="hint">The numeric issue type of the recertification issue.</span>
+            <FieldError error={error} names={['approvals.reviewIssueTypeId']} />
+          </div>
+        </div>
+      </fieldset>
+
+      <div className="button-group">
+        <button type="button" className="button button-primary" data-testid="intake-save" disabled={saving} onClick={() => void save()}>
+          Save intake & approvals
+        </button>
+        {saving && <Spinner />}
+      </div>
+      <FormError error={error} testId="intake-save-error" labels={LABELS} />
+      <Result text={saved} testId="intake-saved" />
+    </div>
+  );
 }

@@ -1,0 +1,355 @@
+// console-site: empty
+//
+// Admin setup on a fresh install, through the screens only: the Overview's readiness cards say
+// what is missing, each card's route action opens the section that finishes it, and after the
+// admin completes Intake & Approvals, Catalog, Governance and Connectors every card reads ready.
+// Each form is also given bad input once: the server's error appears next to the field and the
+// inputs are kept. A non-admin sees the refusal instead of the screens.
+//
+// Run alone: host-sim --state /tmp/s init; host-sim --state /tmp/s serve --paused --addr 127.0.0.1:8801;
+// CONSOLE_URL=http://127.0.0.1:8801 node --test tests/admin-setup.test.mjs
+//
+// covers: CL-905
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const URL = process.env.CONSOLE_URL;
+const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('target/ui-screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
+
+const ADMIN = '5ad71d4ed1503a19896557c0'; // Ada Okafor, Jira admin
+const JONAS = '5ad8a1033b4801af4cd6c510'; // requester, not an admin
+const ADMIN_PAGE = 'ai-clearance-admin';
+const DOCS = 'https://docs.ardsaor.io/ai-clearance/operations-guide';
+const CARDS = ['catalog', 'governance', 'approvalDefaults', 'intakeProject', 'portalEntryPoint', 'connectorAutomation'];
+
+let browser;
+let context;
+let page; // one admin page for the whole setup story
+let ui;
+
+before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync']
+  });
+  context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
+  // Help links open the documentation in a new tab; answer it locally (no network in tests).
+  await context.route(`${DOCS}**`, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: '<h1>docs</h1>' }));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+async function consoleApi(p, body) {
+  const r = await fetch(`${URL}/__console/api/${p}`, body === undefined ? {} : {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
+  });
+  return r.json();
+}
+const invoke = (functionKey, payload, accountId, moduleKey = ADMIN_PAGE) =>
+  consoleApi('invoke', { moduleKey, accountId, functionKey, payload });
+
+async function open(hash, as) {
+  const p = await context.newPage();
+  const errors = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  p.errors = errors;
+  await p.goto(`${URL}/#${hash}&as=${encodeURIComponent(as)}`);
+  return p;
+}
+const frame = (p, moduleKey) => p.frameLocator(`main iframe[data-module="${moduleKey}"]`);
+const shot = (p, name) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+/** The field error the server reported for `field`, inside `scope`. */
+const fieldError = (scope, field) => scope.locator(`[data-testid="field-error"][data-field="${field}"]`);
+
+async function overview() {
+  await ui.getByTestId('admin-nav-overview').click();
+  await ui.getByTestId('overview').waitFor();
+}
+
+async function cardReady(id) {
+  return (await ui.getByTestId(`card-${id}`).getAttribute('data-ready')) === 'true';
+}
+
+test('a non-admin opening the admin page sees the refusal, not the screens', async () => {
+  const p = await open('view=admin', JONAS);
+  const f = frame(p, ADMIN_PAGE);
+  const denied = f.getByTestId('admin-denied');
+  await denied.waitFor();
+  assert.equal(await denied.getAttribute('data-code'), 'ADMIN_REQUIRED');
+  assert.match(await denied.textContent(), /Only Jira administrators/);
+  assert.equal(await f.getByTestId('admin-nav-overview').count(), 0, 'no section nav for a non-admin');
+  assert.equal(await f.getByTestId('overview').count(), 0);
+  await shot(p, 'admin-denied');
+  assert.deepEqual(p.errors, []);
+  await p.close();
+});
+
+test('on a fresh install the Overview shows setup-needed cards with route actions and help links', async () => {
+  page = await open('view=admin', ADMIN);
+  ui = frame(page, ADMIN_PAGE);
+  await ui.getByTestId('overview').waitFor();
+  assert.equal(await ui.getByTestId('overview-readiness').getAttribute('data-readiness'), 'setupNeeded');
+  for (const id of CARDS) {
+    assert.equal(await cardReady(id), false, `${id} is not ready on a fresh install`);
+    assert.equal((await ui.getByTestId(`card-status-${id}`).textContent()).trim(), 'Setup needed');
+    await ui.getByTestId(`card-action-${id}`).waitFor();
+    const href = await ui.getByTestId(`card-help-${id}`).getAttribute('href');
+    assert.ok(href.startsWith(`${DOCS}#4-`), `${id}'s help link goes to a §4 anchor: ${href}`);
+  }
+  assert.equal(await ui.getByTestId('counter-catalogTools').getAttribute('data-value'), '0');
+  assert.equal(await ui.getByTestId('card-help-catalog').getAttribute('href'), `${DOCS}#4-3-catalog`);
+  await shot(page, 'admin-overview-setup-needed');
+
+  // A help link opens the documentation anchor in a new tab (router.open).
+  const [docs] = await Promise.all([context.waitForEvent('page'), ui.getByTestId('card-help-intakeProject').click()]);
+  await docs.waitForLoadState();
+  assert.equal(docs.url(), `${DOCS}#4-2-intake-and-approvals`);
+  await docs.close();
+});
+
+test('Intake & Approvals: a bad project and portal are reported next to their fields, inputs kept; then intake is saved', async () => {
+  // The intake project card opens Intake & Approvals at the project field.
+  await ui.getByTestId('card-action-intakeProject').click();
+  await ui.getByTestId('admin-section-intake').waitFor();
+  const intake = ui.getByTestId('intake');
+  await intake.waitFor();
+  await ui.locator('#intake-project.anchor-target').waitFor();
+  assert.equal(await ui.getByTestId('intake-status').getAttribute('data-configured'), 'false');
+
+  await ui.getByTestId('intake-project').fill('air project');
+  await ui.getByTestId('intake-portal').fill('portal one');
+  await ui.getByTestId('intake-request-types').fill('12, thirteen');
+  await ui.getByTestId('intake-approver-groups').fill('ai-approvers');
+  await ui.getByTestId('intake-escalation-hours').fill('0');
+  await ui.getByTestId('intake-save').click();
+  const err = ui.getByTestId('intake-save-error');
+  await err.waitFor();
+  assert.equal(await err.getAttribute('data-code'), 'INTAKE_CONFIG_INVALID');
+  for (const f of ['projectKey', 'portalId', 'requestTypeIds', 'approvals.escalationAfterHours']) {
+    await fieldError(intake, f).waitFor();
+  }
+  assert.match(await fieldError(intake, 'portalId').textContent(), /positive numeric portal id/);
+  assert.match(await fieldError(intake, 'requestTypeIds').textContent(), /thirteen/);
+  // The project's error sits in the project fieldset, next to the field.
+  await ui.locator('#intake-project [data-testid="field-error"][data-field="projectKey"]').waitFor();
+  assert.equal(await ui.getByTestId('intake-project').inputValue(), 'air project');
+  assert.equal(await ui.getByTestId('intake-portal').inputValue(), 'portal one');
+  assert.equal(await ui.getByTestId('intake-approver-groups').inputValue(), 'ai-approvers');
+  await shot(page, 'admin-intake-invalid');
+
+  // Fixed: project AIR, portal 1, request types 12 and 13, the ai-approvers group.
+  await ui.getByTestId('intake-project').fill('AIR');
+  await ui.getByTestId('intake-portal').fill('1');
+  await ui.getByTestId('intake-request-types').fill('12, 13');
+  await ui.getByTestId('intake-escalation-hours').fill('48');
+  await ui.getByTestId('intake-save').click();
+  const saved = ui.getByTestId('intake-saved');
+  await saved.waitFor();
+  assert.match(await saved.textContent(), /version 1.*portal 1.*request types 12, 13/);
+  assert.equal(await ui.getByTestId('intake-save-error').count(), 0);
+  assert.equal(await intake.locator('[data-testid="field-error"]').count(), 0);
+  assert.deepEqual(await ui.getByTestId('intake-request-type-id').evaluateAll((els) => els.map((e) => e.dataset.id)), ['12', '13']);
+  assert.equal(await ui.getByTestId('intake-status').getAttribute('data-configured'), 'true');
+
+  const cfg = (await invoke('admin.intake.get', {}, ADMIN)).data.config;
+  assert.equal(cfg.projectKey, 'AIR');
+  assert.equal(cfg.portalId, 1);
+  assert.deepEqual(cfg.requestTypeIds, [12, 13]);
+  assert.deepEqual(cfg.approvals.approverGroups, ['ai-approvers']);
+
+  await overview();
+  for (const id of ['intakeProject', 'portalEntryPoint', 'approvalDefaults']) {
+    assert.equal(await cardReady(id), true, `${id} is ready after saving intake`);
+  }
+  assert.match(await ui.getByTestId('card-detail-portalEntryPoint').textContent(), /portal 1, request types \[12, 13\]/);
+  assert.equal(await ui.getByTestId('overview-readiness').getAttribute('data-readiness'), 'setupNeeded');
+});
+
+test('Catalog: an invalid tool is refused field by field; seeding the supported tools makes the catalog ready', async () => {
+  await ui.getByTestId('card-action-catalog').click();
+  await ui.getByTestId('admin-section-catalog').waitFor();
+  await ui.getByTestId('catalog').waitFor();
+
+  await ui.getByTestId('catalog-add').click();
+  const form = ui.getByTestId('catalog-form');
+  await ui.getByTestId('tool-id').fill('Bad Tool');
+  await ui.getByTestId('tool-provider').fill('Acme');
+  await ui.getByTestId('tool-risk').selectOption('high');
+  await ui.getByTestId('tool-expiry').fill('60');
+  await ui.getByTestId('tool-save').click();
+  const err = ui.getByTestId('tool-save-error');
+  await err.waitFor();
+  assert.equal(await err.getAttribute('data-code'), 'TOOL_INVALID');
+  await fieldError(form, 'id').waitFor();
+  await fieldError(form, 'displayName').waitFor();
+  assert.match(await fieldError(form, 'defaultExpiryDays').textContent(), /at most 30 days for high risk/);
+  assert.equal(await ui.getByTestId('tool-id').inputValue(), 'Bad Tool');
+  assert.equal(await ui.getByTestId('tool-provider').inputValue(), 'Acme');
+  await ui.getByTestId('tool-cancel').click();
+
+  await ui.getByTestId('catalog-seed').click();
+  const seeded = ui.getByTestId('catalog-seed-result');
+  await seeded.waitFor();
+  assert.match(await seeded.textContent(), /\d+ tools added/);
+  await ui.locator('[data-testid="catalog-row"][data-tool-id="chatgpt-enterprise"]').waitFor();
+  assert.ok((await ui.getByTestId('catalog-row').count()) > 5);
+
+  // A status change from the table: Midjourney becomes blocked.
+  const mj = ui.locator('[data-testid="catalog-row"][data-tool-id="midjourney"]');
+  await mj.getByTestId('tool-status-select').selectOption('denied');
+  await ui.locator('[data-testid="catalog-row"][data-tool-id="midjourney"][data-status="denied"]').waitFor();
+  assert.equal((await mj.getByTestId('tool-status').textContent()).trim(), 'denied');
+  await shot(page, 'admin-catalog');
+
+  await overview();
+  assert.equal(await cardReady('catalog'), true);
+  assert.equal(await ui.getByTestId('overview-readiness').getAttribute('data-readiness'), 'setupNeeded');
+});
+
+test('Governance: an out-of-range maximum is refused next to it; saving makes version 1 with what changed', async () => {
+  await ui.getByTestId('card-action-governance').click();
+  await ui.getByTestId('admin-section-governance').waitFor();
+  const rules = ui.getByTestId('gov-rules');
+  await rules.waitFor();
+  assert.equal(await rules.getAttribute('data-version'), '0');
+
+  await ui.getByTestId('gov-low-max').fill('200');
+  await ui.getByTestId('gov-save').click();
+  const err = ui.getByTestId('gov-save-error');
+  await err.waitFor();
+  assert.equal(await err.getAttribute('data-code'), 'GOVERNANCE_INVALID');
+  await ui.locator('[data-testid="gov-risk-row"][data-risk="low"] [data-testid="field-error"][data-field="low.maxDays"]').waitFor();
+  assert.equal(await ui.getByTestId('gov-low-max').inputValue(), '200');
+
+  await ui.getByTestId('gov-low-max').fill('120');
+  await ui.getByTestId('gov-block-unknown').check();
+  await ui.getByTestId('gov-save').click();
+  await ui.getByTestId('gov-saved').waitFor();
+  assert.match(await ui.getByTestId('gov-saved').textContent(), /version 1/);
+  assert.equal(await rules.getAttribute('data-version'), '1');
+
+  await ui.getByTestId('gov-tab-history').click();
+  const v1 = ui.locator('[data-testid="gov-history-row"][data-version="1"]');
+  await v1.waitFor();
+  const changes = await v1.getByTestId('gov-history-changes').textContent();
+  assert.match(changes, /low risk: maximum 180 → 120 days/);
+  assert.match(changes, /unknown tools blocked/);
+  await shot(page, 'admin-governance-history');
+
+  // Exceptions: missing reason and an out-of-range duration are field errors.
+  await ui.getByTestId('gov-tab-exceptions').click();
+  const exc = ui.getByTestId('exception-form');
+  await ui.getByTestId('exception-tool').selectOption('claude-team');
+  await ui.getByTestId('exception-account').fill(JONAS);
+  await ui.getByTestId('exception-max-days').fill('365');
+  await ui.getByTestId('exception-create').click();
+  await ui.getByTestId('exception-create-error').waitFor();
+  assert.equal(await ui.getByTestId('exception-create-error').getAttribute('data-code'), 'EXCEPTION_INVALID');
+  await fieldError(exc, 'reason').waitFor();
+  await fieldError(exc, 'maxDays').waitFor();
+  assert.equal(await ui.getByTestId('exception-account').inputValue(), JONAS);
+
+  // Auto-approval: a policy without groups is refused; a valid one is saved and dry-run.
+  await ui.getByTestId('gov-tab-policies').click();
+  await ui.getByTestId('policy-new').click();
+  const pol = ui.getByTestId('policy-form');
+  await ui.getByTestId('policy-id').fill('air-low-risk');
+  await ui.getByTestId('policy-name').fill('Engineering, low risk');
+  await ui.getByTestId('policy-project').fill('AIR');
+  await ui.getByTestId('policy-max-days').fill('30');
+  await ui.getByTestId('policy-save').click();
+  await ui.getByTestId('policy-save-error').waitFor();
+  await fieldError(pol, 'allowedGroups').waitFor();
+  assert.equal(await ui.getByTestId('policy-name').inputValue(), 'Engineering, low risk');
+  await ui.getByTestId('policy-groups').fill('engineering');
+  await ui.getByTestId('policy-save').click();
+  await ui.locator('[data-testid="policy-row"][data-policy-id="air-low-risk"]').waitFor();
+
+  await ui.getByTestId('dryrun-project').fill('AIR');
+  await ui.getByTestId('dryrun-tool').selectOption('chatgpt-enterprise');
+  await ui.getByTestId('dryrun-account').fill(JONAS);
+  await ui.getByTestId('dryrun-days').fill('60');
+  await ui.getByTestId('dryrun-run').click();
+  const dry = ui.getByTestId('dryrun-result');
+  await dry.waitFor();
+  assert.equal(await dry.getAttribute('data-would'), 'false');
+  assert.match(await ui.getByTestId('dryrun-why-not').textContent(), /60 days requested; the policy allows at most 30/);
+  await shot(page, 'admin-governance-policies');
+
+  await overview();
+  assert.equal(await cardReady('governance'), true);
+  assert.equal(await ui.getByTestId('counter-autoApprovalPolicies').getAttribute('data-value'), '1');
+});
+
+test('Connectors: a bad Okta config is refused per field; a manual connector bound to a tool completes every card', async () => {
+  await ui.getByTestId('card-action-connectorAutomation').click();
+  await ui.getByTestId('admin-section-connectors').waitFor();
+  await ui.getByTestId('connectors').waitFor();
+
+  await ui.getByTestId('connector-new').click();
+  const form = ui.getByTestId('connector-form');
+  await ui.getByTestId('connector-id').fill('okta-main');
+  await ui.getByTestId('connector-name').fill('Acme Okta');
+  await ui.getByTestId('connector-type').selectOption('okta-group');
+  await ui.getByTestId('connector-config-orgUrl').fill('http://acme.okta.com');
+  await ui.getByTestId('connector-save').click();
+  await ui.getByTestId('connector-save-error').waitFor();
+  assert.equal(await ui.getByTestId('connector-save-error').getAttribute('data-code'), 'CONNECTOR_INVALID');
+  assert.match(await fieldError(form, 'config.orgUrl').textContent(), /https:\/\//);
+  await fieldError(form, 'config.apiToken').waitFor();
+  assert.equal(await ui.getByTestId('connector-config-orgUrl').inputValue(), 'http://acme.okta.com');
+  assert.equal(await ui.getByTestId('connector-name').inputValue(), 'Acme Okta');
+  await ui.getByTestId('connector-cancel').click();
+
+  await ui.getByTestId('connector-new').click();
+  await ui.getByTestId('connector-id').fill('service-desk');
+  await ui.getByTestId('connector-name').fill('Service desk (manual)');
+  await ui.getByTestId('connector-type').selectOption('manual');
+  await ui.getByTestId('connector-save').click();
+  const row = ui.locator('[data-testid="connector-row"][data-connector-id="service-desk"]');
+  await row.waitFor();
+  assert.equal(await row.getAttribute('data-enabled'), 'false');
+
+  // Binding needs an enabled connector: the server says so at the button.
+  await row.getByTestId('connector-bind-tool').selectOption('chatgpt-enterprise');
+  await row.getByTestId('connector-bind').click();
+  await row.getByTestId('connector-error').waitFor();
+  assert.equal(await row.getByTestId('connector-error').getAttribute('data-code'), 'CONNECTOR_DISABLED');
+
+  await row.getByTestId('connector-enable').click();
+  await ui.locator('[data-testid="connector-row"][data-connector-id="service-desk"][data-enabled="true"]').waitFor();
+  await row.getByTestId('connector-test').click();
+  await row.getByTestId('connector-result').waitFor();
+  assert.match(await row.getByTestId('connector-result').textContent(), /Test passed \(MANUAL\)/);
+  await row.getByTestId('connector-bind-tool').selectOption('chatgpt-enterprise');
+  await row.getByTestId('connector-bind').click();
+  await row.getByTestId('connector-result').filter({ hasText: 'bound to' }).waitFor();
+  assert.match(await row.getByTestId('connector-bound-tools').textContent(), /ChatGPT Enterprise/);
+  await shot(page, 'admin-connectors');
+
+  await overview();
+  for (const id of CARDS) {
+    assert.equal(await cardReady(id), true, `${id} is ready`);
+    assert.equal((await ui.getByTestId(`card-status-${id}`).textContent()).trim(), 'Ready');
+  }
+  assert.equal(await ui.getByTestId('overview-readiness').getAttribute('data-readiness'), 'ready');
+  assert.equal(await ui.getByTestId('counter-connectors').getAttribute('data-value'), '1');
+  await shot(page, 'admin-overview-ready');
+
+  const o = (await invoke('admin.overview', {}, ADMIN)).data;
+  assert.equal(o.readiness, 'ready');
+  assert.ok(o.cards.every((c) => c.ready));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});

@@ -1,0 +1,282 @@
+//! What the screens need from the resolvers, decided on the server: who may decide which step
+//! (the same rules `approvals.decide` enforces), people's display names, the AI teaser card and
+//! failure guidance parsed server-side, and admin lists and exports that refuse bad input before
+//! it costs anything.
+
+mod common;
+
+use common::*;
+use host_sim::runtime::RawOutcome;
+use host_sim::scenario;
+use host_sim::sim::{default_manifest, EngineKind, Sim};
+use serde_json::{json, Value};
+
+const PRIYA: &str = "5dcd5fe52bbec7f9dfdb4be0";
+const HELENA: &str = "5c41318d11064151843f092c";
+
+/// The default site with its whole scenario replayed (what `host-sim serve` opens on).
+fn scenario_site() -> Sim {
+    let mut sim = Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Wasm, 42).unwrap();
+    let steps = scenario::load(&site_dir()).unwrap();
+    let mut t = String::new();
+    scenario::run(&mut sim, &steps, &mut t).unwrap();
+    sim
+}
+
+fn step<'a>(a: &'a Value, name: &str) -> &'a Value {
+    a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name} in {a}"))
+}
+
+#[test]
+fn for_issue_says_who_may_decide_by_the_rules_decide_enforces() {
+    let mut sim = scenario_site();
+    // AIR-3's AI-assisted path waits on "Security lead", whose only approver is Priya.
+    let as_priya = ok(
+        &mut sim,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        PRIYA,
+    );
+    let ai = as_priya["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "AI-assisted access")
+        .unwrap()
+        .clone();
+    let lead = step(&ai, "Security lead");
+    assert_eq!(lead["status"], "ACTIVE");
+    let id = lead["id"].as_str().unwrap();
+    assert_eq!(
+        ai["viewer"]["decidable"][id]["as"], "approver",
+        "{}",
+        ai["viewer"]
+    );
+    assert_eq!(ai["viewer"]["mayRerun"], false);
+    // Someone who is neither approver nor admin gets no decidable steps, and decide agrees.
+    let as_helena = ok(
+        &mut sim,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        HELENA,
+    );
+    for a in as_helena["approvals"].as_array().unwrap() {
+        assert_eq!(a["viewer"]["decidable"], json!({}), "{}", a["name"]);
+    }
+    assert_eq!(
+        err(
+            &mut sim,
+            "approvals.decide",
+            json!({"approvalId": ai["id"], "stepId": id, "decision": "approve"}),
+            HELENA
+        ),
+        "NOT_AN_APPROVER"
+    );
+    // An admin may decide, and is told it is as admin (an override).
+    let as_admin = ok(
+        &mut sim,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        ADMIN,
+    );
+    let ai_admin = as_admin["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "AI-assisted access")
+        .unwrap();
+    assert_eq!(ai_admin["viewer"]["decidable"][id]["as"], "admin");
+    assert_eq!(ai_admin["viewer"]["mayRerun"], true);
+    // After Priya decides, the step is no longer hers to decide.
+    ok(
+        &mut sim,
+        "approvals.decide",
+        json!({"approvalId": ai["id"], "stepId": id, "decision": "approve", "comment": "ok"}),
+        PRIYA,
+    );
+    let again = ok(
+        &mut sim,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        PRIYA,
+    );
+    let ai = again["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "AI-assisted access")
+        .unwrap();
+    assert!(ai["viewer"]["decidable"].get(id).is_none());
+    // The originator (Jonas started it) may re-run.
+    let as_jonas = ok(
+        &mut sim,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        JONAS,
+    );
+    let ai = as_jonas["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "AI-assisted access")
+        .unwrap();
+    assert_eq!(
+        (
+            ai["viewer"]["isOriginator"].clone(),
+            ai["viewer"]["mayRerun"].clone()
+        ),
+        (json!(true), json!(true))
+    );
+}
+
+#[test]
+fn for_issue_names_people_and_parses_the_prompt_teaser() {
+    let mut sim = scenario_site();
+    let v = ok(
+        &mut sim,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        PRIYA,
+    );
+    assert_eq!(v["people"][PRIYA], "Priya Raman");
+    assert_eq!(
+        v["people"][JONAS], "Jonas Lindqvist",
+        "the originator is named"
+    );
+    let ai = v["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "AI-assisted access")
+        .unwrap();
+    let read = step(ai, "Risk read");
+    assert_eq!(read["status"], "SUCCESS");
+    let card = &read["teaserCard"];
+    // The same parse ai.execution gives the dialog.
+    let exec = ok(
+        &mut sim,
+        "ai.execution",
+        json!({"approvalId": ai["id"], "stepId": read["id"]}),
+        PRIYA,
+    );
+    assert_eq!(card["lozenge"], exec["parsed"]["lozenge"], "{card}");
+    assert_eq!(card["confidence"], exec["parsed"]["confidence"]);
+    assert_eq!(card["teaser"], exec["parsed"]["teaser"]);
+    assert_eq!(card["analysisPerformed"], true);
+    // The public web API keeps its documented shape (AP-240): no screen-only fields.
+    let web = ok(
+        &mut sim,
+        "webapi.v2.approvals.get",
+        json!({"id": ai["id"]}),
+        PRIYA,
+    );
+    let text = web.to_string();
+    for k in ["teaserCard", "\"viewer\"", "\"people\""] {
+        assert!(!text.contains(k), "{k} leaked into the web API");
+    }
+}
+
+#[test]
+fn the_approvals_tab_and_admin_lists_name_people() {
+    let mut sim = scenario_site();
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), PRIYA);
+    for m in tab["manualActions"].as_array().unwrap() {
+        let id = m["accountId"].as_str().unwrap();
+        assert!(
+            tab["people"][id].is_string(),
+            "no name for {id}: {}",
+            tab["people"]
+        );
+    }
+    let list = ok(
+        &mut sim,
+        "admin.requests.list",
+        json!({"category": "approved"}),
+        ADMIN,
+    );
+    assert!(!list["items"].as_array().unwrap().is_empty());
+    for r in list["items"].as_array().unwrap() {
+        let id = r["requesterAccountId"].as_str().unwrap();
+        let want = sim.state().site.user(id).unwrap().display_name.clone();
+        assert_eq!(list["people"][id], json!(want));
+    }
+    let ins = ok(&mut sim, "admin.insights", json!({}), ADMIN);
+    for p in ins["people"]["topRequesters"].as_array().unwrap() {
+        let id = p["accountId"].as_str().unwrap();
+        assert!(
+            ins["names"][id].is_string(),
+            "no name for top requester {id}"
+        );
+    }
+}
+
+#[test]
+fn a_refused_export_does_not_use_up_the_export_allowance() {
+    let mut sim = scenario_site();
+    for _ in 0..7 {
+        assert_eq!(
+            err(
+                &mut sim,
+                "admin.exports.requests",
+                json!({"from": "2025-01-01T00:00:00Z", "to": "2026-11-17T00:00:00Z"}),
+                ADMIN
+            ),
+            "EXPORT_RANGE_TOO_LONG"
+        );
+    }
+    let v = ok(
+        &mut sim,
+        "admin.exports.requests",
+        json!({"format": "csv"}),
+        ADMIN,
+    );
+    assert!(v.to_string().contains("AIR-1"), "{v}");
+}
+
+#[test]
+fn audit_search_filters_by_time_window() {
+    let mut sim = scenario_site();
+    let all = ok(&mut sim, "admin.audit.search", json!({}), ADMIN);
+    let items = all["items"].as_array().unwrap();
+    assert!(items.len() > 3);
+    // The first day of the scenario only.
+    let day = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"from": "2026-11-02", "to": "2026-11-02"}),
+        ADMIN,
+    );
+    let got = day["items"].as_array().unwrap();
+    assert!(
+        !got.is_empty() && got.len() < items.len(),
+        "{} of {}",
+        got.len(),
+        items.len()
+    );
+    assert!(
+        got.iter()
+            .all(|e| e["at"].as_str().unwrap().starts_with("2026-11-02")),
+        "{day}"
+    );
+    let want = items
+        .iter()
+        .filter(|e| e["at"].as_str().unwrap().starts_with("2026-11-02"))
+        .count();
+    assert_eq!(got.len(), want);
+    match &sim
+        .resolve(
+            "admin.audit.search",
+            &json!({"from": "last tuesday"}),
+            Some(ADMIN),
+        )
+        .outcome
+    {
+        RawOutcome::Err(e) => assert_eq!(e.code, "DATE_INVALID"),
+        other => panic!("{other:?}"),
+    }
+}
