@@ -22,7 +22,7 @@ const bundle = files(dist).map((f) => {
   return { file: path.relative(dist, f), raw: b.length, gzip: zlib.gzipSync(b, { level: 9 }).length };
 });
 // What a first view loads: index.html, the entry script and the stylesheet (the bridge's
-// iframe-resizer chunk loads on demand).
+// iframe-resizer chunk and every admin section load on demand).
 const first = bundle.filter((b) => b.file === 'index.html' || /^assets\/index-.*\.(js|css)$/.test(b.file));
 const sum = (list, k) => list.reduce((n, b) => n + b[k], 0);
 
@@ -36,7 +36,8 @@ const PRIYA = '5dcd5fe52bbec7f9dfdb4be0';
 const screens = [
   { name: 'global page → first My Access row', hash: `view=global&as=${JONAS}`, module: 'ai-clearance', first: '[data-testid="my-access-row"]' },
   { name: 'portal panel → tool select', hash: `view=portal&as=${JONAS}`, module: 'ai-clearance-panel', first: '[data-testid="tool-select"]' },
-  { name: 'issue panel → approval timeline', hash: `view=issue&issue=AIR-3&as=${PRIYA}`, module: 'ai-clearance-issue-panel', first: '[data-testid="approval-timeline"]' }
+  { name: 'issue panel → approval timeline', hash: `view=issue&issue=AIR-3&as=${PRIYA}`, module: 'ai-clearance-issue-panel', first: '[data-testid="approval-timeline"]' },
+  { name: 'admin page → readiness cards', hash: `view=admin&as=5ad71d4ed1503a19896557c0`, module: 'ai-clearance-admin', first: '[data-testid^="card-status-"]' }
 ];
 const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const load = [];

@@ -22,8 +22,9 @@ export function AdminPage(props: { context: ForgeContext }) {
         setChecked(true);
       });
   }, []);
-  if (!checked) return <Skeleton />;
-  if (denied) {
+  // The screens render at once (their own calls run in parallel with this check); a refusal
+  // replaces them when it arrives.
+  if (checked && denied) {
     return (
       <main className="page" data-testid="admin-page">
         <h1 className="page-title">AI Clearance settings</h1>

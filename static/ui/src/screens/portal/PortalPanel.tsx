@@ -61,11 +61,15 @@ export function PortalPanel(props: { context: ForgeContext }) {
     let live = true;
     (async () => {
       try {
+        // Both at once (one round): options are refused when the gate is closed, and then
+        // the panel renders nothing anyway.
+        const options = call<PanelOptions>('panel.options', ids);
+        options.catch(() => undefined);
         const c = await call<PanelContext>('panel.context', ids);
         if (!live) return;
         setGate(c);
         if (!c.enabled) return;
-        const o = await call<PanelOptions>('panel.options', ids);
+        const o = await options;
         if (live) setOptions(o);
       } catch (e) {
         if (live) setLoadError(asResolverError(e));
