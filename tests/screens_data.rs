@@ -280,3 +280,90 @@ fn audit_search_filters_by_time_window() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn intake_pickers_read_portals_request_types_groups_and_people_from_jira() {
+    let mut sim = scenario_site();
+    let o = ok(&mut sim, "admin.intake.options", json!({}), ADMIN);
+    let air = o["portals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["projectKey"] == "AIR")
+        .unwrap();
+    assert_eq!(air["portalId"], 1);
+    let types: Vec<(String, String)> = air["requestTypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().into(),
+                t["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        types.contains(&("12".into(), "Request AI tool access".into())),
+        "{types:?}"
+    );
+    assert!(o["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["name"] == "ai-approvers"));
+    let narrowed = ok(
+        &mut sim,
+        "admin.intake.options",
+        json!({"groupQuery": "secur"}),
+        ADMIN,
+    );
+    let names: Vec<&str> = narrowed["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["security-reviewers"]);
+    let found = ok(
+        &mut sim,
+        "admin.people.search",
+        json!({"query": "priya"}),
+        ADMIN,
+    );
+    assert_eq!(
+        found["people"],
+        json!([{"accountId": PRIYA, "displayName": "Priya Raman"}])
+    );
+    // Customers are not approvers: the picker leaves them out.
+    let customers = ok(
+        &mut sim,
+        "admin.people.search",
+        json!({"query": "laura"}),
+        ADMIN,
+    );
+    assert_eq!(customers["people"], json!([]));
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.people.search",
+            json!({"query": "p"}),
+            ADMIN
+        ),
+        "QUERY_TOO_SHORT"
+    );
+    // Admin only.
+    assert_eq!(
+        err(&mut sim, "admin.intake.options", json!({}), PRIYA),
+        "ADMIN_REQUIRED"
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.people.search",
+            json!({"query": "priya"}),
+            JONAS
+        ),
+        "ADMIN_REQUIRED"
+    );
+}

@@ -15,6 +15,8 @@ pub const RESOLVERS: &[&str] = &[
     "admin.intake.get",
     "admin.intake.set",
     "admin.intake.rejections",
+    "admin.intake.options",
+    "admin.people.search",
     "admin.catalog.list",
     "admin.catalog.get",
     "admin.catalog.upsert",
@@ -63,6 +65,14 @@ pub fn resolve(
             let who = access::require_admin(host, inv)?;
             let cfg = intake::config::parse(&p)?;
             Ok(json!({"config": intake::config::save(store, cfg, who)?}))
+        }
+        "admin.intake.options" => {
+            access::require_admin(host, inv)?;
+            intake::options::options(host, &p)
+        }
+        "admin.people.search" => {
+            access::require_admin(host, inv)?;
+            intake::options::search_people(host, &p)
         }
         "admin.intake.rejections" => {
             access::require_admin(host, inv)?;

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod ingest;
+pub mod options;
 pub mod snapshot;
 
 pub use config::IntakeConfig;

@@ -86,9 +86,10 @@ fn decode(s: &str) -> String {
 /// The scope a route needs (Forge rejects calls outside the manifest's scopes).
 fn required_scope(method: &str, parts: &[&str]) -> &'static str {
     match (method, parts) {
-        (_, ["rest", "api", "3", "user", ..]) | (_, ["rest", "api", "3", "myself"]) => {
-            "read:jira-user"
-        }
+        (_, ["rest", "api", "3", "user", ..])
+        | (_, ["rest", "api", "3", "myself"])
+        | (_, ["rest", "api", "3", "groups", "picker"]) => "read:jira-user",
+        (_, ["rest", "servicedeskapi", ..]) => "read:servicedesk-request",
         (_, ["rest", "api", "3", "group", ..]) | (_, ["rest", "api", "3", "field"]) => {
             "manage:jira-configuration"
         }
@@ -355,6 +356,121 @@ pub fn handle(
                     200,
                     json!({"maxResults": max, "startAt": start, "total": total,
                            "isLast": start + max >= total, "values": members}),
+                ),
+                0,
+            )
+        }
+        // PageBeanProject (`typeKey` filters by project type).
+        ("GET", ["rest", "api", "3", "project", "search"]) => {
+            let type_key = q.get("typeKey");
+            let values: Vec<Value> = site
+                .projects
+                .iter()
+                .filter(|p| type_key.is_none_or(|t| &p.project_type_key == t))
+                .map(|p| json!({"self": format!("{}/rest/api/3/project/{}", site.base_url, p.id),
+                                "id": p.id, "key": p.key, "name": p.name, "projectTypeKey": p.project_type_key}))
+                .collect();
+            let total = values.len();
+            (
+                ok(
+                    200,
+                    json!({"startAt": 0, "maxResults": 50, "total": total, "isLast": true, "values": values}),
+                ),
+                0,
+            )
+        }
+        // FoundGroups: groups whose name contains `query` (case-insensitive), at most maxResults.
+        ("GET", ["rest", "api", "3", "groups", "picker"]) => {
+            let query = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
+            let max: usize = q
+                .get("maxResults")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(20)
+                .min(1000);
+            let all: Vec<&crate::site::Group> = site
+                .groups
+                .iter()
+                .filter(|g| g.name.to_lowercase().contains(&query))
+                .collect();
+            let groups: Vec<Value> = all.iter().take(max)
+                .map(|g| json!({"name": g.name, "html": g.name, "labels": [], "groupId": g.group_id}))
+                .collect();
+            (
+                ok(
+                    200,
+                    json!({"header": format!("Showing {} of {} matching groups", groups.len(), all.len()),
+                            "total": all.len(), "groups": groups}),
+                ),
+                0,
+            )
+        }
+        // [User]: active accounts whose display name or email contains `query`.
+        ("GET", ["rest", "api", "3", "user", "search"]) => {
+            let Some(query) = q.get("query").map(|s| s.to_lowercase()) else {
+                return (field_error("query", "query is required"), 0);
+            };
+            let max: usize = q
+                .get("maxResults")
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(50)
+                .min(1000);
+            let users: Vec<Value> = site
+                .users
+                .iter()
+                .filter(|u| u.active)
+                .filter(|u| {
+                    u.display_name.to_lowercase().contains(&query)
+                        || u.email_address
+                            .as_deref()
+                            .is_some_and(|e| e.to_lowercase().contains(&query))
+                })
+                .take(max)
+                .map(|u| shapes::user(site, u))
+                .collect();
+            (ok(200, Value::Array(users)), 0)
+        }
+        // JSM: PagedDTO of service desks.
+        ("GET", ["rest", "servicedeskapi", "servicedesk"]) => {
+            let values: Vec<Value> = site
+                .projects
+                .iter()
+                .filter_map(|p| p.service_desk.as_ref().map(|d| (p, d)))
+                .map(|(p, d)| json!({"id": d.id, "projectId": p.id, "projectName": p.name, "projectKey": p.key,
+                                     "_links": {"self": format!("{}/rest/servicedeskapi/servicedesk/{}", site.base_url, d.id)}}))
+                .collect();
+            (
+                ok(
+                    200,
+                    json!({"size": values.len(), "start": 0, "limit": 50, "isLastPage": true, "values": values}),
+                ),
+                0,
+            )
+        }
+        // JSM: PagedDTO of a service desk's request types (with their portal id).
+        ("GET", ["rest", "servicedeskapi", "servicedesk", desk, "requesttype"]) => {
+            let Some((p, d)) = site
+                .projects
+                .iter()
+                .filter_map(|p| p.service_desk.as_ref().map(|d| (p, d)))
+                .find(|(_, d)| d.id == *desk)
+            else {
+                return (
+                    error_response(404, None, &format!("No service desk {desk}")),
+                    0,
+                );
+            };
+            let values: Vec<Value> = d
+                .request_types
+                .iter()
+                .map(|t| json!({"id": t.id, "name": t.name, "description": "", "issueTypeId": t.issue_type_id,
+                                "serviceDeskId": d.id, "portalId": d.portal_id.to_string(), "groupIds": [],
+                                "_links": {"self": format!("{}/rest/servicedeskapi/servicedesk/{}/requesttype/{}", site.base_url, d.id, t.id)}}))
+                .collect();
+            let _ = p;
+            (
+                ok(
+                    200,
+                    json!({"size": values.len(), "start": 0, "limit": 50, "isLastPage": true, "values": values}),
                 ),
                 0,
             )

@@ -149,9 +149,24 @@ test('Intake & Approvals: a bad project and portal are reported next to their fi
   await shot(page, 'admin-intake-invalid');
 
   // Fixed: project AIR, portal 1, request types 12 and 13, the ai-approvers group.
-  await ui.getByTestId('intake-project').fill('AIR');
-  await ui.getByTestId('intake-portal').fill('1');
-  await ui.getByTestId('intake-request-types').fill('12, 13');
+  // The pickers: the JSM project and portal from Jira, its request types by name with their
+  // numeric ids, a group from the site's groups and a person found by name.
+  await ui.getByTestId('intake-pick-portal').selectOption('1');
+  assert.equal(await ui.getByTestId('intake-project').inputValue(), 'AIR');
+  assert.equal(await ui.getByTestId('intake-portal').inputValue(), '1');
+  const option = (id) => ui.locator(`[data-testid="intake-request-type-option"][data-id="${id}"]`);
+  assert.match(await ui.getByTestId('intake-request-type-options').textContent(), /Request AI tool access\s*12/);
+  await option('12').check();
+  await option('13').check();
+  assert.equal(await ui.getByTestId('intake-request-types').inputValue(), '12, 13');
+  await ui.getByTestId('intake-approver-groups').fill('');
+  await ui.getByTestId('intake-group-pick').selectOption('ai-approvers');
+  assert.equal(await ui.getByTestId('intake-approver-groups').inputValue(), 'ai-approvers');
+  await ui.getByTestId('intake-people-query').fill('Pr');
+  await ui.getByTestId('intake-people-search').click();
+  await ui.locator('[data-testid="intake-people-add"][data-account-id="5dcd5fe52bbec7f9dfdb4be0"]').click();
+  assert.equal(await ui.getByTestId('intake-approver-accounts').inputValue(), '5dcd5fe52bbec7f9dfdb4be0');
+  assert.match(await ui.getByTestId('intake-approver-names').textContent(), /Priya Raman/);
   await ui.getByTestId('intake-escalation-hours').fill('48');
   await ui.getByTestId('intake-save').click();
   const saved = ui.getByTestId('intake-saved');
@@ -160,6 +175,7 @@ test('Intake & Approvals: a bad project and portal are reported next to their fi
   assert.equal(await ui.getByTestId('intake-save-error').count(), 0);
   assert.equal(await intake.locator('[data-testid="field-error"]').count(), 0);
   assert.deepEqual(await ui.getByTestId('intake-request-type-id').evaluateAll((els) => els.map((e) => e.dataset.id)), ['12', '13']);
+  assert.match(await ui.getByTestId('intake-request-type-ids').textContent(), /Request AI tool access \(12\)/);
   assert.equal(await ui.getByTestId('intake-status').getAttribute('data-configured'), 'true');
 
   const cfg = (await invoke('admin.intake.get', {}, ADMIN)).data.config;

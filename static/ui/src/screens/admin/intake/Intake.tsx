@@ -103,6 +103,16 @@ const LABELS: Record<string, string> = {
   'approvals.reviewIssueTypeId': 'Review issue type',
 };
 
+/** `admin.intake.options`: what the pickers offer. */
+interface IntakeOptions {
+  portals: { serviceDeskId: string; portalId: number | null; projectKey: string; projectName: string; requestTypes: { id: string; name: string; issueTypeId: string }[] }[];
+  groups: { name: string; groupId: string }[];
+}
+interface Person {
+  accountId: string;
+  displayName: string;
+}
+
 /** Intake & Approvals (§4.2): where requests come from and who decides them. */
 export default function Intake(props: SectionProps) {
   const [config, setConfig] = useState<IntakeConfig | null | undefined>(undefined);
@@ -111,8 +121,18 @@ export default function Intake(props: SectionProps) {
   const [saving, setSaving] = useState(false);
   const [error, setError] = useState<ResolverError | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  const [options, setOptions] = useState<IntakeOptions | null>(null);
+  const [optionsError, setOptionsError] = useState<ResolverError | null>(null);
+  const [peopleQuery, setPeopleQuery] = useState('');
+  const [people, setPeople] = useState<Person[]>([]);
+  const [peopleError, setPeopleError] = useState<ResolverError | null>(null);
+  const [names, setNames] = useState<Record<string, string>>({});
 
   useEffect(() => {
+    // The pickers' choices (JSM portals with their request types, groups) in the same round.
+    call<IntakeOptions>('admin.intake.options')
+      .then(setOptions)
+      .catch((e) => setOptionsError(asResolverError(e)));
     call<{ config: IntakeConfig | null }>('admin.intake.get')
       .then((r) => {
         setConfig(r.config);
@@ -165,6 +185,26 @@ export default function Intake(props: SectionProps) {
   };
 
   const typeIds = splitList(form.requestTypeIds);
+  const portal = options?.portals.find((x) => String(x.portalId) === form.portalId.trim());
+  const typeName = (id: string) => portal?.requestTypes.find((t) => t.id === id)?.name;
+  const toggleType = (id: string) => {
+    const next = typeIds.includes(id) ? typeIds.filter((t) => t !== id) : [...typeIds, id];
+    set('requestTypeIds', next.join(', '));
+  };
+  const addTo = (k: 'approverGroups' | 'approverAccountIds', v: string) => {
+    const list = splitList(form[k]);
+    if (!list.includes(v)) set(k, [...list, v].join('\n'));
+  };
+  const searchPeople = async () => {
+    setPeopleError(null);
+    try {
+      const r = await call<{ people: Person[] }>('admin.people.search', { query: peopleQuery });
+      setPeople(r.people);
+      setNames((n) => ({ ...n, ...Object.fromEntries(r.people.map((x) => [x.accountId, x.displayName])) }));
+    } catch (e) {
+      setPeopleError(asResolverError(e));
+    }
+  };
   return (
     <div className="setup intake" data-testid="intake">
       <p className="hint">
@@ -180,6 +220,29 @@ export default function Intake(props: SectionProps) {
 
       <fieldset id="intake-project">
         <legend>Intake project</legend>
+        {options && options.portals.length > 0 && (
+          <div className="field">
+            <label htmlFor="intake-pick-portal">Pick a JSM project and portal</label>
+            <select
+              id="intake-pick-portal"
+              data-testid="intake-pick-portal"
+              value={portal ? String(portal.portalId) : ''}
+              onChange={(e) => {
+                const pick = options.portals.find((x) => String(x.portalId) === e.target.value);
+                if (!pick) return;
+                setForm((f) => ({ ...f, projectKey: pick.projectKey, portalId: String(pick.portalId), requestTypeIds: '' }));
+              }}
+            >
+              <option value="">Choose…</option>
+              {options.portals.map((x) => (
+                <option key={x.serviceDeskId} value={String(x.portalId)}>
+                  {x.projectName} ({x.projectKey}) — portal {x.portalId}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        <ErrorMessage error={optionsError} testId="intake-options-error" />
         {text('projectKey', 'intake-project', 'Project key', { placeholder: 'AIR', hint: 'The key of the JSM project, such as AIR (upper-case letters, digits or _).' })}
       </fieldset>
 
@@ -191,6 +254,17 @@ export default function Intake(props: SectionProps) {
             placeholder: '12, 13',
             hint: 'Numeric request type ids, separated by commas. Empty: every request type of the portal.',
           })}
+          {portal && (
+            <div className="field" data-testid="intake-request-type-options">
+              <span className="hint">Request types of portal {portal.portalId} (name and numeric id):</span>
+              {portal.requestTypes.map((t) => (
+                <label key={t.id} className="check">
+                  <input type="checkbox" data-testid="intake-request-type-option" data-id={t.id} checked={typeIds.includes(t.id)} onChange={() => toggleType(t.id)} />
+                  {t.name} <span className="id-chip">{t.id}</span>
+                </label>
+              ))}
+            </div>
+          )}
           <div className="hint" data-testid="intake-request-type-ids">
             {typeIds.length === 0 ? (
               'Every request type of the portal shows the panel.'
@@ -198,8 +272,8 @@ export default function Intake(props: SectionProps) {
               <>
                 Request type ids:{' '}
                 {typeIds.map((t) => (
-                  <span key={t} className="id-chip" data-testid="intake-request-type-id" data-id={t}>
-                    {t}
+                  <span key={t} className="id-chip" data-testid="intake-request-type-id" data-id={t} title={typeName(t)}>
+                    {typeName(t) ? `${typeName(t)} (${t})` : t}
                   </span>
                 ))}
               </>
@@ -211,9 +285,49 @@ export default function Intake(props: SectionProps) {
 
       <fieldset id="intake-approvers">
         <legend>Approvers</legend>
-        <p className="hint">Account ids and Jira group names, one a line or separated by commas. There is no user or group picker: enter them as Jira shows them.</p>
+        <p className="hint">Account ids and Jira group names, one a line or separated by commas; find people and groups below.</p>
         <FieldError error={error} names={['approvals']} />
+        <div className="field">
+          <label htmlFor="intake-people-query">Find a person</label>
+          <div className="button-group">
+            <input id="intake-people-query" type="search" data-testid="intake-people-query" placeholder="Name or email" value={peopleQuery} onChange={(e) => setPeopleQuery(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && void searchPeople()} />
+            <button type="button" className="button" data-testid="intake-people-search" onClick={() => void searchPeople()}>
+              Search
+            </button>
+          </div>
+          <ErrorMessage error={peopleError} testId="intake-people-error" />
+          {people.length > 0 && (
+            <ul className="picker-results" data-testid="intake-people-results">
+              {people.map((x) => (
+                <li key={x.accountId}>
+                  {x.displayName} <span className="hint mono">{x.accountId}</span>{' '}
+                  <button type="button" className="button" data-testid="intake-people-add" data-account-id={x.accountId} onClick={() => addTo('approverAccountIds', x.accountId)}>
+                    Add as approver
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
         {text('approverAccountIds', 'intake-approver-accounts', 'Approvers (account ids)', { area: true, errors: ['approvals.approverAccountIds'] })}
+        {splitList(form.approverAccountIds).some((a) => names[a]) && (
+          <div className="hint" data-testid="intake-approver-names">
+            {splitList(form.approverAccountIds).map((a) => names[a] ?? a).join(', ')}
+          </div>
+        )}
+        {options && options.groups.length > 0 && (
+          <div className="field">
+            <label htmlFor="intake-group-pick">Add a Jira group</label>
+            <select id="intake-group-pick" data-testid="intake-group-pick" value="" onChange={(e) => e.target.value && addTo('approverGroups', e.target.value)}>
+              <option value="">Choose a group…</option>
+              {options.groups.map((g) => (
+                <option key={g.groupId} value={g.name}>
+                  {g.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         {text('approverGroups', 'intake-approver-groups', 'Approver groups', { area: true, errors: ['approvals.approverGroups'], placeholder: 'ai-approvers' })}
         {text('delegates', 'intake-delegates', 'Delegates', {
           area: true,
