@@ -264,12 +264,22 @@ fn intake_respects_configuration_and_portal() {
         "NOT_CONFIGURED"
     );
     let mut sim = basic();
+    // The configuration names portal 1; then the project's portal is recreated as portal 2
+    // (what Jira then reports for the issue's request type).
     let set = sim.resolve(
         "admin.intake.set",
-        &json!({"projectKey": "AIR", "portalId": 2, "requestTypeIds": [12]}),
+        &json!({"projectKey": "AIR", "portalId": 1, "requestTypeIds": [12]}),
         Some(ADMIN),
     );
-    assert!(set.ok().is_some());
+    assert!(set.ok().is_some(), "{:?}", set.outcome);
+    let air = sim
+        .state_mut()
+        .site
+        .projects
+        .iter_mut()
+        .find(|p| p.key == "AIR")
+        .unwrap();
+    air.service_desk.as_mut().unwrap().portal_id = 2;
     let out = outcome(&sim.deliver(&event("001")).unwrap());
     assert_eq!(
         (out["outcome"].as_str(), out["code"].as_str()),
@@ -303,4 +313,63 @@ fn golden_replay_matches_and_a_altered_golden_fails() {
     let diffs = scenario::diff(&altered, &actual);
     assert_eq!(diffs.len(), 1, "{diffs:?}");
     assert!(diffs[0].contains("durationDays"), "{diffs:?}");
+}
+
+/// Saving intake checks the configuration against Jira: a portal of another project, a request
+/// type the portal lacks, a group or account Jira does not know are each refused at their field,
+/// and nothing is saved.
+#[test]
+fn intake_configuration_is_checked_against_jira_when_saved() {
+    let mut sim = basic();
+    let before = ok(&mut sim, "admin.intake.get", json!({}), ADMIN);
+    let rec = sim.resolve(
+        "admin.intake.set",
+        &json!({"projectKey": "AIR", "portalId": 2, "requestTypeIds": [12],
+                "approvals": {"approverGroups": ["ai-approvers", "no-such-group"],
+                              "approverAccountIds": ["5dcd5fe52bbec7f9dfdb4be0", "nobody-here"],
+                              "reviewIssueTypeId": 99999}}),
+        Some(ADMIN),
+    );
+    let RawOutcome::Err(e) = &rec.outcome else {
+        panic!("should be refused: {:?}", rec.outcome)
+    };
+    assert_eq!(e.code, "INTAKE_CONFIG_NOT_IN_JIRA");
+    let d = e.details.clone().unwrap();
+    assert!(d["projectKey"].as_str().unwrap().contains("ITS"), "{d}");
+    assert!(d["approvals.approverGroups"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-group"));
+    assert!(!d["approvals.approverGroups"]
+        .as_str()
+        .unwrap()
+        .contains("ai-approvers"));
+    assert!(d["approvals.approverAccountIds"]
+        .as_str()
+        .unwrap()
+        .contains("nobody-here"));
+    assert!(d["approvals.reviewIssueTypeId"].is_string());
+    let rec = sim.resolve(
+        "admin.intake.set",
+        &json!({"projectKey": "AIR", "portalId": 1, "requestTypeIds": [12, 99]}),
+        Some(ADMIN),
+    );
+    let RawOutcome::Err(e) = &rec.outcome else {
+        panic!("should be refused: {:?}", rec.outcome)
+    };
+    assert!(e.details.as_ref().unwrap()["requestTypeIds"]
+        .as_str()
+        .unwrap()
+        .contains("99"));
+    let rec = sim.resolve(
+        "admin.intake.set",
+        &json!({"projectKey": "AIR", "portalId": 7}),
+        Some(ADMIN),
+    );
+    assert_eq!(rec.error_code(), Some("INTAKE_CONFIG_NOT_IN_JIRA"));
+    assert_eq!(
+        ok(&mut sim, "admin.intake.get", json!({}), ADMIN),
+        before,
+        "nothing saved"
+    );
 }

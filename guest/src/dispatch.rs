@@ -64,6 +64,7 @@ pub fn resolve(
         "admin.intake.set" => {
             let who = access::require_admin(host, inv)?;
             let cfg = intake::config::parse(&p)?;
+            intake::options::check_against_jira(host, &cfg)?;
             Ok(json!({"config": intake::config::save(store, cfg, who)?}))
         }
         "admin.intake.options" => {

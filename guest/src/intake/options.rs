@@ -67,6 +67,170 @@ pub fn options(host: &dyn Host, p: &Value) -> AppResult<Value> {
     Ok(json!({"portals": portals, "groups": groups, "groupsTotal": found["total"]}))
 }
 
+/// Checks a parsed intake configuration against the site (spec §11 troubleshooting): the portal
+/// exists and belongs to the project, the request types are that portal's, the approver groups,
+/// accounts, delegates and escalation targets exist, and so does the review issue type. Refuses
+/// with `INTAKE_CONFIG_NOT_IN_JIRA` and one message per field, so the form shows each where it
+/// belongs. A bounded, fixed number of Jira calls.
+pub fn check_against_jira(host: &dyn Host, cfg: &crate::intake::IntakeConfig) -> AppResult<()> {
+    let jira = Jira::new(host);
+    let mut errors = serde_json::Map::new();
+    let desks = jira
+        .request_app("/rest/servicedeskapi/servicedesk?limit=50")
+        .map_err(AppError::from)?;
+    // The portal: JSM gives its id on the request types; the desk id is the same number.
+    let mut portal = None;
+    for d in desks["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(MAX_DESKS)
+    {
+        let id = d["id"].as_str().unwrap_or_default();
+        let types = jira
+            .request_app(&format!(
+                "/rest/servicedeskapi/servicedesk/{}/requesttype?limit=100",
+                encode(id)
+            ))
+            .map_err(AppError::from)?;
+        let pid = types["values"][0]["portalId"]
+            .as_str()
+            .unwrap_or(id)
+            .parse::<u64>()
+            .ok();
+        if pid == Some(cfg.portal_id) {
+            portal = Some((d.clone(), types));
+            break;
+        }
+    }
+    match &portal {
+        None => {
+            errors.insert(
+                "portalId".into(),
+                json!(format!("Jira has no JSM portal {}", cfg.portal_id)),
+            );
+        }
+        Some((desk, types)) => {
+            let key = desk["projectKey"].as_str().unwrap_or("");
+            if key != cfg.project_key {
+                errors.insert(
+                    "projectKey".into(),
+                    json!(format!(
+                        "portal {} belongs to project {key}, not {}",
+                        cfg.portal_id, cfg.project_key
+                    )),
+                );
+            }
+            let known: Vec<u64> = types["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t["id"].as_str().and_then(|s| s.parse().ok()))
+                .collect();
+            let unknown: Vec<String> = cfg
+                .request_type_ids
+                .iter()
+                .filter(|t| !known.contains(t))
+                .map(u64::to_string)
+                .collect();
+            if !unknown.is_empty() {
+                errors.insert(
+                    "requestTypeIds".into(),
+                    json!(format!(
+                        "portal {} has no request type {} (it has {known:?})",
+                        cfg.portal_id,
+                        unknown.join(", ")
+                    )),
+                );
+            }
+        }
+    }
+    let a = &cfg.approvals;
+    if !a.approver_groups.is_empty() {
+        let found = jira
+            .request_app("/rest/api/3/groups/picker?maxResults=1000&query=")
+            .map_err(AppError::from)?;
+        let names: Vec<&str> = found["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g["name"].as_str())
+            .collect();
+        let missing: Vec<&str> = a
+            .approver_groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| !names.contains(g))
+            .collect();
+        if !missing.is_empty() {
+            errors.insert(
+                "approvals.approverGroups".into(),
+                json!(format!("Jira has no group {}", missing.join(", "))),
+            );
+        }
+    }
+    // Every account the configuration names, in one user/bulk call per field.
+    let accounts: [(&str, Vec<&str>); 3] = [
+        (
+            "approvals.approverAccountIds",
+            a.approver_account_ids.iter().map(String::as_str).collect(),
+        ),
+        (
+            "approvals.delegates",
+            a.delegates
+                .iter()
+                .flat_map(|(boss, ds)| {
+                    std::iter::once(boss.as_str()).chain(ds.iter().map(String::as_str))
+                })
+                .collect(),
+        ),
+        (
+            "approvals.escalationTargets",
+            a.escalation_targets.iter().map(String::as_str).collect(),
+        ),
+    ];
+    for (field, ids) in accounts {
+        if ids.is_empty() {
+            continue;
+        }
+        let names = jira.display_names(&ids).map_err(AppError::from)?;
+        let missing: Vec<&str> = ids
+            .into_iter()
+            .filter(|i| !names.contains_key(*i))
+            .collect();
+        if !missing.is_empty() {
+            errors.insert(
+                field.into(),
+                json!(format!("Jira has no account {}", missing.join(", "))),
+            );
+        }
+    }
+    if let Some(t) = a.review_issue_type_id {
+        let types = jira
+            .request_app("/rest/api/3/issuetype")
+            .map_err(AppError::from)?;
+        let exists = types
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|x| x["id"].as_str() == Some(t.to_string().as_str()));
+        if !exists {
+            errors.insert(
+                "approvals.reviewIssueTypeId".into(),
+                json!(format!("Jira has no issue type {t}")),
+            );
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::invalid(
+        "INTAKE_CONFIG_NOT_IN_JIRA",
+        "the intake configuration names things this Jira site does not have",
+    )
+    .with_details(Value::Object(errors)))
+}
+
 /// `admin.people.search {query}`: licensed people by name or email, for the approver pickers.
 pub fn search_people(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let query = p.get("query").and_then(Value::as_str).unwrap_or("").trim();

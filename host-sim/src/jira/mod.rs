@@ -360,6 +360,16 @@ pub fn handle(
                 0,
             )
         }
+        // [IssueTypeDetails]: every issue type of the site.
+        ("GET", ["rest", "api", "3", "issuetype"]) => {
+            let types: Vec<Value> = site
+                .issue_types
+                .iter()
+                .map(|t| json!({"self": format!("{}/rest/api/3/issuetype/{}", site.base_url, t.id),
+                                "id": t.id, "name": t.name, "subtask": t.subtask, "description": ""}))
+                .collect();
+            (ok(200, Value::Array(types)), 0)
+        }
         // PageBeanProject (`typeKey` filters by project type).
         ("GET", ["rest", "api", "3", "project", "search"]) => {
             let type_key = q.get("typeKey");

@@ -149,6 +149,18 @@ test('Intake & Approvals: a bad project and portal are reported next to their fi
   await shot(page, 'admin-intake-invalid');
 
   // Fixed: project AIR, portal 1, request types 12 and 13, the ai-approvers group.
+  // Well-formed but not what Jira has: portal 2 belongs to another project, group unknown.
+  await ui.getByTestId('intake-project').fill('AIR');
+  await ui.getByTestId('intake-portal').fill('2');
+  await ui.getByTestId('intake-request-types').fill('');
+  await ui.getByTestId('intake-approver-groups').fill('ai-approvers\nno-such-group');
+  await ui.getByTestId('intake-escalation-hours').fill('48');
+  await ui.getByTestId('intake-save').click();
+  await ui.locator('[data-testid="intake-save-error"][data-code="INTAKE_CONFIG_NOT_IN_JIRA"]').waitFor();
+  assert.match(await ui.locator('#intake-project [data-testid="field-error"][data-field="projectKey"]').textContent(), /belongs to project ITS/);
+  assert.match(await intake.locator('[data-testid="field-error"][data-field="approvals.approverGroups"]').textContent(), /no-such-group/);
+  assert.equal(await ui.getByTestId('intake-status').getAttribute('data-configured'), 'false', 'nothing saved');
+
   // The pickers: the JSM project and portal from Jira, its request types by name with their
   // numeric ids, a group from the site's groups and a person found by name.
   await ui.getByTestId('intake-pick-portal').selectOption('1');

@@ -88,6 +88,8 @@ const TEXT: Record<string, string> = {
   // Admin setup: intake, catalog, connectors, governance, policies (intake/config.rs, catalog/mod.rs,
   // provisioning/*.rs, clearance/governance.rs, policies.rs, admin.rs)
   INTAKE_CONFIG_INVALID: 'The intake configuration has problems. See the fields marked below.',
+  INTAKE_CONFIG_NOT_IN_JIRA: 'Jira does not have some of what this configuration names. See the fields marked below.',
+  QUERY_TOO_SHORT: 'Type at least 2 characters of a name or email.',
   CONCURRENT_UPDATE: 'Someone else saved this configuration meanwhile. Reload the page and try again.',
   TOOL_INVALID: 'The tool has problems. See the fields marked below.',
   TOOL_NOT_FOUND: 'This tool is no longer in the catalog.',
