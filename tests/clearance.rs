@@ -389,7 +389,19 @@ fn governance_versions_are_recorded_on_decisions_and_maxima_apply() {
         "DURATION_TOO_LONG"
     );
     let history = ok(&mut sim, "admin.governance.history", json!({}), ADMIN);
-    assert_eq!(history["versions"].as_array().unwrap().len(), 3);
+    let versions = history["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 3);
+    // Newest first, each with what it changed against the version before it.
+    assert_eq!(versions[0]["version"], 3);
+    let v3: Vec<&str> = versions[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(v3, ["low.maxDays: 60 → 30", "medium.maxDays: 60 → 30"]);
+    assert_eq!(versions[0]["previous"], versions[1]["policy"]);
+    assert_eq!(versions[0]["policy"]["low"]["maxDays"], 30);
 }
 
 // covers: CL-021, CL-022, CL-033

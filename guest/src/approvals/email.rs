@@ -85,6 +85,24 @@ pub fn load(store: Store<'_>, event: &str) -> AppResult<MessageTemplate> {
         .unwrap_or(default))
 }
 
+/// What a message template can use (the context `effects::step_context` renders with), for
+/// the Settings → Messages screen: the variable and what it holds.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("{{ approval.name }}", "also .status, .progress, .decisionDeadline, .validityExpirationDate, .steps, .successSteps …"),
+    ("{{ issue.key }}", "and every field: {{ issue.fields.summary }}, {{ issue.fields.status.name }} …"),
+    ("{{ definition.name }}", "and {{ definition.description }}"),
+    ("{{ crossApprovals }}", "precedent approvals of the same path"),
+    ("{{ activeUser }}", "the recipient"),
+    ("{{ approvalOriginator }}", "who started the approval"),
+    ("{{ approvalLink }}", "where to decide"),
+    ("{{ pendingApprovalsLink }}", "all the recipient's pending approvals"),
+    ("{{ issueLink }}", "the work item"),
+    ("{{ stepDetails }}", "the current step"),
+    ("{{ appName }}", "AI Clearance"),
+    ("{{ approvalProcessDocumentationLink }}", "how approvals work"),
+    ("{{ promptSteps[\"Step name\"].result }}", "an AI Prompt step's analysis; also .executedAt, .provider, .model"),
+];
+
 pub fn list(store: Store<'_>) -> AppResult<Vec<MessageTemplate>> {
     EVENTS.iter().map(|e| load(store, e)).collect()
 }

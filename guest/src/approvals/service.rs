@@ -690,7 +690,8 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
             store.delete(&store::definition_key(id))?;
             Ok(json!({"deleted": id}))
         }
-        "admin.messages.list" => Ok(json!({"templates": email::list(store)?})),
+        "admin.messages.list" => Ok(json!({"templates": email::list(store)?,
+            "variables": email::VARIABLES.iter().map(|(name, hint)| json!({"name": name, "hint": hint})).collect::<Vec<_>>()})),
         "admin.messages.save" => Ok(json!({"template": email::save(store, p)?})),
         "admin.webhooks.list" => Ok(json!({"webhooks": webhooks::list(store)?})),
         "admin.webhooks.create" => webhooks::create(host, p),

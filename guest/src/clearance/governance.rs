@@ -273,13 +273,63 @@ pub fn save(store: Store<'_>, p: &Value, who: &str) -> AppResult<Governance> {
 
 /// Saved versions, newest first (bounded).
 pub fn history(store: Store<'_>) -> AppResult<Value> {
-    let mut all = store.scan::<Governance>(keys::GOVERNANCE_VERSION_PREFIX, 500)?;
-    all.reverse();
-    Ok(
-        json!({"versions": all.into_iter().take(50).map(|(_, g)| json!({
-        "version": g.version, "updatedAt": g.updated_at, "updatedBy": g.updated_by,
-    })).collect::<Vec<_>>()}),
-    )
+    let all = store.scan::<Governance>(keys::GOVERNANCE_VERSION_PREFIX, 500)?;
+    // What each version changed against the one before it (version 1 against the built-in
+    // defaults): `path: before → after` lines, and both policies for a screen's own wording.
+    let mut prev = serde_json::to_value(Governance::default()).expect("governance serializes");
+    let mut rows = Vec::with_capacity(all.len());
+    for (_, g) in all {
+        let now = serde_json::to_value(&g).expect("governance serializes");
+        let mut changes = Vec::new();
+        changed("", &prev, &now, &mut changes);
+        rows.push(
+            json!({"version": g.version, "updatedAt": g.updated_at, "updatedBy": g.updated_by,
+                         "changes": changes, "policy": now, "previous": prev}),
+        );
+        prev = now;
+    }
+    rows.reverse();
+    rows.truncate(50);
+    Ok(json!({"versions": rows}))
+}
+
+/// Fields that change on every save and say nothing about the policy.
+const UNCHANGED_FIELDS: &[&str] = &["version", "updatedAt", "updatedBy"];
+
+fn changed(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+    const MAX_CHANGES: usize = 40;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                if path.is_empty() && UNCHANGED_FIELDS.contains(&k.as_str()) {
+                    continue;
+                }
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                changed(
+                    &p,
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        _ if a != b && out.len() < MAX_CHANGES => {
+            let show = |v: &Value| match v {
+                Value::Null => "none".to_string(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            out.push(format!("{path}: {} → {}", show(a), show(b)));
+        }
+        _ => {}
+    }
 }
 
 // ---- exceptions ------------------------------------------------------------------------------

@@ -75,6 +75,13 @@ function diff(a: Gov, b: Gov): string[] {
   return out.length ? out : ['no setting changed (saved as is)'];
 }
 
+/** A version's changes, worded from both policies the history returns (the server's own lines
+ *  when it sends no policies). */
+function versionChanges(v: GovernanceVersion, local: Record<number, string[]>): string[] | undefined {
+  if (v.policy && v.previous) return diff(v.previous as Gov, v.policy as Gov);
+  return local[v.version] ?? v.changes;
+}
+
 const RULE_LABELS: Record<string, string> = {
   maxDays: 'Maximum durations',
   toolRules: 'Tool review rules',
@@ -320,9 +327,9 @@ export default function Governance(props: SectionProps) {
                     <td>{formatDateTime(v.updatedAt)}</td>
                     <td className="mono">{v.updatedBy}</td>
                     <td data-testid="gov-history-changes">
-                      {changes[v.version] ? (
+                      {versionChanges(v, changes) ? (
                         <ul className="diff">
-                          {changes[v.version].map((c) => (
+                          {versionChanges(v, changes)!.map((c) => (
                             <li key={c}>{c}</li>
                           ))}
                         </ul>

@@ -130,6 +130,11 @@ export interface GovernanceVersion {
   version: number;
   updatedAt: string;
   updatedBy: string;
+  /** What this version changed against the one before (`path: before → after`). */
+  changes?: string[];
+  /** This version's policy and the one before it (the built-in defaults for version 1). */
+  policy?: unknown;
+  previous?: unknown;
 }
 
 export interface GovernanceException {

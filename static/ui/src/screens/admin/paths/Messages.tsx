@@ -2,18 +2,20 @@ import { useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { ErrorMessage, Lozenge, Skeleton, Spinner } from '../../../components/ui';
 import { Counter, FieldError } from '../ai/common';
-import { EVENT_LABEL, MESSAGE_VARIABLES, type MessageTemplate } from './model';
+import { EVENT_LABEL, type MessageTemplate } from './model';
 
 /** Settings → Messages: the tenant-wide email templates every EMAIL step renders. */
 export function Messages(props: { onLoaded?: (events: string[]) => void }) {
   const [list, setList] = useState<MessageTemplate[] | null>(null);
+  const [variables, setVariables] = useState<{ name: string; hint: string }[]>([]);
   const [loadError, setLoadError] = useState<ResolverError | null>(null);
   const { onLoaded } = props;
 
   useEffect(() => {
-    call<{ templates: MessageTemplate[] }>('admin.messages.list')
+    call<{ templates: MessageTemplate[]; variables?: { name: string; hint: string }[] }>('admin.messages.list')
       .then((r) => {
         setList(r.templates);
+        setVariables(r.variables ?? []);
         onLoaded?.(r.templates.map((t) => t.event));
       })
       .catch((e) => setLoadError(asResolverError(e)));
@@ -27,7 +29,7 @@ export function Messages(props: { onLoaded?: (events: string[]) => void }) {
       <div className="paths-variables" data-testid="msg-variables">
         <strong>Variables</strong> <span className="hint">(OlivLang: the same {'{{ … }}'} syntax as Prompt steps)</span>
         <ul>
-          {MESSAGE_VARIABLES.map((v) => (
+          {variables.map((v) => (
             <li key={v.name}>
               <code>{v.name}</code> <span className="hint">{v.hint}</span>
             </li>

@@ -112,19 +112,3 @@ export const EVENT_LABEL: Record<string, string> = {
   APPROVAL_COMPLETED: 'Approval completed',
 };
 
-/** What message templates can use (ai-prompt-step.txt "Inside email message templates"). */
-export const MESSAGE_VARIABLES: { name: string; hint: string }[] = [
-  { name: '{{ approval.name }}', hint: 'also .status, .progress, .decisionDeadline, .validityExpirationDate, .steps, .successSteps …' },
-  { name: '{{ issue.key }}', hint: 'and every field: {{ issue.fields.summary }}, {{ issue.fields.status.name }} …' },
-  { name: '{{ definition.name }}', hint: 'and {{ definition.description }}' },
-  { name: '{{ crossApprovals }}', hint: 'precedent approvals of the same path' },
-  { name: '{{ activeUser }}', hint: 'the recipient' },
-  { name: '{{ approvalOriginator }}', hint: 'who started the approval' },
-  { name: '{{ approvalLink }}', hint: 'where to decide' },
-  { name: '{{ pendingApprovalsLink }}', hint: 'all the recipient’s pending approvals' },
-  { name: '{{ issueLink }}', hint: 'the work item' },
-  { name: '{{ stepDetails }}', hint: 'the current step' },
-  { name: '{{ appName }}', hint: 'AI Clearance' },
-  { name: '{{ approvalProcessDocumentationLink }}', hint: 'how approvals work' },
-  { name: '{{ promptSteps["Step name"].result }}', hint: 'an AI Prompt step’s analysis; also .executedAt, .provider, .model' },
-];
