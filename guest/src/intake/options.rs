@@ -14,13 +14,23 @@ const MAX_DESKS: usize = 20;
 const MAX_GROUPS: usize = 100;
 const MAX_PEOPLE: usize = 20;
 
-/// `admin.intake.options`: projects → portals → request types, plus groups (`groupQuery` narrows).
-pub fn options(host: &dyn Host, p: &Value) -> AppResult<Value> {
-    let jira = Jira::new(host);
+/// One JSM portal as Jira reports it: its service desk, project and request types.
+struct Portal {
+    service_desk_id: String,
+    portal_id: Option<u64>,
+    project_key: String,
+    project_name: String,
+    /// The `requesttype` values as Jira sent them.
+    request_types: Vec<Value>,
+}
+
+/// The site's JSM portals: the service desks, then each desk's request types (one call each, at
+/// most `MAX_DESKS`). JSM gives the portal id on the request types; the desk id is the fallback.
+fn portals(jira: &Jira<'_>) -> AppResult<Vec<Portal>> {
     let desks = jira
         .request_app("/rest/servicedeskapi/servicedesk?limit=50")
         .map_err(AppError::from)?;
-    let mut portals = Vec::new();
+    let mut out = Vec::new();
     for d in desks["values"]
         .as_array()
         .into_iter()
@@ -34,23 +44,39 @@ pub fn options(host: &dyn Host, p: &Value) -> AppResult<Value> {
                 encode(id)
             ))
             .map_err(AppError::from)?;
-        let request_types: Vec<Value> = types["values"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|t| json!({"id": t["id"], "name": t["name"], "issueTypeId": t["issueTypeId"]}))
-            .collect();
-        // JSM's portal id is on each request type; the service desk id is the fallback.
-        let portal_id = types["values"][0]["portalId"]
-            .as_str()
+        let request_types = types["values"].as_array().cloned().unwrap_or_default();
+        let portal_id = request_types
+            .first()
+            .and_then(|t| t["portalId"].as_str())
             .unwrap_or(id)
             .parse::<u64>()
             .ok();
-        portals.push(
-            json!({"serviceDeskId": id, "portalId": portal_id, "projectKey": d["projectKey"],
-                            "projectName": d["projectName"], "requestTypes": request_types}),
-        );
+        out.push(Portal {
+            service_desk_id: id.to_string(),
+            portal_id,
+            project_key: d["projectKey"].as_str().unwrap_or_default().to_string(),
+            project_name: d["projectName"].as_str().unwrap_or_default().to_string(),
+            request_types,
+        });
     }
+    Ok(out)
+}
+
+/// `admin.intake.options`: projects → portals → request types, plus groups (`groupQuery` narrows).
+pub fn options(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let jira = Jira::new(host);
+    let portals: Vec<Value> = portals(&jira)?
+        .into_iter()
+        .map(|p| {
+            let types: Vec<Value> = p
+                .request_types
+                .iter()
+                .map(|t| json!({"id": t["id"], "name": t["name"], "issueTypeId": t["issueTypeId"]}))
+                .collect();
+            json!({"serviceDeskId": p.service_desk_id, "portalId": p.portal_id, "projectKey": p.project_key,
+                   "projectName": p.project_name, "requestTypes": types})
+        })
+        .collect();
     let query = p.get("groupQuery").and_then(Value::as_str).unwrap_or("");
     let found = jira
         .request_app(&format!(
@@ -75,34 +101,9 @@ pub fn options(host: &dyn Host, p: &Value) -> AppResult<Value> {
 pub fn check_against_jira(host: &dyn Host, cfg: &crate::intake::IntakeConfig) -> AppResult<()> {
     let jira = Jira::new(host);
     let mut errors = serde_json::Map::new();
-    let desks = jira
-        .request_app("/rest/servicedeskapi/servicedesk?limit=50")
-        .map_err(AppError::from)?;
-    // The portal: JSM gives its id on the request types; the desk id is the same number.
-    let mut portal = None;
-    for d in desks["values"]
-        .as_array()
+    let portal = portals(&jira)?
         .into_iter()
-        .flatten()
-        .take(MAX_DESKS)
-    {
-        let id = d["id"].as_str().unwrap_or_default();
-        let types = jira
-            .request_app(&format!(
-                "/rest/servicedeskapi/servicedesk/{}/requesttype?limit=100",
-                encode(id)
-            ))
-            .map_err(AppError::from)?;
-        let pid = types["values"][0]["portalId"]
-            .as_str()
-            .unwrap_or(id)
-            .parse::<u64>()
-            .ok();
-        if pid == Some(cfg.portal_id) {
-            portal = Some((d.clone(), types));
-            break;
-        }
-    }
+        .find(|p| p.portal_id == Some(cfg.portal_id));
     match &portal {
         None => {
             errors.insert(
@@ -110,21 +111,19 @@ pub fn check_against_jira(host: &dyn Host, cfg: &crate::intake::IntakeConfig) ->
                 json!(format!("Jira has no JSM portal {}", cfg.portal_id)),
             );
         }
-        Some((desk, types)) => {
-            let key = desk["projectKey"].as_str().unwrap_or("");
-            if key != cfg.project_key {
+        Some(p) => {
+            if p.project_key != cfg.project_key {
                 errors.insert(
                     "projectKey".into(),
                     json!(format!(
-                        "portal {} belongs to project {key}, not {}",
-                        cfg.portal_id, cfg.project_key
+                        "portal {} belongs to project {}, not {}",
+                        cfg.portal_id, p.project_key, cfg.project_key
                     )),
                 );
             }
-            let known: Vec<u64> = types["values"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let known: Vec<u64> = p
+                .request_types
+                .iter()
                 .filter_map(|t| t["id"].as_str().and_then(|s| s.parse().ok()))
                 .collect();
             let unknown: Vec<String> = cfg

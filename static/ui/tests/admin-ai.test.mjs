@@ -12,17 +12,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { ADMIN, PRIYA, URL, SHOTS, consoleApi, frame, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
-const URL = process.env.CONSOLE_URL;
-const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('target/ui-screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
 
-const ADMIN = '5ad71d4ed1503a19896557c0'; // Ada Okafor, Jira admin
-const PRIYA = '5dcd5fe52bbec7f9dfdb4be0'; // approver, not a Jira admin
 const ADMIN_MODULE = 'ai-clearance-admin';
 
 let browser;
@@ -30,28 +23,14 @@ let context;
 const story = {};
 
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync']
-  });
-  context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
+  ({ browser, context } = await launch());
 });
 
 after(async () => {
   await browser?.close();
 });
 
-async function consoleApi(p, body) {
-  const r = await fetch(`${URL}/__console/api/${p}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
-  });
-  return r.json();
-}
-const invoke = (functionKey, payload, accountId = ADMIN, moduleKey = ADMIN_MODULE) =>
-  consoleApi('invoke', { moduleKey, accountId, functionKey, payload });
-const tick = (advance) => consoleApi('tick', { advance });
+const invoke = (functionKey, payload, accountId = ADMIN, moduleKey = ADMIN_MODULE) => invokeIn(functionKey, payload, accountId, moduleKey);
 /** The resolver's data, failing the test on an error envelope. */
 async function data(functionKey, payload = {}, accountId = ADMIN) {
   const r = await invoke(functionKey, payload, accountId);
@@ -60,21 +39,13 @@ async function data(functionKey, payload = {}, accountId = ADMIN) {
   return env.data;
 }
 
-async function open(hash, as) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.errors = errors;
-  await page.goto(`${URL}/#${hash}&as=${encodeURIComponent(as)}`);
-  return page;
-}
-const frame = (page, moduleKey = ADMIN_MODULE) => page.frameLocator(`main iframe[data-module="${moduleKey}"]`);
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const open = (hash, as) => openIn(context, hash, as);
+const adminFrame = (page, moduleKey = ADMIN_MODULE) => frame(page, moduleKey);
 
 /** The admin page at a section. */
 async function adminAt(section) {
   const page = await open('view=admin', ADMIN);
-  const ui = frame(page);
+  const ui = adminFrame(page);
   await ui.getByTestId('admin-nav-overview').waitFor();
   await ui.getByTestId(`admin-nav-${section}`).click();
   await ui.getByTestId(`admin-section-${section}`).waitFor();
@@ -83,7 +54,7 @@ async function adminAt(section) {
 
 test('a person who is not a Jira admin gets the refusal, on the page and from every Settings → AI resolver', async () => {
   const page = await open('view=admin', PRIYA);
-  const ui = frame(page);
+  const ui = adminFrame(page);
   const denied = ui.getByTestId('admin-denied');
   await denied.waitFor();
   assert.equal(await denied.getAttribute('data-code'), 'ADMIN_REQUIRED');

@@ -12,16 +12,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { ADMIN, JONAS, URL, SHOTS, consoleApi, frame, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
-const URL = process.env.CONSOLE_URL;
-const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('target/ui-screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
 
-const ADMIN = '5ad71d4ed1503a19896557c0'; // Ada Okafor, Jira admin
-const JONAS = '5ad8a1033b4801af4cd6c510'; // requester, not an admin
 const ADMIN_MODULE = 'ai-clearance-admin';
 const PANEL = 'ai-clearance-panel';
 const DAY = 86_400_000;
@@ -31,28 +25,14 @@ let context;
 const story = {};
 
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync']
-  });
-  context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true });
+  ({ browser, context } = await launch());
 });
 
 after(async () => {
   await browser?.close();
 });
 
-async function consoleApi(p, body) {
-  const r = await fetch(`${URL}/__console/api/${p}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
-  });
-  return r.json();
-}
-const invoke = (functionKey, payload, accountId, moduleKey = ADMIN_MODULE) =>
-  consoleApi('invoke', { moduleKey, accountId, functionKey, payload });
-const tick = (advance) => consoleApi('tick', { advance });
+const invoke = (functionKey, payload, accountId, moduleKey = ADMIN_MODULE) => invokeIn(functionKey, payload, accountId, moduleKey);
 /** A resolver answer's data, failing the test on an error envelope. */
 async function data(functionKey, payload, accountId = ADMIN) {
   const r = await invoke(functionKey, payload, accountId);
@@ -60,16 +40,7 @@ async function data(functionKey, payload, accountId = ADMIN) {
   return r.data;
 }
 
-async function open(hash, as) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.errors = errors;
-  await page.goto(`${URL}/#${hash}&as=${encodeURIComponent(as)}`);
-  return page;
-}
-const frame = (page, moduleKey) => page.frameLocator(`main iframe[data-module="${moduleKey}"]`);
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const open = (hash, as) => openIn(context, hash, as);
 
 /** The admin page open at a section. */
 async function adminAt(section) {

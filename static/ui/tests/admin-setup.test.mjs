@@ -13,17 +13,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { ADMIN, JONAS, URL, SHOTS, consoleApi, frame, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
-const URL = process.env.CONSOLE_URL;
-const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('target/ui-screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
 
-const ADMIN = '5ad71d4ed1503a19896557c0'; // Ada Okafor, Jira admin
-const JONAS = '5ad8a1033b4801af4cd6c510'; // requester, not an admin
 const ADMIN_PAGE = 'ai-clearance-admin';
 const DOCS = 'https://docs.ardsaor.io/ai-clearance/operations-guide';
 const CARDS = ['catalog', 'governance', 'approvalDefaults', 'intakeProject', 'portalEntryPoint', 'connectorAutomation'];
@@ -34,13 +27,7 @@ let page; // one admin page for the whole setup story
 let ui;
 
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync']
-  });
-  context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
+  ({ browser, context } = await launch());
   // Help links open the documentation in a new tab; answer it locally (no network in tests).
   await context.route(`${DOCS}**`, (r) => r.fulfill({ status: 200, contentType: 'text/html', body: '<h1>docs</h1>' }));
 });
@@ -49,25 +36,9 @@ after(async () => {
   await browser?.close();
 });
 
-async function consoleApi(p, body) {
-  const r = await fetch(`${URL}/__console/api/${p}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
-  });
-  return r.json();
-}
-const invoke = (functionKey, payload, accountId, moduleKey = ADMIN_PAGE) =>
-  consoleApi('invoke', { moduleKey, accountId, functionKey, payload });
+const invoke = (functionKey, payload, accountId, moduleKey = ADMIN_PAGE) => invokeIn(functionKey, payload, accountId, moduleKey);
 
-async function open(hash, as) {
-  const p = await context.newPage();
-  const errors = [];
-  p.on('pageerror', (e) => errors.push(e.message));
-  p.errors = errors;
-  await p.goto(`${URL}/#${hash}&as=${encodeURIComponent(as)}`);
-  return p;
-}
-const frame = (p, moduleKey) => p.frameLocator(`main iframe[data-module="${moduleKey}"]`);
-const shot = (p, name) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const open = (hash, as) => openIn(context, hash, as);
 
 /** The field error the server reported for `field`, inside `scope`. */
 const fieldError = (scope, field) => scope.locator(`[data-testid="field-error"][data-field="${field}"]`);

@@ -9,20 +9,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { ADMIN, JONAS, LAURA, PRIYA, URL, consoleApi, frame, launch, open as openAs, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
-const URL = process.env.CONSOLE_URL;
-const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('target/ui-screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
-
-// The fixture site's people.
-const ADMIN = '5ad71d4ed1503a19896557c0'; // Ada Okafor, Jira admin
-const PRIYA = '5dcd5fe52bbec7f9dfdb4be0'; // approver (ai-approvers)
-const JONAS = '5ad8a1033b4801af4cd6c510'; // requester (engineering)
-const LAURA = '712020:d7e80c80-d3f2-5fa3-8081-794445b993cf'; // JSM customer
 
 const PANEL = 'ai-clearance-panel';
 const ISSUE_PANEL = 'ai-clearance-issue-panel';
@@ -33,13 +21,7 @@ let context;
 const story = {}; // issue keys the tests create, shared down the file
 
 before(async () => {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync']
-  });
-  context = await browser.newContext({ viewport: { width: 1360, height: 1000 } });
+  ({ browser, context } = await launch());
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: URL });
 });
 
@@ -47,29 +29,9 @@ after(async () => {
   await browser?.close();
 });
 
-/** The console's own API, as the console page calls it (resolver calls get the envelope). */
-async function consoleApi(p, body) {
-  const r = await fetch(`${URL}/__console/api/${p}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body)
-  });
-  return r.json();
-}
-const invoke = (functionKey, payload, accountId, moduleKey = PAGE) =>
-  consoleApi('invoke', { moduleKey, accountId, functionKey, payload });
-const tick = (advance) => consoleApi('tick', { advance });
-
-/** Opens the console on a view as a person; fails the test on any page error in any frame. */
-async function open(hash, as) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.errors = errors;
-  await page.goto(`${URL}/#${hash}&as=${encodeURIComponent(as)}`);
-  return page;
-}
-const frame = (page, moduleKey) => page.frameLocator(`main iframe[data-module="${moduleKey}"]`);
+const invoke = (functionKey, payload, accountId, moduleKey = PAGE) => invokeIn(functionKey, payload, accountId, moduleKey);
+const open = (hash, as) => openAs(context, hash, as);
 const modal = (page) => page.frameLocator('[data-testid="console-modal"] iframe');
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
 /** The portal's create form: pick a tool and duration in the app's panel, then Create. */
 async function requestInPortal(as, { tool, days, why, summary }) {
