@@ -1,11 +1,10 @@
 import { useCallback, useEffect, useState } from 'react';
+import { bulkText, outcomeText, type Verdict } from '../../lib/decisions';
 import { asResolverError, call, ResolverError } from '../../api';
 import { Empty, ErrorMessage, formatDate, Skeleton, Spinner } from '../../components/ui';
 import type { ApprovalsTab as TabData, BulkResult, DecideResult } from '../../types';
-import { friendlyMessage } from '../../lib/errors';
 import { openIssue, toolName } from './HistoryTab';
 
-type Verdict = 'approve' | 'deny';
 /** Where an error or result is shown: a pending row, the bulk bar, or a manual task row. */
 type Where = { area: 'row' | 'bulk' | 'manual'; key: string };
 
@@ -16,33 +15,6 @@ const COMPLETE_LABEL: Record<string, string> = {
 };
 const KIND_LABEL: Record<string, string> = { provision: 'Provision', deprovision: 'Deprovision', check: 'Verify' };
 
-function outcomeText(r: DecideResult): string {
-  switch (r.outcome) {
-    case 'approved':
-      return `${r.issueKey} approved.`;
-    case 'denied':
-      return `${r.issueKey} denied.`;
-    case 'recorded':
-      return `Your decision on ${r.issueKey} was recorded${r.waitingFor?.length ? `; still waiting for ${r.waitingFor.join(', ')}` : ''}.`;
-    default:
-      return `${r.issueKey}: ${r.outcome}.`;
-  }
-}
-
-function bulkText(verdict: Verdict, r: BulkResult): string {
-  const done = verdict === 'approve' ? 'approved' : 'denied';
-  let s = `${r.succeeded} request${r.succeeded === 1 ? '' : 's'} ${done}`;
-  if (r.failed > 0) {
-    const why = r.results
-      .filter((x) => !x.ok && x.error)
-      .map((x) => `${x.issueKey}: ${friendlyMessage(x.error!)} (${x.error!.code})`)
-      .join(' ');
-    s += `, ${r.failed} not decided. ${why}`;
-  } else {
-    s += '.';
-  }
-  return s;
-}
 
 /** Approvals tab (§5.4): pending requests with single and bulk decisions, manual provisioning. */
 export function ApprovalsTab() {

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { bulkText, outcomeText, type Verdict } from '../../../lib/decisions';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDate, formatDateTime, Lozenge, Skeleton, Spinner, type LozengeAppearance } from '../../../components/ui';
-import { friendlyMessage } from '../../../lib/errors';
 import type { BulkResult, DecideResult, RequestedTool } from '../../../types';
 import { DecisionBadge, openIssue, toolName } from '../../global/HistoryTab';
 import type { SectionProps } from '../sections';
@@ -98,7 +98,6 @@ interface Page {
   /** Display names of the accounts on this page (account id → name). */
   people?: Record<string, string>;
 }
-type Verdict = 'approve' | 'deny';
 type Where = { area: 'row' | 'bulk'; key: string };
 
 async function fetchCategory(id: string, cursor?: string | null): Promise<Page> {
@@ -124,30 +123,6 @@ function searchText(entity: Entity, r: Row, names: Record<string, string>): stri
   return `${r.issueKey} ${who} ${names[who] ?? ''} ${tool} ${extra}`.toLowerCase();
 }
 
-function outcomeText(r: DecideResult): string {
-  switch (r.outcome) {
-    case 'approved':
-      return `${r.issueKey} approved.`;
-    case 'denied':
-      return `${r.issueKey} denied.`;
-    case 'recorded':
-      return `Your decision on ${r.issueKey} was recorded${r.waitingFor?.length ? `; still waiting for ${r.waitingFor.join(', ')}` : ''}.`;
-    default:
-      return `${r.issueKey}: ${r.outcome}.`;
-  }
-}
-function bulkText(verdict: Verdict, r: BulkResult): string {
-  const done = verdict === 'approve' ? 'approved' : 'denied';
-  let s = `${r.succeeded} request${r.succeeded === 1 ? '' : 's'} ${done}`;
-  if (r.failed > 0) {
-    const why = r.results
-      .filter((x) => !x.ok && x.error)
-      .map((x) => `${x.issueKey}: ${friendlyMessage(x.error!)} (${x.error!.code})`)
-      .join(' ');
-    s += `, ${r.failed} not decided. ${why}`;
-  } else s += '.';
-  return s;
-}
 
 /** Jira settings → AI Clearance → Requests (spec §4.6, CL-175, CL-176, CL-180). */
 export default function Requests(props: SectionProps) {
