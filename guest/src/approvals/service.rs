@@ -408,7 +408,8 @@ pub fn view(host: &dyn Host, a: &Approval) -> AppResult<Value> {
 
 pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value> {
     let jira = Jira::new(host);
-    if !access::is_admin(host, who)? && !jira.visible_to_user(issue_key).map_err(AppError::from)? {
+    let admin = access::is_admin(host, who)?;
+    if !admin && !jira.visible_to_user(issue_key).map_err(AppError::from)? {
         return Err(AppError::not_found(
             "ISSUE_NOT_FOUND",
             "the issue is not visible",
@@ -421,7 +422,6 @@ pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value
     let store = Store::new(host);
     let ids = store.scan::<Value>(&store::by_issue_prefix(issue_id), 200)?;
     let mut out = Vec::new();
-    let admin = access::is_admin(host, who)?;
     let mut people: Vec<String> = Vec::new();
     for (_, v) in ids {
         if let Some(id) = v.get("approvalId").and_then(Value::as_str) {
@@ -433,8 +433,6 @@ pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value
             out.push(v);
         }
     }
-    people.sort();
-    people.dedup();
     let refs: Vec<&str> = people.iter().map(String::as_str).collect();
     let names = jira.display_names(&refs).map_err(store::jira_error)?;
     // Whether any listed approval is analysing: the page polls while this is true.

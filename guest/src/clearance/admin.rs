@@ -159,13 +159,11 @@ pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
         })
         .collect();
     // Display names for the table (one Jira call; ids stay the fallback).
-    let mut ids: Vec<&str> = items
+    let ids: Vec<&str> = items
         .iter()
         .filter_map(|v| v.get("requesterAccountId").or_else(|| v.get("accountId")))
         .filter_map(Value::as_str)
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
     let people = crate::jira::Jira::new(host)
         .display_names(&ids)
         .map_err(AppError::from)?;
@@ -499,7 +497,7 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let mut v = r.insights(months);
     v["manualFollowUp"] = json!(jobs::manual_pending(Store::new(host), 1_000)?.len());
     // Names for the people charts (the rollups keep account ids only).
-    let mut ids: Vec<String> = v["people"]["topRequesters"]
+    let ids: Vec<String> = v["people"]["topRequesters"]
         .as_array()
         .into_iter()
         .flatten()
@@ -512,8 +510,6 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
         )
         .filter_map(|r| r["accountId"].as_str().map(String::from))
         .collect();
-    ids.sort_unstable();
-    ids.dedup();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     v["names"] = json!(crate::jira::Jira::new(host)
         .display_names(&refs)

@@ -394,14 +394,12 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
         })
         .collect();
     // Display names for the people in both tables (one Jira call; ids stay the fallback).
-    let mut people: Vec<&str> = pending
+    let people: Vec<&str> = pending
         .iter()
         .chain(manual.iter())
         .filter_map(|r| r.get("requester").or_else(|| r.get("accountId")))
         .filter_map(Value::as_str)
         .collect();
-    people.sort_unstable();
-    people.dedup();
     let names = crate::jira::Jira::new(host)
         .display_names(&people)
         .map_err(AppError::from)?;

@@ -163,7 +163,7 @@ impl<'h> Jira<'h> {
         self.send(Principal::App, HttpRequest::get(url))
     }
 
-    /// Display names of up to `MAX_BULK_USERS` accounts (`GET /rest/api/3/user/bulk`, one call;
+    /// Display names of up to `MAX_BULK_USERS` distinct accounts (`GET /rest/api/3/user/bulk`, one call;
     /// more ids are ignored). Accounts Jira does not know are left out, so a screen falls back
     /// to the id.
     pub fn display_names(
@@ -171,7 +171,11 @@ impl<'h> Jira<'h> {
         account_ids: &[&str],
     ) -> JiraResult<std::collections::BTreeMap<String, String>> {
         let mut out = std::collections::BTreeMap::new();
-        let ids: Vec<&str> = account_ids.iter().copied().take(MAX_BULK_USERS).collect();
+        // Callers pass whoever their rows name, repeats included: ask for each account once.
+        let mut ids: Vec<&str> = account_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(MAX_BULK_USERS);
         if ids.is_empty() {
             return Ok(out);
         }

@@ -458,11 +458,11 @@ pub fn handle(
         }
         // JSM: PagedDTO of a service desk's request types (with their portal id).
         ("GET", ["rest", "servicedeskapi", "servicedesk", desk, "requesttype"]) => {
-            let Some((p, d)) = site
+            let Some(d) = site
                 .projects
                 .iter()
-                .filter_map(|p| p.service_desk.as_ref().map(|d| (p, d)))
-                .find(|(_, d)| d.id == *desk)
+                .filter_map(|p| p.service_desk.as_ref())
+                .find(|d| d.id == *desk)
             else {
                 return (
                     error_response(404, None, &format!("No service desk {desk}")),
@@ -476,7 +476,7 @@ pub fn handle(
                                 "serviceDeskId": d.id, "portalId": d.portal_id.to_string(), "groupIds": [],
                                 "_links": {"self": format!("{}/rest/servicedeskapi/servicedesk/{}/requesttype/{}", site.base_url, d.id, t.id)}}))
                 .collect();
-            let _ = p;
+
             (
                 ok(
                     200,
