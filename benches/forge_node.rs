@@ -1,8 +1,9 @@
 //! `cargo bench --bench forge_node` — the Forge deploy path against wasmtime, for BENCHMARKS.md.
-//! Needs `npm ci --prefix forge && node forge/build.mjs` (the tests do both).
+//! Needs `npm install --prefix forge && node forge/build.mjs` (the tests do both). The cold start
+//! with the real @forge packages is `node forge/bench.mjs` (BENCHMARKS.md "Forge package").
 //!
-//! 1. The transpiled bundle: bytes of `forge/dist` (core wasm, JS glue, adapter).
-//! 2. Cold start: spawning Node 24, loading the adapter and compiling the core modules, against
+//! 1. The deploy package: bytes of `forge/dist/package` (core wasm plain + asyncified, index.cjs + map).
+//! 2. Cold start: spawning Node, loading the simulator bundle and compiling the core modules, against
 //!    wasmtime loading its precompiled component.
 //! 3. Per-invocation cost of the same resolver and the same issue-created delivery under each
 //!    engine (fresh instance per invocation in both), and the protocol overhead per host call.
@@ -62,12 +63,13 @@ fn setup(engine: Box<dyn host_sim::runtime::Engine>) -> Sim {
 
 fn main() {
     let dist = default_forge_dist();
-    let (total, wasm) = dir_bytes(&dist);
+    // The deploy package (Forge's webpack output); host-sim runs its stand-in twin dist/sim.
+    let (total, wasm) = dir_bytes(&dist.join("package"));
     println!(
         "bundle: {} total, of which core wasm {} ({})",
         kib(total),
         kib(wasm),
-        dist.display()
+        dist.join("package").display()
     );
 
     // Cold start, five times each.
@@ -76,7 +78,13 @@ fn main() {
         let t = Instant::now();
         let e = NodeEngine::start(&dist).expect("forge/dist is built");
         node_cold.push(t.elapsed());
-        println!("  node {} ready in {}", e.node_version, ms(e.load_time));
+        println!(
+            "  node {} ({}) ready in {}, child CPU {}",
+            e.node_version,
+            e.mode,
+            ms(e.load_time),
+            e.cpu
+        );
     }
     let mut wasm_cold = Vec::new();
     for _ in 0..5 {

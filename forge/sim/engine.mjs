@@ -11,23 +11,42 @@
 // process.env are the invocation's (nowMs, runtime.randomBytes, env), so host-sim's clock and
 // seeded RNG are the only sources.
 
+// CPU this process used before the harness's first line ran (Node's boot and these imports).
+const BOOT_CPU_MS = ((c) => (c.user + c.system) / 1000)(process.cpuUsage());
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { format } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { installStandins } from './hooks.mjs';
+import * as channel from './channel.mjs';
 import { SimCrash, call, diag, readLineAsync, sim, writeLine, writeRaw } from './channel.mjs';
 
 function parseArgs(argv) {
   let dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+  let adapter = null;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--dist' && argv[i + 1] !== undefined) dist = path.resolve(argv[++i]);
+    else if (argv[i] === '--adapter' && argv[i + 1] !== undefined) adapter = path.resolve(argv[++i]);
     else {
-      writeLine({ op: 'fatal', message: `unknown argument ${argv[i]} (usage: engine.mjs --dist <dir>)` });
+      writeLine({ op: 'fatal', message: `unknown argument ${argv[i]} (usage: engine.mjs [--dist <dir>] [--adapter <dir>])` });
       process.exit(1);
     }
   }
-  return { dist };
+  return { dist, adapter };
+}
+
+/**
+ * What to load: `--adapter <dir>` → <dir>/index.js unbundled (the stand-ins through module hooks);
+ * else the simulator bundle build.mjs makes with Forge's webpack configuration: <dist>/sim/index.cjs
+ * (or <dist>/index.cjs when --dist names the bundle directory itself).
+ */
+function entry({ dist, adapter }) {
+  if (adapter) return { file: path.join(adapter, 'index.js'), bundled: false };
+  const nested = path.join(dist, 'sim', 'index.cjs');
+  return { file: fs.existsSync(nested) ? nested : path.join(dist, 'index.cjs'), bundled: true };
 }
 
 // ---- the process environment host-sim controls ------------------------------------------------
@@ -167,18 +186,40 @@ async function invoke(mod, msg) {
 /** AICLEARANCE_SIM_TIMING=1: one stderr line per invocation (handler, ms, platform calls). */
 const TIMING = process.env.AICLEARANCE_SIM_TIMING === '1';
 
-const { dist } = parseArgs(process.argv.slice(2));
+const target = entry(parseArgs(process.argv.slice(2)));
 let mod;
+let mode;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+let importCpuMs = 0;
 try {
-  installStandins();
-  mod = await import(pathToFileURL(path.join(dist, 'index.js')).href);
-  if (typeof mod.prepare === 'function') await mod.prepare();
+  if (target.bundled) {
+    // The bundle takes the stand-ins' channel from here (bundle.cjs: externals), so it shares this
+    // process's one stdin reader and invocation state.
+    globalThis[Symbol.for('aiclearance.sim.channel')] = channel;
+    mod = createRequire(import.meta.url)(target.file);
+  } else {
+    installStandins();
+    mod = await import(pathToFileURL(target.file).href);
+  }
+  const c = process.cpuUsage(cpu0);
+  importCpuMs = (c.user + c.system) / 1000;
+  if (typeof mod.prepare === 'function') mode = await mod.prepare();
 } catch (e) {
-  writeLine({ op: 'fatal', message: `loading ${path.join(dist, 'index.js')}: ${describe(e)}` });
+  writeLine({ op: 'fatal', message: `loading ${target.file}: ${describe(e)}` });
   process.exit(1);
 }
-writeLine({ op: 'ready', node: process.version, loadMs: Math.round((performance.now() - t0) * 1000) / 1000 });
+const cpu = process.cpuUsage(cpu0);
+const round = (ms) => Math.round(ms * 1000) / 1000;
+writeLine({
+  op: 'ready',
+  node: process.version,
+  mode: mode ?? mod.mode ?? null,
+  loadMs: round(performance.now() - t0),
+  // CPU (user + sys, all threads) of this process: boot until the harness ran, loading the
+  // adapter bundle, and compiling the core modules (prepare).
+  cpu: { bootMs: round(BOOT_CPU_MS), importMs: round(importCpuMs), compileMs: round((cpu.user + cpu.system) / 1000 - importCpuMs) }
+});
 
 for (;;) {
   const line = await readLineAsync();

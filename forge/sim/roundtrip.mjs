@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Error round-trip matrix: every WIT host-error host-sim can answer, for every forwarded import,
 // goes through the stand-in (as the error the real package would throw) and the adapter's mapping
-// (forge/dist/imports.js), and must come back as the same variant with the same text. Also checks
+// (forge/src/imports.js, unbundled), and must come back as the same variant with the same text. Also checks
 // a few success shapes. Runs in-process (no protocol I/O): calls are answered by a script.
 //
-//   <node 24> forge/sim/roundtrip.mjs [--dist forge/dist]      (run by sim/selftest.mjs)
+//   <node 24> forge/sim/roundtrip.mjs [--adapter forge/src]      (run by sim/selftest.mjs)
 
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -12,8 +12,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { installStandins } from './hooks.mjs';
 import { SimCrash, setTransport, sim } from './channel.mjs';
 
-let dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-for (let i = 2; i < process.argv.length; i++) if (process.argv[i] === '--dist') dist = path.resolve(process.argv[++i]);
+let dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'src');
+for (let i = 2; i < process.argv.length; i++) if (process.argv[i] === '--adapter') dist = path.resolve(process.argv[++i]);
 
 installStandins();
 const { forgeImports, sha256 } = await import(pathToFileURL(path.join(dist, 'imports.js')).href);

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Self-check of the Forge adapter + harness without cargo: plays host-sim's part of the protocol
-// with a tiny in-memory KV (no Jira) against `forge/sim/engine.mjs` on Node 24, then runs the
+// with a tiny in-memory KV (no Jira) against `forge/sim/engine.mjs` (Node 24 from node_modules, or
+// AICLEARANCE_NODE; AICLEARANCE_WASM_MODE forces the wasm mode), then runs the
 // error round-trip matrix (sim/roundtrip.mjs). Needs `node forge/build.mjs` first.
 //
-//   node forge/sim/selftest.mjs [--dist forge/dist]
+//   node forge/sim/selftest.mjs [--dist forge/dist]     (runs <dist>/sim/index.cjs, the simulator bundle)
 //
 // Ends with "selftest: N passed, M failed"; exits 1 on any failure.
 
@@ -36,8 +37,8 @@ if (!fs.existsSync(node)) {
   check('Node 24 present', false, `${node} missing: run \`npm ci\` in forge/`);
   finish();
 }
-if (!fs.existsSync(path.join(dist, 'index.js'))) {
-  check('built package present', false, `${dist}/index.js missing: run \`node forge/build.mjs\``);
+if (!fs.existsSync(path.join(dist, 'sim', 'index.cjs'))) {
+  check('built package present', false, `${dist}/sim/index.cjs missing: run \`node forge/build.mjs\``);
   finish();
 }
 
@@ -175,7 +176,9 @@ const show = (o) => JSON.stringify(o).slice(0, 300);
 
 try {
   const ready = await next();
-  check('engine starts and reports ready', ready.op === 'ready' && /^v24\./.test(ready.node), show(ready));
+  check('engine starts and reports ready', ready.op === 'ready' && /^v(20|22|24)\./.test(ready.node), show(ready));
+  const expected = process.env.AICLEARANCE_WASM_MODE || (/^v24\.(2[0-9]|[3-9][0-9])\./.test(ready.node) ? 'jspi' : 'asyncify');
+  check(`wasm mode is ${expected} on Node ${ready.node}`, ready.mode === expected, show(ready));
 
   // 1. An unknown resolver function: a typed error envelope, no platform call needed.
   {
@@ -288,7 +291,7 @@ check('engine wrote no unhandled rejection', !/unhandled rejection/.test(stderr)
 
 // ---- error round trips (each WIT err through stand-in → adapter) ------------------------------------
 
-const rt = spawnSync(node, [path.join(here, 'roundtrip.mjs'), '--dist', dist], { encoding: 'utf8' });
+const rt = spawnSync(node, [path.join(here, 'roundtrip.mjs')], { encoding: 'utf8' });
 process.stdout.write(rt.stdout);
 if (rt.stderr) process.stderr.write(rt.stderr);
 const m = /roundtrip: (\d+) passed, (\d+) failed/.exec(rt.stdout);

@@ -1,4 +1,4 @@
-// Loads the jco-transpiled component (build.mjs writes it to ./component/).
+// Loads the jco-transpiled component (build.mjs writes it to ../dist/component/).
 //
 // The core WebAssembly modules are compiled once per process and cached; every invocation gets a
 // FRESH component instance (serverless: no guest memory survives an invocation, and the wasmtime
@@ -6,11 +6,25 @@
 // behind — a trap, a JSPI suspension abandoned by an error, jco task bookkeeping — cannot leak
 // into the next one.
 
-import { readdir, readFile } from 'node:fs/promises';
-import * as cli from '@bytecodealliance/preview2-shim/cli';
-import * as io from '@bytecodealliance/preview2-shim/io';
-import * as random from '@bytecodealliance/preview2-shim/random';
-import { instantiate } from './component/component.js';
+import { readFile } from 'node:fs/promises';
+import { instantiate } from '../dist/component/component.mjs';
+import { wasiImports } from './wasi.js';
+import { mode, instantiateCoreFor } from './jspi.js';
+
+export { mode };
+
+// The core modules jco wrote (build.mjs: dist/component/), as `new URL(literal, import.meta.url)`:
+// Forge's default bundler (webpack) emits each one into the package as an asset and rewrites the
+// URL to the emitted file; unbundled, it is the file next to the glue. The guest module is the
+// plain one under JSPI and binaryen's asyncified copy otherwise (jspi.js).
+const CORE = {
+  'component.core.wasm':
+    mode === 'jspi'
+      ? new URL('../dist/component/component.core.wasm', import.meta.url)
+      : new URL('../dist/component/component.core.asyncify.wasm', import.meta.url),
+  'component.core2.wasm': new URL('../dist/component/component.core2.wasm', import.meta.url),
+  'component.core3.wasm': new URL('../dist/component/component.core3.wasm', import.meta.url)
+};
 
 const modules = new Map();
 
@@ -18,7 +32,9 @@ const modules = new Map();
 export function getCoreModule(name) {
   let m = modules.get(name);
   if (!m) {
-    m = readFile(new URL(`./component/${name}`, import.meta.url)).then((bytes) => WebAssembly.compile(bytes));
+    const url = CORE[name];
+    if (!url) throw new Error(`unknown core module ${name}`);
+    m = readFile(url).then((bytes) => WebAssembly.compile(bytes));
     // A failed compile is reported to whoever awaits it; don't let the cached promise count as unhandled.
     m.catch(() => {});
     modules.set(name, m);
@@ -26,52 +42,14 @@ export function getCoreModule(name) {
   return m;
 }
 
-/** Compiles every core module jco wrote (cold start) instead of on the first invocation. */
+/** Compiles the core modules (cold start) instead of on the first invocation. Returns the mode. */
 export async function prepare() {
-  if (typeof WebAssembly.Suspending !== 'function') {
-    throw new Error(`JSPI (WebAssembly.Suspending) is missing: Node ${process.version}; the app needs nodejs24.x`);
-  }
-  const names = (await readdir(new URL('./component/', import.meta.url))).filter((n) => n.endsWith('.wasm'));
-  await Promise.all(names.map(getCoreModule));
-}
-
-// WASI for Rust std, sandboxed like host-sim's `WasiCtx::builder().build()`: no environment
-// variables, one argument, no stdin (reading it traps). stdout is routed to stderr: the component
-// never prints, and a stray print must not corrupt a line protocol on stdout (the simulator's
-// harness). Rust std only uses stderr, for a panic message.
-const environment = {
-  getEnvironment: () => [],
-  getArguments: () => ['aiclearance'],
-  initialCwd: () => undefined
-};
-
-function wasiImports() {
-  return {
-    'wasi:cli/environment': environment,
-    'wasi:cli/exit': cli.exit,
-    'wasi:cli/stdin': {
-      getStdin() {
-        throw new Error('the component has no stdin');
-      }
-    },
-    'wasi:cli/stdout': { getStdout: () => cli.stderr.getStderr() },
-    'wasi:cli/stderr': cli.stderr,
-    'wasi:cli/terminal-input': cli.terminalInput,
-    'wasi:cli/terminal-output': cli.terminalOutput,
-    'wasi:cli/terminal-stdin': cli.terminalStdin,
-    'wasi:cli/terminal-stdout': cli.terminalStdout,
-    'wasi:cli/terminal-stderr': cli.terminalStderr,
-    'wasi:io/error': io.error,
-    'wasi:io/poll': io.poll,
-    'wasi:io/streams': io.streams,
-    'wasi:random/random': random.random,
-    'wasi:random/insecure': random.insecure,
-    'wasi:random/insecure-seed': random.insecureSeed
-  };
+  await Promise.all(Object.keys(CORE).map(getCoreModule));
+  return mode;
 }
 
 /** A fresh component instance wired to `forge` (the app's imports for this invocation). */
 export async function instantiateComponent(forge) {
-  const root = await instantiate(getCoreModule, { ...wasiImports(), ...forge });
+  const root = await instantiate(getCoreModule, { ...wasiImports(), ...forge }, instantiateCoreFor());
   return root.handlers;
 }

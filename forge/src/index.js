@@ -16,4 +16,4 @@ export {
   weeklyReconciliation,
   queueWorker
 } from './handlers.js';
-export { prepare } from './component.js';
+export { prepare, mode } from './component.js';

@@ -5,9 +5,11 @@
 // Prints one line per check and ends with "manifest-check: N passed, M failed"; exits 1 on failure.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import forgeManifest from '@forge/manifest';
 
 const {
@@ -25,7 +27,10 @@ const manifestDir = path.dirname(manifestPath);
 const manifestFile = path.basename(manifestPath);
 
 // The app's rules (spec §13, FORGE-FACTS "Scheduled triggers", "Invocation", "Manifest").
+// Every Node runtime Forge offers runs the package (JSPI from Node 24.20, binaryen asyncify below:
+// forge/src/jspi.js); nodejs24.x is the one picked from measurements (BENCHMARKS.md "Forge package").
 const REQUIRED_RUNTIME = 'nodejs24.x';
+const SUPPORTED_RUNTIMES = ['nodejs20.x', 'nodejs22.x', 'nodejs24.x'];
 const MAX_SCHEDULED_TRIGGERS = 5;
 const EXPECTED_SCOPES = [
   'manage:jira-configuration',
@@ -64,7 +69,7 @@ const fmt = (e) => `${e.level ?? 'error'}${e.line ? ` line ${e.line}` : ''}: ${e
 const eventName = (e) => (typeof e === 'string' ? e : e?.eventType);
 
 console.log(`manifest-check: ${manifestPath} (@forge/manifest ${readVersion()})`);
-console.log('manifest-check: expects the Forge package to be built first (`node forge/build.mjs` writes the handler files)');
+console.log('manifest-check: expects `npm install --prefix forge` (for forge lint) and static/ui built (FULL validation)');
 
 // 1. The file parses as YAML (our own parse, used by the rule checks below).
 let doc = null;
@@ -102,7 +107,7 @@ await check('@forge/manifest FULL validation (handler files and the built Custom
   const all = r.errors ?? [];
   const notes = all.map((e) => `${missingHandlers.has(e.message) ? 'missing handler file' : 'problem'} ${fmt(e)}`);
   if (missingHandlers.size) {
-    notes.push(`handler files are looked up in ${getHandlersDirectory(doc ?? {})}/ beside the manifest: run \`node forge/build.mjs\` first`);
+    notes.push(`handler files are looked up in ${getHandlersDirectory(doc ?? {})}/ beside the manifest`);
   }
   return { ok: all.length === 0, detail: `${all.length} problem(s)`, notes };
 });
@@ -164,10 +169,80 @@ await check(`at most ${MAX_SCHEDULED_TRIGGERS} scheduled triggers`, () => {
   };
 });
 
-// 7. Runtime: the jco/JSPI deploy path needs Node 24.
+// 7. Runtime: the one the measurements picked, and one the package runs on.
 await check(`runtime is ${REQUIRED_RUNTIME}`, () => {
   const name = doc?.app?.runtime?.name;
-  return { ok: name === REQUIRED_RUNTIME, detail: `app.runtime.name = ${name}` };
+  return { ok: name === REQUIRED_RUNTIME && SUPPORTED_RUNTIMES.includes(name), detail: `app.runtime.name = ${name}` };
+});
+
+// 7b. Packaging: Forge's default bundler (generally available). `manual@2026` and `typescript` are
+//     Early Access bundlers, not usable in production.
+await check('app.package: the default bundler (no Early Access bundler, no package path)', () => {
+  const pkg = doc?.app?.package ?? {};
+  const bad = [];
+  if (pkg.bundler !== undefined) bad.push(`bundler ${pkg.bundler}`);
+  if (pkg.path !== undefined) bad.push(`path ${pkg.path}`);
+  return { ok: bad.length === 0, detail: bad.length ? bad.join(', ') : `handlers in ${getHandlersDirectory(doc ?? {})}/` };
+});
+
+// 7c. `forge lint`, offline. The CLI command itself needs credentials (it asks Atlassian for the
+//     user behind FORGE_EMAIL / FORGE_API_TOKEN before linting) and its server-side linter is a
+//     GraphQL call; everything else it runs is @forge/cli's LintService with the client-side
+//     linters. That is what runs here: the same class, file list (./src less .gitignore'd files),
+//     manifest reader and linters, from the @forge/cli that forge/package.json pins, with the
+//     dynamic config it fetches (deprecated runtimes) as the CLI's own offline default, [].
+//     Nothing tolerated: any error, warning or approval fails the check.
+await check('forge lint (@forge/cli LintService, client-side linters, offline)', async () => {
+  const forgeRequire = createRequire(path.resolve(manifestDir, 'forge', 'package.json'));
+  let cliDir;
+  try {
+    cliDir = path.dirname(forgeRequire.resolve('@forge/cli/package.json'));
+  } catch {
+    return { ok: false, detail: '@forge/cli is not installed in forge/ (npm install --prefix forge)' };
+  }
+  const cliRequire = createRequire(path.join(cliDir, 'package.json'));
+  const { LintService } = cliRequire('./out/service/lint-service.js');
+  const shared = cliRequire('@forge/cli-shared');
+  const { problemCount } = cliRequire('@forge/lint');
+  const cliVersion = cliRequire('./package.json').version;
+  const reader = new shared.FileSystemReader();
+  const configFile = new shared.ConfigFile(reader, new shared.FileSystemWriter());
+  const statsig = { getDeprecatedRuntimes: async () => [] };
+  const offline = { query: () => Promise.reject(new Error('offline')), mutate: () => Promise.reject(new Error('offline')) };
+  const notes = [];
+  const logger = { info: (m) => notes.push(String(m)), warn: (m) => notes.push(String(m)), debug() {}, trace() {}, error: (m) => notes.push(String(m)) };
+  // The permission linter downloads the product REST specs; offline it reads local files instead
+  // (its USE_LOCAL_SWAGGER switch). Jira's platform spec is the one in shared/reference (the app's
+  // requests are all Jira platform or JSM routes built at run time, which no linter resolves);
+  // the JSM, Jira Software, Confluence and Bitbucket specs are not available here: empty.
+  const jiraSpec = [path.resolve(manifestDir, '..', 'shared', 'reference', 'jira-platform-swagger-v3.json')].find((f) => fs.existsSync(f));
+  const empty = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'manifest-check-')), 'empty-spec.json');
+  fs.writeFileSync(empty, '{"paths":{}}');
+  Object.assign(process.env, {
+    USE_LOCAL_SWAGGER: 'true',
+    LOCAL_JIRA_SWAGGER: jiraSpec ?? empty,
+    LOCAL_JSM_SWAGGER: empty,
+    LOCAL_JSW_SWAGGER: empty,
+    LOCAL_CONF_SWAGGER: empty,
+    LOCAL_CONF_V2_SWAGGER: empty,
+    LOCAL_BB_SWAGGER: empty
+  });
+  if (!jiraSpec) notes.push('no shared/reference/jira-platform-swagger-v3.json beside the repository: Jira routes checked against an empty spec');
+  const service = new LintService(configFile, reader, statsig, offline);
+  const { lintResults } = await service.run('development', { fix: false, linterMode: 'client-side' }, logger);
+  const counts = problemCount(lintResults);
+  const problems = [];
+  for (const r of lintResults) {
+    for (const kind of ['errors', 'warnings', 'approvals']) {
+      for (const p of r[kind]) problems.push(`${kind.slice(0, -1)} ${path.relative(manifestDir, path.resolve(r.file))}:${p.line}:${p.column} ${p.message}`);
+    }
+  }
+  const total = counts.errors + counts.warnings + counts.approvals;
+  return {
+    ok: total === 0,
+    detail: `@forge/cli ${cliVersion}: ${lintResults.length} file(s) linted, ${counts.errors} error(s), ${counts.warnings} warning(s), ${counts.approvals} approval(s)`,
+    notes: problems
+  };
 });
 
 // 8. Exactly the seven scopes of spec §13, no more, no fewer, no duplicates.

