@@ -48,7 +48,11 @@ fn standard_definition() -> Value {
     }})
 }
 
-fn define(sim: &mut Sim, def: Value) -> String {
+/// Saves `def`; unless it says otherwise, anyone who can see an issue may start it.
+fn define(sim: &mut Sim, mut def: Value) -> String {
+    if def["definition"].get("starters").is_none() {
+        def["definition"]["starters"] = json!({"mode": "anyone"});
+    }
     let v = ok(sim, "admin.definitions.save", def, ADMIN);
     v["definition"]["id"].as_str().unwrap().to_string()
 }
@@ -329,8 +333,14 @@ fn deciding_is_limited_to_approvers_delegates_and_admins() {
     // Nothing changed by the refused attempts.
     let a = get(&mut sim, &id);
     assert_eq!(statuses(&a, "steps"), ["ACTIVE", "ACTIVE", "WAIT"]);
-    // An admin may override.
-    ok(&mut sim, "approvals.decide", decide("s1"), ADMIN);
+    // An admin may override, with a reason (D-61).
+    let mut with_reason = decide("s1");
+    with_reason["comment"] = json!("Priya is away; confirmed the need with her manager");
+    assert_eq!(
+        err(&mut sim, "approvals.decide", decide("s1"), ADMIN),
+        "OVERRIDE_REASON_REQUIRED"
+    );
+    ok(&mut sim, "approvals.decide", with_reason, ADMIN);
     let a = get(&mut sim, &id);
     assert_eq!(a["steps"][0]["decisions"][0]["adminOverride"], true);
     // Duplicate decisions are refused.

@@ -16,8 +16,24 @@ fn with_entries(n: usize) -> Sim {
     sim
 }
 
+/// Entries the setup itself writes (catalog edits are audited): the tests below number the
+/// intake entries after them, from 1.
+fn setup_entries() -> u64 {
+    static N: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        kvs_value(&basic(), "audit-head")
+            .and_then(|h| h["seq"].as_u64())
+            .unwrap_or(0)
+    })
+}
+
+/// The key of the `seq`-th intake entry.
+fn key(seq: u64) -> String {
+    format!("audit-event:{:012}", seq + setup_entries())
+}
+
 fn entry(sim: &Sim, seq: u64) -> Value {
-    kvs_value(sim, &format!("audit-event:{seq:012}")).unwrap()
+    kvs_value(sim, &key(seq)).unwrap()
 }
 
 fn put(sim: &mut Sim, key: &str, v: &Value) {
@@ -27,14 +43,23 @@ fn put(sim: &mut Sim, key: &str, v: &Value) {
 fn kinds(sim: &mut Sim) -> Vec<(u64, String)> {
     let r = verify(sim);
     assert!(!r.ok, "tampering went unnoticed");
-    r.problems.into_iter().map(|p| (p.seq, p.kind)).collect()
+    r.problems
+        .into_iter()
+        .map(|p| (p.seq.saturating_sub(setup_entries()), p.kind))
+        .collect()
 }
 
 // covers: CL-141
 #[test]
 fn entries_link_by_hash_and_carry_a_mac() {
     let sim = with_entries(9);
-    let mut prev = "0".repeat(64);
+    let mut prev = match setup_entries() {
+        0 => "0".repeat(64),
+        n => kvs_value(&sim, &format!("audit-event:{n:012}")).unwrap()["entryHash"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    };
     for seq in 1..=9 {
         let e = entry(&sim, seq);
         assert_eq!(e["prevHash"], prev.as_str(), "entry {seq}");
@@ -46,7 +71,7 @@ fn entries_link_by_hash_and_carry_a_mac() {
     let head = kvs_value(&sim, "audit-head").unwrap();
     assert_eq!(
         (head["seq"].as_u64(), head["entryHash"].as_str()),
-        (Some(9), Some(prev.as_str()))
+        (Some(9 + setup_entries()), Some(prev.as_str()))
     );
     // The MAC key lives in secret storage, never in KVS.
     assert!(sim
@@ -65,7 +90,7 @@ fn an_edited_entry_is_detected_at_its_position() {
     let mut sim = with_entries(9);
     let mut e = entry(&sim, 4);
     e["data"]["durationDays"] = serde_json::json!(180);
-    put(&mut sim, "audit-event:000000000004", &e);
+    put(&mut sim, &key(4), &e);
     assert!(kinds(&mut sim).contains(&(4, "edited".into())));
 }
 
@@ -84,7 +109,7 @@ fn an_edit_with_a_recomputed_hash_is_caught_by_the_mac() {
         .map(|b| format!("{b:02x}"))
         .collect();
     e["entryHash"] = serde_json::json!(h);
-    put(&mut sim, "audit-event:000000000003", &e);
+    put(&mut sim, &key(3), &e);
     let k = kinds(&mut sim);
     assert!(k.contains(&(3, "forged".into())), "{k:?}");
 }
@@ -92,7 +117,7 @@ fn an_edit_with_a_recomputed_hash_is_caught_by_the_mac() {
 #[test]
 fn a_deleted_entry_is_detected() {
     let mut sim = with_entries(9);
-    sim.state_mut().kvs.remove("audit-event:000000000005");
+    sim.state_mut().kvs.remove(&key(5));
     let k = kinds(&mut sim);
     assert!(k.contains(&(5, "missing".into())), "{k:?}");
     assert!(k.contains(&(6, "broken-link".into())), "{k:?}");
@@ -102,8 +127,8 @@ fn a_deleted_entry_is_detected() {
 fn reordered_entries_are_detected() {
     let mut sim = with_entries(9);
     let (a, b) = (entry(&sim, 2), entry(&sim, 3));
-    put(&mut sim, "audit-event:000000000002", &b);
-    put(&mut sim, "audit-event:000000000003", &a);
+    put(&mut sim, &key(2), &b);
+    put(&mut sim, &key(3), &a);
     let k = kinds(&mut sim);
     assert!(
         k.contains(&(2, "reordered".into())) && k.contains(&(3, "reordered".into())),
@@ -114,8 +139,8 @@ fn reordered_entries_are_detected() {
 #[test]
 fn a_truncated_tail_is_detected() {
     let mut sim = with_entries(9);
-    sim.state_mut().kvs.remove("audit-event:000000000009");
-    sim.state_mut().kvs.remove("audit-event:000000000008");
+    sim.state_mut().kvs.remove(&key(9));
+    sim.state_mut().kvs.remove(&key(8));
     assert!(kinds(&mut sim).contains(&(8, "truncated".into())));
 }
 
@@ -123,9 +148,9 @@ fn a_truncated_tail_is_detected() {
 fn a_head_rolled_back_to_hide_truncation_is_detected() {
     let mut sim = with_entries(9);
     let e8 = entry(&sim, 8);
-    sim.state_mut().kvs.remove("audit-event:000000000009");
+    sim.state_mut().kvs.remove(&key(9));
     let mut head = kvs_value(&sim, "audit-head").unwrap();
-    head["seq"] = serde_json::json!(8);
+    head["seq"] = serde_json::json!(8 + setup_entries());
     head["entryHash"] = e8["entryHash"].clone();
     put(&mut sim, "audit-head", &head);
     assert!(kinds(&mut sim).contains(&(8, "forged".into())));
@@ -165,7 +190,7 @@ fn concurrent_appends_never_fork_the_chain() {
             |_| Ok(()),
         )
         .unwrap();
-        assert_eq!(seqs, vec![4]);
+        assert_eq!(seqs, vec![4 + setup_entries()]);
     }
     emu.end();
     assert_eq!(entry(&sim, 3)["type"], "writer_b");
@@ -182,7 +207,7 @@ fn the_verify_resolver_is_admin_only_and_reports_tampering() {
     assert_eq!(ok.ok().unwrap()["ok"], true);
     let denied = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(JONAS));
     assert_eq!(denied.error_code(), Some("ADMIN_REQUIRED"));
-    sim.state_mut().kvs.remove("audit-event:000000000002");
+    sim.state_mut().kvs.remove(&key(2));
     let broken = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(ADMIN));
     assert_eq!(broken.ok().unwrap()["ok"], false);
 }

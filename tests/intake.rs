@@ -72,7 +72,7 @@ fn every_fixture_event_has_its_expected_outcome() {
         }
     }
     assert_eq!(count_prefix(&sim, "request:"), 9);
-    assert_eq!(count_prefix(&sim, "audit-event:"), 9);
+    assert_eq!(audit_of(&sim, "request_created").len(), 9);
     assert!(verify(&mut sim).ok);
 }
 
@@ -143,7 +143,7 @@ fn duplicate_deliveries_are_idempotent() {
         }
     }
     assert_eq!(count_prefix(&sim, "request:"), 1);
-    assert_eq!(count_prefix(&sim, "audit-event:"), 1);
+    assert_eq!(audit_of(&sim, "request_created").len(), 1);
 }
 
 /// A crash before any host call of an ingest, then redelivery, ends exactly like a clean run.

@@ -775,7 +775,7 @@ fn prompt_step_config_is_validated_on_the_server() {
         ADMIN,
     );
     let custom_id = custom["template"]["id"].as_str().unwrap().to_string();
-    let def = |steps: Value| json!({"definition": {"id": "p2", "name": "P2", "description": "d", "steps": steps}});
+    let def = |steps: Value| json!({"definition": {"id": "p2", "name": "P2", "description": "d", "starters": {"mode": "anyone"}, "steps": steps}});
     let prompt = |name: &str, template: Value, body: &str| json!({"name": name, "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": template, "body": body});
     let user =
         json!({"name": "Lead", "type": "USER", "parallelGroupNumber": 2, "approvers": [PRIYA]});

@@ -222,7 +222,7 @@ fn the_usage_table_sorts_by_any_column() {
     ok(
         &mut sim,
         "admin.definitions.save",
-        json!({"definition": {"id": "brief", "name": "Briefing", "description": "A short brief",
+        json!({"definition": {"id": "brief", "name": "Briefing", "description": "A short brief", "starters": {"mode": "anyone"},
         "steps": [{"name": "Brief", "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": "builtin:summary"}]}}),
         ADMIN,
     );
@@ -375,7 +375,7 @@ fn downstream_path(sim: &mut Sim) {
     ok(
         sim,
         "admin.definitions.save",
-        json!({"definition": {"id": "chain", "name": "Chained analysis", "description": "Risk, then a brief that builds on it",
+        json!({"definition": {"id": "chain", "name": "Chained analysis", "description": "Risk, then a brief that builds on it", "starters": {"mode": "anyone"},
         "steps": [
             {"name": "Risk", "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": "builtin:risk"},
             {"name": "Brief", "type": "PROMPT", "parallelGroupNumber": 2, "promptTemplate": "builtin:summary"},

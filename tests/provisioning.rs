@@ -331,6 +331,22 @@ fn the_test_and_bind_calls_are_signed_and_failures_come_back_normalised() {
         ),
         "CONNECTOR_DISABLED"
     );
+    // The last test failed, so it does not enable until a test passes (D-70).
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.connectors.enable",
+            json!({"id": "okta"}),
+            ADMIN
+        ),
+        "CONNECTOR_TEST_FAILED"
+    );
+    ok(
+        &mut sim,
+        "admin.connectors.test",
+        json!({"id": "okta"}),
+        ADMIN,
+    );
     ok(
         &mut sim,
         "admin.connectors.enable",

@@ -91,9 +91,8 @@ pub fn resolve(
                 .ok_or_else(|| AppError::not_found("TOOL_NOT_FOUND", format!("no tool {id:?}")))
         }
         "admin.catalog.upsert" => {
-            access::require_admin(host, inv)?;
-            let tool = catalog::parse(&p)?;
-            Ok(json!({"tool": catalog::upsert(store, tool)?}))
+            let who = access::require_admin(host, inv)?;
+            Ok(json!({"tool": catalog::save(store, &p, who)?}))
         }
         "admin.audit.list" => {
             access::require_admin(host, inv)?;

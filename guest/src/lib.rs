@@ -10,6 +10,7 @@
 //! - `approvals`: the approval path engine; `prompt`: its AI Prompt step.
 //! - `audit`: the hash-chained audit trail and its verifier.
 //! - `jira`, `adf`, `access`, `time`: Jira REST wrappers, ADF text, caller checks, clock helpers.
+//! - `weburl`: where a URL really goes (the WHATWG reading Node uses).
 
 pub mod access;
 pub mod adf;
@@ -29,6 +30,7 @@ pub mod ratelimit;
 pub mod requests;
 pub mod storage;
 pub mod time;
+pub mod weburl;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -734,15 +734,10 @@ fn http_fault(fault: &Fault) -> Option<Result<HttpResponse, HostError>> {
     }
 }
 
+/// The host a URL goes to, read by the WHATWG URL standard as Forge's Node runtime reads it
+/// (`https://evil.com\@hooks.ardsaor.io/` goes to `evil.com`).
 pub fn url_host(url: &str) -> Option<String> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    Some(
-        authority
-            .rsplit('@')
-            .next()?
-            .split(':')
-            .next()?
-            .to_ascii_lowercase(),
-    )
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
 }

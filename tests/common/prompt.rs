@@ -27,6 +27,7 @@ pub fn configured() -> Sim {
         &mut sim,
         "admin.definitions.save",
         json!({"definition": {"id": "ai-path", "name": "AI-assisted access", "description": "Decide AI tool requests with a risk read first",
+        "starters": {"mode": "groups", "groups": ["engineering"]},
         "steps": [
             {"name": "Risk", "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": "builtin:risk"},
             {"name": "Lead", "type": "USER", "parallelGroupNumber": 2, "approvers": [PRIYA]},

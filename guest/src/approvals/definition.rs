@@ -211,8 +211,35 @@ pub struct Definition {
     /// Days an approved approval stays valid (`validityExpirationDate`).
     #[serde(default)]
     pub validity_days: Option<u32>,
+    /// Every approving decision on a path of this definition comes from a different person.
+    #[serde(default)]
+    pub distinct_deciders: bool,
+    /// Who may start this definition on an issue by hand (D-64).
+    #[serde(default)]
+    pub starters: Starters,
     #[serde(default)]
     pub updated_at: String,
+}
+
+/// Who may start a definition by hand. The app starts governance's paths itself; Jira admins
+/// may always start one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Starters {
+    /// `admins` (the default), `anyone` who can see the issue, or members of `groups`.
+    #[serde(default)]
+    pub mode: StartMode,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StartMode {
+    #[default]
+    Admins,
+    Anyone,
+    Groups,
 }
 
 impl Definition {
@@ -242,6 +269,20 @@ impl Definition {
 /// One field error: `field` is a JSON path (`steps[2].config.group`).
 fn err(field: String, message: impl Into<String>) -> Value {
     json!({"field": field, "message": message.into()})
+}
+
+/// The host an HTTP step's URL template names. It must be written out: template syntax may
+/// appear after the host (path, query), never in it, so no issue field can redirect the call
+/// (D-72). The URL is read the WHATWG way (`weburl`).
+pub fn literal_http_host(url_template: &str) -> AppResult<String> {
+    crate::weburl::parse(url_template)
+        .map(|u| u.host)
+        .map_err(|e| {
+            AppError::invalid(
+                "HTTP_URL_INVALID",
+                format!("{e}; the host must be written out (templates may follow it, not form it)"),
+            )
+        })
 }
 
 /// Parses and validates a definition from a resolver payload. Every problem is reported at
@@ -285,6 +326,25 @@ pub fn parse(
             "steps".into(),
             format!("at most {STEPS_MAX} steps over all phases"),
         ));
+    }
+    match def.starters.mode {
+        StartMode::Groups if def.starters.groups.is_empty() || def.starters.groups.len() > 20 => {
+            errors.push(err(
+                "starters.groups".into(),
+                "name 1-20 Jira groups whose members may start this definition",
+            ))
+        }
+        StartMode::Groups => {
+            for g in &def.starters.groups {
+                if !known_group(g)? {
+                    errors.push(err(
+                        "starters.groups".into(),
+                        format!("the Jira group {g:?} does not exist"),
+                    ));
+                }
+            }
+        }
+        _ => def.starters.groups.clear(),
     }
     if matches!(def.decision_deadline_hours, Some(0)) {
         errors.push(err(
@@ -403,8 +463,18 @@ pub fn parse(
                             "GET, POST, PUT, PATCH or DELETE",
                         ));
                     }
-                    if !url.starts_with("https://") {
-                        errors.push(err(format!("{at}.url"), "only https:// URLs are allowed"));
+                    match literal_http_host(url) {
+                        Err(e) => errors.push(err(format!("{at}.url"), e.message)),
+                        Ok(h) if crate::prompt::providers::Provider::ALL
+                            .iter()
+                            .any(|p| p.host() == h) =>
+                        {
+                            errors.push(err(
+                                format!("{at}.url"),
+                                format!("{h} is one of the app's own service hosts; point this at your own endpoint"),
+                            ))
+                        }
+                        Ok(_) => {}
                     }
                     check_template(&mut errors, &format!("{at}.url"), url, true);
                     if headers.len() > HTTP_HEADERS_MAX {

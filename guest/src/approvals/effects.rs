@@ -312,11 +312,17 @@ fn http(
     body: Option<&str>,
 ) -> AppResult<Ran> {
     let ctx = step_context(host, a, effect, eval)?;
+    // The host is fixed by the definition: only what follows it is templated (D-72).
+    let written = super::definition::literal_http_host(url)?;
     let url = render(url, &ctx)?;
-    if !url.starts_with("https://") {
+    let target = super::webhooks::customer_endpoint(host, &url, "HTTP_URL_INVALID")?;
+    if target.host != written {
         return Err(AppError::invalid(
             "HTTP_URL_INVALID",
-            "the rendered URL is not https://",
+            format!(
+                "the rendered URL goes to {}, not the host the definition names ({written})",
+                target.host
+            ),
         ));
     }
     let mut req = HttpRequest {

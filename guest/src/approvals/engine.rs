@@ -86,6 +86,9 @@ pub fn start(
         validity_days: def.validity_days,
         rev: 0,
         clearance_request: None,
+        requester: None,
+        distinct_deciders: def.distinct_deciders,
+        governance_review: false,
     };
     let mut out = Outcome::default();
     advance(&mut a, now_ms, eval, &mut out)?;
@@ -224,6 +227,61 @@ fn skip_rest(a: &mut Approval, phase: Phase, reason: &str, now: &str, out: &mut 
     }
 }
 
+/// The separation-of-duties rules every decision passes, whoever calls (D-60…D-62). Checked in
+/// the engine so no caller (single, bulk, tab, web API) can skip them.
+pub fn check_duties(
+    a: &Approval,
+    step_id: &str,
+    actor: &str,
+    authority: &Authority,
+    verdict: Verdict,
+) -> AppResult<()> {
+    let principal = match authority {
+        Authority::DelegateOf(boss) => boss.as_str(),
+        _ => actor,
+    };
+    if let Some(r) = a.requester.as_deref() {
+        if r == actor || r == principal {
+            return Err(AppError::forbidden(
+                "SELF_DECISION_FORBIDDEN",
+                "this approval is about your own request; someone else must decide it",
+            ));
+        }
+    }
+    if verdict != Verdict::Approve {
+        // Rejecting never weakens policy: the duties below guard approvals only.
+        return Ok(());
+    }
+    if *authority == Authority::Admin && a.governance_review {
+        return Err(AppError::forbidden(
+            "OVERRIDE_NOT_ALLOWED",
+            "governance requires this review for high and critical risk: an administrator override can reject a step but not approve it",
+        ));
+    }
+    if a.distinct_deciders || a.governance_review {
+        let already = a.steps.iter().filter(|s| s.id != step_id).find(|s| {
+            s.decisions.iter().any(|d| {
+                d.decision == Verdict::Approve
+                    && [Some(d.decider.as_str()), d.on_behalf_of.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .any(|x| x == actor || x == principal)
+            })
+        });
+        if let Some(s) = already {
+            return Err(AppError::conflict(
+                "DECIDER_NOT_DISTINCT",
+                format!(
+                    "you already approved {:?} on this path; each approval must come from a different person",
+                    s.name
+                ),
+            )
+            .with_details(serde_json::json!({"stepId": s.id})));
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn decide(
     a: &mut Approval,
@@ -242,6 +300,7 @@ pub fn decide(
         ));
     }
     let now = time::rfc3339(now_ms);
+    check_duties(a, step_id, actor, &authority, verdict)?;
     let step = a
         .steps
         .iter_mut()
@@ -273,10 +332,18 @@ pub fn decide(
         ));
     }
     let admin_override = authority == Authority::Admin;
+    // An override is an explicit act with a reason (D-61); the comment is the reason.
+    if admin_override && comment.trim().is_empty() {
+        return Err(AppError::invalid(
+            "OVERRIDE_REASON_REQUIRED",
+            "you are not an approver of this step: an administrator override needs a reason in the comment",
+        ));
+    }
     step.decisions.push(Decision {
         decider: actor.to_string(),
         on_behalf_of,
         admin_override,
+        override_reason: admin_override.then(|| comment.trim().to_string()),
         decision: verdict,
         comment: comment.to_string(),
         at: now.clone(),

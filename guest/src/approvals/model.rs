@@ -51,6 +51,9 @@ pub struct Decision {
     /// A Jira administrator overriding the quorum.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub admin_override: bool,
+    /// Why the administrator overrode (required for an override, D-60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
     pub decision: Verdict,
     #[serde(default)]
     pub comment: String,
@@ -214,6 +217,18 @@ pub struct Approval {
     /// applied to the request (`clearance::routing`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clearance_request: Option<String>,
+    /// The person the approval is about (the request's requester, else the reporter):
+    /// they can never decide a step of it, directly or through a delegate (D-60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// Each approving decision in the path comes from a different person (the definition's
+    /// `distinctDeciders`, and always on a governance review, D-62).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_deciders: bool,
+    /// Governance requires this review (a high or critical risk request): an admin override may
+    /// reject a step but never approve one (D-61).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub governance_review: bool,
 }
 
 impl Approval {

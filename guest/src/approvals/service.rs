@@ -10,7 +10,7 @@ use crate::audit::chain::hex;
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Invocation, Level};
 use crate::jira::{self, Jira, JiraError};
-use crate::storage::Store;
+use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -170,13 +170,36 @@ pub fn start_linked(
         validity_days: def.validity_days,
         rev: 0,
         clearance_request: None,
+        requester: None,
+        distinct_deciders: def.distinct_deciders,
+        governance_review: false,
     };
     let auto_link = link.is_none()
         && crate::clearance::routing::wants_path(host, &iref.id, &def.id, originator)?;
     let link = link.or_else(|| auto_link.then(|| iref.id.clone()));
+    let reporter = issue
+        .pointer("/fields/reporter/accountId")
+        .and_then(Value::as_str)
+        .map(String::from);
+    // Who the path is about, and whether governance requires it (D-60, D-61).
+    let (requester, governance_review) = match &link {
+        Some(issue_id) => match store.get::<crate::requests::Request>(&keys::request(issue_id))? {
+            Some(r) => (
+                Some(r.requester_account_id.clone()),
+                matches!(
+                    r.risk(),
+                    crate::catalog::RiskLevel::High | crate::catalog::RiskLevel::Critical
+                ),
+            ),
+            None => (reporter, false),
+        },
+        None => (reporter, false),
+    };
     let mut eval = LiveEval::new(host, &probe).with_issue(issue);
     let (mut a, out) = engine::start(def, id.clone(), iref, originator, host.now_ms(), &mut eval)?;
     a.clearance_request = link;
+    a.requester = requester;
+    a.governance_review = governance_review;
     match store::commit(host, &mut a, None, &out, &|_| Ok(())) {
         Ok(()) => {
             store::after_commit(host, &a, &out);
@@ -211,6 +234,34 @@ fn point_request_at(host: &dyn Host, a: &Approval) -> AppResult<()> {
 }
 
 // ---- access ----------------------------------------------------------------------------------
+
+/// Who may start `def` by hand (D-64): its `starters` say admins only (the default), anyone
+/// who can see the issue, or members of named groups. Callers have checked admin already.
+pub fn require_starter(host: &dyn Host, who: &str, def: &Definition) -> AppResult<()> {
+    let allowed = match def.starters.mode {
+        definition::StartMode::Anyone => true,
+        definition::StartMode::Admins => false,
+        definition::StartMode::Groups => {
+            let mine = Jira::new(host).user_groups(who).map_err(AppError::from)?;
+            def.starters.groups.iter().any(|g| mine.contains(g))
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "START_NOT_ALLOWED",
+        format!(
+            "{:?} can be started only by {}",
+            def.name,
+            match def.starters.mode {
+                definition::StartMode::Groups =>
+                    format!("members of {}", def.starters.groups.join(", ")),
+                _ => "Jira administrators".into(),
+            }
+        ),
+    ))
+}
 
 /// Anyone who can see the issue in Jira can see its approvals (admins always).
 pub fn require_view(host: &dyn Host, who: &str, a: &Approval) -> AppResult<()> {
@@ -249,10 +300,11 @@ pub fn authority(host: &dyn Host, who: &str, a: &Approval, step_id: &str) -> App
                     .iter()
                     .any(|d| d.decider == x || d.on_behalf_of.as_deref() == Some(x))
             };
-            if let Some((boss, _)) = delegates
-                .iter()
-                .find(|(boss, ds)| ds.iter().any(|d| d == who) && !decided(boss))
-            {
+            // A delegate acts only for an approver of this step who named them, and only
+            // while that approver has not decided (D-63).
+            if let Some((boss, _)) = delegates.iter().find(|(boss, ds)| {
+                approvers.contains(boss) && ds.iter().any(|d| d == who) && !decided(boss)
+            }) {
                 return Ok(Authority::DelegateOf(boss.clone()));
             }
         }
@@ -340,13 +392,18 @@ pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
     let store = Store::new(host);
     let (old, _) = store::load(store, id)?;
     require_view(host, who, &old)?;
-    if old.originator != who && !access::is_admin(host, who)? {
+    let admin = access::is_admin(host, who)?;
+    if old.originator != who && !admin {
         return Err(AppError::forbidden(
             "NOT_ORIGINATOR",
             "only whoever started the approval or a Jira administrator can restart it",
         ));
     }
     let def = store::load_definition(store, &old.definition_id)?;
+    if !admin {
+        // Restarting is starting again: the definition's starters still decide (D-64).
+        require_starter(host, who, &def)?;
+    }
     // The new path inherits the request it decides; the route moves before the old path is
     // cancelled, so the cancellation does not hand the request back to direct decisions.
     let mut new = start_linked(
@@ -464,11 +521,22 @@ fn viewer(host: &dyn Host, who: &str, admin: bool, a: &Approval) -> AppResult<Va
             }) {
                 continue;
             }
-            let as_ = match auth {
+            // Separation of duties: nothing to offer on one's own request; an approval the
+            // engine would refuse is offered as reject-only, with the reason.
+            if engine::check_duties(a, &s.id, who, &auth, super::model::Verdict::Reject).is_err() {
+                continue;
+            }
+            let blocked =
+                engine::check_duties(a, &s.id, who, &auth, super::model::Verdict::Approve).err();
+            let mut as_ = match auth {
                 Authority::Approver => json!({"as": "approver"}),
                 Authority::DelegateOf(boss) => json!({"as": "delegate", "onBehalfOf": boss}),
-                Authority::Admin => json!({"as": "admin"}),
+                Authority::Admin => json!({"as": "admin", "reasonRequired": true}),
             };
+            as_["mayApprove"] = json!(blocked.is_none());
+            if let Some(e) = blocked {
+                as_["approveBlocked"] = json!({"code": e.code, "message": e.message});
+            }
             decidable.insert(s.id.clone(), as_);
         }
     }
@@ -685,6 +753,25 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "admin.definitions.delete" => {
             let id = str_field(p, "id")?;
             store::load_definition(store, id)?;
+            // Deleting a path governance requires would quietly route its requests elsewhere:
+            // refused until governance names another (D-69).
+            let (gov, _) = crate::clearance::governance::load(store)?;
+            let uses: Vec<String> = gov
+                .named_definitions()
+                .into_iter()
+                .filter(|(_, d)| *d == id)
+                .map(|(w, _)| w)
+                .collect();
+            if !uses.is_empty() {
+                return Err(AppError::conflict(
+                    "DEFINITION_IN_USE",
+                    format!(
+                        "governance sends {} requests through this definition; choose another path there first",
+                        uses.join(", ")
+                    ),
+                )
+                .with_details(json!({"usedBy": uses})));
+            }
             store.delete(&store::definition_key(id))?;
             Ok(json!({"deleted": id}))
         }
@@ -716,7 +803,8 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "approvals.start" => {
             let def = store::load_definition(store, str_field(p, "definitionId")?)?;
             let issue_key = str_field(p, "issueKey")?;
-            if !access::is_admin(host, who)?
+            let admin = access::is_admin(host, who)?;
+            if !admin
                 && !Jira::new(host)
                     .visible_to_user(issue_key)
                     .map_err(AppError::from)?
@@ -725,6 +813,9 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                     "ISSUE_NOT_FOUND",
                     "the issue is not visible",
                 ));
+            }
+            if !admin {
+                require_starter(host, who, &def)?;
             }
             let a = start(
                 host,

@@ -11,6 +11,7 @@ use crate::audit::chain::{hex, mac};
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, HttpRequest, Level};
 use crate::storage::{Store, Tx};
+use crate::weburl::{self, HttpsUrl};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -55,6 +56,35 @@ pub struct Delivery {
     pub last_status: Option<String>,
 }
 
+/// A customer endpoint (webhook, HTTP step): an `https` named host that is none of the app's
+/// own service hosts — the LLM providers and the ArdSaor Core relay — so an admin-authored
+/// target can never receive the app's traffic meant for them or replay requests at them (D-72).
+/// `code` names the caller's error (`WEBHOOK_URL_INVALID`, `HTTP_URL_INVALID`).
+pub fn customer_endpoint(host: &dyn Host, url: &str, code: &str) -> AppResult<HttpsUrl> {
+    if url.len() > 2_000 {
+        return Err(AppError::invalid(code, "at most 2,000 characters"));
+    }
+    let u = weburl::parse(url).map_err(|e| AppError::invalid(code, e.to_string()))?;
+    let relay_host = host
+        .env(crate::provisioning::ENV_CORE_URL)
+        .and_then(|c| weburl::parse(&c).ok())
+        .map(|c| c.host);
+    let reserved = crate::prompt::providers::Provider::ALL
+        .iter()
+        .any(|p| u.host == p.host())
+        || relay_host.as_deref() == Some(u.host.as_str());
+    if reserved {
+        return Err(AppError::invalid(
+            "ENDPOINT_RESERVED",
+            format!(
+                "{} is one of the app's own service hosts (AI providers, ArdSaor Core); point this at your own endpoint",
+                u.host
+            ),
+        ));
+    }
+    Ok(u)
+}
+
 pub fn list(store: Store<'_>) -> AppResult<Vec<Webhook>> {
     Ok(store.get::<Vec<Webhook>>(CONFIG_KEY)?.unwrap_or_default())
 }
@@ -63,12 +93,13 @@ pub fn list(store: Store<'_>) -> AppResult<Vec<Webhook>> {
 pub fn create(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let url = p.get("url").and_then(Value::as_str).unwrap_or("").trim();
-    if !url.starts_with("https://") || url.len() > 2_000 || url.contains(char::is_whitespace) {
+    if url.contains(char::is_whitespace) {
         return Err(AppError::invalid(
             "WEBHOOK_URL_INVALID",
-            "an https:// URL is required",
+            "an https:// URL without spaces is required",
         ));
     }
+    customer_endpoint(host, url, "WEBHOOK_URL_INVALID")?;
     let mut hooks = list(store)?;
     if hooks.len() >= WEBHOOKS_MAX {
         return Err(AppError::invalid(
@@ -210,6 +241,20 @@ pub fn deliver(host: &dyn Host, delivery_id: &str) -> AppResult<Option<u32>> {
         store.delete(&key)?;
         return Ok(None);
     };
+    // Checked again at send time: a stored URL predating the rule (or the relay's host changing
+    // since) must not send the app's traffic to a service host.
+    if let Err(e) = customer_endpoint(host, &d.url, "WEBHOOK_URL_INVALID") {
+        let mut tx = store.tx();
+        d.last_status = Some(e.message.clone());
+        tx.delete(&key)?;
+        tx.set(&dead_key(&d.id), &d)?;
+        tx.commit()?;
+        host.log(
+            Level::Warn,
+            &format!("webhook {} refused: {}", d.id, e.code),
+        );
+        return Ok(None);
+    }
     let body = d.payload.to_string();
     let ts = host.now_ms() / 1000;
     let mut req = HttpRequest::with_json("POST", d.url.clone(), body.clone());

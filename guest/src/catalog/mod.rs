@@ -197,6 +197,143 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
     })
 }
 
+/// `admin.catalog.upsert`: creates or edits a tool, audited (D-71). Fields the edit does not
+/// name keep their stored values (an edit of the guidance never drops a connector binding;
+/// `connectorId: null` unbinds on purpose); the connector must exist; an entitlement group
+/// belongs to one tool. Conditioned on the stored text, so two edits never lose one another.
+pub fn save(store: Store<'_>, payload: &Value, who: &str) -> AppResult<Tool> {
+    let id = payload
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .unwrap_or("");
+    for _ in 0..4 {
+        let raw = if is_tool_id(id) {
+            store.get_raw(&keys::tool(id))?
+        } else {
+            None
+        };
+        let current: Option<Tool> = raw
+            .as_deref()
+            .map(|t| crate::storage::decode(&keys::tool(id), t))
+            .transpose()?;
+        let merged = match (&current, payload.as_object()) {
+            (Some(t), Some(edit)) => {
+                let mut base = serde_json::to_value(t).expect("tool serializes");
+                for (k, v) in edit {
+                    base[k] = v.clone();
+                }
+                base
+            }
+            _ => payload.clone(),
+        };
+        let mut tool = parse(&merged)?;
+        if let Some(c) = &tool.connector_id {
+            if store.get_raw(&keys::connector(c))?.is_none() {
+                return Err(
+                    AppError::invalid("TOOL_INVALID", "the tool has invalid fields")
+                        .with_details(json!({"connectorId": format!("no connector {c:?}; create it under Connectors first")})),
+                );
+            }
+        }
+        if let Some(g) = &tool.entitlement_group {
+            if let Some(other) = group_owner(store, g, &tool.id)? {
+                return Err(AppError::conflict(
+                    "ENTITLEMENT_GROUP_IN_USE",
+                    format!("that entitlement group already grants {other}; one group belongs to one tool"),
+                )
+                .with_details(json!({"toolId": other})));
+            }
+        }
+        tool.version = current.as_ref().map(|t| t.version).unwrap_or(0) + 1;
+        tool.updated_at = crate::time::rfc3339(store.host.now_ms());
+        let changed: Vec<String> = match &current {
+            None => vec![],
+            Some(c) => {
+                let (a, b) = (
+                    serde_json::to_value(c).expect("serializes"),
+                    serde_json::to_value(&tool).expect("serializes"),
+                );
+                let keys_: std::collections::BTreeSet<&String> = a
+                    .as_object()
+                    .into_iter()
+                    .chain(b.as_object())
+                    .flat_map(|o| o.keys())
+                    .filter(|k| !matches!(k.as_str(), "version" | "updatedAt"))
+                    .collect();
+                keys_
+                    .into_iter()
+                    .filter(|k| a.get(k.as_str()) != b.get(k.as_str()))
+                    .cloned()
+                    .collect()
+            }
+        };
+        let mut d = crate::audit::AuditDraft::new("tool_saved", who);
+        d.subject = json!({"toolId": tool.id});
+        d.data = json!({"created": current.is_none(), "changed": changed,
+                        "status": tool.status.as_str(), "riskLevel": tool.risk_level.as_str(),
+                        "version": tool.version});
+        let mac = crate::audit::mac_key(store, None)?;
+        let text = crate::storage::encode(&tool)?;
+        let res = crate::audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+            tx.set_if_current(&keys::tool(&tool.id), text.clone(), raw.as_deref())?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => return Ok(tool),
+            Err(crate::storage::StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "TOOL_BUSY",
+        "the tool changed while saving; try again",
+    ))
+}
+
+/// The other tool holding entitlement group `g` (same group id, or the same name at the same
+/// provider), if any.
+pub fn group_owner(store: Store<'_>, g: &Value, except: &str) -> AppResult<Option<String>> {
+    let s = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .map(|x| x.trim().to_lowercase())
+            .filter(|x| !x.is_empty())
+    };
+    let same = |o: &Value| {
+        let by_id = matches!((s(g, "groupId"), s(o, "groupId")), (Some(a), Some(b)) if a == b);
+        let by_name = matches!((s(g, "name"), s(o, "name")), (Some(a), Some(b)) if a == b)
+            && (s(g, "provider").is_none()
+                || s(o, "provider").is_none()
+                || s(g, "provider") == s(o, "provider"));
+        by_id || by_name
+    };
+    Ok(list(store)?
+        .into_iter()
+        .find(|t| t.id != except && t.entitlement_group.as_ref().is_some_and(same))
+        .map(|t| t.id))
+}
+
+/// Removes a tool, audited (`tool_deleted`). Requests and grants keep their own copy of the
+/// tool's facts, so history stays readable; the tool simply stops being requestable.
+pub fn delete_audited(store: Store<'_>, id: &str, who: &str) -> AppResult<bool> {
+    let Some(raw) = (if is_tool_id(id) {
+        store.get_raw(&keys::tool(id))?
+    } else {
+        None
+    }) else {
+        return Ok(false);
+    };
+    let mut d = crate::audit::AuditDraft::new("tool_deleted", who);
+    d.subject = json!({"toolId": id});
+    let mac = crate::audit::mac_key(store, None)?;
+    crate::audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+        tx.delete_if_current(&keys::tool(id), &raw)?;
+        Ok(())
+    })?;
+    Ok(true)
+}
+
 pub fn upsert(store: Store<'_>, mut tool: Tool) -> AppResult<Tool> {
     let key = keys::tool(&tool.id);
     let current: Option<Tool> = store.get(&key)?;
@@ -211,16 +348,6 @@ pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
         return Ok(None);
     }
     Ok(store.get(&keys::tool(id))?)
-}
-
-/// Removes a tool. Requests and grants keep their own copy of the tool's facts, so history stays
-/// readable; the tool simply stops being requestable.
-pub fn delete(store: Store<'_>, id: &str) -> AppResult<bool> {
-    if get(store, id)?.is_none() {
-        return Ok(false);
-    }
-    store.delete(&keys::tool(id))?;
-    Ok(true)
 }
 
 /// Copies the seed catalog in. Only missing tools are created (create-if-absent), so local edits

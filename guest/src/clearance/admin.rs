@@ -28,9 +28,19 @@ pub fn overview(host: &dyn Host) -> AppResult<Value> {
         .count();
     let (gov, _) = governance::load(store)?;
     let cfg = config::load(store)?;
-    let definitions = store
-        .scan::<Value>(crate::approvals::store::DEFINITION_PREFIX, 500)?
-        .len();
+    let defs = store.scan::<Value>(crate::approvals::store::DEFINITION_PREFIX, 500)?;
+    let definitions = defs.len();
+    // Governance is ready only if every path it names exists (D-69).
+    let missing: Vec<String> = gov
+        .named_definitions()
+        .into_iter()
+        .filter(|(_, d)| {
+            !defs
+                .iter()
+                .any(|(k, _)| k == &crate::approvals::store::definition_key(d))
+        })
+        .map(|(w, d)| format!("{w} → {d}"))
+        .collect();
     let pending = store
         .scan::<String>(&keys::request_by_decision_prefix("pending"), 1_000)?
         .len();
@@ -49,8 +59,13 @@ pub fn overview(host: &dyn Host) -> AppResult<Value> {
         ),
         card(
             "governance",
-            gov.version > 0,
-            if gov.version > 0 {
+            gov.version > 0 && missing.is_empty(),
+            if !missing.is_empty() {
+                format!(
+                    "names approval definitions that do not exist: {}; those requests are held",
+                    missing.join(", ")
+                )
+            } else if gov.version > 0 {
                 format!("version {}", gov.version)
             } else {
                 "built-in defaults (not saved yet)".into()

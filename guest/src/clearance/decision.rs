@@ -131,9 +131,42 @@ pub fn grant_blocker(
     })
 }
 
+/// Why the issue behind a request cannot be approved now: it is resolved, cancelled or
+/// otherwise done in Jira (statusCategory `done`), or gone. Jira is the source of truth for the
+/// request's status; the stored request may not have heard yet (D-65).
+pub fn issue_closed(host: &dyn Host, issue_key: &str) -> AppResult<Option<AppError>> {
+    match crate::jira::Jira::new(host).issue(issue_key, &["status"], &[]) {
+        Ok(issue) => {
+            let cat = issue
+                .pointer("/fields/status/statusCategory/key")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if cat != "done" {
+                return Ok(None);
+            }
+            let name = issue
+                .pointer("/fields/status/name")
+                .and_then(Value::as_str)
+                .unwrap_or("done");
+            Ok(Some(AppError::conflict(
+                "ISSUE_CLOSED",
+                format!("{issue_key} is {name} in Jira; a closed request cannot be approved"),
+            )))
+        }
+        Err(crate::jira::JiraError::NotFound) => Ok(Some(AppError::conflict(
+            "ISSUE_CLOSED",
+            format!("{issue_key} no longer exists in Jira; it cannot be approved"),
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Applies a decision. Errors leave everything unchanged.
 pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
     let store = Store::new(host);
+    // Read once, before the loop: approving a request whose issue Jira has closed would grant
+    // access nobody is still asking for. Auto-approval runs on the just-created issue.
+    let mut closed: Option<Option<AppError>> = None;
     for _ in 0..6 {
         let (request, raw) = load_request(store, &input.issue_id)?;
         if request.decision != Decision::Pending {
@@ -198,6 +231,18 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
 
         let mut verdict = input.verdict;
         let mut note: Option<String> = None;
+        if verdict == Verdict::Approve && input.source != "auto-policy" {
+            if closed.is_none() {
+                closed = Some(issue_closed(host, &request.issue_key)?);
+            }
+            if let Some(Some(e)) = &closed {
+                if input.approval_id.is_none() {
+                    return Err(e.clone());
+                }
+                verdict = Verdict::Deny;
+                note = Some(format!("approved by the approval path, but {}", e.message));
+            }
+        }
         if verdict == Verdict::Approve {
             if let Some(e) = grant_blocker(&request, tool.as_ref(), &gov, open.as_deref()) {
                 if input.approval_id.is_none() {
@@ -291,7 +336,8 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
                 d.subject = json!({"requestId": request.issue_id});
                 d.policy_version = Some(gov.version);
                 d.data = json!({"source": input.source, "tool": tool_json, "riskLevel": risk.as_str(),
-                                "approvalId": input.approval_id, "note": after.decision_note});
+                                "approvalId": input.approval_id, "note": after.decision_note,
+                                "evidence": input.evidence});
                 drafts.push(d);
             }
         }

@@ -99,6 +99,31 @@ impl Governance {
     }
 }
 
+impl Governance {
+    /// Every approval definition governance names, with where (`high`, `tool:chatgpt`, …).
+    pub fn named_definitions(&self) -> Vec<(String, &str)> {
+        let mut v: Vec<(String, &str)> = [
+            ("low", &self.low),
+            ("medium", &self.medium),
+            ("high", &self.high),
+            ("critical", &self.critical),
+        ]
+        .into_iter()
+        .filter_map(|(n, r)| {
+            r.approval_definition_id
+                .as_deref()
+                .map(|d| (n.to_string(), d))
+        })
+        .collect();
+        v.extend(
+            self.tool_rules
+                .iter()
+                .map(|(t, d)| (format!("tool:{t}"), d.as_str())),
+        );
+        v
+    }
+}
+
 pub fn risk_of(s: &str) -> Option<RiskLevel> {
     serde_json::from_value(Value::String(s.to_string())).ok()
 }
@@ -356,9 +381,14 @@ pub struct Exception {
 }
 
 impl Exception {
-    pub fn is_active(&self, now_ms: u64) -> bool {
+    /// Not revoked and not expired: it counts toward the critical-exception limit, reviewed or not.
+    pub fn is_live(&self, now_ms: u64) -> bool {
         self.revoked_at.is_none()
             && crate::time::parse(&self.expires_at).is_some_and(|e| e > now_ms)
+    }
+    /// Live and reviewed by a second administrator: only then does it change a decision (D-68).
+    pub fn is_active(&self, now_ms: u64) -> bool {
+        self.is_live(now_ms) && self.review_status == "reviewed"
     }
 }
 
@@ -424,7 +454,7 @@ pub fn create_exception(store: Store<'_>, p: &Value, who: &str) -> AppResult<Exc
         let active = store
             .scan::<Exception>(keys::GOVERNANCE_EXCEPTION_PREFIX, 1_000)?
             .into_iter()
-            .filter(|(_, e)| e.risk_level == RiskLevel::Critical && e.is_active(now))
+            .filter(|(_, e)| e.risk_level == RiskLevel::Critical && e.is_live(now))
             .count() as u32;
         if active >= g.critical_exception_limit {
             return Err(AppError::conflict(
@@ -527,6 +557,7 @@ pub fn list_exceptions(store: Store<'_>) -> AppResult<Value> {
         let active = e.is_active(now);
         let mut v = serde_json::to_value(&e).expect("serializes");
         v["active"] = json!(active);
+        v["awaitingReview"] = json!(e.is_live(now) && !active);
         v
     }).collect::<Vec<_>>()}))
 }

@@ -4,7 +4,7 @@
 
 use super::grants::{self, Grant, GrantStatus};
 use super::jobs::{self, JobKind};
-use super::tab::Caller;
+use super::tab::{Caller, DirectRole};
 use crate::audit::{self, AuditDraft};
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Level};
@@ -59,16 +59,59 @@ fn draft(kind: &str, who: &str, g: &Grant, from: GrantStatus, extra: Value) -> A
 
 /// Grants are managed by the configured approvers (and their delegates) and Jira admins; an open
 /// task on one approval path is not enough to change other people's access.
-fn require_manager(host: &dyn Host, who: &str) -> AppResult<()> {
+fn require_manager(host: &dyn Host, who: &str) -> AppResult<DirectRole> {
     let mut c = Caller::new(host, who)?;
-    if c.direct_role()?.is_some() {
-        Ok(())
-    } else {
-        Err(AppError::forbidden(
-            "NOT_APPROVER",
-            "only approvers or Jira administrators manage grants",
-        ))
+    if let Some(role) = c.direct_role()? {
+        return Ok(role);
     }
+    // Managing grants is administration, so admins may whatever admin fallback says.
+    if c.is_admin()? {
+        return Ok(DirectRole::Admin);
+    }
+    Err(AppError::forbidden(
+        "NOT_APPROVER",
+        "only approvers or Jira administrators manage grants",
+    ))
+}
+
+/// An extension is a new access window, so it meets the rules a grant would (D-67): at most the
+/// risk level's maximum (or a reviewed exception's), and where governance sends this tool through
+/// an approval path, no longer than the window that review approved — a longer one needs the
+/// same review, i.e. a new request.
+fn extension_policy(store: Store<'_>, g: &Grant, days: u32) -> AppResult<()> {
+    let (gov, _) = super::governance::load(store)?;
+    let risk = super::governance::risk_of(&g.risk_level).unwrap_or(crate::catalog::RiskLevel::High);
+    let mut max = gov.max_days(risk);
+    if let Some(text) = store.get_raw(&keys::governance_exception_by_subject(
+        &g.tool_key,
+        &g.account_id,
+    ))? {
+        if let Some(e) = super::governance::active_exception(store, &text)? {
+            max = max.max(e.max_days);
+        }
+    }
+    if days > max {
+        return Err(AppError::conflict(
+            "EXTENSION_OVER_POLICY",
+            format!(
+                "{} risk allows at most {max} day(s) per access window; {days} were asked",
+                risk.as_str()
+            ),
+        )
+        .with_details(json!({"maxDays": max})));
+    }
+    let tool_id = (!g.tool_key.starts_with("new-")).then_some(g.tool_key.as_str());
+    if gov.definition_for(tool_id, risk).is_some() && days > g.duration_days {
+        return Err(AppError::conflict(
+            "EXTENSION_NEEDS_REVIEW",
+            format!(
+                "the review approved {} day(s); a longer extension needs the same review, so the holder requests access again",
+                g.duration_days
+            ),
+        )
+        .with_details(json!({"maxDays": g.duration_days})));
+    }
+    Ok(())
 }
 
 /// Extends a grant (approvers and admins; never the holder). An expired grant inside its grace
@@ -88,18 +131,22 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         .chars()
         .take(500)
         .collect::<String>();
+    // Authorise before looking up: a missing and an existing grant answer alike to someone who
+    // may not manage grants, so grant ids cannot be probed.
+    let role = require_manager(host, who)?;
     let (g, _) = load(store, id)?;
-    if who == g.account_id {
+    if who == g.account_id || matches!(&role, DirectRole::Delegate(b) if b.contains(&g.account_id))
+    {
         return Err(AppError::forbidden(
             "SELF_EXTENSION_DISABLED",
             "people cannot extend their own access; an approver or admin extends it",
         ));
     }
-    require_manager(host, who)?;
     for _ in 0..4 {
         let (g, raw) = load(store, id)?;
         let now = host.now_ms();
         let to = grants::plan_extension(&g, who, days, now)?;
+        extension_policy(store, &g, days)?;
         let mut after = g.clone();
         after.extensions.push(grants::Extension {
             by: who.into(),

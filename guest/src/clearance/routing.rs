@@ -90,7 +90,9 @@ pub fn route_request(
     }
 
     // 2. The approval path governance picks, or direct decisions.
-    // A definition deleted after governance named it: approvers decide directly meanwhile.
+    // A definition governance names but storage lacks (deletion is refused, so only a race or
+    // a restore gets here): the request is held — it can be denied, not approved — until
+    // governance is fixed, never routed to laxer direct decisions (D-69).
     let def = match gov.definition_for(request.tool_id(), request.risk()) {
         Some(def_id) => match astore::load_definition(store, def_id) {
             Ok(d) => Some(d),
@@ -98,11 +100,26 @@ pub fn route_request(
                 host.log(
                     Level::Warn,
                     &format!(
-                        "routing: governance names approval definition {def_id:?}, which no longer exists; {} is decided directly",
+                        "routing: governance names approval definition {def_id:?}, which does not exist; {} is held until governance is fixed",
                         request.issue_key
                     ),
                 );
-                None
+                let route = Route {
+                    kind: HELD.into(),
+                    approval_id: None,
+                    definition_id: Some(def_id.to_string()),
+                    at: crate::time::rfc3339(host.now_ms()),
+                    auto_approval: auto_note,
+                };
+                let out = json!({"route": HELD, "definitionId": def_id});
+                set_route_known(
+                    host,
+                    issue_id,
+                    Some(route),
+                    |r| r.route.is_none(),
+                    Some((request, raw)),
+                )?;
+                return Ok(out);
             }
             Err(e) => return Err(e),
         },
@@ -143,6 +160,32 @@ pub fn route_request(
         Some((request, raw)),
     )?;
     Ok(out)
+}
+
+/// The route of a request whose governance path is missing (see `route_request`).
+pub const HELD: &str = "held";
+
+/// Routes held requests again (after governance is saved): bounded, oldest first.
+pub fn reroute_held(host: &dyn Host, budget: usize) -> AppResult<u32> {
+    let store = Store::new(host);
+    let (gov, _) = governance::load(store)?;
+    let ids = store.scan::<String>(&keys::request_by_decision_prefix("pending"), budget)?;
+    let want: Vec<String> = ids.iter().map(|(_, id)| keys::request(id)).collect();
+    let mut n = 0;
+    for (_, r) in store.get_many::<Request>(&want)? {
+        if r.route.as_ref().map(|x| x.kind.as_str()) != Some(HELD) {
+            continue;
+        }
+        let id = r.issue_id.clone();
+        if set_route(host, &id, None, |r| {
+            r.route.as_ref().map(|x| x.kind.as_str()) == Some(HELD)
+        })? {
+            let (request, raw) = decision::load_request(store, &id)?;
+            route_request(host, request, raw, &gov)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// Replaces the request's route while it is pending and `when` holds (conditioned write).
@@ -295,8 +338,15 @@ pub fn apply_outcome(host: &dyn Host, approval_id: &str) -> AppResult<Option<App
             last_decider
         },
         approval_id: Some(approval_id.to_string()),
+        // Every administrator override on the path goes into the decision's audit entry, with
+        // its reason: an override is an audited act (D-61).
         evidence: json!({"approvalId": a.id, "definitionId": a.definition_id,
-                         "definitionVersion": a.definition_version, "status": a.status}),
+                         "definitionVersion": a.definition_version, "status": a.status,
+                         "overrides": a.steps.iter().flat_map(|s| s.decisions.iter()
+                             .filter(|d| d.admin_override)
+                             .map(move |d| json!({"stepId": s.id, "step": s.name, "decider": d.decider,
+                                                  "decision": d.decision, "reason": d.override_reason, "at": d.at})))
+                             .collect::<Vec<_>>()}),
         comment: None,
     };
     match decision::apply(host, &input) {

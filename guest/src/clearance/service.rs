@@ -113,10 +113,15 @@ fn admin_resolve(
         "admin.catalog.seed" => crate::catalog::seed(store),
         "admin.catalog.delete" => {
             let id = id_field(p, "id")?;
-            Ok(json!({"deleted": crate::catalog::delete(store, id)?}))
+            Ok(json!({"deleted": crate::catalog::delete_audited(store, id, who)?}))
         }
         "admin.governance.get" => Ok(json!({"governance": governance::load(store)?.0})),
-        "admin.governance.save" => Ok(json!({"governance": governance::save(store, p, who)?})),
+        "admin.governance.save" => {
+            let g = governance::save(store, p, who)?;
+            // Requests held for a missing path get the path governance names now.
+            let rerouted = super::routing::reroute_held(host, 500)?;
+            Ok(json!({"governance": g, "reroutedHeld": rerouted}))
+        }
         "admin.governance.history" => governance::history(store),
         "admin.governance.exceptions.list" => governance::list_exceptions(store),
         "admin.governance.exceptions.create" => {

@@ -65,31 +65,37 @@ impl<'h> Caller<'h> {
         Ok(self.groups.as_deref().unwrap_or(&[]))
     }
     /// How the caller may decide a request that no path decides (None = may not).
-    pub fn direct_role(&mut self) -> AppResult<Option<&'static str>> {
+    pub fn direct_role(&mut self) -> AppResult<Option<DirectRole>> {
         let s = self.settings.clone();
         if s.approver_account_ids.contains(&self.who) {
-            return Ok(Some("approver"));
-        }
-        if s.delegates
-            .iter()
-            .any(|(boss, ds)| s.approver_account_ids.contains(boss) && ds.contains(&self.who))
-        {
-            return Ok(Some("delegate"));
+            return Ok(Some(DirectRole::Approver));
         }
         if !s.approver_groups.is_empty() {
             let mine = self.groups()?.to_vec();
             if s.approver_groups.iter().any(|g| mine.contains(g)) {
-                return Ok(Some("role"));
+                return Ok(Some(DirectRole::Role));
             }
         }
-        if self.is_admin()? {
-            return Ok(Some("admin"));
+        // A delegate decides for the named approvers who delegated to them (D-63).
+        let bosses: Vec<String> = s
+            .delegates
+            .iter()
+            .filter(|(boss, ds)| s.approver_account_ids.contains(boss) && ds.contains(&self.who))
+            .map(|(boss, _)| boss.clone())
+            .collect();
+        if !bosses.is_empty() {
+            return Ok(Some(DirectRole::Delegate(bosses)));
+        }
+        // `adminFallback: false`: administrators manage but do not decide (D-66).
+        if s.admin_fallback && self.is_admin()? {
+            return Ok(Some(DirectRole::Admin));
         }
         Ok(None)
     }
     /// Approval access (the tab's visibility, CL-167): a direct role, or an open path task.
     pub fn has_approval_access(&mut self) -> AppResult<bool> {
-        if self.direct_role()?.is_some() {
+        // Admins keep the tab with admin fallback off: manual actions and path overrides.
+        if self.direct_role()?.is_some() || self.is_admin()? {
             return Ok(true);
         }
         let tasks = Store::new(self.host).scan::<astore::Task>(astore::TASK_PREFIX, 2_000)?;
@@ -112,6 +118,48 @@ impl<'h> Caller<'h> {
             None => Ok(false),
         }
     }
+}
+
+/// How someone decides a request no path decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectRole {
+    Approver,
+    /// Members of an approver group.
+    Role,
+    /// For these approvers, who delegated to the caller.
+    Delegate(Vec<String>),
+    /// A Jira administrator, under admin fallback.
+    Admin,
+}
+
+impl DirectRole {
+    fn evidence(&self) -> Value {
+        match self {
+            DirectRole::Approver => json!({"role": "approver"}),
+            DirectRole::Role => json!({"role": "role"}),
+            DirectRole::Delegate(b) => json!({"role": "delegate", "onBehalfOf": b}),
+            DirectRole::Admin => json!({"role": "admin"}),
+        }
+    }
+    /// The people this decision is made as (the caller, or the approvers they stand in for).
+    fn principals<'a>(&'a self, who: &'a str) -> Vec<&'a str> {
+        match self {
+            DirectRole::Delegate(b) => b.iter().map(String::as_str).chain([who]).collect(),
+            _ => vec![who],
+        }
+    }
+}
+
+/// Nobody decides their own request, in person or through a delegate (D-60).
+fn self_decision(r: &Request, who: &str, role: &DirectRole) -> Option<AppError> {
+    role.principals(who)
+        .contains(&r.requester_account_id.as_str())
+        .then(|| {
+            AppError::forbidden(
+                "SELF_DECISION_FORBIDDEN",
+                "this is your own request (or the request of an approver you stand in for); someone else must decide it",
+            )
+        })
 }
 
 /// Would approving produce a grant right now? (Checked before anything is recorded.)
@@ -147,6 +195,12 @@ pub fn decide_one(
         ));
     }
     if verdict == Verdict::Approve {
+        if r.route.as_ref().map(|x| x.kind.as_str()) == Some(routing::HELD) {
+            return Err(AppError::conflict(
+                "GOVERNANCE_NOT_READY",
+                "governance requires an approval path that does not exist; an admin fixes governance, then the request is routed to it (it can still be denied)",
+            ));
+        }
         precheck(store, &r)?;
     }
     let path = r
@@ -164,6 +218,9 @@ pub fn decide_one(
                     "only the configured approvers, their delegates or Jira administrators can decide this request",
                 ));
             };
+            if let Some(e) = self_decision(&r, &c.who, &role) {
+                return Err(e);
+            }
             let applied = decision::apply(
                 host,
                 &Input {
@@ -172,7 +229,7 @@ pub fn decide_one(
                     source: source.into(),
                     actor: c.who.clone(),
                     approval_id: None,
-                    evidence: json!({"role": role}),
+                    evidence: role.evidence(),
                     comment: Some(comment.to_string()).filter(|c| !c.is_empty()),
                 },
             )?;
@@ -205,6 +262,12 @@ pub fn decide_one(
                     "only the approvers of the request's current approval step, their delegates or Jira administrators can decide it",
                 ));
             };
+            if verdict == Verdict::Approve {
+                // Before the step records anything: a closed issue is not approved (D-65).
+                if let Some(e) = decision::issue_closed(host, &r.issue_key)? {
+                    return Err(e);
+                }
+            }
             let now = host.now_ms();
             let sv = match verdict {
                 Verdict::Approve => StepVerdict::Approve,
@@ -338,7 +401,8 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
             "the Approvals tab is for approvers",
         ));
     }
-    let direct = c.direct_role()?.is_some();
+    let direct_role = c.direct_role()?;
+    let direct = direct_role.is_some();
     let admin = c.is_admin()?;
     let ids = store.scan::<String>(
         &keys::request_by_decision_prefix("pending"),
@@ -350,9 +414,17 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
         if r.decision != Decision::Pending {
             continue;
         }
+        if r.requester_account_id == c.who {
+            // Own requests are never offered for a decision (D-60).
+            continue;
+        }
         let path = r.route.as_ref().and_then(|x| x.approval_id.clone());
         let (can, step) = match &path {
-            None => (direct, None),
+            None => (
+                direct
+                    && !matches!(&direct_role, Some(d @ DirectRole::Delegate(_)) if self_decision(&r, &c.who, d).is_some()),
+                None,
+            ),
             Some(a) => {
                 let tasks =
                     store.scan::<astore::Task>(&format!("{}{a}:", astore::TASK_PREFIX), 50)?;
@@ -380,7 +452,7 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
     }
     // Manual provisioning actions are for the configured approvers and admins (not for someone
     // who only holds one path task).
-    let manual_jobs = if direct {
+    let manual_jobs = if direct || admin {
         jobs::manual_pending(store, 200)?
     } else {
         Vec::new()
@@ -409,7 +481,8 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
 /// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs.
 pub fn complete_job(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let mut c = Caller::new(host, who)?;
-    if c.direct_role()?.is_none() {
+    // Closing a manual action is management, so admins may, whatever admin fallback says.
+    if c.direct_role()?.is_none() && !c.is_admin()? {
         return Err(AppError::forbidden(
             "NOT_APPROVER",
             "only approvers or Jira administrators close manual provisioning actions",

@@ -467,6 +467,16 @@ pub fn set_enabled(
                 "save the connector's config before enabling it",
             ));
         }
+        // A connector whose last test failed would fail every job it takes (D-70).
+        if let Some(t) = c.last_test.as_ref().filter(|t| !t.ok) {
+            return Err(AppError::conflict(
+                "CONNECTOR_TEST_FAILED",
+                format!(
+                    "the last test ({}) failed with {}: {}; fix the config and test again before enabling",
+                    t.at, t.code, t.message
+                ),
+            ));
+        }
     }
     if c.enabled == on {
         return Ok(json!({"connector": c.view(), "changed": false}));
@@ -661,6 +671,17 @@ pub fn bind_tool(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> App
             }
         }
     };
+    if let Some(g) = &group {
+        if let Some(other) = crate::catalog::group_owner(store, g, &tool.id)? {
+            return Err(AppError::conflict(
+                "ENTITLEMENT_GROUP_IN_USE",
+                format!(
+                    "that entitlement group already grants {other}; one group belongs to one tool"
+                ),
+            )
+            .with_details(json!({"toolId": other})));
+        }
+    }
     tool.connector_id = connector_id.map(String::from);
     tool.entitlement_group = group.clone();
     let tool = crate::catalog::upsert(store, tool)?;

@@ -202,7 +202,18 @@ export interface ApprovalViewer {
   mayRerun: boolean;
   mayCancel: boolean;
   /** ACTIVE USER/GROUP steps the caller may decide now, with the authority they decide with. */
-  decidable: Record<string, { as: 'approver' | 'delegate' | 'admin'; onBehalfOf?: string }>;
+  decidable: Record<
+    string,
+    {
+      as: 'approver' | 'delegate' | 'admin';
+      onBehalfOf?: string;
+      /** False when the engine would refuse an approval (separation of duties): reject only. */
+      mayApprove?: boolean;
+      approveBlocked?: { code: string; message: string };
+      /** An administrator override: the comment is its required reason. */
+      reasonRequired?: boolean;
+    }
+  >;
 }
 export interface Approval {
   id: string;

@@ -304,6 +304,27 @@ test('an approver decides a path step on the issue panel, with a comment', async
   await page.close();
 });
 
+test('an administrator override asks for its reason before either button works', async () => {
+  // covers: CL-037
+  const page = await open(`view=issue&issue=${story.chatgpt}`, ADMIN);
+  const ui = frame(page, ISSUE_PANEL);
+  const step = ui.locator('[data-testid="approval-step"][data-status="ACTIVE"]', { has: ui.getByTestId('step-reject') }).first();
+  await step.waitFor();
+  assert.match(await step.getByTestId('step-authority').textContent(), /admin override, and needs a reason/);
+  assert.equal(await step.getByTestId('step-comment').getAttribute('placeholder'), 'Reason for the override (required)');
+  assert.equal(await step.getByTestId('step-approve').isDisabled(), true, 'no reason yet');
+  assert.equal(await step.getByTestId('step-reject').isDisabled(), true);
+  await step.getByTestId('step-comment').fill('Team lead on leave; need confirmed by her manager');
+  assert.equal(await step.getByTestId('step-approve').isDisabled(), false);
+  const stepId = await step.getAttribute('data-step-id');
+  await step.getByTestId('step-approve').click();
+  const done = ui.locator(`[data-testid="approval-step"][data-step-id="${stepId}"][data-status="SUCCESS"]`).first();
+  await done.waitFor();
+  assert.match(await done.getByTestId('step-decided-by').textContent(), /admin override/);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('a PROMPT step shows Analyzing… and then its teaser without a reload; polling stops', async () => {
   // covers: AP-901, AP-902, AP-903, AP-908
   const started = await invoke('approvals.start', { definitionId: 'ai-assisted-access', issueKey: story.chatgpt }, JONAS);

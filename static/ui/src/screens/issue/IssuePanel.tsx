@@ -157,15 +157,44 @@ function StepCard(props: {
         <div className="step-decide">
           {authority.as !== 'approver' && (
             <div className="hint" data-testid="step-authority">
-              {authority.as === 'admin' ? 'You decide as a Jira administrator (recorded as an admin override).' : `You decide as delegate of ${nameOf(authority.onBehalfOf ?? '')}.`}
+              {authority.as === 'admin'
+                ? 'You decide as a Jira administrator: this is recorded and audited as an admin override, and needs a reason.'
+                : `You decide as delegate of ${nameOf(authority.onBehalfOf ?? '')}.`}
             </div>
           )}
-          <textarea data-testid="step-comment" aria-label={`Comment on ${step.name}`} placeholder="Add a comment (optional)" rows={2} maxLength={2000} value={comment} onChange={(e) => setComment(e.target.value)} />
+          {authority.mayApprove === false && authority.approveBlocked && (
+            <div className="hint" data-testid="step-approve-blocked">
+              {authority.approveBlocked.message} <code className="error-code">({authority.approveBlocked.code})</code>
+            </div>
+          )}
+          <textarea
+            data-testid="step-comment"
+            aria-label={authority.reasonRequired ? `Override reason for ${step.name}` : `Comment on ${step.name}`}
+            placeholder={authority.reasonRequired ? 'Reason for the override (required)' : 'Add a comment (optional)'}
+            rows={2}
+            maxLength={2000}
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+          />
           <div className="button-group">
-            <button type="button" className="button button-primary" data-testid="step-approve" disabled={busy !== null} onClick={() => decide('approve')}>
-              Approve
-            </button>
-            <button type="button" className="button button-danger" data-testid="step-reject" disabled={busy !== null} onClick={() => decide('reject')}>
+            {authority.mayApprove !== false && (
+              <button
+                type="button"
+                className="button button-primary"
+                data-testid="step-approve"
+                disabled={busy !== null || (authority.reasonRequired === true && comment.trim() === '')}
+                onClick={() => decide('approve')}
+              >
+                Approve
+              </button>
+            )}
+            <button
+              type="button"
+              className="button button-danger"
+              data-testid="step-reject"
+              disabled={busy !== null || (authority.reasonRequired === true && comment.trim() === '')}
+              onClick={() => decide('reject')}
+            >
               Reject
             </button>
             {busy && <Spinner />}
