@@ -186,3 +186,91 @@ fn the_verify_resolver_is_admin_only_and_reports_tampering() {
     let broken = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(ADMIN));
     assert_eq!(broken.ok().unwrap()["ok"], false);
 }
+
+/// Restoring an earlier genuine `audit-head` (copied byte for byte from an older state) and
+/// deleting the entries after it: the head's MAC is genuine, so only the chain's length anchor in
+/// secret storage can tell. Reported as `rolled-back` where the removed tail starts.
+// covers: CL-142
+#[test]
+fn a_restored_older_genuine_head_is_detected_by_the_anchor() {
+    let mut sim = with_entries(6);
+    let old_head = sim.state().kvs.get("audit-head").unwrap().value.clone();
+    for (_, ev) in all_events().into_iter().skip(6).take(3) {
+        sim.deliver(&ev).unwrap();
+    }
+    assert!(verify(&mut sim).ok);
+    for seq in 7..=9 {
+        sim.state_mut()
+            .kvs
+            .remove(&format!("audit-event:{seq:012}"));
+    }
+    sim.state_mut().kvs.get_mut("audit-head").unwrap().value = old_head;
+    let r = verify(&mut sim);
+    assert!(!r.ok, "a rolled-back chain verified: {r:?}");
+    assert_eq!(r.anchored_seq, Some(9));
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.seq == 7 && p.kind == "rolled-back"),
+        "{r:?}"
+    );
+    assert!(
+        !r.problems.iter().any(|p| p.kind == "forged"),
+        "the restored head is genuine: {r:?}"
+    );
+}
+
+/// Wiping every entry, the head and the checkpoint used to verify as "0 checked"; the anchor
+/// says the chain had 9 entries.
+// covers: CL-142
+#[test]
+fn a_wiped_chain_is_detected_by_the_anchor() {
+    let mut sim = with_entries(9);
+    sim.state_mut().kvs.retain(|k, _| {
+        !(k.starts_with("audit-event:") || k == "audit-head" || k == "audit-checkpoint")
+    });
+    let r = verify(&mut sim);
+    assert!(!r.ok, "a wiped chain verified: {r:?}");
+    assert_eq!(r.checked, 0);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.seq == 1 && p.kind == "rolled-back"),
+        "{r:?}"
+    );
+    let res = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(ADMIN));
+    assert_eq!(res.ok().unwrap()["ok"], false);
+}
+
+/// A secrets outage while verifying is "could not verify: unavailable", never "forged".
+// covers: CL-142
+#[test]
+fn a_secrets_outage_during_verification_is_unverifiable_not_forged() {
+    use host_sim::faults::{Fault, FaultPlan, Service};
+    for nth in 1..=2 {
+        let mut sim = with_entries(4);
+        sim.next_plan = FaultPlan::service(
+            Service::Secrets,
+            nth,
+            Fault::Status {
+                status: 503,
+                retry_after_s: None,
+            },
+        );
+        let rec = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(ADMIN));
+        match &rec.outcome {
+            host_sim::runtime::RawOutcome::Err(e) => {
+                assert_eq!(e.code, "AUDIT_UNVERIFIABLE", "secrets call {nth}: {e:?}");
+                assert!(
+                    e.message.starts_with("could not verify: unavailable"),
+                    "{}",
+                    e.message
+                );
+            }
+            other => panic!("secrets call {nth} failing gave {other:?}"),
+        }
+        // Once secret storage answers, the chain verifies.
+        let again = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(ADMIN));
+        assert_eq!(again.ok().unwrap()["ok"], true);
+    }
+}

@@ -8,6 +8,7 @@
 //! describe, conditioned on the head they read, so concurrent appends never fork the chain: the
 //! loser re-reads the head and retries.
 
+pub mod anchor;
 pub mod chain;
 pub mod retention;
 mod verify;
@@ -16,4 +17,4 @@ pub use chain::{
     canonical_json, commit_with_audit, mac_key, seal, AuditDraft, AuditEntry, Head, MacKey,
     GENESIS_HASH,
 };
-pub use verify::{verify, Checkpoint, Problem, VerifyReport};
+pub use verify::{unverifiable, verify, Checkpoint, Problem, VerifyReport};
