@@ -35,18 +35,20 @@ fn kinds(sim: &mut Sim) -> Vec<(u64, String)> {
 fn entries_link_by_hash_and_carry_a_mac() {
     let sim = with_entries(9);
     let mut prev = "0".repeat(64);
-    for seq in 1..=9 {
+    // The setup's intake configuration save is audited too (then one entry per request).
+    let n = count_prefix(&sim, "audit-event:") as u64;
+    assert_eq!(audit_of(&sim, "request_created").len(), 9);
+    for seq in 1..=n {
         let e = entry(&sim, seq);
         assert_eq!(e["prevHash"], prev.as_str(), "entry {seq}");
         assert_eq!(e["entryHash"].as_str().unwrap().len(), 64);
         assert_eq!(e["entryMac"].as_str().unwrap().len(), 64);
-        assert_eq!(e["type"], "request_created");
         prev = e["entryHash"].as_str().unwrap().to_string();
     }
     let head = kvs_value(&sim, "audit-head").unwrap();
     assert_eq!(
         (head["seq"].as_u64(), head["entryHash"].as_str()),
-        (Some(9), Some(prev.as_str()))
+        (Some(n), Some(prev.as_str()))
     );
     // The MAC key lives in secret storage, never in KVS.
     assert!(sim
@@ -114,9 +116,12 @@ fn reordered_entries_are_detected() {
 #[test]
 fn a_truncated_tail_is_detected() {
     let mut sim = with_entries(9);
-    sim.state_mut().kvs.remove("audit-event:000000000009");
-    sim.state_mut().kvs.remove("audit-event:000000000008");
-    assert!(kinds(&mut sim).contains(&(8, "truncated".into())));
+    let n = count_prefix(&sim, "audit-event:") as u64;
+    sim.state_mut().kvs.remove(&format!("audit-event:{n:012}"));
+    sim.state_mut()
+        .kvs
+        .remove(&format!("audit-event:{:012}", n - 1));
+    assert!(kinds(&mut sim).contains(&(n - 1, "truncated".into())));
 }
 
 #[test]
@@ -138,6 +143,7 @@ fn concurrent_appends_never_fork_the_chain() {
     use aiclearance::audit::{commit_with_audit, mac_key, AuditDraft};
     use aiclearance::storage::Store;
     let mut sim = with_entries(2);
+    let base = count_prefix(&sim, "audit-event:") as u64;
     let emu = sim.emu_mut();
     emu.begin("test", None, 900, Default::default());
     {
@@ -165,11 +171,11 @@ fn concurrent_appends_never_fork_the_chain() {
             |_| Ok(()),
         )
         .unwrap();
-        assert_eq!(seqs, vec![4]);
+        assert_eq!(seqs, vec![base + 2]);
     }
     emu.end();
-    assert_eq!(entry(&sim, 3)["type"], "writer_b");
-    assert_eq!(entry(&sim, 4)["type"], "writer_a");
+    assert_eq!(entry(&sim, base + 1)["type"], "writer_b");
+    assert_eq!(entry(&sim, base + 2)["type"], "writer_a");
     assert!(verify(&mut sim).ok);
 }
 
@@ -195,11 +201,18 @@ fn the_verify_resolver_is_admin_only_and_reports_tampering() {
 fn a_restored_older_genuine_head_is_detected_by_the_anchor() {
     let mut sim = with_entries(6);
     let old_head = sim.state().kvs.get("audit-head").unwrap().value.clone();
+    let old_seq = kvs_value(&sim, "audit-head").unwrap()["seq"]
+        .as_u64()
+        .unwrap();
     for (_, ev) in all_events().into_iter().skip(6).take(3) {
         sim.deliver(&ev).unwrap();
     }
     assert!(verify(&mut sim).ok);
-    for seq in 7..=9 {
+    let new_seq = kvs_value(&sim, "audit-head").unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(new_seq, old_seq + 3);
+    for seq in old_seq + 1..=new_seq {
         sim.state_mut()
             .kvs
             .remove(&format!("audit-event:{seq:012}"));
@@ -207,11 +220,11 @@ fn a_restored_older_genuine_head_is_detected_by_the_anchor() {
     sim.state_mut().kvs.get_mut("audit-head").unwrap().value = old_head;
     let r = verify(&mut sim);
     assert!(!r.ok, "a rolled-back chain verified: {r:?}");
-    assert_eq!(r.anchored_seq, Some(9));
+    assert_eq!(r.anchored_seq, Some(new_seq));
     assert!(
         r.problems
             .iter()
-            .any(|p| p.seq == 7 && p.kind == "rolled-back"),
+            .any(|p| p.seq == old_seq + 1 && p.kind == "rolled-back"),
         "{r:?}"
     );
     assert!(
@@ -221,7 +234,7 @@ fn a_restored_older_genuine_head_is_detected_by_the_anchor() {
 }
 
 /// Wiping every entry, the head and the checkpoint used to verify as "0 checked"; the anchor
-/// says the chain had 9 entries.
+/// says how long the chain was.
 // covers: CL-142
 #[test]
 fn a_wiped_chain_is_detected_by_the_anchor() {
@@ -273,4 +286,142 @@ fn a_secrets_outage_during_verification_is_unverifiable_not_forged() {
         let again = sim.resolve("admin.audit.verify", &serde_json::json!({}), Some(ADMIN));
         assert_eq!(again.ok().unwrap()["ok"], true);
     }
+}
+
+/// Intake configuration and auto-approval policy changes are audited like governance: each
+/// save (and a policy delete) appends an entry naming what changed, in the same transaction.
+// covers: CL-038, CL-140
+#[test]
+fn intake_configuration_and_auto_approval_policy_changes_are_audited() {
+    use serde_json::json;
+    let mut sim = basic();
+    let setup = audit_of(&sim, "intake_config_updated");
+    assert_eq!(setup.len(), 1, "the setup's save is audited");
+    assert_eq!(setup[0]["actor"], ADMIN);
+    let mut cfg = ok(&mut sim, "admin.intake.get", json!({}), ADMIN)["config"].clone();
+    cfg["approvals"]["escalationAfterHours"] = json!(24);
+    ok(&mut sim, "admin.intake.set", cfg, ADMIN);
+    let entries = audit_of(&sim, "intake_config_updated");
+    assert_eq!(entries.len(), 2);
+    let last = entries.iter().max_by_key(|e| e["seq"].as_u64()).unwrap();
+    assert_eq!(last["data"]["changed"], json!(["approvals"]), "{last}");
+    assert_eq!(
+        (last["data"]["from"].as_u64(), last["data"]["to"].as_u64()),
+        (Some(1), Some(2))
+    );
+
+    let policy = json!({"id": "copilot-eng", "name": "Copilot for engineers", "projectKey": "AIR",
+        "toolId": "github-copilot", "autoApprove": true, "allowedGroups": ["engineering"], "maxDays": 90});
+    ok(&mut sim, "admin.policies.save", policy.clone(), ADMIN);
+    let mut changed = policy.clone();
+    changed["maxDays"] = json!(30);
+    ok(&mut sim, "admin.policies.save", changed, ADMIN);
+    ok(
+        &mut sim,
+        "admin.policies.delete",
+        json!({"id": "copilot-eng"}),
+        ADMIN,
+    );
+    let mut saved = audit_of(&sim, "approval_policy_saved");
+    saved.sort_by_key(|e| e["seq"].as_u64());
+    assert_eq!(saved.len(), 2);
+    assert_eq!(saved[0]["data"]["created"], true);
+    assert_eq!(
+        saved[1]["data"]["changed"],
+        json!(["maxDays"]),
+        "{}",
+        saved[1]
+    );
+    assert_eq!(saved[1]["data"]["policy"]["maxDays"], 30);
+    assert_eq!(saved[1]["subject"]["policyId"], "copilot-eng");
+    let deleted = audit_of(&sim, "approval_policy_deleted");
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(deleted[0]["data"]["version"], 2);
+    assert!(verify(&mut sim).ok);
+}
+
+/// Governance-log search honours `from`, `to`, `q` and `limit`, newest first, and pages on with
+/// its cursor.
+// covers: CL-143
+#[test]
+fn governance_log_search_is_newest_first_and_honours_from_to_q_and_limit() {
+    use serde_json::json;
+    let mut sim = with_entries(9);
+    let all = ok(&mut sim, "admin.audit.search", json!({}), ADMIN);
+    let seqs: Vec<u64> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.len() >= 9);
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+
+    // limit, then the cursor continues below.
+    let page = ok(&mut sim, "admin.audit.search", json!({"limit": 3}), ADMIN);
+    let first: Vec<u64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(first, seqs[..3]);
+    let cursor = page["nextCursor"]
+        .as_str()
+        .expect("more to come")
+        .to_string();
+    let more = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"limit": 3, "cursor": cursor}),
+        ADMIN,
+    );
+    assert_eq!(more["items"][0]["seq"].as_u64(), Some(seqs[3]));
+    assert_eq!(
+        sim.resolve("admin.audit.search", &json!({"limit": 0}), Some(ADMIN))
+            .error_code(),
+        Some("LIMIT_INVALID")
+    );
+
+    // q: free text over the entry (here the tool id in the data).
+    let q = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"q": "CLAUDE-TEAM"}),
+        ADMIN,
+    );
+    let items = q["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    for h in items {
+        let e = ok(&mut sim, "admin.audit.get", json!({"seq": h["seq"]}), ADMIN)["entry"].clone();
+        assert!(e.to_string().to_lowercase().contains("claude-team"), "{e}");
+    }
+
+    // from / to: move some entries' times apart, then window on them.
+    for (seq, at) in [
+        (1u64, "2026-09-30T10:00:00.000Z"),
+        (2, "2026-10-01T10:00:00.000Z"),
+        (3, "2026-10-02T10:00:00.000Z"),
+    ] {
+        let key = format!("audit-event:{seq:012}");
+        let mut e = kvs_value(&sim, &key).unwrap();
+        e["at"] = json!(at);
+        put(&mut sim, &key, &e);
+    }
+    let w = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"from": "2026-10-01", "to": "2026-10-02"}),
+        ADMIN,
+    );
+    let got: Vec<u64> = w["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, [3, 2], "{w}");
 }

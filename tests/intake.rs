@@ -73,7 +73,7 @@ fn every_fixture_event_has_its_expected_outcome() {
         }
     }
     assert_eq!(count_prefix(&sim, "request:"), 10);
-    assert_eq!(count_prefix(&sim, "audit-event:"), 10);
+    assert_eq!(audit_of(&sim, "request_created").len(), 10);
     assert!(verify(&mut sim).ok);
 }
 
@@ -144,7 +144,7 @@ fn duplicate_deliveries_are_idempotent() {
         }
     }
     assert_eq!(count_prefix(&sim, "request:"), 1);
-    assert_eq!(count_prefix(&sim, "audit-event:"), 1);
+    assert_eq!(audit_of(&sim, "request_created").len(), 1);
 }
 
 /// A crash before any host call of an ingest, then redelivery, ends exactly like a clean run.
@@ -454,7 +454,13 @@ fn a_snapshot_nested_too_deep_is_a_snapshot_rejection_not_an_outage() {
         (Some("rejected"), Some("SNAPSHOT_TOO_DEEP")),
         "{out}"
     );
-    assert!(sim.state().queue.is_empty(), "nothing deferred");
+    assert!(
+        sim.state()
+            .queue
+            .iter()
+            .all(|e| e.queue_key != "intake-retry"),
+        "nothing deferred"
+    );
     let r = kvs_value(&sim, "intake-rejection:10101").unwrap();
     assert_eq!(r["code"], "SNAPSHOT_TOO_DEEP");
     assert_eq!(r["issueKey"], "AIR-2");
@@ -538,4 +544,30 @@ fn a_deferred_intake_retry_that_meets_a_storage_error_is_retried_then_rejected()
         .find(|r| r["issueKey"] == "AIR-2")
         .expect("a rejection for AIR-2");
     assert_eq!(hit["code"], "INTAKE_FAILED", "{hit}");
+}
+
+/// A rejected snapshot leaves a comment on the requester's issue saying why and what to do.
+// covers: CL-012, CL-053
+#[test]
+fn a_rejected_snapshot_comments_why_and_what_to_do_on_the_request() {
+    let mut sim = basic();
+    deliver(&mut sim, &["013", "016"]);
+    for key in ["AIR-13", "AIR-16"] {
+        let comments = issue_comments(&sim, key);
+        let c = comments
+            .iter()
+            .find(|c| c.contains("not accepted"))
+            .unwrap_or_else(|| panic!("{key}: {comments:?}"));
+        assert!(c.contains("Why:") && c.contains("What to do:"), "{c}");
+    }
+    assert!(issue_comments(&sim, "AIR-13")
+        .iter()
+        .any(|c| c.contains("approved tools")));
+    // A redelivery does not comment twice.
+    deliver(&mut sim, &["013"]);
+    let n = issue_comments(&sim, "AIR-13")
+        .iter()
+        .filter(|c| c.contains("not accepted"))
+        .count();
+    assert_eq!(n, 1);
 }

@@ -649,7 +649,23 @@ fn reject(
         message: message.into(),
         at: crate::time::rfc3339(host.now_ms()),
     };
-    store.put(&keys::intake_rejection(&ev.id), &rejection)?;
+    // The requester hears why and what to do, unless the refusal is about the event or the
+    // platform rather than their request (those are for admins).
+    let tell = !matches!(
+        code,
+        "ISSUE_ID_MISMATCH" | "ISSUE_UNREADABLE" | "JIRA_UNAVAILABLE" | "INTAKE_FAILED"
+    );
+    if tell {
+        let notice =
+            crate::clearance::notices::Notice::for_rejection(&ev.id, &ev.key, code, message);
+        let mut tx = store.tx();
+        tx.set(&keys::intake_rejection(&ev.id), &rejection)?;
+        crate::clearance::notices::stage(&mut tx, &notice)?;
+        tx.commit()?;
+        crate::clearance::notices::push(host, &notice.id);
+    } else {
+        store.put(&keys::intake_rejection(&ev.id), &rejection)?;
+    }
     Ok(Outcome::Rejected {
         issue_key: ev.key.clone(),
         code: code.into(),
