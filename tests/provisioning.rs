@@ -409,7 +409,9 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
         vec!["wei.chen@acme.example".to_string()]
     );
     let calls = &sim.state().relay.calls[before..];
-    assert_eq!(calls.len(), 1);
+    // The membership change, then the check that verifies it (a read of the group).
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].method, "GET");
     let c = &calls[0];
     assert_eq!(c.method, "POST");
     assert!(c.idempotent, "membership changes carry an Idempotency-Key");
@@ -430,7 +432,8 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
         c.path.starts_with("/v1/groups/") && c.path.ends_with("/members"),
         "only group membership"
     );
-    assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 1);
+    // The provision and the check that verified it.
+    assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 2);
     assert_eq!(audit_of(&sim, "grant_activated").len(), 1);
     // The identity used is remembered (secret), with only a fingerprint in plain storage.
     let ident = kvs_value(&sim, "external-identity:g-10101").unwrap();
@@ -448,7 +451,7 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
         ADMIN,
     );
     sim.settle();
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "succeeded", "{d}");
     assert!(group_members(&sim).is_empty());
     assert!(verify(&mut sim).ok);
@@ -794,13 +797,28 @@ fn a_crash_anywhere_in_a_connected_job_then_redelivery_applies_access_once() {
         for n in stale {
             sim.deliver_queue("decisions", &json!({"noticeId": n["id"]}));
         }
+        // Likewise a lost push of the follow-up check job: the job runner runs due jobs.
+        let due: Vec<String> = sim
+            .state()
+            .kvs
+            .iter()
+            .filter(|(k, _)| k.starts_with("provisioning-job-due:"))
+            .map(|(_, v)| serde_json::from_str::<String>(&v.value).unwrap())
+            .collect();
+        for id in due {
+            sim.deliver_queue("provisioning", &json!({"jobId": id}));
+        }
         assert_eq!(job(&sim)["status"], "succeeded", "crash at {n}");
         assert_eq!(
             sim.state().relay.applied_count,
             1,
             "crash at {n}: the member was added once"
         );
-        assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 1);
+        let provisioned = audit_of(&sim, "provisioning_job_succeeded")
+            .into_iter()
+            .filter(|e| e["data"]["kind"] == "provision")
+            .count();
+        assert_eq!(provisioned, 1);
         let mut got = sim.export_state();
         got["queued"] = expected["queued"].clone();
         assert_eq!(got, expected, "crash at call {n} + redelivery differs");
@@ -846,7 +864,7 @@ fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life()
         .push_back(RelayFault::ServerError);
     sim.run_scheduled("job-runner").unwrap();
     sim.settle();
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "retrying", "{d}");
     // Inside the grace window an admin extends the grant: it is open again.
     ok(
@@ -856,7 +874,7 @@ fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life()
         ADMIN,
     );
     sim.advance(2 * MINUTE);
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "cancelled", "{d}");
     assert!(d["lastError"]
         .as_str()
@@ -900,7 +918,7 @@ fn deprovisioning_someone_the_provider_no_longer_knows_succeeds() {
         ADMIN,
     );
     sim.settle();
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "succeeded", "no access is left to remove: {d}");
     assert_eq!(d["result"]["applied"], false);
     assert_eq!(d["result"]["note"], "IDENTITY_NOT_FOUND");
@@ -1161,4 +1179,93 @@ fn grant_activation_extension_revocation_and_expiry_comment_on_the_issue() {
         "{:?}",
         issue_comments(&sim, "AIR-2")
     );
+}
+
+/// "Check" jobs: a verification follows each connected provision and deprovision, and an admin
+/// can ask for one on demand; a manual check is what "Mark verified" closes.
+// covers: CL-100, CL-064
+#[test]
+fn check_jobs_follow_connected_changes_and_can_be_asked_for_on_demand() {
+    let mut sim = wasm();
+    connect_okta(&mut sim, None);
+    approve_air2(&mut sim);
+    assert_eq!(job(&sim)["status"], "succeeded");
+    let c = kvs_value(&sim, "provisioning-job:g-10101.check.2").expect("a check after provision");
+    assert_eq!(c["status"], "succeeded", "{c}");
+    assert_eq!(c["result"]["inSync"], true, "{c}");
+    assert_eq!(c["result"]["member"], true);
+    ok(
+        &mut sim,
+        "clearance.grants.revoke",
+        json!({"grantId": "g-10101", "reason": "left"}),
+        ADMIN,
+    );
+    sim.settle();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
+    assert_eq!(d["status"], "succeeded", "{d}");
+    let c = kvs_value(&sim, "provisioning-job:g-10101.check.4").expect("a check after deprovision");
+    assert_eq!(
+        (
+            c["result"]["member"].as_bool(),
+            c["result"]["inSync"].as_bool()
+        ),
+        (Some(false), Some(true)),
+        "{c}"
+    );
+
+    // Manual path: an admin asks for a check; an approver marks it verified.
+    let mut sim = wasm();
+    approve_air2(&mut sim);
+    ok(
+        &mut sim,
+        "clearance.jobs.complete",
+        json!({"jobId": "g-10101.provision.1", "action": "fulfilled"}),
+        MARCUS,
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.jobs.check",
+            json!({"grantId": "g-10101"}),
+            MARCUS
+        ),
+        "ADMIN_REQUIRED"
+    );
+    let r = ok(
+        &mut sim,
+        "admin.jobs.check",
+        json!({"grantId": "g-10101"}),
+        ADMIN,
+    );
+    assert_eq!(r["jobId"], "g-10101.check.2");
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.jobs.check",
+            json!({"grantId": "g-10101"}),
+            ADMIN
+        ),
+        "JOB_ALREADY_OPEN"
+    );
+    sim.settle();
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    assert!(
+        tab["manualActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["jobId"] == "g-10101.check.2" && a["action"] == "verified"),
+        "{tab}"
+    );
+    ok(
+        &mut sim,
+        "clearance.jobs.complete",
+        json!({"jobId": "g-10101.check.2", "action": "verified"}),
+        MARCUS,
+    );
+    assert_eq!(
+        kvs_value(&sim, "provisioning-job:g-10101.check.2").unwrap()["status"],
+        "succeeded"
+    );
+    assert!(verify(&mut sim).ok);
 }

@@ -561,6 +561,7 @@ fn finish(
         let mut retry_due: Option<u64> = None;
         let mut follow_up: Option<String> = None;
         let mut push_after: Option<u64> = None;
+        let mut check_after: Option<String> = None;
         let (to, log_line) = match &outcome {
             Outcome::Succeeded(done) => {
                 j.group_id = Some(done.group_id.clone());
@@ -659,19 +660,43 @@ fn finish(
                 }
             }
         };
+        // A connected change is verified right after it (issue 20): one check job, unless one is
+        // open already or the grant ended meanwhile (the follow-up deprovision gets its own).
+        let verify = matches!(outcome, Outcome::Succeeded(_))
+            && j.kind != JobKind::Check
+            && late_end.is_none()
+            && grant_raw.is_some()
+            && store
+                .get_raw(&keys::job_open(&j.grant_id, JobKind::Check.as_str()))?
+                .is_none();
+        if verify {
+            let mut d = AuditDraft::new("provisioning_job_queued", "app");
+            d.issue_key = Some(j.issue_key.clone());
+            d.subject = json!({"grantId": j.grant_id});
+            d.data = json!({"kind": "check", "reason": format!("after{}", if j.kind == JobKind::Provision {"Provision"} else {"Deprovision"})});
+            drafts.push(d);
+        }
         let mac = audit::mac_key(store, None)?;
         let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             let mut jj = j.clone();
             stage_status(tx, &mut jj, to, now, retry_due)?;
             tx.set_if_current(&keys::job(&jj.id), crate::storage::encode(&jj)?, Some(raw))?;
             if let Some((before, after)) = &grant_change {
+                let mut a = after.clone();
+                if verify {
+                    check_after = Some(stage_new(tx, &mut a, JobKind::Check, now)?.id);
+                }
                 tx.set_if_current(
                     &grant_key,
-                    crate::storage::encode(after)?,
+                    crate::storage::encode(&a)?,
                     grant_raw.as_deref(),
                 )?;
-                grants::stage_indexes(tx, Some(before), after)?;
+                grants::stage_indexes(tx, Some(before), &a)?;
                 super::notices::stage(tx, &activation_notice(after, now))?;
+            } else if let (true, Some(t)) = (verify, &grant_raw) {
+                let mut g: Grant = crate::storage::decode(&grant_key, t)?;
+                check_after = Some(stage_new(tx, &mut g, JobKind::Check, now)?.id);
+                tx.set_if_current(&grant_key, crate::storage::encode(&g)?, Some(t))?;
             }
             if released {
                 tx.set(
@@ -700,6 +725,9 @@ fn finish(
                 host.log(level, &log_line);
                 if let Some((_, after)) = &grant_change {
                     super::notices::push(host, &activation_notice(after, now).id);
+                }
+                if let Some(id) = &check_after {
+                    push(host, std::slice::from_ref(id));
                 }
                 if let Some(id) = &follow_up {
                     host.log(
@@ -1040,6 +1068,55 @@ pub fn take_over(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
         e => e.into(),
     })?;
     Ok(json!({"job": job}))
+}
+
+/// `admin.jobs.check {grantId}`: an on-demand verification of a grant's access. For a connected
+/// tool the check job asks Core whether the member is in the group (and records whether that
+/// matches the grant); for a manual one it waits for a person's "Mark verified".
+pub fn request_check(host: &dyn Host, who: &str, grant_id: &str) -> AppResult<Value> {
+    let store = Store::new(host);
+    let key = keys::grant(grant_id);
+    if grant_id.is_empty() || crate::storage::check_key(&key).is_err() {
+        return Err(AppError::not_found("GRANT_NOT_FOUND", "no such grant"));
+    }
+    for _ in 0..4 {
+        let raw = store
+            .get_raw(&key)?
+            .ok_or_else(|| AppError::not_found("GRANT_NOT_FOUND", "no such grant"))?;
+        let g: Grant = crate::storage::decode(&key, &raw)?;
+        let now = host.now_ms();
+        let open_key = keys::job_open(&g.id, JobKind::Check.as_str());
+        let id = format!("{}.check.{}", g.id, g.jobs_created + 1);
+        let mut d = AuditDraft::new("provisioning_job_queued", who);
+        d.issue_key = Some(g.issue_key.clone());
+        d.subject = json!({"jobId": id, "grantId": g.id});
+        d.data = json!({"kind": "check", "reason": "onDemand"});
+        let mac = audit::mac_key(store, None)?;
+        let res = audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+            let mut gg = g.clone();
+            stage_new(tx, &mut gg, JobKind::Check, now)?;
+            tx.set_if_current(&key, crate::storage::encode(&gg)?, Some(&raw))?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => {
+                push(host, std::slice::from_ref(&id));
+                return Ok(json!({"jobId": id, "kind": "check"}));
+            }
+            Err(StorageError::Conflict(k)) if k == open_key => {
+                return Err(AppError::conflict(
+                    "JOB_ALREADY_OPEN",
+                    "a check is already open for the grant",
+                ))
+            }
+            Err(StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "GRANT_BUSY",
+        "the grant changed; try again",
+    ))
 }
 
 /// `admin.jobs.list {status?}`: jobs by status (default: those needing attention).

@@ -295,8 +295,9 @@ pub fn requeue_stale(host: &dyn Host, budget: usize) -> AppResult<u32> {
         .iter()
         .map(|(_, n)| json!({"noticeId": n.id}).to_string())
         .collect();
-    if !ids.is_empty() {
-        host.queue_push(QUEUE, &ids, 0)?;
+    // A push holds at most 50 events (Forge).
+    for chunk in ids.chunks(50) {
+        host.queue_push(QUEUE, chunk, 0)?;
     }
     Ok(ids.len() as u32)
 }

@@ -44,6 +44,7 @@ pub const RESOLVERS: &[&str] = &[
     "admin.jobs.list",
     "admin.jobs.retry",
     "admin.jobs.manual",
+    "admin.jobs.check",
     // Connectors and identity mappings (§4.4, §8)
     "admin.connectors.list",
     "admin.connectors.get",
@@ -150,6 +151,7 @@ fn admin_resolve(
         "admin.jobs.list" => super::jobs::list(store, p),
         "admin.jobs.retry" => super::jobs::retry(host, who, id_field(p, "jobId")?),
         "admin.jobs.manual" => super::jobs::take_over(host, who, id_field(p, "jobId")?),
+        "admin.jobs.check" => super::jobs::request_check(host, who, id_field(p, "grantId")?),
         "admin.connectors.list" => connectors::list(store),
         "admin.connectors.get" => connectors::get(store, p),
         "admin.connectors.save" => connectors::save(host, who, p),
