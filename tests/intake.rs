@@ -32,7 +32,8 @@ fn every_fixture_event_has_its_expected_outcome() {
         ("017", "rejected", "DURATION_TOO_LONG"),
         ("018", "rejected", "DURATION_INVALID"),
         ("019", "rejected", "DURATION_INVALID"),
-        ("020", "rejected", "NEW_TOOL_URL_MISSING"),
+        // A new tool without a URL: the URL is optional (spec §7.1, D-46). covers: CL-004
+        ("020", "ingested", ""),
         ("021", "rejected", "NEW_TOOL_URL_INVALID"),
         ("022", "rejected", "TOOL_AMBIGUOUS"),
         ("023", "skipped", "WRONG_PROJECT"),
@@ -71,8 +72,8 @@ fn every_fixture_event_has_its_expected_outcome() {
             ),
         }
     }
-    assert_eq!(count_prefix(&sim, "request:"), 9);
-    assert_eq!(audit_of(&sim, "request_created").len(), 9);
+    assert_eq!(count_prefix(&sim, "request:"), 10);
+    assert_eq!(audit_of(&sim, "request_created").len(), 10);
     assert!(verify(&mut sim).ok);
 }
 
@@ -372,4 +373,201 @@ fn intake_configuration_is_checked_against_jira_when_saved() {
         before,
         "nothing saved"
     );
+}
+
+/// Intake trusts Jira over the event: a payload whose `issue.id` is not the id Jira returns for
+/// its key is refused with a recorded rejection (under the real issue) and creates nothing.
+// covers: CL-013, CL-012
+#[test]
+fn an_event_whose_issue_id_jira_does_not_confirm_is_refused_and_recorded() {
+    let mut sim = basic();
+    assert_eq!(
+        outcome(&sim.deliver(&event("001")).unwrap())["outcome"],
+        "ingested"
+    );
+    let mut forged = event("001");
+    forged["issue"]["id"] = json!("99999");
+    let out = outcome(&sim.deliver(&forged).unwrap());
+    assert_eq!(
+        (out["outcome"].as_str(), out["code"].as_str()),
+        (Some("rejected"), Some("ISSUE_ID_MISMATCH")),
+        "{out}"
+    );
+    assert_eq!(count_prefix(&sim, "request:"), 1, "no second request");
+    assert!(kvs_value(&sim, "request:99999").is_none());
+    assert_eq!(
+        kvs_value(&sim, "request-by-issue-key:AIR-1").unwrap(),
+        "10100",
+        "the issue-key index still names the real request"
+    );
+    let listed = ok(&mut sim, "admin.intake.rejections", json!({}), ADMIN);
+    let hit = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "ISSUE_ID_MISMATCH")
+        .expect("an admin finds the refusal");
+    assert_eq!(
+        (hit["issueKey"].as_str(), hit["issueId"].as_str()),
+        (Some("AIR-1"), Some("10100"))
+    );
+    assert!(hit["message"].as_str().unwrap().contains("99999"), "{hit}");
+
+    // An issue not yet ingested: a mismatched event ingests nothing either.
+    let mut sim = basic();
+    let mut forged = event("002");
+    forged["issue"]["id"] = json!("55555");
+    let out = outcome(&sim.deliver(&forged).unwrap());
+    assert_eq!(out["code"], "ISSUE_ID_MISMATCH", "{out}");
+    assert_eq!(count_prefix(&sim, "request:"), 0);
+    assert_eq!(
+        kvs_value(&sim, "intake-rejection:10101").unwrap()["code"],
+        "ISSUE_ID_MISMATCH"
+    );
+    // The genuine event still ingests afterwards.
+    assert_eq!(
+        outcome(&sim.deliver(&event("002")).unwrap())["outcome"],
+        "ingested"
+    );
+}
+
+/// A snapshot nested deeper than Jira's answer can be read is rejected as a snapshot problem
+/// at once, not deferred as a Jira outage (five retries over 16 minutes, then JIRA_UNAVAILABLE).
+// covers: CL-012
+#[test]
+fn a_snapshot_nested_too_deep_is_a_snapshot_rejection_not_an_outage() {
+    let mut sim = basic();
+    let mut deep = json!("bottom");
+    for _ in 0..200 {
+        deep = json!({ "x": deep });
+    }
+    let issue = sim.state_mut().site.issue_mut("AIR-2").unwrap();
+    // The deep part sits in the panel's property, next to the snapshot.
+    for v in issue.properties.values_mut() {
+        if v.is_object() {
+            v["notes"] = deep.clone();
+        }
+    }
+    let out = outcome(&sim.deliver(&event("002")).unwrap());
+    assert_eq!(
+        (out["outcome"].as_str(), out["code"].as_str()),
+        (Some("rejected"), Some("SNAPSHOT_TOO_DEEP")),
+        "{out}"
+    );
+    assert!(
+        sim.state()
+            .queue
+            .iter()
+            .all(|e| e.queue_key != "intake-retry"),
+        "nothing deferred"
+    );
+    let r = kvs_value(&sim, "intake-rejection:10101").unwrap();
+    assert_eq!(r["code"], "SNAPSHOT_TOO_DEEP");
+    assert_eq!(r["issueKey"], "AIR-2");
+    assert_eq!(count_prefix(&sim, "request:"), 0);
+}
+
+/// A deferred intake whose retry meets a storage error is retried again (it lands once storage
+/// answers); one that keeps failing leaves an `INTAKE_FAILED` rejection after its last try,
+/// never an issue with neither a request nor a rejection.
+// covers: CL-012
+#[test]
+fn a_deferred_intake_retry_that_meets_a_storage_error_is_retried_then_rejected() {
+    let kvs_down = || {
+        FaultPlan::service(
+            Service::Kvs,
+            1,
+            Fault::Status {
+                status: 503,
+                retry_after_s: None,
+            },
+        )
+    };
+    let jira_down = || {
+        FaultPlan::service(
+            Service::Jira,
+            1,
+            Fault::Status {
+                status: 503,
+                retry_after_s: None,
+            },
+        )
+    };
+    let run_next = |sim: &mut host_sim::Sim| {
+        let due = sim.state().queue.first().map(|e| e.due_ms)?;
+        let now = sim.state().clock_ms;
+        Some(sim.advance(due.saturating_sub(now)))
+    };
+
+    // One storage error on the retry, then storage answers: the request lands.
+    let mut sim = basic();
+    sim.emu_mut().manifest.scheduled.clear();
+    sim.next_plan = jira_down();
+    assert_eq!(
+        outcome(&sim.deliver(&event("002")).unwrap())["outcome"],
+        "deferred"
+    );
+    sim.next_plan = kvs_down();
+    run_next(&mut sim).expect("the retry ran");
+    assert_eq!(
+        sim.state().queue.len(),
+        1,
+        "queued again after the storage error"
+    );
+    assert_eq!(count_prefix(&sim, "request:"), 0);
+    run_next(&mut sim).expect("the second retry ran");
+    assert_eq!(
+        kvs_value(&sim, "request:10101").unwrap()["decision"],
+        "pending"
+    );
+    assert!(kvs_value(&sim, "intake-rejection:10101").is_none());
+
+    // Storage fails every retry: after the last one, a rejection an admin can find.
+    let mut sim = basic();
+    sim.emu_mut().manifest.scheduled.clear();
+    sim.next_plan = jira_down();
+    sim.deliver(&event("002")).unwrap();
+    for _ in 0..8 {
+        sim.next_plan = kvs_down();
+        if run_next(&mut sim).is_none() {
+            break;
+        }
+    }
+    sim.next_plan = FaultPlan::default();
+    assert!(sim.state().queue.is_empty());
+    assert_eq!(count_prefix(&sim, "request:"), 0);
+    let listed = ok(&mut sim, "admin.intake.rejections", json!({}), ADMIN);
+    let hit = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["issueKey"] == "AIR-2")
+        .expect("a rejection for AIR-2");
+    assert_eq!(hit["code"], "INTAKE_FAILED", "{hit}");
+}
+
+/// A rejected snapshot leaves a comment on the requester's issue saying why and what to do.
+// covers: CL-012, CL-053
+#[test]
+fn a_rejected_snapshot_comments_why_and_what_to_do_on_the_request() {
+    let mut sim = basic();
+    deliver(&mut sim, &["013", "016"]);
+    for key in ["AIR-13", "AIR-16"] {
+        let comments = issue_comments(&sim, key);
+        let c = comments
+            .iter()
+            .find(|c| c.contains("not accepted"))
+            .unwrap_or_else(|| panic!("{key}: {comments:?}"));
+        assert!(c.contains("Why:") && c.contains("What to do:"), "{c}");
+    }
+    assert!(issue_comments(&sim, "AIR-13")
+        .iter()
+        .any(|c| c.contains("approved tools")));
+    // A redelivery does not comment twice.
+    deliver(&mut sim, &["013"]);
+    let n = issue_comments(&sim, "AIR-13")
+        .iter()
+        .filter(|c| c.contains("not accepted"))
+        .count();
+    assert_eq!(n, 1);
 }

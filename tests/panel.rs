@@ -72,7 +72,8 @@ fn the_options_are_approved_tools_plus_request_new_tool() {
     assert_eq!(chatgpt["maxDays"], 90);
     assert_eq!(chatgpt["durations"], json!([7, 14, 30, 60, 90]));
     assert_eq!(o["newTool"]["label"], "Request new tool");
-    assert_eq!(o["newTool"]["needsUrl"], true);
+    // The URL is optional for a new tool (spec §7.1, D-46).
+    assert_eq!(o["newTool"]["needsUrl"], false);
     assert_eq!(
         err(
             &mut sim,
@@ -141,9 +142,9 @@ fn the_form_is_valid_only_with_the_gate_open_and_every_required_field() {
             "TOOL_NOT_REQUESTABLE",
         ),
         (
-            json!({"portalId": 1, "requestTypeId": 12, "newTool": {"name": "Harvey"}, "durationDays": 14}),
+            json!({"portalId": 1, "requestTypeId": 12, "newTool": {"name": "Harvey", "url": "http://harvey.ai"}, "durationDays": 14}),
             "newTool.url",
-            "NEW_TOOL_URL_MISSING",
+            "NEW_TOOL_URL_INVALID",
         ),
     ];
     for (p, field, code) in cases {
@@ -157,6 +158,12 @@ fn the_form_is_valid_only_with_the_gate_open_and_every_required_field() {
         "newTool": {"name": "Harvey", "url": "https://www.harvey.ai"}, "durationDays": 14}),
     );
     assert_eq!(new_tool["valid"], true);
+    // covers: CL-004 (the tool URL is optional for a new tool, spec §7.1)
+    let no_url = v(
+        &mut sim,
+        json!({"portalId": 1, "requestTypeId": 12, "newTool": {"name": "Harvey"}, "durationDays": 14}),
+    );
+    assert_eq!(no_url["valid"], true, "{no_url}");
     let mut after = sim.export_state();
     after["keysByPrefix"]
         .as_object_mut()

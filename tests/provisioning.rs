@@ -425,7 +425,9 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
         vec!["wei.chen@acme.example".to_string()]
     );
     let calls = &sim.state().relay.calls[before..];
-    assert_eq!(calls.len(), 1);
+    // The membership change, then the check that verifies it (a read of the group).
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1].method, "GET");
     let c = &calls[0];
     assert_eq!(c.method, "POST");
     assert!(c.idempotent, "membership changes carry an Idempotency-Key");
@@ -446,7 +448,8 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
         c.path.starts_with("/v1/groups/") && c.path.ends_with("/members"),
         "only group membership"
     );
-    assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 1);
+    // The provision and the check that verified it.
+    assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 2);
     assert_eq!(audit_of(&sim, "grant_activated").len(), 1);
     // The identity used is remembered (secret), with only a fingerprint in plain storage.
     let ident = kvs_value(&sim, "external-identity:g-10101").unwrap();
@@ -464,7 +467,7 @@ fn an_approved_connected_grant_becomes_active_after_core_adds_the_member() {
         ADMIN,
     );
     sim.settle();
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "succeeded", "{d}");
     assert!(group_members(&sim).is_empty());
     assert!(verify(&mut sim).ok);
@@ -798,13 +801,40 @@ fn a_crash_anywhere_in_a_connected_job_then_redelivery_applies_access_once() {
         assert_eq!(crashed.outcome, RawOutcome::Crashed { at_call: n });
         sim.deliver_queue("provisioning", &body);
         sim.settle();
+        // A crash can lose the push of the requester's notice; the job runner's sweep requeues
+        // what is left (`notices::requeue_stale`), as done here.
+        let stale: Vec<Value> = sim
+            .state()
+            .kvs
+            .iter()
+            .filter(|(k, _)| k.starts_with("decision-notice:"))
+            .map(|(_, v)| serde_json::from_str::<Value>(&v.value).unwrap())
+            .collect();
+        for n in stale {
+            sim.deliver_queue("decisions", &json!({"noticeId": n["id"]}));
+        }
+        // Likewise a lost push of the follow-up check job: the job runner runs due jobs.
+        let due: Vec<String> = sim
+            .state()
+            .kvs
+            .iter()
+            .filter(|(k, _)| k.starts_with("provisioning-job-due:"))
+            .map(|(_, v)| serde_json::from_str::<String>(&v.value).unwrap())
+            .collect();
+        for id in due {
+            sim.deliver_queue("provisioning", &json!({"jobId": id}));
+        }
         assert_eq!(job(&sim)["status"], "succeeded", "crash at {n}");
         assert_eq!(
             sim.state().relay.applied_count,
             1,
             "crash at {n}: the member was added once"
         );
-        assert_eq!(audit_of(&sim, "provisioning_job_succeeded").len(), 1);
+        let provisioned = audit_of(&sim, "provisioning_job_succeeded")
+            .into_iter()
+            .filter(|e| e["data"]["kind"] == "provision")
+            .count();
+        assert_eq!(provisioned, 1);
         let mut got = sim.export_state();
         got["queued"] = expected["queued"].clone();
         assert_eq!(got, expected, "crash at call {n} + redelivery differs");
@@ -850,7 +880,7 @@ fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life()
         .push_back(RelayFault::ServerError);
     sim.run_scheduled("job-runner").unwrap();
     sim.settle();
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "retrying", "{d}");
     // Inside the grace window an admin extends the grant: it is open again.
     ok(
@@ -860,7 +890,7 @@ fn a_stale_deprovision_never_removes_access_from_a_grant_extended_back_to_life()
         ADMIN,
     );
     sim.advance(2 * MINUTE);
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "cancelled", "{d}");
     assert!(d["lastError"]
         .as_str()
@@ -904,7 +934,7 @@ fn deprovisioning_someone_the_provider_no_longer_knows_succeeds() {
         ADMIN,
     );
     sim.settle();
-    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
     assert_eq!(d["status"], "succeeded", "no access is left to remove: {d}");
     assert_eq!(d["result"]["applied"], false);
     assert_eq!(d["result"]["note"], "IDENTITY_NOT_FOUND");
@@ -913,4 +943,345 @@ fn deprovisioning_someone_the_provider_no_longer_knows_succeeds() {
         1,
         "released for retention"
     );
+}
+
+/// A dead-lettered provision job leaves its open grant recoverable: the job is listed with what
+/// an admin can do, is not pruned after 30 days while the grant is open, can still be retried,
+/// or be switched to manual and marked fulfilled (the grant then goes active).
+// covers: CL-103, CL-152, CL-065
+#[test]
+fn a_dead_lettered_provision_job_stays_recoverable_while_its_grant_is_open() {
+    const DAY: u64 = 86_400_000;
+    let dead_lettered = || {
+        let mut sim = wasm();
+        connect_okta(&mut sim, None);
+        sim.state_mut().relay.faults.push_back(RelayFault::Terminal);
+        approve_air2(&mut sim);
+        assert_eq!(job(&sim)["status"], "deadLetter");
+        // A long grant, so it is still open when the job runner prunes after 30 days.
+        let now = sim.state().clock_ms;
+        set_grant_expiry(&mut sim, "g-10101", now + 120 * DAY, false);
+        sim.state_mut().clock_ms += 31 * DAY;
+        let run = sim.run_scheduled("job-runner").unwrap();
+        assert!(
+            matches!(run.outcome, RawOutcome::Ok(_)),
+            "{:?}",
+            run.outcome
+        );
+        sim
+    };
+
+    let mut sim = dead_lettered();
+    assert_eq!(
+        job(&sim)["status"],
+        "deadLetter",
+        "kept while the grant is open"
+    );
+    let listed = ok(
+        &mut sim,
+        "admin.jobs.list",
+        json!({"status": "deadLetter"}),
+        ADMIN,
+    );
+    assert_eq!(listed["jobs"][0]["id"], "g-10101.provision.1");
+    assert_eq!(
+        listed["jobs"][0]["recovery"],
+        json!([
+            "admin.jobs.retry",
+            "admin.jobs.manual",
+            "clearance.grants.revoke"
+        ])
+    );
+    ok(
+        &mut sim,
+        "admin.jobs.retry",
+        json!({"jobId": "g-10101.provision.1"}),
+        ADMIN,
+    );
+    sim.settle();
+    assert_eq!(job(&sim)["status"], "succeeded");
+    assert_eq!(
+        kvs_value(&sim, "access-grant:g-10101").unwrap()["status"],
+        "active"
+    );
+
+    // Or an admin switches it to manual and marks it fulfilled.
+    let mut sim = dead_lettered();
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.jobs.manual",
+            json!({"jobId": "g-10101.provision.1"}),
+            MARCUS
+        ),
+        "ADMIN_REQUIRED"
+    );
+    let m = ok(
+        &mut sim,
+        "admin.jobs.manual",
+        json!({"jobId": "g-10101.provision.1"}),
+        ADMIN,
+    );
+    assert_eq!(m["job"]["status"], "manualPending");
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    assert!(
+        tab["manualActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["jobId"] == "g-10101.provision.1" && a["action"] == "fulfilled"),
+        "{tab}"
+    );
+    ok(
+        &mut sim,
+        "admin.jobs.complete",
+        json!({"jobId": "g-10101.provision.1", "action": "fulfilled"}),
+        ADMIN,
+    );
+    assert_eq!(
+        kvs_value(&sim, "access-grant:g-10101").unwrap()["status"],
+        "active"
+    );
+    assert_eq!(
+        audit_of(&sim, "provisioning_job_switched_to_manual").len(),
+        1
+    );
+    assert!(verify(&mut sim).ok);
+}
+
+/// Revoking a grant cancels its open provision job; reopening it in its grace window cancels
+/// its open deprovision job. The manual-actions list never offers both "Mark fulfilled" and
+/// "Mark deprovisioned" for one grant.
+// covers: CL-077, CL-063, CL-076
+#[test]
+fn revoke_cancels_the_open_provision_job_and_reopening_cancels_the_deprovision_job() {
+    const DAY: u64 = 86_400_000;
+    let actions = |sim: &mut Sim| -> Vec<(String, String)> {
+        let tab = ok(sim, "clearance.approvals.tab", json!({}), MARCUS);
+        tab["manualActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["jobId"].as_str().unwrap().starts_with("g-10101."))
+            .map(|a| {
+                (
+                    a["jobId"].as_str().unwrap().to_string(),
+                    a["action"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let mut sim = wasm();
+    approve_air2(&mut sim); // manual path: the provision job waits for a person
+    assert_eq!(
+        actions(&mut sim),
+        [("g-10101.provision.1".to_string(), "fulfilled".to_string())]
+    );
+    let r = ok(
+        &mut sim,
+        "clearance.grants.revoke",
+        json!({"grantId": "g-10101", "reason": "no longer needed"}),
+        MARCUS,
+    );
+    assert_eq!(r["cancelledJobId"], "g-10101.provision.1");
+    sim.settle();
+    assert_eq!(job(&sim)["status"], "cancelled");
+    assert_eq!(
+        actions(&mut sim),
+        [(
+            "g-10101.deprovision.2".to_string(),
+            "deprovisioned".to_string()
+        )],
+        "only the deprovision is offered"
+    );
+
+    // A second grant: active, expired by the job runner, then reopened in its grace window.
+    let mut sim = wasm();
+    approve_air2(&mut sim);
+    ok(
+        &mut sim,
+        "clearance.jobs.complete",
+        json!({"jobId": "g-10101.provision.1", "action": "fulfilled"}),
+        MARCUS,
+    );
+    let now = sim.state().clock_ms;
+    set_grant_expiry(&mut sim, "g-10101", now - DAY, false);
+    sim.run_scheduled("job-runner").unwrap();
+    sim.settle();
+    assert_eq!(
+        kvs_value(&sim, "access-grant:g-10101").unwrap()["status"],
+        "expired"
+    );
+    assert_eq!(
+        actions(&mut sim),
+        [(
+            "g-10101.deprovision.2".to_string(),
+            "deprovisioned".to_string()
+        )]
+    );
+    let e = ok(
+        &mut sim,
+        "clearance.grants.extend",
+        json!({"grantId": "g-10101", "days": 14, "reason": "still needed"}),
+        MARCUS,
+    );
+    assert_eq!(e["cancelledJobId"], "g-10101.deprovision.2", "{e}");
+    sim.settle();
+    assert_eq!(
+        kvs_value(&sim, "provisioning-job:g-10101.deprovision.2").unwrap()["status"],
+        "cancelled"
+    );
+    let offered = actions(&mut sim);
+    assert!(
+        offered.iter().all(|(_, a)| a != "deprovisioned"),
+        "{offered:?}"
+    );
+    assert_eq!(audit_of(&sim, "provisioning_job_cancelled").len(), 1);
+    assert!(verify(&mut sim).ok);
+}
+
+/// Requesters hear about their access: activation, extension, revocation and expiry each leave
+/// a comment on the request's issue.
+// covers: CL-053
+#[test]
+fn grant_activation_extension_revocation_and_expiry_comment_on_the_issue() {
+    const DAY: u64 = 86_400_000;
+    let has = |sim: &Sim, key: &str, text: &str| {
+        issue_comments(sim, key).iter().any(|c| c.contains(text))
+    };
+    let mut sim = wasm();
+    approve_air2(&mut sim);
+    ok(
+        &mut sim,
+        "clearance.jobs.complete",
+        json!({"jobId": "g-10101.provision.1", "action": "fulfilled"}),
+        MARCUS,
+    );
+    sim.settle();
+    // Room under the 180-day lifetime for an extension.
+    let now = sim.state().clock_ms;
+    set_grant_expiry(&mut sim, "g-10101", now + 30 * DAY, false);
+    assert!(
+        has(&sim, "AIR-2", "your access is active"),
+        "{:?}",
+        issue_comments(&sim, "AIR-2")
+    );
+    ok(
+        &mut sim,
+        "clearance.grants.extend",
+        json!({"grantId": "g-10101", "days": 7, "reason": "project runs longer"}),
+        MARCUS,
+    );
+    sim.settle();
+    assert!(has(&sim, "AIR-2", "your access was extended"));
+    assert!(has(&sim, "AIR-2", "project runs longer"));
+    ok(
+        &mut sim,
+        "clearance.grants.revoke",
+        json!({"grantId": "g-10101", "reason": "left the team"}),
+        MARCUS,
+    );
+    sim.settle();
+    assert!(has(&sim, "AIR-2", "your access was revoked"));
+
+    let mut sim = wasm();
+    approve_air2(&mut sim);
+    let now = sim.state().clock_ms;
+    set_grant_expiry(&mut sim, "g-10101", now - DAY, false);
+    sim.run_scheduled("job-runner").unwrap();
+    sim.settle();
+    assert!(
+        has(&sim, "AIR-2", "your access has expired"),
+        "{:?}",
+        issue_comments(&sim, "AIR-2")
+    );
+}
+
+/// "Check" jobs: a verification follows each connected provision and deprovision, and an admin
+/// can ask for one on demand; a manual check is what "Mark verified" closes.
+// covers: CL-100, CL-064
+#[test]
+fn check_jobs_follow_connected_changes_and_can_be_asked_for_on_demand() {
+    let mut sim = wasm();
+    connect_okta(&mut sim, None);
+    approve_air2(&mut sim);
+    assert_eq!(job(&sim)["status"], "succeeded");
+    let c = kvs_value(&sim, "provisioning-job:g-10101.check.2").expect("a check after provision");
+    assert_eq!(c["status"], "succeeded", "{c}");
+    assert_eq!(c["result"]["inSync"], true, "{c}");
+    assert_eq!(c["result"]["member"], true);
+    ok(
+        &mut sim,
+        "clearance.grants.revoke",
+        json!({"grantId": "g-10101", "reason": "left"}),
+        ADMIN,
+    );
+    sim.settle();
+    let d = kvs_value(&sim, "provisioning-job:g-10101.deprovision.3").unwrap();
+    assert_eq!(d["status"], "succeeded", "{d}");
+    let c = kvs_value(&sim, "provisioning-job:g-10101.check.4").expect("a check after deprovision");
+    assert_eq!(
+        (
+            c["result"]["member"].as_bool(),
+            c["result"]["inSync"].as_bool()
+        ),
+        (Some(false), Some(true)),
+        "{c}"
+    );
+
+    // Manual path: an admin asks for a check; an approver marks it verified.
+    let mut sim = wasm();
+    approve_air2(&mut sim);
+    ok(
+        &mut sim,
+        "clearance.jobs.complete",
+        json!({"jobId": "g-10101.provision.1", "action": "fulfilled"}),
+        MARCUS,
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.jobs.check",
+            json!({"grantId": "g-10101"}),
+            MARCUS
+        ),
+        "ADMIN_REQUIRED"
+    );
+    let r = ok(
+        &mut sim,
+        "admin.jobs.check",
+        json!({"grantId": "g-10101"}),
+        ADMIN,
+    );
+    assert_eq!(r["jobId"], "g-10101.check.2");
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.jobs.check",
+            json!({"grantId": "g-10101"}),
+            ADMIN
+        ),
+        "JOB_ALREADY_OPEN"
+    );
+    sim.settle();
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    assert!(
+        tab["manualActions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["jobId"] == "g-10101.check.2" && a["action"] == "verified"),
+        "{tab}"
+    );
+    ok(
+        &mut sim,
+        "clearance.jobs.complete",
+        json!({"jobId": "g-10101.check.2", "action": "verified"}),
+        MARCUS,
+    );
+    assert_eq!(
+        kvs_value(&sim, "provisioning-job:g-10101.check.2").unwrap()["status"],
+        "succeeded"
+    );
+    assert!(verify(&mut sim).ok);
 }

@@ -198,7 +198,7 @@ fn repair_removes_orphans_and_reprovisions_missing_members_through_jobs() {
         "orphan out, Wei back"
     );
     let job =
-        kvs_value(&sim, "provisioning-job:g-10101.provision.2").expect("an ordinary provision job");
+        kvs_value(&sim, "provisioning-job:g-10101.provision.3").expect("an ordinary provision job");
     assert_eq!(job["status"], "succeeded");
     let repairs = audit_of(&sim, "drift_repaired");
     assert_eq!(repairs.len(), 2, "every repair is an audit event");

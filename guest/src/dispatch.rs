@@ -109,7 +109,8 @@ pub fn resolve(
         "admin.audit.verify" => {
             let who = access::require_admin(host, inv)?;
             crate::ratelimit::take(store, crate::ratelimit::AUDIT_VERIFY, who)?;
-            Ok(serde_json::to_value(audit::verify(store, 1_000_000)?).expect("report serializes"))
+            let report = audit::verify(store, 1_000_000).map_err(audit::unverifiable)?;
+            Ok(serde_json::to_value(report).expect("report serializes"))
         }
         "requests.mine" => requests::mine(store, inv, &p),
         k if crate::panel::RESOLVERS.contains(&k) => crate::panel::resolve(host, inv, k, &p),
@@ -236,14 +237,7 @@ pub fn queue_event(
         AppError::invalid("EVENT_MALFORMED", format!("queue event is not JSON: {e}"))
     })?;
     match queue_key {
-        intake::ingest::RETRY_QUEUE => {
-            let attempt = v.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32;
-            let event = v.get("event").ok_or_else(|| {
-                AppError::invalid("EVENT_INVALID", "retry event without the original event")
-            })?;
-            intake::ingest(host, inv, event, attempt)?;
-            Ok(None)
-        }
+        intake::ingest::RETRY_QUEUE => intake::ingest::retry(host, inv, &v),
         approvals::store::EFFECT_QUEUE => approvals::effects::run(host, field(&v, "effectId")?),
         approvals::store::WEBHOOK_QUEUE => {
             approvals::webhooks::deliver(host, field(&v, "deliveryId")?)

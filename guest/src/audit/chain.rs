@@ -275,11 +275,16 @@ pub fn commit_with_audit(
             seqs.push(seq);
         }
         if !drafts.is_empty() {
-            let new_head = crate::storage::encode(&Head::signed(seq, prev, key))?;
+            let new_head = crate::storage::encode(&Head::signed(seq, prev.clone(), key))?;
             tx.set_if_current(keys::AUDIT_HEAD, new_head, head_raw.as_deref())?;
         }
         match tx.commit() {
-            Ok(()) => return Ok(seqs),
+            Ok(()) => {
+                if !drafts.is_empty() {
+                    super::anchor::advance(store.host, seq, &prev);
+                }
+                return Ok(seqs);
+            }
             Err(StorageError::Conflict(k))
                 if k == keys::AUDIT_HEAD || k.starts_with(keys::AUDIT_EVENT_PREFIX) =>
             {

@@ -8,6 +8,7 @@
 //! describe, conditioned on the head they read, so concurrent appends never fork the chain: the
 //! loser re-reads the head and retries.
 
+pub mod anchor;
 pub mod chain;
 pub mod retention;
 mod verify;
@@ -16,4 +17,25 @@ pub use chain::{
     canonical_json, commit_with_audit, mac_key, seal, AuditDraft, AuditEntry, Head, MacKey,
     GENESIS_HASH,
 };
-pub use verify::{verify, Checkpoint, Problem, VerifyReport};
+use serde_json::Value;
+pub use verify::{unverifiable, verify, Checkpoint, Problem, VerifyReport};
+
+/// The top-level fields that differ between two versions of a settings record (bookkeeping
+/// fields left out), for the audit entry that records the change.
+pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
+    const BOOKKEEPING: [&str; 3] = ["version", "updatedAt", "updatedBy"];
+    let empty = serde_json::Map::new();
+    let (b, a) = (
+        before.as_object().unwrap_or(&empty),
+        after.as_object().unwrap_or(&empty),
+    );
+    let mut names: Vec<String> = b
+        .keys()
+        .chain(a.keys())
+        .filter(|k| !BOOKKEEPING.contains(&k.as_str()) && b.get(*k) != a.get(*k))
+        .cloned()
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}

@@ -1,7 +1,13 @@
-//! Chain verification: detects edited, forged, deleted, reordered and truncated entries.
+//! Chain verification: detects edited, forged, deleted, reordered and truncated entries, and a
+//! chain shorter than its anchor in secret storage (rolled back or wiped).
+//!
+//! Only what was read and found wrong is a problem. A storage or secrets outage while reading is
+//! an error (`unverifiable`): a key that could not be fetched is not a forged entry.
 
-use super::chain::{entry_hash, load_key, mac, AuditEntry, Head, GENESIS_HASH};
-use crate::storage::{keys, StorageResult, Store};
+use super::chain::{entry_hash, load_key, mac, AuditEntry, Head, MacKey, GENESIS_HASH};
+use crate::error::{AppError, ErrorKind};
+use crate::host::Host;
+use crate::storage::{keys, StorageError, StorageResult, Store};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -10,7 +16,8 @@ use std::collections::BTreeMap;
 pub struct Problem {
     /// The sequence number (position) where the chain first disagrees.
     pub seq: u64,
-    /// `edited`, `forged`, `missing`, `reordered`, `broken-link`, `truncated`, `head-mismatch`, `unreadable`.
+    /// `edited`, `forged`, `missing`, `reordered`, `broken-link`, `truncated`, `head-mismatch`,
+    /// `unreadable`, `rolled-back`.
     pub kind: String,
     pub detail: String,
 }
@@ -24,7 +31,39 @@ pub struct VerifyReport {
     pub last_seq: Option<u64>,
     /// The retention checkpoint verification started from, if any.
     pub from_checkpoint: Option<u64>,
+    /// How long the chain is known to have been (the anchor in secret storage), if recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchored_seq: Option<u64>,
     pub problems: Vec<Problem>,
+}
+
+/// A MAC key by id: `None` when secret storage has no such key (a forged id), an error when
+/// secret storage did not answer.
+fn key_by_id(host: &dyn Host, id: &str) -> StorageResult<Option<MacKey>> {
+    match load_key(host, id) {
+        Ok(k) => Ok(Some(k)),
+        Err(StorageError::Host(h)) => Err(StorageError::Host(h)),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The resolver's answer when verification could not read what it needs: never "forged".
+pub fn unverifiable(e: StorageError) -> AppError {
+    match e {
+        StorageError::Host(h) => AppError::new(
+            ErrorKind::Unavailable,
+            "AUDIT_UNVERIFIABLE",
+            format!(
+                "could not verify: unavailable ({}); nothing was found wrong, try again later",
+                match h {
+                    crate::host::HostError::Timeout => "a storage call timed out".to_string(),
+                    crate::host::HostError::RateLimited { .. } => "storage is throttling".into(),
+                    _ => "storage or secret storage did not answer".into(),
+                }
+            ),
+        ),
+        other => other.into(),
+    }
 }
 
 /// The signed record retention leaves behind: the last pruned entry's seq and hash.
@@ -44,21 +83,24 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
     let mut key_cache: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut problems = Vec::new();
 
+    let anchor = super::anchor::read(store.host)?;
+    let mut anchored_hash: Option<String> = None;
     let (mut expect_seq, mut expect_prev) = match &checkpoint {
         Some(cp) => {
-            let key = load_key(store.host, &cp.mac_key_id)?;
-            if mac(
-                &key.key,
-                &format!("checkpoint:{}:{}", cp.seq, cp.entry_hash),
-            ) != cp.mac
-            {
+            let key = key_by_id(store.host, &cp.mac_key_id)?;
+            let valid = key.as_ref().is_some_and(|k| {
+                mac(&k.key, &format!("checkpoint:{}:{}", cp.seq, cp.entry_hash)) == cp.mac
+            });
+            if !valid {
                 problems.push(Problem {
                     seq: cp.seq,
                     kind: "forged".into(),
                     detail: "the retention checkpoint's MAC does not match".into(),
                 });
             }
-            key_cache.insert(key.id, key.key);
+            if let Some(k) = key {
+                key_cache.insert(k.id, k.key);
+            }
             (cp.seq + 1, cp.entry_hash.clone())
         }
         None => (1, GENESIS_HASH.to_string()),
@@ -118,11 +160,11 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
                 });
             } else {
                 if !key_cache.contains_key(&entry.mac_key_id) {
-                    match load_key(store.host, &entry.mac_key_id) {
-                        Ok(k) => {
+                    match key_by_id(store.host, &entry.mac_key_id)? {
+                        Some(k) => {
                             key_cache.insert(k.id, k.key);
                         }
-                        Err(_) => {
+                        None => {
                             problems.push(Problem {
                                 seq: key_seq,
                                 kind: "forged".into(),
@@ -142,6 +184,9 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
                     }
                 }
             }
+            if anchor.as_ref().is_some_and(|a| a.seq == key_seq) {
+                anchored_hash = Some(entry.entry_hash.clone());
+            }
             expect_seq = key_seq + 1;
             expect_prev = entry.entry_hash;
             if checked as usize >= max_entries {
@@ -157,7 +202,7 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
     if let Some(h) = &head {
         let key = match key_cache.get(&h.mac_key_id) {
             Some(k) => Some(k.clone()),
-            None => load_key(store.host, &h.mac_key_id).ok().map(|k| k.key),
+            None => key_by_id(store.host, &h.mac_key_id)?.map(|k| k.key),
         };
         let valid = key.is_some_and(|k| mac(&k, &Head::message(h.seq, &h.entry_hash)) == h.mac);
         if !valid {
@@ -196,12 +241,39 @@ pub fn verify(store: Store<'_>, max_entries: usize) -> StorageResult<VerifyRepor
         None => {}
     }
 
+    // The anchor is out of reach of a KVS rollback: a chain that ends before it lost its tail,
+    // whatever the (restored, genuine) head says; wiping everything ends the chain at 0.
+    if let Some(a) = &anchor {
+        let end = last
+            .unwrap_or(0)
+            .max(checkpoint.as_ref().map_or(0, |c| c.seq));
+        if a.seq > end {
+            problems.push(Problem {
+                seq: end + 1,
+                kind: "rolled-back".into(),
+                detail: format!(
+                    "the chain ends at #{end} but had reached #{} (the anchor in secret storage): entries {}..{} were removed",
+                    a.seq,
+                    end + 1,
+                    a.seq
+                ),
+            });
+        } else if anchored_hash.as_ref().is_some_and(|h| *h != a.entry_hash) {
+            problems.push(Problem {
+                seq: a.seq,
+                kind: "rolled-back".into(),
+                detail: "this entry is not the one the app appended at this position".into(),
+            });
+        }
+    }
+
     Ok(VerifyReport {
         ok: problems.is_empty(),
         checked,
         first_seq: first,
         last_seq: last,
         from_checkpoint: checkpoint.map(|c| c.seq),
+        anchored_seq: anchor.map(|a| a.seq),
         problems,
     })
 }

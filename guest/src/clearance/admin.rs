@@ -380,14 +380,29 @@ fn months_between(from: u64, to: u64) -> Vec<String> {
     out
 }
 
-/// Governance-log search (CL-143): filters over the chain, newest first would need a reverse
-/// scan, so results are oldest first from `cursor`; at most 500 entries are examined per call.
+/// Governance-log search (CL-143): entries newest first, filtered by `type`, `issueKey`, `actor`,
+/// the `from`/`to` window (dates or RFC 3339 instants) and `q` (case-insensitive text anywhere in
+/// type, actor, issue key, subject or data), at most `limit` hits (default 50, 1..=200). Entries
+/// are read by sequence number downwards from the head (`to` finds its starting point by binary
+/// search), 500 at most per call; `nextCursor` continues below the last one examined.
 pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
     const EXAMINE: usize = 500;
     let store = Store::new(host);
-    let kind = p.get("type").and_then(Value::as_str);
-    let issue = p.get("issueKey").and_then(Value::as_str);
-    let actor = p.get("actor").and_then(Value::as_str);
+    let text = |name: &str| {
+        p.get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let (kind, issue, actor) = (text("type"), text("issueKey"), text("actor"));
+    let q = text("q").map(str::to_lowercase);
+    let limit = match p.get("limit") {
+        None | Some(Value::Null) => 50,
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| AppError::invalid("LIMIT_INVALID", "limit must be 1..200"))?
+            as usize,
+    };
     // Optional time window: RFC 3339 instants, or dates (`to` then means the end of that day).
     let bound = |name: &str, end_of_day: bool| -> AppResult<Option<u64>> {
         let Some(v) = p.get(name).filter(|v| !v.is_null()) else {
@@ -411,35 +426,86 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
         })
     };
     let (from, to) = (bound("from", false)?, bound("to", true)?);
-    let mut cur = cursor_of(p)?;
-    let (mut seen, mut hits) = (0, Vec::new());
+    let cursor = match cursor_of(p)? {
+        None => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| {
+            AppError::invalid(
+                "CURSOR_INVALID",
+                "cursor must be the string a previous page returned",
+            )
+        })?),
+    };
+    let head: Option<crate::audit::Head> = store.get(keys::AUDIT_HEAD)?;
+    let floor = store
+        .get::<crate::audit::Checkpoint>(keys::AUDIT_CHECKPOINT)?
+        .map_or(1, |c| c.seq + 1);
+    let at_of = |e: &AuditEntry| crate::time::parse(&e.at).unwrap_or(0);
+    // The highest sequence number to look at: below the cursor, at most the head.
+    let mut top = head.map_or(0, |h| h.seq);
+    if let Some(c) = cursor {
+        top = top.min(c);
+    }
+    if let (Some(t), None) = (to, cursor) {
+        // Entries are appended in time order: the last one at or before `to` by binary search.
+        let (mut lo, mut hi) = (floor, top);
+        while lo <= hi && hi > 0 {
+            let mid = lo + (hi - lo) / 2;
+            match store.get::<AuditEntry>(&keys::audit_event(mid))? {
+                Some(e) if at_of(&e) <= t => lo = mid + 1,
+                Some(_) => hi = mid.saturating_sub(1),
+                None => break, // a gap: scan from where we are
+            }
+        }
+        if lo > hi {
+            top = hi;
+        }
+    }
+    let (mut seen, mut hits) = (0usize, Vec::new());
+    let mut seq = top;
     let mut next = None;
-    loop {
-        let page = store.page::<AuditEntry>(keys::AUDIT_EVENT_PREFIX, cur.as_deref(), 20)?;
-        seen += page.items.len();
-        for (_, e) in page.items {
+    'scan: while seq >= floor && seq > 0 {
+        let low = seq.saturating_sub(19).max(floor);
+        let want: Vec<String> = (low..=seq).rev().map(keys::audit_event).collect();
+        let got = store.batch_get(&want)?;
+        for k in &want {
+            let Some(raw) = got.get(k) else { continue };
+            let e: AuditEntry = crate::storage::decode(k, raw)?;
+            seen += 1;
+            let at = at_of(&e);
+            if from.is_some_and(|f| at < f) {
+                break 'scan; // everything below is older still
+            }
+            let q_hit = || {
+                let q = q.as_deref().unwrap_or("");
+                [
+                    e.kind.as_str(),
+                    e.actor.as_str(),
+                    e.issue_key.as_deref().unwrap_or(""),
+                ]
+                .iter()
+                .any(|f| f.to_lowercase().contains(q))
+                    || e.subject.to_string().to_lowercase().contains(q)
+                    || e.data.to_string().to_lowercase().contains(q)
+            };
             if kind.is_none_or(|k| e.kind == k)
                 && issue.is_none_or(|i| e.issue_key.as_deref() == Some(i))
                 && actor.is_none_or(|a| e.actor == a)
-                && (from.is_none() && to.is_none() || {
-                    let at = crate::time::parse(&e.at).unwrap_or(0);
-                    from.is_none_or(|f| at >= f) && to.is_none_or(|t| at <= t)
-                })
+                && to.is_none_or(|t| at <= t)
+                && (q.is_none() || q_hit())
             {
                 hits.push(
                     json!({"seq": e.seq, "type": e.kind, "at": e.at, "actor": e.actor,
                                  "issueKey": e.issue_key, "policyVersion": e.policy_version}),
                 );
             }
-        }
-        match page.next_cursor {
-            Some(c) if seen < EXAMINE && hits.len() < 50 => cur = Some(c),
-            Some(c) => {
-                next = Some(c);
-                break;
+            if hits.len() >= limit || seen >= EXAMINE {
+                if e.seq > floor {
+                    next = Some((e.seq - 1).to_string());
+                }
+                break 'scan;
             }
-            None => break,
         }
+        seq = low.saturating_sub(1);
     }
     Ok(json!({"items": hits, "examined": seen, "nextCursor": next}))
 }

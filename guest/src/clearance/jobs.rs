@@ -195,6 +195,50 @@ fn stage_status(
     Ok(())
 }
 
+/// The open job of `kind` for a grant, read before a transaction that cancels it.
+pub fn open_of(
+    store: Store<'_>,
+    grant_id: &str,
+    kind: JobKind,
+) -> StorageResult<Option<(Job, String)>> {
+    let Some(id) = store.get::<String>(&keys::job_open(grant_id, kind.as_str()))? else {
+        return Ok(None);
+    };
+    let key = keys::job(&id);
+    Ok(match store.get_raw(&key)? {
+        Some(raw) => Some((crate::storage::decode(&key, &raw)?, raw)),
+        None => None,
+    })
+}
+
+/// Stages the cancellation of an open job (read with `open_of`) in `tx`, with its audit draft:
+/// a revoked grant's provision job, or a reopened grant's deprovision job, must not run, and the
+/// manual-actions list must not offer it. Conditioned on the job as read, so a runner finishing
+/// it at the same moment makes the whole change retry.
+pub fn stage_cancel(
+    tx: &mut Tx<'_>,
+    open: &(Job, String),
+    why: &str,
+    now_ms: u64,
+) -> StorageResult<()> {
+    let (job, raw) = open;
+    let mut j = job.clone();
+    debug_assert!(!j.status.is_terminal());
+    j.last_error = Some(format!("{why}: cancelled"));
+    stage_status(tx, &mut j, JobStatus::Cancelled, now_ms, None)?;
+    tx.set_if_current(&keys::job(&j.id), crate::storage::encode(&j)?, Some(raw))?;
+    Ok(())
+}
+
+pub fn cancel_draft(job: &Job, why: &str, who: &str) -> AuditDraft {
+    let mut d = AuditDraft::new("provisioning_job_cancelled", who);
+    d.issue_key = Some(job.issue_key.clone());
+    d.subject = json!({"jobId": job.id, "grantId": job.grant_id});
+    d.data = json!({"kind": job.kind.as_str(), "attempts": job.attempts, "reason": why,
+                    "fromStatus": job.status.as_str()});
+    d
+}
+
 /// Retryable failures are retried after 1, 2, 4, 8, 16, 32 and 64 minutes (or Core's
 /// `Retry-After`, when longer); the 8th failure dead-letters the job.
 pub const MAX_ATTEMPTS: u32 = 8;
@@ -517,6 +561,7 @@ fn finish(
         let mut retry_due: Option<u64> = None;
         let mut follow_up: Option<String> = None;
         let mut push_after: Option<u64> = None;
+        let mut check_after: Option<String> = None;
         let (to, log_line) = match &outcome {
             Outcome::Succeeded(done) => {
                 j.group_id = Some(done.group_id.clone());
@@ -615,18 +660,43 @@ fn finish(
                 }
             }
         };
+        // A connected change is verified right after it (issue 20): one check job, unless one is
+        // open already or the grant ended meanwhile (the follow-up deprovision gets its own).
+        let verify = matches!(outcome, Outcome::Succeeded(_))
+            && j.kind != JobKind::Check
+            && late_end.is_none()
+            && grant_raw.is_some()
+            && store
+                .get_raw(&keys::job_open(&j.grant_id, JobKind::Check.as_str()))?
+                .is_none();
+        if verify {
+            let mut d = AuditDraft::new("provisioning_job_queued", "app");
+            d.issue_key = Some(j.issue_key.clone());
+            d.subject = json!({"grantId": j.grant_id});
+            d.data = json!({"kind": "check", "reason": format!("after{}", if j.kind == JobKind::Provision {"Provision"} else {"Deprovision"})});
+            drafts.push(d);
+        }
         let mac = audit::mac_key(store, None)?;
         let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             let mut jj = j.clone();
             stage_status(tx, &mut jj, to, now, retry_due)?;
             tx.set_if_current(&keys::job(&jj.id), crate::storage::encode(&jj)?, Some(raw))?;
             if let Some((before, after)) = &grant_change {
+                let mut a = after.clone();
+                if verify {
+                    check_after = Some(stage_new(tx, &mut a, JobKind::Check, now)?.id);
+                }
                 tx.set_if_current(
                     &grant_key,
-                    crate::storage::encode(after)?,
+                    crate::storage::encode(&a)?,
                     grant_raw.as_deref(),
                 )?;
-                grants::stage_indexes(tx, Some(before), after)?;
+                grants::stage_indexes(tx, Some(before), &a)?;
+                super::notices::stage(tx, &activation_notice(after, now))?;
+            } else if let (true, Some(t)) = (verify, &grant_raw) {
+                let mut g: Grant = crate::storage::decode(&grant_key, t)?;
+                check_after = Some(stage_new(tx, &mut g, JobKind::Check, now)?.id);
+                tx.set_if_current(&grant_key, crate::storage::encode(&g)?, Some(t))?;
             }
             if released {
                 tx.set(
@@ -653,6 +723,12 @@ fn finish(
                     _ => Level::Info,
                 };
                 host.log(level, &log_line);
+                if let Some((_, after)) = &grant_change {
+                    super::notices::push(host, &activation_notice(after, now).id);
+                }
+                if let Some(id) = &check_after {
+                    push(host, std::slice::from_ref(id));
+                }
                 if let Some(id) = &follow_up {
                     host.log(
                         Level::Info,
@@ -684,6 +760,11 @@ fn finish(
         "JOB_BUSY",
         "the grant kept changing while the job finished",
     ))
+}
+
+/// The requester's comment when access goes live (connected or marked fulfilled).
+fn activation_notice(g: &Grant, now_ms: u64) -> super::notices::Notice {
+    super::notices::Notice::for_grant(g, "activated", now_ms, None)
 }
 
 /// "Mark fulfilled / deprovisioned / verified" (§5.4, §4.6): closes a `manualPending` job. A
@@ -750,15 +831,19 @@ pub fn complete(host: &dyn Host, who: &str, job_id: &str, action: &str) -> AppRe
                     grant_raw.as_deref(),
                 )?;
                 grants::stage_indexes(tx, Some(before), after)?;
+                super::notices::stage(tx, &activation_notice(after, now))?;
             }
             Ok(())
         });
         match res {
             Ok(_) => {
+                if let Some((_, after)) = &new_grant {
+                    super::notices::push(host, &activation_notice(after, now).id);
+                }
                 return Ok(json!({
                     "jobId": job.id, "status": "succeeded", "kind": job.kind.as_str(),
                     "grantStatus": new_grant.map(|(_, g)| g.status.as_str()),
-                }))
+                }));
             }
             Err(StorageError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -809,18 +894,46 @@ pub fn prune_closed(host: &dyn Host, budget: usize) -> AppResult<u32> {
         .now_ms()
         .saturating_sub(JOB_RETENTION_DAYS * grants::DAY_MS);
     let due = store.due::<String>(keys::JOB_CLOSED_PREFIX, cutoff, budget)?;
+    let now = host.now_ms();
     let mut pruned = 0;
     for chunk in due.chunks(8) {
         let want: Vec<String> = chunk.iter().map(|(_, id)| keys::job(id)).collect();
         let raws = store.batch_get(&want)?;
+        let jobs: Vec<Option<Job>> = chunk
+            .iter()
+            .map(|(_, id)| {
+                let key = keys::job(id);
+                raws.get(&key)
+                    .map(|raw| crate::storage::decode::<Job>(&key, raw))
+                    .transpose()
+            })
+            .collect::<StorageResult<_>>()?;
+        // A dead letter is what an admin recovers an open grant from (retry, manual, revoke):
+        // kept while its grant is open, looked at again a retention period later.
+        let grant_keys: Vec<String> = jobs
+            .iter()
+            .flatten()
+            .filter(|j| j.status == JobStatus::DeadLetter)
+            .map(|j| keys::grant(&j.grant_id))
+            .collect();
+        let grant_raws = store.batch_get(&grant_keys)?;
         let mut tx = store.tx();
-        for (index_key, id) in chunk {
+        for ((index_key, id), job) in chunk.iter().zip(&jobs) {
             tx.delete(index_key)?;
             let key = keys::job(id);
-            if let Some(raw) = raws.get(&key) {
-                let j: Job = crate::storage::decode(&key, raw)?;
+            if let (Some(raw), Some(j)) = (raws.get(&key), job) {
                 if !j.status.is_terminal() {
                     continue; // requeued since it finished: not ours to prune
+                }
+                let gk = keys::grant(&j.grant_id);
+                let grant_open = grant_raws
+                    .get(&gk)
+                    .map(|t| crate::storage::decode::<Grant>(&gk, t))
+                    .transpose()?
+                    .is_some_and(|g| g.status.is_open());
+                if j.status == JobStatus::DeadLetter && grant_open {
+                    tx.set(&keys::job_closed(now, id), id)?;
+                    continue;
                 }
                 // Conditional: a concurrent requeue fails the commit instead of half-deleting.
                 tx.delete_if_current(&key, raw)?;
@@ -891,6 +1004,121 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
     Ok(json!({"job": job}))
 }
 
+/// `admin.jobs.manual`: an admin takes a dead-lettered job over by hand. The job moves to
+/// `manualPending` (connector `manual`), so it shows among the manual provisioning actions and
+/// "Mark fulfilled / deprovisioned / verified" closes it, with the grant going `active` as for
+/// any manual provision. A provision job of a grant that ended meanwhile cannot be taken over.
+pub fn take_over(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
+    let store = Store::new(host);
+    let (mut job, raw) = load(store, job_id)?;
+    if job.status != JobStatus::DeadLetter {
+        return Err(AppError::conflict(
+            "JOB_NOT_DEAD_LETTER",
+            format!(
+                "the job is {}; only dead-lettered jobs are switched to manual",
+                job.status.as_str()
+            ),
+        ));
+    }
+    if job.kind == JobKind::Provision {
+        let open = store
+            .get::<Grant>(&keys::grant(&job.grant_id))?
+            .is_some_and(|g| g.status.is_open());
+        if !open {
+            return Err(AppError::conflict(
+                "GRANT_ENDED",
+                "the grant has ended; there is nothing to provision",
+            ));
+        }
+    }
+    let now = host.now_ms();
+    let open_key = keys::job_open(&job.grant_id, job.kind.as_str());
+    let mut d = AuditDraft::new("provisioning_job_switched_to_manual", who);
+    d.issue_key = Some(job.issue_key.clone());
+    d.subject = json!({"jobId": job.id, "grantId": job.grant_id});
+    d.data = json!({"kind": job.kind.as_str(), "fromConnector": job.connector,
+                    "previousError": job.last_error});
+    let closed_at = crate::time::parse(&job.updated_at).unwrap_or(now);
+    job.status = JobStatus::ManualPending;
+    job.connector = "manual".into();
+    job.blocked = None;
+    job.last_error = Some(format!(
+        "switched to manual by an admin after: {}",
+        job.last_error.as_deref().unwrap_or("a dead letter")
+    ));
+    job.updated_at = crate::time::rfc3339(now);
+    let mac = audit::mac_key(store, None)?;
+    audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+        tx.set_if_current(
+            &keys::job(&job.id),
+            crate::storage::encode(&job)?,
+            Some(&raw),
+        )?;
+        tx.delete(&keys::job_by_status("deadLetter", &job.id))?;
+        tx.set(&keys::job_by_status("manualPending", &job.id), &job.id)?;
+        tx.delete(&keys::job_closed(closed_at, &job.id))?;
+        tx.create(&open_key, &job.id)?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        StorageError::Conflict(k) if k == open_key => AppError::conflict(
+            "JOB_ALREADY_OPEN",
+            "another job of this kind is already open for the grant",
+        ),
+        e => e.into(),
+    })?;
+    Ok(json!({"job": job}))
+}
+
+/// `admin.jobs.check {grantId}`: an on-demand verification of a grant's access. For a connected
+/// tool the check job asks Core whether the member is in the group (and records whether that
+/// matches the grant); for a manual one it waits for a person's "Mark verified".
+pub fn request_check(host: &dyn Host, who: &str, grant_id: &str) -> AppResult<Value> {
+    let store = Store::new(host);
+    let key = keys::grant(grant_id);
+    if grant_id.is_empty() || crate::storage::check_key(&key).is_err() {
+        return Err(AppError::not_found("GRANT_NOT_FOUND", "no such grant"));
+    }
+    for _ in 0..4 {
+        let raw = store
+            .get_raw(&key)?
+            .ok_or_else(|| AppError::not_found("GRANT_NOT_FOUND", "no such grant"))?;
+        let g: Grant = crate::storage::decode(&key, &raw)?;
+        let now = host.now_ms();
+        let open_key = keys::job_open(&g.id, JobKind::Check.as_str());
+        let id = format!("{}.check.{}", g.id, g.jobs_created + 1);
+        let mut d = AuditDraft::new("provisioning_job_queued", who);
+        d.issue_key = Some(g.issue_key.clone());
+        d.subject = json!({"jobId": id, "grantId": g.id});
+        d.data = json!({"kind": "check", "reason": "onDemand"});
+        let mac = audit::mac_key(store, None)?;
+        let res = audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+            let mut gg = g.clone();
+            stage_new(tx, &mut gg, JobKind::Check, now)?;
+            tx.set_if_current(&key, crate::storage::encode(&gg)?, Some(&raw))?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => {
+                push(host, std::slice::from_ref(&id));
+                return Ok(json!({"jobId": id, "kind": "check"}));
+            }
+            Err(StorageError::Conflict(k)) if k == open_key => {
+                return Err(AppError::conflict(
+                    "JOB_ALREADY_OPEN",
+                    "a check is already open for the grant",
+                ))
+            }
+            Err(StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "GRANT_BUSY",
+        "the grant changed; try again",
+    ))
+}
+
 /// `admin.jobs.list {status?}`: jobs by status (default: those needing attention).
 pub fn list(store: Store<'_>, p: &Value) -> AppResult<Value> {
     let statuses: Vec<&str> = match p.get("status").and_then(Value::as_str) {
@@ -901,7 +1129,18 @@ pub fn list(store: Store<'_>, p: &Value) -> AppResult<Value> {
     for st in statuses {
         let ids = store.scan::<String>(&keys::job_by_status_prefix(st), 200)?;
         let want: Vec<String> = ids.iter().map(|(_, id)| keys::job(id)).collect();
-        out.extend(store.get_many::<Job>(&want)?.into_iter().map(|(_, j)| j));
+        out.extend(store.get_many::<Job>(&want)?.into_iter().map(|(_, j)| {
+            let mut v = serde_json::to_value(&j).expect("jobs serialize");
+            if j.status == JobStatus::DeadLetter {
+                // What an admin can do about it (the grant may be waiting on this job).
+                v["recovery"] = json!([
+                    "admin.jobs.retry",
+                    "admin.jobs.manual",
+                    "clearance.grants.revoke"
+                ]);
+            }
+            v
+        }));
     }
     Ok(json!({"jobs": out}))
 }

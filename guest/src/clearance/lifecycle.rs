@@ -4,6 +4,7 @@
 
 use super::grants::{self, Grant, GrantStatus};
 use super::jobs::{self, JobKind};
+use super::notices::{self, Notice};
 use super::tab::{Caller, DirectRole};
 use crate::audit::{self, AuditDraft};
 use crate::error::{AppError, AppResult};
@@ -175,6 +176,18 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
             g.status,
             json!({"days": days, "expiresAt": after.expires_at}),
         );
+        // Reopened in its grace window: the access it still has must not be taken away.
+        let cancel = if reactivate {
+            jobs::open_of(store, &g.id, JobKind::Deprovision)?
+        } else {
+            None
+        };
+        let mut drafts = vec![d];
+        drafts.extend(
+            cancel
+                .as_ref()
+                .map(|(j, _)| jobs::cancel_draft(j, "GRANT_REOPENED", who)),
+        );
         // Access must be provisioned again — unless a provision job is still open for it.
         let needs_job = reactivate
             && store
@@ -184,7 +197,21 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         if needs_job {
             after.jobs_created += 1;
         }
-        let res = commit(store, &g, &raw, &after, &[d], &|tx| {
+        let notice = Notice::for_grant(
+            &after,
+            if reactivate {
+                "reactivated"
+            } else {
+                "extended"
+            },
+            now,
+            (!reason.is_empty()).then(|| format!("Reason: {reason}")),
+        );
+        let res = commit(store, &g, &raw, &after, &drafts, &|tx| {
+            notices::stage(tx, &notice)?;
+            if let Some(open) = &cancel {
+                jobs::stage_cancel(tx, open, "GRANT_REOPENED", now)?;
+            }
             if needs_job {
                 let mut gg = g.clone();
                 jobs::stage_new(tx, &mut gg, JobKind::Provision, now)?;
@@ -193,11 +220,13 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         });
         match res {
             Ok(()) => {
+                notices::push(host, &notice.id);
                 if let Some(j) = &job {
                     jobs::push(host, std::slice::from_ref(j));
                 }
                 return Ok(json!({"grantId": g.id, "status": after.status.as_str(),
-                                 "expiresAt": after.expires_at, "jobId": job}));
+                                 "expiresAt": after.expires_at, "jobId": job,
+                                 "cancelledJobId": cancel.as_ref().map(|(j, _)| j.id.clone())}));
             }
             Err(StorageError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
@@ -280,7 +309,40 @@ fn end(
         if needs_job {
             after.jobs_created += 1;
         }
+        // A grant that ends is not provisioned any more (nor offered as "Mark fulfilled").
+        let cancel = if g.status.is_open() {
+            jobs::open_of(store, &g.id, JobKind::Provision)?
+        } else {
+            None
+        };
+        let why = if to == GrantStatus::Revoked {
+            "GRANT_REVOKED"
+        } else {
+            "GRANT_EXPIRED"
+        };
+        drafts.extend(
+            cancel
+                .as_ref()
+                .map(|(j, _)| jobs::cancel_draft(j, why, who)),
+        );
+        let notice = Notice::for_grant(
+            &after,
+            if to == GrantStatus::Revoked {
+                "revoked"
+            } else {
+                "expired"
+            },
+            now,
+            reason
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map(|r| format!("Reason: {r}")),
+        );
         let res = commit(store, &g, &raw, &after, &drafts, &|tx| {
+            notices::stage(tx, &notice)?;
+            if let Some(open) = &cancel {
+                jobs::stage_cancel(tx, open, why, now)?;
+            }
             if needs_job {
                 let mut gg = g.clone();
                 jobs::stage_new(tx, &mut gg, JobKind::Deprovision, now)?;
@@ -289,6 +351,7 @@ fn end(
         });
         match res {
             Ok(()) => {
+                notices::push(host, &notice.id);
                 if let Some(j) = &job_id {
                     jobs::push(host, std::slice::from_ref(j));
                 }
@@ -297,7 +360,8 @@ fn end(
                     &format!("grant {}: {} → {}", g.id, g.status.as_str(), to.as_str()),
                 );
                 return Ok(
-                    json!({"grantId": g.id, "status": to.as_str(), "changed": true, "deprovisionJobId": job_id}),
+                    json!({"grantId": g.id, "status": to.as_str(), "changed": true, "deprovisionJobId": job_id,
+                           "cancelledJobId": cancel.as_ref().map(|(j, _)| j.id.clone())}),
                 );
             }
             Err(StorageError::Conflict(_)) => continue,

@@ -115,6 +115,66 @@ impl Notice {
         }
     }
 
+    /// A grant lifecycle comment for the requester (issue 20 "Requesters hear about it"):
+    /// `activated`, `extended`, `reactivated`, `revoked` or `expired`. Comment only (no
+    /// transition); `at_ms` makes each event its own notice.
+    pub fn for_grant(g: &Grant, event: &str, at_ms: u64, extra: Option<String>) -> Notice {
+        let heading = match event {
+            "activated" => "AI Clearance: your access is active",
+            "extended" => "AI Clearance: your access was extended",
+            "reactivated" => "AI Clearance: your access was restored",
+            "revoked" => "AI Clearance: your access was revoked",
+            _ => "AI Clearance: your access has expired",
+        };
+        let mut lines = vec![format!("Tool: {}", g.tool_name)];
+        match event {
+            "activated" | "extended" | "reactivated" => {
+                lines.push(format!("Access until {}", crate::time::day(g.expires_ms())))
+            }
+            "revoked" => lines.push("Access is being removed now.".into()),
+            _ => lines.push(format!(
+                "Access ended on {}. An approver can still extend it for {} days; after that, request it again.",
+                crate::time::day(g.expires_ms()),
+                super::grants::GRACE_DAYS
+            )),
+        }
+        lines.extend(extra);
+        Notice {
+            id: format!("{}.{event}.{at_ms}", g.id),
+            issue_key: g.issue_key.clone(),
+            heading: heading.into(),
+            lines,
+            transitions: Vec::new(),
+            comment_done: false,
+            mentions: vec![g.account_id.clone()],
+        }
+    }
+
+    /// Why intake refused a snapshot and what the requester can do (issue 20).
+    pub fn for_rejection(issue_id: &str, issue_key: &str, code: &str, message: &str) -> Notice {
+        let todo = match code {
+            "TOOL_UNKNOWN" | "TOOL_NOT_REQUESTABLE" | "UNKNOWN_TOOL_BLOCKED" => {
+                "Create a new request for one of the approved tools (AI Clearance → Approved Tools), or ask an admin to assess this tool first."
+            }
+            "DURATION_TOO_LONG" | "DURATION_INVALID" => {
+                "Create a new request with a duration within the limit shown above."
+            }
+            "WRONG_PORTAL" | "REQUEST_TYPE_NOT_ALLOWED" | "NOT_A_PORTAL_REQUEST" => {
+                "Create the request from the AI tool request form of the AI access portal."
+            }
+            _ => "Create the request again from the portal form and choose the tool and duration there.",
+        };
+        Notice {
+            id: format!("{issue_id}.rejected"),
+            issue_key: issue_key.into(),
+            heading: "AI Clearance: this request was not accepted".into(),
+            lines: vec![format!("Why: {message}"), format!("What to do: {todo}")],
+            transitions: Vec::new(),
+            comment_done: false,
+            mentions: Vec::new(),
+        }
+    }
+
     pub fn adf(&self) -> Value {
         let mut content = vec![json!({"type": "paragraph", "content": [
             {"type": "text", "text": self.heading, "marks": [{"type": "strong"}]}]})];
@@ -133,6 +193,12 @@ impl Notice {
         }
         json!({"type": "doc", "version": 1, "content": content})
     }
+}
+
+/// Stages a notice in the transaction of the change it tells about (run after the commit).
+pub fn stage(tx: &mut crate::storage::Tx<'_>, n: &Notice) -> crate::storage::StorageResult<()> {
+    tx.set(&keys::decision_notice(&n.id), n)?;
+    Ok(())
 }
 
 pub fn push(host: &dyn Host, id: &str) {
@@ -229,8 +295,9 @@ pub fn requeue_stale(host: &dyn Host, budget: usize) -> AppResult<u32> {
         .iter()
         .map(|(_, n)| json!({"noticeId": n.id}).to_string())
         .collect();
-    if !ids.is_empty() {
-        host.queue_push(QUEUE, &ids, 0)?;
+    // A push holds at most 50 events (Forge).
+    for chunk in ids.chunks(50) {
+        host.queue_push(QUEUE, chunk, 0)?;
     }
     Ok(ids.len() as u32)
 }

@@ -6,6 +6,7 @@
 //! all-tools ones; the first that passes decides. The same evaluation backs the dry-run resolver,
 //! which names the deciding policy, its version and, for every policy, the failed condition.
 
+use crate::audit::AuditDraft;
 use crate::error::{AppError, AppResult};
 use crate::storage::{keys, Store};
 use serde::{Deserialize, Serialize};
@@ -277,30 +278,78 @@ pub fn parse(p: &Value) -> AppResult<Policy> {
     })
 }
 
-/// Saves a policy; its version counts its saves so evidence can name the exact one.
+/// Saves a policy; its version counts its saves so evidence can name the exact one. The policy
+/// and its `approval_policy_saved` audit entry (what changed) are one transaction, conditioned on
+/// the version read (audited like governance; issue 20).
 pub fn save(store: Store<'_>, mut policy: Policy, who: &str) -> AppResult<Policy> {
     let key = keys::approval_policy(&policy.id);
-    let current: Option<Policy> = store.get(&key)?;
+    let raw = store.get_raw(&key)?;
+    let current: Option<Policy> = raw
+        .as_deref()
+        .map(|t| crate::storage::decode(&key, t))
+        .transpose()?;
     if current.is_none() && list(store)?.len() >= MAX_POLICIES {
         return Err(AppError::invalid(
             "POLICY_LIMIT",
             "at most 200 auto-approval policies",
         ));
     }
-    policy.version = current.map(|c| c.version).unwrap_or(0) + 1;
+    policy.version = current.as_ref().map(|c| c.version).unwrap_or(0) + 1;
     policy.updated_at = crate::time::rfc3339(store.host.now_ms());
     policy.updated_by = who.into();
-    store.put(&key, &policy)?;
+    let before = current
+        .as_ref()
+        .map(|c| serde_json::to_value(c).expect("policies serialize"))
+        .unwrap_or(Value::Null);
+    let after = serde_json::to_value(&policy).expect("policies serialize");
+    let mut draft = AuditDraft::new("approval_policy_saved", who);
+    draft.subject = json!({"policyId": policy.id});
+    draft.data = json!({"version": policy.version, "created": current.is_none(),
+                        "changed": crate::audit::changed_fields(&before, &after),
+                        "policy": {"name": policy.name, "projectKey": policy.project_key,
+                                   "toolId": policy.tool_id, "autoApprove": policy.auto_approve,
+                                   "allowedGroups": policy.allowed_groups, "maxDays": policy.max_days}});
+    let text = crate::storage::encode(&policy)?;
+    let mac = crate::audit::mac_key(store, None)?;
+    crate::audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
+        tx.set_if_current(&key, text.clone(), raw.as_deref())?;
+        Ok(())
+    })
+    .map_err(busy)?;
     Ok(policy)
 }
 
-pub fn delete(store: Store<'_>, id: &str) -> AppResult<bool> {
+/// Deletes a policy with an `approval_policy_deleted` audit entry (the policy as it was).
+pub fn delete(store: Store<'_>, id: &str, who: &str) -> AppResult<bool> {
     let key = keys::approval_policy(id);
-    if crate::storage::rules::check_key(&key).is_err() || store.get_raw(&key)?.is_none() {
+    if crate::storage::rules::check_key(&key).is_err() {
         return Ok(false);
     }
-    store.delete(&key)?;
+    let Some(raw) = store.get_raw(&key)? else {
+        return Ok(false);
+    };
+    let old: Policy = crate::storage::decode(&key, &raw)?;
+    let mut draft = AuditDraft::new("approval_policy_deleted", who);
+    draft.subject = json!({"policyId": id});
+    draft.data = json!({"version": old.version, "name": old.name, "toolId": old.tool_id,
+                        "autoApprove": old.auto_approve});
+    let mac = crate::audit::mac_key(store, None)?;
+    crate::audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
+        tx.delete_if_current(&key, &raw)?;
+        Ok(())
+    })
+    .map_err(busy)?;
     Ok(true)
+}
+
+fn busy(e: crate::storage::StorageError) -> AppError {
+    match e {
+        crate::storage::StorageError::Conflict(_) => AppError::conflict(
+            "POLICY_BUSY",
+            "the policy changed meanwhile; reload and retry",
+        ),
+        other => other.into(),
+    }
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub const RESOLVERS: &[&str] = &[
     "admin.jobs.complete",
     "admin.jobs.list",
     "admin.jobs.retry",
+    "admin.jobs.manual",
+    "admin.jobs.check",
     // Connectors and identity mappings (§4.4, §8)
     "admin.connectors.list",
     "admin.connectors.get",
@@ -139,7 +141,7 @@ fn admin_resolve(
             Ok(json!({"policy": policies::save(store, policy, who)?}))
         }
         "admin.policies.delete" => {
-            Ok(json!({"deleted": policies::delete(store, id_field(p, "id")?)?}))
+            Ok(json!({"deleted": policies::delete(store, id_field(p, "id")?, who)?}))
         }
         "admin.policies.dryRun" => admin::dry_run(host, p),
         "admin.requests.list" => admin::requests(host, p),
@@ -153,6 +155,8 @@ fn admin_resolve(
         ),
         "admin.jobs.list" => super::jobs::list(store, p),
         "admin.jobs.retry" => super::jobs::retry(host, who, id_field(p, "jobId")?),
+        "admin.jobs.manual" => super::jobs::take_over(host, who, id_field(p, "jobId")?),
+        "admin.jobs.check" => super::jobs::request_check(host, who, id_field(p, "grantId")?),
         "admin.connectors.list" => connectors::list(store),
         "admin.connectors.get" => connectors::get(store, p),
         "admin.connectors.save" => connectors::save(host, who, p),

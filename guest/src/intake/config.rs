@@ -280,22 +280,39 @@ pub fn load(store: Store<'_>) -> AppResult<Option<IntakeConfig>> {
 }
 
 /// Saves a new version of the config (the version increments; who and when are recorded).
+/// Saves a new version, conditioned on what was read, with an `intake_config_updated` audit entry
+/// naming the fields that changed, in one transaction (audited like governance; issue 20).
 pub fn save(store: Store<'_>, mut cfg: IntakeConfig, actor: &str) -> AppResult<IntakeConfig> {
     let current_raw = store.get_raw(keys::SITE_INTAKE_CONFIG)?;
     let current: Option<IntakeConfig> = current_raw
         .as_deref()
         .map(|t| crate::storage::decode(keys::SITE_INTAKE_CONFIG, t))
         .transpose()?;
-    cfg.version = current.map(|c| c.version).unwrap_or(0) + 1;
+    let from = current.as_ref().map(|c| c.version).unwrap_or(0);
+    cfg.version = from + 1;
     cfg.updated_at = crate::time::rfc3339(store.host.now_ms());
     cfg.updated_by = actor.to_string();
-    let mut tx = store.tx();
-    tx.set_if_current(
-        keys::SITE_INTAKE_CONFIG,
-        crate::storage::encode(&cfg)?,
-        current_raw.as_deref(),
-    )?;
-    tx.commit().map_err(|e| match e {
+    let before = current
+        .as_ref()
+        .map(|c| serde_json::to_value(c).expect("configs serialize"))
+        .unwrap_or(Value::Null);
+    let after = serde_json::to_value(&cfg).expect("configs serialize");
+    let mut draft = crate::audit::AuditDraft::new("intake_config_updated", actor);
+    draft.data = json!({"from": from, "to": cfg.version,
+                        "changed": crate::audit::changed_fields(&before, &after),
+                        "projectKey": cfg.project_key, "portalId": cfg.portal_id,
+                        "requestTypeIds": cfg.request_type_ids});
+    let text = crate::storage::encode(&cfg)?;
+    let key = crate::audit::mac_key(store, None)?;
+    crate::audit::commit_with_audit(store, &key, None, &[draft], |tx| {
+        tx.set_if_current(
+            keys::SITE_INTAKE_CONFIG,
+            text.clone(),
+            current_raw.as_deref(),
+        )?;
+        Ok(())
+    })
+    .map_err(|e| match e {
         crate::storage::StorageError::Conflict(_) => AppError::conflict(
             "CONCURRENT_UPDATE",
             "the intake configuration changed meanwhile; reload and retry",

@@ -175,6 +175,7 @@ pub fn ingest(
 ) -> AppResult<Outcome> {
     let store = Store::new(host);
     let ev = parse_event(event)?;
+    debug_assert!(ev.id.bytes().all(|b| b.is_ascii_digit()));
 
     // 1. Configuration and the duplicate check, in one read.
     let first = store.batch_get(&[keys::SITE_INTAKE_CONFIG.to_string(), keys::request(&ev.id)])?;
@@ -218,6 +219,7 @@ pub fn ingest(
         .collect();
     let issue = match Jira::new(host).issue(&ev.key, &fields, &[app_uuid.as_str(), SNAPSHOT_KEY]) {
         Ok(v) => v,
+        Err(JiraError::TooDeep) => return too_deep(store, &ev, event, attempt, &fields),
         Err(JiraError::NotFound) => {
             host.log(
                 Level::Warn,
@@ -231,6 +233,17 @@ pub fn ingest(
         Err(e) if e.is_transient() => return defer(host, &ev, event, attempt, &e),
         Err(e) => return Err(e.into()),
     };
+    // Jira, not the event, says which issue this is (D-45).
+    let (ev, mismatch) = trust_jira(ev, &issue);
+    if let Some(message) = mismatch {
+        return reject(store, &ev, "ISSUE_ID_MISMATCH", None, &message);
+    }
+    if ev.project_key != cfg.project_key {
+        return Ok(Outcome::Skipped {
+            issue_key: ev.key,
+            reason: "WRONG_PROJECT".into(),
+        });
+    }
     let f = issue.get("fields").cloned().unwrap_or(Value::Null);
     let located = snapshot::locate(issue.get("properties"), &app_uuid);
 
@@ -470,6 +483,97 @@ fn report_route(host: &dyn Host, ev: &CreatedIssue, result: AppResult<Value>) {
     }
 }
 
+/// The event's issue as Jira reports it. The event only names the issue; its id must be the one
+/// Jira returns for its key, or the event is refused (a forged or stale payload would otherwise
+/// create a second request for the same issue). Key, project and people come from Jira too.
+fn trust_jira(mut ev: CreatedIssue, issue: &Value) -> (CreatedIssue, Option<String>) {
+    let jira_id = issue
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    let f = issue.get("fields");
+    if let Some(k) = issue
+        .get("key")
+        .and_then(Value::as_str)
+        .filter(|k| k.len() <= 64 && crate::storage::check_key(k).is_ok())
+    {
+        ev.key = k.to_string();
+    }
+    if jira_id != Some(ev.id.as_str()) {
+        let message = format!(
+            "the event names issue id {} but Jira says {} is {}; the event was not trusted",
+            ev.id,
+            ev.key,
+            jira_id.unwrap_or("unknown")
+        );
+        if let Some(real) = jira_id {
+            // Recorded under the real issue, where an admin looks for it.
+            ev.id = real.to_string();
+        }
+        return (ev, Some(message));
+    }
+    let project = f.and_then(|f| f.get("project"));
+    if let Some(k) = project.and_then(|p| p.get("key")).and_then(Value::as_str) {
+        ev.project_key = k.to_string();
+    }
+    if let Some(id) = project.and_then(|p| p.get("id")).and_then(Value::as_str) {
+        ev.project_id = id.to_string();
+    }
+    let account = |name: &str| {
+        f.and_then(|f| f.get(name))
+            .and_then(|u| u.get("accountId"))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    if let Some(r) = account("reporter").or_else(|| account("creator")) {
+        ev.reporter = Some(r);
+    }
+    if let Some(c) = f
+        .and_then(|f| f.get("created"))
+        .and_then(Value::as_str)
+        .filter(|c| crate::time::parse(c).is_some())
+    {
+        ev.created = Some(c.to_string());
+    }
+    (ev, None)
+}
+
+/// Jira's answer nests deeper than JSON can be read. The issue is read again without its
+/// properties: if that reads, the snapshot is the culprit and is rejected like any other bad
+/// snapshot (retrying would give the same answer every time).
+fn too_deep(
+    store: Store<'_>,
+    ev: &CreatedIssue,
+    event: &Value,
+    attempt: u32,
+    fields: &[&str],
+) -> AppResult<Outcome> {
+    let host = store.host;
+    match Jira::new(host).issue(&ev.key, fields, &[]) {
+        Ok(issue) => {
+            let (ev, mismatch) = trust_jira(ev.clone(), &issue);
+            if let Some(message) = mismatch {
+                return reject(store, &ev, "ISSUE_ID_MISMATCH", None, &message);
+            }
+            let e = SnapshotError::TooDeep;
+            reject(store, &ev, e.code(), e.field(), &e.message())
+        }
+        Err(JiraError::TooDeep) => reject(
+            store,
+            ev,
+            "ISSUE_UNREADABLE",
+            None,
+            "the issue's fields nest too deeply to read",
+        ),
+        Err(JiraError::NotFound) => Ok(Outcome::Skipped {
+            issue_key: ev.key.clone(),
+            reason: "ISSUE_GONE".into(),
+        }),
+        Err(e) if e.is_transient() => defer(host, ev, event, attempt, &e),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Catalog rules: the tool must exist and be approved; the duration must fit the governance
 /// maximum of its risk level (or the person's active exception). New (unassessed) tools are held
 /// to the `high` risk maximum, and refused when governance blocks unknown tools.
@@ -545,7 +649,23 @@ fn reject(
         message: message.into(),
         at: crate::time::rfc3339(host.now_ms()),
     };
-    store.put(&keys::intake_rejection(&ev.id), &rejection)?;
+    // The requester hears why and what to do, unless the refusal is about the event or the
+    // platform rather than their request (those are for admins).
+    let tell = !matches!(
+        code,
+        "ISSUE_ID_MISMATCH" | "ISSUE_UNREADABLE" | "JIRA_UNAVAILABLE" | "INTAKE_FAILED"
+    );
+    if tell {
+        let notice =
+            crate::clearance::notices::Notice::for_rejection(&ev.id, &ev.key, code, message);
+        let mut tx = store.tx();
+        tx.set(&keys::intake_rejection(&ev.id), &rejection)?;
+        crate::clearance::notices::stage(&mut tx, &notice)?;
+        tx.commit()?;
+        crate::clearance::notices::push(host, &notice.id);
+    } else {
+        store.put(&keys::intake_rejection(&ev.id), &rejection)?;
+    }
     Ok(Outcome::Rejected {
         issue_key: ev.key.clone(),
         code: code.into(),
@@ -572,7 +692,7 @@ fn defer(
     }
     let retry_after_s = match err {
         JiraError::RateLimited { retry_after_s } => (*retry_after_s).clamp(1, 900),
-        _ => (30u32 << attempt.min(4)).min(900),
+        _ => retry_delay_s(attempt),
     };
     let body = json!({"event": event, "attempt": next}).to_string();
     host.queue_push(RETRY_QUEUE, &[body], retry_after_s)?;
@@ -588,6 +708,67 @@ fn defer(
         retry_after_s,
         attempt: next,
     })
+}
+
+/// The `intake-retry` consumer. A retry that fails for any reason but a bad event (storage or
+/// secrets down, the audit head contended) is queued again with the same backoff as a Jira
+/// deferral; after the last attempt the issue gets a rejection (`INTAKE_FAILED`) an admin can
+/// find, so an issue never ends with neither a request nor a rejection. If even that write fails,
+/// the platform is asked to redeliver.
+pub fn retry(host: &dyn Host, inv: &Invocation, body: &Value) -> AppResult<Option<u32>> {
+    let attempt = body.get("attempt").and_then(Value::as_u64).unwrap_or(1) as u32;
+    let event = body.get("event").ok_or_else(|| {
+        AppError::invalid("EVENT_INVALID", "retry event without the original event")
+    })?;
+    let err = match ingest(host, inv, event, attempt) {
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind == crate::error::ErrorKind::Invalid => return Err(e),
+        Err(e) => e,
+    };
+    let ev = parse_event(event)?;
+    let next = attempt + 1;
+    if next <= MAX_RETRY_ATTEMPTS {
+        let wait = retry_delay_s(attempt);
+        let again = json!({"event": event, "attempt": next}).to_string();
+        if let Err(e) = host.queue_push(RETRY_QUEUE, &[again], wait) {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "intake: {} retry not queued ({e}); asking for redelivery",
+                    ev.key
+                ),
+            );
+            return Ok(Some(wait));
+        }
+        host.log(
+            Level::Warn,
+            &format!(
+                "intake: {} retry {attempt} failed ({err}); retry {next} in {wait}s",
+                ev.key
+            ),
+        );
+        return Ok(None);
+    }
+    let message =
+        format!("the request could not be stored after {MAX_RETRY_ATTEMPTS} attempts ({err})");
+    match reject(Store::new(host), &ev, "INTAKE_FAILED", None, &message) {
+        Ok(_) => Ok(None),
+        Err(e) => {
+            host.log(
+                Level::Error,
+                &format!(
+                    "intake: {} neither stored nor rejected ({e}); redelivery",
+                    ev.key
+                ),
+            );
+            Ok(Some(300))
+        }
+    }
+}
+
+/// The wait before retry `attempt + 1`: 30 s doubling, at most 15 minutes (a queue delay limit).
+fn retry_delay_s(attempt: u32) -> u32 {
+    (30u32 << attempt.min(4)).min(900)
 }
 
 /// The admin list of rejected snapshots, one page at a time.

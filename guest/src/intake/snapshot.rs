@@ -22,8 +22,12 @@ const MAX_URL_CHARS: usize = 2_048;
 pub enum SnapshotTool {
     /// A catalog tool by id.
     Catalog { id: String },
-    /// "Request new tool": a tool the catalog does not have yet.
-    New { name: String, url: String },
+    /// "Request new tool": a tool the catalog does not have yet. The URL is optional (§7.1).
+    New {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,11 +49,12 @@ pub enum SnapshotError {
     Missing,
     Malformed(String),
     TooLarge(usize),
+    /// Nested deeper than Jira's answer can be read (the property is refused, not retried).
+    TooDeep,
     ToolMissing,
     ToolAmbiguous,
     ToolIdInvalid(String),
     NewToolNameMissing,
-    NewToolUrlMissing,
     NewToolUrlInvalid(String),
     DurationInvalid(String),
     DurationTooLong {
@@ -72,11 +77,11 @@ impl SnapshotError {
             SnapshotError::Missing => "SNAPSHOT_MISSING",
             SnapshotError::Malformed(_) => "SNAPSHOT_MALFORMED",
             SnapshotError::TooLarge(_) => "SNAPSHOT_TOO_LARGE",
+            SnapshotError::TooDeep => "SNAPSHOT_TOO_DEEP",
             SnapshotError::ToolMissing => "TOOL_MISSING",
             SnapshotError::ToolAmbiguous => "TOOL_AMBIGUOUS",
             SnapshotError::ToolIdInvalid(_) => "TOOL_ID_INVALID",
             SnapshotError::NewToolNameMissing => "NEW_TOOL_NAME_MISSING",
-            SnapshotError::NewToolUrlMissing => "NEW_TOOL_URL_MISSING",
             SnapshotError::NewToolUrlInvalid(_) => "NEW_TOOL_URL_INVALID",
             SnapshotError::DurationInvalid(_) => "DURATION_INVALID",
             SnapshotError::DurationTooLong { .. } => "DURATION_TOO_LONG",
@@ -88,9 +93,10 @@ impl SnapshotError {
 
     pub fn field(&self) -> Option<&'static str> {
         match self {
-            SnapshotError::Missing | SnapshotError::Malformed(_) | SnapshotError::TooLarge(_) => {
-                None
-            }
+            SnapshotError::Missing
+            | SnapshotError::Malformed(_)
+            | SnapshotError::TooLarge(_)
+            | SnapshotError::TooDeep => None,
             SnapshotError::ToolMissing
             | SnapshotError::ToolAmbiguous
             | SnapshotError::ToolIdInvalid(_)
@@ -99,9 +105,7 @@ impl SnapshotError {
             SnapshotError::NewToolNameMissing | SnapshotError::UnknownToolBlocked(_) => {
                 Some("newTool.name")
             }
-            SnapshotError::NewToolUrlMissing | SnapshotError::NewToolUrlInvalid(_) => {
-                Some("newTool.url")
-            }
+            SnapshotError::NewToolUrlInvalid(_) => Some("newTool.url"),
             SnapshotError::DurationInvalid(_) | SnapshotError::DurationTooLong { .. } => {
                 Some("durationDays")
             }
@@ -113,11 +117,11 @@ impl SnapshotError {
             SnapshotError::Missing => format!("the issue has no {SNAPSHOT_KEY} snapshot (neither in the portal panel's property nor as its own property)"),
             SnapshotError::Malformed(why) => format!("the snapshot is not a JSON object: {why}"),
             SnapshotError::TooLarge(n) => format!("the snapshot is {n} characters; at most {MAX_SNAPSHOT_CHARS} are allowed"),
+            SnapshotError::TooDeep => "the snapshot is nested too deeply to read; submit the request again from the portal form".into(),
             SnapshotError::ToolMissing => "choose an approved tool or \"Request new tool\"".into(),
             SnapshotError::ToolAmbiguous => "the snapshot names both a catalog tool and a new tool".into(),
             SnapshotError::ToolIdInvalid(id) => format!("{id:?} is not a valid catalog tool id"),
             SnapshotError::NewToolNameMissing => "a new tool needs a name".into(),
-            SnapshotError::NewToolUrlMissing => "a new tool needs its URL".into(),
             SnapshotError::NewToolUrlInvalid(why) => format!("the new tool's URL is not usable: {why}"),
             SnapshotError::DurationInvalid(why) => format!("the requested duration is not a whole number of days: {why}"),
             SnapshotError::DurationTooLong { requested, max, why } => format!("{requested} days requested; at most {max} days are allowed ({why})"),
@@ -210,13 +214,16 @@ pub fn parse(raw: &Value) -> Result<Snapshot, SnapshotError> {
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .unwrap_or("");
-            if url.is_empty() {
-                return Err(SnapshotError::NewToolUrlMissing);
-            }
-            check_url(url)?;
+            // Optional (§7.1 "optional tool URL for new tools"); when given it must be usable.
+            let url = if url.is_empty() {
+                None
+            } else {
+                check_url(url)?;
+                Some(url.to_string())
+            };
             SnapshotTool::New {
                 name: truncate(name, MAX_TOOL_NAME_CHARS),
-                url: url.to_string(),
+                url,
             }
         }
     };
@@ -345,10 +352,6 @@ mod tests {
         assert_eq!(
             code(json!({"newTool":{"url":"https://b.io"},"durationDays":3})),
             "NEW_TOOL_NAME_MISSING"
-        );
-        assert_eq!(
-            code(json!({"newTool":{"name":"B"},"durationDays":3})),
-            "NEW_TOOL_URL_MISSING"
         );
         assert_eq!(
             code(json!({"newTool":{"name":"B","url":"javascript:alert(1)"},"durationDays":3})),

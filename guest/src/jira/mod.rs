@@ -9,8 +9,13 @@ pub enum JiraError {
     NotFound,
     Forbidden(String),
     Invalid(String),
-    RateLimited { retry_after_s: u32 },
+    RateLimited {
+        retry_after_s: u32,
+    },
     Unavailable(String),
+    /// A 2xx body nested deeper than the JSON parser allows: the same answer every time, so
+    /// retrying cannot help (callers treat it as bad data, not as an outage).
+    TooDeep,
 }
 
 impl JiraError {
@@ -33,6 +38,7 @@ impl std::fmt::Display for JiraError {
                 write!(f, "Jira: rate limited, retry after {retry_after_s}s")
             }
             JiraError::Unavailable(m) => write!(f, "Jira: unavailable ({m})"),
+            JiraError::TooDeep => write!(f, "Jira: the answer nests too deep to read"),
         }
     }
 }
@@ -77,6 +83,10 @@ impl From<JiraError> for crate::error::AppError {
                 "JIRA_UNAVAILABLE",
                 "Jira is unavailable; retry later",
             ),
+            JiraError::TooDeep => AppError::invalid(
+                "JIRA_ANSWER_TOO_DEEP",
+                "Jira's answer nests deeper than the app can read",
+            ),
         }
     }
 }
@@ -116,8 +126,14 @@ impl<'h> Jira<'h> {
                 if resp.body.trim().is_empty() {
                     Ok(Value::Null)
                 } else {
-                    serde_json::from_str(&resp.body)
-                        .map_err(|e| JiraError::Unavailable(format!("unreadable response: {e}")))
+                    serde_json::from_str(&resp.body).map_err(|e| {
+                        // serde_json stops at 128 levels; that is a property of the data.
+                        if e.to_string().starts_with("recursion limit exceeded") {
+                            JiraError::TooDeep
+                        } else {
+                            JiraError::Unavailable(format!("unreadable response: {e}"))
+                        }
+                    })
                 }
             }
             404 => Err(JiraError::NotFound),

@@ -84,7 +84,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 .collect();
             let new_max = gov.max_days(catalog::RiskLevel::High);
             let new_tool = (!gov.block_unknown_tools).then(|| {
-                json!({"id": "new-tool", "label": "Request new tool", "needsUrl": true, "maxDays": new_max,
+                json!({"id": "new-tool", "label": "Request new tool", "needsUrl": false, "maxDays": new_max,
                        "durations": DURATIONS.iter().filter(|d| **d <= new_max).collect::<Vec<_>>()})
             });
             Ok(json!({"tools": tools, "newTool": new_tool}))

@@ -39,7 +39,9 @@ pub enum RequestedTool {
     },
     New {
         name: String,
-        url: String,
+        /// Optional (§7.1); absent when the requester gave none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
     },
 }
 

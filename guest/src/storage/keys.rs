@@ -57,6 +57,8 @@ pub const AUDIT_MAC_KEY_ID: &str = "audit-mac-key-id";
 pub fn audit_mac_secret(id: &str) -> String {
     format!("audit-mac-key:{id}")
 }
+/// The chain's length anchor, in secret storage (out of reach of a KVS rollback; D-48).
+pub const AUDIT_ANCHOR_SECRET: &str = "audit-anchor";
 
 /// Short-lived cache of a user's admin check (Jira permission calls are expensive).
 pub fn access_cache(account_id: &str) -> String {
