@@ -12,6 +12,7 @@
 pub mod boundary;
 pub mod builtins;
 pub mod inbox;
+pub mod pii;
 pub mod precedents;
 pub mod privacy;
 pub mod providers;
