@@ -420,8 +420,8 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         Err(_) => Err(providers::ProviderFailure::new(ErrorCode::Unavailable)),
     };
     if let Err(f) = &outcome {
-        if f.code.is_transient() && effect.attempts < 2 {
-            return Ok(Some(f.retry_after_s.unwrap_or(0).max(TRANSIENT_RETRY_S)));
+        if let Some(wait) = retry_wait(f, host.now_ms(), effect.attempts) {
+            return Ok(Some(wait));
         }
     }
     let prompt_text = format!(
@@ -488,6 +488,28 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         super::inbox::record(host, code)?;
     }
     effects::finish(host, &effect, completion_of(&exec))
+}
+
+/// Longest wait a retry may ask for; a provider asking for more fails the step with its code
+/// (RATE_LIMITED, UNAVAILABLE) instead of holding the job for hours. Re-run is the way back.
+pub const MAX_RETRY_WAIT_S: u64 = 60;
+
+/// Seconds until the one transient retry, or `None` when the failure is final: not transient,
+/// already retried, the provider said `x-should-retry: false`, or it asked for more than
+/// [`MAX_RETRY_WAIT_S`].
+pub fn retry_wait(f: &providers::ProviderFailure, now_ms: u64, attempts: u32) -> Option<u32> {
+    if !f.code.is_transient() || attempts >= 2 || f.no_retry {
+        return None;
+    }
+    let asked = match (f.retry_after_s, f.retry_at_ms) {
+        (Some(s), _) => u64::from(s),
+        (None, Some(at)) => at.saturating_sub(now_ms).div_ceil(1000),
+        (None, None) => 0,
+    };
+    if asked > MAX_RETRY_WAIT_S {
+        return None;
+    }
+    Some(asked.max(u64::from(TRANSIENT_RETRY_S)) as u32)
 }
 
 fn completion_of(e: &Execution) -> Completion {
@@ -818,6 +840,32 @@ mod tests {
                 assert!(marker > p.rfind("### Approval Data").unwrap());
             }
         }
+    }
+
+    // covers: AP-152
+    #[test]
+    fn retry_waits_are_bounded_and_honour_should_retry() {
+        let f = |s: Option<u32>, at: Option<u64>, no: bool| {
+            let mut f = providers::ProviderFailure::new(ErrorCode::RateLimited);
+            f.retry_after_s = s;
+            f.retry_at_ms = at;
+            f.no_retry = no;
+            f
+        };
+        assert_eq!(
+            retry_wait(&f(None, None, false), 0, 1),
+            Some(TRANSIENT_RETRY_S)
+        );
+        assert_eq!(retry_wait(&f(Some(17), None, false), 0, 1), Some(17));
+        // `retry-after: 99999` is not a day-long wait: the step fails RATE_LIMITED now.
+        assert_eq!(retry_wait(&f(Some(99_999), None, false), 0, 1), None);
+        assert_eq!(
+            retry_wait(&f(None, Some(30_000), false), 1_000, 1),
+            Some(29)
+        );
+        assert_eq!(retry_wait(&f(None, Some(500_000), false), 0, 1), None);
+        assert_eq!(retry_wait(&f(None, None, true), 0, 1), None);
+        assert_eq!(retry_wait(&f(None, None, false), 0, 2), None);
     }
 
     // covers: AP-076, AP-110
