@@ -1,10 +1,13 @@
 //! `cargo bench --bench prompt` — AI Prompt step figures for BENCHMARKS.md (native, in-process):
-//! scrubbing throughput, pruning + assembly near the 200,000-character cap.
+//! scrubbing throughput (by registered people, and PII mode), pruning + assembly near the 200,000-character cap.
 
 use aiclearance::prompt::privacy::Scrubber;
 use aiclearance::prompt::prune::{prune_issue, PruneOptions};
 use serde_json::json;
 use std::time::Instant;
+
+#[path = "../tests/common/pii_corpus.rs"]
+mod corpus;
 
 fn text(bytes: usize) -> String {
     let para = "Alice Smith (alice.smith@example.com, +1 415 555 0134) asked for ChatGPT Enterprise for the \
@@ -13,27 +16,91 @@ are unrelated. IBAN GB82 WEST 1234 5698 7654 32, SSN 123-45-6789. Owner 5ad8a103
     para.repeat(bytes / para.len() + 1)[..bytes].to_string()
 }
 
-fn main() {
-    // Scrubbing throughput, always-on and PII mode.
-    for pii in [false, true] {
-        let mut s = Scrubber::new(pii);
-        s.register_user(
-            "5ad8a1033b4801af4cd6c510",
-            "Alice Smith",
-            Some("alice.smith@example.com"),
+/// `n` registered people with two-word names and account ids (the fixture site has 33).
+fn people(s: &mut Scrubber, n: usize) {
+    const FIRST: &[&str] = &[
+        "Helena", "Jonas", "Priya", "Chloe", "Mateo", "Aiko", "Omar", "Lena",
+    ];
+    const LAST: &[&str] = &[
+        "Vogt",
+        "Lindqvist",
+        "Raman",
+        "Dubois",
+        "Silva",
+        "Tanaka",
+        "Haddad",
+    ];
+    for i in 0..n {
+        let name = format!(
+            "{} {}{}",
+            FIRST[i % FIRST.len()],
+            LAST[i % LAST.len()],
+            i / 56
         );
-        let input = text(1_000_000);
-        let started = Instant::now();
-        let out = s.scrub_text(&input);
-        let secs = started.elapsed().as_secs_f64();
-        assert!(!out.contains("alice.smith@example.com"));
-        println!(
-            "scrub 1 MB (PII mode {pii}): {:.1} ms, {:.1} MB/s, {} bytes out",
-            secs * 1000.0,
-            1.0 / secs,
-            out.len()
+        s.register_user(
+            &format!("{:024x}", 0x5ad8_a103_3b48_01af_u64 + i as u64 * 7919),
+            &name,
+            None,
         );
     }
+}
+
+fn scrub_mb_s(pii: bool, n_people: usize, input: &str) -> f64 {
+    let mut s = Scrubber::new(pii);
+    s.register_user(
+        "5ad8a1033b4801af4cd6c510",
+        "Alice Smith",
+        Some("alice.smith@example.com"),
+    );
+    people(&mut s, n_people.saturating_sub(1));
+    let _ = s.scrub_text("warm up");
+    let runs = 5;
+    let started = Instant::now();
+    for _ in 0..runs {
+        let out = s.scrub_text(input);
+        assert!(!out.contains("alice.smith@example.com") && !out.contains("Alice Smith"));
+    }
+    let secs = started.elapsed().as_secs_f64() / runs as f64;
+    input.len() as f64 / 1e6 / secs
+}
+
+fn main() {
+    // Scrubbing throughput by registered people (always-on rules), and PII mode.
+    let input = text(1_000_000);
+    let base = scrub_mb_s(false, 0, &input);
+    for n in [0usize, 33, 1_000] {
+        let mb = if n == 0 {
+            base
+        } else {
+            scrub_mb_s(false, n, &input)
+        };
+        println!(
+            "scrub 1 MB, {n} registered people: {mb:.0} MB/s ({:.2}× the no-people figure)",
+            base / mb
+        );
+    }
+    for n in [0usize, 33] {
+        println!(
+            "scrub 1 MB, PII mode, {n} registered people: {:.0} MB/s",
+            scrub_mb_s(true, n, &input)
+        );
+    }
+    // PII mode on the generated corpus (varied shapes and decoys).
+    let mut rng = corpus::Rng::new(7);
+    let mut mixed = String::new();
+    while mixed.len() < 1_000_000 {
+        for x in corpus::sensitive(&mut rng, 20)
+            .into_iter()
+            .chain(corpus::decoys(&mut rng, 20))
+        {
+            mixed.push_str(&x.text);
+            mixed.push_str(" The vendor confirmed the renewal terms for next year. ");
+        }
+    }
+    println!(
+        "scrub the 1 MB generated PII corpus, PII mode: {:.0} MB/s",
+        scrub_mb_s(true, 33, &mixed)
+    );
     // Pruning an issue whose text sums to ~200,000 characters.
     let comments: Vec<_> = (0..30)
         .map(|i| json!({"id": i.to_string(), "author": {"accountId": format!("acc{i}"), "displayName": format!("User Number{i}")},

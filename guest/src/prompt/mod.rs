@@ -1,6 +1,6 @@
 //! The AI Prompt step.
 //!
-//! Pure building blocks (no I/O): anonymisation (`privacy`), context pruning of the Jira issue
+//! Pure building blocks (no I/O): anonymisation (`privacy`), the trust boundary (`boundary`), context pruning of the Jira issue
 //! (`prune`), the generated system prompt (`system`), the six built-in templates (`builtins`),
 //! provider wire formats and error mapping (`providers`), and parsing of the model's answer into
 //! sections, chips and citations (`result`).
@@ -9,8 +9,10 @@
 //! (`usage`), the admin error inbox (`inbox`), precedent approvals (`precedents`), the queue worker that runs a step (`worker`), and
 //! the resolvers (`service`).
 
+pub mod boundary;
 pub mod builtins;
 pub mod inbox;
+pub mod pii;
 pub mod precedents;
 pub mod privacy;
 pub mod providers;

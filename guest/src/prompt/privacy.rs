@@ -2,13 +2,19 @@
 //!
 //! Always on: emails → `<email>`, account ids removed, people → stable `<user-N>` tokens (real
 //! names are only substituted in free text when they have two or more words, so a user called
-//! "River" does not mangle the word "river"). PII-sensitive mode adds phones, payment cards
-//! (Luhn-checked), IBANs (mod-97-checked) and US SSNs. Candidates are validated before they are
-//! replaced, so order numbers (`ORD-2024-000123`), issue keys (`AIR-42`), dates and Luhn-invalid
-//! digit runs pass through untouched.
+//! "River" does not mangle the word "river"). PII-sensitive mode adds phones, payment cards,
+//! IBANs and US SSNs (`pii`).
+//!
+//! Registered account ids and names are found in one pass, however many people are registered:
+//! one Aho-Corasick automaton over the ids and the first word of every multi-word name, each hit
+//! verified in place (the rest of the name, with any whitespace between words, and word
+//! boundaries).
 
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::{NoExpand, Regex};
 use std::sync::OnceLock;
+
+pub use super::pii::{iban_valid, luhn_valid, CARD_TOKEN, IBAN_TOKEN, PHONE_TOKEN, SSN_TOKEN};
 
 /// Custom fields whose name (or id) contains one of these are dropped in PII-sensitive mode.
 pub const PII_FIELD_KEYWORDS: &[&str] = &[
@@ -19,10 +25,6 @@ pub const PII_FIELD_KEYWORDS: &[&str] = &[
 pub const EMAIL_TOKEN: &str = "<email>";
 /// Stands in for an account id that belongs to nobody registered in this execution.
 pub const ACCOUNT_TOKEN: &str = "<account>";
-pub const PHONE_TOKEN: &str = "<phone>";
-pub const CARD_TOKEN: &str = "<cc>";
-pub const IBAN_TOKEN: &str = "<iban>";
-pub const SSN_TOKEN: &str = "<ssn>";
 
 /// Case-insensitive substring match against [`PII_FIELD_KEYWORDS`]. Deliberately broad
 /// ("Discard date" matches "card"): dropping a harmless field beats leaking a sensitive one.
@@ -31,80 +33,12 @@ pub fn is_pii_field_name(name: &str) -> bool {
     PII_FIELD_KEYWORDS.iter().any(|k| lower.contains(k))
 }
 
-/// Luhn checksum over the ASCII digits of `digits`; spaces and dashes are ignored, any other
-/// character (or fewer than two digits) makes it invalid.
-pub fn luhn_valid(digits: &str) -> bool {
-    let mut sum = 0u32;
-    let mut count = 0usize;
-    let mut double = false;
-    for c in digits.chars().rev() {
-        if c == ' ' || c == '-' {
-            continue;
-        }
-        if !c.is_ascii_digit() {
-            return false;
-        }
-        let d = c as u32 - '0' as u32;
-        let v = if double {
-            let x = d * 2;
-            if x > 9 {
-                x - 9
-            } else {
-                x
-            }
-        } else {
-            d
-        };
-        sum += v;
-        double = !double;
-        count += 1;
-    }
-    count >= 2 && sum.is_multiple_of(10)
-}
-
-/// ISO 13616 check: 15–34 alphanumerics (whitespace ignored), country letters, check digits,
-/// and the mod-97 remainder of the rearranged number equals 1.
-pub fn iban_valid(s: &str) -> bool {
-    let compact: Vec<char> = s
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    if compact.len() < 15 || compact.len() > 34 {
-        return false;
-    }
-    if !compact[0].is_ascii_uppercase()
-        || !compact[1].is_ascii_uppercase()
-        || !compact[2].is_ascii_digit()
-        || !compact[3].is_ascii_digit()
-    {
-        return false;
-    }
-    let mut rem: u32 = 0;
-    for c in compact[4..].iter().chain(compact[..4].iter()) {
-        if !c.is_ascii_alphanumeric() {
-            return false;
-        }
-        let Some(v) = c.to_digit(36) else {
-            return false;
-        };
-        rem = if v < 10 {
-            (rem * 10 + v) % 97
-        } else {
-            (rem * 100 + v) % 97
-        };
-    }
-    rem == 1
-}
-
 #[derive(Debug, Clone)]
 struct Person {
     token: String,
     account_id: String,
     display_name: String,
     email: Option<String>,
-    /// Only for multi-word names: single words are too likely to be ordinary English.
-    name_re: Option<Regex>,
 }
 
 impl Person {
@@ -120,36 +54,77 @@ impl Person {
         }
         self.display_name == display_name
     }
+
+    /// The words of a name free text may carry (two or more), else `None`.
+    fn name_words(&self) -> Option<Vec<&str>> {
+        let words: Vec<&str> = self.display_name.split_whitespace().collect();
+        (words.len() >= 2).then_some(words)
+    }
 }
 
-fn name_pattern(display_name: &str) -> Option<Regex> {
-    let words: Vec<&str> = display_name.split_whitespace().collect();
-    if words.len() < 2 {
+/// What a hit of the automaton may be.
+#[derive(Debug, Clone)]
+enum Needle {
+    /// A registered account id (exact, whole word) → the person's token.
+    Id(usize),
+    /// The first word of these people's names, longest name first.
+    FirstWord(Vec<usize>),
+}
+
+/// The one-pass matcher over everyone registered so far (rebuilt lazily after a registration).
+#[derive(Debug, Clone)]
+struct Matcher {
+    ac: AhoCorasick,
+    needles: Vec<Needle>,
+}
+
+fn build_matcher(people: &[Person]) -> Option<Matcher> {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut needles: Vec<Needle> = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        if p.account_id.len() >= 6 {
+            patterns.push(p.account_id.clone());
+            needles.push(Needle::Id(i));
+        }
+    }
+    // First words, each once (in its spellings: as written, lower and upper case; ASCII case is
+    // folded by the automaton), mapping to every person whose name starts with it.
+    let mut firsts: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        let Some(words) = p.name_words() else {
+            continue;
+        };
+        let key = words[0].to_lowercase();
+        match firsts.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(i),
+            None => firsts.push((key, vec![i])),
+        }
+    }
+    for (key, mut list) in firsts {
+        list.sort_by_key(|&i| std::cmp::Reverse(people[i].display_name.len()));
+        let first = people[list[0]].name_words().expect("multi-word")[0].to_string();
+        let mut spellings = vec![first.clone(), key.clone(), first.to_uppercase()];
+        spellings.sort();
+        spellings.dedup();
+        for sp in spellings {
+            patterns.push(sp);
+            needles.push(Needle::FirstWord(list.clone()));
+        }
+    }
+    if patterns.is_empty() {
         return None;
     }
-    let body = words
-        .iter()
-        .map(|w| regex::escape(w))
-        .collect::<Vec<_>>()
-        .join(r"\s+");
-    // `\b` only next to word characters, so names like "Smith Jr." still match at their end.
-    let starts_word = display_name
-        .trim_start()
-        .chars()
-        .next()
-        .is_some_and(char::is_alphanumeric);
-    let ends_word = display_name
-        .trim_end()
-        .chars()
-        .next_back()
-        .is_some_and(char::is_alphanumeric);
-    let pattern = format!(
-        "(?i){}{}{}",
-        if starts_word { r"\b" } else { "" },
-        body,
-        if ends_word { r"\b" } else { "" }
-    );
-    Regex::new(&pattern).ok()
+    let ac = AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&patterns)
+        .ok()?;
+    Some(Matcher { ac, needles })
+}
+
+/// Unicode case-insensitive equality of two words.
+fn same_word(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
 }
 
 /// One execution's anonymiser: the token table plus the free-text scrubbing rules.
@@ -157,6 +132,7 @@ fn name_pattern(display_name: &str) -> Option<Regex> {
 pub struct Scrubber {
     pii_mode: bool,
     people: Vec<Person>,
+    matcher: OnceLock<Option<Matcher>>,
 }
 
 impl Scrubber {
@@ -164,6 +140,7 @@ impl Scrubber {
         Scrubber {
             pii_mode,
             people: Vec::new(),
+            matcher: OnceLock::new(),
         }
     }
 
@@ -194,17 +171,23 @@ impl Scrubber {
             .position(|p| p.is(account_id, display_name, email))
         {
             let p = &mut self.people[i];
+            let mut changed = false;
             if p.account_id.is_empty() && !account_id.is_empty() {
                 p.account_id = account_id.to_string();
+                changed = true;
             }
             if p.email.is_none() {
                 p.email = email.map(str::to_string);
             }
             if p.display_name.is_empty() && !display_name.is_empty() {
                 p.display_name = display_name.to_string();
-                p.name_re = name_pattern(display_name);
+                changed = true;
             }
-            return p.token.clone();
+            let token = p.token.clone();
+            if changed {
+                self.matcher = OnceLock::new();
+            }
+            return token;
         }
         let token = format!("<user-{}>", self.people.len() + 1);
         self.people.push(Person {
@@ -212,8 +195,8 @@ impl Scrubber {
             account_id: account_id.to_string(),
             display_name: display_name.to_string(),
             email: email.map(str::to_string),
-            name_re: name_pattern(display_name),
         });
+        self.matcher = OnceLock::new();
         token
     }
 
@@ -234,42 +217,96 @@ impl Scrubber {
         if s.is_empty() {
             return String::new();
         }
-        let mut text = email_re()
-            .replace_all(s, NoExpand(EMAIL_TOKEN))
-            .into_owned();
-
-        // Registered account ids, longest first (one id can't then eat part of another).
-        let mut ids: Vec<(&str, &str)> = self
-            .people
-            .iter()
-            .filter(|p| p.account_id.len() >= 6)
-            .map(|p| (p.account_id.as_str(), p.token.as_str()))
-            .collect();
-        ids.sort_by_key(|x| std::cmp::Reverse(x.0.len()));
-        for (id, token) in ids {
-            if text.contains(id) {
-                text = replace_bounded(&text, id, token);
-            }
-        }
+        let text = if s.contains('@') {
+            email_re()
+                .replace_all(s, NoExpand(EMAIL_TOKEN))
+                .into_owned()
+        } else {
+            s.to_string()
+        };
+        let text = self.replace_people(&text);
         // Account-id-shaped strings nobody registered are still identifiers: remove them.
-        text = replace_checked(&text, account_re(), account_replacement);
+        let text = replace_checked(&text, account_re(), account_replacement);
+        if self.pii_mode {
+            super::pii::redact(&text)
+        } else {
+            text
+        }
+    }
 
-        let mut named: Vec<&Person> = self.people.iter().filter(|p| p.name_re.is_some()).collect();
-        named.sort_by_key(|x| std::cmp::Reverse(x.display_name.len()));
-        for p in named {
-            if let Some(re) = &p.name_re {
-                text = re.replace_all(&text, NoExpand(&p.token)).into_owned();
+    /// Registered ids and multi-word names → tokens, in one pass.
+    fn replace_people(&self, text: &str) -> String {
+        let Some(m) = self
+            .matcher
+            .get_or_init(|| build_matcher(&self.people))
+            .as_ref()
+        else {
+            return text.to_string();
+        };
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for hit in m.ac.find_iter(text) {
+            let (a, b) = (hit.start(), hit.end());
+            if a < last {
+                continue;
+            }
+            let found = match &m.needles[hit.pattern().as_usize()] {
+                Needle::Id(i) => {
+                    let p = &self.people[*i];
+                    (text[a..b] == p.account_id && clear_before(text, a) && clear_after(text, b))
+                        .then_some((b, p.token.as_str()))
+                }
+                Needle::FirstWord(list) => list.iter().find_map(|&i| {
+                    let p = &self.people[i];
+                    let end = self.name_end(text, a, p)?;
+                    Some((end, p.token.as_str()))
+                }),
+            };
+            if let Some((end, token)) = found {
+                out.push_str(&text[last..a]);
+                out.push_str(token);
+                last = end;
             }
         }
+        out.push_str(&text[last..]);
+        out
+    }
 
-        if self.pii_mode {
-            // IBANs and cards before SSNs and phones: a phone pattern would match their digits.
-            text = replace_checked(&text, iban_re(), iban_replacement);
-            text = replace_checked(&text, card_re(), card_replacement);
-            text = replace_checked(&text, ssn_re(), ssn_replacement);
-            text = replace_checked(&text, phone_re(), phone_replacement);
+    /// Where `p`'s name ends if it starts at `a` (whitespace runs between words; `\b` only next
+    /// to word characters, so names like "Smith Jr." still match at their end).
+    fn name_end(&self, text: &str, a: usize, p: &Person) -> Option<usize> {
+        let words = p.name_words()?;
+        let starts_word = words[0].chars().next().is_some_and(char::is_alphanumeric);
+        if starts_word && !clear_before(text, a) {
+            return None;
         }
-        text
+        let mut i = a;
+        for (n, w) in words.iter().enumerate() {
+            if n > 0 {
+                let gap = text[i..]
+                    .char_indices()
+                    .find(|(_, c)| !c.is_whitespace())
+                    .map_or(text.len() - i, |(k, _)| k);
+                if gap == 0 {
+                    return None;
+                }
+                i += gap;
+            }
+            // The same number of characters as the word, compared case-insensitively.
+            let take = text[i..]
+                .char_indices()
+                .nth(w.chars().count())
+                .map_or(text.len() - i, |(k, _)| k);
+            if !same_word(&text[i..i + take], w) {
+                return None;
+            }
+            i += take;
+        }
+        let ends_word = words
+            .last()
+            .and_then(|w| w.chars().next_back())
+            .is_some_and(char::is_alphanumeric);
+        (!ends_word || clear_after(text, i)).then_some(i)
     }
 }
 
@@ -281,9 +318,10 @@ fn compiled(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 
 fn email_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
+    // The top-level domain is letters, or an IDN in punycode (`xn--p1ai`).
     compiled(
         &RE,
-        r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+        r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.(?:[Xx][Nn]--[A-Za-z0-9\-]+|[A-Za-z]{2,})",
     )
 }
 
@@ -295,34 +333,11 @@ fn account_re() -> &'static Regex {
     )
 }
 
-fn iban_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    compiled(&RE, r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}")
-}
-
-fn card_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    compiled(&RE, r"[0-9](?:[ \-]?[0-9]){12,18}")
-}
-
-fn ssn_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    compiled(&RE, r"[0-9]{3}-[0-9]{2}-[0-9]{4}")
-}
-
-fn phone_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    compiled(
-        &RE,
-        r"\+[0-9]{8,15}|(?:\+[0-9]{1,3}[ .\-]?)?(?:\([0-9]{1,4}\)[ .\-]?)?[0-9]{1,4}(?:[ .\-][0-9]{2,5}){1,5}",
-    )
-}
-
 // ---- validated replacement ----
 
 /// Like `replace_all`, but each match is offered to `accept(text, start, end)`, which returns
 /// the replacement or `None` to keep the original. (The regex crate has no look-around, so
-/// boundary and checksum rules live here.)
+/// boundary rules live here.)
 fn replace_checked(
     text: &str,
     re: &Regex,
@@ -341,62 +356,20 @@ fn replace_checked(
     out
 }
 
-/// Replaces whole-word occurrences of `needle` only (an id inside a longer hash stays).
-fn replace_bounded(text: &str, needle: &str, rep: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for (i, _) in text.match_indices(needle) {
-        if i < last {
-            continue;
-        }
-        let end = i + needle.len();
-        if clear_before(text, i, "") && clear_after(text, end, "") {
-            out.push_str(&text[last..i]);
-            out.push_str(rep);
-            last = end;
-        }
-    }
-    out.push_str(&text[last..]);
-    out
+/// True when the character before `i` is not a word character.
+fn clear_before(t: &str, i: usize) -> bool {
+    t[..i]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric())
 }
 
-fn prev_char(t: &str, i: usize) -> Option<char> {
-    t[..i].chars().next_back()
-}
-
-fn next_char(t: &str, i: usize) -> Option<char> {
-    t[i..].chars().next()
-}
-
-/// True when the character before `i` is not a word character nor one of `extra`.
-fn clear_before(t: &str, i: usize, extra: &str) -> bool {
-    match prev_char(t, i) {
-        None => true,
-        Some(c) => !(c.is_alphanumeric() || extra.contains(c)),
-    }
-}
-
-fn clear_after(t: &str, i: usize, extra: &str) -> bool {
-    match next_char(t, i) {
-        None => true,
-        Some(c) => !(c.is_alphanumeric() || extra.contains(c)),
-    }
-}
-
-/// A greedy candidate may run into the next word or number ("DE89 … 00 BANK"); try the longest
-/// prefix that ends before a separator (or at the end) and passes `ok`.
-fn longest_valid_prefix(m: &str, seps: &[char], ok: impl Fn(&str) -> bool) -> Option<usize> {
-    let mut ends: Vec<usize> = m
-        .char_indices()
-        .filter(|(_, c)| seps.contains(c))
-        .map(|(i, _)| i)
-        .collect();
-    ends.push(m.len());
-    ends.into_iter().rev().find(|&e| e > 0 && ok(&m[..e]))
+fn clear_after(t: &str, i: usize) -> bool {
+    t[i..].chars().next().is_none_or(|c| !c.is_alphanumeric())
 }
 
 fn account_replacement(t: &str, a: usize, b: usize) -> Option<String> {
-    if !clear_before(t, a, "") || !clear_after(t, b, "") {
+    if !clear_before(t, a) || !clear_after(t, b) {
         return None;
     }
     let m = &t[a..b];
@@ -409,106 +382,6 @@ fn account_replacement(t: &str, a: usize, b: usize) -> Option<String> {
         }
     }
     Some(ACCOUNT_TOKEN.to_string())
-}
-
-fn iban_replacement(t: &str, a: usize, b: usize) -> Option<String> {
-    if !clear_before(t, a, "") {
-        return None;
-    }
-    let m = &t[a..b];
-    let full_ok = clear_after(t, b, "");
-    let end = longest_valid_prefix(m, &[' '], |p| {
-        (p.len() < m.len() || full_ok) && iban_valid(p)
-    })?;
-    Some(format!("{}{}", IBAN_TOKEN, &m[end..]))
-}
-
-fn card_replacement(t: &str, a: usize, b: usize) -> Option<String> {
-    if !clear_before(t, a, "-+_./") {
-        return None;
-    }
-    let m = &t[a..b];
-    let full_ok = clear_after(t, b, "-_");
-    let end = longest_valid_prefix(m, &[' ', '-'], |p| {
-        let n = p.chars().filter(char::is_ascii_digit).count();
-        (p.len() < m.len() || full_ok) && (13..=19).contains(&n) && luhn_valid(p)
-    })?;
-    Some(format!("{}{}", CARD_TOKEN, &m[end..]))
-}
-
-fn ssn_replacement(t: &str, a: usize, b: usize) -> Option<String> {
-    if !clear_before(t, a, "-_/.") || !clear_after(t, b, "-_/") {
-        return None;
-    }
-    let m = &t[a..b];
-    let area = &m[0..3];
-    let group = &m[4..6];
-    let serial = &m[7..11];
-    // Numbers the SSA never issues are not SSNs (keeps look-alike references intact).
-    if area == "000" || area == "666" || area.starts_with('9') || group == "00" || serial == "0000"
-    {
-        return None;
-    }
-    Some(SSN_TOKEN.to_string())
-}
-
-fn phone_replacement(t: &str, a: usize, b: usize) -> Option<String> {
-    // Part of an identifier (ORD-2024-000123, AIR-42, path/123) or of a decimal number.
-    match prev_char(t, a) {
-        Some(c) if c.is_alphanumeric() || "-_/#+".contains(c) => return None,
-        Some('.') | Some(',') => {
-            let before = prev_char(t, a - 1);
-            if before.is_some_and(|c| c.is_ascii_digit()) {
-                return None;
-            }
-        }
-        _ => {}
-    }
-    match next_char(t, b) {
-        Some(c) if c.is_alphanumeric() || "-_/".contains(c) => return None,
-        Some('.') | Some(',') if next_char(t, b + 1).is_some_and(|c| c.is_ascii_digit()) => {
-            return None;
-        }
-        _ => {}
-    }
-    let m = &t[a..b];
-    let digits = m.chars().filter(char::is_ascii_digit).count();
-    if !(7..=15).contains(&digits) {
-        return None;
-    }
-    let explicit = m.starts_with('+') || m.contains('(');
-    if !explicit {
-        let groups: Vec<&str> = m.split([' ', '.', '-']).filter(|g| !g.is_empty()).collect();
-        // Two groups are too often a year range or an amount ("2019-2024").
-        if groups.len() < 3 {
-            return None;
-        }
-        let (g0, g1, g2) = (groups[0].len(), groups[1].len(), groups[2].len());
-        // Dates: 2024-01-15, and (without spaces) 15.01.2024 / 01/15/24.
-        if g0 == 4 && g1 <= 2 && g2 <= 2 {
-            return None;
-        }
-        if !m.contains(' ') && g0 <= 2 && g1 <= 2 && (g2 == 2 || g2 == 4) {
-            return None;
-        }
-        // SSN-shaped (ddd-dd-dddd) but rejected as an SSN above: not a phone either.
-        if groups.len() == 3 && (g0, g1, g2) == (3, 2, 4) && m.contains('-') {
-            return None;
-        }
-        // Thousands grouping: 1 234 567, 12.345.678.
-        if g0 <= 3 && groups[1..].iter().all(|g| g.len() == 3) {
-            return None;
-        }
-        // IPv4 addresses.
-        if groups.len() == 4
-            && !m.contains(' ')
-            && !m.contains('-')
-            && groups.iter().all(|g| g.len() <= 3)
-        {
-            return None;
-        }
-    }
-    Some(PHONE_TOKEN.to_string())
 }
 
 #[cfg(test)]

@@ -605,6 +605,12 @@ pub struct ProviderFailure {
     /// Sanitized: [`ErrorCode::user_message`] plus the HTTP status, never the provider body.
     pub message: String,
     pub retry_after_s: Option<u32>,
+    /// An HTTP-date `retry-after` (epoch ms): the worker turns it into a wait with its clock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+    /// The provider said `x-should-retry: false`: a retry would fail the same way.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_retry: bool,
     /// Tokens the provider billed anyway (truncated or filtered answers), for the budget.
     pub tokens_in: u64,
     pub tokens_out: u64,
@@ -616,6 +622,8 @@ impl ProviderFailure {
             code,
             message: code.user_message().to_string(),
             retry_after_s: None,
+            retry_at_ms: None,
+            no_retry: false,
             tokens_in: 0,
             tokens_out: 0,
         }
@@ -923,6 +931,8 @@ fn classify(status: u16, v: Option<&Value>) -> ErrorCode {
         429 => ErrorCode::RateLimited,
         400 | 404 | 405 | 409 | 415 | 422 => ErrorCode::Misconfigured,
         524 => ErrorCode::Timeout,
+        // Groq: "capacity exceeded", transient like an overload.
+        498 => ErrorCode::Unavailable,
         500..=599 => ErrorCode::Unavailable,
         _ if etype == "overloaded_error" => ErrorCode::Unavailable,
         _ => ErrorCode::Other,
@@ -934,8 +944,32 @@ fn failure_from_status(resp: &HttpResponse, v: Option<&Value>) -> ProviderFailur
     let mut f = ProviderFailure::with_status(code, resp.status);
     if code.is_transient() {
         f.retry_after_s = retry_after(resp);
+        if f.retry_after_s.is_none() {
+            f.retry_at_ms = resp.header("retry-after").and_then(parse_http_date);
+        }
+        f.no_retry = resp
+            .header("x-should-retry")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"));
     }
     f
+}
+
+/// `Wed, 21 Oct 2015 07:28:00 GMT` (RFC 9110 IMF-fixdate) → epoch ms.
+pub fn parse_http_date(v: &str) -> Option<u64> {
+    let parts: Vec<&str> = v.split_whitespace().collect();
+    let [_, day, month, year, hms, zone] = parts.as_slice() else {
+        return None;
+    };
+    if !zone.eq_ignore_ascii_case("GMT") {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let m = MONTHS.iter().position(|x| x.eq_ignore_ascii_case(month))? + 1;
+    let d: u32 = day.parse().ok()?;
+    let y: u32 = year.parse().ok()?;
+    crate::time::parse(&format!("{y:04}-{m:02}-{d:02}T{hms}Z"))
 }
 
 /// An error object inside a 200 (OpenRouter): its numeric `code` is an HTTP-like status.
@@ -954,14 +988,16 @@ fn failure_from_embedded(err: &Value) -> ProviderFailure {
     ProviderFailure::new(code)
 }
 
-/// `retry-after` (seconds or fractional seconds), `retry-after-ms`, or OpenAI's
-/// `x-ratelimit-reset-requests` / `-tokens` durations such as `1s`, `6m0s`, `20ms`.
+/// `retry-after-ms` first (the more precise, as the providers' SDKs read it), then
+/// `retry-after` in seconds, or OpenAI's `x-ratelimit-reset-requests` / `-tokens` durations such
+/// as `1s`, `6m0s`, `20ms`. Non-positive or unparseable values are ignored; an HTTP-date is read
+/// by the caller (it needs the clock).
 fn retry_after(resp: &HttpResponse) -> Option<u32> {
-    if let Some(s) = resp.header("retry-after").and_then(parse_seconds) {
-        return Some(s);
-    }
     if let Some(ms) = resp.header("retry-after-ms").and_then(parse_seconds) {
         return Some(ms.div_ceil(1000));
+    }
+    if let Some(s) = resp.header("retry-after").and_then(parse_seconds) {
+        return Some(s);
     }
     for h in ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"] {
         if let Some(s) = resp.header(h).and_then(parse_duration) {
@@ -975,7 +1011,7 @@ const MAX_RETRY_AFTER_S: f64 = 86_400.0;
 
 fn parse_seconds(v: &str) -> Option<u32> {
     let x: f64 = v.trim().parse().ok()?;
-    if !x.is_finite() || x < 0.0 {
+    if !x.is_finite() || x <= 0.0 {
         return None;
     }
     Some(x.min(MAX_RETRY_AFTER_S).ceil() as u32)
@@ -1692,5 +1728,44 @@ mod tests {
         assert_eq!(parse_duration("7"), Some(7));
         assert_eq!(parse_duration("soon"), None);
         assert_eq!(parse_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    // covers: AP-152
+    #[test]
+    fn retry_waits_follow_the_providers_rules() {
+        let resp = |headers: &[(&str, &str)], status: u16| HttpResponse {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: String::new(),
+        };
+        let f = |r: &HttpResponse| failure_from_status(r, None);
+        // retry-after-ms wins over retry-after.
+        let r = f(&resp(
+            &[("retry-after", "30"), ("retry-after-ms", "1500")],
+            429,
+        ));
+        assert_eq!(r.retry_after_s, Some(2));
+        // Non-positive and unparseable values are ignored.
+        for v in ["0", "-5", "soon", "NaN"] {
+            assert_eq!(
+                f(&resp(&[("retry-after", v)], 429)).retry_after_s,
+                None,
+                "{v}"
+            );
+        }
+        // An HTTP-date is kept as a time for the worker's clock.
+        let r = f(&resp(
+            &[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")],
+            503,
+        ));
+        assert_eq!(r.retry_at_ms, crate::time::parse("2015-10-21T07:28:00Z"));
+        assert_eq!(parse_http_date("Wed, 21 Oct 2015 07:28:00 PST"), None);
+        // x-should-retry: false is honoured; Groq's 498 (capacity) is transient.
+        assert!(f(&resp(&[("x-should-retry", "false")], 503)).no_retry);
+        assert!(!f(&resp(&[("x-should-retry", "true")], 503)).no_retry);
+        assert!(f(&resp(&[], 498)).code.is_transient());
     }
 }

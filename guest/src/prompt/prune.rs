@@ -251,6 +251,125 @@ pub fn prune_issue(issue: &Value, o: &PruneOptions, scrub: &mut Scrubber) -> Val
     Value::Object(out)
 }
 
+/// The issue as prompt templates see it: Jira's own shape (`issue.fields.status.name`,
+/// `issue.fields.customfield_10050`, `issue.fields.comment.comments`) so template paths work,
+/// but holding only what the appendix may carry — the same custom-field filter, comment and
+/// attachment toggles, people as `{displayName: <user-N>}`, attachments as metadata, ADF as
+/// text, every string scrubbed. Templates never see the raw issue.
+pub fn template_issue(issue: &Value, o: &PruneOptions, scrub: &mut Scrubber) -> Value {
+    let empty = Map::new();
+    let fields = issue
+        .get("fields")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
+    let names = issue.get("names").and_then(Value::as_object);
+    register_people(fields, scrub);
+    let mut f = Map::new();
+    for (id, raw) in fields {
+        let id = id.as_str();
+        if id.starts_with("customfield_") {
+            if let Some((_, _, value)) = custom_field(id, raw, names, o, scrub) {
+                f.insert(id.to_string(), value);
+            }
+            continue;
+        }
+        let shaped: Option<Value> = match id {
+            "comment" if o.include_comments => prune_comments(raw, scrub).map(|(list, _)| {
+                let list: Vec<Value> = list
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        let mut c = c.clone();
+                        if let Some(t) = c.get("author").cloned() {
+                            c["author"] = json!({ "displayName": t });
+                        }
+                        c
+                    })
+                    .collect();
+                json!({ "comments": list })
+            }),
+            "attachment" if o.include_attachments => prune_attachments(raw, scrub).map(|x| x.0),
+            "issuelinks" if o.include_linked => prune_links(raw, scrub).map(|x| x.0),
+            "subtasks" if o.include_subtasks => prune_subtasks(raw, scrub).map(|x| x.0),
+            "comment" | "attachment" | "issuelinks" | "subtasks" => None,
+            "watches" | "watchers" => watch_count(raw)
+                .filter(|n| *n > 0)
+                .map(|n| json!({ "watchCount": n })),
+            _ if DROP_FIELDS.contains(&id) || is_opaque_key(id) => None,
+            _ => jira_shaped(raw, scrub, 0),
+        };
+        if let Some(v) = shaped {
+            f.insert(id.to_string(), v);
+        }
+    }
+    let mut out = Map::new();
+    // The issue's own id and key are not personal (the legacy `${issue.id}` tag quotes the id).
+    for k in ["id", "key"] {
+        if let Some(v) = issue
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
+            out.insert(k.into(), json!(v));
+        }
+    }
+    out.insert("fields".into(), Value::Object(f));
+    Value::Object(out)
+}
+
+/// Like [`simplify`], but objects keep their shape (`{name: "High"}` stays an object) so Jira
+/// paths resolve; users become `{displayName: <user-N>}`.
+fn jira_shaped(v: &Value, scrub: &mut Scrubber, depth: usize) -> Option<Value> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match v {
+        Value::Null => None,
+        Value::Bool(_) | Value::Number(_) => Some(v.clone()),
+        Value::String(s) => clean_text(s, scrub).map(Value::String),
+        Value::Array(items) => {
+            let out: Vec<Value> = items
+                .iter()
+                .filter_map(|i| jira_shaped(i, scrub, depth + 1))
+                .collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+        Value::Object(map) => {
+            if is_adf_doc(map) {
+                return clean_text(&crate::adf::to_text(v), scrub).map(Value::String);
+            }
+            if let Some(token) = user_token(map, scrub) {
+                return Some(json!({ "displayName": token }));
+            }
+            let out: Map<String, Value> = map
+                .iter()
+                .filter(|(k, _)| !is_opaque_key(k))
+                .filter_map(|(k, x)| jira_shaped(x, scrub, depth + 1).map(|x| (k.clone(), x)))
+                .collect();
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+    }
+}
+
+/// Drops nulls, empty strings, empty arrays and empty objects at any depth (the Approval Data
+/// block is pruned like the work item). Returns false when `v` itself is empty.
+pub fn drop_empty(v: &mut Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.trim().is_empty(),
+        Value::Array(a) => {
+            a.retain_mut(drop_empty);
+            !a.is_empty()
+        }
+        Value::Object(o) => {
+            o.retain(|_, x| drop_empty(x));
+            !o.is_empty()
+        }
+        _ => true,
+    }
+}
+
 // ---- people ----
 
 fn register_people(fields: &Map<String, Value>, scrub: &mut Scrubber) {
@@ -404,7 +523,8 @@ fn clean_text(s: &str, scrub: &Scrubber) -> Option<String> {
     if t.is_empty() {
         return None;
     }
-    Some(scrub.scrub_text(t))
+    // Data never writes the prompt's own headings or fences (the trust boundary).
+    Some(super::boundary::neutralise(&scrub.scrub_text(t)).into_owned())
 }
 
 fn script_re() -> &'static Regex {

@@ -264,23 +264,40 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<AiSettings> {
     Ok(s)
 }
 
+const TEST_RATE_KEY: &str = "ai-test-rate";
+
+/// The probe times of the last minute plus `now`, or how many ms until one slot frees up.
+pub fn take_probe(mut recent: Vec<u64>, now: u64) -> Result<Vec<u64>, u64> {
+    recent.retain(|&t| t + 60_000 > now && t <= now);
+    if recent.len() >= TEST_PER_MINUTE as usize {
+        let oldest = recent.iter().copied().min().unwrap_or(now);
+        return Err(oldest + 60_000 - now);
+    }
+    recent.push(now);
+    Ok(recent)
+}
+
 /// Test connection: a one-token probe with the given (or stored) key; 10 per minute per site.
 pub fn test_connection(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
-    let minute = host.now_ms() / 60_000;
-    let key = format!("ai-test-rate:{minute}");
-    let used = store.get::<u32>(&key)?.unwrap_or(0);
-    if used >= TEST_PER_MINUTE {
-        return Err(AppError {
-            retry_after_s: Some((60 - (host.now_ms() / 1000) % 60) as u32),
-            ..AppError::new(
-                ErrorKind::RateLimited,
-                "TEST_RATE_LIMITED",
-                "at most 10 connection tests per minute",
-            )
-        });
-    }
-    store.put_ttl(&key, &(used + 1), 120)?;
+    // A sliding window (the probes of the last 60 s), so a burst across a minute boundary
+    // cannot pass 20.
+    let now = host.now_ms();
+    let recent = store.get::<Vec<u64>>(TEST_RATE_KEY)?.unwrap_or_default();
+    let recent = match take_probe(recent, now) {
+        Ok(r) => r,
+        Err(wait_ms) => {
+            return Err(AppError {
+                retry_after_s: Some(wait_ms.div_ceil(1000).max(1) as u32),
+                ..AppError::new(
+                    ErrorKind::RateLimited,
+                    "TEST_RATE_LIMITED",
+                    "at most 10 connection tests per minute",
+                )
+            });
+        }
+    };
+    store.put_ttl(TEST_RATE_KEY, &recent, 120)?;
     let s = load(store)?;
     let provider = p
         .get("provider")
@@ -310,4 +327,23 @@ pub fn test_connection(host: &dyn Host, p: &Value) -> AppResult<Value> {
             json!({"ok": false, "errorCode": code.as_str(), "message": code.user_message()})
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // covers: AP-035
+    #[test]
+    fn test_connection_limit_is_a_sliding_window() {
+        // Ten probes in the last seconds of a minute, then one more just after the boundary.
+        let mut recent = Vec::new();
+        for i in 0..10 {
+            recent = take_probe(recent, 59_000 + i * 10).unwrap();
+        }
+        let wait = take_probe(recent.clone(), 60_500).unwrap_err();
+        assert_eq!(wait, 59_000 + 60_000 - 60_500);
+        // A minute after the first probe, one slot is free again.
+        assert!(take_probe(recent, 119_001).is_ok());
+    }
 }

@@ -1,0 +1,729 @@
+//! PII-sensitive mode: phones, payment cards, IBANs and US SSNs in free text become `<phone>`,
+//! `<cc>`, `<iban>` and `<ssn>`.
+//!
+//! Checksums alone are not enough — a random 16-digit order id passes Luhn one time in ten — so
+//! each kind needs its shape as well:
+//! - IBAN: country code, the registry's length for that country, and mod-97; spaces or dashes;
+//! - card: an issuer prefix with a length that issuer uses, Luhn, and either card grouping
+//!   (`4111 1111 1111 1111`, `3782 822463 10005`) or, for an unformatted run, a payment word
+//!   nearby ("card", "Visa", "Kreditkarte", …) or another card just before;
+//! - SSN: `ddd-dd-dddd` (also with spaces or dots), numbers the SSA issues;
+//! - phone: `+` and 8–15 digits, `(area)`, a trunk `0` national number (`030 12345678`), or the
+//!   North-American three-group shape — never a date, a version, an IP address or grouped
+//!   thousands.
+//!
+//! Numbers are read as runs of digit groups joined by single separators, and a run can hold
+//! several items ("card, then a phone"): cards are claimed first across the whole run, then SSNs
+//! and phones in what is left. A run glued to a word (`ORD-2024-000123`, a UUID, `v1.2.3`) is an
+//! identifier and is left alone.
+
+pub const PHONE_TOKEN: &str = "<phone>";
+pub const CARD_TOKEN: &str = "<cc>";
+pub const IBAN_TOKEN: &str = "<iban>";
+pub const SSN_TOKEN: &str = "<ssn>";
+
+/// Luhn checksum over the ASCII digits of `digits`; spaces and dashes are ignored, any other
+/// character (or fewer than two digits) makes it invalid.
+pub fn luhn_valid(digits: &str) -> bool {
+    let mut sum = 0u32;
+    let mut count = 0usize;
+    let mut double = false;
+    for c in digits.chars().rev() {
+        if c == ' ' || c == '-' {
+            continue;
+        }
+        let Some(d) = c.to_digit(10) else {
+            return false;
+        };
+        sum += if double {
+            let x = d * 2;
+            if x > 9 {
+                x - 9
+            } else {
+                x
+            }
+        } else {
+            d
+        };
+        double = !double;
+        count += 1;
+    }
+    count >= 2 && sum.is_multiple_of(10)
+}
+
+/// IBAN length by country (SWIFT IBAN registry).
+const IBAN_LENGTHS: &[(&str, usize)] = &[
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BI", 27),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DJ", 27),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FK", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("LY", 25),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MN", 20),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NI", 28),
+    ("NL", 18),
+    ("NO", 15),
+    ("OM", 23),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("RU", 33),
+    ("SA", 24),
+    ("SC", 31),
+    ("SD", 18),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("SO", 23),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
+    ("YE", 30),
+];
+
+pub fn iban_length(country: &str) -> Option<usize> {
+    IBAN_LENGTHS
+        .iter()
+        .find(|(c, _)| *c == country)
+        .map(|(_, n)| *n)
+}
+
+/// ISO 13616: the country's registered length (spaces and dashes ignored), check digits, and
+/// the mod-97 remainder of the rearranged number equals 1.
+pub fn iban_valid(s: &str) -> bool {
+    let compact: Vec<char> = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if compact.len() < 15 || !compact[2].is_ascii_digit() || !compact[3].is_ascii_digit() {
+        return false;
+    }
+    let country: String = compact[..2].iter().collect();
+    if iban_length(&country) != Some(compact.len()) {
+        return false;
+    }
+    let mut rem: u32 = 0;
+    for c in compact[4..].iter().chain(compact[..4].iter()) {
+        let Some(v) = c.to_digit(36).filter(|_| c.is_ascii_alphanumeric()) else {
+            return false;
+        };
+        rem = if v < 10 {
+            (rem * 10 + v) % 97
+        } else {
+            (rem * 100 + v) % 97
+        };
+    }
+    rem == 1
+}
+
+/// Whether `digits` starts with a prefix some card issuer uses at this length.
+pub fn issuer_accepts(digits: &str) -> bool {
+    let n = digits.len();
+    let p = |k: usize| {
+        digits
+            .get(..k)
+            .and_then(|x| x.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let visa = digits.starts_with('4') && matches!(n, 13 | 16 | 19);
+    let mastercard = ((51..=55).contains(&p(2)) || (2221..=2720).contains(&p(4))) && n == 16;
+    let mir = (2200..=2204).contains(&p(4)) && n == 16;
+    let amex = matches!(p(2), 34 | 37) && n == 15;
+    let long = (16..=19).contains(&n);
+    let discover = (p(4) == 6011 || (644..=649).contains(&p(3)) || p(2) == 65) && long;
+    let jcb = (3528..=3589).contains(&p(4)) && long;
+    let diners = ((300..=305).contains(&p(3)) || p(4) == 3095 || matches!(p(2), 36 | 38 | 39))
+        && (14..=19).contains(&n);
+    let unionpay = p(2) == 62 && long;
+    let maestro = matches!(p(4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)
+        && (13..=19).contains(&n);
+    visa || mastercard || mir || amex || discover || jcb || diners || unionpay || maestro
+}
+
+/// Words that make an unformatted digit run a card number when they precede it.
+const CARD_WORDS: &[&str] = &[
+    "card",
+    "credit",
+    "debit",
+    "visa",
+    "mastercard",
+    "master card",
+    "amex",
+    "american express",
+    "discover",
+    "jcb",
+    "diners",
+    "maestro",
+    "unionpay",
+    "cc",
+    "pan",
+    "karte",
+    "kreditkarte",
+    "carte",
+    "tarjeta",
+    "carta",
+    "payment",
+    "paid with",
+    "charged",
+];
+/// How far back (in bytes) a payment word or an earlier card counts as context.
+const CONTEXT_BYTES: usize = 48;
+
+fn has_card_word(window: &str) -> bool {
+    let w = window.to_lowercase();
+    CARD_WORDS.iter().any(|k| {
+        w.match_indices(k).any(|(i, _)| {
+            // At a word start ("cards" counts, "account" does not contain "cc" as a word).
+            let before_ok = w[..i]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
+            let after = w[i + k.len()..].chars().next();
+            let after_ok = k.len() > 3 || after.is_none_or(|c| !c.is_alphanumeric());
+            before_ok && after_ok
+        })
+    })
+}
+
+// ---- digit runs ----
+
+/// One group of digits inside a run, with the separator text that precedes it.
+#[derive(Debug, Clone)]
+struct Group<'a> {
+    start: usize,
+    end: usize,
+    /// Separator between the previous group and this one (`""` for the first).
+    sep: &'a str,
+}
+
+#[derive(Debug)]
+struct Run<'a> {
+    start: usize,
+    end: usize,
+    plus: bool,
+    paren_start: bool,
+    groups: Vec<Group<'a>>,
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Reads the digit runs of `t`. A run is digit groups joined by one of ` `, `-`, `.`, `/`,
+/// or parentheses (`+1 (555) 123-4567`, `+49 (0)30 1234567`), optionally led by `+` or `(`.
+fn runs(t: &str) -> Vec<Run<'_>> {
+    let b = t.as_bytes();
+    let mut out = Vec::new();
+    let mut scratch: Vec<Group<'_>> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        // `+` leads a phone unless it follows a word (`+0000` of a timestamp, `2+2`).
+        let lead_plus = b[i] == b'+'
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric());
+        let lead_paren = b[i] == b'(' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if !(b[i].is_ascii_digit() || lead_plus || lead_paren) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        if lead_plus || lead_paren {
+            i += 1;
+        }
+        scratch.clear();
+        let groups = &mut scratch;
+        let mut sep = "";
+        loop {
+            let gs = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            groups.push(Group {
+                start: gs,
+                end: i,
+                sep,
+            });
+            // A separator: one of ` -./`, or `)` / `(` with an optional space around.
+            let mut j = i;
+            if j < b.len() && b[j] == b')' {
+                j += 1;
+                if j < b.len() && (b[j] == b' ' || b[j] == b'-') {
+                    j += 1;
+                }
+            } else if j < b.len() && matches!(b[j], b' ' | b'-' | b'.' | b'/') {
+                j += 1;
+                if j < b.len() && b[j] == b'(' {
+                    j += 1;
+                }
+            } else if j < b.len() && b[j] == b'(' {
+                j += 1;
+            }
+            if j > i && j < b.len() && b[j].is_ascii_digit() {
+                sep = &t[i..j];
+                i = j;
+                continue;
+            }
+            break;
+        }
+        // Fewer than seven digits is no phone, card, SSN (or anything else we redact).
+        if groups.iter().map(|g| g.end - g.start).sum::<usize>() >= 7 {
+            out.push(Run {
+                start,
+                end: i,
+                plus: lead_plus,
+                paren_start: lead_paren,
+                groups: groups.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The last `n` bytes of `s` or fewer (on a character boundary).
+fn tail(s: &str, n: usize) -> &str {
+    let mut i = s.len().saturating_sub(n);
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    &s[i..]
+}
+
+/// Glued to a word on the left (`ORD-2024`, `v1.2`, `x123`, `#123`) or the right (`123abc`,
+/// `…-446655440000` of a UUID is glued on the left).
+fn attached(t: &str, start: usize, end: usize) -> bool {
+    let before = t[..start].chars().next_back();
+    let before2 = t[..start].chars().rev().nth(1);
+    let after = t[end..].chars().next();
+    let after2 = t[end..].chars().nth(1);
+    let left = match before {
+        Some(c) if is_word(c) || c == '#' => true,
+        Some('-' | '.' | '/') => before2.is_some_and(|c| is_word(c) && c != ' '),
+        _ => false,
+    };
+    let right = match after {
+        Some(c) if is_word(c) => true,
+        // A decimal part or a further identifier segment ("2024-01-15T", "1.5", "12/26").
+        Some('-' | '/' | '_') => after2.is_some_and(is_word),
+        Some('.' | ',') => after2.is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    left || right
+}
+
+/// Detects PII inside one run; returns `(byte start, byte end, token)` spans.
+fn scan_run(t: &str, r: &Run<'_>, prior: &dyn Fn() -> String) -> Vec<(usize, usize, &'static str)> {
+    let g = &r.groups;
+    // The run's digits in one buffer, so any stretch of groups is a slice.
+    let all: String = g.iter().map(|x| &t[x.start..x.end]).collect();
+    let mut offs = Vec::with_capacity(g.len() + 1);
+    offs.push(0);
+    for x in g {
+        offs.push(offs[offs.len() - 1] + (x.end - x.start));
+    }
+    let digits = |i: usize, j: usize| -> &str { &all[offs[i]..offs[j + 1]] };
+    let len = |i: usize| g[i].end - g[i].start;
+    let mut claimed: Vec<Option<&'static str>> = vec![None; g.len()];
+    let mut spans: Vec<(usize, usize, usize, &'static str)> = Vec::new(); // (gi, gj, _, tok)
+
+    // Cards first, over the whole run (a card can follow a timestamp's last group).
+    {
+        // Not at the start of a `+` run: that is a phone's country code.
+        let mut i = usize::from(r.plus);
+        while i < g.len() {
+            let mut found = None;
+            for j in (i..g.len()).rev() {
+                let d = digits(i, j);
+                if d.len() < 13 || d.len() > 19 {
+                    continue;
+                }
+                let first_sep = g.get(i + 1).map_or(" ", |x| x.sep);
+                let same_sep = matches!(first_sep, " " | "-")
+                    && g[i + 1..=j].iter().all(|x| x.sep == first_sep);
+                if !same_sep || !issuer_accepts(d) || !luhn_valid(d) {
+                    continue;
+                }
+                let lens: Vec<usize> = (i..=j).map(len).collect();
+                let grouped = lens.len() > 1
+                    && ((lens[..lens.len() - 1].iter().all(|&l| l == 4)
+                        && (1..=4).contains(&lens[lens.len() - 1]))
+                        || lens == [4, 6, 5]
+                        || lens == [4, 6, 4]);
+                let unformatted = lens.len() == 1;
+                let context = || {
+                    let window = format!("{}{}", prior(), &t[r.start..g[i].start]);
+                    let window = tail(&window, CONTEXT_BYTES);
+                    window.contains(CARD_TOKEN) || has_card_word(window)
+                };
+                if grouped || (unformatted && context()) {
+                    // A short last group with more number after it is more likely the start
+                    // of that number (`… 0082 584.372.7598`): keep looking for a shorter card.
+                    let short_tail = lens.len() > 1 && lens[lens.len() - 1] < 4 && j + 1 < g.len();
+                    if short_tail && found.is_none() {
+                        found = Some(j);
+                        continue;
+                    }
+                    found = Some(j);
+                    break;
+                }
+            }
+            match found {
+                Some(j) => {
+                    for c in claimed.iter_mut().take(j + 1).skip(i) {
+                        *c = Some(CARD_TOKEN);
+                    }
+                    spans.push((i, j, 0, CARD_TOKEN));
+                    i = j + 1;
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    // SSNs and phones in the unclaimed stretches.
+    let mut i = 0;
+    while i < g.len() {
+        if claimed[i].is_some() {
+            i += 1;
+            continue;
+        }
+        let mut stop = i;
+        while stop < g.len() && claimed[stop].is_none() {
+            stop += 1;
+        }
+        // [i, stop) is free.
+        let mut k = i;
+        while k < stop {
+            if let Some(e) = date_at(t, g, k, stop) {
+                k = e + 1;
+                continue;
+            }
+            if let Some(e) = ssn_at(t, g, k, stop) {
+                spans.push((k, e, 0, SSN_TOKEN));
+                k = e + 1;
+                continue;
+            }
+            if let Some(e) = phone_at(t, r, g, k, stop) {
+                spans.push((k, e, 0, PHONE_TOKEN));
+                k = e + 1;
+                continue;
+            }
+            k += 1;
+        }
+        i = stop;
+    }
+    spans.sort_by_key(|s| s.0);
+    spans
+        .into_iter()
+        .map(|(i, j, _, tok)| {
+            let mut s = g[i].start;
+            let mut e = g[j].end;
+            // A leading `+` / `(` and a closing `)` belong to a phone.
+            if i == 0 && tok == PHONE_TOKEN && (r.plus || r.paren_start) {
+                s = r.start;
+            }
+            if i > 0 && tok == PHONE_TOKEN && g[i].sep.ends_with('(') {
+                s = g[i].start - 1;
+            }
+            if tok == PHONE_TOKEN && r.paren_start && t[e..].starts_with(')') && j == 0 {
+                e += 1;
+            }
+            (s, e, tok)
+        })
+        .collect()
+}
+
+fn group_str<'a>(t: &'a str, g: &[Group<'_>], i: usize) -> &'a str {
+    &t[g[i].start..g[i].end]
+}
+
+/// A date at group `k` (`2024-01-15`, `15.01.2024`, `01/15/2024`, `15 01 2024`): its last group.
+fn date_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
+    if k + 2 >= stop {
+        return None;
+    }
+    let (a, b, c) = (
+        group_str(t, g, k),
+        group_str(t, g, k + 1),
+        group_str(t, g, k + 2),
+    );
+    if g[k + 1].sep != g[k + 2].sep || !matches!(g[k + 1].sep, "-" | "." | "/" | " ") {
+        return None;
+    }
+    let n = |s: &str| s.parse::<u32>().unwrap_or(0);
+    let ymd = a.len() == 4
+        && b.len() <= 2
+        && c.len() <= 2
+        && (1..=12).contains(&n(b))
+        && (1..=31).contains(&n(c));
+    let dmy = a.len() <= 2
+        && b.len() <= 2
+        && (c.len() == 4 || c.len() == 2)
+        && (1..=31).contains(&n(a))
+        && (1..=31).contains(&n(b))
+        && (n(a) <= 12 || n(b) <= 12);
+    (ymd || dmy).then_some(k + 2)
+}
+
+fn ssn_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
+    if k + 2 >= stop {
+        return None;
+    }
+    let (a, b, c) = (
+        group_str(t, g, k),
+        group_str(t, g, k + 1),
+        group_str(t, g, k + 2),
+    );
+    let sep = g[k + 1].sep;
+    if (a.len(), b.len(), c.len()) != (3, 2, 4)
+        || g[k + 2].sep != sep
+        || !matches!(sep, "-" | " " | ".")
+    {
+        return None;
+    }
+    // Not part of a longer chain with the same separator (a part number 123-45-6789-01).
+    if g.get(k + 3).is_some_and(|x| x.sep == sep) || (k > 0 && g[k].sep == sep) {
+        return None;
+    }
+    // Numbers the SSA never issues are not SSNs.
+    if a == "000" || a == "666" || a.starts_with('9') || b == "00" || c == "0000" {
+        return None;
+    }
+    Some(k + 2)
+}
+
+fn phone_at(t: &str, r: &Run<'_>, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
+    let len = |i: usize| g[i].end - g[i].start;
+    let total = |j: usize| (k..=j).map(len).sum::<usize>();
+    let seps = |j: usize| g[k + 1..=j].iter().map(|x| x.sep).collect::<Vec<_>>();
+    // International: `+` and 8–15 digits; a group of six or more digits ends the number (the
+    // subscriber part is written last, in one block).
+    if k == 0 && r.plus {
+        let mut end = k;
+        while end + 1 < stop && len(end) < 6 && total(end + 1) <= 15 {
+            end += 1;
+        }
+        return (8..=15).contains(&total(end)).then_some(end);
+    }
+    // `(555) 123-4567`, `(030) 1234567`, also after another number in the same run.
+    if (k == 0 && r.paren_start) || (k > 0 && g[k].sep.ends_with('(')) {
+        let mut end = k;
+        while end + 1 < stop && total(end + 1) <= 15 && len(end) < 6 {
+            end += 1;
+        }
+        return (7..=15).contains(&total(end)).then_some(end);
+    }
+    let first = group_str(t, g, k);
+    // National with a trunk 0: `030 12345678`, `0171 1234567`, `020 7946 0958`, `01 23 45 67 89`.
+    if first.starts_with('0')
+        && first.as_bytes().get(1).is_some_and(|&d| d != b'0')
+        && (2..=5).contains(&first.len())
+        && k + 1 < stop
+    {
+        let mut end = k;
+        while end + 1 < stop
+            && matches!(g[end + 1].sep, " " | "/" | "-")
+            && len(end + 1) >= 2
+            && total(end + 1) <= 12
+            && len(end) < 6
+        {
+            end += 1;
+        }
+        let lens: Vec<usize> = (k..=end).map(len).collect();
+        if end > k
+            && (9..=12).contains(&total(end))
+            && uniform_after_first(&seps(end))
+            && lens != [3, 2, 4]
+        {
+            return Some(end);
+        }
+    }
+    // North America: `555-123-4567`, `555.123.4567`, `555 123 4567`, `1-800-555-0199`.
+    for shape in [&[3usize, 3, 4][..], &[1, 3, 3, 4][..]] {
+        let j = k + shape.len() - 1;
+        if j >= stop {
+            continue;
+        }
+        let lens: Vec<usize> = (k..=j).map(len).collect();
+        let s = seps(j);
+        if lens == shape
+            && s.windows(2).all(|w| w[0] == w[1])
+            && matches!(s[0], "-" | "." | " ")
+            && (shape.len() == 3 || group_str(t, g, k) == "1")
+            // Not a longer chain with the same separator (a part number).
+            && g.get(j + 1).is_none_or(|x| x.sep != s[0])
+        {
+            return Some(j);
+        }
+    }
+    None
+}
+
+/// `030/1234 567` is fine; what matters is that the groups after the area code agree.
+fn uniform_after_first(seps: &[&str]) -> bool {
+    seps.len() < 2 || seps[1..].windows(2).all(|w| w[0] == w[1])
+}
+
+/// Replaces IBANs. A candidate starts at a word boundary with two capitals and two digits and
+/// takes capitals and digits, each optionally after one space or dash (at most 34); the longest
+/// prefix (ending at a separator or the candidate's end) that is a valid IBAN of its country's
+/// length is replaced. Scanned by hand: this runs on every text in PII mode.
+fn redact_ibans(t: &str) -> String {
+    let b = t.as_bytes();
+    let mut out = String::with_capacity(t.len());
+    let mut last = 0;
+    let mut i = 0;
+    while i + 4 <= b.len() {
+        let starts = b[i].is_ascii_uppercase()
+            && b[i + 1].is_ascii_uppercase()
+            && b[i + 2].is_ascii_digit()
+            && b[i + 3].is_ascii_digit()
+            && !t[..i].chars().next_back().is_some_and(is_word);
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i + 4;
+        let mut n = 4;
+        let mut ends: Vec<usize> = Vec::new();
+        while n < 34 {
+            let (skip, next) = match b.get(j) {
+                Some(b' ' | b'-') => (1, b.get(j + 1)),
+                other => (0, other),
+            };
+            if !next.is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+                break;
+            }
+            if skip == 1 {
+                ends.push(j);
+            }
+            j += skip + 1;
+            n += 1;
+        }
+        if !t[j..].chars().next().is_some_and(is_word) {
+            ends.push(j);
+        }
+        match ends.into_iter().rev().find(|&e| iban_valid(&t[i..e])) {
+            Some(e) => {
+                out.push_str(&t[last..i]);
+                out.push_str(IBAN_TOKEN);
+                last = e;
+                i = e;
+            }
+            None => i += 4,
+        }
+    }
+    out.push_str(&t[last..]);
+    out
+}
+
+/// Applies PII-sensitive mode to one piece of text.
+pub fn redact(text: &str) -> String {
+    let text = if text.as_bytes().windows(4).any(|w| {
+        w[0].is_ascii_uppercase()
+            && w[1].is_ascii_uppercase()
+            && w[2].is_ascii_digit()
+            && w[3].is_ascii_digit()
+    }) {
+        redact_ibans(text)
+    } else {
+        text.to_string()
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for r in runs(&text) {
+        if r.end < last {
+            continue;
+        }
+        // A glued run is an identifier unless a leading `+`/`(` explains the left side.
+        if attached(&text, r.start, r.end) {
+            continue;
+        }
+        // What precedes the run, as already redacted: the card context window (built only
+        // when an unformatted card candidate needs it).
+        let spans = {
+            let out_ref = &out;
+            let prior = || {
+                let between = tail(&text[last..r.start], CONTEXT_BYTES);
+                if between.len() < CONTEXT_BYTES {
+                    format!("{}{between}", tail(out_ref, CONTEXT_BYTES - between.len()))
+                } else {
+                    between.to_string()
+                }
+            };
+            scan_run(&text, &r, &prior)
+        };
+        for (s, e, tok) in spans {
+            if s < last {
+                continue;
+            }
+            out.push_str(&text[last..s]);
+            out.push_str(tok);
+            last = e;
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
