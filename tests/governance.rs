@@ -567,7 +567,7 @@ fn editing_a_tool_keeps_what_the_edit_does_not_name_and_is_audited() {
     assert!(verify(&mut sim).ok);
 }
 
-// covers: CL-111
+// covers: CL-081, CL-084
 #[test]
 fn a_connector_whose_last_test_failed_cannot_be_enabled() {
     let mut sim = wasm();

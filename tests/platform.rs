@@ -28,6 +28,29 @@ fn kvs_enforces_forge_key_value_page_and_transaction_limits() {
     assert!(
         matches!(e.kvs_set(&"k".repeat(501), "1", SetOptions::default()).unwrap(), Err(HostError::Invalid(m)) if m.contains("KEY_TOO_LONG"))
     );
+    // The deployed app stores every record as the entity {key, text, digest}: a text that fits
+    // 240 KiB on its own but not with its key and digest is refused too (issue 16).
+    let fits_alone = format!("\"{}\"", "x".repeat(240 * 1024 - 40));
+    assert!(matches!(
+        e.kvs_set("big", &fits_alone, SetOptions::default()).unwrap(),
+        Err(HostError::TooLarge(m)) if m.contains("entity")
+    ));
+    // The guest refuses it first, with a typed error, before any host call.
+    {
+        let host = host_sim::runtime::native::NativeHost {
+            emu: std::cell::RefCell::new(&mut *e),
+        };
+        let store = aiclearance::storage::Store::new(&host);
+        let err = store.put("big", &"x".repeat(240 * 1024 - 40)).unwrap_err();
+        assert!(
+            matches!(err, aiclearance::storage::StorageError::ValueTooLarge(ref m) if m.contains("entity")),
+            "{err:?}"
+        );
+        assert_eq!(
+            aiclearance::AppError::from(err).code,
+            "STORAGE_VALUE_TOO_LARGE"
+        );
+    }
     let big = format!("\"{}\"", "x".repeat(240 * 1024));
     assert!(matches!(
         e.kvs_set("big", &big, SetOptions::default()).unwrap(),

@@ -210,11 +210,22 @@ fn check_key(key: &str) -> Result<(), HostError> {
     Ok(())
 }
 
-fn check_value(value: &str) -> Result<(), HostError> {
+/// Forge's value limit applies to what the deployed app stores: every record is the custom
+/// entity `record` `{key, text, digest}` (forge/README.md), so the whole entity is measured.
+fn check_value(key: &str, value: &str) -> Result<(), HostError> {
     if value.len() > VALUE_MAX {
         return Err(HostError::TooLarge(format!(
             "MAX_SIZE: {} bytes > {VALUE_MAX}",
             value.len()
+        )));
+    }
+    let entity = serde_json::json!({"key": key, "text": value, "digest": "0".repeat(64)});
+    let n = serde_json::to_string(&entity)
+        .map(|t| t.len())
+        .unwrap_or(usize::MAX);
+    if n > VALUE_MAX {
+        return Err(HostError::TooLarge(format!(
+            "MAX_SIZE: the entity is {n} bytes > {VALUE_MAX}"
         )));
     }
     let v: serde_json::Value = serde_json::from_str(value)
@@ -290,7 +301,7 @@ impl Emulator {
         self.meter.counts.kvs_writes += 1;
         Ok((|| {
             check_key(key)?;
-            check_value(value)?;
+            check_value(key, value)?;
             if o.fail_if_exists && self.state.live(key).is_some() {
                 return Err(HostError::Conflict(key.to_string()));
             }
@@ -447,7 +458,7 @@ impl Emulator {
                     )));
                 }
                 if let TxOp::Set(e) | TxOp::SetIf(e, _) = op {
-                    check_value(&e.value)?;
+                    check_value(&e.key, &e.value)?;
                     bytes += e.key.len() + e.value.len();
                 }
             }

@@ -120,6 +120,7 @@ impl<'h> Store<'h> {
     pub fn put<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<()> {
         check_key(key)?;
         let text = encode(value)?;
+        rules::check_entity(key, &text)?;
         Ok(self.host.kvs_set(key, &text, SetOptions::default())?)
     }
 
@@ -131,6 +132,7 @@ impl<'h> Store<'h> {
     ) -> StorageResult<()> {
         check_key(key)?;
         let text = encode(value)?;
+        rules::check_entity(key, &text)?;
         Ok(self.host.kvs_set(
             key,
             &text,
@@ -145,6 +147,7 @@ impl<'h> Store<'h> {
     pub fn create<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<bool> {
         check_key(key)?;
         let text = encode(value)?;
+        rules::check_entity(key, &text)?;
         match self.host.kvs_set(
             key,
             &text,
@@ -353,6 +356,9 @@ pub struct Tx<'h> {
 impl<'h> Tx<'h> {
     fn push(&mut self, op: TxOp) -> StorageResult<()> {
         check_key(op.key())?;
+        if let TxOp::Set(e) | TxOp::SetIf(e, _) = &op {
+            rules::check_entity(&e.key, &e.value)?;
+        }
         if self.ops.iter().any(|o| o.key() == op.key()) {
             return Err(StorageError::InvalidKey(format!(
                 "key {} appears twice in one transaction",

@@ -32,6 +32,39 @@ pub fn check_key(key: &str) -> StorageResult<()> {
     Ok(())
 }
 
+/// Bytes a string takes as a JSON string literal (quotes and escapes included), without
+/// building it: `"` and `\\` and the short control escapes take two bytes, other controls six.
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// Bytes of the whole stored entity on Forge: the adapter stores every record as the custom
+/// entity `record` = `{"key": …, "text": …, "digest": <64 hex>}` (forge/README.md), so the limit
+/// applies to that object, not to the text alone. A value that fits as text but not as an
+/// entity is refused here, before anything is written.
+pub fn entity_bytes(key: &str, text: &str) -> usize {
+    // {"key":K,"text":T,"digest":"<64>"}
+    r#"{"key":,"text":,"digest":}"#.len() + json_string_len(key) + json_string_len(text) + 66
+}
+
+/// The whole entity for `key` with value `text` fits Forge's limit.
+pub fn check_entity(key: &str, text: &str) -> StorageResult<()> {
+    let n = entity_bytes(key, text);
+    if n > MAX_VALUE_BYTES {
+        return Err(StorageError::ValueTooLarge(format!(
+            "{key}: the stored entity (key, text and digest) would be {n} bytes; Forge allows {MAX_VALUE_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
 /// Size and nesting depth of a JSON value's text.
 pub fn check_value(text: &str) -> StorageResult<()> {
     if text.len() > MAX_VALUE_BYTES {
@@ -97,6 +130,15 @@ mod tests {
     fn values_are_bounded_in_size_and_depth() {
         assert!(check_value(&format!("\"{}\"", "x".repeat(MAX_VALUE_BYTES - 2))).is_ok());
         assert!(check_value(&format!("\"{}\"", "x".repeat(MAX_VALUE_BYTES))).is_err());
+        // The entity wraps the text: a text just under the limit does not fit as an entity.
+        let near = format!("\"{}\"", "x".repeat(MAX_VALUE_BYTES - 2));
+        assert!(check_entity("request:1", &near).is_err());
+        let small = r#"{"a":"q\"uote\n"}"#;
+        let exact = serde_json::to_string(
+            &serde_json::json!({"key": "k:1", "text": small, "digest": "0".repeat(64)}),
+        )
+        .unwrap();
+        assert_eq!(entity_bytes("k:1", small), exact.len());
         let deep = format!("{}{}", "[".repeat(32), "]".repeat(32));
         assert!(check_value(&deep).is_err());
         let ok = format!("{}{}", "[".repeat(31), "]".repeat(31));
