@@ -739,7 +739,7 @@ mod tests {
         );
     }
 
-    // covers: AP-013, AP-042, AP-043, AP-047, AP-135, AP-136
+    // covers: AP-049, AP-042, AP-043, AP-047, AP-135, AP-136
     #[test]
     fn templates_see_only_what_data_sharing_allows() {
         let a = approval("fine");
