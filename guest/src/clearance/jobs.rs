@@ -964,7 +964,6 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
         ));
     }
     let now = host.now_ms();
-    let open_key = keys::job_open(&job.grant_id, job.kind.as_str());
     let mut d = AuditDraft::new("provisioning_job_requeued", who);
     d.issue_key = Some(job.issue_key.clone());
     d.subject = json!({"jobId": job.id, "grantId": job.grant_id});
@@ -975,27 +974,7 @@ pub fn retry(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
     job.group_id = None;
     job.due_at = crate::time::rfc3339(now);
     job.updated_at = crate::time::rfc3339(now);
-    let mac = audit::mac_key(store, None)?;
-    audit::commit_with_audit(store, &mac, None, &[d], |tx| {
-        tx.set_if_current(
-            &keys::job(&job.id),
-            crate::storage::encode(&job)?,
-            Some(&raw),
-        )?;
-        tx.delete(&keys::job_by_status("deadLetter", &job.id))?;
-        tx.set(&keys::job_by_status("queued", &job.id), &job.id)?;
-        tx.delete(&keys::job_closed(closed_at, &job.id))?;
-        tx.create(&open_key, &job.id)?;
-        tx.set(&keys::job_due(now, &job.id), &job.id)?;
-        Ok(())
-    })
-    .map_err(|e| match e {
-        StorageError::Conflict(k) if k == open_key => AppError::conflict(
-            "JOB_ALREADY_OPEN",
-            "another job of this kind is already open for the grant",
-        ),
-        e => e.into(),
-    })?;
+    reopen_dead_letter(store, &job, &raw, closed_at, d, Some(now))?;
     if job.kind == JobKind::Provision {
         // The admin fixed the cause (a mapping, a rebinding): resolve the identity afresh.
         crate::provisioning::identities::forget(host, &job.grant_id)?;
@@ -1032,7 +1011,6 @@ pub fn take_over(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
         }
     }
     let now = host.now_ms();
-    let open_key = keys::job_open(&job.grant_id, job.kind.as_str());
     let mut d = AuditDraft::new("provisioning_job_switched_to_manual", who);
     d.issue_key = Some(job.issue_key.clone());
     d.subject = json!({"jobId": job.id, "grantId": job.grant_id});
@@ -1047,17 +1025,32 @@ pub fn take_over(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
         job.last_error.as_deref().unwrap_or("a dead letter")
     ));
     job.updated_at = crate::time::rfc3339(now);
+    reopen_dead_letter(store, &job, &raw, closed_at, d, None)?;
+    Ok(json!({"job": job}))
+}
+
+/// Commits a dead-lettered job (stored as `raw`, closed at `closed_at`) reopened as `job` — its
+/// new status index, the open marker, a due entry when it goes back to the queue — with its audit
+/// entry. A second open job of the kind for the grant is `JOB_ALREADY_OPEN`.
+fn reopen_dead_letter(
+    store: Store<'_>,
+    job: &Job,
+    raw: &str,
+    closed_at: u64,
+    draft: AuditDraft,
+    due_at: Option<u64>,
+) -> AppResult<()> {
+    let open_key = keys::job_open(&job.grant_id, job.kind.as_str());
     let mac = audit::mac_key(store, None)?;
-    audit::commit_with_audit(store, &mac, None, &[d], |tx| {
-        tx.set_if_current(
-            &keys::job(&job.id),
-            crate::storage::encode(&job)?,
-            Some(&raw),
-        )?;
+    audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
+        tx.set_if_current(&keys::job(&job.id), crate::storage::encode(job)?, Some(raw))?;
         tx.delete(&keys::job_by_status("deadLetter", &job.id))?;
-        tx.set(&keys::job_by_status("manualPending", &job.id), &job.id)?;
+        tx.set(&keys::job_by_status(job.status.as_str(), &job.id), &job.id)?;
         tx.delete(&keys::job_closed(closed_at, &job.id))?;
         tx.create(&open_key, &job.id)?;
+        if let Some(due) = due_at {
+            tx.set(&keys::job_due(due, &job.id), &job.id)?;
+        }
         Ok(())
     })
     .map_err(|e| match e {
@@ -1067,7 +1060,7 @@ pub fn take_over(host: &dyn Host, who: &str, job_id: &str) -> AppResult<Value> {
         ),
         e => e.into(),
     })?;
-    Ok(json!({"job": job}))
+    Ok(())
 }
 
 /// `admin.jobs.check {grantId}`: an on-demand verification of a grant's access. For a connected
