@@ -5,7 +5,9 @@
 //! Every method returns `Result<Result<T, HostError>, Crash>`: the outer error is the fault plan
 //! killing the invocation before the call happens; the inner one is what the platform answers.
 
-use crate::faults::{as_host_error, CallCounts, Crash, Fault, FaultPlan, Meter, Service};
+use crate::faults::{
+    as_host_error, CallCounts, Crash, CrashWhen, Fault, FaultPlan, Meter, Outage, Service,
+};
 use crate::manifest::Manifest;
 use crate::site::Site;
 use aiclearance::host::{
@@ -103,6 +105,24 @@ pub struct SimState {
     /// Emulated provisioning relay (apps, directories, groups, planned failures).
     #[serde(default)]
     pub relay: crate::remotes::relay::RelayState,
+    /// Sustained service outages (windows of simulated time).
+    #[serde(default)]
+    pub outages: Vec<Outage>,
+    /// Queue events the platform gave up on after the last retry, as Forge drops them.
+    #[serde(default)]
+    pub dropped: Vec<DroppedEvent>,
+}
+
+/// An async event dropped after its last delivery (recorded so tests and `dst` can see it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DroppedEvent {
+    pub at_ms: u64,
+    pub queue_key: String,
+    pub body: String,
+    pub deliveries: u32,
+    /// `crashed`, `trapped` or `retry-requested`: how the last delivery ended.
+    pub last: String,
 }
 
 /// The customer endpoint that receives STEP_DECISION webhooks and HTTP step calls.
@@ -154,6 +174,8 @@ impl SimState {
             hook_inbox: Vec::new(),
             llm: Default::default(),
             relay,
+            outages: Vec::new(),
+            dropped: Vec::new(),
         })
     }
 
@@ -183,6 +205,20 @@ pub struct Running {
     pub log_bytes: usize,
     /// Wall time spent inside host calls (so guest time = total − host time).
     pub host_ns: u64,
+    /// Simulated time the invocation has spent in host calls: `remaining-ms` and the deadline
+    /// kill read this, not the wall clock, so deadline paths replay deterministically.
+    pub sim_ms: u64,
+}
+
+/// Simulated latency of one host call, by service: small next to the 25 s / 900 s deadlines, so
+/// only long loops (budgeted prunes, sweeps) and `slow` faults reach them.
+pub fn latency_ms(service: Service) -> u64 {
+    match service {
+        Service::Kvs | Service::Secrets => 4,
+        Service::Queue => 8,
+        Service::Jira => 40,
+        Service::Fetch => 120,
+    }
 }
 
 pub struct Emulator {
@@ -272,6 +308,7 @@ impl Emulator {
             started: Some(std::time::Instant::now()),
             log_bytes: 0,
             host_ns: 0,
+            sim_ms: 0,
         };
     }
 
@@ -280,8 +317,60 @@ impl Emulator {
         std::mem::take(&mut self.meter.counts)
     }
 
+    /// Counts a call against the plan, the outages and the deadline; the fault it returns
+    /// replaces the call. Faults that act after the call applied wait for `finish`.
     fn enter(&mut self, service: Service, op: &str) -> Result<Option<Fault>, Crash> {
-        self.meter.enter(service, op)
+        let planned = self.meter.enter(service, op)?;
+        let at_call = self.meter.counts.total;
+        self.running.sim_ms += latency_ms(service);
+        if self.running.deadline_ms > 0 && self.running.sim_ms > self.running.deadline_ms {
+            return Err(Crash {
+                at_call,
+                when: CrashWhen::Deadline,
+            });
+        }
+        if planned.is_some() || self.meter.after.is_some() {
+            return Ok(planned);
+        }
+        let now = self.state.clock_ms;
+        let outage = self
+            .state
+            .outages
+            .iter()
+            .find(|o| o.service == service && o.from_ms <= now && now < o.until_ms)
+            .map(|o| o.fault.clone());
+        match outage {
+            Some(Fault::Slow { ms }) => {
+                self.meter.after = Some(Fault::Slow { ms });
+                Ok(None)
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Applies what waits after a call took effect: its answer lost, the instance killed, or
+    /// the call having taken longer on the simulated clock.
+    fn finish<T>(&mut self, r: Result<T, HostError>) -> Call<T> {
+        let at_call = self.meter.counts.total;
+        match self.meter.after.take() {
+            None => Ok(r),
+            Some(Fault::LostReply) => Ok(Err(HostError::Timeout)),
+            Some(Fault::CrashAfter) => Err(Crash {
+                at_call,
+                when: CrashWhen::After,
+            }),
+            Some(Fault::Slow { ms }) => {
+                self.running.sim_ms += ms;
+                if self.running.deadline_ms > 0 && self.running.sim_ms > self.running.deadline_ms {
+                    return Err(Crash {
+                        at_call,
+                        when: CrashWhen::Deadline,
+                    });
+                }
+                Ok(r)
+            }
+            Some(_) => Ok(r),
+        }
     }
 
     // ---- KVS ------------------------------------------------------------------------------
@@ -291,7 +380,8 @@ impl Emulator {
             return Ok(Err(as_host_error(&f)));
         }
         self.meter.counts.kvs_reads += 1;
-        Ok(check_key(key).map(|_| self.state.live(key).map(|s| s.value.clone())))
+        let r = check_key(key).map(|_| self.state.live(key).map(|s| s.value.clone()));
+        self.finish(r)
     }
 
     pub fn kvs_set(&mut self, key: &str, value: &str, o: SetOptions) -> Call<()> {
@@ -299,7 +389,7 @@ impl Emulator {
             return Ok(Err(as_host_error(&f)));
         }
         self.meter.counts.kvs_writes += 1;
-        Ok((|| {
+        let r = (|| {
             check_key(key)?;
             check_value(key, value)?;
             if o.fail_if_exists && self.state.live(key).is_some() {
@@ -314,7 +404,8 @@ impl Emulator {
                 },
             );
             Ok(())
-        })())
+        })();
+        self.finish(r)
     }
 
     pub fn kvs_delete(&mut self, key: &str) -> Call<()> {
@@ -322,9 +413,10 @@ impl Emulator {
             return Ok(Err(as_host_error(&f)));
         }
         self.meter.counts.kvs_writes += 1;
-        Ok(check_key(key).map(|_| {
+        let r = check_key(key).map(|_| {
             self.state.kvs.remove(key);
-        }))
+        });
+        self.finish(r)
     }
 
     pub fn kvs_query(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Call<QueryPage> {
@@ -332,7 +424,7 @@ impl Emulator {
             return Ok(Err(as_host_error(&f)));
         }
         self.meter.counts.kvs_reads += 1;
-        Ok((|| {
+        let r = (|| {
             check_key(prefix)?;
             if !(1..=PAGE_MAX).contains(&limit) {
                 return Err(HostError::Invalid(format!(
@@ -378,7 +470,8 @@ impl Emulator {
                 entries,
                 next_cursor,
             })
-        })())
+        })();
+        self.finish(r)
     }
 
     /// Cursors are opaque and short-lived: good for paging through a result now (also across a
@@ -414,7 +507,7 @@ impl Emulator {
             return Ok(Err(as_host_error(&f)));
         }
         self.meter.counts.kvs_reads += 1;
-        Ok((|| {
+        let r = (|| {
             if keys.len() > TX_MAX_OPS {
                 return Err(HostError::Invalid(format!(
                     "batch of {} keys; Forge allows {TX_MAX_OPS}",
@@ -432,7 +525,8 @@ impl Emulator {
                 }
             }
             Ok(out)
-        })())
+        })();
+        self.finish(r)
     }
 
     pub fn kvs_transact(&mut self, ops: &[TxOp]) -> Call<()> {
@@ -440,7 +534,7 @@ impl Emulator {
             return Ok(Err(as_host_error(&f)));
         }
         self.meter.counts.kvs_transactions += 1;
-        Ok((|| {
+        let r = (|| {
             if ops.is_empty() || ops.len() > TX_MAX_OPS {
                 return Err(HostError::Invalid(format!(
                     "a transaction holds 1..={TX_MAX_OPS} operations, not {}",
@@ -501,7 +595,8 @@ impl Emulator {
             self.meter.counts.kvs_writes +=
                 ops.iter().filter(|o| !matches!(o, TxOp::Check(..))).count() as u64;
             Ok(())
-        })())
+        })();
+        self.finish(r)
     }
 
     // ---- Secrets --------------------------------------------------------------------------
@@ -510,14 +605,15 @@ impl Emulator {
         if let Some(f) = self.enter(Service::Secrets, "secrets.get")? {
             return Ok(Err(as_host_error(&f)));
         }
-        Ok(check_key(key).map(|_| self.state.secrets.get(key).cloned()))
+        let r = check_key(key).map(|_| self.state.secrets.get(key).cloned());
+        self.finish(r)
     }
 
     pub fn secret_set(&mut self, key: &str, value: &str) -> Call<()> {
         if let Some(f) = self.enter(Service::Secrets, "secrets.set")? {
             return Ok(Err(as_host_error(&f)));
         }
-        Ok((|| {
+        let r = (|| {
             check_key(key)?;
             if value.len() > VALUE_MAX {
                 return Err(HostError::TooLarge("MAX_SIZE".into()));
@@ -526,16 +622,18 @@ impl Emulator {
                 .secrets
                 .insert(key.to_string(), value.to_string());
             Ok(())
-        })())
+        })();
+        self.finish(r)
     }
 
     pub fn secret_delete(&mut self, key: &str) -> Call<()> {
         if let Some(f) = self.enter(Service::Secrets, "secrets.delete")? {
             return Ok(Err(as_host_error(&f)));
         }
-        Ok(check_key(key).map(|_| {
+        let r = check_key(key).map(|_| {
             self.state.secrets.remove(key);
-        }))
+        });
+        self.finish(r)
     }
 
     // ---- Jira -----------------------------------------------------------------------------
@@ -580,7 +678,7 @@ impl Emulator {
             id,
         );
         self.state.next_id += used_ids;
-        Ok(Ok(resp))
+        self.finish(Ok(resp))
     }
 
     // ---- Fetch ----------------------------------------------------------------------------
@@ -611,7 +709,7 @@ impl Emulator {
                 body: req.body.clone(),
             });
             let n = self.state.hook_inbox.len();
-            return Ok(Ok(HttpResponse {
+            return self.finish(Ok(HttpResponse {
                 status: 200,
                 headers: vec![("Content-Type".into(), "application/json".into())],
                 body: format!("{{\"received\":true,\"id\":{n}}}"),
@@ -630,8 +728,8 @@ impl Emulator {
             None
         };
         match answered {
-            Some(Ok(r)) => Ok(Ok(r)),
-            Some(Err(crate::remotes::Timeout)) => Ok(Err(HostError::Timeout)),
+            Some(Ok(r)) => self.finish(Ok(r)),
+            Some(Err(crate::remotes::Timeout)) => self.finish(Err(HostError::Timeout)),
             None => Ok(Err(HostError::Unavailable(format!(
                 "no emulated service answers at {host}"
             )))),
@@ -644,7 +742,7 @@ impl Emulator {
         if let Some(f) = self.enter(Service::Queue, "queue.push")? {
             return Ok(Err(as_host_error(&f)));
         }
-        Ok((|| {
+        let r = (|| {
             if !self.manifest.consumers.contains_key(queue_key) {
                 return Err(HostError::Invalid(format!(
                     "no consumer module in manifest.yml reads queue {queue_key:?}"
@@ -679,7 +777,8 @@ impl Emulator {
                 });
             }
             Ok(())
-        })())
+        })();
+        self.finish(r)
     }
 
     // ---- Runtime, log, config (not faultable: they are local to the function) -------------
@@ -688,13 +787,10 @@ impl Emulator {
         self.state.clock_ms
     }
 
+    /// What `getAppContext().invocationRemainingTimeInMillis()` answers, on the simulated
+    /// clock: the deadline less the latency of the calls made so far (and any `slow` faults).
     pub fn remaining_ms(&self) -> u64 {
-        let spent = self
-            .running
-            .started
-            .map(|s| s.elapsed().as_millis() as u64)
-            .unwrap_or(0);
-        self.running.deadline_ms.saturating_sub(spent)
+        self.running.deadline_ms.saturating_sub(self.running.sim_ms)
     }
 
     pub fn random_bytes(&mut self, len: u32) -> Vec<u8> {
@@ -741,7 +837,7 @@ fn http_fault(fault: &Fault) -> Option<Result<HttpResponse, HostError>> {
             *retry_after_s,
             "injected fault",
         ))),
-        Fault::Crash => None,
+        Fault::Crash | Fault::CrashAfter | Fault::LostReply | Fault::Slow { .. } => None,
     }
 }
 

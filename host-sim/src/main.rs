@@ -33,6 +33,15 @@ struct Cli {
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
+    /// Fail a named invocation: `[TARGET =>] FAULT, …` with FAULT `crash@K`, `crash-after@K`,
+    /// `ack-lost` or `SERVICE#N=KIND` (KIND: crash, crash-after, lost, timeout, slow:MS, STATUS[:S]).
+    /// Example: `--fault 'queue approval-effects#2 => kvs#3=lost'`. Repeatable.
+    #[arg(long, global = true)]
+    fault: Vec<String>,
+    /// A service down for a window of simulated time: `SERVICE=KIND@FROM..UNTIL`
+    /// (`jira=503@1h..3h`, `kvs=timeout@0s..10m`). Repeatable.
+    #[arg(long, global = true)]
+    outage: Vec<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -166,11 +175,29 @@ fn kind(e: Engine) -> EngineKind {
 fn open_saved(cli: &Cli) -> Result<Sim> {
     let state = persist::load(&cli.state)?;
     let manifest = Manifest::load(&cli.manifest.clone().unwrap_or_else(default_manifest))?;
-    Ok(Sim::new(
+    let mut sim = Sim::new(
         state,
         manifest,
         make_engine(kind(cli.engine), &default_component())?,
-    ))
+    );
+    arm(cli, &mut sim)?;
+    Ok(sim)
+}
+
+/// Arms the `--fault` and `--outage` flags on a simulation.
+fn arm(cli: &Cli, sim: &mut Sim) -> Result<()> {
+    for f in &cli.fault {
+        let a =
+            host_sim::faults::parse_armed(f).map_err(|e| anyhow::anyhow!("--fault {f:?}: {e}"))?;
+        sim.armed.push(a);
+    }
+    let now = sim.state().clock_ms;
+    for o in &cli.outage {
+        let o = host_sim::faults::parse_outage(o, now)
+            .map_err(|e| anyhow::anyhow!("--outage {o:?}: {e}"))?;
+        sim.state_mut().outages.push(o);
+    }
+    Ok(())
 }
 
 fn print(cli: &Cli, human: &str, machine: Value) {
@@ -187,6 +214,7 @@ fn real_main() -> Result<()> {
     match &cli.command {
         Command::Run => {
             let mut sim = Sim::from_site(&cli.site, &manifest_path, kind(cli.engine), cli.seed)?;
+            arm(&cli, &mut sim)?;
             let steps = scenario::load(&cli.site)?;
             let mut out = format!(
                 "AI Clearance simulation — site {} ({} users, {} issues), engine {}, seed {}\n",
@@ -238,6 +266,7 @@ fn real_main() -> Result<()> {
             let setup = scenario::setup_steps(&scenario::load(&cli.site)?);
             let mut transcript = String::new();
             scenario::run(&mut sim, &setup, &mut transcript)?;
+            arm(&cli, &mut sim)?;
             let mut files = Vec::new();
             for e in events {
                 if e.is_dir() {

@@ -35,6 +35,10 @@ pub enum Step {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    /// The platform will fail a named invocation this way (`--fault` notation, faults.rs).
+    Fault(crate::faults::ArmedPlan),
+    /// A service is down for a window of simulated time from now (`--outage` notation).
+    Outage(String),
 }
 
 pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
@@ -103,8 +107,18 @@ pub fn load(site_dir: &Path) -> Result<Vec<Step>> {
                     add: list("add"),
                     remove: list("remove"),
                 })
+            } else if let Some(f) = s.get("fault").and_then(Value::as_str) {
+                Ok(Step::Fault(crate::faults::parse_armed(f).map_err(|e| {
+                    anyhow::anyhow!("scenario step {i}: bad fault {f:?}: {e}")
+                })?))
+            } else if let Some(o) = s.get("outage").and_then(Value::as_str) {
+                crate::faults::parse_outage(o, 0)
+                    .map_err(|e| anyhow::anyhow!("scenario step {i}: bad outage {o:?}: {e}"))?;
+                Ok(Step::Outage(o.to_string()))
             } else {
-                bail!("scenario step {i} is not a note, invoke, event or advance: {s}")
+                bail!(
+                    "scenario step {i} is not a note, invoke, event, advance, fault or outage: {s}"
+                )
             }
         })
         .collect()
@@ -155,7 +169,7 @@ pub fn describe(rec: &InvocationRecord) -> String {
             _ => summarize(v),
         },
         RawOutcome::Err(e) => format!("error {} ({})", e.code, e.message),
-        RawOutcome::Crashed { at_call } => format!("CRASHED before host call {at_call}"),
+        RawOutcome::Crashed { at_call } => format!("CRASHED at host call {at_call}"),
         RawOutcome::Trapped(m) => format!("TRAPPED: {m}"),
     };
     let c = &rec.counts;
@@ -662,6 +676,21 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
                     "{clock}  (outside the app) {provider} group {group:?} changed directly: +{add:?} -{remove:?}"
                 )?;
             }
+            Step::Fault(armed) => {
+                sim.armed.push(armed.clone());
+                writeln!(
+                    out,
+                    "{clock}  (platform) fault armed for {}: {:?}",
+                    target_name(&armed.target),
+                    armed.plan
+                )?;
+            }
+            Step::Outage(spec) => {
+                let now = sim.state().clock_ms;
+                let o = crate::faults::parse_outage(spec, now).map_err(anyhow::Error::msg)?;
+                writeln!(out, "{clock}  (platform) outage: {spec}")?;
+                sim.state_mut().outages.push(o);
+            }
             Step::Advance(ms) => {
                 let recs = sim.advance(*ms);
                 let idle = |r: &InvocationRecord| {
@@ -687,6 +716,21 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
         }
     }
     Ok(records)
+}
+
+/// `queue approval-effects (#2)`, `fn=resolver`, `the next invocation`.
+pub fn target_name(t: &crate::faults::Target) -> String {
+    let name = match (&t.function, &t.label) {
+        (Some(f), Some(l)) => format!("{l} in {f}"),
+        (Some(f), None) => format!("fn={f}"),
+        (None, Some(l)) => l.clone(),
+        (None, None) => "the next invocation".into(),
+    };
+    if t.nth > 1 {
+        format!("{name} (#{})", t.nth)
+    } else {
+        name
+    }
 }
 
 fn substitute(v: &Value, last: &Value) -> Value {

@@ -1,8 +1,8 @@
 //! The simulated site as one object: an emulator, an engine (wasm or native), the clock and the
 //! scheduler. `run`, `replay`, `invoke`, `tick` and the tests all drive the app through here.
 
-use crate::emulator::{Emulator, SimState};
-use crate::faults::{CallCounts, FaultPlan};
+use crate::emulator::{DroppedEvent, Emulator, SimState};
+use crate::faults::{ArmedPlan, CallCounts, FaultPlan};
 use crate::manifest::{Manifest, INTERACTIVE_TIMEOUT_S};
 use crate::runtime::{
     native::NativeEngine, node::NodeEngine, wasm::WasmEngine, Engine, Export, RawOutcome,
@@ -15,8 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// Bounds on the scheduler: a tick never loops forever.
 const MAX_DELIVERIES_PER_SETTLE: usize = 10_000;
-/// Forge redelivers an async event whose invocation crashed; after this many it is dropped.
-const MAX_QUEUE_DELIVERIES: u32 = 4;
+/// Forge redelivers an async event whose invocation crashed or asked for a retry, up to four
+/// retries; after the fifth delivery the event is dropped (D-73). Public for tests.
+pub const MAX_QUEUE_DELIVERIES: u32 = 5;
+/// How long the platform waits before redelivering an event whose invocation died.
+pub const CRASH_REDELIVERY_MS: u64 = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineKind {
@@ -57,6 +60,10 @@ pub struct Sim {
     engine: Box<dyn Engine>,
     /// Faults armed for the next invocation only.
     pub next_plan: FaultPlan,
+    /// Faults waiting for a named invocation (`--fault 'queue approval-effects#2 => …'`).
+    pub armed: Vec<ArmedPlan>,
+    /// Picks a plan for every invocation nothing else planned for (the `dst` campaign).
+    pub chaos: Option<Box<dyn FnMut(&str, &str) -> FaultPlan>>,
     pub history: Vec<InvocationRecord>,
 }
 
@@ -92,6 +99,8 @@ impl Sim {
             emu: Some(Emulator::new(state, manifest)),
             engine,
             next_plan: FaultPlan::default(),
+            armed: Vec::new(),
+            chaos: None,
             history: Vec::new(),
         }
     }
@@ -165,6 +174,30 @@ impl Sim {
         }
     }
 
+    /// The plan for this invocation: the one armed for "the next", else the first armed plan
+    /// whose target this is the Nth match of, else what the campaign's chaos picks.
+    pub fn plan_for(&mut self, function: &str, label: &str) -> FaultPlan {
+        if !self.next_plan.is_empty() {
+            return std::mem::take(&mut self.next_plan);
+        }
+        let mut fired = None;
+        for (i, a) in self.armed.iter_mut().enumerate() {
+            if a.target.matches(function, label) {
+                a.seen += 1;
+                if a.seen == a.target.nth && fired.is_none() {
+                    fired = Some(i);
+                }
+            }
+        }
+        if let Some(i) = fired {
+            return self.armed.remove(i).plan;
+        }
+        match self.chaos.as_mut() {
+            Some(pick) => pick(function, label),
+            None => FaultPlan::default(),
+        }
+    }
+
     fn invoke(
         &mut self,
         function: &str,
@@ -173,15 +206,18 @@ impl Sim {
         timeout_s: u64,
         export: Export,
     ) -> InvocationRecord {
+        let plan = self.plan_for(function, &label);
+        let ack_lost = plan.crash_after_last;
         let mut emu = self.emu.take().expect("no nested invocations");
-        emu.begin(
-            function,
-            inv.account_id.clone(),
-            timeout_s,
-            std::mem::take(&mut self.next_plan),
-        );
+        emu.begin(function, inv.account_id.clone(), timeout_s, plan);
         let t = std::time::Instant::now();
-        let (mut emu, outcome) = self.engine.call(emu, &inv, &export);
+        let (mut emu, mut outcome) = self.engine.call(emu, &inv, &export);
+        // The work is done; the platform never hears the invocation finished.
+        if ack_lost && matches!(outcome, RawOutcome::Ok(_) | RawOutcome::Err(_)) {
+            outcome = RawOutcome::Crashed {
+                at_call: emu.meter.counts.total,
+            };
+        }
         let wall_ns = t.elapsed().as_nanos() as u64;
         let host_ns = emu.running.host_ns;
         let counts = emu.end();
@@ -334,14 +370,31 @@ impl Sim {
                     body: ev.body.clone(),
                 },
             );
-            let redeliver = match &rec.outcome {
-                RawOutcome::Ok(v) => v.get("retry").and_then(Value::as_u64).map(|s| s * 1000),
-                RawOutcome::Crashed { .. } | RawOutcome::Trapped(_) => Some(1000),
-                RawOutcome::Err(_) => None,
+            let (redeliver, how) = match &rec.outcome {
+                RawOutcome::Ok(v) => (
+                    v.get("retry").and_then(Value::as_u64).map(|s| s * 1000),
+                    "retry-requested",
+                ),
+                RawOutcome::Crashed { .. } => (Some(CRASH_REDELIVERY_MS), "crashed"),
+                RawOutcome::Trapped(_) => (Some(CRASH_REDELIVERY_MS), "trapped"),
+                RawOutcome::Err(_) => (None, "error"),
             };
-            if let Some(delay) = redeliver.filter(|_| ev.deliveries < MAX_QUEUE_DELIVERIES) {
-                ev.due_ms = now + delay;
-                self.state_mut().queue.push(ev);
+            match redeliver {
+                Some(delay) if ev.deliveries < MAX_QUEUE_DELIVERIES => {
+                    ev.due_ms = now + delay;
+                    self.state_mut().queue.push(ev);
+                }
+                Some(_) => {
+                    let at_ms = self.state().clock_ms;
+                    self.state_mut().dropped.push(DroppedEvent {
+                        at_ms,
+                        queue_key: ev.queue_key,
+                        body: ev.body,
+                        deliveries: ev.deliveries,
+                        last: how.into(),
+                    });
+                }
+                None => {}
             }
             out.push(rec);
         }
