@@ -99,7 +99,7 @@ fn main() {
     let t = Instant::now();
     for _ in 0..rounds {
         let (store, _app) = engine.instantiate(emu.take().unwrap(), 25).unwrap();
-        emu = Some(store.into_data().emu);
+        emu = Some(store.into_data().into_emulator());
     }
     let inst = t.elapsed() / rounds;
     println!("cold start: load (deserialize cached artifact + InstancePre) {:.2} ms; fresh Store + instantiate {:.1} µs", load.as_secs_f64() * 1e3, inst.as_secs_f64() * 1e6);

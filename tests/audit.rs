@@ -147,9 +147,7 @@ fn concurrent_appends_never_fork_the_chain() {
     let emu = sim.emu_mut();
     emu.begin("test", None, 900, Default::default());
     {
-        let host = host_sim::runtime::native::NativeHost {
-            emu: std::cell::RefCell::new(&mut *emu),
-        };
+        let host = host_sim::runtime::native::NativeHost::new(&mut *emu);
         let store = Store::new(&host);
         let key = mac_key(store, None).unwrap();
         let stale_head = store.get_raw("audit-head").unwrap();

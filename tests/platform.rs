@@ -37,9 +37,7 @@ fn kvs_enforces_forge_key_value_page_and_transaction_limits() {
     ));
     // The guest refuses it first, with a typed error, before any host call.
     {
-        let host = host_sim::runtime::native::NativeHost {
-            emu: std::cell::RefCell::new(&mut *e),
-        };
+        let host = host_sim::runtime::native::NativeHost::new(&mut *e);
         let store = aiclearance::storage::Store::new(&host);
         let err = store.put("big", &"x".repeat(240 * 1024 - 40)).unwrap_err();
         assert!(

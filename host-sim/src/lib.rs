@@ -15,6 +15,7 @@
 
 pub mod emulator;
 pub mod faults;
+pub mod interleave;
 pub mod jira;
 pub mod manifest;
 pub mod persist;

@@ -662,9 +662,7 @@ fn real_main() -> Result<()> {
 fn verify_native(sim: &mut Sim) -> Result<Value> {
     let emu = sim.emu_mut();
     emu.begin("audit-verify", None, 900, Default::default());
-    let host = NativeHost {
-        emu: std::cell::RefCell::new(emu),
-    };
+    let host = NativeHost::new(emu);
     let report = aiclearance::audit::verify(aiclearance::storage::Store::new(&host), usize::MAX)
         .map_err(|e| anyhow::anyhow!("{:?}", e))?;
     sim.emu_mut().end();

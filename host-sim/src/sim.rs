@@ -55,6 +55,18 @@ impl InvocationRecord {
     }
 }
 
+/// An invocation described but not yet run: what `interleave` runs several of at once.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub function: String,
+    pub label: String,
+    pub inv: Invocation,
+    pub timeout_s: u64,
+    pub export: Export,
+    /// For queue deliveries: the event, so redelivery rules apply after it ran.
+    pub event: Option<crate::emulator::QueuedEvent>,
+}
+
 pub struct Sim {
     emu: Option<Emulator>,
     engine: Box<dyn Engine>,
@@ -212,11 +224,8 @@ impl Sim {
         emu.begin(function, inv.account_id.clone(), timeout_s, plan);
         let t = std::time::Instant::now();
         let (mut emu, mut outcome) = self.engine.call(emu, &inv, &export);
-        // The work is done; the platform never hears the invocation finished.
-        if ack_lost && matches!(outcome, RawOutcome::Ok(_) | RawOutcome::Err(_)) {
-            outcome = RawOutcome::Crashed {
-                at_call: emu.meter.counts.total,
-            };
+        if ack_lost {
+            outcome = lose_ack(outcome, emu.meter.counts.total);
         }
         let wall_ns = t.elapsed().as_nanos() as u64;
         let host_ns = emu.running.host_ns;
@@ -232,6 +241,219 @@ impl Sim {
         };
         self.history.push(rec.clone());
         rec
+    }
+
+    /// Runs several invocations at once, interleaved one host call at a time in an order drawn
+    /// from `seed` (`crate::interleave`). Each gets its own fault plan as a single invocation
+    /// would; queue deliveries then follow the redelivery rules. Records come back in the order
+    /// given.
+    pub fn interleave(
+        &mut self,
+        pending: Vec<Pending>,
+        seed: u64,
+    ) -> Result<Vec<InvocationRecord>> {
+        use crate::interleave::{Baton, Invocant};
+        if self.engine.seat_runner().is_none() {
+            bail!(
+                "the {} engine cannot interleave invocations",
+                self.engine.name()
+            )
+        }
+        let mut plans = Vec::new();
+        for p in &pending {
+            plans.push(self.plan_for(&p.function, &p.label));
+        }
+        let acks: Vec<bool> = plans.iter().map(|p| p.crash_after_last).collect();
+        let invocants = pending
+            .iter()
+            .zip(plans)
+            .map(|(p, plan)| Invocant {
+                function: p.function.clone(),
+                account_id: p.inv.account_id.clone(),
+                timeout_s: p.timeout_s,
+                plan,
+            })
+            .collect();
+        let emu = self.emu.take().expect("no nested invocations");
+        let (baton, seats) = Baton::new(emu, invocants, seed);
+        let runner = self.engine.seat_runner().expect("checked above");
+        let t = std::time::Instant::now();
+        let outcomes: Vec<RawOutcome> = std::thread::scope(|s| {
+            let handles: Vec<_> = seats
+                .into_iter()
+                .zip(&pending)
+                .map(|(seat, p)| {
+                    s.spawn(move || {
+                        let o = runner.run_seat(seat.clone(), &p.inv, &p.export);
+                        seat.leave();
+                        o
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        RawOutcome::Trapped("the seat's thread panicked".into())
+                    })
+                })
+                .collect()
+        });
+        let wall_ns = t.elapsed().as_nanos() as u64;
+        let (mut emu, counts, _trace) = baton.finish();
+        emu.running = Default::default();
+        self.emu = Some(emu);
+        let mut out = Vec::new();
+        for (((p, outcome), counts), ack_lost) in
+            pending.into_iter().zip(outcomes).zip(counts).zip(acks)
+        {
+            let outcome = if ack_lost {
+                lose_ack(outcome, counts.total)
+            } else {
+                outcome
+            };
+            let rec = InvocationRecord {
+                function: p.function,
+                label: p.label,
+                outcome,
+                counts,
+                wall_ns,
+                host_ns: 0,
+            };
+            if let Some(ev) = p.event {
+                let now = self.state().clock_ms;
+                self.after_delivery(ev, &rec, now);
+            }
+            self.history.push(rec.clone());
+            out.push(rec);
+        }
+        Ok(out)
+    }
+
+    /// A resolver call, described for `interleave`.
+    pub fn pending_resolve(
+        &self,
+        function_key: &str,
+        payload: &Value,
+        account: Option<&str>,
+    ) -> Pending {
+        let function = self
+            .emu()
+            .manifest
+            .resolver_function
+            .clone()
+            .unwrap_or_else(|| "resolver".into());
+        Pending {
+            function,
+            label: format!("resolver {function_key}"),
+            inv: self.context("ai-clearance", account),
+            timeout_s: INTERACTIVE_TIMEOUT_S,
+            export: Export::Resolve {
+                function_key: function_key.into(),
+                payload: payload.to_string(),
+            },
+            event: None,
+        }
+    }
+
+    /// A scheduled trigger firing now, described for `interleave`.
+    pub fn pending_scheduled(&mut self, key: &str) -> Result<Pending> {
+        let Some(st) = self
+            .emu()
+            .manifest
+            .scheduled
+            .iter()
+            .find(|s| s.key == key)
+            .cloned()
+        else {
+            bail!("no scheduled trigger {key}")
+        };
+        let now = self.state().clock_ms;
+        self.state_mut().scheduled_last_ms.insert(key.into(), now);
+        Ok(Pending {
+            timeout_s: self.emu().manifest.timeout_of(&st.function),
+            function: st.function,
+            label: format!("scheduled {key}"),
+            inv: self.context(key, None),
+            export: Export::Scheduled,
+            event: None,
+        })
+    }
+
+    /// Takes up to `max` queue events due now off the queue, described for `interleave`.
+    pub fn pending_due(&mut self, max: usize) -> Vec<Pending> {
+        let now = self.state().clock_ms;
+        let mut due: Vec<(u64, u64)> = self
+            .state()
+            .queue
+            .iter()
+            .filter(|e| e.due_ms <= now)
+            .map(|e| (e.due_ms, e.id))
+            .collect();
+        due.sort();
+        due.truncate(max);
+        let mut out = Vec::new();
+        for (_, id) in due {
+            let idx = self
+                .state()
+                .queue
+                .iter()
+                .position(|e| e.id == id)
+                .expect("due event");
+            let mut ev = self.state_mut().queue.remove(idx);
+            let Some(function) = self.emu().manifest.consumers.get(&ev.queue_key).cloned() else {
+                continue;
+            };
+            ev.deliveries += 1;
+            out.push(Pending {
+                timeout_s: self.emu().manifest.timeout_of(&function),
+                function,
+                label: format!("queue {}", ev.queue_key),
+                inv: self.context(&ev.queue_key, None),
+                export: Export::Queue {
+                    queue_key: ev.queue_key.clone(),
+                    body: ev.body.clone(),
+                },
+                event: Some(ev),
+            });
+        }
+        out
+    }
+
+    /// Forge's rules after a queue delivery: a retry request or a dead instance brings the
+    /// event back (up to the last retry), anything else consumes it; the drop is recorded.
+    fn after_delivery(
+        &mut self,
+        mut ev: crate::emulator::QueuedEvent,
+        rec: &InvocationRecord,
+        now: u64,
+    ) {
+        let (redeliver, how) = match &rec.outcome {
+            RawOutcome::Ok(v) => (
+                v.get("retry").and_then(Value::as_u64).map(|s| s * 1000),
+                "retry-requested",
+            ),
+            RawOutcome::Crashed { .. } => (Some(CRASH_REDELIVERY_MS), "crashed"),
+            RawOutcome::Trapped(_) => (Some(CRASH_REDELIVERY_MS), "trapped"),
+            RawOutcome::Err(_) => (None, "error"),
+        };
+        match redeliver {
+            Some(delay) if ev.deliveries < MAX_QUEUE_DELIVERIES => {
+                ev.due_ms = now + delay;
+                self.state_mut().queue.push(ev);
+            }
+            Some(_) => {
+                let at_ms = self.state().clock_ms;
+                self.state_mut().dropped.push(DroppedEvent {
+                    at_ms,
+                    queue_key: ev.queue_key,
+                    body: ev.body,
+                    deliveries: ev.deliveries,
+                    last: how.into(),
+                });
+            }
+            None => {}
+        }
     }
 
     /// A resolver call from the UI, as `account`.
@@ -370,32 +592,7 @@ impl Sim {
                     body: ev.body.clone(),
                 },
             );
-            let (redeliver, how) = match &rec.outcome {
-                RawOutcome::Ok(v) => (
-                    v.get("retry").and_then(Value::as_u64).map(|s| s * 1000),
-                    "retry-requested",
-                ),
-                RawOutcome::Crashed { .. } => (Some(CRASH_REDELIVERY_MS), "crashed"),
-                RawOutcome::Trapped(_) => (Some(CRASH_REDELIVERY_MS), "trapped"),
-                RawOutcome::Err(_) => (None, "error"),
-            };
-            match redeliver {
-                Some(delay) if ev.deliveries < MAX_QUEUE_DELIVERIES => {
-                    ev.due_ms = now + delay;
-                    self.state_mut().queue.push(ev);
-                }
-                Some(_) => {
-                    let at_ms = self.state().clock_ms;
-                    self.state_mut().dropped.push(DroppedEvent {
-                        at_ms,
-                        queue_key: ev.queue_key,
-                        body: ev.body,
-                        deliveries: ev.deliveries,
-                        last: how.into(),
-                    });
-                }
-                None => {}
-            }
+            self.after_delivery(ev, &rec, now);
             out.push(rec);
         }
         out
@@ -525,6 +722,14 @@ impl Sim {
         prefixes.remove("access-cache");
         json!({"requests": requests, "rejections": rejections, "grants": grants, "jobs": jobs, "audit": audit,
                "keysByPrefix": prefixes, "queued": self.state().queue.len()})
+    }
+}
+
+/// The work is done; the platform never hears the invocation finished.
+fn lose_ack(outcome: RawOutcome, calls: u64) -> RawOutcome {
+    match outcome {
+        RawOutcome::Ok(_) | RawOutcome::Err(_) => RawOutcome::Crashed { at_call: calls },
+        other => other,
     }
 }
 

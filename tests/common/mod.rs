@@ -129,9 +129,7 @@ pub fn verify(sim: &mut Sim) -> aiclearance::audit::VerifyReport {
     let emu = sim.emu_mut();
     emu.begin("verify", None, 900, Default::default());
     let report = {
-        let host = host_sim::runtime::native::NativeHost {
-            emu: std::cell::RefCell::new(&mut *emu),
-        };
+        let host = host_sim::runtime::native::NativeHost::new(&mut *emu);
         aiclearance::audit::verify(aiclearance::storage::Store::new(&host), usize::MAX).unwrap()
     };
     emu.end();

@@ -58,6 +58,21 @@ pub trait Engine {
     fn name(&self) -> &'static str;
     /// Runs one export with `emu` as the host; the emulator's meter is already armed.
     fn call(&mut self, emu: Emulator, inv: &Invocation, export: &Export) -> (Emulator, RawOutcome);
+    /// Runs invocations on seats of an interleaving (`crate::interleave`), if this engine can
+    /// run several at once in one process (native and wasm can; the Node bridge cannot).
+    fn seat_runner(&self) -> Option<&dyn SeatRunner> {
+        None
+    }
+}
+
+/// Runs one invocation on one seat; called from several threads at once.
+pub trait SeatRunner: Sync {
+    fn run_seat(
+        &self,
+        seat: crate::interleave::Seat,
+        inv: &Invocation,
+        export: &Export,
+    ) -> RawOutcome;
 }
 
 /// The WIT name of an error kind (`not-found`, `rate-limited`, …), the same for every engine.

@@ -4,6 +4,7 @@
 use super::{error_kind, Engine, Export, RawOutcome, ReturnedError};
 use crate::emulator::Emulator;
 use crate::faults::Crash;
+use crate::interleave::{Seat, Slot};
 use aiclearance::host::{
     Entry, Host, HostError, HttpRequest, HttpResponse, Invocation, Level, Principal, QueryPage,
     SetOptions, TxOp,
@@ -13,7 +14,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Once;
 
 pub struct NativeHost<'a> {
-    pub emu: RefCell<&'a mut Emulator>,
+    pub emu: RefCell<Slot<'a>>,
 }
 
 fn unwrap_call<T>(r: Result<Result<T, HostError>, Crash>) -> Result<T, HostError> {
@@ -23,18 +24,36 @@ fn unwrap_call<T>(r: Result<Result<T, HostError>, Crash>) -> Result<T, HostError
     }
 }
 
-impl NativeHost<'_> {
+impl<'a> NativeHost<'a> {
+    pub fn new(emu: &'a mut Emulator) -> Self {
+        NativeHost {
+            emu: RefCell::new(Slot::Borrowed(emu)),
+        }
+    }
+
+    /// A host for one seat of an interleaving.
+    pub fn seated(seat: Seat) -> NativeHost<'static> {
+        NativeHost {
+            emu: RefCell::new(Slot::Seat(seat)),
+        }
+    }
+
     /// Runs one emulated call, adding its wall time to the invocation's host time.
     fn timed<T>(
         &self,
         f: impl FnOnce(&mut Emulator) -> Result<Result<T, HostError>, Crash>,
     ) -> Result<T, HostError> {
-        let mut emu = self.emu.borrow_mut();
-        let t = std::time::Instant::now();
-        let r = f(&mut emu);
-        emu.running.host_ns += t.elapsed().as_nanos() as u64;
-        drop(emu);
+        let r = self.emu.borrow_mut().with(true, |emu| {
+            let t = std::time::Instant::now();
+            let r = f(emu);
+            emu.running.host_ns += t.elapsed().as_nanos() as u64;
+            r
+        });
         unwrap_call(r)
+    }
+
+    fn local<T>(&self, f: impl FnOnce(&mut Emulator) -> T) -> T {
+        self.emu.borrow_mut().with(false, f)
     }
 }
 
@@ -86,19 +105,19 @@ impl Host for NativeHost<'_> {
         self.timed(|e| e.queue_push(queue_key, events, delay_seconds))
     }
     fn now_ms(&self) -> u64 {
-        self.emu.borrow().now_ms()
+        self.local(|e| e.now_ms())
     }
     fn remaining_ms(&self) -> u64 {
-        self.emu.borrow().remaining_ms()
+        self.local(|e| e.remaining_ms())
     }
     fn random_bytes(&self, len: u32) -> Vec<u8> {
-        self.emu.borrow_mut().random_bytes(len)
+        self.local(|e| e.random_bytes(len))
     }
     fn log(&self, level: Level, message: &str) {
-        self.emu.borrow_mut().log(level, message)
+        self.local(|e| e.log(level, message))
     }
     fn env(&self, name: &str) -> Option<String> {
-        self.emu.borrow().env(name)
+        self.local(|e| e.env(name))
     }
 }
 
@@ -163,25 +182,35 @@ impl Engine for NativeEngine {
         inv: &Invocation,
         export: &Export,
     ) -> (Emulator, RawOutcome) {
-        quiet_crash_panics();
-        let outcome = {
-            let host = NativeHost {
-                emu: RefCell::new(&mut emu),
-            };
-            match catch_unwind(AssertUnwindSafe(|| dispatch(&host, inv, export))) {
-                Ok(o) => o,
-                Err(payload) => match payload.downcast_ref::<Crash>() {
-                    Some(c) => RawOutcome::Crashed { at_call: c.at_call },
-                    None => RawOutcome::Trapped(
-                        payload
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_else(|| "panic".into()),
-                    ),
-                },
-            }
-        };
+        let outcome = guarded(&NativeHost::new(&mut emu), inv, export);
         (emu, outcome)
+    }
+
+    fn seat_runner(&self) -> Option<&dyn super::SeatRunner> {
+        Some(self)
+    }
+}
+
+impl super::SeatRunner for NativeEngine {
+    fn run_seat(&self, seat: Seat, inv: &Invocation, export: &Export) -> RawOutcome {
+        guarded(&NativeHost::seated(seat), inv, export)
+    }
+}
+
+/// Dispatches with planned crashes and guest panics caught, as a function instance dies.
+fn guarded(host: &NativeHost<'_>, inv: &Invocation, export: &Export) -> RawOutcome {
+    quiet_crash_panics();
+    match catch_unwind(AssertUnwindSafe(|| dispatch(host, inv, export))) {
+        Ok(o) => o,
+        Err(payload) => match payload.downcast_ref::<Crash>() {
+            Some(c) => RawOutcome::Crashed { at_call: c.at_call },
+            None => RawOutcome::Trapped(
+                payload
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "panic".into()),
+            ),
+        },
     }
 }

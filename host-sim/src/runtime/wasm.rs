@@ -5,6 +5,7 @@
 use super::{Engine, Export, RawOutcome, ReturnedError};
 use crate::emulator::{Call, Emulator};
 use crate::faults::Crash;
+use crate::interleave::{Seat, Slot};
 use ::aiclearance::host::{self as port, HostError as PortError, Invocation};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -36,7 +37,7 @@ pub const MEMORY_LIMIT: usize = 512 * 1024 * 1024;
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 pub struct HostState {
-    pub emu: Emulator,
+    pub emu: Slot<'static>,
     wasi: WasiCtx,
     table: ResourceTable,
     limits: StoreLimits,
@@ -56,9 +57,12 @@ impl HostState {
         &mut self,
         f: impl FnOnce(&mut Emulator) -> Call<T>,
     ) -> wasmtime::Result<Result<T, wtypes::HostError>> {
-        let t = Instant::now();
-        let r = f(&mut self.emu);
-        self.emu.running.host_ns += t.elapsed().as_nanos() as u64;
+        let r = self.emu.with(true, |emu| {
+            let t = Instant::now();
+            let r = f(emu);
+            emu.running.host_ns += t.elapsed().as_nanos() as u64;
+            r
+        });
         match r {
             Ok(inner) => Ok(inner.map_err(to_wit_err)),
             Err(crash) => Err(wasmtime::Error::new(crash)),
@@ -240,13 +244,13 @@ impl wqueue::Host for HostState {
 
 impl wruntime::Host for HostState {
     fn now_ms(&mut self) -> wasmtime::Result<u64> {
-        Ok(self.emu.now_ms())
+        Ok(self.emu.with(false, |e| e.now_ms()))
     }
     fn remaining_ms(&mut self) -> wasmtime::Result<u64> {
-        Ok(self.emu.remaining_ms())
+        Ok(self.emu.with(false, |e| e.remaining_ms()))
     }
     fn random_bytes(&mut self, len: u32) -> wasmtime::Result<Vec<u8>> {
-        Ok(self.emu.random_bytes(len.min(1 << 20)))
+        Ok(self.emu.with(false, |e| e.random_bytes(len.min(1 << 20))))
     }
 }
 
@@ -258,14 +262,14 @@ impl wlog::Host for HostState {
             wlog::Level::Warn => port::Level::Warn,
             wlog::Level::Error => port::Level::Error,
         };
-        self.emu.log(l, &message);
+        self.emu.with(false, |e| e.log(l, &message));
         Ok(())
     }
 }
 
 impl wconfig::Host for HostState {
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.emu.env(&name))
+        Ok(self.emu.with(false, |e| e.env(&name)))
     }
 }
 
@@ -357,6 +361,14 @@ impl WasmEngine {
 
     /// A fresh store and instance (what a cold Forge invocation pays), for benchmarks.
     pub fn instantiate(&self, emu: Emulator, timeout_s: u64) -> Result<(Store<HostState>, App)> {
+        self.instantiate_slot(Slot::Owned(Box::new(emu)), timeout_s)
+    }
+
+    fn instantiate_slot(
+        &self,
+        emu: Slot<'static>,
+        timeout_s: u64,
+    ) -> Result<(Store<HostState>, App)> {
         let state = HostState {
             emu,
             wasi: WasiCtx::builder().build(),
@@ -460,6 +472,36 @@ impl Engine for WasmEngine {
                 None => RawOutcome::Trapped(format!("{err:#}")),
             },
         };
-        (store.into_data().emu, outcome)
+        (store.into_data().into_emulator(), outcome)
+    }
+
+    fn seat_runner(&self) -> Option<&dyn super::SeatRunner> {
+        Some(self)
+    }
+}
+
+impl super::SeatRunner for WasmEngine {
+    fn run_seat(&self, seat: Seat, inv: &Invocation, export: &Export) -> RawOutcome {
+        let timeout_s = seat.timeout_s();
+        let (mut store, app) = match self.instantiate_slot(Slot::Seat(seat), timeout_s) {
+            Ok(x) => x,
+            Err(e) => panic!("instantiating the component failed: {e:#}"),
+        };
+        match run(&mut store, &app, inv, export) {
+            Ok(o) => o,
+            Err(err) => match err.downcast_ref::<Crash>() {
+                Some(c) => RawOutcome::Crashed { at_call: c.at_call },
+                None => RawOutcome::Trapped(format!("{err:#}")),
+            },
+        }
+    }
+}
+
+impl HostState {
+    /// The emulator back after a single (not interleaved) invocation.
+    pub fn into_emulator(self) -> Emulator {
+        self.emu
+            .into_owned()
+            .expect("a single invocation owns its emulator")
     }
 }
