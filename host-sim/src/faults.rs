@@ -87,9 +87,17 @@ fn one() -> u64 {
 }
 
 impl Target {
+    /// A label fragment matches the whole label, one of its words (`approval-effects`,
+    /// `AIR-1` — not `AIR-10`), or its leading words (`queue approval-effects`).
     pub fn matches(&self, function: &str, label: &str) -> bool {
         self.function.as_deref().is_none_or(|f| f == function)
-            && self.label.as_deref().is_none_or(|l| label.contains(l))
+            && self.label.as_deref().is_none_or(|l| {
+                label == l
+                    || label.split_whitespace().any(|w| w == l)
+                    || label
+                        .strip_prefix(l)
+                        .is_some_and(|rest| rest.starts_with(' '))
+            })
     }
 }
 
@@ -139,6 +147,31 @@ impl FaultPlan {
             ..Default::default()
         }
     }
+    /// The plan in `--fault` notation (what `parse_armed` reads back).
+    pub fn notation(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(k) = self.crash_at_call {
+            parts.push(format!("crash@{k}"));
+        }
+        if let Some(k) = self.crash_after_call {
+            parts.push(format!("crash-after@{k}"));
+        }
+        for f in &self.service_faults {
+            let svc = match f.service {
+                Service::Kvs => "kvs",
+                Service::Secrets => "secrets",
+                Service::Jira => "jira",
+                Service::Fetch => "fetch",
+                Service::Queue => "queue",
+            };
+            parts.push(format!("{svc}#{}={}", f.nth, fault_notation(&f.fault)));
+        }
+        if self.crash_after_last {
+            parts.push("ack-lost".into());
+        }
+        parts.join(", ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.crash_at_call.is_none()
             && self.crash_after_call.is_none()
@@ -271,6 +304,21 @@ impl Meter {
             }
             other => Ok(other),
         }
+    }
+}
+
+fn fault_notation(f: &Fault) -> String {
+    match f {
+        Fault::Crash => "crash".into(),
+        Fault::CrashAfter => "crash-after".into(),
+        Fault::LostReply => "lost".into(),
+        Fault::Timeout => "timeout".into(),
+        Fault::Slow { ms } => format!("slow:{ms}"),
+        Fault::Status {
+            status,
+            retry_after_s: Some(r),
+        } => format!("{status}:{r}"),
+        Fault::Status { status, .. } => status.to_string(),
     }
 }
 

@@ -13,6 +13,7 @@
 //! - `serve`: the local console (`host-sim serve`): the built Custom UI per UI module with a
 //!   drop-in Forge bridge, "view as", the simulated clock.
 
+pub mod dst;
 pub mod emulator;
 pub mod faults;
 pub mod interleave;

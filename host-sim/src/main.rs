@@ -125,6 +125,29 @@ enum Command {
         #[arg(long)]
         ui: Option<PathBuf>,
     },
+    /// Deterministic simulation: run the workload once per seed under random fault plans and
+    /// interleavings, let the platform recover, check the invariants, and print a reproducer for
+    /// every break. Same seed, same run (on either engine). Exit status 1 if anything broke.
+    Dst {
+        /// Seeds to run, `A..B` (B excluded).
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// `default` (the site's scenario) or `large` (it, then 40 generated requests and their lifecycle).
+        #[arg(long, default_value = "default")]
+        workload: String,
+        /// Percent of invocations that get a fault.
+        #[arg(long, default_value_t = 20)]
+        rate: u64,
+        /// Run invocations one at a time (faults only, no interleavings or duplicate deliveries).
+        #[arg(long)]
+        no_interleave: bool,
+        /// Print each run's transcript and fault plans.
+        #[arg(long)]
+        verbose: bool,
+        /// Seeds run in parallel (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Print recent app log lines of the saved site.
     Logs {
         #[arg(long, default_value_t = 50)]
@@ -242,6 +265,99 @@ fn real_main() -> Result<()> {
                 .count();
             if failed > 0 || !verify["ok"].as_bool().unwrap_or(false) {
                 bail!("{failed} invocation(s) trapped or the audit chain did not verify");
+            }
+        }
+        Command::Dst {
+            seeds,
+            workload,
+            rate,
+            no_interleave,
+            verbose,
+            jobs,
+        } => {
+            let (a, b) = seeds.split_once("..").context("--seeds is A..B")?;
+            let range: std::ops::Range<u64> = a.trim().parse::<u64>().context("--seeds A")?
+                ..b.trim().parse::<u64>().context("--seeds B")?;
+            if range.is_empty() {
+                bail!("--seeds {seeds} is empty");
+            }
+            let mut opts = host_sim::dst::default_options(&cli.site, &manifest_path);
+            opts.workload = host_sim::dst::workload::Kind::parse(workload)?;
+            opts.rate_pct = (*rate).min(100);
+            opts.interleave = !no_interleave;
+            let engine_kind = kind(cli.engine);
+            if engine_kind == EngineKind::Node {
+                bail!("dst runs on the native or wasm engine (the Node bridge runs one invocation at a time)");
+            }
+            let engine_name = match engine_kind {
+                EngineKind::Wasm => "wasm",
+                _ => "native",
+            };
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let component = default_component();
+            let make = || make_engine(engine_kind, &component);
+            let json_out = cli.json;
+            let verbose = *verbose;
+            let opts2 = opts.clone();
+            let each = move |r: &host_sim::dst::RunReport| {
+                if verbose {
+                    println!("── seed {} ──\n{}", r.seed, r.transcript);
+                    for (t, p) in &r.plans {
+                        println!("  fault {t} => {}", p.notation());
+                    }
+                }
+                if !r.breaks.is_empty() {
+                    let mut text = format!("seed {}: BROKEN\n", r.seed);
+                    for b in &r.breaks {
+                        text.push_str(&format!("  {}: {}\n", b.invariant, b.detail));
+                    }
+                    text.push_str(&format!(
+                        "  reproduce: {}\n",
+                        host_sim::dst::reproducer(&opts2, engine_name, r)
+                    ));
+                    if json_out {
+                        eprint!("{text}");
+                    } else {
+                        print!("{text}");
+                    }
+                } else if verbose {
+                    println!(
+                        "seed {}: ok ({} invocations, {} faults, {} interleavings)",
+                        r.seed, r.invocations, r.faults, r.interleavings
+                    );
+                }
+            };
+            let sum = host_sim::dst::campaign(&opts, range.clone(), jobs, &make, &each)?;
+            print(
+                &cli,
+                &format!(
+                    "dst: {} run(s) of the {} workload on {} (seeds {}..{}, {} % faulted{}), {} broken\n  {} invocations, {} faults injected, {} crashed, {} interleavings, {} queue events dropped after the last retry\n  {:.1} s, {:.0} runs/min over {} thread(s)\n{}",
+                    sum.runs,
+                    opts.workload.name(),
+                    engine_name,
+                    range.start,
+                    range.end,
+                    opts.rate_pct,
+                    if opts.interleave { ", interleaved" } else { "" },
+                    sum.broken_runs,
+                    sum.invocations,
+                    sum.faults,
+                    sum.crashed,
+                    sum.interleavings,
+                    sum.dropped,
+                    sum.seconds,
+                    sum.runs_per_minute(),
+                    jobs,
+                    sum.breaks_by_invariant
+                        .iter()
+                        .map(|(k, v)| format!("  broken: {k} ×{v}\n"))
+                        .collect::<String>()
+                ),
+                serde_json::to_value(&sum)?,
+            );
+            if sum.broken_runs > 0 {
+                std::process::exit(1);
             }
         }
         Command::Init => {

@@ -587,35 +587,47 @@ pub fn run(sim: &mut Sim, steps: &[Step], out: &mut String) -> Result<Vec<Invoca
                 payload,
             } => {
                 let payload = substitute(payload, &last);
-                let rec = sim.resolve(function, &payload, as_account.as_deref());
-                if let RawOutcome::Ok(v) = &rec.outcome {
-                    last = v.clone();
+                let recs = sim.resolve_maybe_alongside(function, &payload, as_account.as_deref());
+                for rec in recs {
+                    if rec.label.starts_with("resolver ") {
+                        if let RawOutcome::Ok(v) = &rec.outcome {
+                            last = v.clone();
+                        }
+                        writeln!(
+                            out,
+                            "{clock}  {function} as {}: {}",
+                            who(sim, as_account.as_deref()),
+                            describe(&rec)
+                        )?;
+                    } else {
+                        writeln!(
+                            out,
+                            "        (at the same time) {}: {}",
+                            rec.label,
+                            describe(&rec)
+                        )?;
+                    }
+                    records.push(rec);
                 }
-                writeln!(
-                    out,
-                    "{clock}  {function} as {}: {}",
-                    who(sim, as_account.as_deref()),
-                    describe(&rec)
-                )?;
-                records.push(rec);
                 records.extend(report_queue(sim, out)?);
             }
             Step::Event(path) => {
                 let ev = read_event(path)?;
-                let rec = sim.deliver(&ev)?;
                 let name = path
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                writeln!(
-                    out,
-                    "{clock}  issue created {} ({name}): {}",
-                    ev.pointer("/issue/key")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?"),
-                    describe(&rec)
-                )?;
-                records.push(rec);
+                for rec in sim.deliver_maybe_twice(&ev)? {
+                    writeln!(
+                        out,
+                        "{clock}  issue created {} ({name}): {}",
+                        ev.pointer("/issue/key")
+                            .and_then(Value::as_str)
+                            .unwrap_or("?"),
+                        describe(&rec)
+                    )?;
+                    records.push(rec);
+                }
                 records.extend(report_queue(sim, out)?);
             }
             Step::ProviderKey { provider, key } => {

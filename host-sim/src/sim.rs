@@ -55,6 +55,44 @@ impl InvocationRecord {
     }
 }
 
+/// When the simulated platform runs invocations at once, all drawn from one seed: due queue
+/// events delivered together, a sweep firing while someone uses a screen, a product event or a
+/// scheduled trigger delivered twice (Forge's documented "small chance of duplicate invocations").
+#[derive(Debug, Clone)]
+pub struct Concurrency {
+    rng: u64,
+    /// Percent chance that two or three due queue events run interleaved.
+    pub batch_pct: u64,
+    /// Percent chance that a resolver call runs alongside a scheduled sweep.
+    pub companion_pct: u64,
+    /// Percent chance that a product event or scheduled trigger is delivered twice, at once.
+    pub duplicate_pct: u64,
+    /// Interleavings run so far.
+    pub interleavings: u64,
+}
+
+impl Concurrency {
+    pub fn new(seed: u64) -> Self {
+        Concurrency {
+            rng: seed ^ 0x2545_F491_4F6C_DD1D,
+            batch_pct: 30,
+            companion_pct: 15,
+            duplicate_pct: 10,
+            interleavings: 0,
+        }
+    }
+    pub fn next(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn roll(&mut self, pct: u64) -> bool {
+        self.next() % 100 < pct
+    }
+}
+
 /// An invocation described but not yet run: what `interleave` runs several of at once.
 #[derive(Debug, Clone)]
 pub struct Pending {
@@ -76,6 +114,8 @@ pub struct Sim {
     pub armed: Vec<ArmedPlan>,
     /// Picks a plan for every invocation nothing else planned for (the `dst` campaign).
     pub chaos: Option<Box<dyn FnMut(&str, &str) -> FaultPlan>>,
+    /// Runs some invocations at once and delivers some twice (the `dst` campaign).
+    pub concurrency: Option<Concurrency>,
     pub history: Vec<InvocationRecord>,
 }
 
@@ -113,6 +153,7 @@ impl Sim {
             next_plan: FaultPlan::default(),
             armed: Vec::new(),
             chaos: None,
+            concurrency: None,
             history: Vec::new(),
         }
     }
@@ -535,6 +576,82 @@ impl Sim {
         ))
     }
 
+    /// A product event, described for `interleave`.
+    pub fn pending_event(&self, event: &Value) -> Result<Pending> {
+        let kind = event
+            .get("eventType")
+            .and_then(Value::as_str)
+            .context("event without eventType")?;
+        let Some((module, function)) = self.emu().manifest.triggers.get(kind).cloned() else {
+            bail!("manifest.yml declares no trigger for {kind}")
+        };
+        let key = event
+            .pointer("/issue/key")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        Ok(Pending {
+            function,
+            label: format!("{kind} {key}"),
+            inv: self.context(&module, None),
+            timeout_s: INTERACTIVE_TIMEOUT_S,
+            export: Export::ProductEvent {
+                event: event.to_string(),
+            },
+            event: None,
+        })
+    }
+
+    /// Delivers a product event; under `concurrency` it is sometimes delivered twice at once.
+    pub fn deliver_maybe_twice(&mut self, event: &Value) -> Result<Vec<InvocationRecord>> {
+        let twice = match self.concurrency.as_mut() {
+            Some(c) if self.engine.seat_runner().is_some() => {
+                c.roll(c.duplicate_pct).then(|| c.next())
+            }
+            _ => None,
+        };
+        match twice {
+            Some(seed) => {
+                let p = self.pending_event(event)?;
+                self.concurrency.as_mut().expect("set").interleavings += 1;
+                self.interleave(vec![p.clone(), p], seed)
+            }
+            None => Ok(vec![self.deliver(event)?]),
+        }
+    }
+
+    /// A resolver call; under `concurrency` it sometimes runs while a scheduled sweep fires.
+    pub fn resolve_maybe_alongside(
+        &mut self,
+        function_key: &str,
+        payload: &Value,
+        account: Option<&str>,
+    ) -> Vec<InvocationRecord> {
+        let can = self.engine.seat_runner().is_some();
+        let companion = match self.concurrency.as_mut() {
+            Some(c) if can => c.roll(c.companion_pct).then(|| c.next()),
+            _ => None,
+        };
+        let keys: Vec<String> = self
+            .emu()
+            .manifest
+            .scheduled
+            .iter()
+            .map(|s| s.key.clone())
+            .collect();
+        if let (Some(r), false) = (companion, keys.is_empty()) {
+            let key = &keys[(r % keys.len() as u64) as usize];
+            let seed = r.rotate_left(17);
+            let a = self.pending_resolve(function_key, payload, account);
+            if let Ok(b) = self.pending_scheduled(key) {
+                self.concurrency.as_mut().expect("set").interleavings += 1;
+                if let Ok(recs) = self.interleave(vec![a, b], seed) {
+                    return recs;
+                }
+            }
+        }
+        vec![self.resolve(function_key, payload, account)]
+    }
+
     pub fn run_scheduled(&mut self, key: &str) -> Result<InvocationRecord> {
         let Some(st) = self
             .emu()
@@ -564,6 +681,25 @@ impl Sim {
         let mut out = Vec::new();
         for _ in 0..MAX_DELIVERIES_PER_SETTLE {
             let now = self.state().clock_ms;
+            if let Some(seed) = self.batch_roll() {
+                let n = 2 + (seed % 2) as usize;
+                let batch = self.pending_due(n);
+                if batch.len() >= 2 {
+                    self.concurrency.as_mut().expect("set").interleavings += 1;
+                    match self.interleave(batch, seed) {
+                        Ok(recs) => out.extend(recs),
+                        Err(e) => panic!("interleaving due events: {e:#}"),
+                    }
+                    continue;
+                }
+                // One (or none) was due: put it back and deliver it the usual way.
+                for p in batch {
+                    if let Some(mut ev) = p.event {
+                        ev.deliveries -= 1;
+                        self.state_mut().queue.push(ev);
+                    }
+                }
+            }
             let Some(idx) = self
                 .state()
                 .queue
@@ -596,6 +732,23 @@ impl Sim {
             out.push(rec);
         }
         out
+    }
+
+    /// Under `concurrency`: whether due events go together this time (and the seed to use).
+    fn batch_roll(&mut self) -> Option<u64> {
+        if self.engine.seat_runner().is_none() {
+            return None;
+        }
+        let c = self.concurrency.as_mut()?;
+        c.roll(c.batch_pct).then(|| c.next())
+    }
+
+    fn duplicate_roll(&mut self) -> Option<u64> {
+        if self.engine.seat_runner().is_none() {
+            return None;
+        }
+        let c = self.concurrency.as_mut()?;
+        c.roll(c.duplicate_pct).then(|| c.next())
     }
 
     /// Delivers one queue event to its consumer now, outside the queue (tests drive redelivery
@@ -666,8 +819,23 @@ impl Sim {
             let Some(t) = next else { break };
             self.state_mut().clock_ms = t.max(now);
             if let Some((_, key)) = next_sched.filter(|(due, _)| *due <= t) {
-                if let Ok(rec) = self.run_scheduled(&key) {
-                    out.push(rec);
+                match self.duplicate_roll() {
+                    // The documented duplicate: the same trigger fires twice, at once.
+                    Some(seed) => {
+                        if let (Ok(a), Ok(b)) =
+                            (self.pending_scheduled(&key), self.pending_scheduled(&key))
+                        {
+                            self.concurrency.as_mut().expect("set").interleavings += 1;
+                            if let Ok(recs) = self.interleave(vec![a, b], seed) {
+                                out.extend(recs);
+                            }
+                        }
+                    }
+                    None => {
+                        if let Ok(rec) = self.run_scheduled(&key) {
+                            out.push(rec);
+                        }
+                    }
                 }
             }
             out.extend(self.settle());

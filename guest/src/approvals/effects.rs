@@ -42,9 +42,10 @@ enum Ran {
 pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     let s = Store::new(host);
     let key = store::effect_key(effect_id);
-    let Some(mut effect) = s.get::<Effect>(&key)? else {
+    let Some(raw) = s.get_raw(&key)? else {
         return Ok(None); // finished already: a duplicate delivery
     };
+    let mut effect: Effect = crate::storage::decode(&key, &raw)?;
     let (a, _) = match store::load(s, &effect.approval_id) {
         Ok(x) => x,
         Err(e) if e.code == "APPROVAL_NOT_FOUND" => {
@@ -69,10 +70,18 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         )?;
         return Ok(None);
     }
-    // Record the attempt before acting, so a retry knows it may have acted already.
+    // Record the attempt before acting, so a retry knows it may have acted already — as a
+    // compare-and-set: of two deliveries running at once only one may act; the other comes
+    // back and finds the attempt (and looks for what it did) or the effect finished.
     effect.attempts += 1;
     effect.queued_ms = host.now_ms();
-    s.put(&key, &effect)?;
+    let mut tx = s.tx();
+    tx.set_if_current(&key, crate::storage::encode(&effect)?, Some(&raw))?;
+    match tx.commit() {
+        Ok(()) => {}
+        Err(crate::storage::StorageError::Conflict(_)) => return Ok(Some(5)),
+        Err(e) => return Err(e.into()),
+    }
     let mut eval = LiveEval::new(host, &a);
     let ran = match &step.config {
         StepConfig::Automation {

@@ -210,11 +210,39 @@ pub fn push(host: &dyn Host, id: &str) {
     }
 }
 
+/// How long a delivery holds a notice; a second delivery meanwhile comes back after it.
+pub const CLAIM_TTL_S: u64 = 90;
+
 /// Queue consumer: comment (once), then the transition, then forget the notice.
+///
+/// Two deliveries of one notice can run at once (the sweep's requeue and the original event,
+/// or the platform's duplicate): checking the comments and posting is not atomic, so only the
+/// delivery holding the notice's claim does it; the other comes back later and finds the work
+/// done. A holder that dies frees the claim when its TTL runs out.
 pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
     let store = Store::new(host);
     let key = keys::decision_notice(id);
+    if store.get_raw(&key)?.is_none() {
+        return Ok(None);
+    }
+    let claim = keys::notice_claim(id);
+    if !store.claim(&claim, CLAIM_TTL_S)? {
+        return Ok(Some(CLAIM_TTL_S as u32));
+    }
+    let outcome = run_claimed(host, &store, id, &key);
+    if let Ok(Some(_)) | Err(_) = &outcome {
+        // Coming back later (or failing): let the next delivery in at once.
+        let _ = store.delete(&claim);
+    }
+    outcome
+}
+
+fn run_claimed(host: &dyn Host, store: &Store<'_>, id: &str, key: &str) -> AppResult<Option<u32>> {
+    let claim = keys::notice_claim(id);
+    let key = key.to_string();
+    // Read under the claim: a delivery that held it before may have finished the comment.
     let Some(mut n) = store.get::<Notice>(&key)? else {
+        store.delete(&claim)?;
         return Ok(None);
     };
     let jira = Jira::new(host);
@@ -257,7 +285,7 @@ pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
         store.put(&key, &n)?;
     }
     if n.transitions.is_empty() {
-        store.delete(&key)?;
+        forget(store, &key, &claim)?;
         return Ok(None);
     }
     let names: Vec<&str> = n.transitions.iter().map(String::as_str).collect();
@@ -283,8 +311,17 @@ pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
             );
         }
     }
-    store.delete(&key)?;
+    forget(store, &key, &claim)?;
     Ok(None)
+}
+
+/// The notice is done: drop it and its claim together.
+fn forget(store: &Store<'_>, key: &str, claim: &str) -> AppResult<()> {
+    let mut tx = store.tx();
+    tx.delete(key)?;
+    tx.delete(claim)?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Notices whose queue event was lost (bounded; called by the sweeps).

@@ -171,6 +171,10 @@ pub fn decision_notice(id: &str) -> String {
     format!("decision-notice:{id}")
 }
 pub const DECISION_NOTICE_PREFIX: &str = "decision-notice:";
+/// Held (with a TTL) by the one delivery of a notice that may comment and transition.
+pub fn notice_claim(id: &str) -> String {
+    format!("notice-claim:{id}")
+}
 
 /// An approval path that decided an AI Clearance request, waiting to be applied to it.
 pub fn path_outcome(approval_id: &str) -> String {

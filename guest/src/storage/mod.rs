@@ -143,6 +143,24 @@ impl<'h> Store<'h> {
         )?)
     }
 
+    /// A short lease: create-if-absent with a time to live, so a holder that dies frees it by
+    /// itself. `Ok(false)` while someone else holds it.
+    pub fn claim(&self, key: &str, ttl_seconds: u64) -> StorageResult<bool> {
+        check_key(key)?;
+        match self.host.kvs_set(
+            key,
+            "true",
+            SetOptions {
+                fail_if_exists: true,
+                ttl_seconds: Some(ttl_seconds),
+            },
+        ) {
+            Ok(()) => Ok(true),
+            Err(HostError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Create-if-absent. `Ok(false)` when the key already existed.
     pub fn create<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<bool> {
         check_key(key)?;

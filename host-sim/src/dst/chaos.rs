@@ -1,0 +1,139 @@
+//! The campaign's fault generator: for each invocation, with a seeded chance, one fault of the kinds
+//! the platform really produces — the instance dying before or after a call, a lost answer after
+//! the call applied, a lost acknowledgement, a 429 / 5xx / timeout from a service, or a call slow
+//! enough to hit the deadline.
+
+use crate::faults::{Fault, FaultPlan, Service, ServiceFault};
+
+pub struct Chaos {
+    rng: u64,
+    /// Percent of invocations that get a fault.
+    pub rate_pct: u64,
+    /// Every plan handed out, with the invocation's label (index = invocation order).
+    pub log: Vec<(String, FaultPlan)>,
+}
+
+impl Chaos {
+    pub fn new(seed: u64, rate_pct: u64) -> Self {
+        Chaos {
+            rng: seed ^ 0x6A09_E667_F3BC_C908,
+            rate_pct,
+            log: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    pub fn plan(&mut self, _function: &str, label: &str) -> FaultPlan {
+        let plan = if self.below(100) < self.rate_pct {
+            self.one_fault()
+        } else {
+            FaultPlan::default()
+        };
+        self.log.push((label.to_string(), plan.clone()));
+        plan
+    }
+
+    fn one_fault(&mut self) -> FaultPlan {
+        // Most invocations make under a dozen calls: aim where they land.
+        let k = 1 + self.below(12);
+        match self.below(10) {
+            0 | 1 => FaultPlan::crash_at(k),
+            2 => FaultPlan {
+                crash_after_call: Some(k),
+                ..Default::default()
+            },
+            3 => FaultPlan::ack_lost(),
+            _ => {
+                let service = match self.below(10) {
+                    0..=4 => Service::Kvs,
+                    5 | 6 => Service::Jira,
+                    7 => Service::Fetch,
+                    8 => Service::Queue,
+                    _ => Service::Secrets,
+                };
+                let nth = 1 + self.below(4);
+                let fault = match self.below(12) {
+                    0 | 1 => Fault::LostReply,
+                    2 => Fault::CrashAfter,
+                    3 | 4 => Fault::Timeout,
+                    5 => Fault::Status {
+                        status: 429,
+                        retry_after_s: Some(1 + self.below(30) as u32),
+                    },
+                    6 => Fault::Status {
+                        status: 429,
+                        retry_after_s: None,
+                    },
+                    7 | 8 => Fault::Status {
+                        status: [500, 502, 503, 504][self.below(4) as usize],
+                        retry_after_s: None,
+                    },
+                    9 => Fault::Status {
+                        status: 409,
+                        retry_after_s: None,
+                    },
+                    // Slow enough to cross a 25 s deadline (and sometimes a 900 s one).
+                    10 => Fault::Slow {
+                        ms: 20_000 + self.below(10_000),
+                    },
+                    _ => Fault::Crash,
+                };
+                FaultPlan {
+                    service_faults: vec![ServiceFault {
+                        service,
+                        nth,
+                        fault,
+                    }],
+                    ..Default::default()
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_plans_the_same_faults() {
+        let run = |seed| {
+            let mut c = Chaos::new(seed, 30);
+            (0..200)
+                .map(|i| c.plan("f", &format!("l{i}")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(9), run(9));
+        assert_ne!(run(9), run(10));
+        let faulted = run(9).iter().filter(|p| !p.is_empty()).count();
+        assert!((30..=90).contains(&faulted), "about 30 % of 200: {faulted}");
+        // Every kind shows up over a few thousand draws.
+        let mut c = Chaos::new(1, 100);
+        let notes: Vec<String> = (0..3000).map(|_| c.plan("f", "l").notation()).collect();
+        for kind in [
+            "crash@",
+            "crash-after@",
+            "ack-lost",
+            "=lost",
+            "=timeout",
+            "=429",
+            "=50",
+            "=slow:",
+            "=crash-after",
+            "=409",
+        ] {
+            assert!(notes.iter().any(|n| n.contains(kind)), "{kind} never drawn");
+        }
+    }
+}
