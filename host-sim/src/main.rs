@@ -323,8 +323,8 @@ fn real_main() -> Result<()> {
                     }
                 } else if verbose {
                     println!(
-                        "seed {}: ok ({} invocations, {} faults, {} interleavings)",
-                        r.seed, r.invocations, r.faults, r.interleavings
+                        "seed {}: ok ({} invocations, {} faults, {} interleavings, fingerprint {})",
+                        r.seed, r.invocations, r.faults, r.interleavings, r.fingerprint
                     );
                 }
             };

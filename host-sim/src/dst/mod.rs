@@ -44,6 +44,9 @@ pub struct RunReport {
     pub crashed: usize,
     pub interleavings: u64,
     pub dropped: usize,
+    /// A digest of everything the run left behind (storage, Jira, queue, billing): equal
+    /// fingerprints mean the same run.
+    pub fingerprint: String,
     pub breaks: Vec<Break>,
     /// `(label#N, plan)` for every faulted invocation, in order.
     #[serde(skip)]
@@ -115,11 +118,51 @@ pub fn run_seed(
             .count(),
         interleavings,
         dropped: sim.state().dropped.len(),
+        fingerprint: fingerprint(sim.state()),
         breaks,
         plans: faulted,
         transcript,
     };
     Ok((report, sim.into_engine()))
+}
+
+fn fingerprint(state: &SimState) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (k, v) in &state.kvs {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.value.as_bytes());
+        h.update([1]);
+    }
+    for i in &state.site.issues {
+        h.update(i.key.as_bytes());
+        h.update(i.status.as_bytes());
+        for c in &i.comments {
+            h.update(c.body.to_string().as_bytes());
+        }
+    }
+    h.update(
+        serde_json::to_string(&state.queue)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update(
+        serde_json::to_string(&state.llm.calls)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update(
+        serde_json::to_string(&state.hook_inbox)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    h.update(state.clock_ms.to_le_bytes());
+    h.finalize()
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The command that replays one seed exactly, and (when nothing ran interleaved) the same faults
