@@ -239,7 +239,7 @@ fn a_persistent_jira_outage_ends_in_a_jira_unavailable_rejection() {
         outcome(&sim.deliver(&event("002")).unwrap())["outcome"],
         "deferred"
     );
-    for _ in 0..6 {
+    for _ in 0..aiclearance::intake::ingest::MAX_RETRY_ATTEMPTS + 2 {
         // Fail the retry's Jira call too, every time.
         sim.next_plan = FaultPlan::service(Service::Jira, 1, Fault::Timeout);
         let due = sim.state().queue.first().map(|e| e.due_ms);
@@ -527,7 +527,7 @@ fn a_deferred_intake_retry_that_meets_a_storage_error_is_retried_then_rejected()
     sim.emu_mut().manifest.scheduled.clear();
     sim.next_plan = jira_down();
     sim.deliver(&event("002")).unwrap();
-    for _ in 0..8 {
+    for _ in 0..aiclearance::intake::ingest::MAX_RETRY_ATTEMPTS + 2 {
         sim.next_plan = kvs_down();
         if run_next(&mut sim).is_none() {
             break;
