@@ -442,7 +442,7 @@ fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
             sim.deliver_queue("prompt-steps", &job).outcome,
             RawOutcome::Crashed { at_call: n }
         );
-        sim.deliver_queue("prompt-steps", &job);
+        sim.redeliver("prompt-steps", &job);
         sim.settle();
         let a = get(&mut sim, &id);
         assert_eq!(a["steps"][0]["status"], "SUCCESS", "crash at {n}");

@@ -334,8 +334,8 @@ fn the_provider_call_holds_no_lock_and_each_invocation_makes_at_most_one() {
     let other = start(&mut sim, "AIR-2");
     assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "ACTIVE");
     assert!(!other.is_empty());
-    // The platform redelivers the job.
-    let rec = sim.deliver_queue("prompt-steps", &work);
+    // The platform redelivers the job (after the dead instance's lease runs out: D-79).
+    let rec = sim.redeliver("prompt-steps", &work);
     assert!(matches!(rec.outcome, RawOutcome::Ok(_)), "{rec:?}");
     sim.settle();
     // The job completed; no invocation made more than one provider call.

@@ -811,7 +811,7 @@ fn a_crash_anywhere_in_a_connected_job_then_redelivery_applies_access_once() {
             .map(|(_, v)| serde_json::from_str::<Value>(&v.value).unwrap())
             .collect();
         for n in stale {
-            sim.deliver_queue("decisions", &json!({"noticeId": n["id"]}));
+            sim.redeliver("decisions", &json!({"noticeId": n["id"]}));
         }
         // Likewise a lost push of the follow-up check job: the job runner runs due jobs.
         let due: Vec<String> = sim

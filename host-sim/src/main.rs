@@ -308,7 +308,14 @@ fn real_main() -> Result<()> {
                     }
                 }
                 if !r.breaks.is_empty() {
-                    let mut text = format!("seed {}: BROKEN\n", r.seed);
+                    let mut text = format!(
+                        "seed {}: BROKEN{}\n",
+                        r.seed,
+                        r.outage
+                            .as_ref()
+                            .map(|o| format!(" (outage {o})"))
+                            .unwrap_or_default()
+                    );
                     for b in &r.breaks {
                         text.push_str(&format!("  {}: {}\n", b.invariant, b.detail));
                     }

@@ -81,7 +81,7 @@ impl Concurrency {
             interleavings: 0,
         }
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn draw(&mut self) -> u64 {
         self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.rng;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -89,9 +89,12 @@ impl Concurrency {
         z ^ (z >> 31)
     }
     pub fn roll(&mut self, pct: u64) -> bool {
-        self.next() % 100 < pct
+        self.draw() % 100 < pct
     }
 }
+
+/// Picks a fault plan for an invocation from its function key and label.
+pub type ChaosFn = Box<dyn FnMut(&str, &str) -> FaultPlan>;
 
 /// An invocation described but not yet run: what `interleave` runs several of at once.
 #[derive(Debug, Clone)]
@@ -113,7 +116,7 @@ pub struct Sim {
     /// Faults waiting for a named invocation (`--fault 'queue approval-effects#2 => …'`).
     pub armed: Vec<ArmedPlan>,
     /// Picks a plan for every invocation nothing else planned for (the `dst` campaign).
-    pub chaos: Option<Box<dyn FnMut(&str, &str) -> FaultPlan>>,
+    pub chaos: Option<ChaosFn>,
     /// Runs some invocations at once and delivers some twice (the `dst` campaign).
     pub concurrency: Option<Concurrency>,
     pub history: Vec<InvocationRecord>,
@@ -605,7 +608,7 @@ impl Sim {
     pub fn deliver_maybe_twice(&mut self, event: &Value) -> Result<Vec<InvocationRecord>> {
         let twice = match self.concurrency.as_mut() {
             Some(c) if self.engine.seat_runner().is_some() => {
-                c.roll(c.duplicate_pct).then(|| c.next())
+                c.roll(c.duplicate_pct).then(|| c.draw())
             }
             _ => None,
         };
@@ -628,7 +631,7 @@ impl Sim {
     ) -> Vec<InvocationRecord> {
         let can = self.engine.seat_runner().is_some();
         let companion = match self.concurrency.as_mut() {
-            Some(c) if can => c.roll(c.companion_pct).then(|| c.next()),
+            Some(c) if can => c.roll(c.companion_pct).then(|| c.draw()),
             _ => None,
         };
         let keys: Vec<String> = self
@@ -736,19 +739,34 @@ impl Sim {
 
     /// Under `concurrency`: whether due events go together this time (and the seed to use).
     fn batch_roll(&mut self) -> Option<u64> {
-        if self.engine.seat_runner().is_none() {
-            return None;
-        }
+        self.engine.seat_runner()?;
         let c = self.concurrency.as_mut()?;
-        c.roll(c.batch_pct).then(|| c.next())
+        c.roll(c.batch_pct).then(|| c.draw())
     }
 
     fn duplicate_roll(&mut self) -> Option<u64> {
-        if self.engine.seat_runner().is_none() {
-            return None;
-        }
+        self.engine.seat_runner()?;
         let c = self.concurrency.as_mut()?;
-        c.roll(c.duplicate_pct).then(|| c.next())
+        c.roll(c.duplicate_pct).then(|| c.draw())
+    }
+
+    /// Delivers a queue event as Forge redelivers one after a crash: again and again while the
+    /// consumer asks for a retry, the clock moving by each requested delay, up to the platform's
+    /// delivery limit. Returns the last delivery's record.
+    pub fn redeliver(&mut self, queue_key: &str, body: &Value) -> InvocationRecord {
+        let mut rec = self.deliver_queue(queue_key, body);
+        for _ in 1..MAX_QUEUE_DELIVERIES {
+            let Some(s) = rec
+                .ok()
+                .and_then(|v| v.get("retry"))
+                .and_then(Value::as_u64)
+            else {
+                break;
+            };
+            self.advance(s * 1000);
+            rec = self.deliver_queue(queue_key, body);
+        }
+        rec
     }
 
     /// Delivers one queue event to its consumer now, outside the queue (tests drive redelivery

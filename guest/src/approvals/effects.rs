@@ -38,8 +38,26 @@ enum Ran {
     Retry(u32),
 }
 
+/// How long one delivery may hold an effect (a comment, an HTTP call, an email).
+pub const LEASE_S: u64 = 120;
+
 /// Queue consumer for `approval-effects`. `Ok(Some(s))` asks for redelivery in `s` seconds.
+/// Under a lease: two deliveries running at once would both find no marker and both act.
 pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
+    let s = Store::new(host);
+    if s.get_raw(&store::effect_key(effect_id))?.is_none() {
+        return Ok(None); // finished already: a duplicate delivery
+    }
+    let lease = crate::storage::keys::effect_lease(effect_id);
+    if let Some(wait) = crate::storage::lease::take(s, &lease, LEASE_S, host.now_ms())? {
+        return Ok(Some(wait));
+    }
+    let r = run_held(host, effect_id);
+    crate::storage::lease::give_back(s, &lease);
+    r
+}
+
+fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     let s = Store::new(host);
     let key = store::effect_key(effect_id);
     let Some(raw) = s.get_raw(&key)? else {

@@ -226,13 +226,13 @@ pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
         return Ok(None);
     }
     let claim = keys::notice_claim(id);
-    if !store.claim(&claim, CLAIM_TTL_S)? {
-        return Ok(Some(CLAIM_TTL_S as u32));
+    if let Some(wait) = crate::storage::lease::take(store, &claim, CLAIM_TTL_S, host.now_ms())? {
+        return Ok(Some(wait));
     }
     let outcome = run_claimed(host, &store, id, &key);
     if let Ok(Some(_)) | Err(_) = &outcome {
         // Coming back later (or failing): let the next delivery in at once.
-        let _ = store.delete(&claim);
+        crate::storage::lease::give_back(store, &claim);
     }
     outcome
 }

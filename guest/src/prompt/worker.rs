@@ -330,12 +330,33 @@ fn fail(code: ErrorCode, message: impl Into<String>) -> Completion {
     }
 }
 
-/// Queue consumer for `prompt-steps`.
+/// How long one delivery may hold a prompt job: the consumer's whole 900 s, since the provider
+/// call alone can take minutes.
+pub const LEASE_S: u64 = 900;
+
+/// Queue consumer for `prompt-steps`. Under a lease: two deliveries running at once would both
+/// find no execution row and both call (and bill) the provider (D-79).
 pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     let s = Store::new(host);
-    let Some(mut effect) = s.get::<Effect>(&store::effect_key(effect_id))? else {
+    if s.get_raw(&store::effect_key(effect_id))?.is_none() {
+        return Ok(None);
+    }
+    let lease = crate::storage::keys::prompt_lease(effect_id);
+    if let Some(wait) = crate::storage::lease::take(s, &lease, LEASE_S, host.now_ms())? {
+        return Ok(Some(wait));
+    }
+    let r = run_held(host, effect_id);
+    crate::storage::lease::give_back(s, &lease);
+    r
+}
+
+fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
+    let s = Store::new(host);
+    let effect_key = store::effect_key(effect_id);
+    let Some(effect_raw) = s.get_raw(&effect_key)? else {
         return Ok(None);
     };
+    let mut effect: Effect = crate::storage::decode(&effect_key, &effect_raw)?;
     let (a, _) = store::load(s, &effect.approval_id)?;
     let Some(step) = a
         .find(&effect.step_id)
@@ -407,9 +428,21 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         MAX_OUTPUT_TOKENS,
         &assembled.parts,
     );
-    // The record of this attempt first, so a retry knows how many tries were made.
+    // The record of this attempt first, so a retry knows how many tries were made — as a
+    // compare-and-set (belt and braces under the lease): a delivery that lost the race comes
+    // back and reuses the winner's row (D-79).
     effect.attempts += 1;
-    s.put(&store::effect_key(effect_id), &effect)?;
+    let mut tx = s.tx();
+    tx.set_if_current(
+        &effect_key,
+        crate::storage::encode(&effect)?,
+        Some(&effect_raw),
+    )?;
+    match tx.commit() {
+        Ok(()) => {}
+        Err(crate::storage::StorageError::Conflict(_)) => return Ok(Some(5)),
+        Err(e) => return Err(e.into()),
+    }
     let started = host.now_ms();
     let outcome: Result<ProviderCompletion, providers::ProviderFailure> = match host.fetch(&req) {
         Ok(r) => providers::parse_response(settings.provider, &r),

@@ -171,6 +171,14 @@ pub fn decision_notice(id: &str) -> String {
     format!("decision-notice:{id}")
 }
 pub const DECISION_NOTICE_PREFIX: &str = "decision-notice:";
+/// Leases (storage::lease) of the one delivery of an approval effect / a prompt job that acts.
+pub fn effect_lease(id: &str) -> String {
+    format!("effect-lease:{id}")
+}
+pub fn prompt_lease(id: &str) -> String {
+    format!("prompt-lease:{id}")
+}
+
 /// Held (with a TTL) by the one delivery of a notice that may comment and transition.
 pub fn notice_claim(id: &str) -> String {
     format!("notice-claim:{id}")

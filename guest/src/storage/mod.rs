@@ -6,6 +6,7 @@
 //! - Writes that must hold together go in one transaction (`Tx`), bounded by Forge's 25 operations.
 
 pub mod keys;
+pub mod lease;
 pub mod rules;
 
 pub use rules::{
@@ -143,13 +144,19 @@ impl<'h> Store<'h> {
         )?)
     }
 
-    /// A short lease: create-if-absent with a time to live, so a holder that dies frees it by
-    /// itself. `Ok(false)` while someone else holds it.
-    pub fn claim(&self, key: &str, ttl_seconds: u64) -> StorageResult<bool> {
+    /// Create-if-absent with a time to live. `Ok(false)` when the key already existed.
+    pub fn create_ttl<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl_seconds: u64,
+    ) -> StorageResult<bool> {
         check_key(key)?;
+        let text = encode(value)?;
+        rules::check_entity(key, &text)?;
         match self.host.kvs_set(
             key,
-            "true",
+            &text,
             SetOptions {
                 fail_if_exists: true,
                 ttl_seconds: Some(ttl_seconds),

@@ -44,6 +44,38 @@ impl Chaos {
         plan
     }
 
+    /// A sustained outage for the run (about one seed in three): Jira, storage or secrets down,
+    /// or answering 429s, for five minutes to two hours, starting within the first day.
+    pub fn outage(&mut self, start_ms: u64) -> Option<crate::faults::Outage> {
+        if self.below(3) != 0 {
+            return None;
+        }
+        let service = match self.below(4) {
+            0 | 1 => Service::Jira,
+            2 => Service::Kvs,
+            _ => Service::Secrets,
+        };
+        let fault = match self.below(3) {
+            0 => Fault::Timeout,
+            1 => Fault::Status {
+                status: 429,
+                retry_after_s: Some(30),
+            },
+            _ => Fault::Status {
+                status: 503,
+                retry_after_s: None,
+            },
+        };
+        let from_ms = start_ms + self.below(24 * 60) * 60_000;
+        let until_ms = from_ms + (5 + self.below(115)) * 60_000;
+        Some(crate::faults::Outage {
+            service,
+            from_ms,
+            until_ms,
+            fault,
+        })
+    }
+
     fn one_fault(&mut self) -> FaultPlan {
         // Most invocations make under a dozen calls: aim where they land.
         let k = 1 + self.below(12);

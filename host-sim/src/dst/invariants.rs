@@ -283,17 +283,26 @@ pub fn check(emu: &mut Emulator, history: &[InvocationRecord], plans: &[FaultPla
 
     // No duplicate comments: the same text on the same issue twice.
     for issue in &state.site.issues {
-        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in &issue.comments {
-            *seen.entry(c.body.to_string()).or_default() += 1;
+            seen.entry(c.body.to_string()).or_default().push(format!(
+                "comment {} at {} {}",
+                c.id,
+                c.created,
+                serde_json::to_string(&c.properties).unwrap_or_default()
+            ));
         }
-        for (body, n) in seen {
-            if n > 1 {
+        for (body, copies) in seen {
+            if copies.len() > 1 {
                 let text: String = body.chars().take(120).collect();
                 brk(
                     &mut out,
                     "no duplicate comments",
-                    format!("{} has {n} copies of {text}", issue.key),
+                    format!(
+                        "{} has {} copies of {text}: {copies:?}",
+                        issue.key,
+                        copies.len()
+                    ),
                 );
             }
         }

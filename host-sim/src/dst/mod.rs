@@ -44,6 +44,8 @@ pub struct RunReport {
     pub crashed: usize,
     pub interleavings: u64,
     pub dropped: usize,
+    /// The run's sustained outage, if it had one (`SERVICE=KIND@FROM..UNTIL`).
+    pub outage: Option<String>,
     /// A digest of everything the run left behind (storage, Jira, queue, billing): equal
     /// fingerprints mean the same run.
     pub fingerprint: String,
@@ -66,6 +68,15 @@ pub fn run_seed(
     let state = SimState::new(site, seed)?;
     let mut sim = Sim::new(state, Manifest::load(&opts.manifest)?, engine);
     let chaos = Rc::new(RefCell::new(Chaos::new(seed, opts.rate_pct)));
+    let start = sim.state().clock_ms;
+    let outage = if opts.rate_pct > 0 {
+        chaos.borrow_mut().outage(start)
+    } else {
+        None
+    };
+    if let Some(o) = &outage {
+        sim.state_mut().outages.push(o.clone());
+    }
     let c2 = chaos.clone();
     sim.chaos = Some(Box::new(move |f, l| c2.borrow_mut().plan(f, l)));
     if opts.interleave {
@@ -118,6 +129,20 @@ pub fn run_seed(
             .count(),
         interleavings,
         dropped: sim.state().dropped.len(),
+        outage: outage.map(|o| {
+            format!(
+                "{:?}={}@{}m..{}m",
+                o.service,
+                crate::faults::FaultPlan::service(o.service, 1, o.fault.clone())
+                    .notation()
+                    .rsplit('=')
+                    .next()
+                    .unwrap_or(""),
+                (o.from_ms - start) / 60_000,
+                (o.until_ms - start) / 60_000
+            )
+            .to_lowercase()
+        }),
         fingerprint: fingerprint(sim.state()),
         breaks,
         plans: faulted,
@@ -185,6 +210,9 @@ pub fn reproducer(opts: &Options, engine: &str, r: &RunReport) -> String {
             "\n    or: host-sim --engine {engine} --seed {} --state .sim-repro",
             r.seed
         ));
+        if let Some(o) = &r.outage {
+            s.push_str(&format!(" --outage '{o}'"));
+        }
         for (target, plan) in &r.plans {
             s.push_str(&format!(
                 " \\\n        --fault '{target} => {}'",
