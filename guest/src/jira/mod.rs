@@ -138,6 +138,11 @@ impl<'h> Jira<'h> {
             }
             404 => Err(JiraError::NotFound),
             401 | 403 => Err(JiraError::Forbidden(error_messages(&resp.body))),
+            // "The issue could not be updated due to a conflicting update": try again later.
+            409 => Err(JiraError::Unavailable(format!(
+                "conflicting update: {}",
+                error_messages(&resp.body)
+            ))),
             429 => Err(JiraError::RateLimited {
                 retry_after_s: resp
                     .header("Retry-After")
@@ -344,6 +349,10 @@ pub fn error_messages(body: &str) -> String {
                 .collect()
         })
         .unwrap_or_default();
+    // The gateway's own errors (`{"code": 401, "message": "Unauthorized; scope does not match"}`).
+    if let Some(m) = v.get("message").and_then(Value::as_str) {
+        parts.push(m.to_string());
+    }
     if let Some(errs) = v.get("errors").and_then(Value::as_object) {
         parts.extend(
             errs.iter()

@@ -116,11 +116,12 @@ pub fn handle(
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let scope = required_scope(&req.method, &parts);
     if !scopes.iter().any(|s| s == scope) {
+        // What Jira answers a Forge app calling outside its granted scopes (the scope the call
+        // needed is in the simulator's log, not in Jira's answer).
         return (
-            error_response(
-                403,
-                None,
-                &format!("The app is not granted the scope {scope} in manifest.yml"),
+            ok(
+                401,
+                json!({"code": 401, "message": "Unauthorized; scope does not match"}),
             ),
             0,
         );
@@ -189,15 +190,38 @@ pub fn handle(
             let with_props = q
                 .get("expand")
                 .is_some_and(|e| e.split(',').any(|x| x == "properties"));
-            let comments: Vec<Value> = issue
-                .comments
-                .iter()
+            // Jira pages comments (maxResults defaults to 100) and orders them by creation,
+            // oldest first, unless `orderBy=-created`.
+            let start: usize = q.get("startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let max: usize = q
+                .get("maxResults")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(100)
+                .clamp(1, 5000);
+            let mut ordered: Vec<&crate::site::Comment> = issue.comments.iter().collect();
+            match q.get("orderBy").map(String::as_str) {
+                Some("-created") => ordered.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id))),
+                Some("created") | Some("+created") | None => {
+                    ordered.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)))
+                }
+                Some(other) => {
+                    return (
+                        error_response(400, None, &format!("The orderBy value '{other}' is not supported. Use 'created', '+created' or '-created'.")),
+                        0,
+                    )
+                }
+            }
+            let total = ordered.len();
+            let comments: Vec<Value> = ordered
+                .into_iter()
+                .skip(start)
+                .take(max)
                 .map(|c| shapes::comment(site, &issue.key, c, with_props))
                 .collect();
             (
                 ok(
                     200,
-                    json!({"startAt": 0, "maxResults": comments.len(), "total": comments.len(), "comments": comments}),
+                    json!({"startAt": start, "maxResults": max, "total": total, "comments": comments}),
                 ),
                 0,
             )
@@ -243,6 +267,16 @@ pub fn handle(
                 .flatten()
             {
                 match (p.get("key").and_then(Value::as_str), p.get("value")) {
+                    // Entity properties hold at most 32 KB wherever they are set.
+                    (Some(_), Some(v)) if v.to_string().len() > 32_768 => {
+                        return (
+                            field_error(
+                                "properties",
+                                "The property value is too long: the limit is 32768 characters.",
+                            ),
+                            0,
+                        )
+                    }
                     (Some(k), Some(v)) if !k.is_empty() && k.len() <= 255 => {
                         properties.insert(k.to_string(), v.clone());
                     }
@@ -320,37 +354,58 @@ pub fn handle(
             (ok(204, Value::Null), 0)
         }
         ("GET", ["rest", "api", "3", "group", "member"]) => {
-            let Some(name) = q.get("groupname") else {
-                return (
-                    field_error("groupname", "groupname or groupId is required"),
-                    0,
-                );
+            let g = match (q.get("groupname"), q.get("groupId")) {
+                (Some(_), Some(_)) => {
+                    return (
+                        field_error("groupId", "Only one of groupname and groupId can be given."),
+                        0,
+                    )
+                }
+                (None, None) => {
+                    return (
+                        field_error("groupname", "groupname or groupId is required"),
+                        0,
+                    )
+                }
+                (Some(name), None) => site.groups.iter().find(|g| &g.name == name),
+                (None, Some(id)) => site.groups.iter().find(|g| &g.group_id == id),
             };
-            let Some(g) = site.groups.iter().find(|g| &g.name == name) else {
+            let Some(g) = g else {
+                let which = q
+                    .get("groupname")
+                    .or(q.get("groupId"))
+                    .cloned()
+                    .unwrap_or_default();
                 return (
                     error_response(
                         404,
                         None,
-                        &format!("Specified group does not exist: {name}"),
+                        &format!("Specified group does not exist: {which}"),
                     ),
                     0,
                 );
             };
+            // Jira leaves deactivated accounts out unless asked for them.
+            let inactive_too = q.get("includeInactiveUsers").is_some_and(|v| v == "true");
+            let listed: Vec<&String> = g
+                .members
+                .iter()
+                .filter(|a| inactive_too || site.user(a).is_some_and(|u| u.active))
+                .collect();
             let start: usize = q.get("startAt").and_then(|v| v.parse().ok()).unwrap_or(0);
             let max: usize = q
                 .get("maxResults")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(50)
                 .clamp(1, 50);
-            let members: Vec<Value> = g
-                .members
+            let members: Vec<Value> = listed
                 .iter()
                 .skip(start)
                 .take(max)
                 .filter_map(|a| site.user(a))
                 .map(|u| shapes::user(site, u))
                 .collect();
-            let total = g.members.len();
+            let total = listed.len();
             (
                 ok(
                     200,

@@ -1,0 +1,206 @@
+//! Where the emulated Jira behaves like Jira rather than kinder: the gateway's 401 for a scope
+//! the app lacks, group members without deactivated accounts and by `groupId`, comment paging
+//! and ordering, the 32 KB entity-property limit on every call that sets one, and what the app
+//! makes of a 409 on a transition.
+
+mod common;
+
+use aiclearance::host::{HttpRequest, Principal};
+use common::{event, setup};
+use host_sim::faults::FaultPlan;
+use host_sim::sim::{EngineKind, Sim};
+use serde_json::{json, Value};
+
+fn call(sim: &mut Sim, req: HttpRequest) -> (u16, Value) {
+    let e = sim.emu_mut();
+    e.begin("test", None, 25, FaultPlan::default());
+    let r = e.jira(Principal::App, &req).unwrap().unwrap();
+    e.end();
+    (
+        r.status,
+        serde_json::from_str(&r.body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn a_call_outside_the_granted_scopes_gets_the_gateways_401() {
+    let mut sim = setup(EngineKind::Native);
+    sim.emu_mut()
+        .manifest
+        .scopes
+        .retain(|s| s != "read:jira-work");
+    let (status, body) = call(&mut sim, HttpRequest::get("/rest/api/3/issue/AIR-1"));
+    assert_eq!(status, 401);
+    assert_eq!(body["message"], "Unauthorized; scope does not match");
+    // The app reads it as a refusal, not as "try again".
+    let msg = aiclearance::jira::error_messages(&body.to_string());
+    assert!(msg.contains("scope does not match"), "{msg}");
+}
+
+#[test]
+fn group_members_leave_out_deactivated_accounts_and_take_a_group_id() {
+    let mut sim = setup(EngineKind::Native);
+    let inactive = "5e0e5a0ea42f613749d39487";
+    let (s, by_name) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/group/member?groupname=engineering&maxResults=50"),
+    );
+    assert_eq!(s, 200);
+    let ids = |v: &Value| -> Vec<String> {
+        v["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["accountId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(!ids(&by_name).contains(&inactive.to_string()), "{by_name}");
+    assert_eq!(
+        by_name["total"].as_u64().unwrap() as usize,
+        ids(&by_name).len()
+    );
+    let (_, all) = call(
+        &mut sim,
+        HttpRequest::get(
+            "/rest/api/3/group/member?groupname=engineering&includeInactiveUsers=true",
+        ),
+    );
+    assert!(ids(&all).contains(&inactive.to_string()));
+    assert_eq!(
+        all["total"].as_u64(),
+        by_name["total"].as_u64().map(|n| n + 1)
+    );
+    let (_, by_id) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/group/member?groupId=47cfe7c2-f175-5bb3-ab72-fb164242c915"),
+    );
+    assert_eq!(ids(&by_id), ids(&by_name));
+    let (s, _) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/group/member?groupname=engineering&groupId=47cfe7c2-f175-5bb3-ab72-fb164242c915"),
+    );
+    assert_eq!(s, 400, "one of the two, not both");
+    let (s, _) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/group/member?groupId=nope"),
+    );
+    assert_eq!(s, 404);
+}
+
+#[test]
+fn comments_page_and_order_as_jira_pages_and_orders_them() {
+    let mut sim = setup(EngineKind::Native);
+    for i in 0..7 {
+        let t = sim.state().clock_ms;
+        sim.state_mut().clock_ms = t + 60_000;
+        let body = json!({"body": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": format!("c{i}")}]}]}});
+        let (s, _) = call(
+            &mut sim,
+            HttpRequest::with_json("POST", "/rest/api/3/issue/AIR-5/comment", body.to_string()),
+        );
+        assert_eq!(s, 201);
+    }
+    let text = |v: &Value| -> Vec<String> {
+        v["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["body"]["content"][0]["content"][0]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    };
+    let (_, page) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/issue/AIR-5/comment?startAt=2&maxResults=3"),
+    );
+    assert_eq!(page["total"], 7 + 0);
+    assert_eq!(page["startAt"], 2);
+    assert_eq!(
+        text(&page),
+        vec!["c2", "c3", "c4"],
+        "oldest first by default"
+    );
+    let (_, newest) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/issue/AIR-5/comment?orderBy=-created&maxResults=2"),
+    );
+    assert_eq!(text(&newest), vec!["c6", "c5"]);
+    let (s, _) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/issue/AIR-5/comment?orderBy=author"),
+    );
+    assert_eq!(s, 400);
+}
+
+#[test]
+fn every_call_that_sets_a_property_holds_it_to_32_kb() {
+    let mut sim = setup(EngineKind::Native);
+    let big = "x".repeat(33_000);
+    let body = json!({"body": {"type": "doc", "version": 1, "content": []}, "properties": [{"key": "k", "value": {"v": big}}]});
+    let (s, v) = call(
+        &mut sim,
+        HttpRequest::with_json("POST", "/rest/api/3/issue/AIR-5/comment", body.to_string()),
+    );
+    assert_eq!(s, 400, "{v}");
+    let (s, _) = call(
+        &mut sim,
+        HttpRequest::with_json(
+            "PUT",
+            "/rest/api/3/issue/AIR-5/properties/k",
+            json!({"v": big}).to_string(),
+        ),
+    );
+    assert_eq!(s, 400);
+    let small = json!({"body": {"type": "doc", "version": 1, "content": []}, "properties": [{"key": "k", "value": {"v": "ok"}}]});
+    let (s, _) = call(
+        &mut sim,
+        HttpRequest::with_json("POST", "/rest/api/3/issue/AIR-5/comment", small.to_string()),
+    );
+    assert_eq!(s, 201);
+}
+
+#[test]
+fn a_conflicting_update_on_the_transition_is_retried_not_dropped() {
+    // covers: CL-013
+    // Jira answers 409 when another update got to the issue first. The approval notice comes
+    // back later and transitions the issue; it does not log a failure and forget.
+    let marcus = "712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4";
+    let mut sim = setup(EngineKind::Native);
+    sim.deliver(&event("002")).unwrap();
+    sim.settle();
+    let before = sim.state().site.issue("AIR-2").unwrap().status.clone();
+    // The notice's Jira calls: read comments, post, read transitions, transition. Fail the last.
+    sim.armed
+        .push(host_sim::faults::parse_armed("queue decisions#1 => jira#4=409").unwrap());
+    sim.resolve(
+        "clearance.approvals.bulkDecide",
+        &json!({"issueKeys": ["AIR-2"], "decision": "approve"}),
+        Some(marcus),
+    );
+    let first = sim.settle();
+    let notice = first.iter().find(|r| r.label == "queue decisions").unwrap();
+    assert!(
+        notice.ok().is_some_and(|v| v.get("retry").is_some()),
+        "the 409 asks for a retry: {:?}",
+        notice.outcome
+    );
+    assert_eq!(sim.state().site.issue("AIR-2").unwrap().status, before);
+    sim.advance(120_000);
+    let issue = sim.state().site.issue("AIR-2").unwrap();
+    assert_ne!(issue.status, before, "transitioned on the retry");
+    let approved = issue
+        .comments
+        .iter()
+        .filter(|c| c.body.to_string().contains("approved"))
+        .count();
+    assert_eq!(approved, 1, "commented once");
+    assert!(sim
+        .state()
+        .kvs
+        .keys()
+        .all(|k| !k.starts_with("decision-notice:")));
+}
