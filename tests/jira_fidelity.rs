@@ -204,3 +204,131 @@ fn a_conflicting_update_on_the_transition_is_retried_not_dropped() {
         .keys()
         .all(|k| !k.starts_with("decision-notice:")));
 }
+
+fn default_run() -> Sim {
+    let mut sim = Sim::from_site(
+        &common::site_dir(),
+        &host_sim::sim::default_manifest(),
+        EngineKind::Native,
+        7,
+    )
+    .unwrap();
+    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
+    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+    sim
+}
+
+fn comment_texts(sim: &Sim, key: &str, public: bool) -> Vec<String> {
+    sim.state()
+        .site
+        .issue(key)
+        .unwrap()
+        .comments
+        .iter()
+        .filter(|c| host_sim::jira::shapes::is_public(c) == public)
+        .map(|c| c.body.to_string())
+        .collect()
+}
+
+#[test]
+fn the_requester_sees_outcomes_and_agents_alone_see_escalations_and_path_comments() {
+    // covers: CL-053
+    let sim = default_run();
+    // AIR-1 walked Standard AI access: the path's comment is for approvers; the outcome is for
+    // Jonas, who asked.
+    let public = comment_texts(&sim, "AIR-1", true);
+    let internal = comment_texts(&sim, "AIR-1", false);
+    assert!(
+        public.iter().any(|c| c.contains("access approved")),
+        "{public:?}"
+    );
+    assert!(
+        internal.iter().any(|c| c.contains("Standard AI access")),
+        "{internal:?}"
+    );
+    assert!(
+        !public.iter().any(|c| c.contains("Standard AI access")),
+        "{public:?}"
+    );
+    // A rejected snapshot tells the requester what to fix: public.
+    assert!(comment_texts(&sim, "AIR-15", true)
+        .iter()
+        .any(|c| c.contains("not accepted")));
+    // Escalations mention the escalation targets: internal, wherever they were posted.
+    let escalations: Vec<(bool, String)> = sim
+        .state()
+        .site
+        .issues
+        .iter()
+        .flat_map(|i| i.comments.iter())
+        .filter(|c| c.body.to_string().contains("escalat"))
+        .map(|c| (host_sim::jira::shapes::is_public(c), c.body.to_string()))
+        .collect();
+    assert!(!escalations.is_empty(), "the default run escalates");
+    assert!(escalations.iter().all(|(p, _)| !p), "{escalations:?}");
+}
+
+#[test]
+fn a_jsm_customer_reading_comments_sees_only_public_ones() {
+    let mut sim = default_run();
+    // AIR-6 was filed on the portal by a JSM customer.
+    let customer = sim.state().site.issue("AIR-6").unwrap().reporter.clone();
+    let internal = json!({"body": {"type": "doc", "version": 1, "content": []},
+        "properties": [{"key": "sd.public.comment", "value": {"internal": true}}]});
+    let (s, _) = call(
+        &mut sim,
+        HttpRequest::with_json(
+            "POST",
+            "/rest/api/3/issue/AIR-6/comment",
+            internal.to_string(),
+        ),
+    );
+    assert_eq!(s, 201);
+    let all = sim.state().site.issue("AIR-6").unwrap().comments.len();
+    let e = sim.emu_mut();
+    e.begin("test", Some(customer), 25, FaultPlan::default());
+    let r = e
+        .jira(
+            Principal::User,
+            &HttpRequest::get("/rest/api/3/issue/AIR-6/comment"),
+        )
+        .unwrap()
+        .unwrap();
+    e.end();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    let seen = v["comments"].as_array().unwrap();
+    assert_eq!(
+        seen.len(),
+        all - 1,
+        "the internal comment stays off the portal"
+    );
+    assert!(seen.iter().all(|c| c["jsdPublic"] == true));
+    // The app (an agent) sees both.
+    let (_, app) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/issue/AIR-6/comment"),
+    );
+    assert_eq!(app["comments"].as_array().unwrap().len(), all);
+}
+
+#[test]
+fn users_embedded_in_issues_carry_no_locale_and_get_field_names_the_request_type() {
+    let mut sim = setup(EngineKind::Native);
+    let (_, issue) = call(&mut sim, HttpRequest::get("/rest/api/3/issue/AIR-1"));
+    let reporter = &issue["fields"]["reporter"];
+    assert!(reporter.get("accountId").is_some(), "{reporter}");
+    assert!(reporter.get("locale").is_none(), "{reporter}");
+    let (_, fields) = call(&mut sim, HttpRequest::get("/rest/api/3/field"));
+    let rt = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "customfield_10010")
+        .expect("the request type field");
+    assert_eq!(rt["name"], "Request Type");
+    assert_eq!(
+        rt["schema"]["custom"],
+        "com.atlassian.servicedesk:vp-origin"
+    );
+}

@@ -295,6 +295,8 @@ fn automation(
                 adf::doc_from_lines(&lines),
                 COMMENT_PROPERTY,
                 json!({"id": effect.id}),
+                // A path's comment speaks to approvers (an AI read, a reviewer's note): agents only.
+                crate::jira::Visibility::Internal,
             )
             .map_err(jira_err)?;
         comment_id = c.get("id").and_then(Value::as_str).map(String::from);

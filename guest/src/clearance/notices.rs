@@ -48,6 +48,13 @@ pub struct Notice {
     /// People the comment @-mentions (Jira notifies them): escalation targets, the grantee.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// Agents only (escalations): the requester does not see it on the portal (D-100).
+    #[serde(default, skip_serializing_if = "is_public")]
+    pub visibility: crate::jira::Visibility,
+}
+
+fn is_public(v: &crate::jira::Visibility) -> bool {
+    *v == crate::jira::Visibility::Public
 }
 
 impl Notice {
@@ -112,6 +119,7 @@ impl Notice {
             transitions: transitions.iter().map(|s| s.to_string()).collect(),
             comment_done: false,
             mentions: Vec::new(),
+            visibility: crate::jira::Visibility::Public,
         }
     }
 
@@ -147,6 +155,7 @@ impl Notice {
             transitions: Vec::new(),
             comment_done: false,
             mentions: vec![g.account_id.clone()],
+            visibility: crate::jira::Visibility::Public,
         }
     }
 
@@ -172,6 +181,7 @@ impl Notice {
             transitions: Vec::new(),
             comment_done: false,
             mentions: Vec::new(),
+            visibility: crate::jira::Visibility::Public,
         }
     }
 
@@ -269,9 +279,13 @@ fn run_claimed(host: &dyn Host, store: &Store<'_>, id: &str, key: &str) -> AppRe
             },
         };
         if !posted {
-            if let Err(e) =
-                jira.add_comment_with_property(&n.issue_key, n.adf(), PROPERTY, json!(n.id))
-            {
+            if let Err(e) = jira.add_comment_with_property(
+                &n.issue_key,
+                n.adf(),
+                PROPERTY,
+                json!(n.id),
+                n.visibility,
+            ) {
                 if let Some(s) = retry(&e) {
                     return Ok(Some(s));
                 }

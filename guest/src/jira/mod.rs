@@ -93,6 +93,18 @@ impl From<JiraError> for crate::error::AppError {
 
 pub type JiraResult<T> = Result<T, JiraError>;
 
+/// Who sees a comment on a JSM request: the customer too, or only agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Internal,
+}
+
+/// The comment property JSM reads to keep a comment off the portal.
+pub const SD_PUBLIC_COMMENT: &str = "sd.public.comment";
+
 /// Percent-encodes a query or path component (RFC 3986 unreserved characters pass through).
 /// Accounts one `user/bulk` call resolves (Jira pages that endpoint; one page is enough for a
 /// screen's people).
@@ -236,18 +248,22 @@ impl<'h> Jira<'h> {
         }
     }
 
-    /// Comment with entity properties (used to make comment effects idempotent).
+    /// Comment with entity properties (used to make comment effects idempotent). On a service
+    /// project a comment is public — the customer sees it on the portal — unless it carries
+    /// `sd.public.comment: {"internal": true}` (D-100).
     pub fn add_comment_with_property(
         &self,
         key: &str,
         adf: Value,
         property: &str,
         value: Value,
+        visibility: Visibility,
     ) -> JiraResult<Value> {
-        self.post_comment(
-            key,
-            json!({"body": adf, "properties": [{"key": property, "value": value}]}),
-        )
+        let mut props = vec![json!({"key": property, "value": value})];
+        if visibility == Visibility::Internal {
+            props.push(json!({"key": SD_PUBLIC_COMMENT, "value": {"internal": true}}));
+        }
+        self.post_comment(key, json!({"body": adf, "properties": props}))
     }
 
     /// The comments with their properties (newest last, as Jira returns them).

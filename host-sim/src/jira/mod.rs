@@ -2,7 +2,7 @@
 //! shapes of the v3 OpenAPI spec and Jira's errors (404 for what the caller cannot see, 403 for a
 //! missing scope or permission, 400 for an unavailable transition, 429 with Retry-After).
 
-mod shapes;
+pub mod shapes;
 
 use crate::site::{Comment, Site};
 use aiclearance::host::{HttpRequest, HttpResponse, Principal};
@@ -198,7 +198,15 @@ pub fn handle(
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(100)
                 .clamp(1, 5000);
-            let mut ordered: Vec<&crate::site::Comment> = issue.comments.iter().collect();
+            // A JSM customer sees public comments only (internal ones are for agents).
+            let customer = viewer
+                .and_then(|a| site.user(a))
+                .is_some_and(|u| u.account_type == "customer");
+            let mut ordered: Vec<&crate::site::Comment> = issue
+                .comments
+                .iter()
+                .filter(|c| !customer || shapes::is_public(c))
+                .collect();
             match q.get("orderBy").map(String::as_str) {
                 Some("-created") => ordered.sort_by(|a, b| b.created.cmp(&a.created).then(b.id.cmp(&a.id))),
                 Some("created") | Some("+created") | None => {
@@ -613,6 +621,15 @@ pub fn handle(
                 .map(|(id, name)| json!({"id": id, "key": id, "name": name, "custom": false, "orderable": true,
                                          "navigable": true, "searchable": true, "clauseNames": [id]}))
                 .collect();
+            // A service project's request type is a field of its own (what `names` and JQL call it).
+            if site.projects.iter().any(|p| p.service_desk.is_some())
+                && !site.fields.iter().any(|f| f.id == "customfield_10010")
+            {
+                out.push(json!({"id": "customfield_10010", "key": "customfield_10010", "name": "Request Type",
+                                "untranslatedName": "Request Type", "custom": true, "orderable": true, "navigable": true,
+                                "searchable": true, "clauseNames": ["cf[10010]", "Customer Request Type", "Request Type"],
+                                "schema": {"type": "sd-customerrequesttype", "custom": "com.atlassian.servicedesk:vp-origin", "customId": 10010}}));
+            }
             for f in &site.fields {
                 let num = f.id.trim_start_matches("customfield_");
                 out.push(json!({"id": f.id, "key": f.id, "name": f.name, "custom": f.custom, "orderable": true,

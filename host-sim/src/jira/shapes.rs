@@ -21,9 +21,16 @@ pub fn user(site: &Site, u: &User) -> Value {
     })
 }
 
+/// A user embedded in an issue or comment: Jira leaves `locale` out there.
 fn user_ref(site: &Site, account: &str) -> Value {
     match site.user(account) {
-        Some(u) => user(site, u),
+        Some(u) => {
+            let mut v = user(site, u);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("locale");
+            }
+            v
+        }
         None if account == APP_ACCOUNT => {
             json!({"accountId": APP_ACCOUNT, "accountType": "app", "displayName": "AI Clearance", "active": true})
         }
@@ -136,13 +143,22 @@ pub fn issue(site: &Site, issue: &Issue, only: Option<&[&str]>, props: &[&str]) 
     bean
 }
 
+/// JSM: a comment is public (on the portal) unless `sd.public.comment` says `internal: true`.
+pub fn is_public(c: &Comment) -> bool {
+    c.properties
+        .get("sd.public.comment")
+        .and_then(|p| p.get("internal"))
+        .and_then(Value::as_bool)
+        != Some(true)
+}
+
 pub fn comment(site: &Site, issue_key: &str, c: &Comment, with_properties: bool) -> Value {
     let issue_id = site
         .issue(issue_key)
         .map(|i| i.id.clone())
         .unwrap_or_default();
     let mut v = json!({"self": format!("{}/rest/api/3/issue/{issue_id}/comment/{}", site.base_url, c.id), "id": c.id,
-           "author": user_ref(site, &c.author), "body": c.body, "created": c.created, "updated": c.created, "jsdPublic": true});
+           "author": user_ref(site, &c.author), "body": c.body, "created": c.created, "updated": c.created, "jsdPublic": is_public(c)});
     if with_properties {
         v["properties"] = Value::Array(
             c.properties
