@@ -332,3 +332,47 @@ fn users_embedded_in_issues_carry_no_locale_and_get_field_names_the_request_type
         "com.atlassian.servicedesk:vp-origin"
     );
 }
+
+#[test]
+fn a_transition_whose_screen_requires_a_resolution_gets_one() {
+    // covers: CL-053
+    // The AIR workflow's Decline asks for a resolution (site.json `requiredFields`). Jira refuses
+    // the bare transition; the app reads the screen and sends one, so the denied request's issue
+    // is declined, not left waiting.
+    let mut sim = setup(EngineKind::Native);
+    let (s, v) = call(
+        &mut sim,
+        HttpRequest::with_json(
+            "POST",
+            "/rest/api/3/issue/AIR-8/transitions",
+            json!({"transition": {"id": "21"}}).to_string(),
+        ),
+    );
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"]["resolution"], "Resolution is required.");
+    let (_, t) = call(
+        &mut sim,
+        HttpRequest::get("/rest/api/3/issue/AIR-8/transitions?expand=transitions.fields"),
+    );
+    let decline = t["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Decline")
+        .unwrap();
+    assert_eq!(decline["hasScreen"], true);
+    assert_eq!(decline["fields"]["resolution"]["required"], true);
+    let sim = default_run();
+    let declined = sim
+        .state()
+        .site
+        .issues
+        .iter()
+        .filter(|i| i.project == "AIR" && i.status == "4")
+        .count();
+    assert!(
+        declined >= 1,
+        "denied requests are declined through the screen"
+    );
+    assert_eq!(sim.state().site.issue("AIR-8").unwrap().status, "4");
+}

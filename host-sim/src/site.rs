@@ -65,6 +65,9 @@ pub struct Transition {
     #[serde(default)]
     pub from: Vec<String>,
     pub to: String,
+    /// Fields the transition's screen requires (`resolution`): a POST without them is a 400.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_fields: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -105,6 +105,39 @@ pub enum Visibility {
 /// The comment property JSM reads to keep a comment off the portal.
 pub const SD_PUBLIC_COMMENT: &str = "sd.public.comment";
 
+/// Values for a transition screen's required fields, or `None` when one has nothing to choose
+/// from. A resolution is the one named like the transition ("Decline" → "Declined"), else
+/// "Done", else the first offered.
+fn screen_fields(
+    screen: Option<&Value>,
+    transition: &str,
+) -> Option<serde_json::Map<String, Value>> {
+    let mut out = serde_json::Map::new();
+    for (key, f) in screen.and_then(Value::as_object).into_iter().flatten() {
+        if f.get("required").and_then(Value::as_bool) != Some(true)
+            || f.get("hasDefaultValue").and_then(Value::as_bool) == Some(true)
+        {
+            continue;
+        }
+        let allowed = f.get("allowedValues").and_then(Value::as_array)?;
+        let name_of = |v: &Value| {
+            v.get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_lowercase()
+        };
+        let stem = transition.trim().to_lowercase();
+        let pick = allowed
+            .iter()
+            .find(|v| !stem.is_empty() && name_of(v).starts_with(&stem))
+            .or_else(|| allowed.iter().find(|v| name_of(v) == "done"))
+            .or_else(|| allowed.first())?;
+        let id = pick.get("id").and_then(Value::as_str)?;
+        out.insert(key.clone(), json!({"id": id}));
+    }
+    Some(out)
+}
+
 /// Percent-encodes a query or path component (RFC 3986 unreserved characters pass through).
 /// Accounts one `user/bulk` call resolves (Jira pages that endpoint; one page is enough for a
 /// screen's people).
@@ -286,7 +319,10 @@ impl<'h> Jira<'h> {
     pub fn transition_named(&self, key: &str, names: &[&str]) -> JiraResult<Option<String>> {
         let v = self.send(
             Principal::App,
-            HttpRequest::get(format!("/rest/api/3/issue/{}/transitions", encode(key))),
+            HttpRequest::get(format!(
+                "/rest/api/3/issue/{}/transitions?expand=transitions.fields",
+                encode(key)
+            )),
         )?;
         let found = v
             .get("transitions")
@@ -299,17 +335,26 @@ impl<'h> Jira<'h> {
                 names
                     .iter()
                     .any(|n| n.eq_ignore_ascii_case(name.trim()))
-                    .then(|| (id.to_string(), name.to_string()))
+                    .then(|| (id.to_string(), name.to_string(), t.get("fields").cloned()))
             });
-        let Some((id, name)) = found else {
+        let Some((id, name, screen)) = found else {
             return Ok(None);
         };
+        // A transition screen's required fields (a resolution, typically) are filled from the
+        // values it offers; one the app cannot fill means the transition is not for it.
+        let Some(fields) = screen_fields(screen.as_ref(), &name) else {
+            return Ok(None);
+        };
+        let mut body = json!({"transition": {"id": id}});
+        if !fields.is_empty() {
+            body["fields"] = Value::Object(fields);
+        }
         self.send(
             Principal::App,
             HttpRequest::with_json(
                 "POST",
                 format!("/rest/api/3/issue/{}/transitions", encode(key)),
-                json!({"transition": {"id": id}}).to_string(),
+                body.to_string(),
             ),
         )?;
         Ok(Some(name))

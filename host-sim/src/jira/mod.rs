@@ -99,6 +99,13 @@ fn required_scope(method: &str, parts: &[&str]) -> &'static str {
     }
 }
 
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
 /// Serves one request. Returns the response and how many new ids it used.
 pub fn handle(
     site: &mut Site,
@@ -318,7 +325,11 @@ pub fn handle(
             (
                 ok(
                     200,
-                    json!({"expand": "transitions", "transitions": shapes::available_transitions(site, issue)}),
+                    json!({"expand": "transitions", "transitions": shapes::available_transitions(
+                        site,
+                        issue,
+                        q.get("expand").is_some_and(|e| e.split(',').any(|x| x == "transitions.fields")),
+                    )}),
                 ),
                 0,
             )
@@ -344,7 +355,7 @@ pub fn handle(
                 .pointer("/transition/id")
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            let available = shapes::available_transitions(site, issue);
+            let available = shapes::available_transitions(site, issue, true);
             let Some(t) = available.iter().find(|t| t["id"] == id) else {
                 return (
                     error_response(
@@ -355,6 +366,43 @@ pub fn handle(
                     0,
                 );
             };
+            // The transition's screen: every required field must come with the request.
+            let missing: Vec<&String> = t["fields"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+                .filter(|k| {
+                    body.pointer(&format!("/fields/{k}"))
+                        .is_none_or(Value::is_null)
+                })
+                .collect();
+            if !missing.is_empty() {
+                let errors: serde_json::Map<String, Value> = missing
+                    .iter()
+                    .map(|k| {
+                        (
+                            (*k).clone(),
+                            json!(format!("{} is required.", capitalise(k))),
+                        )
+                    })
+                    .collect();
+                return (ok(400, json!({"errorMessages": [], "errors": errors})), 0);
+            }
+            if let Some(r) = body.pointer("/fields/resolution") {
+                let known = shapes::RESOLUTIONS
+                    .iter()
+                    .any(|(id, n)| r["id"] == *id || r["name"] == *n);
+                if !known {
+                    return (
+                        ok(
+                            400,
+                            json!({"errorMessages": [], "errors": {"resolution": "Resolution is invalid."}}),
+                        ),
+                        0,
+                    );
+                }
+            }
             let to = t["to"]["id"].as_str().unwrap_or("").to_string();
             let issue = site.issue_mut(key).expect("visible");
             issue.status = to;

@@ -170,7 +170,16 @@ pub fn comment(site: &Site, issue_key: &str, c: &Comment, with_properties: bool)
     v
 }
 
-pub fn available_transitions(site: &Site, issue: &Issue) -> Vec<Value> {
+/// The resolutions a transition screen offers.
+pub const RESOLUTIONS: [(&str, &str); 3] = [
+    ("10000", "Done"),
+    ("10001", "Won't Do"),
+    ("10002", "Declined"),
+];
+
+/// Transitions open from the issue's status; with `fields` (`expand=transitions.fields`), the
+/// fields each one's screen asks for.
+pub fn available_transitions(site: &Site, issue: &Issue, fields: bool) -> Vec<Value> {
     let project = site.project(&issue.project).expect("checked at load");
     let wf = &site.workflows[&project.workflow];
     wf.transitions
@@ -178,8 +187,28 @@ pub fn available_transitions(site: &Site, issue: &Issue) -> Vec<Value> {
         .filter(|t| t.from.is_empty() || t.from.contains(&issue.status))
         .filter_map(|t| {
             let to = wf.statuses.iter().find(|s| s.id == t.to)?;
-            Some(json!({"id": t.id, "name": t.name, "to": status_bean(site, to), "hasScreen": false, "isGlobal": t.from.is_empty(),
-                        "isInitial": false, "isAvailable": true, "isConditional": false, "isLooped": false}))
+            let mut v = json!({"id": t.id, "name": t.name, "to": status_bean(site, to), "hasScreen": !t.required_fields.is_empty(),
+                        "isGlobal": t.from.is_empty(), "isInitial": false, "isAvailable": true, "isConditional": false, "isLooped": false});
+            if fields {
+                let f: serde_json::Map<String, Value> = t
+                    .required_fields
+                    .iter()
+                    .map(|name| {
+                        let allowed: Vec<Value> = if name == "resolution" {
+                            RESOLUTIONS
+                                .iter()
+                                .map(|(id, n)| json!({"self": format!("{}/rest/api/3/resolution/{id}", site.base_url), "id": id, "name": n}))
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        (name.clone(), json!({"required": true, "name": name, "key": name, "hasDefaultValue": false,
+                                              "operations": ["set"], "allowedValues": allowed}))
+                    })
+                    .collect();
+                v["fields"] = Value::Object(f);
+            }
+            Some(v)
         })
         .collect()
 }
