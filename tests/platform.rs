@@ -289,7 +289,9 @@ fn jira_rejects_calls_outside_the_manifest_scopes_and_rate_limits_when_configure
         .jira(Principal::App, &HttpRequest::get("/rest/api/3/issue/AIR-1"))
         .unwrap()
         .unwrap();
-    assert_eq!(r.status, 403);
+    // What Jira's gateway answers a Forge app outside its scopes.
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("scope does not match"), "{}", r.body);
     e.manifest.scopes.push("read:jira-work".into());
     e.state.jira_rate_limit = Some(host_sim::emulator::JiraRateLimit {
         per_minute: 2,

@@ -1003,13 +1003,15 @@ fn the_refresh_action_lists_jiras_custom_fields_by_name() {
     let out = outcome(&rec);
     let fields = out["fields"].as_array().unwrap();
     let names: Vec<&str> = fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
+    // JSM's own Request Type is a custom field too, as real Jira lists it.
     assert_eq!(
         names,
-        ["Cost center", "Vendor contract"],
+        ["Cost center", "Request Type", "Vendor contract"],
         "custom fields only, by name"
     );
     assert_eq!(fields[0]["whitelisted"], true);
     assert_eq!(fields[1]["whitelisted"], false);
+    assert_eq!(fields[2]["whitelisted"], false);
     assert_eq!(
         err(&mut sim, "admin.ai.fields.refresh", json!({}), JONAS),
         "ADMIN_REQUIRED"
