@@ -135,6 +135,19 @@ fn what_leaves_the_site_is_exactly_the_pruned_scrubbed_preview() {
     }
 }
 
+// covers: AP-200, AP-201
+#[test]
+fn a_tenant_with_no_budget_set_is_told_so_not_that_it_used_100_percent() {
+    let mut sim = configured();
+    save_settings(&mut sim, json!({"monthlyTokenBudget": 0}));
+    let u = ok(&mut sim, "admin.ai.usage", json!({}), ADMIN);
+    assert_eq!(u["status"], "NO_BUDGET", "{u}");
+    assert_eq!(u["percent"], 0);
+    let s = ok(&mut sim, "admin.ai.settings.get", json!({}), ADMIN);
+    assert_eq!(s["usageStatus"], "NO_BUDGET");
+    assert_eq!(s["usagePercent"], 0);
+}
+
 // covers: AP-200, AP-201, AP-202, AP-203, AP-204, AP-205, AP-206, AP-155
 #[test]
 fn the_budget_warns_at_90_percent_skips_at_100_and_resets_with_the_month() {

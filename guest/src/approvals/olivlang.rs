@@ -227,6 +227,26 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    // covers: AP-220, AP-221
+    #[test]
+    fn tojson_quotes_a_multi_line_ai_result_safely_in_a_json_body() {
+        let mut c = ctx();
+        c["promptSteps"]["Risk"]["result"] = json!(
+            "Risk Level: High\nConfidence: 7 — \"quoted\" and a \\ backslash\n\t tab </script>"
+        );
+        let body = render(
+            r#"{"issue": {{ issue.key | tojson }}, "analysis": {{ promptSteps["Risk"].result | tojson }}}"#,
+            &c,
+        )
+        .unwrap();
+        let v: Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(v["analysis"], c["promptSteps"]["Risk"]["result"]);
+        assert_eq!(v["issue"], "AIR-1");
+        // Without it, the same result breaks the body (what the filter is for).
+        let raw = render(r#"{"analysis": "{{ promptSteps["Risk"].result }}"}"#, &c).unwrap();
+        assert!(serde_json::from_str::<Value>(&raw).is_err());
+    }
+
     fn ctx() -> Value {
         json!({
             "approval": {"id": "apr-1", "name": "Budget", "status": "RUNNING", "steps": [{"name": "Lead", "decision": "APPROVED"}]},

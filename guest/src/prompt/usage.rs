@@ -27,6 +27,10 @@ pub struct Usage {
 
 /// Where usage stands against the budget: the banner and lozenge state of Settings → AI.
 pub fn status(tokens: u64, budget: u64) -> (u64, &'static str) {
+    // A fresh tenant has no budget yet: nothing runs, but nothing was used up either.
+    if budget == 0 {
+        return (0, "NO_BUDGET");
+    }
     let pct = (tokens * 100)
         .checked_div(budget)
         .map_or(100, |p| p.min(999));

@@ -63,9 +63,10 @@ export default function AiSettings(props: SectionProps) {
     setSettingsVersion((n) => n + 1);
   };
 
-  const banner = usage && (usage.status === 'WARNING' || usage.status === 'EXHAUSTED') ? usage : null;
-  // The server counts a 0 budget as used up (nothing runs); say so rather than "100 % used".
-  const noBudget = general?.monthlyTokenBudget === 0;
+  const banner =
+    usage && (usage.status === 'WARNING' || usage.status === 'EXHAUSTED' || usage.status === 'NO_BUDGET') ? usage : null;
+  // No budget set: nothing runs, but nothing is "100 % used" either (the server says NO_BUDGET).
+  const noBudget = usage?.status === 'NO_BUDGET' || general?.monthlyTokenBudget === 0;
 
   return (
     <div className="ai-settings" data-testid="ai-settings">

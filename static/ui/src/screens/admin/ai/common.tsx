@@ -72,7 +72,7 @@ export function Counter(props: { value: string; max: number; testId: string }) {
   );
 }
 
-export type UsageStatus = 'OK' | 'WARNING' | 'EXHAUSTED';
+export type UsageStatus = 'OK' | 'WARNING' | 'EXHAUSTED' | 'NO_BUDGET';
 
 export interface UsageState {
   status: UsageStatus | string;
