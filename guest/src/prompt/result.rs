@@ -434,7 +434,21 @@ pub fn guidance(
 ) -> Option<serde_json::Value> {
     let code = error_code?;
     let lost = error_message.is_some_and(|m| m == super::worker::LOST_JOB_MESSAGE);
+    use super::providers::ErrorCode;
+    // The provider's own answers carry its fixed message: its account out of credit is not our
+    // monthly budget, and a model it does not know is the model setting, not "not configured".
+    let provider_says = |c: ErrorCode| error_message.is_some_and(|m| m == c.user_message());
     let (category, text, action) = match code {
+        "BUDGET_EXHAUSTED" if provider_says(ErrorCode::BudgetExhausted) => (
+            "providerQuota",
+            "The AI provider account has run out of quota or credit. An admin should check billing in the provider's console; the app's own monthly budget is not the cause.",
+            Some("settings"),
+        ),
+        "MISCONFIGURED" if provider_says(ErrorCode::Misconfigured) => (
+            "modelRejected",
+            "The AI provider rejected the request settings, usually a model id it does not offer. An admin should pick a model in Settings → AI → General.",
+            Some("settings"),
+        ),
         "BUDGET_EXHAUSTED" => (
             "budgetReached",
             "The monthly AI token budget is reached. Raise it in Settings → AI, or wait: the budget resets at the start of each calendar month (UTC).",
@@ -472,6 +486,50 @@ mod tests {
     use super::*;
 
     // covers: AP-055, AP-190
+    // covers: AP-156
+    #[test]
+    fn guidance_tells_the_providers_quota_from_our_budget_and_a_model_from_setup() {
+        use crate::prompt::providers::ErrorCode;
+        let ours = guidance(
+            Some("BUDGET_EXHAUSTED"),
+            Some("the monthly AI token budget is used up"),
+        )
+        .unwrap();
+        assert_eq!(ours["category"], "budgetReached");
+        let theirs = guidance(
+            Some("BUDGET_EXHAUSTED"),
+            Some(ErrorCode::BudgetExhausted.user_message()),
+        )
+        .unwrap();
+        assert_eq!(theirs["category"], "providerQuota");
+        assert!(!theirs["message"]
+            .as_str()
+            .unwrap()
+            .contains("monthly AI token budget is reached"));
+        let model = guidance(
+            Some("MISCONFIGURED"),
+            Some(ErrorCode::Misconfigured.user_message()),
+        )
+        .unwrap();
+        assert_eq!(model["category"], "modelRejected");
+        assert!(model["message"].as_str().unwrap().contains("model"));
+        let setup = guidance(
+            Some("MISCONFIGURED"),
+            Some("AI Prompt steps are not configured or are disabled (Settings → AI)"),
+        )
+        .unwrap();
+        assert_eq!(setup["category"], "notConfigured");
+        let big = guidance(Some("PROMPT_TOO_LARGE"), None).unwrap();
+        assert!(big["message"]
+            .as_str()
+            .unwrap()
+            .contains("trim the template"));
+        assert!(
+            big["action"].is_null(),
+            "re-running the same template cannot help"
+        );
+    }
+
     #[test]
     fn summary_sample_yields_its_sections_in_order() {
         let out = "Request: <user-1> asks for a 12-month Figma Enterprise licence for 40 seats [Budget Amount: 48000].\n\
