@@ -182,6 +182,15 @@ fn failures_map_to_codes_and_never_fail_the_path() {
     sim.advance(3_000);
     assert_eq!(get(&mut sim, &id)["steps"][0]["errorCode"], "UNAVAILABLE");
     assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 2);
+    // Transient failures reach the admin inbox every time: the retried one and the final one.
+    let inbox = ok(&mut sim, "admin.ai.inbox", json!({}), ADMIN);
+    let unavailable = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["code"] == "UNAVAILABLE")
+        .count();
+    assert_eq!(unavailable, 2, "{inbox}");
 
     // Budget used up: no call, BUDGET_EXHAUSTED.
     let mut sim = configured();

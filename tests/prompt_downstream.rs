@@ -341,7 +341,7 @@ fn every_failure_has_a_guidance_category_for_its_panel() {
 
 // covers: AP-158
 #[test]
-fn the_inbox_gets_a_stable_cause_once_a_day_and_transient_ones_only_in_the_log() {
+fn the_inbox_gets_a_stable_cause_once_a_day_and_transient_ones_every_time() {
     let mut sim = configured();
     for issue in ["AIR-1", "AIR-2"] {
         sim.state_mut().llm.plan("*", LlmFault::Unauthorized);
@@ -363,7 +363,8 @@ fn the_inbox_gets_a_stable_cause_once_a_day_and_transient_ones_only_in_the_log()
         .iter()
         .all(|i| i["code"] == "INVALID_KEY"));
 
-    // Timeouts: logged every time, never in the inbox.
+    // Timeouts: in the inbox (and the log) every time they happen — the attempt the transient
+    // retry then repeated too: two steps, two attempts each, four entries.
     let mut sim = configured();
     for issue in ["AIR-1", "AIR-2"] {
         for _ in 0..2 {
@@ -373,14 +374,17 @@ fn the_inbox_gets_a_stable_cause_once_a_day_and_transient_ones_only_in_the_log()
         sim.settle();
         sim.advance(5_000);
     }
-    assert_eq!(inbox(&mut sim), json!([]));
+    let items = inbox(&mut sim);
+    let items = items.as_array().unwrap();
+    assert_eq!(items.len(), 4, "{items:?}");
+    assert!(items.iter().all(|i| i["code"] == "TIMEOUT"));
     let logged = sim
         .state()
         .logs
         .iter()
         .filter(|l| l.message.contains("AI Prompt step failed: TIMEOUT"))
         .count();
-    assert_eq!(logged, 2);
+    assert_eq!(logged, 4);
 }
 
 /// A path that quotes PROMPT results from every kind of downstream step.

@@ -454,6 +454,8 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     };
     if let Err(f) = &outcome {
         if let Some(wait) = retry_wait(f, host.now_ms(), effect.attempts) {
+            // The admin sees the transient failure even though the retry may fix it.
+            super::inbox::record(host, f.code)?;
             return Ok(Some(wait));
         }
     }
