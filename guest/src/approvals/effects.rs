@@ -469,10 +469,30 @@ fn email_step(
             }
         }
     }
+    // People by name, as a reader of the email knows them (one `user/bulk` call; an account Jira
+    // cannot name, or a Jira that does not answer, falls back to the id).
+    let mut wanted: Vec<&str> = to.iter().map(|r| r.account_id.as_str()).collect();
+    wanted.push(&a.originator);
+    let names = jira.display_names(&wanted).unwrap_or_default();
+    for r in &mut to {
+        if let Some(n) = names.get(&r.account_id) {
+            r.display_name = n.clone();
+        }
+    }
+    let name_of = |id: &str| -> String {
+        if id == "app" {
+            return "AI Clearance".into();
+        }
+        names.get(id).cloned().unwrap_or_else(|| id.to_string())
+    };
     let mut ctx = step_context(host, a, effect, eval)?;
     let mut sent = Vec::new();
     // One render per recipient would multiply work; `activeUser` is the first recipient.
-    ctx["activeUser"] = json!(to.first().map(|r| r.account_id.clone()).unwrap_or_default());
+    ctx["activeUser"] = json!(to
+        .first()
+        .map(|r| name_of(&r.account_id))
+        .unwrap_or_default());
+    ctx["approvalOriginator"] = json!(name_of(&a.originator));
     // Message templates get the prompt body's context too; precedents are read only when quoted.
     if t.subject.contains("crossApprovals") || t.body.contains("crossApprovals") {
         let (list, _) = crate::prompt::precedents::cross_approvals(Store::new(host), a)?;
