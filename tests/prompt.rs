@@ -1026,3 +1026,51 @@ fn the_refresh_action_lists_jiras_custom_fields_by_name() {
         "ADMIN_REQUIRED"
     );
 }
+
+// covers: AP-177, AP-178
+#[test]
+fn the_stuck_step_cleanup_leaves_a_step_whose_retry_is_still_queued_alone() {
+    // The job first runs late (19 min 55 s after it was queued), meets a 429 and asks for a
+    // retry in 50 s. Ten seconds later — over 20 minutes after the job was queued — the 5-minute
+    // cleanup runs: the retry is still waiting in the queue, so the step is not "lost".
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    let take = |sim: &mut host_sim::Sim, queue: &str| -> Value {
+        let q = &mut sim.state_mut().queue;
+        let i = q.iter().position(|e| e.queue_key == queue).unwrap();
+        serde_json::from_str(&q.remove(i).body).unwrap()
+    };
+    let handoff = take(&mut sim, "approval-effects");
+    sim.deliver_queue("approval-effects", &handoff);
+    let job = take(&mut sim, "prompt-steps");
+    sim.state_mut().clock_ms += 19 * 60_000 + 55_000;
+    sim.state_mut()
+        .llm
+        .plan("*", LlmFault::RateLimited { retry_after_s: 50 });
+    let r = sim.deliver_queue("prompt-steps", &job);
+    assert_eq!(
+        r.ok().and_then(|v| v["retry"].as_u64()),
+        Some(50),
+        "{:?}",
+        r.outcome
+    );
+    sim.state_mut().clock_ms += 10_000;
+    sim.run_scheduled("prompt-step-cleanup").unwrap();
+    assert_eq!(
+        get(&mut sim, &id)["steps"][0]["status"],
+        "ACTIVE",
+        "not failed as lost while its retry waits"
+    );
+    // The retry arrives and the step completes.
+    sim.state_mut().clock_ms += 40_000;
+    sim.deliver_queue("prompt-steps", &job);
+    assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
+    // A job that really is gone is still failed, 20 minutes after it was last due.
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-2");
+    let handoff = take(&mut sim, "approval-effects");
+    sim.deliver_queue("approval-effects", &handoff);
+    take(&mut sim, "prompt-steps");
+    sim.advance(26 * 60_000);
+    assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "FAIL");
+}

@@ -430,8 +430,10 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     );
     // The record of this attempt first, so a retry knows how many tries were made — as a
     // compare-and-set (belt and braces under the lease): a delivery that lost the race comes
-    // back and reuses the winner's row (D-79).
+    // back and reuses the winner's row (D-79). The attempt is also the job's last sign of life
+    // for the stuck-step cleanup.
     effect.attempts += 1;
+    effect.queued_ms = host.now_ms();
     let mut tx = s.tx();
     tx.set_if_current(
         &effect_key,
@@ -456,6 +458,10 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         if let Some(wait) = retry_wait(f, host.now_ms(), effect.attempts) {
             // The admin sees the transient failure even though the retry may fix it.
             super::inbox::record(host, f.code)?;
+            // The retry is queued: the stuck-step cleanup counts from when it is due, so a job
+            // still waiting in the queue is never taken for a lost one.
+            effect.queued_ms = host.now_ms() + u64::from(wait) * 1000;
+            s.put(&effect_key, &effect)?;
             return Ok(Some(wait));
         }
     }
