@@ -600,3 +600,38 @@ fn a_short_campaign_holds_every_invariant_on_both_workloads() {
         broken.lock().unwrap()
     );
 }
+
+#[test]
+fn a_reproducer_names_the_seed_and_faults_an_ordinary_run_can_read_back() {
+    let mut opts = options();
+    opts.interleave = false;
+    let (r, _) =
+        dst::run_seed(&opts, Box::new(host_sim::runtime::native::NativeEngine), 5).unwrap();
+    assert!(r.faults > 0);
+    let text = dst::reproducer(&opts, "native", &r);
+    assert!(text.contains("dst --seeds 5..6"), "{text}");
+    assert!(text.contains("--no-interleave"), "{text}");
+    let flags: Vec<&str> = text
+        .split("--fault '")
+        .skip(1)
+        .map(|f| &f[..f.find('\'').unwrap()])
+        .collect();
+    if r.plans.len() <= 40 {
+        assert_eq!(flags.len(), r.plans.len(), "{text}");
+        for f in flags {
+            parse_armed(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+    }
+    // Every planned fault reads back as the same plan aimed at the same invocation.
+    for (target, plan) in &r.plans {
+        let spec = format!("{target} => {}", plan.notation());
+        let back = parse_armed(&spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+        assert_eq!(&back.plan, plan, "{spec}");
+        let (label, nth) = target.rsplit_once('#').unwrap();
+        assert_eq!(back.target.nth, nth.parse::<u64>().unwrap());
+        assert!(back.target.matches("any", label), "{spec}");
+    }
+    if let Some(o) = &r.outage {
+        parse_outage(o, 0).unwrap_or_else(|e| panic!("{o}: {e}"));
+    }
+}
