@@ -15,6 +15,23 @@ fn native() -> Sim {
     setup(EngineKind::Native)
 }
 
+/// The default site's whole scenario, natively, with these `--fault` plans armed.
+fn scenario_with(faults: &[&str]) -> Sim {
+    let mut sim = Sim::from_site(
+        &common::site_dir(),
+        &default_manifest(),
+        EngineKind::Native,
+        7,
+    )
+    .unwrap();
+    for f in faults {
+        sim.armed.push(parse_armed(f).unwrap());
+    }
+    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
+    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+    sim
+}
+
 /// The invariants after a fault-free recovery period, as `dst` reads them.
 fn breaks(sim: &mut Sim) -> Vec<invariants::Break> {
     sim.chaos = None;
@@ -156,19 +173,10 @@ fn an_acknowledgement_lost_after_the_work_is_redelivered_and_does_nothing_twice(
         "webhooks",
         "intake-retry",
     ] {
-        let mut sim = Sim::from_site(
-            &common::site_dir(),
-            &default_manifest(),
-            EngineKind::Native,
-            7,
-        )
-        .unwrap();
-        for nth in 1..=3 {
-            sim.armed
-                .push(parse_armed(&format!("queue {queue}#{nth} => ack-lost")).unwrap());
-        }
-        let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
-        host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+        let plans: Vec<String> = (1..=3)
+            .map(|nth| format!("queue {queue}#{nth} => ack-lost"))
+            .collect();
+        let mut sim = scenario_with(&plans.iter().map(String::as_str).collect::<Vec<_>>());
         let lost = sim
             .history
             .iter()
@@ -188,17 +196,7 @@ fn a_webhook_whose_answer_is_lost_is_delivered_again_under_the_same_delivery_id(
     // covers: AP-236
     // The receiver got the POST; the app saw a timeout. It retries — and a receiver can tell it
     // is the same delivery from `X-AIClearance-Delivery`.
-    let mut sim = Sim::from_site(
-        &common::site_dir(),
-        &default_manifest(),
-        EngineKind::Native,
-        7,
-    )
-    .unwrap();
-    sim.armed
-        .push(parse_armed("queue webhooks#1 => fetch#1=lost").unwrap());
-    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
-    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+    let mut sim = scenario_with(&["queue webhooks#1 => fetch#1=lost"]);
     let ids: Vec<String> = sim
         .state()
         .hook_inbox
@@ -223,17 +221,7 @@ fn a_provider_call_billed_then_timed_out_is_retried_once_and_the_step_completes(
     // covers: AP-151, AP-176
     // The LLM call is billed, the answer never arrives. The worker's transient retry calls again
     // (the documented window: two billed calls); the step completes; usage matches the rows.
-    let mut sim = Sim::from_site(
-        &common::site_dir(),
-        &default_manifest(),
-        EngineKind::Native,
-        7,
-    )
-    .unwrap();
-    sim.armed
-        .push(parse_armed("queue prompt-steps#1 => fetch#1=lost").unwrap());
-    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
-    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+    let mut sim = scenario_with(&["queue prompt-steps#1 => fetch#1=lost"]);
     let billed = sim
         .state()
         .llm
@@ -270,17 +258,7 @@ fn a_provider_call_billed_then_timed_out_is_retried_once_and_the_step_completes(
 
 #[test]
 fn a_plan_aimed_at_the_second_delivery_of_a_queue_fires_there_only() {
-    let mut sim = Sim::from_site(
-        &common::site_dir(),
-        &default_manifest(),
-        EngineKind::Native,
-        7,
-    )
-    .unwrap();
-    sim.armed
-        .push(parse_armed("queue approval-effects#2 => crash@1").unwrap());
-    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
-    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+    let sim = scenario_with(&["queue approval-effects#2 => crash@1"]);
     let effects: Vec<&RawOutcome> = sim
         .history
         .iter()

@@ -339,6 +339,16 @@ pub fn as_host_error(fault: &Fault) -> HostError {
     }
 }
 
+/// SplitMix64: every seeded draw in the simulator (ids, faults, interleavings, workloads) comes
+/// from this one generator, so a seed means the same thing everywhere.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 // ---- The CLI's and scenarios' notation ------------------------------------------------------
 
 /// `kvs`, `secrets`, `jira`, `fetch`, `queue`.

@@ -69,18 +69,10 @@ impl Table {
         self.turn = if live.is_empty() {
             None
         } else {
-            self.rng = splitmix(self.rng);
-            Some(live[(self.rng % live.len() as u64) as usize])
+            let r = crate::faults::splitmix64(&mut self.rng);
+            Some(live[(r % live.len() as u64) as usize])
         };
     }
-}
-
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 pub struct Baton {

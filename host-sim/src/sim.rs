@@ -82,11 +82,7 @@ impl Concurrency {
         }
     }
     pub fn draw(&mut self) -> u64 {
-        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.rng;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        crate::faults::splitmix64(&mut self.rng)
     }
     pub fn roll(&mut self, pct: u64) -> bool {
         self.draw() % 100 < pct
@@ -553,30 +549,18 @@ impl Sim {
 
     /// Delivers a product event to the trigger manifest.yml declares for it.
     pub fn deliver(&mut self, event: &Value) -> Result<InvocationRecord> {
-        let kind = event
-            .get("eventType")
-            .and_then(Value::as_str)
-            .context("event without eventType")?;
-        let Some((module, function)) = self.emu().manifest.triggers.get(kind).cloned() else {
-            bail!("manifest.yml declares no trigger for {kind}")
-        };
-        let label = format!(
-            "{kind} {}",
-            event
-                .pointer("/issue/key")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-        );
-        let inv = self.context(&module, None);
-        Ok(self.invoke(
-            &function,
-            label,
-            inv,
-            INTERACTIVE_TIMEOUT_S,
-            Export::ProductEvent {
-                event: event.to_string(),
-            },
-        ))
+        let p = self.pending_event(event)?;
+        Ok(self.run_pending(p))
+    }
+
+    /// Runs one described invocation now; a queue delivery then follows the redelivery rules.
+    fn run_pending(&mut self, p: Pending) -> InvocationRecord {
+        let rec = self.invoke(&p.function, p.label, p.inv, p.timeout_s, p.export);
+        if let Some(ev) = p.event {
+            let now = self.state().clock_ms;
+            self.after_delivery(ev, &rec, now);
+        }
+        rec
     }
 
     /// A product event, described for `interleave`.
@@ -656,27 +640,8 @@ impl Sim {
     }
 
     pub fn run_scheduled(&mut self, key: &str) -> Result<InvocationRecord> {
-        let Some(st) = self
-            .emu()
-            .manifest
-            .scheduled
-            .iter()
-            .find(|s| s.key == key)
-            .cloned()
-        else {
-            bail!("no scheduled trigger {key}")
-        };
-        let timeout = self.emu().manifest.timeout_of(&st.function);
-        let now = self.state().clock_ms;
-        self.state_mut().scheduled_last_ms.insert(key.into(), now);
-        let inv = self.context(key, None);
-        Ok(self.invoke(
-            &st.function,
-            format!("scheduled {key}"),
-            inv,
-            timeout,
-            Export::Scheduled,
-        ))
+        let p = self.pending_scheduled(key)?;
+        Ok(self.run_pending(p))
     }
 
     /// Delivers every queued event that is due now (in due order), including ones pushed meanwhile.
@@ -684,55 +649,25 @@ impl Sim {
         let mut out = Vec::new();
         for _ in 0..MAX_DELIVERIES_PER_SETTLE {
             let now = self.state().clock_ms;
-            if let Some(seed) = self.batch_roll() {
-                let n = 2 + (seed % 2) as usize;
-                let batch = self.pending_due(n);
-                if batch.len() >= 2 {
-                    self.concurrency.as_mut().expect("set").interleavings += 1;
-                    match self.interleave(batch, seed) {
-                        Ok(recs) => out.extend(recs),
-                        Err(e) => panic!("interleaving due events: {e:#}"),
-                    }
-                    continue;
-                }
-                // One (or none) was due: put it back and deliver it the usual way.
-                for p in batch {
-                    if let Some(mut ev) = p.event {
-                        ev.deliveries -= 1;
-                        self.state_mut().queue.push(ev);
-                    }
-                }
-            }
-            let Some(idx) = self
-                .state()
-                .queue
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.due_ms <= now)
-                .min_by_key(|(_, e)| (e.due_ms, e.id))
-                .map(|(i, _)| i)
-            else {
+            if !self.state().queue.iter().any(|e| e.due_ms <= now) {
                 break;
+            }
+            let batch = match self.batch_roll() {
+                Some(seed) => self.pending_due(2 + (seed % 2) as usize),
+                None => self.pending_due(1),
             };
-            let mut ev = self.state_mut().queue.remove(idx);
-            let Some(function) = self.emu().manifest.consumers.get(&ev.queue_key).cloned() else {
+            if batch.len() >= 2 {
+                let seed = self.concurrency.as_mut().expect("set").draw();
+                self.concurrency.as_mut().expect("set").interleavings += 1;
+                match self.interleave(batch, seed) {
+                    Ok(recs) => out.extend(recs),
+                    Err(e) => panic!("interleaving due events: {e:#}"),
+                }
                 continue;
-            };
-            let timeout = self.emu().manifest.timeout_of(&function);
-            let inv = self.context(&ev.queue_key, None);
-            ev.deliveries += 1;
-            let rec = self.invoke(
-                &function,
-                format!("queue {}", ev.queue_key),
-                inv,
-                timeout,
-                Export::Queue {
-                    queue_key: ev.queue_key.clone(),
-                    body: ev.body.clone(),
-                },
-            );
-            self.after_delivery(ev, &rec, now);
-            out.push(rec);
+            }
+            for p in batch {
+                out.push(self.run_pending(p));
+            }
         }
         out
     }

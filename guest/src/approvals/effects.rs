@@ -49,12 +49,9 @@ pub fn run(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         return Ok(None); // finished already: a duplicate delivery
     }
     let lease = crate::storage::keys::effect_lease(effect_id);
-    if let Some(wait) = crate::storage::lease::take(s, &lease, LEASE_S, host.now_ms())? {
-        return Ok(Some(wait));
-    }
-    let r = run_held(host, effect_id);
-    crate::storage::lease::give_back(s, &lease);
-    r
+    crate::storage::lease::hold(s, &lease, LEASE_S, host.now_ms(), || {
+        run_held(host, effect_id)
+    })
 }
 
 fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {

@@ -35,3 +35,20 @@ pub fn take(store: Store<'_>, key: &str, ttl_s: u64, now_ms: u64) -> StorageResu
 pub fn give_back(store: Store<'_>, key: &str) {
     let _ = store.delete(key);
 }
+
+/// Runs `f` holding the lease `key`, giving it back after (whatever `f` returned). A job runs
+/// once at a time this way; `Ok(Some(s))` from here without running `f` means "come back in s".
+pub fn hold<E: From<super::StorageError>>(
+    store: Store<'_>,
+    key: &str,
+    ttl_s: u64,
+    now_ms: u64,
+    f: impl FnOnce() -> Result<Option<u32>, E>,
+) -> Result<Option<u32>, E> {
+    if let Some(wait) = take(store, key, ttl_s, now_ms)? {
+        return Ok(Some(wait));
+    }
+    let r = f();
+    give_back(store, key);
+    r
+}

@@ -151,25 +151,20 @@ impl<'h> Store<'h> {
         value: &T,
         ttl_seconds: u64,
     ) -> StorageResult<bool> {
-        check_key(key)?;
-        let text = encode(value)?;
-        rules::check_entity(key, &text)?;
-        match self.host.kvs_set(
-            key,
-            &text,
-            SetOptions {
-                fail_if_exists: true,
-                ttl_seconds: Some(ttl_seconds),
-            },
-        ) {
-            Ok(()) => Ok(true),
-            Err(HostError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        self.create_with(key, value, Some(ttl_seconds))
     }
 
     /// Create-if-absent. `Ok(false)` when the key already existed.
     pub fn create<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<bool> {
+        self.create_with(key, value, None)
+    }
+
+    fn create_with<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl_seconds: Option<u64>,
+    ) -> StorageResult<bool> {
         check_key(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
@@ -178,7 +173,7 @@ impl<'h> Store<'h> {
             &text,
             SetOptions {
                 fail_if_exists: true,
-                ttl_seconds: None,
+                ttl_seconds,
             },
         ) {
             Ok(()) => Ok(true),
@@ -186,7 +181,6 @@ impl<'h> Store<'h> {
             Err(e) => Err(e.into()),
         }
     }
-
     pub fn delete(&self, key: &str) -> StorageResult<()> {
         check_key(key)?;
         match self.host.kvs_delete(key) {
