@@ -218,9 +218,9 @@ fn a_webhook_whose_answer_is_lost_is_delivered_again_under_the_same_delivery_id(
 
 #[test]
 fn a_provider_call_billed_then_timed_out_is_retried_once_and_the_step_completes() {
-    // covers: AP-151, AP-176
-    // The LLM call is billed, the answer never arrives. The worker's transient retry calls again
-    // (the documented window: two billed calls); the step completes; usage matches the rows.
+    // covers: AP-151, AP-176, AP-250, AP-251
+    // The LLM call is billed, the answer never arrives. The worker's transient retry calls again;
+    // both billed calls have their execution row and count in usage; the step completes.
     let mut sim = scenario_with(&["queue prompt-steps#1 => fetch#1=lost"]);
     let billed = sim
         .state()
@@ -242,15 +242,27 @@ fn a_provider_call_billed_then_timed_out_is_retried_once_and_the_step_completes(
         .take_while(|(k, _)| k.starts_with("prompt-exec:"))
         .map(|(_, s)| serde_json::from_str(&s.value).unwrap())
         .collect();
-    assert!(
-        rows.iter().any(|r| r["errorCode"].is_null()),
-        "the step succeeded: {rows:?}"
+    assert_eq!(rows.len(), 2, "a row per billed call: {rows:?}");
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r["attempt"].as_u64(), r["errorCode"].as_str()))
+            .collect::<Vec<_>>(),
+        vec![(Some(2), None), (Some(1), Some("TIMEOUT"))],
+        "the final row under the job id, the retried try beside it"
     );
-    // The second billing is the documented window (asserted above), not a break.
-    let b: Vec<_> = breaks(&mut sim)
-        .into_iter()
-        .filter(|b| b.invariant != "no AI step billed twice")
-        .collect();
+    let usage: u64 = sim
+        .state()
+        .kvs
+        .range("ai-usage:".to_string()..)
+        .take_while(|(k, _)| k.starts_with("ai-usage:"))
+        .map(|(_, s)| {
+            serde_json::from_str::<Value>(&s.value).unwrap()["executions"]
+                .as_u64()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(usage, 2, "usage counts both calls");
+    let b = breaks(&mut sim);
     assert!(b.is_empty(), "{b:?}");
 }
 

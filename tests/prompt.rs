@@ -191,6 +191,28 @@ fn failures_map_to_codes_and_never_fail_the_path() {
         .filter(|i| i["code"] == "UNAVAILABLE")
         .count();
     assert_eq!(unavailable, 2, "{inbox}");
+    // Both calls are on record and in usage: the retried try keeps its own row (covers: AP-250, AP-251).
+    let rows = ok(
+        &mut sim,
+        "admin.ai.executions",
+        json!({"approvalId": id, "stepId": "s1"}),
+        ADMIN,
+    );
+    let rows = rows["executions"].as_array().unwrap().clone();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (
+                r["attempt"].as_u64().unwrap(),
+                r["retried"].as_bool().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        vec![(2, false), (1, true)],
+        "newest first: {rows:?}"
+    );
+    assert!(rows.iter().all(|r| r["errorCode"] == "UNAVAILABLE"));
+    let u = ok(&mut sim, "admin.ai.usage", json!({}), ADMIN);
+    assert_eq!(u["executions"], 2, "two calls, two executions");
+    assert_eq!(u["errors"], 1, "one failed step, not two");
 
     // Budget used up: no call, BUDGET_EXHAUSTED.
     let mut sim = configured();
@@ -363,6 +385,49 @@ fn the_execution_route_checks_access_and_hides_the_prompt() {
     for banned in ["prompt", "provider", "model", "tokensIn", "tokensOut"] {
         assert!(h[0].get(banned).is_none(), "{banned} in {}", h[0]);
     }
+    assert_eq!(v["canAudit"], false, "Jonas is no administrator");
+    // The audit rows, prompt included, are for administrators only.
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.ai.executions",
+            json!({"approvalId": id, "stepId": "s1"}),
+            JONAS
+        ),
+        "ADMIN_REQUIRED"
+    );
+    let audit = ok(
+        &mut sim,
+        "admin.ai.executions",
+        json!({"approvalId": id, "stepId": "s1"}),
+        ADMIN,
+    );
+    let row = &audit["executions"][0];
+    assert!(
+        row["prompt"].as_str().unwrap().contains("## Request"),
+        "{row}"
+    );
+    assert_eq!(row["provider"], "anthropic");
+    assert!(row["tokensIn"].as_u64().unwrap() > 0 && row["model"].is_string());
+    assert_eq!(
+        ok(
+            &mut sim,
+            "ai.execution",
+            json!({"approvalId": id, "stepId": "s1"}),
+            ADMIN
+        )["canAudit"],
+        true
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.ai.executions",
+            json!({"approvalId": id, "stepId": "s2"}),
+            ADMIN
+        ),
+        "STEP_NOT_FOUND",
+        "s2 is no AI Prompt step"
+    );
     // Someone who cannot see the approval (a JSM customer of another request) is refused.
     let outsider = "712020:7f89dbec-4a8f-59b7-8198-95aeb5fb7d9b";
     let code = err(

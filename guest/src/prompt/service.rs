@@ -19,6 +19,7 @@ pub const RESOLVERS: &[&str] = &[
     "admin.ai.models",
     "admin.ai.usage",
     "admin.ai.inbox",
+    "admin.ai.executions",
     "admin.ai.templates.list",
     "admin.ai.templates.save",
     "admin.ai.templates.delete",
@@ -101,6 +102,12 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
             let items = store.scan::<Value>(super::inbox::PREFIX, 200)?;
             Ok(json!({"items": items.into_iter().map(|(_, v)| v).collect::<Vec<_>>()}))
         }
+        "admin.ai.executions" => {
+            let (a, _) = store::load(store, field(p, "approvalId")?)?;
+            let step = prompt_step(&a, field(p, "stepId")?)?;
+            let rows = executions(store, &a.id, &step.id)?;
+            Ok(json!({"approvalId": a.id, "stepId": step.id, "executions": rows}))
+        }
         "admin.ai.templates.list" => Ok(json!({"templates": templates::list(store)?})),
         "admin.ai.templates.save" => Ok(json!({"template": templates::save(host, p)?})),
         "admin.ai.templates.delete" => {
@@ -144,16 +151,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "ai.execution" => {
             let (a, _) = store::load(store, field(p, "approvalId")?)?;
             approvals::require_view(host, who, &a)?;
-            let step_id = field(p, "stepId")?;
-            let (_, step) = a.find(step_id).ok_or_else(|| {
-                AppError::not_found("STEP_NOT_FOUND", "no such step in this approval")
-            })?;
-            if step.step_type != crate::approvals::definition::StepType::Prompt {
-                return Err(AppError::not_found(
-                    "STEP_NOT_FOUND",
-                    "no such AI Prompt step in this approval",
-                ));
-            }
+            let step = prompt_step(&a, field(p, "stepId")?)?;
             let admin = access::is_admin(host, who)?;
             let history = execution_history(store, &a.id, &step.id)?;
             let result = step.output.as_ref().and_then(|o| o.get("result")).cloned();
@@ -163,7 +161,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                       "result": result, "parsed": parsed, "resultTeaser": step.result_teaser,
                       "errorCode": step.error_code, "errorMessage": step.error_message,
                       "guidance": super::result::guidance(step.error_code.as_deref(), step.error_message.as_deref()),
-                      "canRerun": admin || a.originator == who, "history": history}),
+                      "canRerun": admin || a.originator == who, "canAudit": admin, "history": history}),
             )
         }
         "ai.rerun" => {
@@ -194,23 +192,45 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
     }
 }
 
-/// The step's provider calls for the result dialog, newest first: when, outcome, error code and
-/// the first 2,000 characters of the answer. Never the assembled prompt, the provider, the model
-/// or token counts (those stay in the admin-only execution rows).
-fn execution_history(store: Store<'_>, approval_id: &str, step_id: &str) -> AppResult<Vec<Value>> {
+/// The AI Prompt step `step_id` of `a`; any other step, or none, is not found.
+fn prompt_step<'a>(
+    a: &'a crate::approvals::model::Approval,
+    step_id: &str,
+) -> AppResult<&'a crate::approvals::model::Step> {
+    a.find(step_id)
+        .map(|(_, st)| st)
+        .filter(|st| st.step_type == crate::approvals::definition::StepType::Prompt)
+        .ok_or_else(|| {
+            AppError::not_found("STEP_NOT_FOUND", "no such AI Prompt step in this approval")
+        })
+}
+
+/// Every provider call of one step (each run, each retried try), newest first.
+fn executions(
+    store: Store<'_>,
+    approval_id: &str,
+    step_id: &str,
+) -> AppResult<Vec<worker::Execution>> {
     let prefix = format!("{}{approval_id}.{step_id}.", worker::EXEC_PREFIX);
     let mut rows: Vec<worker::Execution> = store
         .scan::<worker::Execution>(&prefix, 200)?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
-    rows.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
-    Ok(rows
+    rows.sort_by_key(|e| (std::cmp::Reverse(e.at_ms), std::cmp::Reverse(e.attempt)));
+    Ok(rows)
+}
+
+/// The step's provider calls for the result dialog, newest first: when, outcome, error code and
+/// the first 2,000 characters of the answer. Never the assembled prompt, the provider, the model
+/// or token counts (those stay in the admin-only rows of `admin.ai.executions`).
+fn execution_history(store: Store<'_>, approval_id: &str, step_id: &str) -> AppResult<Vec<Value>> {
+    Ok(executions(store, approval_id, step_id)?
         .iter()
         .map(|e| {
             json!({"executedAt": crate::time::rfc3339(e.at_ms),
                    "status": if e.error_code.is_none() { "SUCCESS" } else { "FAIL" },
-                   "errorCode": e.error_code,
+                   "errorCode": e.error_code, "attempt": e.attempt, "retried": e.retried,
                    "resultTeaser": e.response.chars().take(2_000).collect::<String>()})
         })
         .collect())

@@ -60,6 +60,23 @@ pub struct Execution {
     /// The assembled, PII-scrubbed prompt that was sent.
     pub prompt: String,
     pub at_ms: u64,
+    /// Which try of the job this call was (1 or 2); a transient failure that was retried keeps
+    /// its own row, so every billed call is on record.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    #[serde(default)]
+    pub retried: bool,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+/// Row id of a provider call that failed transiently and was retried: the job's final row keeps
+/// the plain effect id (a redelivery reuses it); earlier tries sit beside it under the same
+/// approval/step prefix, so the step's audit list and the 90-day sweep see them.
+pub fn attempt_row_id(effect_id: &str, attempt: u32) -> String {
+    format!("{effect_id}#{attempt}")
 }
 
 pub struct Assembled {
@@ -451,24 +468,21 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         }
         Err(_) => Err(providers::ProviderFailure::new(ErrorCode::Unavailable)),
     };
-    if let Err(f) = &outcome {
-        if let Some(wait) = retry_wait(f, host.now_ms(), effect.attempts) {
-            // The admin sees the transient failure even though the retry may fix it.
-            super::inbox::record(host, f.code)?;
-            // The retry is queued: the stuck-step cleanup counts from when it is due, so a job
-            // still waiting in the queue is never taken for a lost one.
-            effect.queued_ms = host.now_ms() + u64::from(wait) * 1000;
-            s.put(&effect_key, &effect)?;
-            return Ok(Some(wait));
-        }
-    }
+    let retry = match &outcome {
+        Err(f) => retry_wait(f, host.now_ms(), effect.attempts),
+        Ok(_) => None,
+    };
+    let row_id = match retry {
+        Some(_) => attempt_row_id(effect_id, effect.attempts),
+        None => effect_id.to_string(),
+    };
     let prompt_text = format!(
         "{}\n\n{}{}",
         assembled.parts.system, assembled.parts.cacheable_prefix, assembled.parts.tail
     );
     let exec = match &outcome {
         Ok(c) => Execution {
-            id: effect_id.into(),
+            id: row_id.clone(),
             approval_id: a.id.clone(),
             step_id: step.id.clone(),
             definition_id: a.definition_id.clone(),
@@ -485,9 +499,11 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             response: c.text.clone(),
             prompt: prompt_text,
             at_ms: host.now_ms(),
+            attempt: effect.attempts,
+            retried: false,
         },
         Err(f) => Execution {
-            id: effect_id.into(),
+            id: row_id.clone(),
             approval_id: a.id.clone(),
             step_id: step.id.clone(),
             definition_id: a.definition_id.clone(),
@@ -500,10 +516,19 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             response: f.message.clone(),
             prompt: prompt_text,
             at_ms: host.now_ms(),
+            attempt: effect.attempts,
+            retried: retry.is_some(),
         },
     };
-    // The row and the usage land together: after this, a redelivery reuses the row.
-    let row_key = exec_key(effect_id);
+    // Every call the provider may have billed leaves its row and its usage, in one transaction:
+    // the final row (after it, a redelivery reuses the row) or a retried try's row together with
+    // the job's next due time.
+    if let Some(wait) = retry {
+        // The retry is queued: the stuck-step cleanup counts from when it is due, so a job
+        // still waiting in the queue is never taken for a lost one.
+        effect.queued_ms = host.now_ms() + u64::from(wait) * 1000;
+    }
+    let row_key = exec_key(&row_id);
     usage::add(
         host,
         &a.definition_id,
@@ -511,19 +536,24 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         usage::Spend {
             tokens: exec.tokens_in + exec.tokens_out,
             called: true,
-            failed: exec.error_code.is_some(),
+            // A retried try is not a failed step; the try that ends the job decides that.
+            failed: exec.error_code.is_some() && retry.is_none(),
         },
         &|tx| {
             tx.set(&row_key, &exec)?;
-            tx.set(
-                &exec_at_key(exec.at_ms, effect_id),
-                &json!({"id": effect_id}),
-            )?;
+            tx.set(&exec_at_key(exec.at_ms, &row_id), &json!({"id": row_id}))?;
+            if retry.is_some() {
+                tx.set(&effect_key, &effect)?;
+            }
             Ok(())
         },
     )?;
     if let Some(code) = exec.error_code {
+        // The admin sees a transient failure even though the retry may fix it.
         super::inbox::record(host, code)?;
+    }
+    if let Some(wait) = retry {
+        return Ok(Some(wait));
     }
     effects::finish(host, &effect, completion_of(&exec))
 }

@@ -284,5 +284,23 @@ export interface Execution {
   errorMessage?: string | null;
   guidance?: Guidance | null;
   canRerun: boolean;
-  history?: { executedAt: string; status: string; errorCode?: string | null; resultTeaser: string }[];
+  /** The caller is a Jira administrator: the step's provider calls can be listed. */
+  canAudit?: boolean;
+  history?: { executedAt: string; status: string; errorCode?: string | null; attempt?: number; retried?: boolean; resultTeaser: string }[];
+}
+
+/** One provider call of a PROMPT step (`admin.ai.executions`, administrators only). */
+export interface ExecutionRow {
+  id: string;
+  provider: string;
+  model: string;
+  tokensIn: number;
+  tokensOut: number;
+  latencyMs: number;
+  errorCode?: string | null;
+  response: string;
+  prompt: string;
+  atMs: number;
+  attempt: number;
+  retried: boolean;
 }

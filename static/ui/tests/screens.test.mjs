@@ -364,6 +364,7 @@ test('a PROMPT step shows Analyzing… and then its teaser without a reload; pol
   await dialog.getByTestId('copy-result').click();
   await dialog.locator('[data-testid="copy-result"][data-state="copied"]').waitFor();
   assert.equal(await dialog.getByTestId('rerun-button').count(), 0, 'an approver may not re-run');
+  assert.equal(await dialog.getByTestId('provider-calls').count(), 0, 'the prompt stays out of approver views');
   await shot(page, 'result-dialog-approver');
   await dialog.getByTestId('dialog-close').click();
   await page.getByTestId('console-modal').waitFor({ state: 'detached' });
@@ -415,5 +416,26 @@ test('the originator re-runs from the dialog; it tells window.parent only and th
   await prompt.getByTestId('prompt-teaser').waitFor({ timeout: 20_000 });
   assert.equal(await panelFrame.evaluate(() => window.__stillHere), true, 'closing the dialog must not reload the panel');
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('an administrator lists every provider call of a step, with the prompt that was sent', async () => {
+  // covers: AP-250, AP-260
+  const page = await open(`view=issue&issue=${story.chatgpt}`, ADMIN);
+  const ui = frame(page, ISSUE_PANEL);
+  const prompt = ui.locator('[data-testid="approval-step"][data-step-type="PROMPT"]').last();
+  await prompt.getByTestId('teaser-cta').click();
+  const dialog = modal(page);
+  await dialog.getByTestId('result-section').first().waitFor();
+  await dialog.locator('[data-testid="provider-calls"] > summary').click();
+  await dialog.getByTestId('provider-calls-table').waitFor();
+  // The first analysis and the originator's re-run: two calls, newest first.
+  const calls = dialog.getByTestId('provider-call');
+  assert.equal(await calls.count(), 2);
+  assert.equal(await calls.first().getAttribute('data-error'), '');
+  await calls.first().locator('summary', { hasText: 'Prompt sent' }).click();
+  assert.match(await calls.first().getByTestId('provider-call-prompt').textContent(), /## Request/);
+  await shot(page, 'result-dialog-provider-calls');
+  assert.deepEqual(page.errors, []);
   await page.close();
 });

@@ -6,6 +6,7 @@ import { SectionBody } from '../../components/RichText';
 import { confidenceText, lozengeAppearance, lozengeText, sectionLozenge } from '../../lib/prompt';
 import type { Execution, ForgeContext, ParsedResult } from '../../types';
 import { POLL_FACTOR, POLL_FIRST_MS, POLL_MAX_MS, RERUN_MESSAGE } from '../issue/IssuePanel';
+import { ProviderCalls } from './ProviderCalls';
 
 async function copyText(text: string): Promise<boolean> {
   try {
@@ -178,6 +179,7 @@ export function ResultDialog(props: { context: ForgeContext; modal: Record<strin
               )}
             </>
           )}
+          {x.canAudit && <ProviderCalls key={`${x.status}:${x.executedAt ?? ''}`} approvalId={approvalId} stepId={stepId} />}
         </div>
       )}
 
