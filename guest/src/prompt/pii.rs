@@ -280,6 +280,13 @@ fn runs(t: &str) -> Vec<Run<'_>> {
     let mut scratch: Vec<Group<'_>> = Vec::new();
     let mut i = 0;
     while i < b.len() {
+        // Most bytes start nothing: skip them in a tight loop.
+        while i < b.len() && !matches!(b[i], b'0'..=b'9' | b'+' | b'(') {
+            i += 1;
+        }
+        if i == b.len() {
+            break;
+        }
         // `+` leads a phone unless it follows a word (`+0000` of a timestamp, `2+2`).
         let lead_plus = b[i] == b'+'
             && b.get(i + 1).is_some_and(u8::is_ascii_digit)
@@ -630,12 +637,19 @@ fn uniform_after_first(seps: &[&str]) -> bool {
 /// takes capitals and digits, each optionally after one space or dash (at most 34); the longest
 /// prefix (ending at a separator or the candidate's end) that is a valid IBAN of its country's
 /// length is replaced. Scanned by hand: this runs on every text in PII mode.
-fn redact_ibans(t: &str) -> String {
+fn redact_ibans(t: &str) -> std::borrow::Cow<'_, str> {
     let b = t.as_bytes();
-    let mut out = String::with_capacity(t.len());
+    let mut out = String::new();
     let mut last = 0;
     let mut i = 0;
     while i + 4 <= b.len() {
+        // Skip ahead on the fourth byte: a candidate at i or i+1 needs a digit there, one at
+        // i+2 or i+3 a capital; a byte that is neither (most text) rules out all four.
+        let c = b[i + 3];
+        if !c.is_ascii_digit() && !c.is_ascii_uppercase() {
+            i += 4;
+            continue;
+        }
         let starts = b[i].is_ascii_uppercase()
             && b[i + 1].is_ascii_uppercase()
             && b[i + 2].is_ascii_digit()
@@ -667,6 +681,9 @@ fn redact_ibans(t: &str) -> String {
         }
         match ends.into_iter().rev().find(|&e| iban_valid(&t[i..e])) {
             Some(e) => {
+                if out.is_empty() {
+                    out.reserve(t.len());
+                }
                 out.push_str(&t[last..i]);
                 out.push_str(IBAN_TOKEN);
                 last = e;
@@ -675,22 +692,17 @@ fn redact_ibans(t: &str) -> String {
             None => i += 4,
         }
     }
+    if last == 0 {
+        return std::borrow::Cow::Borrowed(t);
+    }
     out.push_str(&t[last..]);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Applies PII-sensitive mode to one piece of text.
 pub fn redact(text: &str) -> String {
-    let text = if text.as_bytes().windows(4).any(|w| {
-        w[0].is_ascii_uppercase()
-            && w[1].is_ascii_uppercase()
-            && w[2].is_ascii_digit()
-            && w[3].is_ascii_digit()
-    }) {
-        redact_ibans(text)
-    } else {
-        text.to_string()
-    };
+    let text = redact_ibans(text);
+    let text: &str = &text;
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for r in runs(&text) {
@@ -698,7 +710,7 @@ pub fn redact(text: &str) -> String {
             continue;
         }
         // A glued run is an identifier unless a leading `+`/`(` explains the left side.
-        if attached(&text, r.start, r.end) {
+        if attached(text, r.start, r.end) {
             continue;
         }
         // What precedes the run, as already redacted: the card context window (built only
@@ -713,7 +725,7 @@ pub fn redact(text: &str) -> String {
                     between.to_string()
                 }
             };
-            scan_run(&text, &r, &prior)
+            scan_run(text, &r, &prior)
         };
         for (s, e, tok) in spans {
             if s < last {
