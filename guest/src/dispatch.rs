@@ -149,7 +149,8 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
         // Prompt step, stuck PROMPT steps). The hourly escalation sweep runs the same safety net.
         // Hourly, the escalation sweep also escalates AI Clearance requests pending past their SLA.
         "prompt-step-cleanup" | "escalation-sweep" => {
-            let approvals = approvals::service::sweep(host)?;
+            // The hourly run scans in full: the safety net under the 5-minute run's hint.
+            let approvals = approvals::service::sweep(host, inv.module_key == "escalation-sweep")?;
             let escalated = if inv.module_key == "escalation-sweep" {
                 crate::clearance::escalation::sweep(host, 200)?
             } else {

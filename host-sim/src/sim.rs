@@ -840,7 +840,9 @@ impl Sim {
                 .entry(k.split(':').next().unwrap_or(k).to_string())
                 .or_default() += 1;
         }
+        // Derived data, not state: caches and the sweeps' "what is due next" hints.
         prefixes.remove("access-cache");
+        prefixes.remove("sweep-hint");
         json!({"requests": requests, "rejections": rejections, "grants": grants, "jobs": jobs, "audit": audit,
                "keysByPrefix": prefixes, "queued": self.state().queue.len()})
     }

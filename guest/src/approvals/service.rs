@@ -10,6 +10,7 @@ use crate::audit::chain::hex;
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Invocation, Level};
 use crate::jira::{self, Jira, JiraError};
+use crate::storage::hint;
 use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -624,14 +625,35 @@ pub fn pending(host: &dyn Host, who: &str) -> AppResult<Value> {
 
 /// Due work found by index keys only: decision deadlines, validity ends, and effects or
 /// deliveries whose queue events were lost. Bounded by `budget` items and the time left.
-pub fn sweep(host: &dyn Host) -> AppResult<Value> {
+///
+/// Idle cost: one read. Every commit that creates work for this sweep marks the
+/// `sweep-hint:approvals` hint dirty; a clean hint in the future means nothing is due yet
+/// (`storage::hint`). `full` (the hourly run) scans regardless, as the safety net under the hint.
+pub fn sweep(host: &dyn Host, full: bool) -> AppResult<Value> {
     const BUDGET: usize = 200;
     const STALE_MS: u64 = 20 * 60 * 1000;
     let store = Store::new(host);
     let now = host.now_ms();
+    let seen = hint::read(store, store::SWEEP_HINT)?;
+    if !full && seen.idle_at(now) {
+        return Ok(
+            json!({"expired": 0, "validityEnded": 0, "effectsRequeued": 0, "deliveriesRequeued": 0,
+                   "lostPromptStepsFailed": 0}),
+        );
+    }
+    // When the next item falls due; `now` means "scan again next time" (a bound was hit).
+    let mut next = u64::MAX;
+    let mut soonest = |t: Option<u64>| {
+        if let Some(t) = t {
+            next = next.min(t);
+        }
+    };
     let (mut expired, mut validity, mut requeued, mut redelivered) = (0, 0, 0, 0);
-    for (k, v) in store.due::<Value>(store::DUE_PREFIX, now, BUDGET)? {
+    let (due, after) = store.due_next::<Value>(store::DUE_PREFIX, now, BUDGET)?;
+    soonest(after);
+    for (k, v) in due {
         if host.remaining_ms() < 5_000 {
+            soonest(Some(now));
             break;
         }
         let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
@@ -648,7 +670,9 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
         // Closed approvals' due keys are deleted by the commit; make sure either way.
         store.delete(&k)?;
     }
-    for (k, v) in store.due::<Value>(store::VALIDITY_PREFIX, now, BUDGET)? {
+    let (due, after) = store.due_next::<Value>(store::VALIDITY_PREFIX, now, BUDGET)?;
+    soonest(after);
+    for (k, v) in due {
         let id = v.get("approvalId").and_then(Value::as_str).unwrap_or("");
         let key = k.clone();
         match store::transition(
@@ -669,39 +693,55 @@ pub fn sweep(host: &dyn Host) -> AppResult<Value> {
         }
     }
     let mut lost = 0;
-    for (k, mut e) in store.scan::<Effect>(store::EFFECT_PREFIX, BUDGET)? {
-        if now.saturating_sub(e.queued_ms) >= STALE_MS {
-            let prompt_of = store::load(store, &e.approval_id).ok().and_then(|(a, _)| {
-                a.find(&e.step_id)
-                    .filter(|(_, s)| s.step_type == super::definition::StepType::Prompt)
-                    .map(|_| a.definition_id.clone())
-            });
-            if let Some(definition_id) = prompt_of {
-                // StuckPromptStepCleanup: the job is gone; fail the step so the path moves on.
-                crate::prompt::worker::force_fail_lost(host, &e, &definition_id)?;
-                lost += 1;
-                continue;
-            }
-            e.queued_ms = now;
-            store.put(&k, &e)?;
-            host.queue_push(
-                store::EFFECT_QUEUE,
-                &[json!({"effectId": e.id}).to_string()],
-                0,
-            )?;
-            requeued += 1;
-        }
+    let effects = store.scan::<Effect>(store::EFFECT_PREFIX, BUDGET)?;
+    if effects.len() >= BUDGET {
+        soonest(Some(now));
     }
-    for (_, d) in store.scan::<webhooks::Delivery>(webhooks::DELIVERY_PREFIX, BUDGET)? {
-        if d.attempts == 0 && now.saturating_sub(d.created_ms) >= STALE_MS {
-            host.queue_push(
-                store::WEBHOOK_QUEUE,
-                &[json!({"deliveryId": d.id}).to_string()],
-                0,
-            )?;
-            redelivered += 1;
+    for (k, mut e) in effects {
+        if now.saturating_sub(e.queued_ms) < STALE_MS {
+            soonest(Some(e.queued_ms + STALE_MS));
+            continue;
         }
+        let prompt_of = store::load(store, &e.approval_id).ok().and_then(|(a, _)| {
+            a.find(&e.step_id)
+                .filter(|(_, s)| s.step_type == super::definition::StepType::Prompt)
+                .map(|_| a.definition_id.clone())
+        });
+        if let Some(definition_id) = prompt_of {
+            // StuckPromptStepCleanup: the job is gone; fail the step so the path moves on.
+            crate::prompt::worker::force_fail_lost(host, &e, &definition_id)?;
+            lost += 1;
+            continue;
+        }
+        e.queued_ms = now;
+        store.put(&k, &e)?;
+        host.queue_push(
+            store::EFFECT_QUEUE,
+            &[json!({"effectId": e.id}).to_string()],
+            0,
+        )?;
+        soonest(Some(now + STALE_MS));
+        requeued += 1;
     }
+    let deliveries = store.scan::<webhooks::Delivery>(webhooks::DELIVERY_PREFIX, BUDGET)?;
+    if deliveries.len() >= BUDGET {
+        soonest(Some(now));
+    }
+    for (_, d) in deliveries.iter().filter(|(_, d)| d.attempts == 0) {
+        if now.saturating_sub(d.created_ms) < STALE_MS {
+            soonest(Some(d.created_ms + STALE_MS));
+            continue;
+        }
+        host.queue_push(
+            store::WEBHOOK_QUEUE,
+            &[json!({"deliveryId": d.id}).to_string()],
+            0,
+        )?;
+        // Still unsent at the next run: pushed again then (as every run did before the hint).
+        soonest(Some(now + 1));
+        redelivered += 1;
+    }
+    hint::settle(store, store::SWEEP_HINT, &seen, next)?;
     if expired + validity + requeued + redelivered + lost > 0 {
         host.log(
             Level::Info,

@@ -5,6 +5,7 @@
 //! - Entities live under typed key prefixes (`keys.rs`); secondary indexes are keys too.
 //! - Writes that must hold together go in one transaction (`Tx`), bounded by Forge's 25 operations.
 
+pub mod hint;
 pub mod keys;
 pub mod lease;
 pub mod rules;
@@ -241,19 +242,34 @@ impl<'h> Store<'h> {
         now_ms: u64,
         max: usize,
     ) -> StorageResult<Vec<(String, T)>> {
+        Ok(self.due_next(prefix, now_ms, max)?.0)
+    }
+
+    /// [`Store::due`], and when the next entry falls due: the time of the first entry not yet
+    /// due, `now_ms` when `max` stopped the read with more due, `None` when the index ran out.
+    pub fn due_next<T: DeserializeOwned>(
+        &self,
+        prefix: &str,
+        now_ms: u64,
+        max: usize,
+    ) -> StorageResult<(Vec<(String, T)>, Option<u64>)> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let page = self.page::<T>(prefix, cursor.as_deref(), MAX_PAGE)?;
             for (k, v) in page.items {
-                if index_ms(&k) > now_ms || out.len() >= max {
-                    return Ok(out);
+                let ms = index_ms(&k);
+                if ms > now_ms {
+                    return Ok((out, Some(ms)));
+                }
+                if out.len() >= max {
+                    return Ok((out, Some(now_ms)));
                 }
                 out.push((k, v));
             }
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
-                None => return Ok(out),
+                None => return Ok((out, None)),
             }
         }
     }
@@ -275,7 +291,9 @@ impl<'h> Store<'h> {
         }
         let span = to_ms - from_ms;
         let mut digits = 0u32;
-        while digits < 13 && span / 10u64.pow(digits) > 3 {
+        // span ≤ 3 × size, so the window touches at most four buckets (an integer division
+        // here once let a one-hour window cost five queries).
+        while digits < 13 && span > 3 * 10u64.pow(digits) {
             digits += 1;
         }
         let size = 10u64.pow(digits);
