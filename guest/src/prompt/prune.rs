@@ -530,7 +530,8 @@ fn clean_text(s: &str, scrub: &Scrubber) -> Option<String> {
 fn script_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"(?is)<(script|style)\b[^>]*>.*?</(script|style)\s*>")
+        // ASCII case folding and boundaries (`-u`): the build carries no Unicode tables.
+        Regex::new(r"(?s)<(?i-u:script|style)(?-u:\b)[^>]*>.*?</(?i-u:script|style)(?-u:\s)*>")
             .expect("static regex is valid")
     })
 }
@@ -540,7 +541,7 @@ fn tag_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(
-            r"(?i)</?(p|br|div|span|b|i|u|em|strong|a|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|pre|code|blockquote|img|hr|font|sup|sub|s|strike|del|ins|small|big|center|section|article|header|footer|label|tt|dl|dt|dd)\b[^<>]*>",
+            r"</?(?i-u:(p|br|div|span|b|i|u|em|strong|a|ul|ol|li|table|thead|tbody|tr|td|th|h[1-6]|pre|code|blockquote|img|hr|font|sup|sub|s|strike|del|ins|small|big|center|section|article|header|footer|label|tt|dl|dt|dd))(?-u:\b)[^<>]*>",
         )
         .expect("static regex is valid")
     })
@@ -1386,6 +1387,13 @@ mod tests {
             strip_html("Vec<String> and a < b > c &amp; d"),
             "Vec<String> and a < b > c & d"
         );
+        // The patterns fold case in ASCII only (no Unicode tables in the build): upper-case tags
+        // and scripts go all the same; non-ASCII text around and inside them is kept.
+        assert_eq!(
+            strip_html("<DIV>Grüße <B>Jörg</B></DIV><SCRIPT type=x>alert('é')</Script >"),
+            "Grüße Jörg"
+        );
+        assert_eq!(strip_html("<pré> stays"), "<pré> stays");
     }
 
     #[test]
