@@ -705,7 +705,7 @@ pub fn redact(text: &str) -> String {
     let text: &str = &text;
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for r in runs(&text) {
+    for r in runs(text) {
         if r.end < last {
             continue;
         }

@@ -73,6 +73,9 @@ impl From<StorageError> for AppError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// Due entries, and when the next one falls due (`Store::due_next`).
+pub type DueNext<T> = (Vec<(String, T)>, Option<u64>);
+
 /// A page of typed records from a prefix query.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -245,14 +248,14 @@ impl<'h> Store<'h> {
         Ok(self.due_next(prefix, now_ms, max)?.0)
     }
 
-    /// [`Store::due`], and when the next entry falls due: the time of the first entry not yet
+    /// [`Store::due`], and when the next entry falls due (see [`DueNext`]): the time of the first entry not yet
     /// due, `now_ms` when `max` stopped the read with more due, `None` when the index ran out.
     pub fn due_next<T: DeserializeOwned>(
         &self,
         prefix: &str,
         now_ms: u64,
         max: usize,
-    ) -> StorageResult<(Vec<(String, T)>, Option<u64>)> {
+    ) -> StorageResult<DueNext<T>> {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
