@@ -80,17 +80,6 @@ fn get(sim: &mut Sim, id: &str) -> Value {
     ok(sim, "webapi.v2.approvals.get", json!({"id": id}), ADMIN)
 }
 
-fn comments(sim: &Sim, key: &str) -> Vec<String> {
-    sim.state()
-        .site
-        .issue(key)
-        .unwrap()
-        .comments
-        .iter()
-        .map(|c| aiclearance::adf::to_text(&c.body))
-        .collect()
-}
-
 // covers: AP-001, AP-002, AP-003, AP-004, AP-005, AP-006, AP-007
 #[test]
 fn an_approval_walks_its_groups_and_runs_every_step_type() {
@@ -169,7 +158,7 @@ fn an_approval_walks_its_groups_and_runs_every_step_type() {
     assert_eq!(statuses(&a, "rejectionSteps"), ["WAIT"]);
     assert_eq!(a["progress"], 100);
     assert!(a["validityExpirationDate"].is_string());
-    let c = comments(&sim, "AIR-1");
+    let c = issue_comments(&sim, "AIR-1");
     assert!(
         c.iter()
             .any(|t| t.contains("Standard AI access: Team lead=APPROVED AI approvers=APPROVED")),
@@ -267,7 +256,7 @@ fn a_rejection_runs_the_rejection_branch_only() {
     assert_eq!(statuses(&a, "steps"), ["FAIL", "SKIPPED", "SKIPPED"]);
     assert_eq!(statuses(&a, "rejectionSteps"), ["SUCCESS"]);
     assert_eq!(statuses(&a, "successSteps"), ["WAIT", "WAIT"]);
-    assert!(comments(&sim, "AIR-2")
+    assert!(issue_comments(&sim, "AIR-2")
         .iter()
         .any(|c| c == "Declined: no budget"));
     // Nothing left to decide.
@@ -504,7 +493,7 @@ fn a_passed_deadline_runs_the_expiration_branch_from_the_scheduler() {
     assert_eq!(a["status"], "EXPIRED");
     assert_eq!(statuses(&a, "steps"), ["SKIPPED", "SKIPPED", "SKIPPED"]);
     assert_eq!(statuses(&a, "expirationSteps"), ["SUCCESS"]);
-    assert!(comments(&sim, "AIR-5")
+    assert!(issue_comments(&sim, "AIR-5")
         .iter()
         .any(|c| c.starts_with("No decision before")));
     assert_eq!(count_prefix(&sim, "approval-due:"), 0);
@@ -757,7 +746,7 @@ fn a_crash_at_every_host_call_of_a_transition_recovers_without_double_effects() 
     assert!(calls >= 4, "{calls}");
     clean.settle();
     let expected = get(&mut clean, &id);
-    let expected_comments = comments(&clean, "AIR-1");
+    let expected_comments = issue_comments(&clean, "AIR-1");
     for n in 1..=calls {
         let (mut sim, id) = base();
         sim.next_plan = FaultPlan::crash_at(n);
@@ -778,7 +767,11 @@ fn a_crash_at_every_host_call_of_a_transition_recovers_without_double_effects() 
             statuses(&expected, "steps"),
             "crash at {n}"
         );
-        assert_eq!(comments(&sim, "AIR-1"), expected_comments, "crash at {n}");
+        assert_eq!(
+            issue_comments(&sim, "AIR-1"),
+            expected_comments,
+            "crash at {n}"
+        );
     }
 
     // Now the effect worker: crash at each of its calls, then the queue redelivers.
@@ -810,7 +803,7 @@ fn a_crash_at_every_host_call_of_a_transition_recovers_without_double_effects() 
         // The redelivery; a lease the dead instance held (D-79) sends it back until it runs out.
         sim.redeliver("approval-effects", &body);
         sim.settle();
-        let c = comments(&sim, "AIR-1");
+        let c = issue_comments(&sim, "AIR-1");
         let ours = c
             .iter()
             .filter(|t| t.starts_with("Standard AI access:"))

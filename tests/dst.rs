@@ -15,21 +15,8 @@ fn native() -> Sim {
     setup(EngineKind::Native)
 }
 
-/// The default site's whole scenario, natively, with these `--fault` plans armed.
 fn scenario_with(faults: &[&str]) -> Sim {
-    let mut sim = Sim::from_site(
-        &common::site_dir(),
-        &default_manifest(),
-        EngineKind::Native,
-        7,
-    )
-    .unwrap();
-    for f in faults {
-        sim.armed.push(parse_armed(f).unwrap());
-    }
-    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
-    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
-    sim
+    common::whole_scenario(faults)
 }
 
 /// The invariants after a fault-free recovery period, as `dst` reads them.

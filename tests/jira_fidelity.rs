@@ -206,16 +206,7 @@ fn a_conflicting_update_on_the_transition_is_retried_not_dropped() {
 }
 
 fn default_run() -> Sim {
-    let mut sim = Sim::from_site(
-        &common::site_dir(),
-        &host_sim::sim::default_manifest(),
-        EngineKind::Native,
-        7,
-    )
-    .unwrap();
-    let steps = host_sim::scenario::load(&common::site_dir()).unwrap();
-    host_sim::scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
-    sim
+    common::whole_scenario(&[])
 }
 
 fn comment_texts(sim: &Sim, key: &str, public: bool) -> Vec<String> {

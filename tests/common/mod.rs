@@ -153,6 +153,18 @@ pub fn err(sim: &mut Sim, f: &str, p: Value, who: &str) -> String {
     }
 }
 
+/// The default site's whole scenario, natively, with these `--fault` plans armed.
+pub fn whole_scenario(faults: &[&str]) -> Sim {
+    let mut sim = Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Native, 7)
+        .expect("default site loads");
+    for f in faults {
+        sim.armed.push(host_sim::faults::parse_armed(f).unwrap());
+    }
+    let steps = scenario::load(&site_dir()).unwrap();
+    scenario::run(&mut sim, &steps, &mut String::new()).unwrap();
+    sim
+}
+
 /// The issue's comments as plain text (oldest first).
 pub fn issue_comments(sim: &Sim, key: &str) -> Vec<String> {
     sim.state()
