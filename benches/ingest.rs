@@ -104,6 +104,18 @@ fn main() {
     let inst = t.elapsed() / rounds;
     println!("cold start: load (deserialize cached artifact + InstancePre) {:.2} ms; fresh Store + instantiate {:.1} µs", load.as_secs_f64() * 1e3, inst.as_secs_f64() * 1e6);
 
+    // `BENCH_ENGINE=native` (or `wasm`) runs one side only, for a profiler.
+    let only = std::env::var("BENCH_ENGINE").unwrap_or_default();
+    if !only.is_empty() {
+        let kind = if only == "wasm" {
+            EngineKind::Wasm
+        } else {
+            EngineKind::Native
+        };
+        let r = ingest_all(kind, n);
+        println!("ingest {only}: p50 {:.1} µs", pct(&r.guest_ns, 0.5));
+        return;
+    }
     let wasm = ingest_all(EngineKind::Wasm, n);
     let native = ingest_all(EngineKind::Native, n);
     for (name, r) in [("wasm", &wasm), ("native", &native)] {

@@ -169,26 +169,8 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             }
             return Ok(out);
         }
-        // Hourly: overdue grants expire (with deprovision jobs), due jobs run, and decisions
-        // whose follow-up was lost (notices, path outcomes, unrouted requests) are finished.
-        "job-runner" => {
-            use crate::clearance::{jobs, lifecycle, notices, routing};
-            let expired = lifecycle::expire_due(host, 500)?;
-            let jobs_run = jobs::run_due(host, inv, 500)?;
-            let jobs_pruned = jobs::prune_closed(host, 2_000)?;
-            let reminders = crate::clearance::reminders::expiry_notices(host, 500)?;
-            let outcomes = routing::apply_stale_outcomes(host, 200)?;
-            let notices = notices::requeue_stale(host, 200)?;
-            let routed = route_unrouted(host, 100)?;
-            let mut out = json!({"trigger": inv.module_key, "grantsExpired": expired, "jobsRun": jobs_run,
-                                 "pathOutcomesApplied": outcomes, "noticesRequeued": notices,
-                                 "requestsRouted": routed, "jobsPruned": jobs_pruned,
-                                 "expiryNoticesQueued": reminders});
-            if expired + jobs_run + outcomes + notices + routed + jobs_pruned + reminders == 0 {
-                out["work"] = json!("none");
-            }
-            return Ok(out);
-        }
+        // Hourly: expiry, jobs, notices and lost follow-ups (one read when idle).
+        "job-runner" => return crate::clearance::runner::run(host, inv),
         // Daily: insights rollups from new audit entries (before retention can prune them),
         // recertification issues, audit and external-identity retention, AI Prompt execution
         // rows older than 90 days.
@@ -268,33 +250,6 @@ pub fn queue_event(
             format!("no consumer for queue {other:?}"),
         )),
     }
-}
-
-/// Pending requests that never got a route (routing failed after intake), bounded.
-fn route_unrouted(host: &dyn Host, budget: usize) -> AppResult<u32> {
-    let store = Store::new(host);
-    let ids = store.scan::<String>(
-        &crate::storage::keys::request_by_decision_prefix("pending"),
-        2_000,
-    )?;
-    let want: Vec<String> = ids
-        .iter()
-        .map(|(_, id)| crate::storage::keys::request(id))
-        .collect();
-    let mut n = 0;
-    for (_, r) in store.get_many::<requests::Request>(&want)? {
-        if r.route.is_none() && n < budget {
-            // One request that cannot be routed must not stop the others (or the runner).
-            if let Err(e) = crate::clearance::routing::after_intake(host, &r.issue_id) {
-                host.log(
-                    Level::Warn,
-                    &format!("job runner: {} still unrouted ({e})", r.issue_key),
-                );
-            }
-            n += 1;
-        }
-    }
-    Ok(n as u32)
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> AppResult<&'a str> {

@@ -384,11 +384,13 @@ pub fn expire_due(host: &dyn Host, budget: usize) -> AppResult<u32> {
             break;
         }
         match end(host, &id, GrantStatus::Expired, "app", None) {
-            Ok(_) => {}
+            Ok(v) if v["changed"] == true => n += 1,
+            // Already ended (or gone): an entry its grant no longer points at is dropped, or
+            // every run would find it due again.
+            Ok(_) => store.delete(&k)?,
             Err(e) if e.code == "GRANT_NOT_FOUND" => store.delete(&k)?,
             Err(e) => return Err(e),
         }
-        n += 1;
     }
     Ok(n)
 }

@@ -6,6 +6,7 @@
 //! - `decision`: the one transaction that approves or denies a request.
 //! - `grants`, `lifecycle`: grants and their extend / revoke / expire changes.
 //! - `jobs`: provisioning jobs (manual, or connected through ArdSaor Core; see `provisioning`).
+//! - `runner`: the hourly job runner (expiry, jobs, notices, lost follow-ups; one read when idle).
 //! - `escalation`, `reminders`: the hourly SLA escalation, expiry notices and daily recertification.
 //! - `notices`: the issue comment and transition that follow a decision.
 //! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
@@ -26,6 +27,7 @@ pub mod policies;
 pub mod reminders;
 pub mod rollups;
 pub mod routing;
+pub mod runner;
 pub mod seed;
 pub mod service;
 pub mod tab;

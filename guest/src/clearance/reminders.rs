@@ -62,6 +62,30 @@ fn window(
     Ok((grants, next))
 }
 
+/// When the next expiry notice falls due (the job runner's hint): the first grant expiring after
+/// a window's cursor enters that window at its expiry less the lead time. `now` when a window
+/// has no cursor yet, or when more grants sit before a cursor than one bounded read covers.
+pub fn next_notice_due(store: Store<'_>, now: u64) -> AppResult<Option<u64>> {
+    let cursors: Cursors = store.get(keys::REMINDER_CURSORS)?.unwrap_or_default();
+    let mut next: Option<u64> = None;
+    for (days, cursor) in [(7u64, cursors.expiry7d), (1, cursors.expiry1d)] {
+        let Some(cursor) = cursor else {
+            return Ok(Some(now));
+        };
+        let (_, first) =
+            store.due_next::<serde::de::IgnoredAny>(keys::GRANT_EXPIRY_PREFIX, cursor, 60)?;
+        if let Some(ms) = first {
+            let at = if ms == cursor {
+                now
+            } else {
+                ms.saturating_sub(days * DAY_MS)
+            };
+            next = Some(next.map_or(at, |n: u64| n.min(at)));
+        }
+    }
+    Ok(next)
+}
+
 /// Hourly: the 7-day and 1-day expiry notices. Returns how many were queued.
 pub fn expiry_notices(host: &dyn Host, budget: usize) -> AppResult<u32> {
     let store = Store::new(host);

@@ -8,6 +8,12 @@
 //! revision), so a writer that lands between the sweep's read and its write always makes that
 //! write fail: no ABA, no work hidden behind a stale hint. A hint is derived data, like a cache:
 //! losing it costs one full scan, never a missed item.
+//!
+//! Two ways a hint is dirtied. The approvals sweep's writers call [`dirty`] themselves (one
+//! commit function writes all its work). The job runner reads seven indexes written from all over
+//! the app, so its hint is *watched*: the storage layer itself adds the dirty mark to any write
+//! of a key under one of [`WATCHED`]'s prefixes, in the same transaction ([`watching`]); no writer
+//! can forget it. Deletes never dirty: removing work cannot hide work.
 
 use super::{StorageError, StorageResult, Store, Tx};
 use serde::{Deserialize, Serialize};
@@ -18,12 +24,58 @@ pub fn key(name: &str) -> String {
     format!("{PREFIX}{name}")
 }
 
+/// The hourly job runner's hint.
+pub const JOB_RUNNER: &str = "job-runner";
+
+/// Key prefixes whose writes create work for a watched hint's sweep.
+pub const WATCHED: &[(&str, &str)] = &[
+    (super::keys::GRANT_EXPIRY_PREFIX, JOB_RUNNER),
+    (super::keys::JOB_DUE_PREFIX, JOB_RUNNER),
+    (super::keys::JOB_CLOSED_PREFIX, JOB_RUNNER),
+    (super::keys::DECISION_NOTICE_PREFIX, JOB_RUNNER),
+    (super::keys::PATH_OUTCOME_PREFIX, JOB_RUNNER),
+    // Pending requests: the runner routes the ones intake could not.
+    ("request-by-decision:pending:", JOB_RUNNER),
+];
+
+/// The watched hint a write of `key` dirties, if any.
+pub fn watching(key: &str) -> Option<&'static str> {
+    WATCHED
+        .iter()
+        .find(|(prefix, _)| key.starts_with(prefix))
+        .map(|(_, name)| *name)
+}
+
+/// A dirty mark for the writes of one transaction: a digest of the time and of every key and
+/// value it sets under a watched prefix, so two different writes never leave the same mark.
+/// (Drawing random bytes instead would shift the simulator's seeded ids.)
+pub fn mark_for<'a>(now_ms: u64, writes: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(now_ms.to_le_bytes());
+    for (k, v) in writes {
+        h.update((k.len() as u64).to_le_bytes());
+        h.update(k.as_bytes());
+        h.update((v.len() as u64).to_le_bytes());
+        h.update(v.as_bytes());
+    }
+    h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The text of a dirty mark (what [`dirty`] writes).
+pub fn dirty_text(mark: &str) -> String {
+    serde_json::json!({"dirty": mark}).to_string()
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Hint {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     next_ms: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     dirty: Option<String>,
 }
 

@@ -83,6 +83,14 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A key that dirties a watched hint cannot expire by TTL: the transaction that carries the
+/// dirty mark has no TTL, and work that vanishes on its own is not work a sweep can plan for.
+fn unwatchable_ttl(key: &str) -> StorageError {
+    StorageError::InvalidKey(format!(
+        "{key} is under a watched prefix (storage::hint::WATCHED) and cannot take a TTL"
+    ))
+}
+
 pub fn encode<T: Serialize>(value: &T) -> StorageResult<String> {
     let text = serde_json::to_string(value).map_err(|e| StorageError::Corrupt {
         key: String::new(),
@@ -126,6 +134,12 @@ impl<'h> Store<'h> {
         check_key(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
+        if hint::watching(key).is_some() {
+            // Still one host call: the write and its hint's dirty mark in one transaction.
+            let mut tx = self.tx();
+            tx.set_raw(key, text)?;
+            return tx.commit();
+        }
         Ok(self.host.kvs_set(key, &text, SetOptions::default())?)
     }
 
@@ -138,6 +152,9 @@ impl<'h> Store<'h> {
         check_key(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
+        if hint::watching(key).is_some() {
+            return Err(unwatchable_ttl(key));
+        }
         Ok(self.host.kvs_set(
             key,
             &text,
@@ -172,6 +189,24 @@ impl<'h> Store<'h> {
         check_key(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
+        if hint::watching(key).is_some() {
+            if ttl_seconds.is_some() {
+                return Err(unwatchable_ttl(key));
+            }
+            let mut tx = self.tx();
+            tx.push(TxOp::SetIf(
+                Entry {
+                    key: key.into(),
+                    value: text,
+                },
+                Condition::Absent,
+            ))?;
+            return match tx.commit() {
+                Ok(()) => Ok(true),
+                Err(StorageError::Conflict(_)) => Ok(false),
+                Err(e) => Err(e),
+            };
+        }
         match self.host.kvs_set(
             key,
             &text,
@@ -373,6 +408,7 @@ impl<'h> Store<'h> {
         Tx {
             host: self.host,
             ops: Vec::new(),
+            hints: Vec::new(),
         }
     }
 }
@@ -391,6 +427,8 @@ pub fn index_ms(key: &str) -> u64 {
 pub struct Tx<'h> {
     host: &'h dyn Host,
     ops: Vec<TxOp>,
+    /// Watched hints this transaction's writes dirty (added to it at commit).
+    hints: Vec<&'static str>,
 }
 
 impl<'h> Tx<'h> {
@@ -405,8 +443,26 @@ impl<'h> Tx<'h> {
                 op.key()
             )));
         }
-        if self.ops.len() >= MAX_TX_OPS {
-            return Err(StorageError::TooManyOps(self.ops.len() + 1));
+        // A write under a watched prefix brings its hint's dirty mark along (hint::watching),
+        // which takes one of the transaction's operations.
+        let watched = match &op {
+            TxOp::Set(e) | TxOp::SetIf(e, _) => hint::watching(&e.key),
+            _ => None,
+        };
+        let new_hint = watched.filter(|h| !self.hints.contains(h));
+        let room = self.ops.len() + self.hints.len() + usize::from(new_hint.is_some());
+        if room >= MAX_TX_OPS {
+            return Err(StorageError::TooManyOps(room + 1));
+        }
+        if let Some(h) = new_hint {
+            if self.ops.iter().any(|o| o.key() == hint::key(h)) {
+                return Err(StorageError::InvalidKey(format!(
+                    "{} is written by the transaction and dirtied by {}",
+                    hint::key(h),
+                    op.key()
+                )));
+            }
+            self.hints.push(h);
         }
         self.ops.push(op);
         Ok(())
@@ -484,8 +540,9 @@ impl<'h> Tx<'h> {
         Ok(self)
     }
 
+    /// Operations the commit will send, the watched hints' dirty marks included.
     pub fn len(&self) -> usize {
-        self.ops.len()
+        self.ops.len() + self.hints.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -496,10 +553,24 @@ impl<'h> Tx<'h> {
         &self.ops
     }
 
-    pub fn commit(self) -> StorageResult<()> {
+    pub fn commit(mut self) -> StorageResult<()> {
         if self.ops.is_empty() {
             return Ok(());
         }
+        for name in std::mem::take(&mut self.hints) {
+            let writes = self.ops.iter().filter_map(|o| match o {
+                TxOp::Set(e) | TxOp::SetIf(e, _) if hint::watching(&e.key) == Some(name) => {
+                    Some((e.key.as_str(), e.value.as_str()))
+                }
+                _ => None,
+            });
+            let mark = hint::mark_for(self.host.now_ms(), writes);
+            self.ops.push(TxOp::Set(Entry {
+                key: hint::key(name),
+                value: hint::dirty_text(&mark),
+            }));
+        }
+        debug_assert!(self.ops.len() <= MAX_TX_OPS);
         Ok(self.host.kvs_transact(&self.ops)?)
     }
 }

@@ -35,6 +35,12 @@ use bindings::{App, AppPre};
 /// Forge's default function memory.
 pub const MEMORY_LIMIT: usize = 512 * 1024 * 1024;
 const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Instances alive at once per engine: one per invocation, several when invocations interleave.
+const POOL_INSTANCES: u32 = 32;
+/// A typical invocation's whole linear memory (stack, data, heap) is under 2 MiB; resetting
+/// 4 MiB by memset costs less than unmapping and faulting it back (measured: 1 MiB was slower
+/// than none, 2–4 MiB fastest, 8 MiB slower again).
+const KEEP_RESIDENT: usize = 4 << 20;
 
 pub struct HostState {
     pub emu: Slot<'static>,
@@ -292,6 +298,26 @@ pub fn engine_config() -> Config {
     let mut c = Config::new();
     c.wasm_component_model(true);
     c.epoch_interruption(true);
+    // `HOST_SIM_PERFMAP=1` names the JIT code for `perf` (/tmp/perf-<pid>.map); profiling only.
+    if std::env::var_os("HOST_SIM_PERFMAP").is_some() {
+        c.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    // Serverless hosts that instantiate per request run the pooling allocator: slots reserved
+    // once, a freed memory's first pages reset with memset and kept mapped (with its data image),
+    // so an invocation pays no mmap/munmap or page faults for them. On-demand allocation spent
+    // ~45 µs per invocation in the kernel doing exactly that (`cargo bench --bench invocation`;
+    // D-104). `HOST_SIM_ALLOCATOR=on-demand` restores it, for comparison.
+    if std::env::var("HOST_SIM_ALLOCATOR").as_deref() != Ok("on-demand") {
+        let mut pool = wasmtime::PoolingAllocationConfig::new();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES * 8)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES * 8)
+            .max_memory_size(MEMORY_LIMIT)
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(64 << 10);
+        c.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    }
     c
 }
 
