@@ -190,7 +190,7 @@ mod tests {
                 x ^= x << 17;
                 let c = alphabet[(x % alphabet.len() as u64) as usize] as char;
                 t.push(c);
-                if x % 5 == 0 {
+                if x.is_multiple_of(5) {
                     t.push_str(&"w".repeat((x % 19) as usize));
                 }
             }
