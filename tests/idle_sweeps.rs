@@ -15,6 +15,16 @@ fn runs<'a>(recs: &'a [InvocationRecord], label: &str) -> Vec<&'a InvocationReco
     recs.iter().filter(|r| r.label == label).collect()
 }
 
+/// The first `label` run in `recs`, which must have read its indexes (a dirty or due hint).
+fn assert_full_pass(recs: &[InvocationRecord], label: &str) {
+    let r = runs(recs, label)[0];
+    assert!(
+        r.counts.total > 1,
+        "{label}: a full pass: {:?}",
+        r.counts.by_op
+    );
+}
+
 fn idle(r: &InvocationRecord) -> bool {
     r.ok().is_some_and(|v| v["work"] == "none")
 }
@@ -100,13 +110,7 @@ fn a_write_under_a_watched_index_dirties_the_job_runner_hint() {
         "{}",
         runner_hint(&sim)
     );
-    let hour = sim.advance(HOUR);
-    let jobs = runs(&hour, "scheduled job-runner");
-    assert!(
-        jobs[0].counts.total > 1,
-        "a full pass: {:?}",
-        jobs[0].counts.by_op
-    );
+    assert_full_pass(&sim.advance(HOUR), "scheduled job-runner");
     // Settled on what it saw: nothing later than a day, nothing later than the grant's end.
     let later = sim.advance(HOUR);
     let next = runner_hint(&sim)["nextMs"].as_u64().expect("settled");
@@ -172,13 +176,7 @@ fn a_commit_that_creates_work_marks_the_hint_dirty_and_the_next_sweep_scans() {
     );
     assert!(started["approval"]["id"].is_string(), "{started}");
     assert!(hint(&sim)["dirty"].is_string(), "{}", hint(&sim));
-    let next = sim.advance(5 * 60_000);
-    let sweep = runs(&next, "scheduled prompt-step-cleanup");
-    assert!(
-        sweep[0].counts.total > 1,
-        "a dirty hint means a full pass: {:?}",
-        sweep[0].counts.by_op
-    );
+    assert_full_pass(&sim.advance(5 * 60_000), "scheduled prompt-step-cleanup");
     // Settled again once the work is done; idle sweeps are one read again.
     let later = sim.advance(HOUR);
     let last = runs(&later, "scheduled prompt-step-cleanup");
@@ -256,6 +254,11 @@ fn the_storage_layer_adds_the_dirty_mark_and_counts_it_against_the_transaction()
             Err(StorageError::TooManyOps(_))
         ));
         tx.commit().unwrap();
+        // The mark's key cannot also be written by hand in a transaction that carries it.
+        let mut tx = store.tx();
+        tx.set(&keys::job_due(2, "j-test-2"), &"j-test-2").unwrap();
+        assert!(tx.set("sweep-hint:job-runner", &0).is_err());
+        drop(tx);
         // Single writes carry it too, create-if-absent keeps its meaning, and a watched key
         // cannot take a TTL (the work would vanish behind the hint's back).
         assert!(store.create(&keys::decision_notice("n-test"), &1).unwrap());
@@ -293,13 +296,7 @@ fn a_runner_hint_reaching_past_a_day_is_not_trusted() {
         .get_mut("sweep-hint:job-runner")
         .unwrap()
         .value = far;
-    let hour = sim.advance(HOUR);
-    let jobs = runs(&hour, "scheduled job-runner");
-    assert!(
-        jobs[0].counts.total > 1,
-        "a full pass: {:?}",
-        jobs[0].counts.by_op
-    );
+    assert_full_pass(&sim.advance(HOUR), "scheduled job-runner");
     let next = runner_hint(&sim)["nextMs"].as_u64().unwrap();
     assert!(
         next <= sim.state().clock_ms + 24 * HOUR,

@@ -437,7 +437,9 @@ impl<'h> Tx<'h> {
         if let TxOp::Set(e) | TxOp::SetIf(e, _) = &op {
             rules::check_entity(&e.key, &e.value)?;
         }
-        if self.ops.iter().any(|o| o.key() == op.key()) {
+        if self.ops.iter().any(|o| o.key() == op.key())
+            || self.hints.iter().any(|h| hint::key(h) == op.key())
+        {
             return Err(StorageError::InvalidKey(format!(
                 "key {} appears twice in one transaction",
                 op.key()
