@@ -53,7 +53,7 @@ pub fn validity_key(due_ms: u64, approval_id: &str) -> String {
 }
 pub const VALIDITY_PREFIX: &str = "approval-validity:";
 /// The approvals sweep's "what is due next" hint (`storage::hint`).
-pub const SWEEP_HINT: &str = "approvals";
+pub const SWEEP_HINT: &str = crate::storage::hint::APPROVALS;
 pub fn task_key(approval_id: &str, step_id: &str) -> String {
     format!("approval-task:{approval_id}:{step_id}")
 }
@@ -366,13 +366,8 @@ pub fn commit(
         }
     }
     webhooks::stage_deliveries(store, &mut tx, a, &out.decided, now)?;
-    // Work for the sweep (an effect, a delivery, a deadline, a validity end): its hint can no
-    // longer say "nothing due" (one more op in this transaction, no extra host call).
-    let deadline_added = before.is_none() && a.decision_deadline.is_some();
-    let validity_added = out.closed && a.validity_expiration_date.is_some();
-    if !out.effects.is_empty() || !out.decided.is_empty() || deadline_added || validity_added {
-        storage::hint::dirty(&mut tx, SWEEP_HINT, &format!("{}:{}:{now}", a.id, a.rev))?;
-    }
+    // The sweep's hint is dirtied by the storage layer with any write above under its indexes
+    // (an effect, a delivery, a deadline, a validity end: `storage::hint::WATCHED`).
     extra(&mut tx)?;
     tx.commit().map_err(|e| match e {
         StorageError::Conflict(k) if k == approval_key(&a.id) => {

@@ -9,13 +9,12 @@
 //! write fail: no ABA, no work hidden behind a stale hint. A hint is derived data, like a cache:
 //! losing it costs one full scan, never a missed item.
 //!
-//! Two ways a hint is dirtied. The approvals sweep's writers call [`dirty`] themselves (one
-//! commit function writes all its work). The job runner reads seven indexes written from all over
-//! the app, so its hint is *watched*: the storage layer itself adds the dirty mark to any write
-//! of a key under one of [`WATCHED`]'s prefixes, in the same transaction ([`watching`]); no writer
-//! can forget it. Deletes never dirty: removing work cannot hide work.
+//! Hints are *watched*: the storage layer itself adds the dirty mark to any write of a key
+//! under one of [`WATCHED`]'s prefixes, in the same transaction ([`watching`]), so no writer can
+//! forget it — the job runner's seven indexes are written from all over the app. Deletes never
+//! dirty: removing work cannot hide work.
 
-use super::{StorageError, StorageResult, Store, Tx};
+use super::{StorageError, StorageResult, Store};
 use serde::{Deserialize, Serialize};
 
 pub const PREFIX: &str = "sweep-hint:";
@@ -26,6 +25,8 @@ pub fn key(name: &str) -> String {
 
 /// The hourly job runner's hint.
 pub const JOB_RUNNER: &str = "job-runner";
+/// The approvals sweep's hint (every five minutes; the hourly run scans in full regardless).
+pub const APPROVALS: &str = "approvals";
 
 /// Key prefixes whose writes create work for a watched hint's sweep.
 pub const WATCHED: &[(&str, &str)] = &[
@@ -36,6 +37,12 @@ pub const WATCHED: &[(&str, &str)] = &[
     (super::keys::PATH_OUTCOME_PREFIX, JOB_RUNNER),
     // Pending requests: the runner routes the ones intake could not.
     ("request-by-decision:pending:", JOB_RUNNER),
+    // The approvals sweep's indexes (`approvals::store`, `approvals::webhooks`; a test below
+    // keeps them in step): decision deadlines, validity ends, effects, webhook deliveries.
+    ("approval-due:", APPROVALS),
+    ("approval-validity:", APPROVALS),
+    ("approval-effect:", APPROVALS),
+    ("webhook-delivery:", APPROVALS),
 ];
 
 /// The watched hint a write of `key` dirties, if any.
@@ -79,18 +86,6 @@ struct Hint {
     dirty: Option<String>,
 }
 
-/// Marks the hint dirty in the writer's own transaction; `mark` must be unique per write.
-pub fn dirty(tx: &mut Tx<'_>, name: &str, mark: &str) -> StorageResult<()> {
-    tx.set(
-        &key(name),
-        &Hint {
-            next_ms: None,
-            dirty: Some(mark.to_string()),
-        },
-    )?;
-    Ok(())
-}
-
 /// What a sweep read at its start.
 pub struct Seen {
     raw: Option<String>,
@@ -132,5 +127,33 @@ pub fn settle(store: Store<'_>, name: &str, seen: &Seen, next_ms: u64) -> Storag
     match tx.commit() {
         Ok(()) | Err(StorageError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::approvals::{store, webhooks};
+    use crate::storage::keys;
+
+    #[test]
+    fn every_index_a_sweep_reads_is_watched_for_its_hint() {
+        for (prefix, hint) in [
+            (keys::GRANT_EXPIRY_PREFIX, JOB_RUNNER),
+            (keys::JOB_DUE_PREFIX, JOB_RUNNER),
+            (keys::JOB_CLOSED_PREFIX, JOB_RUNNER),
+            (keys::DECISION_NOTICE_PREFIX, JOB_RUNNER),
+            (keys::PATH_OUTCOME_PREFIX, JOB_RUNNER),
+            (&keys::request_by_decision_prefix("pending"), JOB_RUNNER),
+            (store::DUE_PREFIX, APPROVALS),
+            (store::VALIDITY_PREFIX, APPROVALS),
+            (store::EFFECT_PREFIX, APPROVALS),
+            (webhooks::DELIVERY_PREFIX, APPROVALS),
+        ] {
+            assert_eq!(watching(&format!("{prefix}x")), Some(hint), "{prefix}");
+        }
+        assert_eq!(store::SWEEP_HINT, APPROVALS);
+        assert_eq!(watching("request-by-decision:approved:x"), None);
+        assert_eq!(watching(&key(JOB_RUNNER)), None);
     }
 }
