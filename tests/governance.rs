@@ -801,3 +801,58 @@ fn the_guest_reads_url_hosts_the_whatwg_way() {
         assert!(aiclearance::weburl::parse(refused).is_err(), "{refused}");
     }
 }
+
+/// Intake reads the whole issue once and hands it to the path routing starts (D-106): one Jira
+/// call per routed ingest, conditions on fields intake does not use itself still see them, and
+/// the app's own issue properties (the snapshot) stay out of the path's view.
+// covers: AP-026
+#[test]
+fn a_routed_ingest_reads_the_issue_once_and_the_path_sees_every_field_but_no_properties() {
+    let mut sim = wasm();
+    let def = ok(
+        &mut sim,
+        "admin.definitions.save",
+        json!({"definition": {"name": "Whole issue", "starters": {"mode": "anyone"}, "steps": [
+            {"name": "Has a status", "type": "USER", "approvers": [PRIYA],
+             "condition": {"id": "status", "expression": "issue.fields.status.name is string"}},
+            {"name": "Sees properties", "type": "USER", "approvers": [PRIYA],
+             "condition": {"id": "props", "expression": "issue.properties is defined"}},
+            {"name": "Everyone", "type": "USER", "parallelGroupNumber": 2, "approvers": [DANIEL]}
+        ]}}),
+        ADMIN,
+    )["definition"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok(
+        &mut sim,
+        "admin.governance.save",
+        json!({"medium": {"approvalDefinitionId": def}}),
+        ADMIN,
+    );
+    // AIR-1: ChatGPT Enterprise, medium risk.
+    let rec = sim.deliver(&event("001")).unwrap();
+    assert_eq!(outcome(&rec)["outcome"], "ingested");
+    assert_eq!(
+        rec.counts.service(host_sim::Service::Jira),
+        1,
+        "intake's read serves the path's start"
+    );
+    let route = route_of(&sim, "10100");
+    assert_eq!(route["kind"], "path");
+    assert_eq!(route["definitionId"], def.as_str());
+    let a = ok(
+        &mut sim,
+        "webapi.v2.approvals.get",
+        json!({"id": route["approvalId"]}),
+        ADMIN,
+    );
+    let steps: Vec<&str> = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["ACTIVE", "SKIPPED", "WAIT"], "{a}");
+    assert_eq!(a["steps"][1]["conditionId"], "props");
+}

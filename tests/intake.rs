@@ -467,6 +467,32 @@ fn a_snapshot_nested_too_deep_is_a_snapshot_rejection_not_an_outage() {
     assert_eq!(count_prefix(&sim, "request:"), 0);
 }
 
+/// A field intake does not use, nested too deeply to read, does not stop the request: intake
+/// reads the whole issue to hand it to routing (D-106), and when that cannot be read it falls
+/// back to the fields it needs itself, so the request is ingested as it was before.
+// covers: CL-010
+#[test]
+fn an_unrelated_field_nested_too_deep_still_ingests_the_request() {
+    let mut sim = basic();
+    let mut deep = json!("bottom");
+    for _ in 0..200 {
+        deep = json!({ "x": deep });
+    }
+    let issue = sim.state_mut().site.issue_mut("AIR-2").unwrap();
+    issue.custom_fields.insert("customfield_10999".into(), deep);
+    let rec = sim.deliver(&event("002")).unwrap();
+    let out = outcome(&rec);
+    assert_eq!(out["outcome"], "ingested", "{out}");
+    assert_eq!(
+        rec.counts.service(Service::Jira),
+        2,
+        "the whole issue, then intake's own fields"
+    );
+    let r = kvs_value(&sim, "request:10101").unwrap();
+    assert_eq!(r["issueKey"], "AIR-2");
+    assert!(!r["summary"].as_str().unwrap().is_empty());
+}
+
 /// A deferred intake whose retry meets a storage error is retried again (it lands once storage
 /// answers); one that keeps failing leaves an `INTAKE_FAILED` rejection after its last try,
 /// never an issue with neither a request nor a rejection.

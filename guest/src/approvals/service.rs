@@ -103,12 +103,21 @@ pub fn start(
     originator: &str,
     idempotency_key: Option<&str>,
 ) -> AppResult<Approval> {
-    start_linked(host, def, issue_key, originator, idempotency_key, None)
+    start_linked(
+        host,
+        def,
+        issue_key,
+        originator,
+        idempotency_key,
+        None,
+        None,
+    )
 }
 
 /// `link`: the AI Clearance request (issue id) this path decides. None = link automatically when
 /// the issue's request is pending, no open path decides it, and the definition is governance's
-/// pick or a Jira admin starts it (`clearance::routing::wants_path`).
+/// pick or a Jira admin starts it (`clearance::routing::wants_path`). `issue`: the issue as
+/// `fields=*all` without properties reads it, when the caller has just read it; else it is read.
 pub fn start_linked(
     host: &dyn Host,
     def: &Definition,
@@ -116,10 +125,14 @@ pub fn start_linked(
     originator: &str,
     idempotency_key: Option<&str>,
     link: Option<String>,
+    issue: Option<Value>,
 ) -> AppResult<Approval> {
-    let issue = Jira::new(host)
-        .issue(issue_key, &["*all"], &[])
-        .map_err(store::jira_error)?;
+    let issue = match issue {
+        Some(v) => v,
+        None => Jira::new(host)
+            .issue(issue_key, &["*all"], &[])
+            .map_err(store::jira_error)?,
+    };
     let id = match idempotency_key {
         Some(k) => {
             let h = Sha256::digest(format!("{}|{}|{k}", def.id, issue["id"]).as_bytes());
@@ -414,6 +427,7 @@ pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
         &old.originator,
         Some(&format!("restart:{}", old.id)),
         old.clearance_request.clone(),
+        None,
     )?;
     if new.clearance_request.is_some() {
         point_request_at(host, &new)?;

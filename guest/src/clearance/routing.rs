@@ -22,16 +22,18 @@ pub fn after_intake(host: &dyn Host, issue_id: &str) -> AppResult<Value> {
     let store = Store::new(host);
     let (request, raw) = decision::load_request(store, issue_id)?;
     let (gov, _) = governance::load(store)?;
-    route_request(host, request, raw, &gov)
+    route_request(host, request, raw, &gov, None)
 }
 
 /// Routes `request`, whose stored text is `raw`. Intake calls this with the request it just
-/// wrote and the governance it already read, so the trigger reads neither again.
+/// wrote, the governance and the whole issue (`fields=*all`, no properties) it already read, so
+/// the trigger reads none of them again.
 pub fn route_request(
     host: &dyn Host,
     request: Request,
     raw: String,
     gov: &governance::Governance,
+    issue: Option<Value>,
 ) -> AppResult<Value> {
     let store = Store::new(host);
     let issue_id = request.issue_id.clone();
@@ -134,6 +136,7 @@ pub fn route_request(
                 "app",
                 Some(&format!("clearance:{issue_id}")),
                 Some(issue_id.to_string()),
+                issue,
             )?;
             Route {
                 kind: "path".into(),
@@ -181,7 +184,7 @@ pub fn reroute_held(host: &dyn Host, budget: usize) -> AppResult<u32> {
             r.route.as_ref().map(|x| x.kind.as_str()) == Some(HELD)
         })? {
             let (request, raw) = decision::load_request(store, &id)?;
-            route_request(host, request, raw, &gov)?;
+            route_request(host, request, raw, &gov, None)?;
             n += 1;
         }
     }

@@ -1,7 +1,8 @@
 //! The issue-created trigger (`avi:jira:created:issue`).
 //!
-//! Cost per ingest: two batched KVS reads, one Jira call (fields and both snapshot properties in
-//! one `GET issue`), one secret read and one KVS transaction that writes the request, its index
+//! Cost per ingest: two batched KVS reads, one Jira call (every field and both snapshot
+//! properties in one `GET issue`, handed on to routing so an approval path's start reads the
+//! issue no second time), one secret read and one KVS transaction that writes the request, its index
 //! keys and its audit entry together. Idempotent: the request key is created only if absent, so a
 //! duplicate delivery — or a redelivery after a crash between any two host calls — ends in the same
 //! state with one request and one audit entry.
@@ -24,6 +25,7 @@ pub const RETRY_QUEUE: &str = "intake-retry";
 /// storage outage of that length loses no request (D-74; `dst` found five attempts gave up
 /// inside a 20-minute outage).
 pub const MAX_RETRY_ATTEMPTS: u32 = 12;
+/// The fields intake reads itself, besides the request type field.
 const ISSUE_FIELDS: [&str; 6] = [
     "summary",
     "description",
@@ -216,12 +218,22 @@ pub fn ingest(
 
     // 2. The issue: fields, request type and both snapshot properties in one call.
     let app_uuid = inv.app_uuid().to_string();
+    // Every field (`*all`), not only intake's own: an approval path that routing starts
+    // evaluates its conditions and templates against the whole issue, and handing this read on
+    // saves that start a second Jira call per request (D-106). If the whole issue nests too
+    // deeply to read, intake's own fields are read instead and routing reads on its own, as it
+    // did before.
     let fields: Vec<&str> = ISSUE_FIELDS
         .iter()
         .copied()
         .chain([cfg.request_type_field_id.as_str()])
         .collect();
-    let issue = match Jira::new(host).issue(&ev.key, &fields, &[app_uuid.as_str(), SNAPSHOT_KEY]) {
+    let properties = [app_uuid.as_str(), SNAPSHOT_KEY];
+    let (read, whole) = match Jira::new(host).issue(&ev.key, &["*all"], &properties) {
+        Err(JiraError::TooDeep) => (Jira::new(host).issue(&ev.key, &fields, &properties), false),
+        r => (r, true),
+    };
+    let mut issue = match read {
         Ok(v) => v,
         Err(JiraError::TooDeep) => return too_deep(store, &ev, event, attempt, &fields),
         Err(JiraError::NotFound) => {
@@ -248,8 +260,8 @@ pub fn ingest(
             reason: "WRONG_PROJECT".into(),
         });
     }
-    let f = issue.get("fields").cloned().unwrap_or(Value::Null);
     let located = snapshot::locate(issue.get("properties"), &app_uuid);
+    let f = issue.get("fields").unwrap_or(&Value::Null);
 
     // 3. Portal gating (§7.3). Issues without a snapshot are simply not AI Clearance requests;
     //    with one, the mismatch is recorded so an admin can see why nothing was ingested.
@@ -435,10 +447,17 @@ pub fn ingest(
                 ),
             );
             let raw = crate::storage::encode(&request)?;
+            // A path sees the issue as a plain read shows it: without the app's properties.
+            let whole_issue = whole.then(|| {
+                if let Some(o) = issue.as_object_mut() {
+                    o.remove("properties");
+                }
+                issue
+            });
             report_route(
                 host,
                 &ev,
-                crate::clearance::routing::route_request(host, request, raw, &gov),
+                crate::clearance::routing::route_request(host, request, raw, &gov, whole_issue),
             );
             Ok(Outcome::Ingested {
                 issue_key: ev.key,
