@@ -91,7 +91,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     effect.attempts += 1;
     effect.queued_ms = host.now_ms();
     let mut tx = s.tx();
-    tx.set_if_current(&key, crate::storage::encode(&effect)?, Some(&raw))?;
+    tx.set_if_current(&key, &effect, Some(&raw))?;
     match tx.commit() {
         Ok(()) => {}
         Err(crate::storage::StorageError::Conflict(_)) => return Ok(Some(5)),

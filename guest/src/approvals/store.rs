@@ -270,8 +270,7 @@ pub fn commit(
     let now = host.now_ms();
     a.rev += 1;
     let mut tx = store.tx();
-    let text = storage::encode(&*a)?;
-    tx.set_if_current(&approval_key(&a.id), text, before)?;
+    tx.set_if_current(&approval_key(&a.id), &*a, before)?;
     for (phase, step_id) in &out.effects {
         let step = a
             .find(step_id)

@@ -285,8 +285,8 @@ pub fn commit_with_audit(
             seqs.push(seq);
         }
         if !drafts.is_empty() {
-            let new_head = crate::storage::encode(&Head::signed(seq, prev.clone(), key))?;
-            tx.set_if_current(keys::AUDIT_HEAD, new_head, head_raw.as_deref())?;
+            let new_head = Head::signed(seq, prev.clone(), key);
+            tx.set_if_current(keys::AUDIT_HEAD, &new_head, head_raw.as_deref())?;
         }
         match tx.commit() {
             Ok(()) => {

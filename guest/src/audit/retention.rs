@@ -89,11 +89,7 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
         for (k, raw, _) in &old {
             tx.delete_if_current(k, raw)?;
         }
-        tx.set_if_current(
-            keys::AUDIT_CHECKPOINT,
-            crate::storage::encode(&cp)?,
-            current.as_deref(),
-        )?;
+        tx.set_if_current(keys::AUDIT_CHECKPOINT, &cp, current.as_deref())?;
         match tx.commit() {
             Ok(()) => pruned += old.len() as u64,
             Err(StorageError::Conflict(_)) if conflicts < 3 => conflicts += 1, // another sweep

@@ -274,9 +274,8 @@ pub fn save(store: Store<'_>, payload: &Value, who: &str) -> AppResult<Tool> {
                         "status": tool.status.as_str(), "riskLevel": tool.risk_level.as_str(),
                         "version": tool.version});
         let mac = crate::audit::mac_key(store, None)?;
-        let text = crate::storage::encode(&tool)?;
         let res = crate::audit::commit_with_audit(store, &mac, None, &[d], |tx| {
-            tx.set_if_current(&keys::tool(&tool.id), text.clone(), raw.as_deref())?;
+            tx.set_if_current(&keys::tool(&tool.id), &tool, raw.as_deref())?;
             Ok(())
         });
         match res {

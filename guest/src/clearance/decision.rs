@@ -357,11 +357,7 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
             Some(got.get(keys::AUDIT_HEAD).cloned()),
             &drafts,
             |tx| {
-                tx.set_if_current(
-                    &keys::request(&after.issue_id),
-                    crate::storage::encode(&after)?,
-                    Some(&raw),
-                )?;
+                tx.set_if_current(&keys::request(&after.issue_id), &after, Some(&raw))?;
                 tx.delete(&keys::request_by_decision(
                     "pending",
                     &after.project_key,

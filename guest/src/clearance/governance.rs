@@ -278,9 +278,8 @@ pub fn save(store: Store<'_>, p: &Value, who: &str) -> AppResult<Governance> {
         draft.policy_version = Some(g.version);
         draft.data = json!({"from": current.version, "to": g.version});
         let key = audit::mac_key(store, None)?;
-        let text = crate::storage::encode(&g)?;
         let res = audit::commit_with_audit(store, &key, None, &[draft], |tx| {
-            tx.set_if_current(keys::GOVERNANCE_POLICY, text.clone(), raw.as_deref())?;
+            tx.set_if_current(keys::GOVERNANCE_POLICY, &g, raw.as_deref())?;
             tx.create(&keys::governance_version(g.version), &g)?;
             Ok(())
         });
@@ -542,9 +541,8 @@ pub fn change_exception(
     let mut draft = AuditDraft::new(kind, who);
     draft.subject = json!({"exceptionId": e.id, "toolId": e.tool_id, "accountId": e.account_id});
     let mac = audit::mac_key(store, None)?;
-    let text = crate::storage::encode(&e)?;
     audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
-        tx.set_if_current(&key, text.clone(), Some(&raw))?;
+        tx.set_if_current(&key, &e, Some(&raw))?;
         Ok(())
     })?;
     Ok(e)

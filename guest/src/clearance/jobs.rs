@@ -226,7 +226,7 @@ pub fn stage_cancel(
     debug_assert!(!j.status.is_terminal());
     j.last_error = Some(format!("{why}: cancelled"));
     stage_status(tx, &mut j, JobStatus::Cancelled, now_ms, None)?;
-    tx.set_if_current(&keys::job(&j.id), crate::storage::encode(&j)?, Some(raw))?;
+    tx.set_if_current(&keys::job(&j.id), &j, Some(raw))?;
     Ok(())
 }
 
@@ -497,7 +497,7 @@ fn to_manual(
 /// Commits `tx` with the job written over `raw`. Losing the race is fine: whoever changed the job
 /// first (a duplicate delivery, an admin) owns it now.
 fn commit_if_unchanged(mut tx: Tx<'_>, job: &Job, raw: &str) -> AppResult<()> {
-    tx.set_if_current(&keys::job(&job.id), crate::storage::encode(job)?, Some(raw))?;
+    tx.set_if_current(&keys::job(&job.id), job, Some(raw))?;
     match tx.commit() {
         Ok(()) | Err(StorageError::Conflict(_)) => Ok(()),
         Err(e) => Err(e.into()),
@@ -680,23 +680,19 @@ fn finish(
         let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             let mut jj = j.clone();
             stage_status(tx, &mut jj, to, now, retry_due)?;
-            tx.set_if_current(&keys::job(&jj.id), crate::storage::encode(&jj)?, Some(raw))?;
+            tx.set_if_current(&keys::job(&jj.id), &jj, Some(raw))?;
             if let Some((before, after)) = &grant_change {
                 let mut a = after.clone();
                 if verify {
                     check_after = Some(stage_new(tx, &mut a, JobKind::Check, now)?.id);
                 }
-                tx.set_if_current(
-                    &grant_key,
-                    crate::storage::encode(&a)?,
-                    grant_raw.as_deref(),
-                )?;
+                tx.set_if_current(&grant_key, &a, grant_raw.as_deref())?;
                 grants::stage_indexes(tx, Some(before), &a)?;
                 super::notices::stage(tx, &activation_notice(after, now))?;
             } else if let (true, Some(t)) = (verify, &grant_raw) {
                 let mut g: Grant = crate::storage::decode(&grant_key, t)?;
                 check_after = Some(stage_new(tx, &mut g, JobKind::Check, now)?.id);
-                tx.set_if_current(&grant_key, crate::storage::encode(&g)?, Some(t))?;
+                tx.set_if_current(&grant_key, &g, Some(t))?;
             }
             if released {
                 tx.set(
@@ -707,11 +703,7 @@ fn finish(
             if let Some(g) = &late_end {
                 let mut gg = g.clone();
                 let dj = stage_new(tx, &mut gg, JobKind::Deprovision, now)?;
-                tx.set_if_current(
-                    &grant_key,
-                    crate::storage::encode(&gg)?,
-                    grant_raw.as_deref(),
-                )?;
+                tx.set_if_current(&grant_key, &gg, grant_raw.as_deref())?;
                 follow_up = Some(dj.id);
             }
             Ok(())
@@ -823,13 +815,9 @@ pub fn complete(host: &dyn Host, who: &str, job_id: &str, action: &str) -> AppRe
         let res = audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             let mut j = job.clone();
             stage_status(tx, &mut j, JobStatus::Succeeded, now, None)?;
-            tx.set_if_current(&keys::job(&j.id), crate::storage::encode(&j)?, Some(&raw))?;
+            tx.set_if_current(&keys::job(&j.id), &j, Some(&raw))?;
             if let Some((before, after)) = &new_grant {
-                tx.set_if_current(
-                    &grant_key,
-                    crate::storage::encode(after)?,
-                    grant_raw.as_deref(),
-                )?;
+                tx.set_if_current(&grant_key, after, grant_raw.as_deref())?;
                 grants::stage_indexes(tx, Some(before), after)?;
                 super::notices::stage(tx, &activation_notice(after, now))?;
             }
@@ -1043,7 +1031,7 @@ fn reopen_dead_letter(
     let open_key = keys::job_open(&job.grant_id, job.kind.as_str());
     let mac = audit::mac_key(store, None)?;
     audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
-        tx.set_if_current(&keys::job(&job.id), crate::storage::encode(job)?, Some(raw))?;
+        tx.set_if_current(&keys::job(&job.id), job, Some(raw))?;
         tx.delete(&keys::job_by_status("deadLetter", &job.id))?;
         tx.set(&keys::job_by_status(job.status.as_str(), &job.id), &job.id)?;
         tx.delete(&keys::job_closed(closed_at, &job.id))?;
@@ -1088,7 +1076,7 @@ pub fn request_check(host: &dyn Host, who: &str, grant_id: &str) -> AppResult<Va
         let res = audit::commit_with_audit(store, &mac, None, &[d], |tx| {
             let mut gg = g.clone();
             stage_new(tx, &mut gg, JobKind::Check, now)?;
-            tx.set_if_current(&key, crate::storage::encode(&gg)?, Some(&raw))?;
+            tx.set_if_current(&key, &gg, Some(&raw))?;
             Ok(())
         });
         match res {

@@ -34,11 +34,7 @@ fn commit(
 ) -> Result<(), StorageError> {
     let mac = audit::mac_key(store, None)?;
     audit::commit_with_audit(store, &mac, None, drafts, |tx| {
-        tx.set_if_current(
-            &keys::grant(&after.id),
-            crate::storage::encode(after)?,
-            Some(raw),
-        )?;
+        tx.set_if_current(&keys::grant(&after.id), after, Some(raw))?;
         grants::stage_indexes(tx, Some(before), after)?;
         more(tx)
     })

@@ -309,10 +309,9 @@ pub fn save(store: Store<'_>, mut policy: Policy, who: &str) -> AppResult<Policy
                         "policy": {"name": policy.name, "projectKey": policy.project_key,
                                    "toolId": policy.tool_id, "autoApprove": policy.auto_approve,
                                    "allowedGroups": policy.allowed_groups, "maxDays": policy.max_days}});
-    let text = crate::storage::encode(&policy)?;
     let mac = crate::audit::mac_key(store, None)?;
     crate::audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
-        tx.set_if_current(&key, text.clone(), raw.as_deref())?;
+        tx.set_if_current(&key, &policy, raw.as_deref())?;
         Ok(())
     })
     .map_err(busy)?;

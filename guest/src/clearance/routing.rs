@@ -221,11 +221,7 @@ fn set_route_known(
         }
         r.route = route.clone();
         let mut tx = store.tx();
-        tx.set_if_current(
-            &keys::request(issue_id),
-            crate::storage::encode(&r)?,
-            Some(&raw),
-        )?;
+        tx.set_if_current(&keys::request(issue_id), &r, Some(&raw))?;
         match tx.commit() {
             Ok(()) => return Ok(true),
             Err(crate::storage::StorageError::Conflict(_)) => continue,

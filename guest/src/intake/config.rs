@@ -302,14 +302,9 @@ pub fn save(store: Store<'_>, mut cfg: IntakeConfig, actor: &str) -> AppResult<I
                         "changed": crate::audit::changed_fields(&before, &after),
                         "projectKey": cfg.project_key, "portalId": cfg.portal_id,
                         "requestTypeIds": cfg.request_type_ids});
-    let text = crate::storage::encode(&cfg)?;
     let key = crate::audit::mac_key(store, None)?;
     crate::audit::commit_with_audit(store, &key, None, &[draft], |tx| {
-        tx.set_if_current(
-            keys::SITE_INTAKE_CONFIG,
-            text.clone(),
-            current_raw.as_deref(),
-        )?;
+        tx.set_if_current(keys::SITE_INTAKE_CONFIG, &cfg, current_raw.as_deref())?;
         Ok(())
     })
     .map_err(|e| match e {

@@ -112,7 +112,7 @@ pub fn add(
             *u.by_approval.entry(approval.to_string()).or_default() += tokens;
         }
         let mut tx = store.tx();
-        tx.set_if_current(&k, crate::storage::encode(&u)?, raw.as_deref())?;
+        tx.set_if_current(&k, &u, raw.as_deref())?;
         extra(&mut tx)?;
         match tx.commit() {
             Ok(()) => return Ok(()),

@@ -449,11 +449,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     effect.attempts += 1;
     effect.queued_ms = host.now_ms();
     let mut tx = s.tx();
-    tx.set_if_current(
-        &effect_key,
-        crate::storage::encode(&effect)?,
-        Some(&effect_raw),
-    )?;
+    tx.set_if_current(&effect_key, &effect, Some(&effect_raw))?;
     match tx.commit() {
         Ok(()) => {}
         Err(crate::storage::StorageError::Conflict(_)) => return Ok(Some(5)),

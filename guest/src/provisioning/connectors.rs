@@ -276,7 +276,7 @@ fn audited(
     audit::commit_with_audit(store, &mac, None, &[d], |tx| {
         match write {
             Some(next) => {
-                tx.set_if_current(&key, crate::storage::encode(next)?, raw)?;
+                tx.set_if_current(&key, next, raw)?;
             }
             None => {
                 tx.delete_if_current(&key, raw.unwrap_or(""))?;

@@ -354,7 +354,7 @@ fn repair(
                 let mut gg = g.clone();
                 let job = jobs::stage_new(tx, &mut gg, JobKind::Provision, now)?;
                 job_id = job.id.clone();
-                tx.set_if_current(&gkey, crate::storage::encode(&gg)?, Some(&raw))?;
+                tx.set_if_current(&gkey, &gg, Some(&raw))?;
                 g = gg;
                 Ok(())
             });

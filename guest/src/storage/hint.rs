@@ -118,12 +118,12 @@ pub fn settle(store: Store<'_>, name: &str, seen: &Seen, next_ms: u64) -> Storag
     if seen.next_ms == Some(next_ms) {
         return Ok(());
     }
-    let text = super::encode(&Hint {
+    let hint = Hint {
         next_ms: Some(next_ms),
         dirty: None,
-    })?;
+    };
     let mut tx = store.tx();
-    tx.set_if_current(&key(name), text, seen.raw.as_deref())?;
+    tx.set_if_current(&key(name), &hint, seen.raw.as_deref())?;
     match tx.commit() {
         Ok(()) | Err(StorageError::Conflict(_)) => Ok(()),
         Err(e) => Err(e),

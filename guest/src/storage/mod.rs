@@ -91,13 +91,9 @@ fn unwatchable_ttl(key: &str) -> StorageError {
     ))
 }
 
+/// The stored text of `value`, within Forge's size and depth limits.
 pub fn encode<T: Serialize>(value: &T) -> StorageResult<String> {
-    let text = serde_json::to_string(value).map_err(|e| StorageError::Corrupt {
-        key: String::new(),
-        reason: e.to_string(),
-    })?;
-    check_value(&text)?;
-    Ok(text)
+    rules::encode_checked(value)
 }
 
 pub fn decode<T: DeserializeOwned>(key: &str, text: &str) -> StorageResult<T> {
@@ -137,7 +133,7 @@ impl<'h> Store<'h> {
         if hint::watching(key).is_some() {
             // Still one host call: the write and its hint's dirty mark in one transaction.
             let mut tx = self.tx();
-            tx.set_raw(key, text)?;
+            tx.set_encoded(key, text)?;
             return tx.commit();
         }
         Ok(self.host.kvs_set(key, &text, SetOptions::default())?)
@@ -479,8 +475,8 @@ impl<'h> Tx<'h> {
         Ok(self)
     }
 
-    pub fn set_raw(&mut self, key: &str, text: String) -> StorageResult<&mut Self> {
-        check_value(&text)?;
+    /// `text` came from `encode` (checked there; not scanned again).
+    fn set_encoded(&mut self, key: &str, text: String) -> StorageResult<&mut Self> {
         self.push(TxOp::Set(Entry {
             key: key.into(),
             value: text,
@@ -501,14 +497,15 @@ impl<'h> Tx<'h> {
         Ok(self)
     }
 
-    /// Set only if the current stored text equals `expected` (or the key is absent when `None`).
-    pub fn set_if_current(
+    /// Set `value` only if the current stored text equals `expected` (or the key is absent when
+    /// `None`).
+    pub fn set_if_current<T: Serialize>(
         &mut self,
         key: &str,
-        text: String,
+        value: &T,
         expected: Option<&str>,
     ) -> StorageResult<&mut Self> {
-        check_value(&text)?;
+        let text = encode(value)?;
         let cond = match expected {
             Some(e) => Condition::Equals(e.to_string()),
             None => Condition::Absent,

@@ -73,19 +73,76 @@ pub fn check_entity(key: &str, text: &str) -> StorageResult<()> {
 
 /// Size and nesting depth of a JSON value's text.
 pub fn check_value(text: &str) -> StorageResult<()> {
-    if text.len() > MAX_VALUE_BYTES {
+    check_measured(text.len(), json_depth(text))
+}
+
+fn check_measured(len: usize, depth: usize) -> StorageResult<()> {
+    if len > MAX_VALUE_BYTES {
         return Err(StorageError::ValueTooLarge(format!(
-            "value is {} bytes; Forge allows {MAX_VALUE_BYTES}",
-            text.len()
+            "value is {len} bytes; Forge allows {MAX_VALUE_BYTES}"
         )));
     }
-    let depth = json_depth(text);
     if depth > MAX_DEPTH {
         return Err(StorageError::ValueTooLarge(format!(
             "value nests {depth} levels; Forge allows {MAX_DEPTH}"
         )));
     }
     Ok(())
+}
+
+/// JSON text of `value`, checked like `check_value`, with the depth counted while serializing
+/// (serde_json's compact output plus a count of open brackets) instead of scanning the text
+/// again: that scan was the guest's hottest function in wasm (issue 19).
+pub fn encode_checked<T: serde::Serialize + ?Sized>(value: &T) -> StorageResult<String> {
+    let corrupt = |reason: String| StorageError::Corrupt {
+        key: String::new(),
+        reason,
+    };
+    let mut out = Vec::with_capacity(256);
+    let mut depth = Depth::default();
+    value
+        .serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out, &mut depth,
+        ))
+        .map_err(|e| corrupt(e.to_string()))?;
+    let text = String::from_utf8(out).map_err(|e| corrupt(e.to_string()))?;
+    debug_assert_eq!(depth.max, json_depth(&text), "{text}");
+    check_measured(text.len(), depth.max)?;
+    Ok(text)
+}
+
+/// serde_json's compact formatter, counting bracket nesting as it writes.
+#[derive(Default)]
+struct Depth {
+    now: usize,
+    max: usize,
+}
+
+impl Depth {
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
+        self.now += 1;
+        self.max = self.max.max(self.now);
+        w.write_all(b)
+    }
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
+        self.now = self.now.saturating_sub(1);
+        w.write_all(b)
+    }
+}
+
+impl serde_json::ser::Formatter for &mut Depth {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
 }
 
 /// Maximum bracket nesting outside strings. Eight bytes at a time while none of them is a quote,
@@ -228,5 +285,48 @@ mod tests {
         let half = format!("\"{}\"", "\\\"".repeat(MAX_VALUE_BYTES / 8));
         assert!(entity_bytes("k:1", &half) < MAX_VALUE_BYTES);
         assert!(check_entity("k:1", &half).is_ok());
+    }
+
+    #[test]
+    fn encoding_counts_depth_as_the_scan_does_and_writes_serde_jsons_text() {
+        use serde_json::{json, Value};
+        let nested = |n: usize, leaf: Value| {
+            (0..n).fold(leaf, |v, i| {
+                if i % 2 == 0 {
+                    json!([v])
+                } else {
+                    json!({"k": v})
+                }
+            })
+        };
+        let cases = [
+            json!(null),
+            json!("a \"quoted\" [string] {with} brackets"),
+            json!([]),
+            json!({}),
+            json!({"a": [{"b": "x{[\"]}"}, [[1, 2.5, -3], {"c": "é ü \\"}]], "d": [], "e": {}}),
+            nested(31, json!("bottom")),
+            nested(30, json!([])),
+        ];
+        for v in &cases {
+            let text = encode_checked(v).unwrap();
+            assert_eq!(text, serde_json::to_string(v).unwrap());
+            assert!(json_depth(&text) <= MAX_DEPTH);
+        }
+        for v in [
+            nested(32, json!(1)),
+            nested(31, json!({})),
+            nested(40, json!("x")),
+        ] {
+            let e = encode_checked(&v).unwrap_err();
+            assert!(
+                matches!(&e, StorageError::ValueTooLarge(m) if m.contains("levels")),
+                "{e:?}"
+            );
+        }
+        let big = json!({"t": "x".repeat(MAX_VALUE_BYTES)});
+        assert!(
+            matches!(encode_checked(&big), Err(StorageError::ValueTooLarge(m)) if m.contains("bytes"))
+        );
     }
 }
