@@ -431,16 +431,18 @@ fn an_event_whose_issue_id_jira_does_not_confirm_is_refused_and_recorded() {
     );
 }
 
+/// JSON nested 200 levels: deeper than a Jira answer holding it can be read.
+fn nested_too_deep() -> Value {
+    (0..200).fold(json!("bottom"), |v, _| json!({ "x": v }))
+}
+
 /// A snapshot nested deeper than Jira's answer can be read is rejected as a snapshot problem
 /// at once, not deferred as a Jira outage (five retries over 16 minutes, then JIRA_UNAVAILABLE).
 // covers: CL-012
 #[test]
 fn a_snapshot_nested_too_deep_is_a_snapshot_rejection_not_an_outage() {
     let mut sim = basic();
-    let mut deep = json!("bottom");
-    for _ in 0..200 {
-        deep = json!({ "x": deep });
-    }
+    let deep = nested_too_deep();
     let issue = sim.state_mut().site.issue_mut("AIR-2").unwrap();
     // The deep part sits in the panel's property, next to the snapshot.
     for v in issue.properties.values_mut() {
@@ -474,10 +476,7 @@ fn a_snapshot_nested_too_deep_is_a_snapshot_rejection_not_an_outage() {
 #[test]
 fn an_unrelated_field_nested_too_deep_still_ingests_the_request() {
     let mut sim = basic();
-    let mut deep = json!("bottom");
-    for _ in 0..200 {
-        deep = json!({ "x": deep });
-    }
+    let deep = nested_too_deep();
     let issue = sim.state_mut().site.issue_mut("AIR-2").unwrap();
     issue.custom_fields.insert("customfield_10999".into(), deep);
     let rec = sim.deliver(&event("002")).unwrap();
