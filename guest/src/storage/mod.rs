@@ -498,7 +498,7 @@ impl<'h> Tx<'h> {
     }
 
     /// Set `value` only if the current stored text equals `expected` (or the key is absent when
-    /// `None`).
+    /// `None`). The record itself, not its text: a `String` here is stored as a JSON string.
     pub fn set_if_current<T: Serialize>(
         &mut self,
         key: &str,
