@@ -2,10 +2,10 @@
 //!
 //! Cost per ingest: two batched KVS reads, one Jira call (every field and both snapshot
 //! properties in one `GET issue`, handed on to routing so an approval path's start reads the
-//! issue no second time), one secret read and one KVS transaction that writes the request, its index
-//! keys and its audit entry together. Idempotent: the request key is created only if absent, so a
-//! duplicate delivery — or a redelivery after a crash between any two host calls — ends in the same
-//! state with one request and one audit entry.
+//! issue no second time), one secret read and one KVS transaction that writes the request, its
+//! index keys and its audit entry together. Idempotent: the request key is created only if
+//! absent, so a duplicate delivery — or a redelivery after a crash between any two host calls —
+//! ends in the same state with one request and one audit entry.
 
 use super::config::IntakeConfig;
 use super::snapshot::{self, Snapshot, SnapshotError, SnapshotTool, SNAPSHOT_KEY};

@@ -10,9 +10,7 @@ pub mod keys;
 pub mod lease;
 pub mod rules;
 
-pub use rules::{
-    check_key, check_value, MAX_BATCH, MAX_KEY_LEN, MAX_PAGE, MAX_TX_OPS, MAX_VALUE_BYTES,
-};
+pub use rules::{check_key, MAX_BATCH, MAX_KEY_LEN, MAX_PAGE, MAX_TX_OPS, MAX_VALUE_BYTES};
 
 use crate::error::{AppError, ErrorKind};
 use crate::host::{Condition, Entry, Host, HostError, SetOptions, TxOp};
