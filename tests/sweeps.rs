@@ -246,11 +246,34 @@ fn retention_prunes_old_audit_entries_and_identities_and_the_chain_still_verifie
         total + newer
     );
     assert_eq!(count_prefix(&sim, "audit-event:"), newer);
-    let cp = kvs_value(&sim, "audit-checkpoint").expect("signed checkpoint");
+    let cp = kvs_value(&sim, "audit-retention-point").expect("signed retention point");
     assert_eq!(cp["seq"].as_u64().unwrap() as usize, total);
     let report = verify(&mut sim);
     assert!(report.ok, "{:?}", report.problems);
     assert_eq!(report.from_checkpoint, Some(total as u64));
+    // The indexes of what was pruned go with it: every issue index names an entry that is
+    // still there, and no signed checkpoint or day key describes only pruned entries.
+    let kvs = &sim.state().kvs;
+    for (k, v) in kvs
+        .range("audit-issue:".to_string()..)
+        .take_while(|(k, _)| k.starts_with("audit-issue:"))
+    {
+        let seq: u64 = v.value.parse().unwrap();
+        assert!(
+            kvs.contains_key(&format!("audit-event:{seq:012}")),
+            "{k} outlived its entry"
+        );
+    }
+    for k in kvs.keys().filter(|k| k.starts_with("audit-checkpoint:")) {
+        assert!(
+            k["audit-checkpoint:".len()..].parse::<usize>().unwrap() > total,
+            "{k}"
+        );
+    }
+    let first_left = aiclearance::time::day(sim.state().clock_ms - 365 * DAY);
+    for k in kvs.keys().filter(|k| k.starts_with("audit-day:")) {
+        assert!(k["audit-day:".len()..] >= *first_left, "{k}");
+    }
     assert_eq!(
         run(&mut sim, "daily-maintenance")["auditEntriesPruned"],
         0,
@@ -261,13 +284,13 @@ fn retention_prunes_old_audit_entries_and_identities_and_the_chain_still_verifie
     bad["seq"] = json!(total - 1);
     sim.state_mut()
         .kvs
-        .get_mut("audit-checkpoint")
+        .get_mut("audit-retention-point")
         .unwrap()
         .value = bad.to_string();
     assert!(!verify(&mut sim).ok);
     sim.state_mut()
         .kvs
-        .get_mut("audit-checkpoint")
+        .get_mut("audit-retention-point")
         .unwrap()
         .value = cp.to_string();
     // The retention period comes from the environment: 30 days prunes the rest (but the head).

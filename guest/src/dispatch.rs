@@ -22,6 +22,8 @@ pub const RESOLVERS: &[&str] = &[
     "admin.catalog.upsert",
     "admin.audit.list",
     "admin.audit.verify",
+    "admin.audit.checkpoint",
+    "admin.audit.evidence",
     "requests.mine",
 ];
 
@@ -54,6 +56,28 @@ pub fn resolve(
     function_key: &str,
     payload: &str,
 ) -> AppResult<Value> {
+    // An administrator's change is followed by a signed checkpoint that covers it, so the
+    // evidence of a configuration change never waits for the hourly one.
+    let watched = AppendWatch::new(host);
+    let out = route(&watched, inv, function_key, payload);
+    if watched.appended.get() && function_key.starts_with("admin.") {
+        if let Err(e) = audit::checkpoint::sign_latest(
+            host,
+            &inv.cloud_id,
+            audit::checkpoint::Witness::WhenSigning,
+        ) {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "audit: no checkpoint after {function_key} ({e:?}); the hourly one follows"
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn route(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -> AppResult<Value> {
     let p = parse_payload(payload)?;
     let store = Store::new(host);
     match function_key {
@@ -106,11 +130,61 @@ pub fn resolve(
                 json!({"items": page.items.into_iter().map(|(_, e)| e).collect::<Vec<_>>(), "nextCursor": page.next_cursor}),
             )
         }
+        // Verification runs as a job (`audit::work`); the resolver reads one record or starts
+        // a run: `{"action": "start", "mode": "new" | "full"}`.
         "admin.audit.verify" => {
             let who = access::require_admin(host, inv)?;
-            crate::ratelimit::take(store, crate::ratelimit::AUDIT_VERIFY, who)?;
-            let report = audit::verify(store, 1_000_000).map_err(audit::unverifiable)?;
-            Ok(serde_json::to_value(report).expect("report serializes"))
+            match p.get("action").and_then(Value::as_str) {
+                None | Some("status") => audit::work::status(host),
+                Some("start") => {
+                    let mode = match p.get("mode").and_then(Value::as_str) {
+                        None | Some("new") => audit::verify::Mode::New,
+                        Some("full") => audit::verify::Mode::Full,
+                        Some(other) => {
+                            return Err(AppError::invalid(
+                                "MODE_INVALID",
+                                format!("mode must be \"new\" or \"full\", not {other:?}"),
+                            ))
+                        }
+                    };
+                    crate::ratelimit::take(store, crate::ratelimit::AUDIT_VERIFY, who)?;
+                    audit::work::start(host, mode, who).map_err(|e| match e.code.as_str() {
+                        "UNAVAILABLE" | "TIMEOUT" => AppError {
+                            code: "AUDIT_UNVERIFIABLE".into(),
+                            ..e
+                        },
+                        _ => e,
+                    })
+                }
+                Some(other) => Err(AppError::invalid(
+                    "ACTION_INVALID",
+                    format!("action must be \"status\" or \"start\", not {other:?}"),
+                )),
+            }
+        }
+        // Signs a checkpoint of the current head now (if the latest does not cover it).
+        "admin.audit.checkpoint" => {
+            access::require_admin(host, inv)?;
+            audit::checkpoint::sign_latest(
+                host,
+                &inv.cloud_id,
+                audit::checkpoint::Witness::Always,
+            )?;
+            audit::work::status(host)
+        }
+        // The evidence pack of one request, verifiable offline with the public key.
+        "admin.audit.evidence" => {
+            let who = access::require_admin(host, inv)?;
+            let issue = p.get("issueKey").and_then(Value::as_str).unwrap_or("");
+            if issue.is_empty() {
+                return Err(AppError::invalid(
+                    "ISSUE_KEY_INVALID",
+                    "issueKey is required",
+                ));
+            }
+            crate::ratelimit::take(store, crate::ratelimit::EXPORTS, who)?;
+            let pack = audit::pack::build(host, &inv.cloud_id, issue)?;
+            Ok(json!({"fileName": format!("evidence-{issue}.json"), "pack": pack}))
         }
         "requests.mine" => requests::mine(store, inv, &p),
         k if crate::panel::RESOLVERS.contains(&k) => crate::panel::resolve(host, inv, k, &p),
@@ -163,6 +237,21 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             let mut out = json!({"trigger": inv.module_key, "approvals": approvals});
             if inv.module_key == "escalation-sweep" {
                 out["requestsEscalated"] = json!(escalated);
+                // Hourly: a signed checkpoint of what was appended since the last one.
+                match audit::checkpoint::sign_latest(
+                    host,
+                    &inv.cloud_id,
+                    audit::checkpoint::Witness::WhenSigning,
+                ) {
+                    Ok(c) => out["checkpoint"] = json!(c.map(|c| c.size)),
+                    Err(e) => {
+                        host.log(
+                            Level::Error,
+                            &format!("audit: hourly checkpoint failed: {e:?}"),
+                        );
+                        out["checkpoint"] = json!({"error": AppError::from(e).code});
+                    }
+                }
             }
             if idle {
                 out["work"] = json!("none");
@@ -179,10 +268,12 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
             let recerts = crate::clearance::reminders::recertify(host, 500)?;
             let audit_pruned = crate::audit::retention::prune(host, 20_000)?;
             let identities = crate::provisioning::identities::prune_released(host, 2_000)?;
+            let verifying = audit::work::start_if_behind(host)?;
             let pruned = crate::prompt::worker::prune_executions(host)?;
             let mut out = json!({"trigger": inv.module_key, "auditEntriesFolded": folded,
                                  "recertificationIssues": recerts, "auditEntriesPruned": audit_pruned,
-                                 "identitiesPruned": identities, "promptExecutionsPruned": pruned});
+                                 "identitiesPruned": identities, "promptExecutionsPruned": pruned,
+                                 "auditVerificationStarted": verifying});
             if pruned == 0 && folded == 0 && recerts == 0 && audit_pruned == 0 && identities == 0 {
                 out["work"] = json!("none");
             }
@@ -242,6 +333,10 @@ pub fn queue_event(
             }
             crate::clearance::jobs::run(host, inv, field(&v, "jobId")?)
         }
+        audit::work::QUEUE => audit::work::consume(host, &v),
+        crate::clearance::exports::QUEUE => {
+            crate::clearance::exports::slice(host, field(&v, "exportId")?)
+        }
         approvals::effects::PROMPT_QUEUE => {
             crate::prompt::worker::run(host, field(&v, "effectId")?)
         }
@@ -256,4 +351,105 @@ fn field<'a>(v: &'a Value, name: &str) -> AppResult<&'a str> {
     v.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| AppError::invalid("EVENT_INVALID", format!("queue event without {name}")))
+}
+
+/// The host, watched for appends to the audit trail (a transaction that moves `audit-head`).
+struct AppendWatch<'h> {
+    inner: &'h dyn Host,
+    appended: std::cell::Cell<bool>,
+}
+
+impl<'h> AppendWatch<'h> {
+    fn new(inner: &'h dyn Host) -> Self {
+        AppendWatch {
+            inner,
+            appended: std::cell::Cell::new(false),
+        }
+    }
+}
+
+impl Host for AppendWatch<'_> {
+    fn kvs_get(&self, key: &str) -> Result<Option<String>, crate::host::HostError> {
+        self.inner.kvs_get(key)
+    }
+    fn kvs_set(
+        &self,
+        key: &str,
+        value: &str,
+        options: crate::host::SetOptions,
+    ) -> Result<(), crate::host::HostError> {
+        self.inner.kvs_set(key, value, options)
+    }
+    fn kvs_delete(&self, key: &str) -> Result<(), crate::host::HostError> {
+        self.inner.kvs_delete(key)
+    }
+    fn kvs_query(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<crate::host::QueryPage, crate::host::HostError> {
+        self.inner.kvs_query(prefix, cursor, limit)
+    }
+    fn kvs_batch_get(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<crate::host::Entry>, crate::host::HostError> {
+        self.inner.kvs_batch_get(keys)
+    }
+    fn kvs_transact(&self, ops: &[crate::host::TxOp]) -> Result<(), crate::host::HostError> {
+        self.inner.kvs_transact(ops)?;
+        if ops
+            .iter()
+            .any(|o| o.key() == crate::storage::keys::AUDIT_HEAD)
+        {
+            self.appended.set(true);
+        }
+        Ok(())
+    }
+    fn secret_get(&self, key: &str) -> Result<Option<String>, crate::host::HostError> {
+        self.inner.secret_get(key)
+    }
+    fn secret_set(&self, key: &str, value: &str) -> Result<(), crate::host::HostError> {
+        self.inner.secret_set(key, value)
+    }
+    fn secret_delete(&self, key: &str) -> Result<(), crate::host::HostError> {
+        self.inner.secret_delete(key)
+    }
+    fn jira(
+        &self,
+        principal: crate::host::Principal,
+        req: &crate::host::HttpRequest,
+    ) -> Result<crate::host::HttpResponse, crate::host::HostError> {
+        self.inner.jira(principal, req)
+    }
+    fn fetch(
+        &self,
+        req: &crate::host::HttpRequest,
+    ) -> Result<crate::host::HttpResponse, crate::host::HostError> {
+        self.inner.fetch(req)
+    }
+    fn queue_push(
+        &self,
+        queue_key: &str,
+        events: &[String],
+        delay_seconds: u32,
+    ) -> Result<(), crate::host::HostError> {
+        self.inner.queue_push(queue_key, events, delay_seconds)
+    }
+    fn now_ms(&self) -> u64 {
+        self.inner.now_ms()
+    }
+    fn remaining_ms(&self) -> u64 {
+        self.inner.remaining_ms()
+    }
+    fn random_bytes(&self, len: u32) -> Vec<u8> {
+        self.inner.random_bytes(len)
+    }
+    fn log(&self, level: Level, message: &str) {
+        self.inner.log(level, message)
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        self.inner.env(name)
+    }
 }

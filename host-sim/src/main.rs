@@ -178,6 +178,21 @@ enum RelayAction {
 enum AuditAction {
     /// Verify the hash chain of the saved site.
     Verify,
+    /// Verify an evidence pack offline (no site needed): its checkpoint signature, its own
+    /// signature and every entry's inclusion proof. Exits 1 if it does not verify.
+    VerifyPack {
+        /// The pack file (`admin.audit.evidence`'s `pack`, or the Requests screen's download).
+        file: std::path::PathBuf,
+        /// The installation's verifier key (Governance logs); without it, the pack's own key.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Write the evidence pack of one request of the saved site (as an administrator would
+    /// download it) to stdout.
+    Evidence {
+        /// The request's issue key, e.g. AIR-1.
+        issue: String,
+    },
 }
 
 fn main() {
@@ -549,6 +564,53 @@ fn real_main() -> Result<()> {
             if !ok {
                 std::process::exit(1);
             }
+        }
+        Command::Audit {
+            action: AuditAction::VerifyPack { file, key },
+        } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            match aiclearance::audit::pack::verify_pack(&text, key.as_deref()) {
+                Ok(r) => print(
+                    &cli,
+                    &format!(
+                        "evidence pack: VERIFIED — {} entries about {} in a checkpoint of {} entries signed {}{}\n",
+                        r.entries.len(),
+                        r.issue_key,
+                        r.tree_size,
+                        r.checkpoint_time,
+                        if key.is_some() { " with the given key" } else { " (key from the pack)" }
+                    ),
+                    json!({"ok": true, "issueKey": r.issue_key, "treeSize": r.tree_size,
+                           "entries": r.entries.iter().map(|(s, t)| json!({"seq": s, "type": t})).collect::<Vec<_>>()}),
+                ),
+                Err(why) => {
+                    print(
+                        &cli,
+                        &format!("evidence pack: NOT VERIFIED — {why}\n"),
+                        json!({"ok": false, "error": why}),
+                    );
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Audit {
+            action: AuditAction::Evidence { issue },
+        } => {
+            let mut sim = open_saved(&cli)?;
+            let admin = sim.state().site.admin_account().unwrap_or_default();
+            let rec = sim.resolve(
+                "admin.audit.evidence",
+                &json!({"issueKey": issue}),
+                Some(&admin),
+            );
+            match &rec.outcome {
+                host_sim::runtime::RawOutcome::Ok(v) => {
+                    print!("{}", v["pack"].as_str().unwrap_or(""))
+                }
+                other => bail!("admin.audit.evidence failed: {other:?}"),
+            }
+            persist::save(&cli.state, sim.state())?;
         }
         Command::Outbox => {
             let state = persist::load(&cli.state)?;

@@ -177,6 +177,10 @@ pub struct Site {
     /// The emulated ArdSaor Core relay: registered apps, provider directories, existing groups.
     #[serde(default)]
     pub relay: RelayFixture,
+    /// Forge app properties the app stored in Jira (`/rest/forge/1/app/properties`): outside
+    /// the app's own storage, only the app can write them.
+    #[serde(default)]
+    pub app_properties: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -281,6 +285,13 @@ impl Site {
         self.groups_of(account_id)
             .iter()
             .any(|g| groups.contains(&g.name))
+    }
+    /// The first active Jira administrator of the site (for CLI commands run "as an admin").
+    pub fn admin_account(&self) -> Option<String> {
+        self.users
+            .iter()
+            .find(|u| self.has_global(&u.account_id, "ADMINISTER"))
+            .map(|u| u.account_id.clone())
     }
     pub fn has_global(&self, account_id: &str, permission: &str) -> bool {
         self.global_permissions

@@ -1,4 +1,7 @@
-use crate::host::Host;
+use super::anchor::Anchor;
+use super::merkle;
+use super::tiles::{self, Edge};
+use crate::host::{Host, Level};
 use crate::storage::{keys, StorageError, StorageResult, Store, Tx};
 use crate::time;
 use hmac::{Hmac, KeyInit, Mac};
@@ -60,15 +63,28 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Head {
+    /// The last entry's sequence number, which is also the Merkle tree's size.
     pub seq: u64,
     pub entry_hash: String,
-    /// HMAC over `head:<seq>:<entryHash>`: without the key nobody can roll the head back to hide
-    /// a truncated tail.
+    /// HMAC over `head:<seq>:<entryHash>:<rootHash>`: without the key nobody can roll the head
+    /// back to hide a truncated tail, or change the tree it names.
     #[serde(default)]
     pub mac: String,
     /// The audit MAC key that signed this head.
     #[serde(default)]
     pub mac_key_id: String,
+    /// The Merkle root of the first `seq` entries (base64, as checkpoints carry it).
+    #[serde(default)]
+    pub root_hash: String,
+    /// The tree's right edge (`tiles::Edge`): complete subtrees left of the filling tile, then
+    /// that tile's leaf hashes, each as base64 of concatenated 32-byte hashes.
+    #[serde(default)]
+    pub frontier: String,
+    #[serde(default)]
+    pub tile: String,
+    /// The day (`YYYY-MM-DD`) of the last entry: a new day starts an `audit-day:` index key.
+    #[serde(default)]
+    pub day: String,
 }
 
 impl Head {
@@ -78,27 +94,52 @@ impl Head {
             entry_hash: GENESIS_HASH.into(),
             mac: String::new(),
             mac_key_id: String::new(),
+            root_hash: tiles::b64(&merkle::empty_root()),
+            frontier: String::new(),
+            tile: String::new(),
+            day: String::new(),
         }
     }
 
-    pub fn signed(seq: u64, entry_hash: String, key: &MacKey) -> Self {
-        let mac = mac(&key.key, &Self::message(seq, &entry_hash));
+    pub fn signed(seq: u64, entry_hash: String, edge: &Edge, day: String, key: &MacKey) -> Self {
+        let root_hash = tiles::b64(&edge.root());
+        let mac = mac(&key.key, &Self::message(seq, &entry_hash, &root_hash));
         Head {
             seq,
             entry_hash,
             mac,
             mac_key_id: key.id.clone(),
+            root_hash,
+            frontier: tiles::encode(&edge.frontier),
+            tile: tiles::encode(&edge.partial),
+            day,
         }
     }
 
-    pub fn message(seq: u64, entry_hash: &str) -> String {
-        format!("head:{seq}:{entry_hash}")
+    pub fn message(seq: u64, entry_hash: &str, root_hash: &str) -> String {
+        format!("head:{seq}:{entry_hash}:{root_hash}")
+    }
+
+    /// The right edge the head carries, if it is well formed and hashes to its root.
+    pub fn edge(&self) -> Option<Edge> {
+        if self.seq == 0 {
+            return Some(Edge::empty());
+        }
+        let edge = Edge {
+            size: self.seq,
+            partial: tiles::decode(&self.tile)?,
+            frontier: tiles::decode(&self.frontier)?,
+        };
+        (edge.well_formed() && tiles::b64(&edge.root()) == self.root_hash).then_some(edge)
     }
 }
 
 pub struct MacKey {
     pub id: String,
     pub key: Vec<u8>,
+    /// How far the chain is known to have reached (kept with the key in secret storage, D-110):
+    /// `None` only for a key written before anchors lived with it.
+    pub anchor: Option<Anchor>,
 }
 
 /// Keys sorted at every level, no whitespace: the bytes that are hashed.
@@ -152,7 +193,7 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -208,7 +249,8 @@ pub fn seal(
 
 /// The audit MAC key: read through `audit-mac-key-id` → secret `audit-mac-key:<id>`, created on
 /// first use. The secret is written *before* the id is published (create-if-absent), so a crash
-/// leaves at most an unused secret, and two first writers agree on the winner's key.
+/// leaves at most an unused secret, and two first writers agree on the winner's key. A new key
+/// starts with the genesis anchor, so a key whose anchor is missing was not made by the app.
 pub fn mac_key(store: Store<'_>, known_id: Option<Option<String>>) -> StorageResult<MacKey> {
     let host = store.host;
     let id: Option<String> = match known_id {
@@ -218,37 +260,155 @@ pub fn mac_key(store: Store<'_>, known_id: Option<Option<String>>) -> StorageRes
         None => store.get(keys::AUDIT_MAC_KEY_ID)?,
     };
     if let Some(id) = id {
-        return load_key(host, &id);
+        // A key id whose secret is gone or unreadable: the chain can no longer be signed, and
+        // a new key would hide what the old one signed.
+        return load_key(host, &id).map_err(|e| match e {
+            StorageError::Corrupt { reason, .. } => {
+                broken(store, format!("audit key {id}: {reason}"))
+            }
+            other => other,
+        });
     }
-    let id = hex(&host.random_bytes(8));
-    let key = host.random_bytes(32);
-    host.secret_set(&keys::audit_mac_secret(&id), &hex(&key))?;
-    if store.create(keys::AUDIT_MAC_KEY_ID, &id)? {
-        return Ok(MacKey { id, key });
+    // No key id in KVS. Secret storage remembers whether a key was ever made: if so, KVS was
+    // wiped, and starting a new chain would hide that.
+    if let Some(id) = keyring(host)? {
+        return Err(broken(
+            store,
+            format!(
+                "the audit key id is gone from storage, but key {id} exists: the trail was wiped"
+            ),
+        ));
+    }
+    let fresh = MacKey {
+        id: hex(&host.random_bytes(8)),
+        key: host.random_bytes(32),
+        anchor: Some(Anchor::genesis()),
+    };
+    host.secret_set(&keys::audit_mac_secret(&fresh.id), &fresh.secret_text())?;
+    if store.create(keys::AUDIT_MAC_KEY_ID, &fresh.id)? {
+        let ring = serde_json::json!({ "macKeyId": fresh.id }).to_string();
+        host.secret_set(keys::AUDIT_KEYRING_SECRET, &ring)?;
+        return Ok(fresh);
     }
     // Another invocation published its key first: use that one.
-    let _ = host.secret_delete(&keys::audit_mac_secret(&id));
+    let _ = host.secret_delete(&keys::audit_mac_secret(&fresh.id));
     let winner: String = store
         .get(keys::AUDIT_MAC_KEY_ID)?
         .ok_or_else(|| StorageError::Conflict(keys::AUDIT_MAC_KEY_ID.into()))?;
     load_key(host, &winner)
 }
 
+/// The MAC key id secret storage remembers (`audit-keyring`), out of reach of a KVS wipe.
+pub fn keyring(host: &dyn Host) -> StorageResult<Option<String>> {
+    Ok(host
+        .secret_get(keys::AUDIT_KEYRING_SECRET)?
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["macKeyId"].as_str().map(str::to_string)))
+}
+
+/// The secret's text: `{"key": hex, "anchor": {...}}` (a bare hex key is read as well).
+#[derive(Serialize, Deserialize)]
+struct KeySecret {
+    key: String,
+    #[serde(default)]
+    anchor: Option<Anchor>,
+}
+
+impl MacKey {
+    pub fn secret_text(&self) -> String {
+        serde_json::to_string(&KeySecret {
+            key: hex(&self.key),
+            anchor: self.anchor.clone(),
+        })
+        .expect("key secrets serialize")
+    }
+}
+
 pub fn load_key(host: &dyn Host, id: &str) -> StorageResult<MacKey> {
+    let name = keys::audit_mac_secret(id);
     let text = host
-        .secret_get(&keys::audit_mac_secret(id))?
+        .secret_get(&name)?
         .ok_or_else(|| StorageError::Corrupt {
-            key: keys::audit_mac_secret(id),
+            key: name.clone(),
             reason: "the audit MAC key is missing from secret storage".into(),
         })?;
-    let key = unhex(&text).ok_or_else(|| StorageError::Corrupt {
-        key: keys::audit_mac_secret(id),
-        reason: "not hex".into(),
-    })?;
+    let parsed = if text.starts_with('{') {
+        serde_json::from_str::<KeySecret>(&text).ok()
+    } else {
+        Some(KeySecret {
+            key: text,
+            anchor: None,
+        })
+    };
+    let (key, anchor) = parsed
+        .and_then(|s| Some((unhex(&s.key)?, s.anchor)))
+        .ok_or_else(|| StorageError::Corrupt {
+            key: name,
+            reason: "not an audit key".into(),
+        })?;
     Ok(MacKey {
         id: id.to_string(),
         key,
+        anchor,
     })
+}
+
+/// The right edge of the chain's tree at `head`, if the head may be appended to: signed with
+/// this key, hashing to its root, and not behind the anchor kept with the key. Anything else
+/// means storage was rolled back, wiped or edited, and the append must not paper over it.
+pub fn checked_edge(head: Option<&Head>, key: &MacKey) -> Result<Edge, String> {
+    let anchored = key.anchor.as_ref().map_or(0, |a| a.seq);
+    let Some(h) = head else {
+        return if anchored == 0 {
+            Ok(Edge::empty())
+        } else {
+            Err(format!(
+                "the chain's head is gone, but the chain had reached entry {anchored}"
+            ))
+        };
+    };
+    if h.mac_key_id != key.id
+        || mac(&key.key, &Head::message(h.seq, &h.entry_hash, &h.root_hash)) != h.mac
+    {
+        return Err(format!(
+            "the head (entry {}) is not signed with the audit key",
+            h.seq
+        ));
+    }
+    let edge = h.edge().ok_or_else(|| {
+        format!(
+            "the head's tree (entry {}) does not hash to its root",
+            h.seq
+        )
+    })?;
+    match &key.anchor {
+        Some(a) if a.seq > h.seq => Err(format!(
+            "the chain ends at entry {} but had reached entry {}: it was rolled back",
+            h.seq, a.seq
+        )),
+        Some(a) if a.seq == h.seq && a.entry_hash != h.entry_hash => Err(format!(
+            "entry {} is not the entry the app appended there",
+            h.seq
+        )),
+        _ => Ok(edge),
+    }
+}
+
+/// Records that an append found the chain broken, for the admin screens (no audit entry can be
+/// written on top of a broken chain), and returns the error the caller reports.
+pub fn broken(store: Store<'_>, detail: String) -> StorageError {
+    store
+        .host
+        .log(Level::Error, &format!("audit: appends halted: {detail}"));
+    let record =
+        serde_json::json!({"detectedAt": time::rfc3339(store.host.now_ms()), "detail": detail});
+    if let Err(e) = store.put(keys::AUDIT_BROKEN, &record) {
+        store.host.log(
+            Level::Warn,
+            &format!("audit: could not record the break ({e:?})"),
+        );
+    }
+    StorageError::AuditBroken(detail)
 }
 
 /// Commits `build`'s writes together with `drafts` appended to the chain, in one transaction
@@ -256,6 +416,11 @@ pub fn load_key(host: &dyn Host, id: &str) -> StorageResult<MacKey> {
 /// attempt); on a head conflict the head is re-read and everything rebuilt, at most 8 times.
 /// Returns the sequence numbers given to the drafts. Any other conflict is returned unchanged, so
 /// callers can treat e.g. "request already exists" as a duplicate delivery.
+///
+/// Each entry becomes a leaf of the Merkle tree: the same transaction writes the new head (with
+/// the tree's new right edge and root), an `audit-issue:` index key for an entry that names an
+/// issue, an `audit-day:` key for the first entry of a day, and any tile that filled
+/// (`tiles`). A head the key's anchor or MAC disagrees with fails closed (`AUDIT_BROKEN`).
 pub fn commit_with_audit(
     store: Store<'_>,
     key: &MacKey,
@@ -268,31 +433,61 @@ pub fn commit_with_audit(
         None => store.get_raw(keys::AUDIT_HEAD)?,
     };
     for _ in 0..MAX_APPEND_ATTEMPTS {
-        let head: Head = match &head_raw {
-            Some(t) => crate::storage::decode(keys::AUDIT_HEAD, t)?,
-            None => Head::genesis(),
-        };
         let mut tx = store.tx();
         build(&mut tx)?;
+        if drafts.is_empty() {
+            return tx.commit().map(|()| Vec::new());
+        }
+        let head: Option<Head> = head_raw
+            .as_deref()
+            .map(|t| crate::storage::decode(keys::AUDIT_HEAD, t))
+            .transpose()?;
+        let edge = checked_edge(head.as_ref(), key).map_err(|d| broken(store, d))?;
+        let head = head.unwrap_or_else(Head::genesis);
         let now = store.host.now_ms();
+        let today = time::day(now);
         let (mut seq, mut prev) = (head.seq, head.entry_hash.clone());
         let mut seqs = Vec::with_capacity(drafts.len());
+        let mut leaves = Vec::with_capacity(drafts.len());
         for d in drafts {
             seq += 1;
             let entry = seal(d, seq, &prev, now, key);
+            let digest: merkle::Hash = unhex(&entry.entry_hash)
+                .and_then(|b| b.try_into().ok())
+                .expect("entry hashes are 32 bytes of hex");
+            leaves.push(merkle::leaf_hash(&digest));
+            if let Some(name) = entry
+                .issue_key
+                .as_deref()
+                .map(|i| keys::audit_issue(i, seq))
+            {
+                // An issue key Forge's key rules refuse is not indexed (the entry still is).
+                if crate::storage::check_key(&name).is_ok() {
+                    tx.set(&name, &seq)?;
+                }
+            }
             prev = entry.entry_hash.clone();
             tx.create(&keys::audit_event(seq), &entry)?;
             seqs.push(seq);
         }
-        if !drafts.is_empty() {
-            let new_head = Head::signed(seq, prev.clone(), key);
-            tx.set_if_current(keys::AUDIT_HEAD, &new_head, head_raw.as_deref())?;
+        if head.day != today {
+            tx.set(&keys::audit_day(&today), &seqs[0])?;
         }
+        let touched = tiles::upper_tiles_touched(edge.size, leaves.len() as u64);
+        let upper = if touched.is_empty() {
+            Default::default()
+        } else {
+            tiles::read(store, &touched.into_iter().collect())?
+        };
+        let grown = tiles::append(&edge, &leaves, &upper).map_err(|d| broken(store, d))?;
+        for (name, text) in &grown.writes {
+            tx.set(name, text)?;
+        }
+        let new_head = Head::signed(seq, prev.clone(), &grown.edge, today, key);
+        tx.set_if_current(keys::AUDIT_HEAD, &new_head, head_raw.as_deref())?;
         match tx.commit() {
             Ok(()) => {
-                if !drafts.is_empty() {
-                    super::anchor::advance(store.host, seq, &prev);
-                }
+                super::anchor::advance(store.host, key, seq, &prev);
                 return Ok(seqs);
             }
             Err(StorageError::Conflict(k))

@@ -7,18 +7,29 @@
 //! `audit-head` names the last one. Appends are written in the same transaction as the change they
 //! describe, conditioned on the head they read, so concurrent appends never fork the chain: the
 //! loser re-reads the head and retries.
+//!
+//! Under the chain, the entries are the leaves of an RFC 6962 Merkle tree (`merkle`, stored as
+//! tiles: `tiles`), whose size and root are signed with an Ed25519 key (`checkpoint`) and
+//! witnessed in Jira, so an export or an evidence pack (`pack`) verifies offline with the public
+//! key alone, and verification (`verify`) runs as a resumable job over any length.
 
 pub mod anchor;
 pub mod chain;
+pub mod checkpoint;
+pub mod merkle;
+pub mod pack;
 pub mod retention;
-mod verify;
+pub mod tiles;
+pub mod verify;
+pub mod window;
+pub mod work;
 
 pub use chain::{
     canonical_json, commit_with_audit, mac_key, seal, AuditDraft, AuditEntry, Head, MacKey,
     GENESIS_HASH,
 };
 use serde_json::Value;
-pub use verify::{unverifiable, verify, Checkpoint, Problem, VerifyReport};
+pub use verify::{unverifiable, verify, Problem, RetentionPoint, VerifyReport};
 
 /// The top-level fields that differ between two versions of a settings record (bookkeeping
 /// fields left out), for the audit entry that records the change.

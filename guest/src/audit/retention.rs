@@ -3,14 +3,14 @@
 //! the daily retention sweep.
 //!
 //! Each batch deletes up to 20 of the oldest entries and, in the same transaction, moves the
-//! signed checkpoint (`audit-checkpoint`: the last pruned entry's seq and hash, MAC'd with the
+//! retention point (`audit-retention-point`: the last pruned entry's seq and hash, MAC'd with the
 //! audit key) onto the last one deleted. Verification starts from the checkpoint, so what remains
 //! still verifies, and a crash between batches leaves a consistent chain. The head entry is never
 //! pruned. The checkpoint write is conditioned on the checkpoint read, so two sweeps running at
 //! once cannot both move it.
 
 use super::chain::{mac, mac_key, AuditEntry};
-use super::verify::Checkpoint;
+use super::verify::RetentionPoint;
 use crate::error::AppResult;
 use crate::host::{Host, Level};
 use crate::storage::{keys, StorageError, Store};
@@ -20,8 +20,9 @@ pub const ENV_AUDIT_DAYS: &str = "AICLEARANCE_AUDIT_RETENTION_DAYS";
 pub const ENV_IDENTITY_DAYS: &str = "AICLEARANCE_IDENTITY_RETENTION_DAYS";
 pub const DEFAULT_DAYS: u64 = 365;
 const DAY_MS: u64 = 86_400_000;
-/// Entries deleted per transaction (plus the checkpoint: within Forge's 25 operations).
-const BATCH: usize = 20;
+/// Entries deleted per transaction, each with its issue index key, plus the retention point:
+/// within Forge's 25 operations.
+const BATCH: usize = 12;
 
 /// A retention period from the environment: whole days in 1..=3650, else `fallback` (and a
 /// warning, so a typo does not silently keep or drop data).
@@ -75,21 +76,28 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
             break;
         };
         let key = mac_key(store, None)?;
-        let cp = Checkpoint {
+        let cp = RetentionPoint {
             seq: last.seq,
             entry_hash: last.entry_hash.clone(),
             mac_key_id: key.id.clone(),
             mac: mac(
                 &key.key,
-                &format!("checkpoint:{}:{}", last.seq, last.entry_hash),
+                &RetentionPoint::message(last.seq, &last.entry_hash),
             ),
         };
-        let current = store.get_raw(keys::AUDIT_CHECKPOINT)?;
+        let current = store.get_raw(keys::AUDIT_RETENTION_POINT)?;
         let mut tx = store.tx();
-        for (k, raw, _) in &old {
+        for (k, raw, entry) in &old {
             tx.delete_if_current(k, raw)?;
+            // The entry's issue index goes with it; its leaf hash stays in the tiles.
+            if let Some(issue) = &entry.issue_key {
+                let index = keys::audit_issue(issue, entry.seq);
+                if crate::storage::check_key(&index).is_ok() {
+                    tx.delete(&index)?;
+                }
+            }
         }
-        tx.set_if_current(keys::AUDIT_CHECKPOINT, &cp, current.as_deref())?;
+        tx.set_if_current(keys::AUDIT_RETENTION_POINT, &cp, current.as_deref())?;
         match tx.commit() {
             Ok(()) => pruned += old.len() as u64,
             Err(StorageError::Conflict(_)) if conflicts < 3 => conflicts += 1, // another sweep
@@ -105,5 +113,50 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
             ),
         );
     }
+    // The indexes of what is gone: signed checkpoints of trees that end at or before the
+    // retention point (the latest one is a separate record and stays), and days before the
+    // cutoff. Each key's name says whether it is due, so this reads only what it deletes.
+    if let Some(rp) = store.get::<RetentionPoint>(keys::AUDIT_RETENTION_POINT)? {
+        prune_keys(store, keys::AUDIT_CHECKPOINT_PREFIX, budget, |rest| {
+            rest.parse::<u64>().is_ok_and(|size| size <= rp.seq)
+        })?;
+    }
+    let first_day = crate::time::day(cutoff);
+    prune_keys(store, keys::AUDIT_DAY_PREFIX, budget, |day| {
+        day < first_day.as_str()
+    })?;
     Ok(pruned)
+}
+
+/// Deletes keys under `prefix` in key order while `due(rest of the key)` holds, at most
+/// `budget`, 20 to a transaction.
+fn prune_keys(
+    store: Store<'_>,
+    prefix: &str,
+    budget: usize,
+    due: impl Fn(&str) -> bool,
+) -> AppResult<usize> {
+    let mut deleted = 0;
+    while deleted < budget && store.host.remaining_ms() > 10_000 {
+        let page = store
+            .host
+            .kvs_query(prefix, None, crate::storage::MAX_PAGE)?;
+        let names: Vec<String> = page
+            .entries
+            .into_iter()
+            .map(|e| e.key)
+            .take_while(|k| due(&k[prefix.len()..]))
+            .take(budget - deleted)
+            .collect();
+        if names.is_empty() {
+            break;
+        }
+        let mut tx = store.tx();
+        for k in &names {
+            tx.delete(k)?;
+        }
+        tx.commit()?;
+        deleted += names.len();
+    }
+    Ok(deleted)
 }

@@ -1,7 +1,6 @@
 //! The admin page (spec §4.1, §4.6, §6): overview readiness, the requests surface, exports,
 //! insights and governance-log search. Every function here is called behind `require_admin`.
 
-use super::export::{self, Format};
 use super::grants::Grant;
 use super::jobs;
 use super::rollups::Rollups;
@@ -14,9 +13,6 @@ use crate::intake::config;
 use crate::requests::Request;
 use crate::storage::{keys, Store};
 use serde_json::{json, Value};
-
-/// Rows per export page (a page stays far below Forge's response limits).
-pub const EXPORT_PAGE: usize = 500;
 
 /// Readiness cards and counters (CL-169, CL-170).
 pub fn overview(host: &dyn Host) -> AppResult<Value> {
@@ -187,7 +183,7 @@ pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
     )
 }
 
-fn request_row(r: &Request) -> Value {
+pub(crate) fn request_row(r: &Request) -> Value {
     json!({
         "issueKey": r.issue_key, "projectKey": r.project_key, "requester": r.requester_account_id,
         "tool": r.tool_key(), "toolName": r.tool_name(), "riskLevel": r.risk().as_str(),
@@ -197,7 +193,7 @@ fn request_row(r: &Request) -> Value {
     })
 }
 
-fn grant_row(g: &Grant) -> Value {
+pub(crate) fn grant_row(g: &Grant) -> Value {
     json!({
         "grantId": g.id, "issueKey": g.issue_key, "accountId": g.account_id, "tool": g.tool_key,
         "toolName": g.tool_name, "riskLevel": g.risk_level, "status": g.status.as_str(),
@@ -205,179 +201,6 @@ fn grant_row(g: &Grant) -> Value {
         "decisionSource": g.decision_source, "policyVersion": g.policy_version,
         "extensions": g.extensions.len(), "endedAt": g.ended_at,
     })
-}
-
-const REQUEST_COLUMNS: &[&str] = &[
-    "issueKey",
-    "projectKey",
-    "requester",
-    "tool",
-    "toolName",
-    "riskLevel",
-    "durationDays",
-    "decision",
-    "decisionSource",
-    "decidedAt",
-    "decidedBy",
-    "grantId",
-    "policyVersion",
-    "requestedAt",
-];
-const GRANT_COLUMNS: &[&str] = &[
-    "grantId",
-    "issueKey",
-    "accountId",
-    "tool",
-    "toolName",
-    "riskLevel",
-    "status",
-    "durationDays",
-    "grantedAt",
-    "expiresAt",
-    "decisionSource",
-    "policyVersion",
-    "extensions",
-    "endedAt",
-];
-const AUDIT_COLUMNS: &[&str] = &[
-    "seq",
-    "type",
-    "at",
-    "actor",
-    "issueKey",
-    "subject",
-    "data",
-    "policyVersion",
-    "macKeyId",
-    "prevHash",
-    "entryHash",
-    "entryMac",
-];
-
-/// Exports (CL-180…CL-183): requests or grants created inside the window, or audit events;
-/// default 90 days, at most 365; CSV or JSON; paged by `cursor` for large windows.
-pub fn export(host: &dyn Host, what: &str, p: &Value) -> AppResult<Value> {
-    let store = Store::new(host);
-    let format = export::format(p.get("format"))?;
-    let (from, to) = export::window(host.now_ms(), p.get("from"), p.get("to"))?;
-    let cursor = cursor_of(p)?;
-    let mut rows: Vec<Value> = Vec::new();
-    let mut next: Option<String> = None;
-    let columns: &[&str] = match what {
-        "requests" | "grants" => {
-            let prefix = if what == "requests" {
-                keys::REQUEST_BY_TIME_PREFIX
-            } else {
-                keys::GRANT_BY_TIME_PREFIX
-            };
-            let months = months_between(from, to);
-            // Our cursor: the month being read and the KVS cursor inside it.
-            let (mut mi, mut kv) = match &cursor {
-                None => (0, None),
-                Some(c) => {
-                    let v: Value = serde_json::from_str(c)
-                        .map_err(|_| AppError::invalid("CURSOR_INVALID", "not an export cursor"))?;
-                    let m = v["m"].as_str().unwrap_or("");
-                    let i = months.iter().position(|x| x == m).ok_or_else(|| {
-                        AppError::invalid("CURSOR_INVALID", "the cursor is for another window")
-                    })?;
-                    (i, v["c"].as_str().map(String::from))
-                }
-            };
-            'months: while mi < months.len() {
-                let month_prefix = format!("{prefix}{}:", months[mi]);
-                loop {
-                    let page = store.page::<String>(&month_prefix, kv.as_deref(), 20)?;
-                    let mut want = Vec::new();
-                    for (k, id) in &page.items {
-                        let at: u64 = k[month_prefix.len()..]
-                            .split(':')
-                            .next()
-                            .and_then(|x| x.parse().ok())
-                            .unwrap_or(0);
-                        if (from..=to).contains(&at) {
-                            want.push(if what == "requests" {
-                                keys::request(id)
-                            } else {
-                                keys::grant(id)
-                            });
-                        }
-                    }
-                    let found = store.batch_get(&want)?;
-                    for k in &want {
-                        if let Some(t) = found.get(k) {
-                            rows.push(if what == "requests" {
-                                request_row(&crate::storage::decode::<Request>(k, t)?)
-                            } else {
-                                grant_row(&crate::storage::decode::<Grant>(k, t)?)
-                            });
-                        }
-                    }
-                    kv = page.next_cursor;
-                    if kv.is_none() {
-                        break;
-                    }
-                    if rows.len() >= EXPORT_PAGE {
-                        next = Some(json!({"m": months[mi], "c": kv}).to_string());
-                        break 'months;
-                    }
-                }
-                mi += 1;
-            }
-            if what == "requests" {
-                REQUEST_COLUMNS
-            } else {
-                GRANT_COLUMNS
-            }
-        }
-        _ => {
-            let mut cur = cursor;
-            loop {
-                let page =
-                    store.page::<AuditEntry>(keys::AUDIT_EVENT_PREFIX, cur.as_deref(), 20)?;
-                for (_, e) in page.items {
-                    let at = crate::time::parse(&e.at).unwrap_or(0);
-                    if (from..=to).contains(&at) {
-                        rows.push(serde_json::to_value(&e).expect("serializes"));
-                    }
-                }
-                match page.next_cursor {
-                    Some(c) if rows.len() < EXPORT_PAGE => cur = Some(c),
-                    Some(c) => {
-                        next = Some(c);
-                        break;
-                    }
-                    None => break,
-                }
-            }
-            AUDIT_COLUMNS
-        }
-    };
-    let range = json!({"from": crate::time::rfc3339(from), "to": crate::time::rfc3339(to)});
-    Ok(match format {
-        Format::Json => {
-            json!({"format": "json", "range": range, "rows": rows, "count": rows.len(), "nextCursor": next})
-        }
-        Format::Csv => {
-            json!({"format": "csv", "range": range, "csv": export::to_csv(columns, &rows),
-                              "count": rows.len(), "nextCursor": next})
-        }
-    })
-}
-
-/// "YYYY-MM" of every month the window touches (at most 13 for a 365-day window).
-fn months_between(from: u64, to: u64) -> Vec<String> {
-    let month = |ms: u64| crate::time::rfc3339(ms)[..7].to_string();
-    let mut out = vec![month(from)];
-    let mut t = from;
-    while month(t) != month(to) {
-        t += 28 * 86_400_000;
-        let m = month(t.min(to));
-        if out.last() != Some(&m) {
-            out.push(m);
-        }
-    }
-    out
 }
 
 /// Governance-log search (CL-143): entries newest first, filtered by `type`, `issueKey`, `actor`,
@@ -437,7 +260,7 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
     };
     let head: Option<crate::audit::Head> = store.get(keys::AUDIT_HEAD)?;
     let floor = store
-        .get::<crate::audit::Checkpoint>(keys::AUDIT_CHECKPOINT)?
+        .get::<crate::audit::RetentionPoint>(keys::AUDIT_RETENTION_POINT)?
         .map_or(1, |c| c.seq + 1);
     let at_of = |e: &AuditEntry| crate::time::parse(&e.at).unwrap_or(0);
     // The highest sequence number to look at: below the cursor, at most the head.
@@ -530,7 +353,7 @@ pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
     let store = Store::new(host);
     let mut r: Rollups = store.get(keys::ANALYTICS_ROLLUPS)?.unwrap_or_default();
     // Retention may have pruned entries this runner never saw: skip to the first one left.
-    if let Some(cp) = store.get::<crate::audit::Checkpoint>(keys::AUDIT_CHECKPOINT)? {
+    if let Some(cp) = store.get::<crate::audit::RetentionPoint>(keys::AUDIT_RETENTION_POINT)? {
         if r.last_seq < cp.seq {
             host.log(
                 Level::Warn,

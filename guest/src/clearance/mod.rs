@@ -10,12 +10,14 @@
 //! - `escalation`, `reminders`: the hourly SLA escalation, expiry notices and daily recertification.
 //! - `notices`: the issue comment and transition that follow a decision.
 //! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
-//! - `seed`, `labels`, `export`, `rollups`: seed catalog, expiry labels, exports, insights.
+//! - `exports`: exports by time, a page at a time or as a resumable job (`export`: CSV, windows).
+//! - `seed`, `labels`, `rollups`: seed catalog, expiry labels, insights.
 
 pub mod admin;
 pub mod decision;
 pub mod escalation;
 pub mod export;
+pub mod exports;
 pub mod governance;
 pub mod grants;
 pub mod jobs;

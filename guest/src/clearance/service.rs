@@ -64,6 +64,9 @@ pub const RESOLVERS: &[&str] = &[
     "admin.exports.requests",
     "admin.exports.grants",
     "admin.exports.audit",
+    "admin.exports.start",
+    "admin.exports.status",
+    "admin.exports.part",
     "admin.insights",
     "admin.audit.search",
     "admin.audit.get",
@@ -179,8 +182,16 @@ fn admin_resolve(
             super::export::format(p.get("format"))?;
             super::export::window(host.now_ms(), p.get("from"), p.get("to"))?;
             ratelimit::take(store, ratelimit::EXPORTS, who)?;
-            admin::export(host, &key["admin.exports.".len()..], p)
+            super::exports::page(host, &key["admin.exports.".len()..], p)
         }
+        "admin.exports.start" => {
+            super::export::format(p.get("format"))?;
+            super::export::window(host.now_ms(), p.get("from"), p.get("to"))?;
+            ratelimit::take(store, ratelimit::EXPORTS, who)?;
+            super::exports::start_job(host, who, p)
+        }
+        "admin.exports.status" => super::exports::status(host, p),
+        "admin.exports.part" => super::exports::part(host, p),
         "admin.insights" => admin::insights(host, p),
         "admin.audit.search" => admin::audit_search(host, p),
         "admin.audit.get" => admin::audit_get(host, p),

@@ -73,20 +73,69 @@ pub struct Spend {
     pub failed: bool,
 }
 
+/// What [`add`] would read first, read before a provider call so that after it only the
+/// commit remains: a crash between the answer and the recorded row is what re-bills.
+pub struct Prefetch {
+    month: String,
+    usage: Option<String>,
+    head: Option<String>,
+    key: crate::audit::MacKey,
+}
+
+/// The month's usage, the audit head and the audit key: one `batch-get` and one secret read.
+pub fn prefetch(host: &dyn Host) -> AppResult<Prefetch> {
+    let store = Store::new(host);
+    let m = month(host.now_ms());
+    let names = [
+        key(&m),
+        crate::storage::keys::AUDIT_HEAD.to_string(),
+        crate::storage::keys::AUDIT_MAC_KEY_ID.to_string(),
+    ];
+    let got = store.batch_get(&names)?;
+    let mac = crate::audit::mac_key(
+        store,
+        Some(got.get(crate::storage::keys::AUDIT_MAC_KEY_ID).cloned()),
+    )?;
+    Ok(Prefetch {
+        usage: got.get(&names[0]).cloned(),
+        head: got.get(crate::storage::keys::AUDIT_HEAD).cloned(),
+        month: m,
+        key: mac,
+    })
+}
+
 /// Adds one run: tokens, the execution and a failure, in one transaction with `extra` (the
-/// execution row), conditioned on the stored usage and retried on a lost race.
+/// execution row) and `audit`, conditioned on the stored usage and retried on a lost race.
+/// `pre` saves the reads when they were made before the provider call.
 pub fn add(
     host: &dyn Host,
     definition: &str,
     approval: &str,
     spend: Spend,
-    extra: &dyn Fn(&mut crate::storage::Tx<'_>) -> AppResult<()>,
+    extra: &dyn Fn(&mut crate::storage::Tx<'_>) -> crate::storage::StorageResult<()>,
+    audit: Option<&crate::audit::AuditDraft>,
+    pre: Option<Prefetch>,
 ) -> AppResult<()> {
     let tokens = spend.tokens;
     let store = Store::new(host);
     let k = key(&month(host.now_ms()));
+    // A prefetch from the same month stands in for the first reads.
+    let mut pre = pre.filter(|p| key(&p.month) == k);
+    let drafts: Vec<crate::audit::AuditDraft> = audit.into_iter().cloned().collect();
+    let mac = match (&pre, drafts.is_empty()) {
+        (_, true) => None,
+        (Some(p), false) => Some(crate::audit::MacKey {
+            id: p.key.id.clone(),
+            key: p.key.key.clone(),
+            anchor: p.key.anchor.clone(),
+        }),
+        (None, false) => Some(crate::audit::mac_key(store, None)?),
+    };
     for _ in 0..8 {
-        let raw = store.get_raw(&k)?;
+        let (raw, head) = match pre.take() {
+            Some(p) => (p.usage, Some(p.head)),
+            None => (store.get_raw(&k)?, None),
+        };
         let mut u: Usage = match &raw {
             Some(t) => crate::storage::decode(&k, t)?,
             None => Usage {
@@ -111,10 +160,20 @@ pub fn add(
         if tokens > 0 && (u.by_approval.len() < 2_000 || u.by_approval.contains_key(approval)) {
             *u.by_approval.entry(approval.to_string()).or_default() += tokens;
         }
-        let mut tx = store.tx();
-        tx.set_if_current(&k, &u, raw.as_deref())?;
-        extra(&mut tx)?;
-        match tx.commit() {
+        // The AI read's audit entry (hashes, never the text) commits with its row and usage.
+        let build = |tx: &mut crate::storage::Tx<'_>| {
+            tx.set_if_current(&k, &u, raw.as_deref())?;
+            extra(tx)
+        };
+        let done = match &mac {
+            Some(m) => crate::audit::commit_with_audit(store, m, head, &drafts, build).map(|_| ()),
+            None => {
+                let mut tx = store.tx();
+                build(&mut tx)?;
+                tx.commit()
+            }
+        };
+        match done {
             Ok(()) => return Ok(()),
             Err(StorageError::Conflict(c)) if c == k => continue,
             Err(e) => return Err(e.into()),

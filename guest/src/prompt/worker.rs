@@ -455,6 +455,8 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         Err(crate::storage::StorageError::Conflict(_)) => return Ok(Some(5)),
         Err(e) => return Err(e.into()),
     }
+    // What recording the answer needs is read now, so after the call only the commit remains.
+    let pre = usage::prefetch(host)?;
     let started = host.now_ms();
     let outcome: Result<ProviderCompletion, providers::ProviderFailure> = match host.fetch(&req) {
         Ok(r) => providers::parse_response(settings.provider, &r),
@@ -525,6 +527,22 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         effect.queued_ms = host.now_ms() + u64::from(wait) * 1000;
     }
     let row_key = exec_key(&row_id);
+    // The try that ends the job is the AI read the evidence names: hashes of what was sent and
+    // what came back, never the text (the row keeps that, for administrators, for 90 days).
+    let read = retry.is_none().then(|| {
+        let sha = |t: &str| {
+            crate::audit::chain::hex(&<sha2::Sha256 as sha2::Digest>::digest(t.as_bytes()))
+        };
+        let mut d = crate::audit::AuditDraft::new("ai_read_recorded", "app");
+        d.issue_key = Some(a.issue.key.clone());
+        d.subject = json!({"approvalId": a.id, "stepId": step.id});
+        d.data = json!({
+            "provider": exec.provider, "model": exec.model, "attempt": exec.attempt,
+            "promptSha256": sha(&exec.prompt), "answerSha256": sha(&exec.response),
+            "tokensIn": exec.tokens_in, "tokensOut": exec.tokens_out, "errorCode": exec.error_code,
+        });
+        d
+    });
     usage::add(
         host,
         &a.definition_id,
@@ -543,6 +561,8 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             }
             Ok(())
         },
+        read.as_ref(),
+        Some(pre),
     )?;
     if let Some(code) = exec.error_code {
         // The admin sees a transient failure even though the retry may fix it.
@@ -669,10 +689,18 @@ fn fail_uncalled(
             called: false,
             failed: true,
         };
-        usage::add(host, definition_id, &effect.approval_id, spend, &|tx| {
-            tx.set(&key, &effect)?;
-            Ok(())
-        })?;
+        usage::add(
+            host,
+            definition_id,
+            &effect.approval_id,
+            spend,
+            &|tx| {
+                tx.set(&key, &effect)?;
+                Ok(())
+            },
+            None,
+            None,
+        )?;
     }
     effects::finish(host, &effect, c)
 }

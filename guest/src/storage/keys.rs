@@ -45,20 +45,50 @@ pub fn intake_rejection(issue_id: &str) -> String {
 }
 pub const INTAKE_REJECTION_PREFIX: &str = "intake-rejection:";
 
-/// The audit chain: entries by zero-padded sequence, the head, and the retention checkpoint.
+/// The audit chain: entries by zero-padded sequence, the head, and the retention point.
 pub fn audit_event(seq: u64) -> String {
     format!("audit-event:{seq:012}")
 }
 pub const AUDIT_EVENT_PREFIX: &str = "audit-event:";
 pub const AUDIT_HEAD: &str = "audit-head";
-pub const AUDIT_CHECKPOINT: &str = "audit-checkpoint";
-/// Which secret holds the audit MAC key (`audit-mac-key:<id>` in secret storage).
+/// Where retention cut the chain: the last pruned entry's seq and hash, MAC'd.
+pub const AUDIT_RETENTION_POINT: &str = "audit-retention-point";
+/// Which secret holds the audit MAC key (`audit-mac-key:<id>` in secret storage, with the
+/// chain's anchor beside it).
 pub const AUDIT_MAC_KEY_ID: &str = "audit-mac-key-id";
 pub fn audit_mac_secret(id: &str) -> String {
     format!("audit-mac-key:{id}")
 }
-/// The chain's length anchor, in secret storage (out of reach of a KVS rollback; D-48).
-pub const AUDIT_ANCHOR_SECRET: &str = "audit-anchor";
+/// Secret: which MAC key the chain uses, so a KVS wipe cannot make the app start a new chain.
+pub const AUDIT_KEYRING_SECRET: &str = "audit-keyring";
+/// The entries that name an issue (the evidence pack reads these), one key per entry.
+pub fn audit_issue(issue_key: &str, seq: u64) -> String {
+    format!("audit-issue:{issue_key}:{seq:012}")
+}
+pub fn audit_issue_prefix(issue_key: &str) -> String {
+    format!("audit-issue:{issue_key}:")
+}
+/// The first entry of each day (`YYYY-MM-DD`): exports by time start reading there.
+pub fn audit_day(day: &str) -> String {
+    format!("audit-day:{day}")
+}
+pub const AUDIT_DAY_PREFIX: &str = "audit-day:";
+/// An append found the chain broken (rolled back, wiped, edited head): what and when.
+pub const AUDIT_BROKEN: &str = "audit-broken";
+/// The public half of the checkpoint signing key; the seed is the secret
+/// `audit-signing-key:<key id>`.
+pub const AUDIT_SIGNING_KEY: &str = "audit-signing-key";
+pub fn audit_signing_secret(key_id: &str) -> String {
+    format!("audit-signing-key:{key_id}")
+}
+/// Signed checkpoints: the latest, and each by tree size.
+pub const AUDIT_CHECKPOINT_LATEST: &str = "audit-checkpoint-latest";
+pub fn audit_checkpoint(size: u64) -> String {
+    format!("audit-checkpoint:{size:012}")
+}
+pub const AUDIT_CHECKPOINT_PREFIX: &str = "audit-checkpoint:";
+/// Verification progress: what is verified, the run under way, the last report.
+pub const AUDIT_VERIFY: &str = "audit-verify";
 
 /// Short-lived cache of a user's admin check (Jira permission calls are expensive).
 pub fn access_cache(account_id: &str) -> String {

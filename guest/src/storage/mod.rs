@@ -34,6 +34,9 @@ pub enum StorageError {
     },
     /// A transaction condition (or fail-if-exists) failed on this key.
     Conflict(String),
+    /// The audit chain disagrees with its anchor or its own signatures: nothing may be appended
+    /// on top of it (`AUDIT_BROKEN`).
+    AuditBroken(String),
     Host(HostError),
 }
 
@@ -64,6 +67,13 @@ impl From<StorageError> for AppError {
             StorageError::Conflict(k) => {
                 AppError::conflict("STORAGE_CONFLICT", format!("concurrent change on {k}"))
             }
+            StorageError::AuditBroken(detail) => AppError::conflict(
+                "AUDIT_BROKEN",
+                format!(
+                    "the audit trail is broken ({detail}); no change can be recorded until an \
+                     administrator restores it (Governance logs)"
+                ),
+            ),
             StorageError::Host(h) => h.into(),
         }
     }
@@ -340,7 +350,13 @@ impl<'h> Store<'h> {
             loop {
                 let page = self.page::<T>(&p, cursor.as_deref(), MAX_PAGE)?;
                 for (k, v) in page.items {
-                    let ms = index_ms(&k);
+                    // The time is the field right after `prefix` (which may itself hold colons,
+                    // e.g. a month: `request-by-time:2026-11:<ms>:<id>`).
+                    let ms = k[prefix.len()..]
+                        .split(':')
+                        .next()
+                        .and_then(|x| x.parse().ok())
+                        .unwrap_or(u64::MAX);
                     if ms > to_ms {
                         return Ok(out);
                     }

@@ -121,6 +121,12 @@ pub fn handle(
         return (error_response(404, None, "Not found"), 0);
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["rest", "forge", "1", "app", "properties", rest @ ..] = parts.as_slice() {
+        return (
+            app_property(site, principal, &req.method, rest, req.body.as_deref()),
+            0,
+        );
+    }
     let scope = required_scope(&req.method, &parts);
     if !scopes.iter().any(|s| s == scope) {
         // What Jira answers a Forge app calling outside its granted scopes (the scope the call
@@ -753,4 +759,58 @@ fn get_issue(
         v["names"] = shapes::names(site, &v["fields"]);
     }
     ok(200, v)
+}
+
+/// `/rest/forge/1/app/properties[/{propertyKey}]`: Forge app properties (the optional
+/// `write:app-data:jira` scope is not required yet; only `asApp()` calls are accepted).
+fn app_property(
+    site: &mut Site,
+    principal: Principal,
+    method: &str,
+    rest: &[&str],
+    body: Option<&str>,
+) -> HttpResponse {
+    if principal != Principal::App {
+        return ok(
+            403,
+            json!({"errorMessages": ["Access to this resource must be authenticated as an app."]}),
+        );
+    }
+    let message =
+        |status: u16, text: &str| ok(status, json!({"message": text, "statusCode": status}));
+    match (method, rest) {
+        ("GET", []) => ok(
+            200,
+            json!({"keys": site.app_properties.keys().map(|k| json!({"key": k})).collect::<Vec<_>>()}),
+        ),
+        (_, [key]) if key.len() > 127 => {
+            message(400, "The property key can't be longer than 127 characters.")
+        }
+        ("GET", [key]) => match site.app_properties.get(*key) {
+            Some(v) => ok(200, json!({"key": key, "value": v})),
+            None => message(404, "Property not found."),
+        },
+        ("PUT", [key]) => {
+            let text = body.unwrap_or("");
+            let value: Option<Value> = serde_json::from_str(text).ok();
+            match value {
+                _ if text.len() > 32_768 => {
+                    message(400, "The value is longer than 32768 characters.")
+                }
+                None | Some(Value::Null) => message(400, "The value isn't valid JSON."),
+                Some(v) => {
+                    if site.app_properties.insert(key.to_string(), v).is_some() {
+                        message(200, "Property updated.")
+                    } else {
+                        message(201, "Property created.")
+                    }
+                }
+            }
+        }
+        ("DELETE", [key]) => match site.app_properties.remove(*key) {
+            Some(_) => ok(204, Value::Null),
+            None => message(404, "Property not found."),
+        },
+        _ => error_response(404, None, "Not found"),
+    }
 }

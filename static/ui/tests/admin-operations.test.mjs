@@ -1,17 +1,21 @@
 // console-site: scenario
 //
 // The admin's operational sections (Jira settings → Apps → AI Clearance): Requests (one table
-// for every category, single and bulk decisions with a confirmation step, manual tasks, exports
-// that download as files), Insights (charts whose numbers are admin.insights') and Governance
-// logs (search, the detail drawer with the chain fields, chain verification). Headless Chromium
-// (playwright-core) against `host-sim serve --paused` on the default site with its scenario.
+// for every category, single and bulk decisions with a confirmation step, manual tasks, export
+// jobs whose file downloads when done, a request's evidence pack), Insights (charts whose numbers
+// are admin.insights') and Governance logs (search, the detail drawer with the chain fields, the
+// audit trail's integrity: verification runs with progress, checkpoints, the verifier key).
+// Headless Chromium (playwright-core) against `host-sim serve --paused` on the default site with
+// its scenario; background jobs (verification, exports) run when a test advances the clock.
 // Run alone: CONSOLE_URL=http://127.0.0.1:8802 node --test tests/admin-operations.test.mjs
 //
-// covers: CL-175, CL-176, CL-177, CL-180, CL-181, CL-182, CL-185, CL-143, CL-142, CL-902, CL-905
+// covers: CL-175, CL-176, CL-177, CL-180, CL-181, CL-182, CL-183, CL-185, CL-143, CL-142, CL-902, CL-905
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { ADMIN, JONAS, URL, SHOTS, consoleApi, frame, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
 if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
@@ -61,6 +65,47 @@ async function createRequest(tool, summary) {
   });
   assert.equal(made.ok, true, JSON.stringify(made));
   return made.issueKey;
+}
+
+/** Advances the simulated clock a minute at a time until `done()` holds (background jobs run a
+ *  slice a minute); fails after `max` minutes. */
+async function advanceUntil(done, what, max = 10) {
+  for (let i = 0; i < max; i++) {
+    if (await done()) return;
+    await tick('1m');
+  }
+  assert.ok(await done(), `${what} within ${max} simulated minutes`);
+}
+
+/** Rows the page-at-a-time export answers for the same window (every page, following nextCursor). */
+async function pagedRows(kind, from, to) {
+  let n = 0;
+  let cursor;
+  do {
+    const page = await data(`admin.exports.${kind}`, { format: 'json', from, to, ...(cursor ? { cursor } : {}) });
+    n += page.count;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return n;
+}
+
+/** Starts the export in `panel`, runs its job to the end (advancing the clock) and returns the
+ *  download, its text and the job as the server has it. */
+async function exportJob(page, panel) {
+  const downloaded = page.waitForEvent('download');
+  await panel.getByTestId('export-run').click();
+  const progress = panel.getByTestId('export-progress');
+  await progress.waitFor();
+  assert.equal(await progress.getAttribute('data-status'), 'running');
+  const id = await progress.getAttribute('data-job-id');
+  let job;
+  await advanceUntil(async () => {
+    ({ job } = await data('admin.exports.status', { id }));
+    return job.status !== 'running';
+  }, 'the export job finishes');
+  assert.equal(job.status, 'done', JSON.stringify(job));
+  const download = await downloaded;
+  return { download, text: fs.readFileSync(await download.path(), 'utf8'), job };
 }
 
 const CATEGORIES = ['pending', 'approved', 'denied', 'active', 'pendingProvision', 'historical', 'revoked', 'manualFollowUp'];
@@ -168,7 +213,7 @@ test('a manual follow-up task is completed from the Requests table', async () =>
   await page.close();
 });
 
-test('exports 90 days of requests as a CSV download; a range over 365 days shows the server\'s error next to the range (CL-180…CL-182)', async () => {
+test('exports 90 days of requests as a CSV file made by an export job, with progress and no row cap; a range over 365 days shows the server\'s error next to the range (CL-180…CL-182)', async () => {
   await tick('2m'); // a fresh export minute
   const now = (await consoleApi('clock')).now;
   const to = now.slice(0, 10);
@@ -179,16 +224,37 @@ test('exports 90 days of requests as a CSV download; a range over 365 days shows
   assert.equal(await panel.getByTestId('export-preset').inputValue(), 'default');
   await panel.getByTestId('export-dataset').selectOption('requests');
   await panel.getByTestId('export-format-csv').check();
-  const [download] = await Promise.all([page.waitForEvent('download'), panel.getByTestId('export-run').click()]);
+  const started = page.waitForEvent('download');
+  await panel.getByTestId('export-run').click();
+  // The job runs in the background: its progress shows (rows so far) until the clock moves.
+  const progress = panel.getByTestId('export-progress');
+  await progress.waitFor();
+  assert.equal(await progress.getAttribute('data-status'), 'running');
+  assert.match(await progress.textContent(), /Exporting requests \(CSV\) from .* 0 rows so far/);
+  await shot(page, 'admin-requests-export-running');
+  const id = await progress.getAttribute('data-job-id');
+  let job;
+  await advanceUntil(async () => {
+    ({ job } = await data('admin.exports.status', { id }));
+    return job.status !== 'running';
+  }, 'the export job finishes');
+  assert.equal(job.status, 'done', JSON.stringify(job));
+  const download = await started;
   assert.equal(download.suggestedFilename(), `ai-clearance-requests-${from}-${to}.csv`);
   const csv = fs.readFileSync(await download.path(), 'utf8');
   const [header, ...lines] = csv.split('\r\n').filter(Boolean);
   assert.equal(header, 'issueKey,projectKey,requester,tool,toolName,riskLevel,durationDays,decision,decisionSource,decidedAt,decidedBy,grantId,policyVersion,requestedAt');
-  assert.ok(lines.some((l) => l.startsWith('AIR-1,')), 'AIR-1 is in the export');
-  assert.ok(lines.some((l) => l.startsWith(`${story.single},`)), 'the request decided above is in the export');
+  // Every part of the job, in order, is the file: one header, then the job's rows.
+  assert.equal(lines.length, job.rows);
   const result = panel.getByTestId('export-result');
+  await result.waitFor();
   assert.equal(Number(await result.getAttribute('data-count')), lines.length);
   assert.equal(await panel.getByTestId('export-download').getAttribute('download'), `ai-clearance-requests-${from}-${to}.csv`);
+  await progress.waitFor({ state: 'detached' });
+  // The same window, page by page, has as many rows.
+  assert.equal(await pagedRows('requests', job.from, job.to), lines.length);
+  assert.ok(lines.some((l) => l.startsWith('AIR-1,')), 'AIR-1 is in the export');
+  assert.ok(lines.some((l) => l.startsWith(`${story.single},`)), 'the request decided above is in the export');
 
   // A custom range of more than 365 days: the server refuses; its error sits next to the range.
   await panel.getByTestId('export-preset').selectOption('custom');
@@ -202,6 +268,46 @@ test('exports 90 days of requests as a CSV download; a range over 365 days shows
   // The range is still there to correct.
   assert.equal(await panel.getByTestId('export-from').inputValue(), '2025-01-01');
   await shot(page, 'admin-requests-export');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('"Download evidence" on a request row saves its evidence pack, which verifies offline with the public key', async () => {
+  await tick('2m'); // evidence packs count against the export minute
+  const { publicKey } = await data('admin.audit.verify', {});
+  let category;
+  for (const c of ['pending', 'approved', 'denied']) {
+    if ((await data('admin.requests.list', { category: c })).items.some((x) => x.issueKey === 'AIR-1')) category = c;
+  }
+  assert.ok(category, 'AIR-1 is in one of the request lists');
+  const { page, ui } = await adminAt('requests');
+  await ui.getByTestId(`requests-filter-${category}`).click();
+  const row = ui.locator('[data-testid="request-row"][data-issue-key="AIR-1"]');
+  await row.waitFor();
+  // The button says which request it is for.
+  const button = row.getByRole('button', { name: 'Download evidence for AIR-1' });
+  assert.equal(await button.count(), 1);
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  assert.equal(download.suggestedFilename(), 'evidence-AIR-1.json');
+  const file = path.join(SHOTS, 'evidence-AIR-1.json');
+  await download.saveAs(file);
+  const text = fs.readFileSync(file, 'utf8');
+  const pack = JSON.parse(text);
+  assert.equal(pack.format, 'aiclearance.evidence.v1');
+  assert.equal(pack.issueKey, 'AIR-1');
+  assert.ok(pack.entries.length > 0);
+  // Saved byte for byte: canonical JSON with one final newline, as the server wrote it.
+  assert.ok(text.endsWith('}\n') && !text.endsWith('\n\n'));
+  const saved = row.getByTestId('action-result');
+  await saved.waitFor();
+  assert.match(await saved.textContent(), /Evidence pack for AIR-1 saved as evidence-AIR-1\.json/);
+  // The auditor's script accepts it with the key Governance logs shows.
+  const script = path.resolve('../../tools/evidence-verify/verify.mjs');
+  if (fs.existsSync(script)) {
+    const run = spawnSync(process.execPath, [script, file, '--key', publicKey.verifierKey], { encoding: 'utf8' });
+    assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+  }
+  await shot(page, 'admin-requests-evidence');
   assert.deepEqual(page.errors, []);
   await page.close();
 });
@@ -250,7 +356,7 @@ test('Insights draws its charts with the numbers admin.insights answers (CL-185)
   await page.close();
 });
 
-test('Governance logs: search by issue key, the drawer shows the chain fields, and Verify reports the chain verified (CL-143, CL-142)', async () => {
+test('Governance logs: search by issue key, the drawer shows the chain fields, and a full re-verification runs to "Verified up to entry N" (CL-143, CL-142)', async () => {
   const want = await data('admin.audit.search', { issueKey: 'AIR-1' });
   assert.ok(want.items.length > 1);
   const { page, ui } = await adminAt('logs');
@@ -274,16 +380,121 @@ test('Governance logs: search by issue key, the drawer shows the chain fields, a
   assert.deepEqual(JSON.parse(await drawer.getByTestId('log-data').textContent()), entry.data);
   await shot(page, 'admin-logs-drawer');
 
+  // Audit trail integrity: the verifier key for auditors, then a full re-verification run with
+  // its progress, to the end.
   await tick('2m'); // a fresh verification minute
-  await ui.getByTestId('logs-verify').click();
-  const verified = ui.getByTestId('logs-verify-result');
+  const before = await data('admin.audit.verify', {});
+  const integrity = ui.getByTestId('logs-integrity');
+  await integrity.waitFor();
+  assert.ok(before.publicKey, 'the scenario has a signing key');
+  assert.equal(await integrity.getByTestId('logs-verifier-key').inputValue(), before.publicKey.verifierKey);
+  assert.equal(await integrity.getByRole('textbox', { name: 'Public verifier key' }).count(), 1);
+  assert.match(await integrity.textContent(), /node verify\.mjs pack\.json --key/);
+  await integrity.getByTestId('logs-copy-key').click();
+  await integrity.getByTestId('logs-copy-result').filter({ hasText: /Copied|Copying/ }).waitFor();
+  assert.equal(Number(await integrity.getByTestId('logs-head').getAttribute('data-size')), before.head.seq);
+
+  await integrity.getByTestId('logs-verify-full').click();
+  const progress = integrity.getByTestId('logs-verify-progress');
+  await progress.waitFor();
+  assert.match(await progress.textContent(), /Full re-verification under way.*checked \d+ of \d+ entries/s);
+  assert.equal(await progress.locator('progress').count(), 1);
+  await shot(page, 'admin-logs-verifying');
+  let status;
+  await advanceUntil(async () => {
+    status = await data('admin.audit.verify', {});
+    return status.run === null;
+  }, 'the verification run finishes');
+  assert.equal(status.last.ok, true, JSON.stringify(status.last.problems));
+  assert.equal(status.verified.size, status.head.seq);
+  await integrity.getByTestId('logs-verified').filter({ hasText: `Verified up to entry ${status.head.seq} (` }).waitFor();
+  await progress.waitFor({ state: 'detached' });
+  const verified = integrity.getByTestId('logs-verify-result');
   await verified.waitFor();
   assert.equal(await verified.getAttribute('data-ok'), 'true');
-  const report = await data('admin.audit.verify', {});
-  assert.equal(report.ok, true);
-  assert.equal(Number(await verified.getAttribute('data-checked')), report.checked);
-  assert.match(await verified.textContent(), new RegExp(`verified.*${report.checked} entries checked`, 's'));
+  assert.equal(await verified.getAttribute('data-mode'), 'full');
+  assert.equal(Number(await verified.getAttribute('data-checked')), status.last.checked);
+  assert.match(await verified.textContent(), new RegExp(`verified.*intact up to entry ${status.head.seq}`, 's'));
+  assert.equal(await integrity.getByTestId('logs-verify-problems').count(), 0);
+
+  // Signing a checkpoint now covers the whole trail.
+  await integrity.getByTestId('logs-sign-checkpoint').click();
+  await integrity.getByTestId('logs-checkpoint-result').waitFor();
+  const signed = await data('admin.audit.verify', {});
+  assert.equal(signed.checkpoint.size, signed.head.seq);
+  assert.equal(Number(await integrity.getByTestId('logs-checkpoint').getAttribute('data-size')), signed.checkpoint.size);
+  assert.match(await integrity.getByTestId('logs-checkpoint').textContent(), new RegExp(`Up to entry ${signed.checkpoint.size}, signed`));
   await shot(page, 'admin-logs-verified');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('Governance logs exports the audit events as a JSON file by an export job, with the verifier key (CL-183)', async () => {
+  await tick('2m'); // a fresh export minute
+  const { publicKey } = await data('admin.audit.verify', {});
+  const { page, ui } = await adminAt('logs');
+  const panel = ui.getByTestId('logs-export');
+  await panel.waitFor();
+  await panel.getByTestId('export-format-json').check();
+  const { download, text, job } = await exportJob(page, panel);
+  assert.equal(download.suggestedFilename(), `ai-clearance-audit-${job.from.slice(0, 10)}-${job.to.slice(0, 10)}.json`);
+  const file = JSON.parse(text);
+  assert.equal(file.kind, 'audit');
+  assert.equal(file.rows.length, job.rows);
+  assert.ok(job.rows > 0);
+  assert.equal(file.verification.publicKey, publicKey.verifierKey);
+  const seqs = file.rows.map((r) => r.seq);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'entries oldest first');
+  const result = panel.getByTestId('export-result');
+  await result.waitFor();
+  assert.equal(Number(await result.getAttribute('data-count')), job.rows);
+  assert.equal(await pagedRows('audit', job.from, job.to), job.rows);
+  await shot(page, 'admin-logs-export');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('a broken audit trail shows a banner, and each problem of the last run as a sentence with its entry number', async () => {
+  // The simulator cannot tamper with its own trail from the browser: the test rewrites the
+  // status answer (admin.audit.verify) into one a damaged trail gives.
+  const problems = [
+    { seq: 12, kind: 'edited', detail: "the entry's content does not match its entryHash" },
+    { seq: 13, kind: 'broken-link', detail: 'prevHash does not match the previous entry' },
+    { seq: 40, kind: 'forged', detail: 'entryMac does not match (hash recomputed without the key?)' },
+    { seq: 88, kind: 'rolled-back', detail: 'the latest checkpoint is not a prefix of the current tree' },
+  ];
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.route('**/__console/api/invoke', async (route) => {
+    const body = route.request().postDataJSON();
+    if (body?.functionKey !== 'admin.audit.verify') return route.continue();
+    const answer = await (await route.fetch()).json();
+    if (answer.ok) {
+      answer.data.broken = { detectedAt: '2026-11-17T12:00:00.000Z', detail: 'the head disagrees with the MAC key anchor' };
+      answer.data.last = { ...answer.data.last, ok: false, mode: 'full', checked: 88, problems };
+    }
+    return route.fulfill({ json: answer });
+  });
+  await page.goto(`${URL}/#view=admin&as=${encodeURIComponent(ADMIN)}`);
+  const ui = frame(page, ADMIN_MODULE);
+  await ui.getByTestId('admin-nav-logs').click();
+  const banner = ui.getByTestId('logs-broken');
+  await banner.waitFor();
+  assert.equal(await banner.getAttribute('role'), 'alert');
+  assert.match(await banner.textContent(), /The audit trail is broken\..*cannot record any change/s);
+  const result = ui.getByTestId('logs-verify-result');
+  assert.equal(await result.getAttribute('data-ok'), 'false');
+  assert.match(await result.textContent(), /4 problems found in 88 entries checked/);
+  const items = await ui.getByTestId('logs-verify-problems').locator('li').evaluateAll((els) => els.map((e) => e.textContent));
+  assert.equal(items.length, 4);
+  assert.match(items[0], /^Entry 12: An entry's content was changed/);
+  assert.match(items[1], /^Entry 13: An entry does not follow on from the entry before it/);
+  assert.match(items[2], /^Entry 40: An entry or the head is not signed with the app's key/);
+  assert.match(items[3], /^Entry 88: The trail was rolled back or rewritten/);
+  // Sentences, not slugs.
+  for (const t of items) assert.doesNotMatch(t.split('Details:')[0], /edited|broken-link|forged|rolled-back/);
+  await shot(page, 'admin-logs-broken');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

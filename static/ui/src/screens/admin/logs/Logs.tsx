@@ -1,8 +1,9 @@
 import { useEffect, useRef, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
-import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
+import { Empty, ErrorMessage, formatDateTime, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
 import { ExportPanel } from '../requests/Export';
+import { IntegrityPanel } from './Integrity';
 import './logs.css';
 
 /** admin.audit.search items (guest/src/clearance/admin.rs `audit_search`). */
@@ -27,15 +28,6 @@ interface Entry extends Hit {
   prevHash: string;
   entryHash: string;
   entryMac: string;
-}
-/** admin.audit.verify (guest/src/audit/verify.rs VerifyReport). */
-interface VerifyReport {
-  ok: boolean;
-  checked: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  fromCheckpoint: number | null;
-  problems: { seq: number; kind: string; detail: string }[];
 }
 
 /** The event types the app writes (for the type filter's suggestions; any text is accepted). */
@@ -107,8 +99,10 @@ const CHAIN_FIELDS: { key: keyof Entry; label: string }[] = [
   { key: 'macKeyId', label: 'MAC key (macKeyId)' },
 ];
 
-/** Jira settings → AI Clearance → Governance logs (spec §6, §14; CL-141…CL-143, CL-183). */
-export default function Logs(_props: SectionProps) {
+/** Jira settings → AI Clearance → Governance logs (spec §6, §14; CL-141…CL-143, CL-183): the
+ *  audit trail's integrity (verification runs, checkpoints, the verifier key), search with the
+ *  entry drawer, and the export of audit events. */
+export default function Logs(props: SectionProps) {
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   const [hits, setHits] = useState<Hit[] | null>(null);
@@ -119,9 +113,6 @@ export default function Logs(_props: SectionProps) {
   const [open, setOpen] = useState<number | null>(null);
   const [entry, setEntry] = useState<Entry | null>(null);
   const [entryError, setEntryError] = useState<ResolverError | null>(null);
-  const [verify, setVerify] = useState<VerifyReport | null>(null);
-  const [verifying, setVerifying] = useState(false);
-  const [verifyError, setVerifyError] = useState<ResolverError | null>(null);
   const drawer = useRef<HTMLElement>(null);
 
   const search = async (f: Filters, more = false) => {
@@ -165,50 +156,12 @@ export default function Logs(_props: SectionProps) {
     }
   }, [open]);
 
-  const runVerify = async () => {
-    setVerifying(true);
-    setVerifyError(null);
-    try {
-      setVerify(await call<VerifyReport>('admin.audit.verify'));
-    } catch (e) {
-      setVerifyError(asResolverError(e));
-    } finally {
-      setVerifying(false);
-    }
-  };
-
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setFilters((f) => ({ ...f, [k]: e.target.value }));
   const shown = (hits ?? []).filter((h) => inDates(h, applied));
 
   return (
     <div className="admin-logs" data-testid="admin-logs">
-      <div className="verify-bar">
-        <button type="button" className="button" data-testid="logs-verify" disabled={verifying} onClick={runVerify}>
-          Verify chain
-        </button>
-        {verifying && <Spinner label="Verifying" />}
-        {verify && (
-          <div className={`verify-result ${verify.ok ? 'verify-ok' : 'verify-broken'}`} role="status" data-testid="logs-verify-result" data-ok={String(verify.ok)} data-checked={verify.checked}>
-            <Lozenge appearance={verify.ok ? 'success' : 'removed'} bold>
-              {verify.ok ? 'verified' : 'broken'}
-            </Lozenge>{' '}
-            {verify.ok
-              ? `The chain is intact: ${verify.checked} entr${verify.checked === 1 ? 'y' : 'ies'} checked${verify.firstSeq !== null ? ` (#${verify.firstSeq}–#${verify.lastSeq})` : ''}.`
-              : `The chain is broken: ${verify.problems.length} problem${verify.problems.length === 1 ? '' : 's'} in ${verify.checked} entries checked.`}
-            {verify.fromCheckpoint !== null && <span className="hint"> Starting after the retention checkpoint #{verify.fromCheckpoint}.</span>}
-            {!verify.ok && (
-              <ul className="verify-problems" data-testid="logs-verify-problems">
-                {verify.problems.map((p, i) => (
-                  <li key={i} data-seq={p.seq} data-kind={p.kind}>
-                    <strong>#{p.seq}</strong> {p.kind}: {p.detail}
-                  </li>
-                ))}
-              </ul>
-            )}
-          </div>
-        )}
-        {verifyError && <ErrorMessage error={verifyError} testId="logs-verify-error" />}
-      </div>
+      <IntegrityPanel accountId={props.context.accountId} />
 
       <form
         className="log-filters"

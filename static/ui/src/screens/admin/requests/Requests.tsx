@@ -4,6 +4,7 @@ import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDate, formatDateTime, Lozenge, Skeleton, Spinner, type LozengeAppearance } from '../../../components/ui';
 import type { BulkResult, DecideResult, RequestedTool } from '../../../types';
 import { DecisionBadge, openIssue, toolName } from '../../global/HistoryTab';
+import { saveText } from '../../../lib/download';
 import type { SectionProps } from '../sections';
 import { ExportPanel } from './Export';
 import './requests.css';
@@ -139,6 +140,7 @@ export default function Requests(props: SectionProps) {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<{ where: Where; error: ResolverError } | null>(null);
   const [result, setResult] = useState<{ where: Where; text: string } | null>(null);
+  const [evidenceBusy, setEvidenceBusy] = useState<string | null>(null);
   const exportRef = useRef<HTMLDivElement>(null);
 
   const load = useCallback((ids: string[]) => {
@@ -271,6 +273,38 @@ export default function Requests(props: SectionProps) {
       setBusy(null);
     }
   };
+
+  // The request's evidence pack: its audit entries with inclusion proofs and a signed checkpoint,
+  // saved exactly as the server wrote it (the signature covers its bytes).
+  const downloadEvidence = async (issueKey: string) => {
+    if (evidenceBusy) return;
+    const where: Where = { area: 'row', key: issueKey };
+    setEvidenceBusy(issueKey);
+    setError(null);
+    setResult(null);
+    try {
+      const r = await call<{ fileName: string; pack: string }>('admin.audit.evidence', { issueKey });
+      saveText(r.fileName, r.pack, 'application/json');
+      setResult({ where, text: `Evidence pack for ${issueKey} saved as ${r.fileName}. An auditor verifies it offline with the public verifier key (Governance logs).` });
+    } catch (e) {
+      setError({ where, error: asResolverError(e) });
+    } finally {
+      setEvidenceBusy(null);
+    }
+  };
+  const evidenceButton = (issueKey: string) => (
+    <button
+      type="button"
+      className="button button-subtle evidence-button"
+      data-testid="request-evidence"
+      aria-label={`Download evidence for ${issueKey}`}
+      aria-disabled={evidenceBusy !== null}
+      onClick={() => downloadEvidence(issueKey)}
+    >
+      Download evidence
+      {evidenceBusy === issueKey && <Spinner label={`Preparing the evidence pack for ${issueKey}`} />}
+    </button>
+  );
 
   const toggle = (k: string) =>
     setSelected((s) => {
@@ -489,6 +523,7 @@ export default function Requests(props: SectionProps) {
                             <button type="button" className="button button-danger" data-testid="request-deny" disabled={busy !== null} onClick={() => setConfirm({ verdict: 'deny', key })}>
                               Deny
                             </button>
+                            {evidenceButton(r.issueKey)}
                             {busy === `row:${key}` && <Spinner />}
                           </div>
                           {confirm && confirm.key === key && (
@@ -518,6 +553,9 @@ export default function Requests(props: SectionProps) {
                             {r.decidedAt ? ` · ${formatDateTime(r.decidedAt)}` : ''}
                           </div>
                           {r.decidedBy && <div className="hint">by {r.decidedBy === 'app' ? 'the app' : person(r.decidedBy)}</div>}
+                          <div className="row-actions">{evidenceButton(r.issueKey)}</div>
+                          {errorAt('row', key)}
+                          {resultAt('row', key)}
                         </>
                       )}
                     </td>
