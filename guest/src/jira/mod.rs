@@ -379,6 +379,15 @@ impl<'h> Jira<'h> {
 
     /// `GET /rest/api/3/user/groups?accountId=` → group names.
     pub fn user_groups(&self, account_id: &str) -> JiraResult<Vec<String>> {
+        Ok(self
+            .user_group_ids(account_id)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
+    }
+
+    /// `GET /rest/api/3/user/groups?accountId=` → `(name, groupId)` pairs.
+    pub fn user_group_ids(&self, account_id: &str) -> JiraResult<Vec<(String, String)>> {
         let v = self.send(
             Principal::App,
             HttpRequest::get(format!(
@@ -389,11 +398,45 @@ impl<'h> Jira<'h> {
         Ok(v.as_array()
             .map(|a| {
                 a.iter()
-                    .filter_map(|g| g.get("name").and_then(Value::as_str).map(String::from))
+                    .filter_map(|g| {
+                        let name = g.get("name").and_then(Value::as_str)?;
+                        let id = g.get("groupId").and_then(Value::as_str).unwrap_or("");
+                        Some((name.to_string(), id.to_string()))
+                    })
                     .collect()
             })
             .unwrap_or_default())
     }
+
+    /// `GET /rest/api/3/user?accountId=` → the account, or `None` when Jira does not know it.
+    pub fn user(&self, account_id: &str) -> JiraResult<Option<JiraUser>> {
+        match self.send(
+            Principal::App,
+            HttpRequest::get(format!("/rest/api/3/user?accountId={}", encode(account_id))),
+        ) {
+            Ok(v) => Ok(Some(JiraUser {
+                account_id: v["accountId"].as_str().unwrap_or(account_id).to_string(),
+                display_name: v["displayName"].as_str().unwrap_or("").to_string(),
+                active: v["active"].as_bool().unwrap_or(false),
+                account_type: v["accountType"].as_str().unwrap_or("").to_string(),
+            })),
+            Err(JiraError::NotFound) => Ok(None),
+            // An account id Jira cannot parse is one it does not know.
+            Err(JiraError::Invalid(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A Jira account as `GET /rest/api/3/user` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraUser {
+    pub account_id: String,
+    pub display_name: String,
+    /// Deactivated accounts are `false`: they get no access (issue 30).
+    pub active: bool,
+    /// `atlassian`, `app` or `customer`.
+    pub account_type: String,
 }
 
 /// Jira's `ErrorCollection` (`errorMessages` + `errors`) as one line, for logs and typed errors.
