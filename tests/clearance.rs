@@ -1186,26 +1186,39 @@ fn bad_payloads_are_typed_errors_and_change_nothing() {
     assert_eq!(tab["manualActions"].as_array().unwrap().len(), 0);
 }
 
-/// A requester cannot pick a laxer path for their own request: a hand-started path decides the
-/// request only if it is governance's pick or an admin started it.
+/// Only the governance path pinned when the request was routed decides it. Cancelling it holds
+/// the request (never a laxer route), audited with who and why; a hand-started path — even
+/// governance's own definition, even by an admin — is advisory; an admin re-routes a held
+/// request on the record, and the pinned path runs again.
+// covers: CL-030, CL-032
 #[test]
-fn a_hand_started_path_decides_the_request_only_when_governance_or_an_admin_says_so() {
+fn only_the_pinned_governance_path_decides_and_a_cancel_holds_the_request() {
     let mut sim = wasm();
     deliver(&mut sim, &["005"]); // AIR-5 (high risk) → Security review
-    let apr = request(&sim, "10104")["route"]["approvalId"].clone();
+    let route = request(&sim, "10104")["route"].clone();
+    assert_eq!(route["kind"], "path");
+    assert!(route["governanceVersion"].is_u64() && route["definitionVersion"].is_u64());
     ok(
         &mut sim,
         "approvals.cancel",
-        json!({"approvalId": apr}),
+        json!({"approvalId": route["approvalId"], "reason": "wrong reviewers"}),
         ADMIN,
     );
     sim.settle();
+    let held = request(&sim, "10104")["route"].clone();
+    assert_eq!(held["kind"], "held", "cancelled: held, not direct");
+    let entry = audit_of(&sim, "request_held")
+        .pop()
+        .expect("the hold is audited");
+    assert_eq!(entry["actor"], ADMIN, "{entry}");
+    assert_eq!(entry["issueKey"], "AIR-5");
+    // A held request is not approved directly, by anyone.
     assert_eq!(
-        request(&sim, "10104")["route"]["kind"],
-        "direct",
-        "cancelled: back to direct"
+        decide(&mut sim, MARCUS, "AIR-5", "approve").unwrap_err(),
+        "GOVERNANCE_NOT_READY"
     );
-    // Aisha (the requester) starts the laxer Standard path on her own request: advisory only.
+    // Aisha (the requester) starts the laxer Standard path on her own request, and an admin
+    // starts an automation-only path: both run, neither decides the request.
     let aisha = "712020:89984cad-7859-5ca0-9ed3-b961974cf056";
     ok(
         &mut sim,
@@ -1213,16 +1226,43 @@ fn a_hand_started_path_decides_the_request_only_when_governance_or_an_admin_says
         json!({"definitionId": "standard-ai-access", "issueKey": "AIR-5"}),
         aisha,
     );
-    assert_eq!(request(&sim, "10104")["route"]["kind"], "direct");
-    // Governance's own pick, started again, decides it.
-    let a = ok(
+    ok(
+        &mut sim,
+        "admin.definitions.save",
+        json!({"definition": {"id": "rubber-stamp", "name": "Rubber stamp", "steps": [
+            {"name": "Note", "type": "AUTOMATION", "comment": "ok"}]}}),
+        ADMIN,
+    );
+    ok(
         &mut sim,
         "approvals.start",
-        json!({"definitionId": "security-review", "issueKey": "AIR-5"}),
-        aisha,
+        json!({"definitionId": "rubber-stamp", "issueKey": "AIR-5"}),
+        ADMIN,
     );
+    sim.settle();
+    assert_eq!(request(&sim, "10104")["decision"], "pending");
+    assert_eq!(request(&sim, "10104")["route"]["kind"], "held");
+    // The admin re-routes it, with a reason: governance's pinned path starts again.
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.requests.reroute",
+            json!({"issueKey": "AIR-5"}),
+            ADMIN
+        ),
+        "REASON_REQUIRED"
+    );
+    let again = ok(
+        &mut sim,
+        "admin.requests.reroute",
+        json!({"issueKey": "AIR-5", "reason": "reviewers fixed"}),
+        ADMIN,
+    );
+    assert_eq!(again["route"], "path");
+    assert_ne!(again["approvalId"], route["approvalId"]);
     assert_eq!(
         request(&sim, "10104")["route"]["approvalId"],
-        a["approval"]["id"]
+        again["approvalId"]
     );
+    assert_eq!(audit_of(&sim, "request_rerouted").len(), 1);
 }

@@ -187,6 +187,13 @@ fn route(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -
             Ok(json!({"fileName": format!("evidence-{issue}.json"), "pack": pack}))
         }
         "requests.mine" => requests::mine(store, inv, &p),
+        // A step of a path AI Clearance linked to a request is decided through AI Clearance's
+        // door, so the issue panel meets the Approvals tab's rules (pre-checks, rate limit,
+        // admin fallback) and the kernel applies the outcome; the engine never reaches up.
+        "approvals.decide" if linked_approval(store, &p)? => {
+            let who = access::caller(inv)?;
+            crate::clearance::tab::decide_linked_step(host, who, &p)
+        }
         k if crate::panel::RESOLVERS.contains(&k) => crate::panel::resolve(host, inv, k, &p),
         k if crate::clearance::service::RESOLVERS.contains(&k) => {
             crate::clearance::service::resolve(host, inv, k, &p)
@@ -264,17 +271,65 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
         // recertification issues, audit and external-identity retention, AI Prompt execution
         // rows older than 90 days.
         "daily-maintenance" => {
-            let folded = crate::clearance::admin::analytics(host, 20_000)?;
-            let recerts = crate::clearance::reminders::recertify(host, 500)?;
-            let audit_pruned = crate::audit::retention::prune(host, 20_000)?;
-            let identities = crate::provisioning::identities::prune_released(host, 2_000)?;
-            let verifying = audit::work::start_if_behind(host)?;
-            let pruned = crate::prompt::worker::prune_executions(host)?;
-            let mut out = json!({"trigger": inv.module_key, "auditEntriesFolded": folded,
-                                 "recertificationIssues": recerts, "auditEntriesPruned": audit_pruned,
-                                 "identitiesPruned": identities, "promptExecutionsPruned": pruned,
-                                 "auditVerificationStarted": verifying});
-            if pruned == 0 && folded == 0 && recerts == 0 && audit_pruned == 0 && identities == 0 {
+            // Each task runs on its own: one that fails is reported (and logged) and the
+            // others still run; each is bounded and picks up where it stopped the next day.
+            type Task<'a> = (&'a str, Box<dyn Fn() -> AppResult<u64> + 'a>);
+            let tasks: Vec<Task> = vec![
+                (
+                    "auditEntriesFolded",
+                    Box::new(|| crate::clearance::admin::analytics(host, 20_000)),
+                ),
+                (
+                    "recertificationIssues",
+                    Box::new(|| crate::clearance::reminders::recertify(host, 500).map(u64::from)),
+                ),
+                (
+                    "inactiveAccountGrantsRevoked",
+                    Box::new(|| crate::clearance::lifecycle::revoke_inactive(host, 20_000)),
+                ),
+                (
+                    "auditEntriesPruned",
+                    Box::new(|| crate::audit::retention::prune(host, 20_000)),
+                ),
+                (
+                    "identitiesPruned",
+                    Box::new(|| {
+                        crate::provisioning::identities::prune_released(host, 2_000).map(u64::from)
+                    }),
+                ),
+                (
+                    "auditVerificationStarted",
+                    Box::new(|| audit::work::start_if_behind(host).map(u64::from)),
+                ),
+                (
+                    "promptExecutionsPruned",
+                    Box::new(|| crate::prompt::worker::prune_executions(host)),
+                ),
+            ];
+            let mut out = json!({"trigger": inv.module_key});
+            let mut failed = serde_json::Map::new();
+            let mut work = 0;
+            for (name, task) in tasks {
+                match task() {
+                    Ok(n) => {
+                        work += n;
+                        out[name] = json!(n);
+                    }
+                    Err(e) => {
+                        host.log(
+                            Level::Error,
+                            &format!("daily maintenance: {name} failed: {e}"),
+                        );
+                        failed.insert(
+                            name.to_string(),
+                            json!({"code": e.code, "message": e.message}),
+                        );
+                    }
+                }
+            }
+            if !failed.is_empty() {
+                out["failed"] = Value::Object(failed);
+            } else if work == 0 {
                 out["work"] = json!("none");
             }
             return Ok(out);
@@ -344,6 +399,18 @@ pub fn queue_event(
             "UNKNOWN_QUEUE",
             format!("no consumer for queue {other:?}"),
         )),
+    }
+}
+
+/// Whether the payload's approval is linked to a subject (an AI Clearance request).
+fn linked_approval(store: Store<'_>, p: &Value) -> AppResult<bool> {
+    let Some(id) = p.get("approvalId").and_then(Value::as_str) else {
+        return Ok(false);
+    };
+    match approvals::store::load(store, id) {
+        Ok((a, _)) => Ok(a.link.is_some()),
+        Err(e) if e.code == "APPROVAL_NOT_FOUND" => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -7,6 +7,9 @@
 //! and percent-encoded hosts are refused rather than normalised), an optional port. host-sim
 //! checks this module against the `url` crate (a full WHATWG implementation) on a hostile corpus.
 
+/// The Forge variable naming the ArdSaor Core relay (connected provisioning).
+pub const ENV_CORE_URL: &str = "ARDSAOR_CORE_URL";
+
 /// Why a URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UrlError {

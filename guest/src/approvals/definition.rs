@@ -214,6 +214,10 @@ pub struct Definition {
     /// Every approving decision on a path of this definition comes from a different person.
     #[serde(default)]
     pub distinct_deciders: bool,
+    /// Opts a definition out of distinct deciders where its starter would require them (AI
+    /// Clearance's governance routes do by default); recorded with every decision it makes.
+    #[serde(default)]
+    pub allow_same_decider: bool,
     /// Who may start this definition on an issue by hand (D-64).
     #[serde(default)]
     pub starters: Starters,

@@ -45,24 +45,25 @@ pub enum Authority {
     Admin,
 }
 
-pub fn start(
+/// A running approval of `def` with no step started yet (what `start` begins from, and what
+/// conditions see while the first steps are evaluated).
+pub fn blank(
     def: &Definition,
-    id: String,
-    issue: IssueRef,
+    id: &str,
+    issue: &IssueRef,
     originator: &str,
     now_ms: u64,
-    eval: &mut dyn Eval,
-) -> AppResult<(Approval, Outcome)> {
+) -> Approval {
     let now = time::rfc3339(now_ms);
     let steps = |p: Phase| def.phase(p).iter().map(Step::from_def).collect::<Vec<_>>();
-    let mut a = Approval {
-        id,
+    Approval {
+        id: id.to_string(),
         name: def.name.clone(),
         definition_id: def.id.clone(),
         definition_version: def.version,
         definition_name: def.name.clone(),
         definition_description: def.description.clone(),
-        issue,
+        issue: issue.clone(),
         originator: originator.to_string(),
         status: ApprovalStatus::Running,
         phase: Phase::Steps,
@@ -85,11 +86,23 @@ pub fn start(
         expiration_steps: steps(Phase::ExpirationSteps),
         validity_days: def.validity_days,
         rev: 0,
-        clearance_request: None,
+        link: None,
         requester: None,
         distinct_deciders: def.distinct_deciders,
         governance_review: false,
-    };
+        cancelled_by: None,
+    }
+}
+
+pub fn start(
+    def: &Definition,
+    id: String,
+    issue: IssueRef,
+    originator: &str,
+    now_ms: u64,
+    eval: &mut dyn Eval,
+) -> AppResult<(Approval, Outcome)> {
+    let mut a = blank(def, &id, &issue, originator, now_ms);
     let mut out = Outcome::default();
     advance(&mut a, now_ms, eval, &mut out)?;
     Ok((a, out))
@@ -483,7 +496,8 @@ pub fn expire(a: &mut Approval, now_ms: u64, eval: &mut dyn Eval) -> AppResult<O
 }
 
 /// Stops the path: nothing else runs.
-pub fn cancel(a: &mut Approval, reason: &str, now_ms: u64) -> AppResult<Outcome> {
+/// Cancels a running path; `by` is the person who did (None: the app).
+pub fn cancel(a: &mut Approval, reason: &str, by: Option<&str>, now_ms: u64) -> AppResult<Outcome> {
     if !a.is_open() {
         return Err(AppError::conflict(
             "APPROVAL_CLOSED",
@@ -499,6 +513,7 @@ pub fn cancel(a: &mut Approval, reason: &str, now_ms: u64) -> AppResult<Outcome>
         skip_rest(a, p, reason, &now, &mut out);
     }
     a.status = ApprovalStatus::Cancelled;
+    a.cancelled_by = by.map(String::from);
     a.finished = true;
     a.completed_at = Some(now);
     a.progress = progress(a);
@@ -723,11 +738,11 @@ mod tests {
         assert!(approve(&mut a, "s1", "u1").is_err());
 
         let (mut b, _) = start(&d, "b1".into(), issue(), "o", 0, &mut Fixed).unwrap();
-        cancel(&mut b, "withdrawn", 5).unwrap();
+        cancel(&mut b, "withdrawn", None, 5).unwrap();
         assert_eq!(b.status, ApprovalStatus::Cancelled);
         assert_eq!(statuses(&b, Phase::Steps), vec![Skipped]);
         assert_eq!(statuses(&b, Phase::ExpirationSteps), vec![Skipped]);
-        assert!(cancel(&mut b, "again", 6).is_err());
+        assert!(cancel(&mut b, "again", None, 6).is_err());
     }
 
     #[test]

@@ -213,22 +213,44 @@ pub struct Approval {
     pub validity_days: Option<u32>,
     /// Bumped on every stored change; part of deterministic effect and delivery ids.
     pub rev: u64,
-    /// The AI Clearance request (issue id) this path decides: when it closes, its outcome is
-    /// applied to the request (`clearance::routing`).
+    /// What the path was started for, by whoever started it (AI Clearance links its governance
+    /// paths to their request): when a linked path closes, the engine records `path-outcome:<id>`
+    /// in the same transaction and queues it on [`crate::approvals::store::OUTCOME_QUEUE`]; the
+    /// owner decides what the outcome means. The engine never looks behind the subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub clearance_request: Option<String>,
-    /// The person the approval is about (the request's requester, else the issue's reporter):
-    /// they can never decide a step of it, directly or through a delegate (D-60).
+    pub link: Option<Link>,
+    /// The person the approval is about (the link's requester, else the issue's reporter): they
+    /// can never decide a step of it, directly or through a delegate (D-60).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requester: Option<String>,
     /// Each approving decision in the path comes from a different person (the definition's
-    /// `distinctDeciders`, and always on a governance review, D-62).
+    /// `distinctDeciders`, or the link's, D-62).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub distinct_deciders: bool,
-    /// Governance requires this review (a high or critical risk request): an admin override may
-    /// reject a step but never approve one (D-61).
+    /// The link requires this review: an admin override may reject a step but never approve
+    /// one (D-61).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub governance_review: bool,
+    /// Who cancelled the path, when a person did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
+}
+
+/// Given by whoever starts a path on someone's behalf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Link {
+    /// The owner's subject (for AI Clearance: the request's issue id).
+    pub subject: String,
+    /// Who the path is about: never decides a step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// An administrator override cannot approve a step.
+    #[serde(default)]
+    pub review_required: bool,
+    /// Every approving decision from a different person.
+    #[serde(default)]
+    pub distinct: bool,
 }
 
 impl Approval {

@@ -2,7 +2,7 @@
 
 use super::definition::{self, Definition, StepConfig};
 use super::engine::{self, Authority, Outcome};
-use super::model::{Approval, IssueRef, Verdict};
+use super::model::{Approval, IssueRef, Link, Verdict};
 use super::store::{self, Effect, LiveEval, Task};
 use super::{effects, email, views, webhooks};
 use crate::access;
@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::host::{Host, Invocation, Level};
 use crate::jira::{self, Jira, JiraError};
 use crate::storage::hint;
-use crate::storage::{keys, Store};
+use crate::storage::Store;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -114,17 +114,16 @@ pub fn start(
     )
 }
 
-/// `link`: the AI Clearance request (issue id) this path decides. None = link automatically when
-/// the issue's request is pending, no open path decides it, and the definition is governance's
-/// pick or a Jira admin starts it (`clearance::routing::wants_path`). `issue`: the issue as
-/// `fields=*all` without properties reads it, when the caller has just read it; else it is read.
+/// `link`: what the path is started for (see [`Link`]); a path started by hand has none, and
+/// its outcome concerns only itself. `issue`: the issue as `fields=*all` without properties
+/// reads it, when the caller has just read it; else it is read.
 pub fn start_linked(
     host: &dyn Host,
     def: &Definition,
     issue_key: &str,
     originator: &str,
     idempotency_key: Option<&str>,
-    link: Option<String>,
+    link: Option<Link>,
     issue: Option<Value>,
 ) -> AppResult<Approval> {
     let issue = match issue {
@@ -155,96 +154,27 @@ pub fn start_linked(
             .unwrap_or_default()
             .to_string(),
     };
-    let probe = Approval {
-        id: id.clone(),
-        name: def.name.clone(),
-        definition_id: def.id.clone(),
-        definition_version: def.version,
-        definition_name: def.name.clone(),
-        definition_description: def.description.clone(),
-        issue: iref.clone(),
-        originator: originator.into(),
-        status: super::model::ApprovalStatus::Running,
-        phase: definition::Phase::Steps,
-        progress: 0,
-        decision_deadline: None,
-        validity_expiration_date: None,
-        expiry: false,
-        origin_approval: None,
-        restart_reason: None,
-        outdated: None,
-        started_at: crate::time::rfc3339(host.now_ms()),
-        current_step_activated_at: None,
-        completed_at: None,
-        finished: false,
-        steps: vec![],
-        success_steps: vec![],
-        rejection_steps: vec![],
-        expiration_steps: vec![],
-        validity_days: def.validity_days,
-        rev: 0,
-        clearance_request: None,
-        requester: None,
-        distinct_deciders: def.distinct_deciders,
-        governance_review: false,
-    };
-    let auto_link = link.is_none()
-        && crate::clearance::routing::wants_path(host, &iref.id, &def.id, originator)?;
-    let link = link.or_else(|| auto_link.then(|| iref.id.clone()));
     let reporter = issue
         .pointer("/fields/reporter/accountId")
         .and_then(Value::as_str)
         .map(String::from);
-    // Who the path is about, and whether governance requires it (D-60, D-61).
-    let (requester, governance_review) = match &link {
-        Some(issue_id) => match store.get::<crate::requests::Request>(&keys::request(issue_id))? {
-            Some(r) => (
-                Some(r.requester_account_id.clone()),
-                matches!(
-                    r.risk(),
-                    crate::catalog::RiskLevel::High | crate::catalog::RiskLevel::Critical
-                ),
-            ),
-            None => (reporter, false),
-        },
-        None => (reporter, false),
-    };
+    let mut probe = engine::blank(def, &id, &iref, originator, host.now_ms());
+    probe.link = link.clone();
     let mut eval = LiveEval::new(host, &probe).with_issue(issue);
     let (mut a, out) = engine::start(def, id.clone(), iref, originator, host.now_ms(), &mut eval)?;
-    a.clearance_request = link;
-    a.requester = requester;
-    a.governance_review = governance_review;
+    // Who the path is about, and what its starter requires (D-60, D-61, D-62).
+    a.requester = link.as_ref().and_then(|l| l.requester.clone()).or(reporter);
+    a.governance_review = link.as_ref().is_some_and(|l| l.review_required);
+    a.distinct_deciders = a.distinct_deciders || link.as_ref().is_some_and(|l| l.distinct);
+    a.link = link;
     match store::commit(host, &mut a, None, &out, &|_| Ok(())) {
         Ok(()) => {
             store::after_commit(host, &a, &out);
-            if auto_link {
-                point_request_at(host, &a)?;
-            }
             Ok(a)
         }
         Err(e) if e.code == "STORAGE_CONFLICT" => Ok(store::load(store, &id)?.0),
         Err(e) => Err(e),
     }
-}
-
-/// Makes `a` the deciding path of its request (while the request is pending).
-fn point_request_at(host: &dyn Host, a: &Approval) -> AppResult<()> {
-    let Some(issue_id) = &a.clearance_request else {
-        return Ok(());
-    };
-    let route = crate::requests::Route {
-        kind: "path".into(),
-        approval_id: Some(a.id.clone()),
-        definition_id: Some(a.definition_id.clone()),
-        at: crate::time::rfc3339(host.now_ms()),
-        auto_approval: None,
-    };
-    crate::clearance::routing::set_route(host, issue_id, Some(route), |_| true)?;
-    // Closed before the route pointed here (e.g. an all-automatic path): apply it now.
-    if !a.is_open() {
-        crate::clearance::routing::apply_outcome(host, &a.id)?;
-    }
-    Ok(())
 }
 
 // ---- access ----------------------------------------------------------------------------------
@@ -392,7 +322,7 @@ pub fn cancel(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
     Ok(store::transition(
         host,
         id,
-        &mut |a, _| engine::cancel(a, reason, now),
+        &mut |a, _| engine::cancel(a, reason, Some(who), now),
         &|_| Ok(()),
     )?
     .0)
@@ -418,20 +348,17 @@ pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
         // Restarting is starting again: the definition's starters still decide (D-64).
         require_starter(host, who, &def)?;
     }
-    // The new path inherits the request it decides; the route moves before the old path is
-    // cancelled, so the cancellation does not hand the request back to direct decisions.
+    // The new path keeps the old one's link, so its starter hears of its outcome; whether that
+    // outcome decides anything is the starter's rule (AI Clearance: only the route it pinned).
     let mut new = start_linked(
         host,
         &def,
         &old.issue.key,
         &old.originator,
         Some(&format!("restart:{}", old.id)),
-        old.clearance_request.clone(),
+        old.link.clone(),
         None,
     )?;
-    if new.clearance_request.is_some() {
-        point_request_at(host, &new)?;
-    }
     if new.origin_approval.is_none() {
         let (_, raw) = store::load(store, &new.id)?;
         new.origin_approval = Some(old.id.clone());
@@ -445,7 +372,7 @@ pub fn restart(host: &dyn Host, who: &str, p: &Value) -> AppResult<Approval> {
         &old.id,
         &mut |a, _| {
             let out = if a.is_open() {
-                engine::cancel(a, "restarted", now)?
+                engine::cancel(a, "restarted", Some(who), now)?
             } else {
                 Outcome::default()
             };
@@ -807,15 +734,10 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "admin.definitions.delete" => {
             let id = str_field(p, "id")?;
             store::load_definition(store, id)?;
-            // Deleting a path governance requires would quietly route its requests elsewhere:
-            // refused until governance names another (D-69).
-            let (gov, _) = crate::clearance::governance::load(store)?;
-            let uses: Vec<String> = gov
-                .named_definitions()
-                .into_iter()
-                .filter(|(_, d)| *d == id)
-                .map(|(w, _)| w)
-                .collect();
+            // Deleting a path something depends on would quietly route its work elsewhere:
+            // refused while any owner holds a reference to it (AI Clearance's governance does,
+            // D-69).
+            let uses = store::definition_users(store, id)?;
             if !uses.is_empty() {
                 return Err(AppError::conflict(
                     "DEFINITION_IN_USE",

@@ -112,6 +112,28 @@ pub fn load_definition(store: Store<'_>, id: &str) -> AppResult<Definition> {
         .ok_or_else(|| AppError::not_found("DEFINITION_NOT_FOUND", format!("no definition {id:?}")))
 }
 
+/// Every saved version of a definition is kept: `definition-version:<id>:<version>`.
+pub fn definition_version_key(id: &str, version: u32) -> String {
+    format!("definition-version:{id}:{version:08}")
+}
+
+/// A definition as it was saved at `version` (the current record when that is the version it
+/// holds, for definitions saved before versions were kept).
+pub fn load_definition_version(store: Store<'_>, id: &str, version: u32) -> AppResult<Definition> {
+    crate::storage::rules::check_key(&definition_key(id))
+        .map_err(|_| AppError::invalid("DEFINITION_ID_INVALID", "not a valid definition id"))?;
+    if let Some(d) = store.get::<Definition>(&definition_version_key(id, version))? {
+        return Ok(d);
+    }
+    match store.get::<Definition>(&definition_key(id))? {
+        Some(d) if d.version == version => Ok(d),
+        _ => Err(AppError::not_found(
+            "DEFINITION_NOT_FOUND",
+            format!("no version {version} of definition {id:?}"),
+        )),
+    }
+}
+
 /// The stored approval and its exact text (the condition for the next write).
 pub fn load(store: Store<'_>, id: &str) -> AppResult<(Approval, String)> {
     if crate::storage::rules::check_key(&approval_key(id)).is_err() {
@@ -328,12 +350,12 @@ pub fn commit(
         )?;
     }
     if out.closed {
-        // An AI Clearance path: its outcome is applied to the request from this record (inline
-        // by the caller, or from the `decisions` queue), so it can never be lost between writes.
-        if let Some(issue_id) = &a.clearance_request {
+        // A linked path: its starter learns the outcome from this record (inline, or from
+        // OUTCOME_QUEUE), written with the close, so it is never lost between writes.
+        if let Some(link) = &a.link {
             tx.set(
                 &keys::path_outcome(&a.id),
-                &json!({"approvalId": a.id, "issueId": issue_id}),
+                &json!({"approvalId": a.id, "subject": link.subject}),
             )?;
         }
         if let Some(d) = a.decision_deadline.as_deref().and_then(crate::time::parse) {
@@ -394,7 +416,48 @@ pub fn after_commit(host: &dyn Host, a: &Approval, out: &Outcome) {
         }
     }
     webhooks::queue_staged(host, a, &out.decided);
-    if out.closed && a.clearance_request.is_some() {
-        crate::clearance::routing::push_outcome(host, &a.id);
+    if out.closed && a.link.is_some() {
+        push_outcome(host, &a.id);
+    }
+}
+
+/// Who depends on a definition: `definition-ref:<definition>:<owner>` = `{"usedBy": [...]}`,
+/// written by the owner (AI Clearance's governance) in the transaction that starts or stops
+/// depending on it. A definition with references cannot be deleted.
+pub fn definition_ref_key(definition_id: &str, owner: &str) -> String {
+    format!("definition-ref:{definition_id}:{owner}")
+}
+
+pub fn definition_ref_prefix(definition_id: &str) -> String {
+    format!("definition-ref:{definition_id}:")
+}
+
+/// What references `definition_id` (`usedBy` of every owner), empty when nothing does.
+pub fn definition_users(store: Store<'_>, definition_id: &str) -> AppResult<Vec<String>> {
+    let mut out = Vec::new();
+    for (_, v) in store.scan::<Value>(&definition_ref_prefix(definition_id), 20)? {
+        out.extend(
+            v["usedBy"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}
+
+/// Where a linked path's outcome is announced: `{"approvalId"}` (dispatch hands it to the
+/// path's starter; the `path-outcome:` record is the safety net a sweep re-reads).
+pub const OUTCOME_QUEUE: &str = "decisions";
+
+pub fn push_outcome(host: &dyn Host, approval_id: &str) {
+    let body = json!({"approvalId": approval_id}).to_string();
+    if let Err(e) = host.queue_push(OUTCOME_QUEUE, &[body], 0) {
+        host.log(
+            Level::Warn,
+            &format!("path outcome {approval_id} not queued ({e}); the sweep will"),
+        );
     }
 }

@@ -66,7 +66,7 @@ pub fn customer_endpoint(host: &dyn Host, url: &str, code: &str) -> AppResult<Ht
     }
     let u = weburl::parse(url).map_err(|e| AppError::invalid(code, e.to_string()))?;
     let relay_host = host
-        .env(crate::provisioning::ENV_CORE_URL)
+        .env(crate::weburl::ENV_CORE_URL)
         .and_then(|c| weburl::parse(&c).ok())
         .map(|c| c.host);
     let reserved = crate::prompt::providers::Provider::ALL

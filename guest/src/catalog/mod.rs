@@ -1,6 +1,8 @@
 //! The catalog of governed AI tools (spec §4.3). Only `approved` tools are requestable; blocked
 //! and denied tools stay governed (admins see them) but cannot be requested or granted.
-//! `clearance::seed` holds the seed catalog that `seed` copies in.
+//! `seed` holds the seed catalog that `admin.catalog.seed` copies in.
+
+pub mod seed;
 
 use crate::error::{AppError, AppResult};
 use crate::storage::{keys, Store};
@@ -23,6 +25,17 @@ impl RiskLevel {
             RiskLevel::Medium => "medium",
             RiskLevel::High => "high",
             RiskLevel::Critical => "critical",
+        }
+    }
+
+    /// `low`, `medium`, `high` or `critical`.
+    pub fn parse(s: &str) -> Option<RiskLevel> {
+        match s {
+            "low" => Some(RiskLevel::Low),
+            "medium" => Some(RiskLevel::Medium),
+            "high" => Some(RiskLevel::High),
+            "critical" => Some(RiskLevel::Critical),
+            _ => None,
         }
     }
 
@@ -354,7 +367,7 @@ pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
 pub fn seed(store: Store<'_>) -> AppResult<Value> {
     let now = crate::time::rfc3339(store.host.now_ms());
     let (mut created, mut kept) = (Vec::new(), Vec::new());
-    for mut tool in crate::clearance::seed::catalog() {
+    for mut tool in self::seed::catalog() {
         tool.version = 1;
         tool.updated_at = now.clone();
         if store.create(&keys::tool(&tool.id), &tool)? {
@@ -363,9 +376,7 @@ pub fn seed(store: Store<'_>) -> AppResult<Value> {
             kept.push(tool.id);
         }
     }
-    Ok(
-        json!({"created": created, "kept": kept, "seedVersion": crate::clearance::seed::SEED_VERSION}),
-    )
+    Ok(json!({"created": created, "kept": kept, "seedVersion": self::seed::SEED_VERSION}))
 }
 
 /// The whole catalog, bounded (a catalog is tens of tools, not thousands).

@@ -8,37 +8,52 @@
 //! attempt finds the request decided (REQUEST_NOT_PENDING), and a replayed path outcome finds its
 //! own result and reports it again.
 
+use super::facts;
 use super::governance::{self, Governance};
 use super::grants::{self, Grant, GrantStatus, DAY_MS, LIFETIME_DAYS};
 use super::jobs::{self, JobKind};
+use super::kernel::{self, Act, Blocker, Outcome, Person, PolicyFacts, RequestFacts, Rule};
 use super::notices;
+use crate::approvals::model::Approval;
 use crate::audit::{self, AuditDraft};
 use crate::catalog::{Tool, ToolStatus};
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Level};
-use crate::requests::{Decision, Request, RequestedTool};
+use crate::requests::{Decision, DecisionSource, Request, RequestedTool, Route, RouteKind};
 use crate::storage::{keys, StorageError, Store};
 use serde_json::{json, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Approve,
-    Deny,
+pub use super::kernel::Verdict;
+
+/// On what a decision is made. The kernel judges each from data read here, whichever door
+/// the decision came through.
+#[derive(Debug, Clone)]
+pub enum Basis {
+    /// A person decides directly (the Approvals tab, bulk, the admin Requests screen).
+    Person {
+        person: Person,
+        verdict: Verdict,
+        source: DecisionSource,
+    },
+    /// An approval path on the request closed.
+    Path { approval_id: String },
+    /// An auto-approval policy matched (routing evaluated it; the kernel checks governance
+    /// allows it).
+    Policy {
+        policy: PolicyFacts,
+        evidence: Value,
+    },
 }
 
-/// Who decided and why.
+/// A decision to apply.
 #[derive(Debug, Clone)]
 pub struct Input {
     pub issue_id: String,
-    pub verdict: Verdict,
-    /// `auto-policy`, `approver`, `bulk`, `approval-path`, `approval-expired`.
-    pub source: String,
-    /// An account id, or `app`.
-    pub actor: String,
-    /// Set when an approval path decided: it must still be the request's path.
-    pub approval_id: Option<String>,
-    pub evidence: Value,
+    pub basis: Basis,
     pub comment: Option<String>,
+    /// The issue as this invocation already read it (intake's), so its status and reporter are
+    /// not read again.
+    pub known_issue: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,13 +64,15 @@ pub struct Applied {
     pub job_id: Option<String>,
     pub policy_version: u64,
     pub note: Option<String>,
+    /// The request was held instead (a governance path that cannot decide it).
+    pub held: bool,
 }
 
 impl Applied {
     pub fn to_json(&self) -> Value {
         json!({"issueKey": self.issue_key, "decision": self.decision.as_str(),
                "grantId": self.grant_id, "jobId": self.job_id,
-               "policyVersion": self.policy_version, "note": self.note})
+               "policyVersion": self.policy_version, "note": self.note, "held": self.held})
     }
 }
 
@@ -93,117 +110,52 @@ pub fn grant_blocker(
     tool: Option<&Tool>,
     gov: &Governance,
     open_grant: Option<&str>,
-) -> Option<AppError> {
+) -> Option<Blocker> {
     match &request.tool {
         RequestedTool::Catalog { id, .. } => match tool {
             None => {
-                return Some(AppError::conflict(
-                    "TOOL_NOT_REQUESTABLE",
-                    format!("{id} is no longer in the catalog"),
-                ))
+                return Some(Blocker::ToolNotRequestable(format!(
+                    "{id} is no longer in the catalog"
+                )))
             }
             Some(t) if t.status != ToolStatus::Approved => {
-                return Some(AppError::conflict(
-                    "TOOL_NOT_REQUESTABLE",
-                    format!(
-                        "{} is {} in the catalog; only approved tools are granted",
-                        t.display_name,
-                        t.status.as_str()
-                    ),
-                ))
+                return Some(Blocker::ToolNotRequestable(format!(
+                    "{} is {} in the catalog; only approved tools are granted",
+                    t.display_name,
+                    t.status.as_str()
+                )))
             }
             _ => {}
         },
         RequestedTool::New { name, .. } if gov.block_unknown_tools => {
-            return Some(AppError::conflict(
-                "UNKNOWN_TOOL_BLOCKED",
-                format!("{name} is not in the catalog and governance blocks unknown tools"),
-            ))
+            return Some(Blocker::UnknownToolBlocked(format!(
+                "{name} is not in the catalog and governance blocks unknown tools"
+            )))
         }
         RequestedTool::New { .. } => {}
     }
-    open_grant.map(|g| {
-        AppError::conflict(
-            "GRANT_CONFLICT",
-            format!("the requester already holds open grant {g} for this tool"),
-        )
-        .with_details(json!({"grantId": g}))
-    })
+    open_grant.map(|g| Blocker::OpenGrant(g.to_string()))
 }
 
-/// Why the issue behind a request cannot be approved now: it is resolved, cancelled or
-/// otherwise done in Jira (statusCategory `done`), or gone. Jira is the source of truth for the
-/// request's status; the stored request may not have heard yet (D-65).
-pub fn issue_closed(host: &dyn Host, issue_key: &str) -> AppResult<Option<AppError>> {
-    match crate::jira::Jira::new(host).issue(issue_key, &["status"], &[]) {
-        Ok(issue) => {
-            let cat = issue
-                .pointer("/fields/status/statusCategory/key")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if cat != "done" {
-                return Ok(None);
-            }
-            let name = issue
-                .pointer("/fields/status/name")
-                .and_then(Value::as_str)
-                .unwrap_or("done");
-            Ok(Some(AppError::conflict(
-                "ISSUE_CLOSED",
-                format!("{issue_key} is {name} in Jira; a closed request cannot be approved"),
-            )))
-        }
-        Err(crate::jira::JiraError::NotFound) => Ok(Some(AppError::conflict(
-            "ISSUE_CLOSED",
-            format!("{issue_key} no longer exists in Jira; it cannot be approved"),
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Applies a decision. Errors leave everything unchanged.
+/// Applies a decision: the one place a request leaves `pending` (or is held). Reads the
+/// request, the governance version it is pinned to, the facts of the world, asks the kernel,
+/// and writes the outcome with its audit entries in one transaction. Errors leave everything
+/// unchanged.
 pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
     let store = Store::new(host);
-    // Read once, before the loop: approving a request whose issue Jira has closed would grant
-    // access nobody is still asking for. Auto-approval runs on the just-created issue.
-    let mut closed: Option<Option<AppError>> = None;
+    // Jira is read once, and only when the kernel would otherwise allow an approval.
+    let mut world: Option<(Result<(), String>, bool)> = None;
     for _ in 0..6 {
         let (request, raw) = load_request(store, &input.issue_id)?;
-        if request.decision != Decision::Pending {
-            // A replayed path outcome: report what it already did.
-            if input.approval_id.is_some()
-                && request.route.as_ref().and_then(|r| r.approval_id.as_ref())
-                    == input.approval_id.as_ref()
-            {
-                return Ok(Applied {
-                    issue_key: request.issue_key.clone(),
-                    decision: request.decision,
-                    grant_id: request.grant_id.clone(),
-                    job_id: None,
-                    policy_version: request.policy_version.unwrap_or(0),
-                    note: request.decision_note.clone(),
-                });
-            }
-            return Err(AppError::conflict(
-                "REQUEST_NOT_PENDING",
-                format!(
-                    "{} is already {}",
-                    request.issue_key,
-                    request.decision.as_str()
-                ),
-            ));
-        }
-        if let Some(a) = &input.approval_id {
-            if request.route.as_ref().and_then(|r| r.approval_id.as_ref()) != Some(a) {
-                return Err(AppError::conflict(
-                    "PATH_NOT_CURRENT",
-                    "this approval path no longer decides the request",
-                ));
-            }
+        if let Some(done) = replay(&request, &input.basis) {
+            return Ok(done);
         }
         let tool_key = request.tool_key();
+        // The route is pinned (its kind and path are in the request); the limits are today's
+        // governance, so a tightening applies at once and every change is a recorded version.
+        let gov_key = keys::GOVERNANCE_POLICY.to_string();
         let mut want = vec![
-            keys::GOVERNANCE_POLICY.to_string(),
+            gov_key.clone(),
             keys::grant_open(&request.requester_account_id, &tool_key),
             keys::AUDIT_HEAD.to_string(),
             keys::AUDIT_MAC_KEY_ID.to_string(),
@@ -215,8 +167,14 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
                 &request.requester_account_id,
             ));
         }
+        if matches!(input.basis, Basis::Person { .. }) {
+            want.push(keys::SITE_INTAKE_CONFIG.to_string());
+        }
+        if let Basis::Path { approval_id } = &input.basis {
+            want.push(crate::approvals::store::approval_key(approval_id));
+        }
         let got = store.batch_get(&want)?;
-        let gov = governance::from_text(got.get(keys::GOVERNANCE_POLICY))?;
+        let gov = facts::governance_from(&gov_key, got.get(&gov_key))?;
         let tool: Option<Tool> = request
             .tool_id()
             .and_then(|id| {
@@ -228,190 +186,89 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
             .get(&keys::grant_open(&request.requester_account_id, &tool_key))
             .map(|t| crate::storage::decode(&tool_key, t))
             .transpose()?;
-
-        let mut verdict = input.verdict;
-        let mut note: Option<String> = None;
-        if verdict == Verdict::Approve && input.source != "auto-policy" {
-            if closed.is_none() {
-                closed = Some(issue_closed(host, &request.issue_key)?);
-            }
-            if let Some(Some(e)) = &closed {
-                if input.approval_id.is_none() {
-                    return Err(e.clone());
-                }
-                verdict = Verdict::Deny;
-                note = Some(format!("approved by the approval path, but {}", e.message));
-            }
-        }
-        if verdict == Verdict::Approve {
-            if let Some(e) = grant_blocker(&request, tool.as_ref(), &gov, open.as_deref()) {
-                if input.approval_id.is_none() {
-                    return Err(e);
-                }
-                // The path approved, but a grant cannot be issued now: the request is denied
-                // with the reason, rather than left pending with a finished path.
-                verdict = Verdict::Deny;
-                note = Some(format!("approved by the approval path, but {}", e.message));
-            }
-        }
-
-        let now = host.now_ms();
-        let now_s = crate::time::rfc3339(now);
-        let mut after = request.clone();
-        after.decided_at = Some(now_s.clone());
-        after.decided_by = Some(input.actor.clone());
-        after.decision_source = Some(input.source.clone());
-        after.policy_version = Some(gov.version);
-        after.decision_note = note.clone().or_else(|| input.comment.clone());
-
-        let mut drafts = Vec::new();
-        let mut grant: Option<Grant> = None;
-        let tool_json = serde_json::to_value(&request.tool).expect("serializes");
         let risk = request.risk();
-        match verdict {
-            Verdict::Approve => {
-                after.decision = Decision::Approved;
-                // Governance maximum (or an active exception's) at decision time: capped, and
-                // the cap is recorded, never silent (A-CL-15).
-                let mut max = gov.max_days(risk);
-                if let Some(id) = request.tool_id() {
-                    let idx =
-                        keys::governance_exception_by_subject(id, &request.requester_account_id);
-                    if let Some(text) = got.get(&idx) {
-                        if let Some(e) = governance::active_exception(store, text)? {
-                            max = max.max(e.max_days);
-                        }
-                    }
-                }
-                let days = request.duration_days.min(max);
-                let id = format!("g-{}", request.issue_id);
-                let g = Grant {
-                    id: id.clone(),
-                    issue_id: request.issue_id.clone(),
-                    issue_key: request.issue_key.clone(),
-                    account_id: request.requester_account_id.clone(),
-                    tool_key: tool_key.clone(),
-                    tool_name: request.tool_name(),
-                    risk_level: risk.as_str().into(),
-                    connector_id: tool.as_ref().and_then(|t| t.connector_id.clone()),
-                    status: GrantStatus::PendingProvision,
-                    duration_days: days,
-                    granted_at: now_s.clone(),
-                    expires_at: crate::time::rfc3339(now + days as u64 * DAY_MS),
-                    lifetime_ends_at: crate::time::rfc3339(now + LIFETIME_DAYS * DAY_MS),
-                    decision_source: input.source.clone(),
-                    policy_version: gov.version,
-                    capped_from_days: (days < request.duration_days)
-                        .then_some(request.duration_days),
-                    activated_at: None,
-                    ended_at: None,
-                    revoked_by: None,
-                    revoke_reason: None,
-                    extensions: vec![],
-                    jobs_created: 0,
-                    status_changed_at: now_s.clone(),
-                };
-                after.grant_id = Some(id.clone());
-                let mut d = AuditDraft::new("request_approved", &input.actor);
-                d.issue_key = Some(request.issue_key.clone());
-                d.subject = json!({"requestId": request.issue_id});
-                d.policy_version = Some(gov.version);
-                d.data = json!({"source": input.source, "tool": tool_json, "riskLevel": risk.as_str(),
-                                "approvalId": input.approval_id, "evidence": input.evidence});
-                drafts.push(d);
-                let mut d = AuditDraft::new("grant_created", &input.actor);
-                d.issue_key = Some(request.issue_key.clone());
-                d.subject = json!({"grantId": id, "accountId": g.account_id});
-                d.policy_version = Some(gov.version);
-                d.data = json!({"grantId": id, "toolId": g.tool_key, "riskLevel": g.risk_level,
-                                "durationDays": days, "expiresAt": g.expires_at,
-                                "cappedFromDays": g.capped_from_days});
-                drafts.push(d);
-                grant = Some(g);
+        let mut rf = RequestFacts {
+            issue_key: request.issue_key.clone(),
+            requester: request.requester_account_id.clone(),
+            pending: request.decision == Decision::Pending,
+            decision: request.decision.as_str().into(),
+            risk,
+            route: facts::route(&request),
+            issue_open: world.as_ref().map(|w| w.0.clone()),
+            requester_active: world.as_ref().map(|w| w.1),
+            blocker: grant_blocker(&request, tool.as_ref(), &gov, open.as_deref()),
+            auto_approval_allowed: gov.auto_approval.allows(risk),
+        };
+        let approvers = match &input.basis {
+            Basis::Person { .. } => {
+                let cfg: Option<crate::intake::config::IntakeConfig> = got
+                    .get(keys::SITE_INTAKE_CONFIG)
+                    .map(|t| crate::storage::decode(keys::SITE_INTAKE_CONFIG, t))
+                    .transpose()?;
+                facts::approvers_of(&cfg.map(|c| c.approvals).unwrap_or_default())
             }
-            Verdict::Deny => {
-                after.decision = Decision::Denied;
-                let mut d = AuditDraft::new("request_denied", &input.actor);
-                d.issue_key = Some(request.issue_key.clone());
-                d.subject = json!({"requestId": request.issue_id});
-                d.policy_version = Some(gov.version);
-                d.data = json!({"source": input.source, "tool": tool_json, "riskLevel": risk.as_str(),
-                                "approvalId": input.approval_id, "note": after.decision_note,
-                                "evidence": input.evidence});
-                drafts.push(d);
+            _ => kernel::Approvers::default(),
+        };
+        let path: Option<(Approval, kernel::PathFacts)> = match &input.basis {
+            Basis::Path { approval_id } => {
+                let k = crate::approvals::store::approval_key(approval_id);
+                let a: Approval = got
+                    .get(&k)
+                    .map(|t| crate::storage::decode(&k, t))
+                    .transpose()?
+                    .ok_or_else(|| AppError::not_found("APPROVAL_NOT_FOUND", "no such approval"))?;
+                let f = facts::path(&a);
+                Some((a, f))
             }
-        }
-        let job_id = grant.as_ref().map(|g| format!("{}.provision.1", g.id));
-        if let (Some(g), Some(j)) = (&grant, &job_id) {
-            let mut d = AuditDraft::new("provisioning_job_queued", "app");
-            d.issue_key = Some(request.issue_key.clone());
-            d.subject = json!({"jobId": j, "grantId": g.id});
-            d.data = json!({"kind": "provision", "connector": g.connector_id.clone().unwrap_or_else(|| "manual".into())});
-            drafts.push(d);
-        }
-        let notice = notices::Notice::for_decision(&after, grant.as_ref(), &input.evidence);
-        let mac = audit::mac_key(store, Some(got.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
-        let res = audit::commit_with_audit(
-            store,
-            &mac,
-            Some(got.get(keys::AUDIT_HEAD).cloned()),
-            &drafts,
-            |tx| {
-                tx.set_if_current(&keys::request(&after.issue_id), &after, Some(&raw))?;
-                tx.delete(&keys::request_by_decision(
-                    "pending",
-                    &after.project_key,
-                    &after.issue_id,
-                ))?;
-                tx.set(
-                    &keys::request_by_decision(
-                        after.decision.as_str(),
-                        &after.project_key,
-                        &after.issue_id,
-                    ),
-                    &after.issue_id,
-                )?;
-                if let Some(g) = &grant {
-                    let mut g = g.clone();
-                    jobs::stage_new(tx, &mut g, JobKind::Provision, now)?;
-                    tx.create(&keys::grant(&g.id), &g)?;
-                    grants::stage_indexes(tx, None, &g)?;
-                    tx.set(&keys::grant_by_account(&g.account_id, &g.id), &g.id)?;
-                    tx.set(&keys::grant_by_time(now, &g.id), &g.id)?;
-                }
-                tx.set(&keys::decision_notice(&notice.id), &notice)?;
-                if let Some(a) = &input.approval_id {
-                    tx.delete(&keys::path_outcome(a))?;
-                }
-                Ok(())
+            _ => None,
+        };
+        let act = match &input.basis {
+            Basis::Person {
+                person, verdict, ..
+            } => Act::Decide {
+                verdict: *verdict,
+                person,
+                approvers: &approvers,
             },
-        );
+            Basis::Path { .. } => Act::PathClosed {
+                path: &path.as_ref().expect("read above").1,
+                issue_id: &request.issue_id,
+            },
+            Basis::Policy { policy, .. } => Act::AutoApprove { policy },
+        };
+        let mut permit = kernel::judge(&act, &rf)?;
+        if permit.outcome == Outcome::Approve && world.is_none() {
+            // Only now ask Jira whether the issue is open and the requester active.
+            let w = facts::world(host, &request, input.known_issue.as_ref())?;
+            rf.issue_open = Some(w.0.clone());
+            rf.requester_active = Some(w.1);
+            world = Some(w);
+            permit = kernel::judge(&act, &rf)?;
+        }
+        let res = match permit.outcome {
+            Outcome::Hold => commit_hold(
+                store,
+                &request,
+                &raw,
+                &input.basis,
+                path.as_ref().map(|p| &p.0),
+                &permit,
+                &got,
+            ),
+            _ => commit_decision(
+                store,
+                &request,
+                &raw,
+                input,
+                &gov,
+                &permit,
+                path.as_ref().map(|p| &p.0),
+                tool.as_ref(),
+                &got,
+            ),
+        };
         match res {
-            Ok(_) => {
-                host.log(
-                    Level::Info,
-                    &format!(
-                        "decision: {} {} by {} ({}), governance v{}",
-                        after.issue_key,
-                        after.decision.as_str(),
-                        input.actor,
-                        input.source,
-                        gov.version
-                    ),
-                );
-                notices::push(host, &notice.id);
-                if let Some(j) = &job_id {
-                    jobs::push(host, std::slice::from_ref(j));
-                }
-                return Ok(Applied {
-                    issue_key: after.issue_key,
-                    decision: after.decision,
-                    grant_id: after.grant_id,
-                    job_id,
-                    policy_version: gov.version,
-                    note,
-                });
-            }
+            Ok(applied) => return Ok(applied),
             Err(StorageError::Conflict(k)) if k.starts_with("access-grant-open:") => {
                 return Err(AppError::conflict(
                     "GRANT_CONFLICT",
@@ -426,4 +283,395 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
         "REQUEST_BUSY",
         "the request changed while deciding; try again",
     ))
+}
+
+/// A path outcome applied before (a redelivery): report what it did.
+fn replay(request: &Request, basis: &Basis) -> Option<Applied> {
+    let Basis::Path { approval_id } = basis else {
+        return None;
+    };
+    let route = request.route.as_ref()?;
+    if route.approval_id.as_deref() != Some(approval_id.as_str()) {
+        return None;
+    }
+    let held = request.decision == Decision::Pending && route.kind == RouteKind::Held;
+    (request.decision != Decision::Pending || held).then(|| Applied {
+        issue_key: request.issue_key.clone(),
+        decision: request.decision,
+        grant_id: request.grant_id.clone(),
+        job_id: None,
+        policy_version: request.policy_version.unwrap_or(0),
+        note: request.decision_note.clone(),
+        held,
+    })
+}
+
+/// Who the audit names for a decision, and the source screens show.
+fn actor_and_source(
+    basis: &Basis,
+    path: Option<&Approval>,
+    rule: &Rule,
+) -> (String, DecisionSource) {
+    match basis {
+        Basis::Person { person, source, .. } => (person.id.clone(), *source),
+        Basis::Policy { .. } => ("app".into(), DecisionSource::AutoPolicy),
+        Basis::Path { .. } => {
+            if matches!(rule, Rule::PathExpired { .. }) {
+                return ("app".into(), DecisionSource::ApprovalExpired);
+            }
+            // The path's last decider acted last; the rule lists everyone who approved.
+            let last = path
+                .into_iter()
+                .flat_map(|a| a.steps.iter().flat_map(|s| s.decisions.iter()))
+                .max_by(|x, y| x.at.cmp(&y.at))
+                .map(|d| d.decider.clone())
+                .unwrap_or_else(|| "app".into());
+            (last, DecisionSource::ApprovalPath)
+        }
+    }
+}
+
+/// What the decision's audit entry keeps as evidence beside the rule.
+fn evidence(basis: &Basis, path: Option<&Approval>) -> Value {
+    match (basis, path) {
+        (Basis::Policy { evidence, .. }, _) => evidence.clone(),
+        (Basis::Path { .. }, Some(a)) => {
+            // Every administrator override on the path goes into the decision's audit entry,
+            // with its reason: an override is an audited act (D-61).
+            json!({"approvalId": a.id, "definitionId": a.definition_id,
+                   "definitionVersion": a.definition_version, "status": a.status,
+                   "distinctDeciders": a.distinct_deciders,
+                   "overrides": a.steps.iter().flat_map(|s| s.decisions.iter()
+                       .filter(|d| d.admin_override)
+                       .map(move |d| json!({"stepId": s.id, "step": s.name, "decider": d.decider,
+                                            "decision": d.decision, "reason": d.override_reason, "at": d.at})))
+                       .collect::<Vec<_>>()})
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Holds the request (its governance path cannot decide it): the route becomes `held`, with
+/// an audit entry naming who ended the path and why.
+fn commit_hold(
+    store: Store<'_>,
+    request: &Request,
+    raw: &str,
+    basis: &Basis,
+    path: Option<&Approval>,
+    permit: &kernel::Permit,
+    got: &std::collections::BTreeMap<String, String>,
+) -> Result<Applied, StorageError> {
+    let host = store.host;
+    let reason = match &permit.rule {
+        Rule::Hold { reason, .. } => reason.clone(),
+        _ => "held".into(),
+    };
+    let mut after = request.clone();
+    let before = request.route.clone();
+    after.route = Some(Route {
+        kind: RouteKind::Held,
+        held_reason: Some(reason.clone()),
+        at: crate::time::rfc3339(host.now_ms()),
+        ..before.clone().unwrap_or(Route {
+            kind: RouteKind::Held,
+            approval_id: None,
+            definition_id: None,
+            definition_version: None,
+            governance_version: None,
+            held_reason: None,
+            at: String::new(),
+            auto_approval: None,
+        })
+    });
+    let actor = path
+        .and_then(|a| a.cancelled_by.clone())
+        .unwrap_or_else(|| "app".into());
+    let mut d = AuditDraft::new("request_held", &actor);
+    d.issue_key = Some(request.issue_key.clone());
+    d.subject = json!({"requestId": request.issue_id});
+    d.policy_version = before.as_ref().and_then(|r| r.governance_version);
+    d.data =
+        json!({"reason": reason, "rule": permit.rule.to_json(), "evidence": evidence(basis, path)});
+    let mac = audit::mac_key(store, Some(got.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
+    audit::commit_with_audit(
+        store,
+        &mac,
+        Some(got.get(keys::AUDIT_HEAD).cloned()),
+        &[d],
+        |tx| {
+            tx.set_if_current(&keys::request(&after.issue_id), &after, Some(raw))?;
+            if let Basis::Path { approval_id } = basis {
+                tx.delete(&keys::path_outcome(approval_id))?;
+            }
+            Ok(())
+        },
+    )?;
+    host.log(
+        Level::Warn,
+        &format!("decision: {} held: {reason}", request.issue_key),
+    );
+    Ok(Applied {
+        issue_key: request.issue_key.clone(),
+        decision: Decision::Pending,
+        grant_id: None,
+        job_id: None,
+        policy_version: before.and_then(|r| r.governance_version).unwrap_or(0),
+        note: Some(reason),
+        held: true,
+    })
+}
+
+/// Approves or denies, with the grant, its provisioning job, the notice and the audit entries
+/// (`request_approved` + `grant_created` + `provisioning_job_queued`, or `request_denied`), each
+/// naming the rule that allowed it.
+#[allow(clippy::too_many_arguments)]
+fn commit_decision(
+    store: Store<'_>,
+    request: &Request,
+    raw: &str,
+    input: &Input,
+    gov: &Governance,
+    permit: &kernel::Permit,
+    path: Option<&Approval>,
+    tool: Option<&Tool>,
+    got: &std::collections::BTreeMap<String, String>,
+) -> Result<Applied, StorageError> {
+    let host = store.host;
+    let (actor, source) = actor_and_source(&input.basis, path, &permit.rule);
+    let approval_id = match &input.basis {
+        Basis::Path { approval_id } => Some(approval_id.clone()),
+        _ => None,
+    };
+    let evidence = evidence(&input.basis, path);
+    let rule = permit.rule.to_json();
+    let tool_key = request.tool_key();
+    let now = host.now_ms();
+    let now_s = crate::time::rfc3339(now);
+    let mut after = request.clone();
+    after.decided_at = Some(now_s.clone());
+    after.decided_by = Some(actor.clone());
+    after.decision_source = Some(source);
+    after.policy_version = Some(gov.version);
+    after.decision_note = permit.note.clone().or_else(|| input.comment.clone());
+
+    let mut drafts = Vec::new();
+    let mut grant: Option<Grant> = None;
+    let tool_json = serde_json::to_value(&request.tool).expect("serializes");
+    let risk = request.risk();
+    match permit.outcome {
+        Outcome::Approve => {
+            after.decision = Decision::Approved;
+            // Governance maximum (or an active exception's) at decision time: capped, and the
+            // cap is recorded, never silent (A-CL-15).
+            let mut max = gov.max_days(risk);
+            if let Some(id) = request.tool_id() {
+                let idx = keys::governance_exception_by_subject(id, &request.requester_account_id);
+                if let Some(text) = got.get(&idx) {
+                    if let Some(e) = governance::active_exception(store, text).map_err(|e| {
+                        StorageError::Corrupt {
+                            key: idx.clone(),
+                            reason: e.message,
+                        }
+                    })? {
+                        max = max.max(e.max_days);
+                    }
+                }
+            }
+            let days = request.duration_days.min(max);
+            let id = format!("g-{}", request.issue_id);
+            let g = Grant {
+                id: id.clone(),
+                issue_id: request.issue_id.clone(),
+                issue_key: request.issue_key.clone(),
+                account_id: request.requester_account_id.clone(),
+                tool_key: tool_key.clone(),
+                tool_name: request.tool_name(),
+                risk_level: risk,
+                connector_id: tool.and_then(|t| t.connector_id.clone()),
+                status: GrantStatus::PendingProvision,
+                duration_days: days,
+                granted_at: now_s.clone(),
+                expires_at: crate::time::rfc3339(now + days as u64 * DAY_MS),
+                lifetime_ends_at: crate::time::rfc3339(now + LIFETIME_DAYS * DAY_MS),
+                decision_source: source,
+                policy_version: gov.version,
+                path_reviewed: approval_id.is_some(),
+                capped_from_days: (days < request.duration_days).then_some(request.duration_days),
+                activated_at: None,
+                ended_at: None,
+                revoked_by: None,
+                revoke_reason: None,
+                extensions: vec![],
+                jobs_created: 0,
+                status_changed_at: now_s.clone(),
+            };
+            after.grant_id = Some(id.clone());
+            let mut d = AuditDraft::new("request_approved", &actor);
+            d.issue_key = Some(request.issue_key.clone());
+            d.subject = json!({"requestId": request.issue_id});
+            d.policy_version = Some(gov.version);
+            d.data = json!({"source": source, "tool": tool_json, "riskLevel": risk.as_str(),
+                            "approvalId": approval_id, "rule": rule, "evidence": evidence});
+            drafts.push(d);
+            let mut d = AuditDraft::new("grant_created", &actor);
+            d.issue_key = Some(request.issue_key.clone());
+            d.subject = json!({"grantId": id, "accountId": g.account_id});
+            d.policy_version = Some(gov.version);
+            d.data = json!({"grantId": id, "toolId": g.tool_key, "riskLevel": g.risk_level,
+                            "durationDays": days, "expiresAt": g.expires_at,
+                            "cappedFromDays": g.capped_from_days});
+            drafts.push(d);
+            grant = Some(g);
+        }
+        Outcome::Deny | Outcome::Hold => {
+            after.decision = Decision::Denied;
+            let mut d = AuditDraft::new("request_denied", &actor);
+            d.issue_key = Some(request.issue_key.clone());
+            d.subject = json!({"requestId": request.issue_id});
+            d.policy_version = Some(gov.version);
+            d.data = json!({"source": source, "tool": tool_json, "riskLevel": risk.as_str(),
+                            "approvalId": approval_id, "note": after.decision_note,
+                            "rule": rule, "evidence": evidence});
+            drafts.push(d);
+        }
+    }
+    let job_id = grant.as_ref().map(|g| format!("{}.provision.1", g.id));
+    if let (Some(g), Some(j)) = (&grant, &job_id) {
+        let mut d = AuditDraft::new("provisioning_job_queued", "app");
+        d.issue_key = Some(request.issue_key.clone());
+        d.subject = json!({"jobId": j, "grantId": g.id});
+        d.data = json!({"kind": "provision", "connector": g.connector_id.clone().unwrap_or_else(|| "manual".into())});
+        drafts.push(d);
+    }
+    let notice = notices::Notice::for_decision(&after, grant.as_ref(), &evidence);
+    let mac = audit::mac_key(store, Some(got.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
+    audit::commit_with_audit(
+        store,
+        &mac,
+        Some(got.get(keys::AUDIT_HEAD).cloned()),
+        &drafts,
+        |tx| {
+            tx.set_if_current(&keys::request(&after.issue_id), &after, Some(raw))?;
+            tx.delete(&keys::request_by_decision(
+                "pending",
+                &after.project_key,
+                &after.issue_id,
+            ))?;
+            tx.set(
+                &keys::request_by_decision(
+                    after.decision.as_str(),
+                    &after.project_key,
+                    &after.issue_id,
+                ),
+                &after.issue_id,
+            )?;
+            if let Some(g) = &grant {
+                let mut g = g.clone();
+                jobs::stage_new(tx, &mut g, JobKind::Provision, now)?;
+                tx.create(&keys::grant(&g.id), &g)?;
+                grants::stage_indexes(tx, None, &g)?;
+                tx.set(&keys::grant_by_account(&g.account_id, &g.id), &g.id)?;
+                tx.set(&keys::grant_by_time(now, &g.id), &g.id)?;
+            }
+            tx.set(&keys::decision_notice(&notice.id), &notice)?;
+            if let Some(a) = &approval_id {
+                tx.delete(&keys::path_outcome(a))?;
+            }
+            Ok(())
+        },
+    )?;
+    host.log(
+        Level::Info,
+        &format!(
+            "decision: {} {} by {} ({}), governance v{}",
+            after.issue_key,
+            after.decision.as_str(),
+            actor,
+            source.as_str(),
+            gov.version
+        ),
+    );
+    notices::push(host, &notice.id);
+    if let Some(j) = &job_id {
+        jobs::push(host, std::slice::from_ref(j));
+    }
+    Ok(Applied {
+        issue_key: after.issue_key,
+        decision: after.decision,
+        grant_id: after.grant_id,
+        job_id,
+        policy_version: gov.version,
+        note: permit.note.clone(),
+        held: false,
+    })
+}
+
+/// Whether approving `request` now would be refused for a reason of the world (the issue
+/// closed, the requester deactivated, the tool, an open grant): what a door checks before a
+/// path step records an approval, so nobody approves a step that cannot lead anywhere.
+pub fn approvable_now(host: &dyn Host, request: &Request) -> AppResult<()> {
+    let store = Store::new(host);
+    let gov_key = keys::GOVERNANCE_POLICY.to_string();
+    let mut want = vec![
+        gov_key.clone(),
+        keys::grant_open(&request.requester_account_id, &request.tool_key()),
+    ];
+    if let Some(id) = request.tool_id() {
+        want.push(keys::tool(id));
+    }
+    let got = store.batch_get(&want)?;
+    let gov = facts::governance_from(&gov_key, got.get(&gov_key))?;
+    let tool: Option<Tool> = request
+        .tool_id()
+        .and_then(|id| {
+            got.get(&keys::tool(id))
+                .map(|t| crate::storage::decode(&keys::tool(id), t))
+        })
+        .transpose()?;
+    let open: Option<String> = got
+        .get(&keys::grant_open(
+            &request.requester_account_id,
+            &request.tool_key(),
+        ))
+        .map(|t| crate::storage::decode("grant-open", t))
+        .transpose()?;
+    if let Some(b) = grant_blocker(request, tool.as_ref(), &gov, open.as_deref()) {
+        return Err(blocker_error(b));
+    }
+    let (open, active) = facts::world(host, request, None)?;
+    if let Err(why) = open {
+        return Err(kernel::Refusal::IssueClosed(why).into());
+    }
+    if !active {
+        return Err(kernel::Refusal::AccountInactive.into());
+    }
+    Ok(())
+}
+
+pub fn blocker_error(b: Blocker) -> AppError {
+    match b {
+        Blocker::ToolNotRequestable(m) => kernel::Refusal::ToolNotRequestable(m),
+        Blocker::UnknownToolBlocked(m) => kernel::Refusal::UnknownToolBlocked(m),
+        Blocker::OpenGrant(g) => kernel::Refusal::GrantConflict(g),
+    }
+    .into()
+}
+
+/// The policy facts a matched auto-approval policy gives the kernel.
+pub fn policy_facts(
+    policy_id: &str,
+    policy_version: u64,
+    matched_group: Option<String>,
+) -> PolicyFacts {
+    PolicyFacts {
+        policy_id: policy_id.into(),
+        policy_version,
+        matched_group,
+    }
+}
+
+/// A person's facts for the kernel (see `facts::person`).
+pub fn person(host: &dyn Host, who: &str) -> AppResult<Person> {
+    facts::person(host, who)
 }

@@ -45,6 +45,15 @@ pub struct Governance {
     pub block_unknown_tools: bool,
     #[serde(default = "default_limit")]
     pub critical_exception_limit: u32,
+    /// Risk levels at which a request may be approved without any person's approval (an
+    /// auto-approval policy, or a path of only automatic steps). Off for high and critical
+    /// unless an admin turns it on (issue 30).
+    #[serde(default)]
+    pub auto_approval: AutoApproval,
+    /// The version of each definition governance names, pinned when governance is saved: a
+    /// definition edited later decides nothing until governance is saved again (D-131).
+    #[serde(default)]
+    pub definition_versions: BTreeMap<String, u64>,
     #[serde(default)]
     pub updated_at: String,
     #[serde(default)]
@@ -53,6 +62,38 @@ pub struct Governance {
 
 fn default_limit() -> u32 {
     DEFAULT_CRITICAL_EXCEPTION_LIMIT
+}
+
+/// Where approval without a person is allowed, per risk level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoApproval {
+    pub low: bool,
+    pub medium: bool,
+    pub high: bool,
+    pub critical: bool,
+}
+
+impl Default for AutoApproval {
+    fn default() -> Self {
+        AutoApproval {
+            low: true,
+            medium: true,
+            high: false,
+            critical: false,
+        }
+    }
+}
+
+impl AutoApproval {
+    pub fn allows(&self, risk: RiskLevel) -> bool {
+        match risk {
+            RiskLevel::Low => self.low,
+            RiskLevel::Medium => self.medium,
+            RiskLevel::High => self.high,
+            RiskLevel::Critical => self.critical,
+        }
+    }
 }
 
 impl Default for Governance {
@@ -70,6 +111,8 @@ impl Default for Governance {
             tool_rules: BTreeMap::new(),
             block_unknown_tools: false,
             critical_exception_limit: DEFAULT_CRITICAL_EXCEPTION_LIMIT,
+            auto_approval: AutoApproval::default(),
+            definition_versions: BTreeMap::new(),
             updated_at: String::new(),
             updated_by: String::new(),
         }
@@ -125,7 +168,7 @@ impl Governance {
 }
 
 pub fn risk_of(s: &str) -> Option<RiskLevel> {
-    serde_json::from_value(Value::String(s.to_string())).ok()
+    RiskLevel::parse(s)
 }
 
 /// The active governance (defaults until the first save) and its raw text.
@@ -238,6 +281,38 @@ pub fn parse(store: Store<'_>, p: &Value, current: &Governance) -> AppResult<Gov
             errors.insert("blockUnknownTools".into(), json!("true or false"));
         }
     }
+    if let Some(a) = p.get("autoApproval") {
+        let mut auto = g.auto_approval;
+        match a.as_object() {
+            Some(o) => {
+                for (name, v) in o {
+                    let slot = match name.as_str() {
+                        "low" => &mut auto.low,
+                        "medium" => &mut auto.medium,
+                        "high" => &mut auto.high,
+                        "critical" => &mut auto.critical,
+                        _ => {
+                            errors.insert(format!("autoApproval.{name}"), json!("a risk level"));
+                            continue;
+                        }
+                    };
+                    match v.as_bool() {
+                        Some(b) => *slot = b,
+                        None => {
+                            errors.insert(format!("autoApproval.{name}"), json!("true or false"));
+                        }
+                    }
+                }
+                g.auto_approval = auto;
+            }
+            None => {
+                errors.insert(
+                    "autoApproval".into(),
+                    json!("an object of risk level → true/false"),
+                );
+            }
+        }
+    }
     if let Some(l) = p.get("criticalExceptionLimit") {
         match l.as_u64().filter(|n| *n <= 100) {
             Some(n) => g.critical_exception_limit = n as u32,
@@ -274,13 +349,61 @@ pub fn save(store: Store<'_>, p: &Value, who: &str) -> AppResult<Governance> {
         g.version = current.version + 1;
         g.updated_at = crate::time::rfc3339(store.host.now_ms());
         g.updated_by = who.to_string();
+        // Pin the version of every definition governance names, as it is now.
+        let mut named: Vec<String> = g
+            .named_definitions()
+            .into_iter()
+            .map(|(_, d)| d.to_string())
+            .collect();
+        named.sort();
+        named.dedup();
+        let mut dropped: Vec<String> = current
+            .named_definitions()
+            .into_iter()
+            .map(|(_, d)| d.to_string())
+            .filter(|d| !named.contains(d))
+            .collect();
+        dropped.sort();
+        dropped.dedup();
+        g.definition_versions = BTreeMap::new();
+        for d in &named {
+            if let Some(def) = store.get::<crate::approvals::definition::Definition>(
+                &crate::approvals::store::definition_key(d),
+            )? {
+                g.definition_versions
+                    .insert(d.clone(), u64::from(def.version));
+            }
+        }
         let mut draft = AuditDraft::new("governance_updated", who);
         draft.policy_version = Some(g.version);
-        draft.data = json!({"from": current.version, "to": g.version});
+        draft.data = json!({"from": current.version, "to": g.version,
+                            "changed": crate::audit::changed_fields(
+                                &serde_json::to_value(&current).unwrap_or_default(),
+                                &serde_json::to_value(&g).unwrap_or_default()),
+                            "governance": g});
         let key = audit::mac_key(store, None)?;
         let res = audit::commit_with_audit(store, &key, None, &[draft], |tx| {
             tx.set_if_current(keys::GOVERNANCE_POLICY, &g, raw.as_deref())?;
             tx.create(&keys::governance_version(g.version), &g)?;
+            // What governance depends on cannot be deleted from under it (D-69).
+            for d in &named {
+                let uses: Vec<String> = g
+                    .named_definitions()
+                    .into_iter()
+                    .filter(|(_, x)| x == d)
+                    .map(|(w, _)| w)
+                    .collect();
+                tx.set(
+                    &crate::approvals::store::definition_ref_key(d, "governance"),
+                    &json!({"usedBy": uses}),
+                )?;
+            }
+            for d in &dropped {
+                tx.delete(&crate::approvals::store::definition_ref_key(
+                    d,
+                    "governance",
+                ))?;
+            }
             Ok(())
         });
         match res {
@@ -518,12 +641,14 @@ pub fn change_exception(
     let now = crate::time::rfc3339(store.host.now_ms());
     match action {
         "review" => {
-            if e.created_by == who {
-                return Err(AppError::forbidden(
-                    "SELF_REVIEW",
-                    "an exception is reviewed by a different administrator than its author",
-                ));
-            }
+            let live = e.is_live(store.host.now_ms());
+            super::kernel::judge_exception_review(who, &e.created_by, &e.account_id, live)
+                .map_err(|r| match r {
+                    super::kernel::Refusal::NotPending(m) => {
+                        AppError::conflict("EXCEPTION_NOT_ACTIVE", m)
+                    }
+                    other => other.into(),
+                })?;
             e.review_status = "reviewed".into();
             e.reviewed_by = Some(who.into());
         }

@@ -39,6 +39,23 @@ impl GrantStatus {
     pub fn is_open(self) -> bool {
         matches!(self, GrantStatus::PendingProvision | GrantStatus::Active)
     }
+
+    /// Every edge a grant's status may take: the one table (issue 30). A grant is created
+    /// `pendingProvision`; an expired grant comes back to `pendingProvision` only by an extension
+    /// inside its grace window.
+    pub fn can_become(self, to: GrantStatus) -> bool {
+        use GrantStatus::*;
+        matches!(
+            (self, to),
+            (PendingProvision, Active)
+                | (PendingProvision, Expired)
+                | (PendingProvision, Revoked)
+                | (Active, Expired)
+                | (Active, Revoked)
+                | (Expired, PendingProvision)
+                | (Expired, Revoked)
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,7 +80,7 @@ pub struct Grant {
     /// Catalog tool id, or `new-<slug>` for an approved "Request new tool" request.
     pub tool_key: String,
     pub tool_name: String,
-    pub risk_level: String,
+    pub risk_level: crate::catalog::RiskLevel,
     #[serde(default)]
     pub connector_id: Option<String>,
     pub status: GrantStatus,
@@ -72,8 +89,12 @@ pub struct Grant {
     pub granted_at: String,
     pub expires_at: String,
     pub lifetime_ends_at: String,
-    pub decision_source: String,
+    pub decision_source: crate::requests::DecisionSource,
+    /// The governance version the decision was made under (extensions are judged by it).
     pub policy_version: u64,
+    /// A governance path reviewed the decision (extensions stay within what it reviewed).
+    #[serde(default)]
+    pub path_reviewed: bool,
     #[serde(default)]
     pub capped_from_days: Option<u32>,
     #[serde(default)]
@@ -93,6 +114,20 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// The only way a grant's status changes: asserted against [`GrantStatus::can_become`], so a
+    /// wrong edge traps the invocation before anything is written.
+    pub fn set_status(&mut self, to: GrantStatus, at: &str) {
+        assert!(
+            self.status.can_become(to),
+            "grant {}: {} → {} is not a grant transition",
+            self.id,
+            self.status.as_str(),
+            to.as_str()
+        );
+        self.status = to;
+        self.status_changed_at = at.to_string();
+    }
+
     pub fn expires_ms(&self) -> u64 {
         crate::time::parse(&self.expires_at).unwrap_or(0)
     }
@@ -211,14 +246,15 @@ mod tests {
             account_id: "alice".into(),
             tool_key: "copilot".into(),
             tool_name: "Copilot".into(),
-            risk_level: "low".into(),
+            risk_level: crate::catalog::RiskLevel::Low,
             connector_id: None,
             status,
             duration_days: 30,
             granted_at: crate::time::rfc3339(granted),
             expires_at: crate::time::rfc3339(expires),
             lifetime_ends_at: crate::time::rfc3339(granted + LIFETIME_DAYS * DAY_MS),
-            decision_source: "approver".into(),
+            decision_source: crate::requests::DecisionSource::Approver,
+            path_reviewed: false,
             policy_version: 1,
             capped_from_days: None,
             activated_at: None,

@@ -577,9 +577,8 @@ fn finish(
                     let g: Grant = crate::storage::decode(&grant_key, t)?;
                     if g.status == GrantStatus::PendingProvision {
                         let mut after = g.clone();
-                        after.status = GrantStatus::Active;
+                        after.set_status(GrantStatus::Active, &crate::time::rfc3339(now));
                         after.activated_at = Some(crate::time::rfc3339(now));
-                        after.status_changed_at = crate::time::rfc3339(now);
                         let mut a = AuditDraft::new("grant_activated", "app");
                         a.issue_key = Some(j.issue_key.clone());
                         a.subject = json!({"grantId": g.id});
@@ -764,8 +763,18 @@ fn activation_notice(g: &Grant, now_ms: u64) -> super::notices::Notice {
 /// one transaction.
 pub fn complete(host: &dyn Host, who: &str, job_id: &str, action: &str) -> AppResult<Value> {
     let store = Store::new(host);
+    // The kernel: managers attest (approvers, delegates, admins), never the grantee.
+    let person = super::facts::person(host, who)?;
+    let rule = super::kernel::manager_rule(&person, &super::facts::approvers(store)?)?;
     for _ in 0..4 {
         let (mut job, raw) = load(store, job_id)?;
+        super::kernel::not_beneficiary(
+            &person,
+            &rule,
+            &job.account_id,
+            "SELF_ATTESTATION_FORBIDDEN",
+            "this is your own access (or that of an approver you stand in for); someone else confirms it was provisioned or removed",
+        )?;
         if job.status != JobStatus::ManualPending {
             return Err(AppError::conflict(
                 "JOB_NOT_MANUAL_PENDING",
@@ -792,16 +801,16 @@ pub fn complete(host: &dyn Host, who: &str, job_id: &str, action: &str) -> AppRe
         let mut d = AuditDraft::new("provisioning_job_succeeded", who);
         d.issue_key = Some(job.issue_key.clone());
         d.subject = json!({"jobId": job.id, "grantId": job.grant_id});
-        d.data = json!({"kind": job.kind.as_str(), "connector": "manual", "action": action});
+        d.data = json!({"kind": job.kind.as_str(), "connector": "manual", "action": action,
+                        "rule": rule.to_json()});
         drafts.push(d);
         let mut new_grant: Option<(Grant, Grant)> = None;
         if let (JobKind::Provision, Some(t)) = (job.kind, &grant_raw) {
             let g: Grant = crate::storage::decode(&grant_key, t)?;
             if g.status == GrantStatus::PendingProvision {
                 let mut after = g.clone();
-                after.status = GrantStatus::Active;
+                after.set_status(GrantStatus::Active, &crate::time::rfc3339(now));
                 after.activated_at = Some(crate::time::rfc3339(now));
-                after.status_changed_at = crate::time::rfc3339(now);
                 let mut a = AuditDraft::new("grant_activated", who);
                 a.issue_key = Some(job.issue_key.clone());
                 a.subject = json!({"grantId": g.id});

@@ -2,13 +2,15 @@
 //! expiry of overdue grants. Each change is one transaction: the grant (conditioned on what was
 //! read), its indexes, any provisioning job it needs, and its audit entry.
 
+use super::facts;
 use super::grants::{self, Grant, GrantStatus};
 use super::jobs::{self, JobKind};
+use super::kernel::{self, ExtensionFacts, Person, Rule};
 use super::notices::{self, Notice};
-use super::tab::{Caller, DirectRole};
 use crate::audit::{self, AuditDraft};
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Level};
+use crate::requests::DecisionSource;
 use crate::storage::{keys, StorageError, Store, Tx};
 use serde_json::{json, Value};
 
@@ -55,60 +57,40 @@ fn draft(kind: &str, who: &str, g: &Grant, from: GrantStatus, extra: Value) -> A
 }
 
 /// Grants are managed by the configured approvers (and their delegates) and Jira admins; an open
-/// task on one approval path is not enough to change other people's access.
-fn require_manager(host: &dyn Host, who: &str) -> AppResult<DirectRole> {
-    let mut c = Caller::new(host, who)?;
-    if let Some(role) = c.direct_role()? {
-        return Ok(role);
-    }
-    // Managing grants is administration, so admins may whatever admin fallback says.
-    if c.is_admin()? {
-        return Ok(DirectRole::Admin);
-    }
-    Err(AppError::forbidden(
-        "NOT_APPROVER",
-        "only approvers or Jira administrators manage grants",
-    ))
+/// task on one approval path is not enough to change other people's access (the kernel's
+/// manager rule).
+fn require_manager(host: &dyn Host, who: &str) -> AppResult<(Person, Rule)> {
+    let person = facts::person(host, who)?;
+    let rule = kernel::manager_rule(&person, &facts::approvers(Store::new(host))?)?;
+    Ok((person, rule))
 }
 
-/// An extension is a new access window, so it meets the rules a grant would (D-67): at most the
-/// risk level's maximum (or a reviewed exception's), and where governance sends this tool through
-/// an approval path, no longer than the window that review approved — a longer one needs the
-/// same review, i.e. a new request.
-fn extension_policy(store: Store<'_>, g: &Grant, days: u32) -> AppResult<()> {
+/// The kernel's facts of an extension to `to_ms`: the holder's account, and the lifetime since
+/// the reviewed decision against today's risk maximum (or an active exception's) and, for a
+/// path-reviewed grant, the reviewed duration (D-67, D-132).
+fn extension_facts(host: &dyn Host, g: &Grant, to_ms: u64) -> AppResult<ExtensionFacts> {
+    let store = Store::new(host);
     let (gov, _) = super::governance::load(store)?;
-    let risk = super::governance::risk_of(&g.risk_level).unwrap_or(crate::catalog::RiskLevel::High);
-    let mut max = gov.max_days(risk);
+    let risk = g.risk_level;
+    let mut max = u64::from(gov.max_days(risk));
     if let Some(text) = store.get_raw(&keys::governance_exception_by_subject(
         &g.tool_key,
         &g.account_id,
     ))? {
         if let Some(e) = super::governance::active_exception(store, &text)? {
-            max = max.max(e.max_days);
+            max = max.max(u64::from(e.max_days));
         }
     }
-    if days > max {
-        return Err(AppError::conflict(
-            "EXTENSION_OVER_POLICY",
-            format!(
-                "{} risk allows at most {max} day(s) per access window; {days} were asked",
-                risk.as_str()
-            ),
-        )
-        .with_details(json!({"maxDays": max})));
-    }
-    let tool_id = (!g.tool_key.starts_with("new-")).then_some(g.tool_key.as_str());
-    if gov.definition_for(tool_id, risk).is_some() && days > g.duration_days {
-        return Err(AppError::conflict(
-            "EXTENSION_NEEDS_REVIEW",
-            format!(
-                "the review approved {} day(s); a longer extension needs the same review, so the holder requests access again",
-                g.duration_days
-            ),
-        )
-        .with_details(json!({"maxDays": g.duration_days})));
-    }
-    Ok(())
+    let granted = crate::time::parse(&g.granted_at).unwrap_or(0);
+    Ok(ExtensionFacts {
+        holder: g.account_id.clone(),
+        holder_active: facts::account_active(host, &g.account_id)?,
+        risk,
+        reviewed_days: u64::from(g.duration_days),
+        path_reviewed: g.path_reviewed || g.decision_source == DecisionSource::ApprovalPath,
+        max_days: max,
+        total_days: to_ms.saturating_sub(granted).div_ceil(grants::DAY_MS),
+    })
 }
 
 /// Extends a grant (approvers and admins; never the holder). An expired grant inside its grace
@@ -130,20 +112,15 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         .collect::<String>();
     // Authorise before looking up: a missing and an existing grant answer alike to someone who
     // may not manage grants, so grant ids cannot be probed.
-    let role = require_manager(host, who)?;
-    let (g, _) = load(store, id)?;
-    if who == g.account_id || matches!(&role, DirectRole::Delegate(b) if b.contains(&g.account_id))
-    {
-        return Err(AppError::forbidden(
-            "SELF_EXTENSION_DISABLED",
-            "people cannot extend their own access; an approver or admin extends it",
-        ));
-    }
+    let (person, _) = require_manager(host, who)?;
+    crate::ratelimit::take(store, crate::ratelimit::DECISIONS, who)?;
+    let approvers = facts::approvers(store)?;
     for _ in 0..4 {
         let (g, raw) = load(store, id)?;
         let now = host.now_ms();
         let to = grants::plan_extension(&g, who, days, now)?;
-        extension_policy(store, &g, days)?;
+        // The kernel judges the extension as a whole: who, for whom, and how long in all.
+        let permit = kernel::judge_extension(&person, &approvers, &extension_facts(host, &g, to)?)?;
         let mut after = g.clone();
         after.extensions.push(grants::Extension {
             by: who.into(),
@@ -156,9 +133,8 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         after.expires_at = crate::time::rfc3339(to);
         let reactivate = g.status == GrantStatus::Expired;
         if reactivate {
-            after.status = GrantStatus::PendingProvision;
+            after.set_status(GrantStatus::PendingProvision, &crate::time::rfc3339(now));
             after.ended_at = None;
-            after.status_changed_at = crate::time::rfc3339(now);
         }
         let kind = if reactivate {
             "grant_reactivated"
@@ -170,7 +146,7 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
             who,
             &after,
             g.status,
-            json!({"days": days, "expiresAt": after.expires_at}),
+            json!({"days": days, "expiresAt": after.expires_at, "rule": permit.rule.to_json()}),
         );
         // Reopened in its grace window: the access it still has must not be taken away.
         let cancel = if reactivate {
@@ -238,6 +214,7 @@ pub fn extend(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
 /// Revoking a revoked grant changes nothing and says so.
 pub fn revoke(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     require_manager(host, who)?;
+    crate::ratelimit::take(Store::new(host), crate::ratelimit::DECISIONS, who)?;
     let id = p.get("grantId").and_then(Value::as_str).unwrap_or("");
     let reason = p
         .get("reason")
@@ -275,9 +252,8 @@ fn end(
                 .get_raw(&keys::job_open(&g.id, "deprovision"))?
                 .is_none();
         let mut after = g.clone();
-        after.status = to;
+        after.set_status(to, &crate::time::rfc3339(now));
         after.ended_at = Some(crate::time::rfc3339(now));
-        after.status_changed_at = crate::time::rfc3339(now);
         if to == GrantStatus::Revoked {
             after.revoked_by = Some(who.to_string());
             after.revoke_reason = reason.clone();
@@ -389,4 +365,65 @@ pub fn expire_due(host: &dyn Host, budget: usize) -> AppResult<u32> {
         }
     }
     Ok(n)
+}
+
+/// Open grants of deactivated Jira accounts are revoked (issue 30): the daily pass reads the
+/// open-grant index, asks Jira about up to 50 accounts a call, and revokes, as the app and
+/// audited, what a deactivated account still holds. Bounded by `max` grants a run; an account
+/// Jira no longer returns at all is checked once more on its own before it counts as gone.
+pub fn revoke_inactive(host: &dyn Host, max: usize) -> AppResult<u64> {
+    if !kernel::enforced(kernel::Check::ActiveAccount) {
+        return Ok(0);
+    }
+    let store = Store::new(host);
+    let open = store.scan::<String>(keys::GRANT_OPEN_PREFIX, max)?;
+    let mut by_account: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (k, grant_id) in open {
+        // `<account>:<tool>`: account ids may hold colons (`712020:…`), tool keys never do.
+        let account = k[keys::GRANT_OPEN_PREFIX.len()..]
+            .rsplit_once(':')
+            .map_or("", |(a, _)| a)
+            .to_string();
+        by_account.entry(account).or_default().push(grant_id);
+    }
+    let accounts: Vec<String> = by_account.keys().cloned().collect();
+    let mut revoked = 0;
+    for chunk in accounts.chunks(crate::jira::MAX_BULK_USERS) {
+        if host.remaining_ms() < 30_000 {
+            break;
+        }
+        let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        let seen = crate::jira::Jira::new(host)
+            .active_accounts(&ids)
+            .map_err(AppError::from)?;
+        for a in chunk {
+            let active = match seen.get(a) {
+                Some(x) => *x,
+                None => facts::account_active(host, a)?,
+            };
+            if active {
+                continue;
+            }
+            for g in &by_account[a] {
+                match end(
+                    host,
+                    g,
+                    GrantStatus::Revoked,
+                    "app",
+                    Some("the Jira account was deactivated".into()),
+                ) {
+                    Ok(_) => revoked += 1,
+                    Err(e) if e.code == "GRANT_NOT_FOUND" => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    if revoked > 0 {
+        host.log(
+            Level::Info,
+            &format!("{revoked} grant(s) of deactivated accounts revoked"),
+        );
+    }
+    Ok(revoked)
 }

@@ -3,7 +3,9 @@
 //! - `governance`: per-risk approval paths and maxima, unknown-tool blocking, exceptions.
 //! - `policies`: auto-approval policies and their dry run.
 //! - `routing`: what happens right after intake (auto-approve, start a path, or direct).
-//! - `decision`: the one transaction that approves or denies a request.
+//! - `kernel`: the policy kernel: who may create, widen, extend or end access, and why (pure);
+//!   `facts`: what it judges from, read from storage and Jira.
+//! - `decision`: the one transaction that approves or denies a request (judged by the kernel).
 //! - `grants`, `lifecycle`: grants and their extend / revoke / expire changes.
 //! - `jobs`: provisioning jobs (manual, or connected through ArdSaor Core; see `provisioning`).
 //! - `runner`: the hourly job runner (expiry, jobs, notices, lost follow-ups; one read when idle).
@@ -11,16 +13,18 @@
 //! - `notices`: the issue comment and transition that follow a decision.
 //! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
 //! - `exports`: exports by time, a page at a time or as a resumable job (`export`: CSV, windows).
-//! - `seed`, `labels`, `rollups`: seed catalog, expiry labels, insights.
+//! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
 
 pub mod admin;
 pub mod decision;
 pub mod escalation;
 pub mod export;
 pub mod exports;
+pub mod facts;
 pub mod governance;
 pub mod grants;
 pub mod jobs;
+pub mod kernel;
 pub mod labels;
 pub mod lifecycle;
 pub mod notices;
@@ -30,6 +34,5 @@ pub mod reminders;
 pub mod rollups;
 pub mod routing;
 pub mod runner;
-pub mod seed;
 pub mod service;
 pub mod tab;

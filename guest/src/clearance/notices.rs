@@ -59,7 +59,7 @@ fn is_public(v: &crate::jira::Visibility) -> bool {
 
 impl Notice {
     pub fn for_decision(r: &Request, grant: Option<&Grant>, evidence: &Value) -> Notice {
-        let auto = r.decision_source.as_deref() == Some("auto-policy");
+        let auto = r.decision_source == Some(crate::requests::DecisionSource::AutoPolicy);
         let tool = r.tool_name();
         let (heading, transitions) = match r.decision {
             Decision::Approved if auto => {

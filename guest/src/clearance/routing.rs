@@ -6,14 +6,15 @@
 //! invocation dies in between, a redelivered event finds the request still unrouted and routes
 //! it (see `intake::ingest`), and path starts are idempotent per issue.
 
-use super::decision::{self, Applied, Input, Verdict};
+use super::decision::{self, Applied, Basis, Input};
 use super::{governance, policies};
-use crate::approvals::model::ApprovalStatus;
+use crate::approvals::model::Link;
 use crate::approvals::{self, store as astore};
+use crate::audit::{self, AuditDraft};
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, Level};
 use crate::jira::Jira;
-use crate::requests::{Decision, Request, Route};
+use crate::requests::{Decision, Request, Route, RouteKind};
 use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 
@@ -25,9 +26,9 @@ pub fn after_intake(host: &dyn Host, issue_id: &str) -> AppResult<Value> {
     route_request(host, request, raw, &gov, None)
 }
 
-/// Routes `request`, whose stored text is `raw`. Intake calls this with the request it just
-/// wrote, the governance and the whole issue (`fields=*all`, no properties) it already read, so
-/// the trigger reads none of them again.
+/// Routes `request`, whose stored text is `raw`, under governance `gov`, which the route pins.
+/// Intake calls this with the request it just wrote, the governance and the whole issue
+/// (`fields=*all`, no properties) it already read, so the trigger reads none of them again.
 pub fn route_request(
     host: &dyn Host,
     request: Request,
@@ -42,7 +43,8 @@ pub fn route_request(
         return Ok(json!({"route": "unchanged"}));
     }
 
-    // 1. Auto-approval (CL-040…CL-047).
+    // 1. Auto-approval (CL-040…CL-047): the kernel approves only where governance allows
+    // approval without a person for the request's risk level.
     let all = policies::list(store)?;
     let mut auto_note: Option<Value> = None;
     if !all.is_empty() {
@@ -66,12 +68,16 @@ pub fn route_request(
             });
             let input = Input {
                 issue_id: issue_id.to_string(),
-                verdict: Verdict::Approve,
-                source: "auto-policy".into(),
-                actor: "app".into(),
-                approval_id: None,
-                evidence: evidence.clone(),
+                basis: Basis::Policy {
+                    policy: decision::policy_facts(
+                        &d.policy_id,
+                        d.policy_version,
+                        d.matched_group.clone(),
+                    ),
+                    evidence: evidence.clone(),
+                },
                 comment: None,
+                known_issue: issue.clone(),
             };
             match decision::apply(host, &input) {
                 Ok(a) => {
@@ -79,9 +85,12 @@ pub fn route_request(
                         json!({"route": "auto-policy", "decision": a.to_json(), "evidence": evidence}),
                     )
                 }
-                // A conflict (e.g. an open grant already) falls through to a human decision.
+                // Refused (governance does not allow it at this risk, an open grant, a closed
+                // issue…): a person decides on the governance route instead.
                 Err(e) if e.kind == crate::error::ErrorKind::Conflict => {
-                    auto_note = Some(json!({"autoApproved": false, "reason": e.code}));
+                    auto_note = Some(
+                        json!({"autoApproved": false, "reason": e.code, "policyId": d.policy_id}),
+                    );
                 }
                 Err(e) => return Err(e),
             }
@@ -91,70 +100,11 @@ pub fn route_request(
         }
     }
 
-    // 2. The approval path governance picks, or direct decisions.
-    // A definition governance names but storage lacks (deletion is refused, so only a race or
-    // a restore gets here): the request is held — it can be denied, not approved — until
-    // governance is fixed, never routed to laxer direct decisions (D-69).
-    let def = match gov.definition_for(request.tool_id(), request.risk()) {
-        Some(def_id) => match astore::load_definition(store, def_id) {
-            Ok(d) => Some(d),
-            Err(e) if e.code == "DEFINITION_NOT_FOUND" => {
-                host.log(
-                    Level::Warn,
-                    &format!(
-                        "routing: governance names approval definition {def_id:?}, which does not exist; {} is held until governance is fixed",
-                        request.issue_key
-                    ),
-                );
-                let route = Route {
-                    kind: HELD.into(),
-                    approval_id: None,
-                    definition_id: Some(def_id.to_string()),
-                    at: crate::time::rfc3339(host.now_ms()),
-                    auto_approval: auto_note,
-                };
-                let out = json!({"route": HELD, "definitionId": def_id});
-                set_route_known(
-                    host,
-                    issue_id,
-                    Some(route),
-                    |r| r.route.is_none(),
-                    Some((request, raw)),
-                )?;
-                return Ok(out);
-            }
-            Err(e) => return Err(e),
-        },
-        None => None,
-    };
-    let route = match def {
-        Some(def) => {
-            let a = approvals::service::start_linked(
-                host,
-                &def,
-                &request.issue_key,
-                "app",
-                Some(&format!("clearance:{issue_id}")),
-                Some(issue_id.to_string()),
-                issue,
-            )?;
-            Route {
-                kind: "path".into(),
-                approval_id: Some(a.id),
-                definition_id: Some(def.id),
-                at: crate::time::rfc3339(host.now_ms()),
-                auto_approval: auto_note,
-            }
-        }
-        None => Route {
-            kind: "direct".into(),
-            approval_id: None,
-            definition_id: None,
-            at: crate::time::rfc3339(host.now_ms()),
-            auto_approval: auto_note,
-        },
-    };
-    let out = json!({"route": route.kind, "approvalId": route.approval_id, "autoApproval": route.auto_approval});
+    // 2. The approval path governance picks, or direct decisions, pinned to this version.
+    let mut route = pinned_route(host, &request, gov, issue, None)?;
+    route.auto_approval = auto_note;
+    let out = json!({"route": route.kind.as_str(), "approvalId": route.approval_id,
+                     "autoApproval": route.auto_approval, "governanceVersion": gov.version});
     set_route_known(
         host,
         issue_id,
@@ -165,30 +115,168 @@ pub fn route_request(
     Ok(out)
 }
 
-/// The route of a request whose governance path is missing (see `route_request`).
-pub const HELD: &str = "held";
+/// The route governance `gov` gives `request`: its path (the pinned definition version,
+/// started by the app and linked to the request), direct decisions, or held when the path it
+/// names does not exist (it can be denied, not approved, until governance is fixed, never routed
+/// to laxer direct decisions, D-69). `again` names a re-route (when the request was held), so
+/// it starts a new path while a retry of the same re-route finds the one it started.
+fn pinned_route(
+    host: &dyn Host,
+    request: &Request,
+    gov: &governance::Governance,
+    issue: Option<Value>,
+    again: Option<&str>,
+) -> AppResult<Route> {
+    let store = Store::new(host);
+    let now = crate::time::rfc3339(host.now_ms());
+    let blank = |kind: RouteKind| Route {
+        kind,
+        approval_id: None,
+        definition_id: None,
+        definition_version: None,
+        governance_version: Some(gov.version),
+        held_reason: None,
+        at: now.clone(),
+        auto_approval: None,
+    };
+    let Some(def_id) = gov.definition_for(request.tool_id(), request.risk()) else {
+        return Ok(blank(RouteKind::Direct));
+    };
+    let pinned = gov
+        .definition_versions
+        .get(def_id)
+        .and_then(|v| u32::try_from(*v).ok());
+    let def = match pinned {
+        Some(v) => astore::load_definition_version(store, def_id, v),
+        // Governance saved before versions were pinned: the definition as it is.
+        None => astore::load_definition(store, def_id),
+    };
+    let def = match def {
+        Ok(d) => d,
+        Err(e) if e.code == "DEFINITION_NOT_FOUND" => {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "routing: governance v{} names approval definition {def_id:?}{}, which does not exist; {} is held until governance is fixed",
+                    gov.version,
+                    pinned.map(|v| format!(" v{v}")).unwrap_or_default(),
+                    request.issue_key
+                ),
+            );
+            return Ok(Route {
+                definition_id: Some(def_id.to_string()),
+                definition_version: pinned.map(u64::from),
+                held_reason: Some(format!(
+                    "governance names approval definition {def_id:?}, which does not exist"
+                )),
+                ..blank(RouteKind::Held)
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let (requester, review_required, distinct) = super::kernel::path_requirements(
+        &request.requester_account_id,
+        request.risk(),
+        def.allow_same_decider,
+    );
+    let link = Link {
+        subject: request.issue_id.clone(),
+        requester,
+        review_required,
+        distinct,
+    };
+    let idem = match again {
+        None => format!("clearance:{}", request.issue_id),
+        Some(n) => format!("clearance:{}:{n}", request.issue_id),
+    };
+    let a = approvals::service::start_linked(
+        host,
+        &def,
+        &request.issue_key,
+        "app",
+        Some(&idem),
+        Some(link),
+        issue,
+    )?;
+    Ok(Route {
+        approval_id: Some(a.id),
+        definition_id: Some(def.id),
+        definition_version: Some(u64::from(def.version)),
+        ..blank(RouteKind::Path)
+    })
+}
 
-/// Routes held requests again (after governance is saved): bounded, oldest first.
-pub fn reroute_held(host: &dyn Host, budget: usize) -> AppResult<u32> {
+/// Routes held requests again under governance as it is now (after governance is saved):
+/// bounded, oldest first; each re-route is audited.
+pub fn reroute_held(host: &dyn Host, who: &str, budget: usize) -> AppResult<u32> {
     let store = Store::new(host);
     let (gov, _) = governance::load(store)?;
     let ids = store.scan::<String>(&keys::request_by_decision_prefix("pending"), budget)?;
     let want: Vec<String> = ids.iter().map(|(_, id)| keys::request(id)).collect();
     let mut n = 0;
     for (_, r) in store.get_many::<Request>(&want)? {
-        if r.route.as_ref().map(|x| x.kind.as_str()) != Some(HELD) {
+        if r.route.as_ref().map(|x| x.kind) != Some(RouteKind::Held) {
             continue;
         }
-        let id = r.issue_id.clone();
-        if set_route(host, &id, None, |r| {
-            r.route.as_ref().map(|x| x.kind.as_str()) == Some(HELD)
-        })? {
-            let (request, raw) = decision::load_request(store, &id)?;
-            route_request(host, request, raw, &gov, None)?;
-            n += 1;
-        }
+        reroute(host, who, &r.issue_id, &gov, "governance was saved")?;
+        n += 1;
     }
     Ok(n)
+}
+
+/// Starts a held request's route again under `gov` (an admin after fixing governance, or
+/// re-running a cancelled governance path): a new path on governance's pinned definition, or
+/// direct decisions if governance no longer names one. Audited (`request_rerouted`).
+pub fn reroute(
+    host: &dyn Host,
+    who: &str,
+    issue_id: &str,
+    gov: &governance::Governance,
+    reason: &str,
+) -> AppResult<Value> {
+    let store = Store::new(host);
+    for _ in 0..4 {
+        let (request, raw) = decision::load_request(store, issue_id)?;
+        let before = request.route.clone();
+        if request.decision != Decision::Pending
+            || before.as_ref().map(|r| r.kind) != Some(RouteKind::Held)
+        {
+            return Err(AppError::conflict(
+                "REQUEST_NOT_HELD",
+                format!("{} is not held", request.issue_key),
+            ));
+        }
+        // Each hold gets its own new path (named by when it was held), the held one stays closed.
+        let held_at = before.as_ref().map(|r| r.at.clone()).unwrap_or_default();
+        let mut route = pinned_route(host, &request, gov, None, Some(&held_at))?;
+        route.auto_approval = before.as_ref().and_then(|r| r.auto_approval.clone());
+        let mut after = request.clone();
+        after.route = Some(route.clone());
+        let mut d = AuditDraft::new("request_rerouted", who);
+        d.issue_key = Some(request.issue_key.clone());
+        d.subject = json!({"requestId": request.issue_id});
+        d.policy_version = Some(gov.version);
+        d.data = json!({"reason": reason, "from": before, "to": route});
+        let mac = audit::mac_key(store, None)?;
+        let res = audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+            tx.set_if_current(&keys::request(issue_id), &after, Some(&raw))?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => {
+                return Ok(
+                    json!({"issueKey": request.issue_key, "route": route.kind.as_str(),
+                                 "approvalId": route.approval_id, "governanceVersion": gov.version}),
+                )
+            }
+            Err(crate::storage::StorageError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "REQUEST_BUSY",
+        "the request changed; try again",
+    ))
 }
 
 /// Replaces the request's route while it is pending and `when` holds (conditioned write).
@@ -234,127 +322,40 @@ fn set_route_known(
     ))
 }
 
-/// Should a path started by hand on this issue decide its request? Only while the request is
-/// pending with no open path deciding it, and only for the definition governance picks for it —
-/// or when a Jira admin starts it. Otherwise a requester could start a laxer path on their own
-/// request and skip the review governance requires.
-pub fn wants_path(
-    host: &dyn Host,
-    issue_id: &str,
-    definition_id: &str,
-    originator: &str,
-) -> AppResult<bool> {
-    let store = Store::new(host);
-    let Some(r) = store.get::<Request>(&keys::request(issue_id))? else {
-        return Ok(false);
-    };
-    if r.decision != Decision::Pending {
-        return Ok(false);
-    }
-    let open_path = match r.route.as_ref().and_then(|x| x.approval_id.as_deref()) {
-        None => false,
-        Some(a) => astore::load(store, a)
-            .map(|(a, _)| a.is_open())
-            .unwrap_or(false),
-    };
-    if open_path {
-        return Ok(false);
-    }
-    let (gov, _) = governance::load(store)?;
-    if gov.definition_for(r.tool_id(), r.risk()) == Some(definition_id) {
-        return Ok(true);
-    }
-    crate::access::is_admin(host, originator)
-}
-
-pub fn push_outcome(host: &dyn Host, approval_id: &str) {
-    let body = json!({"approvalId": approval_id}).to_string();
-    if let Err(e) = host.queue_push(super::notices::QUEUE, &[body], 0) {
-        host.log(
-            Level::Warn,
-            &format!("path outcome {approval_id} not queued ({e}); the sweep will"),
-        );
-    }
-}
-
-/// Applies a closed path to its request: approved → approve, rejected → deny, expired → deny
-/// (no decision in time), cancelled → back to direct decisions. Idempotent.
+/// Applies a closed path to its request. The kernel decides what the outcome means: the
+/// request's pinned governance path approves or denies it (or holds it, when cancelled or
+/// unsound); any other path is advisory and its record is simply dropped. Idempotent.
 pub fn apply_outcome(host: &dyn Host, approval_id: &str) -> AppResult<Option<Applied>> {
     let store = Store::new(host);
     let key = keys::path_outcome(approval_id);
-    if store.get_raw(&key)?.is_none() {
+    let Some(record) = store.get::<Value>(&key)? else {
         return Ok(None);
-    }
-    let (a, _) = astore::load(store, approval_id)?;
-    let Some(issue_id) = a.clearance_request.clone() else {
+    };
+    let Some(issue_id) = record
+        .get("subject")
+        .or_else(|| record.get("issueId"))
+        .and_then(Value::as_str)
+        .map(String::from)
+    else {
         store.delete(&key)?;
         return Ok(None);
     };
-    let current = store
-        .get::<Request>(&keys::request(&issue_id))?
-        .and_then(|r| r.route.and_then(|x| x.approval_id))
-        .as_deref()
-        == Some(approval_id);
-    let last_decider = a
-        .steps
-        .iter()
-        .flat_map(|s| s.decisions.iter())
-        .max_by(|x, y| x.at.cmp(&y.at))
-        .map(|d| d.decider.clone())
-        .unwrap_or_else(|| "app".into());
-    let (verdict, source) = match a.status {
-        ApprovalStatus::Approved => (Verdict::Approve, "approval-path"),
-        ApprovalStatus::Rejected => (Verdict::Deny, "approval-path"),
-        ApprovalStatus::Expired => (Verdict::Deny, "approval-expired"),
-        ApprovalStatus::Cancelled | ApprovalStatus::Running => {
-            if current {
-                let route = Route {
-                    kind: "direct".into(),
-                    approval_id: None,
-                    definition_id: None,
-                    at: crate::time::rfc3339(host.now_ms()),
-                    auto_approval: None,
-                };
-                set_route(host, &issue_id, Some(route), |r| {
-                    r.route.as_ref().and_then(|x| x.approval_id.as_deref()) == Some(approval_id)
-                })?;
-            }
-            store.delete(&key)?;
-            return Ok(None);
-        }
-    };
-    if !current {
-        store.delete(&key)?;
-        return Ok(None);
-    }
     let input = Input {
         issue_id,
-        verdict,
-        source: source.into(),
-        actor: if source == "approval-expired" {
-            "app".into()
-        } else {
-            last_decider
+        basis: Basis::Path {
+            approval_id: approval_id.to_string(),
         },
-        approval_id: Some(approval_id.to_string()),
-        // Every administrator override on the path goes into the decision's audit entry, with
-        // its reason: an override is an audited act (D-61).
-        evidence: json!({"approvalId": a.id, "definitionId": a.definition_id,
-                         "definitionVersion": a.definition_version, "status": a.status,
-                         "overrides": a.steps.iter().flat_map(|s| s.decisions.iter()
-                             .filter(|d| d.admin_override)
-                             .map(move |d| json!({"stepId": s.id, "step": s.name, "decider": d.decider,
-                                                  "decision": d.decision, "reason": d.override_reason, "at": d.at})))
-                             .collect::<Vec<_>>()}),
         comment: None,
+        known_issue: None,
     };
     match decision::apply(host, &input) {
-        Ok(applied) => {
-            // The record goes with the decision's transaction; a replay only cleans up.
-            store.delete(&key)?;
-            Ok(Some(applied))
-        }
-        Err(e) if e.code == "REQUEST_NOT_PENDING" || e.code == "PATH_NOT_CURRENT" => {
+        Ok(applied) => Ok(Some(applied)),
+        Err(e)
+            if matches!(
+                e.code.as_str(),
+                "REQUEST_NOT_PENDING" | "PATH_NOT_CURRENT" | "REQUEST_NOT_FOUND"
+            ) =>
+        {
             store.delete(&key)?;
             Ok(None)
         }

@@ -40,6 +40,7 @@ pub const RESOLVERS: &[&str] = &[
     "admin.requests.list",
     "admin.requests.decide",
     "admin.requests.bulkDecide",
+    "admin.requests.reroute",
     "admin.jobs.complete",
     "admin.jobs.list",
     "admin.jobs.retry",
@@ -124,7 +125,7 @@ fn admin_resolve(
         "admin.governance.save" => {
             let g = governance::save(store, p, who)?;
             // Requests held for a missing path get the path governance names now.
-            let rerouted = super::routing::reroute_held(host, 500)?;
+            let rerouted = super::routing::reroute_held(host, who, 500)?;
             Ok(json!({"governance": g, "reroutedHeld": rerouted}))
         }
         "admin.governance.history" => governance::history(store),
@@ -149,6 +150,21 @@ fn admin_resolve(
         "admin.policies.dryRun" => admin::dry_run(host, p),
         "admin.requests.list" => admin::requests(host, p),
         "admin.requests.decide" => tab::decide(host, who, p),
+        // A held request (its governance path was cancelled or is missing) starts governance's
+        // route again: audited, with the reason.
+        "admin.requests.reroute" => {
+            let key = p.get("issueKey").and_then(Value::as_str).unwrap_or("");
+            let reason = p.get("reason").and_then(Value::as_str).unwrap_or("").trim();
+            if reason.is_empty() {
+                return Err(AppError::invalid(
+                    "REASON_REQUIRED",
+                    "say why the request is re-routed",
+                ));
+            }
+            let (r, _) = super::decision::load_request_by_key(store, key)?;
+            let (gov, _) = governance::load(store)?;
+            super::routing::reroute(host, who, &r.issue_id, &gov, reason)
+        }
         "admin.requests.bulkDecide" => tab::bulk_decide(host, who, p),
         "admin.jobs.complete" => super::jobs::complete(
             host,

@@ -8,94 +8,56 @@
 //! Every refusal has its own code: NOT_APPROVER, REQUEST_NOT_PENDING, GRANT_CONFLICT,
 //! TOOL_NOT_REQUESTABLE, UNKNOWN_TOOL_BLOCKED, BULK_TOO_LARGE, BULK_RATE_LIMITED.
 
-use super::decision::{self, Input, Verdict};
-use super::{governance, jobs, routing};
-use crate::access;
+use super::decision::{self, Basis, Input, Verdict};
+use super::kernel::{self, Approvers, Person, Rule};
+use super::{facts, jobs, routing};
 use crate::approvals::engine::Authority;
 use crate::approvals::model::Verdict as StepVerdict;
 use crate::approvals::{engine, store as astore};
-use crate::catalog::Tool;
 use crate::error::{AppError, AppResult};
 use crate::host::Host;
-use crate::intake::config::{self, ApprovalSettings};
-use crate::jira::Jira;
-use crate::requests::{Decision, Request};
+use crate::requests::{Decision, DecisionSource, Request, RouteKind};
 use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 
 pub const BULK_MAX: usize = 50;
 const PENDING_SCAN_MAX: usize = 500;
 
-/// The caller, with facts read at most once per call.
+/// The caller, with the kernel's facts about them read at most once per call.
 pub struct Caller<'h> {
     host: &'h dyn Host,
     pub who: String,
-    admin: Option<bool>,
-    groups: Option<Vec<String>>,
-    settings: ApprovalSettings,
+    person: Option<Person>,
+    pub approvers: Approvers,
 }
 
 impl<'h> Caller<'h> {
     pub fn new(host: &'h dyn Host, who: &str) -> AppResult<Self> {
-        let settings = config::load(Store::new(host))?
-            .map(|c| c.approvals)
-            .unwrap_or_default();
         Ok(Caller {
             host,
             who: who.to_string(),
-            admin: None,
-            groups: None,
-            settings,
+            person: None,
+            approvers: facts::approvers(Store::new(host))?,
         })
     }
+    pub fn person(&mut self) -> AppResult<&Person> {
+        if self.person.is_none() {
+            self.person = Some(facts::person(self.host, &self.who)?);
+        }
+        Ok(self.person.as_ref().expect("loaded"))
+    }
     pub fn is_admin(&mut self) -> AppResult<bool> {
-        if self.admin.is_none() {
-            self.admin = Some(access::is_admin(self.host, &self.who)?);
-        }
-        Ok(self.admin.unwrap_or(false))
+        Ok(self.person()?.admin)
     }
-    fn groups(&mut self) -> AppResult<&[String]> {
-        if self.groups.is_none() {
-            self.groups = Some(
-                Jira::new(self.host)
-                    .user_groups(&self.who)
-                    .map_err(AppError::from)?,
-            );
-        }
-        Ok(self.groups.as_deref().unwrap_or(&[]))
-    }
-    /// How the caller may decide a request that no path decides (None = may not).
-    pub fn direct_role(&mut self) -> AppResult<Option<DirectRole>> {
-        let s = self.settings.clone();
-        if s.approver_account_ids.contains(&self.who) {
-            return Ok(Some(DirectRole::Approver));
-        }
-        if !s.approver_groups.is_empty() {
-            let mine = self.groups()?.to_vec();
-            if s.approver_groups.iter().any(|g| mine.contains(g)) {
-                return Ok(Some(DirectRole::Role));
-            }
-        }
-        // A delegate decides for the named approvers who delegated to them (D-63).
-        let bosses: Vec<String> = s
-            .delegates
-            .iter()
-            .filter(|(boss, ds)| s.approver_account_ids.contains(boss) && ds.contains(&self.who))
-            .map(|(boss, _)| boss.clone())
-            .collect();
-        if !bosses.is_empty() {
-            return Ok(Some(DirectRole::Delegate(bosses)));
-        }
-        // `adminFallback: false`: administrators manage but do not decide (D-66).
-        if s.admin_fallback && self.is_admin()? {
-            return Ok(Some(DirectRole::Admin));
-        }
-        Ok(None)
+    /// How the caller may decide a request that no path decides (the kernel's rule), if at all.
+    pub fn direct_rule(&mut self) -> AppResult<Option<Rule>> {
+        let approvers = self.approvers.clone();
+        Ok(kernel::direct_rule(self.person()?, &approvers))
     }
     /// Approval access (the tab's visibility, CL-167): a direct role, or an open path task.
     pub fn has_approval_access(&mut self) -> AppResult<bool> {
         // Admins keep the tab with admin fallback off: manual actions and path overrides.
-        if self.direct_role()?.is_some() || self.is_admin()? {
+        if self.direct_rule()?.is_some() || self.is_admin()? {
             return Ok(true);
         }
         let tasks = Store::new(self.host).scan::<astore::Task>(astore::TASK_PREFIX, 2_000)?;
@@ -113,124 +75,56 @@ impl<'h> Caller<'h> {
         match &t.group {
             Some(g) => {
                 let g = g.clone();
-                Ok(self.groups()?.contains(&g))
+                Ok(self.person()?.groups.iter().any(|x| x.name == g))
             }
             None => Ok(false),
         }
     }
 }
 
-/// How someone decides a request no path decides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DirectRole {
-    Approver,
-    /// Members of an approver group.
-    Role,
-    /// For these approvers, who delegated to the caller.
-    Delegate(Vec<String>),
-    /// A Jira administrator, under admin fallback.
-    Admin,
-}
-
-impl DirectRole {
-    fn evidence(&self) -> Value {
-        match self {
-            DirectRole::Approver => json!({"role": "approver"}),
-            DirectRole::Role => json!({"role": "role"}),
-            DirectRole::Delegate(b) => json!({"role": "delegate", "onBehalfOf": b}),
-            DirectRole::Admin => json!({"role": "admin"}),
-        }
-    }
-    /// The people this decision is made as (the caller, or the approvers they stand in for).
-    fn principals<'a>(&'a self, who: &'a str) -> Vec<&'a str> {
-        match self {
-            DirectRole::Delegate(b) => b.iter().map(String::as_str).chain([who]).collect(),
-            _ => vec![who],
-        }
-    }
-}
-
-/// Nobody decides their own request, in person or through a delegate (D-60).
-fn self_decision(r: &Request, who: &str, role: &DirectRole) -> Option<AppError> {
-    role.principals(who)
-        .contains(&r.requester_account_id.as_str())
-        .then(|| {
-            AppError::forbidden(
-                "SELF_DECISION_FORBIDDEN",
-                "this is your own request (or the request of an approver you stand in for); someone else must decide it",
-            )
-        })
-}
-
-/// Would approving produce a grant right now? (Checked before anything is recorded.)
-fn precheck(store: Store<'_>, r: &Request) -> AppResult<()> {
-    let (gov, _) = governance::load(store)?;
-    let tool: Option<Tool> = match r.tool_id() {
-        Some(id) => store.get(&keys::tool(id))?,
-        None => None,
-    };
-    let open: Option<String> =
-        store.get(&keys::grant_open(&r.requester_account_id, &r.tool_key()))?;
-    match decision::grant_blocker(r, tool.as_ref(), &gov, open.as_deref()) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
-}
-
 /// One decision by `caller` on one issue key: the single-decision rules every bulk item follows.
+/// A request a path decides gets a step decision (the engine's rules, then the kernel's when the
+/// path closes); any other goes to `decision::apply`, where the kernel judges it.
 pub fn decide_one(
     c: &mut Caller<'_>,
     issue_key: &str,
     verdict: Verdict,
     comment: &str,
-    source: &str,
+    source: DecisionSource,
 ) -> AppResult<Value> {
     let host = c.host;
     let store = Store::new(host);
+    // Someone with no approval role at all learns nothing about the key (no existence oracle).
+    if !c.has_approval_access()? {
+        return Err(kernel::Refusal::NotApprover(
+            "only approvers, their delegates or Jira administrators decide requests",
+        )
+        .into());
+    }
     let (r, _) = decision::load_request_by_key(store, issue_key)?;
-    if r.decision != Decision::Pending {
-        return Err(AppError::conflict(
-            "REQUEST_NOT_PENDING",
-            format!("{} is already {}", r.issue_key, r.decision.as_str()),
-        ));
-    }
-    if verdict == Verdict::Approve {
-        if r.route.as_ref().map(|x| x.kind.as_str()) == Some(routing::HELD) {
-            return Err(AppError::conflict(
-                "GOVERNANCE_NOT_READY",
-                "governance requires an approval path that does not exist; an admin fixes governance, then the request is routed to it (it can still be denied)",
-            ));
-        }
-        precheck(store, &r)?;
-    }
-    let path = r
-        .route
-        .as_ref()
-        .and_then(|x| x.approval_id.clone())
-        .map(|id| astore::load(store, &id))
-        .transpose()?
-        .filter(|(a, _)| a.is_open());
+    let path = match r.route.as_ref() {
+        Some(x) if x.kind == RouteKind::Path && r.decision == Decision::Pending => x
+            .approval_id
+            .clone()
+            .map(|id| astore::load(store, &id))
+            .transpose()?
+            .filter(|(a, _)| a.is_open()),
+        _ => None,
+    };
     match path {
         None => {
-            let Some(role) = c.direct_role()? else {
-                return Err(AppError::forbidden(
-                    "NOT_APPROVER",
-                    "only the configured approvers, their delegates or Jira administrators can decide this request",
-                ));
-            };
-            if let Some(e) = self_decision(&r, &c.who, &role) {
-                return Err(e);
-            }
+            let person = c.person()?.clone();
             let applied = decision::apply(
                 host,
                 &Input {
                     issue_id: r.issue_id.clone(),
-                    verdict,
-                    source: source.into(),
-                    actor: c.who.clone(),
-                    approval_id: None,
-                    evidence: role.evidence(),
+                    basis: Basis::Person {
+                        person,
+                        verdict,
+                        source,
+                    },
                     comment: Some(comment.to_string()).filter(|c| !c.is_empty()),
+                    known_issue: None,
                 },
             )?;
             Ok(
@@ -238,70 +132,134 @@ pub fn decide_one(
             )
         }
         Some((a, _)) => {
-            // The caller's open step on the path (first one they may decide).
-            let tasks =
-                store.scan::<astore::Task>(&format!("{}{}:", astore::TASK_PREFIX, a.id), 50)?;
-            let mut chosen: Option<(String, Authority)> = None;
-            for (_, t) in &tasks {
-                match crate::approvals::service::authority(host, &c.who, &a, &t.step_id) {
-                    Ok(Authority::Admin) if chosen.is_none() => {
-                        chosen = Some((t.step_id.clone(), Authority::Admin))
-                    }
-                    Ok(Authority::Admin) => {}
-                    Ok(auth) => {
-                        chosen = Some((t.step_id.clone(), auth));
-                        break;
-                    }
-                    Err(e) if e.code == "NOT_AN_APPROVER" => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            let Some((step_id, auth)) = chosen else {
-                return Err(AppError::forbidden(
-                    "NOT_APPROVER",
-                    "only the approvers of the request's current approval step, their delegates or Jira administrators can decide it",
-                ));
-            };
-            if verdict == Verdict::Approve {
-                // Before the step records anything: a closed issue is not approved (D-65).
-                if let Some(e) = decision::issue_closed(host, &r.issue_key)? {
-                    return Err(e);
-                }
-            }
-            let now = host.now_ms();
-            let sv = match verdict {
-                Verdict::Approve => StepVerdict::Approve,
-                Verdict::Deny => StepVerdict::Reject,
-            };
-            let who = c.who.clone();
-            let (after, out) = astore::transition(
-                host,
-                &a.id,
-                &mut |a, eval| {
-                    engine::decide(a, &step_id, &who, auth.clone(), sv, comment, now, eval)
-                },
-                &|_| Ok(()),
-            )?;
-            if out.closed {
-                if let Some(applied) = routing::apply_outcome(host, &after.id)? {
-                    return Ok(
-                        json!({"issueKey": r.issue_key, "outcome": applied.decision.as_str(),
-                                     "approvalId": after.id, "decision": applied.to_json()}),
-                    );
-                }
-            }
-            let waiting: Vec<String> = after
-                .steps
-                .iter()
-                .filter(|s| s.status == crate::approvals::model::StepStatus::Active)
-                .map(|s| s.name.clone())
-                .collect();
-            Ok(
-                json!({"issueKey": r.issue_key, "outcome": "recorded", "approvalId": after.id,
-                      "waitingFor": waiting}),
-            )
+            let (step_id, auth) = pick_step(c, &a)?;
+            decide_step(c, &r, &a.id, &step_id, auth, verdict, comment)
         }
     }
+}
+
+/// The caller's open step on the path (the first one they may decide; an admin override only
+/// when nothing else fits, and only under admin fallback, D-66).
+fn pick_step(
+    c: &mut Caller<'_>,
+    a: &crate::approvals::model::Approval,
+) -> AppResult<(String, Authority)> {
+    let host = c.host;
+    let tasks =
+        Store::new(host).scan::<astore::Task>(&format!("{}{}:", astore::TASK_PREFIX, a.id), 50)?;
+    let mut chosen: Option<(String, Authority)> = None;
+    for (_, t) in &tasks {
+        match crate::approvals::service::authority(host, &c.who, a, &t.step_id) {
+            Ok(Authority::Admin) if chosen.is_none() => {
+                chosen = Some((t.step_id.clone(), Authority::Admin))
+            }
+            Ok(Authority::Admin) => {}
+            Ok(auth) => {
+                chosen = Some((t.step_id.clone(), auth));
+                break;
+            }
+            Err(e) if e.code == "NOT_AN_APPROVER" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match chosen {
+        Some((_, Authority::Admin)) if !c.approvers.admin_fallback => Err(kernel::Refusal::NotApprover(
+            "administrators manage but do not decide here (admin fallback is off)",
+        )
+        .into()),
+        Some(x) => Ok(x),
+        None => Err(kernel::Refusal::NotApprover(
+            "only the approvers of the request's current approval step, their delegates or Jira administrators can decide it",
+        )
+        .into()),
+    }
+}
+
+/// A decision on one step of a request's path, from any door (the Approvals tab, bulk, the
+/// issue panel): the same pre-checks (an approval that could not lead to a grant is refused
+/// before it is recorded), then the engine's duties, then — when the path closes — the kernel.
+pub fn decide_step(
+    c: &mut Caller<'_>,
+    r: &Request,
+    approval_id: &str,
+    step_id: &str,
+    auth: Authority,
+    verdict: Verdict,
+    comment: &str,
+) -> AppResult<Value> {
+    let host = c.host;
+    if verdict == Verdict::Approve {
+        decision::approvable_now(host, r)?;
+    }
+    let now = host.now_ms();
+    let sv = match verdict {
+        Verdict::Approve => StepVerdict::Approve,
+        Verdict::Deny => StepVerdict::Reject,
+    };
+    let who = c.who.clone();
+    let (after, out) = astore::transition(
+        host,
+        approval_id,
+        &mut |a, eval| engine::decide(a, step_id, &who, auth.clone(), sv, comment, now, eval),
+        &|_| Ok(()),
+    )?;
+    if out.closed {
+        if let Some(applied) = routing::apply_outcome(host, &after.id)? {
+            return Ok(
+                json!({"issueKey": r.issue_key, "outcome": if applied.held { "held" } else { applied.decision.as_str() },
+                       "approvalId": after.id, "decision": applied.to_json()}),
+            );
+        }
+    }
+    let waiting: Vec<String> = after
+        .steps
+        .iter()
+        .filter(|s| s.status == crate::approvals::model::StepStatus::Active)
+        .map(|s| s.name.clone())
+        .collect();
+    Ok(
+        json!({"issueKey": r.issue_key, "outcome": "recorded", "approvalId": after.id,
+              "waitingFor": waiting}),
+    )
+}
+
+/// The issue panel's step decision (`approvals.decide`) on a path AI Clearance linked to a
+/// request: dispatch sends it here, so it meets the tab's rules and rate limit.
+pub fn decide_linked_step(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
+    let store = Store::new(host);
+    let approval_id = p.get("approvalId").and_then(Value::as_str).unwrap_or("");
+    let step_id = p.get("stepId").and_then(Value::as_str).unwrap_or("");
+    let verdict = match p.get("decision").and_then(Value::as_str) {
+        Some("approve") | Some("APPROVE") => Verdict::Approve,
+        Some("reject") | Some("REJECT") | Some("deny") => Verdict::Deny,
+        _ => {
+            return Err(AppError::invalid(
+                "DECISION_INVALID",
+                "decision must be approve or reject",
+            ))
+        }
+    };
+    let comment = comment_of(p)?;
+    crate::ratelimit::take(store, crate::ratelimit::DECISIONS, who)?;
+    let (a, _) = astore::load(store, approval_id)?;
+    crate::approvals::service::require_view(host, who, &a)?;
+    let subject = a
+        .link
+        .as_ref()
+        .map(|l| l.subject.clone())
+        .unwrap_or_default();
+    let (r, _) = decision::load_request(store, &subject)?;
+    let mut c = Caller::new(host, who)?;
+    let auth = crate::approvals::service::authority(host, who, &a, step_id)?;
+    if auth == Authority::Admin && !c.approvers.admin_fallback {
+        return Err(kernel::Refusal::NotApprover(
+            "administrators manage but do not decide here (admin fallback is off)",
+        )
+        .into());
+    }
+    let out = decide_step(&mut c, &r, approval_id, step_id, auth, verdict, &comment)?;
+    let (a, _) = astore::load(store, approval_id)?;
+    Ok(json!({"approval": crate::approvals::service::view(host, &a)?, "clearance": out}))
 }
 
 pub fn parse_verdict(p: &Value) -> AppResult<Verdict> {
@@ -315,7 +273,7 @@ pub fn parse_verdict(p: &Value) -> AppResult<Verdict> {
     }
 }
 
-fn comment_of(p: &Value) -> AppResult<String> {
+pub fn comment_of(p: &Value) -> AppResult<String> {
     let c = p
         .get("comment")
         .and_then(Value::as_str)
@@ -337,7 +295,7 @@ pub fn decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let key = p.get("issueKey").and_then(Value::as_str).unwrap_or("");
     crate::ratelimit::take(Store::new(host), crate::ratelimit::DECISIONS, who)?;
     let mut c = Caller::new(host, who)?;
-    decide_one(&mut c, key, verdict, &comment, "approver")
+    decide_one(&mut c, key, verdict, &comment, DecisionSource::Approver)
 }
 
 /// Bulk approve / deny: at most 50 keys (else nothing is decided), 5 calls a minute per actor;
@@ -376,7 +334,7 @@ pub fn bulk_decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let mut results = Vec::with_capacity(keys_.len());
     let (mut ok, mut failed) = (0, 0);
     for k in &keys_ {
-        match decide_one(&mut c, k, verdict, &comment, "bulk") {
+        match decide_one(&mut c, k, verdict, &comment, DecisionSource::Bulk) {
             Ok(v) => {
                 ok += 1;
                 results.push(json!({"issueKey": k, "ok": true, "outcome": v["outcome"], "grantId": v.pointer("/decision/grantId")}));
@@ -401,9 +359,10 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
             "the Approvals tab is for approvers",
         ));
     }
-    let direct_role = c.direct_role()?;
-    let direct = direct_role.is_some();
+    let direct = c.direct_rule()?.is_some();
     let admin = c.is_admin()?;
+    let person = c.person()?.clone();
+    let approvers = c.approvers.clone();
     let ids = store.scan::<String>(
         &keys::request_by_decision_prefix("pending"),
         PENDING_SCAN_MAX,
@@ -414,18 +373,53 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
         if r.decision != Decision::Pending {
             continue;
         }
-        if r.requester_account_id == c.who {
-            // Own requests are never offered for a decision (D-60).
-            continue;
-        }
-        let path = r.route.as_ref().and_then(|x| x.approval_id.clone());
-        let (can, step) = match &path {
-            None => (
-                direct
-                    && !matches!(&direct_role, Some(d @ DirectRole::Delegate(_)) if self_decision(&r, &c.who, d).is_some()),
-                None,
-            ),
+        let path = r
+            .route
+            .as_ref()
+            .filter(|x| x.kind == RouteKind::Path)
+            .and_then(|x| x.approval_id.clone());
+        let (actions, step) = match &path {
+            // The kernel's dry run decides which controls a direct row gets (the world is
+            // assumed as it is; the decision itself reads it).
+            None => {
+                let rf = kernel::RequestFacts {
+                    issue_key: r.issue_key.clone(),
+                    requester: r.requester_account_id.clone(),
+                    pending: true,
+                    decision: "pending".into(),
+                    risk: r.risk(),
+                    route: facts::route(&r),
+                    issue_open: None,
+                    requester_active: None,
+                    blocker: None,
+                    auto_approval_allowed: false,
+                };
+                let try_ = |v| {
+                    kernel::judge(
+                        &kernel::Act::Decide {
+                            verdict: v,
+                            person: &person,
+                            approvers: &approvers,
+                        },
+                        &rf,
+                    )
+                };
+                let approve = try_(Verdict::Approve);
+                let deny = try_(Verdict::Deny);
+                if deny.is_err() && approve.is_err() {
+                    continue;
+                }
+                (
+                    json!({"approve": approve.is_ok(), "deny": deny.is_ok(),
+                           "approveBlockedBy": approve.err().map(|e| e.code())}),
+                    None,
+                )
+            }
             Some(a) => {
+                if r.requester_account_id == c.who {
+                    // Own requests are never offered for a decision (D-60).
+                    continue;
+                }
                 let tasks =
                     store.scan::<astore::Task>(&format!("{}{a}:", astore::TASK_PREFIX), 50)?;
                 let mut hit = None;
@@ -435,19 +429,20 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
                         break;
                     }
                 }
+                if hit.is_none() && !(admin && approvers.admin_fallback) {
+                    continue;
+                }
                 (
-                    hit.is_some() || admin,
+                    json!({"approve": true, "deny": true}),
                     hit.or_else(|| tasks.first().map(|(_, t)| t.step_name.clone())),
                 )
             }
         };
-        if !can {
-            continue;
-        }
         pending.push(json!({
             "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
             "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
-            "route": r.route.as_ref().map(|x| x.kind.clone()), "approvalId": path, "step": step,
+            "route": r.route.as_ref().map(|x| x.kind.as_str()), "approvalId": path, "step": step,
+            "actions": actions,
         }));
     }
     // Manual provisioning actions are for the configured approvers and admins (not for someone
@@ -478,16 +473,9 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
     Ok(json!({"pending": pending, "manualActions": manual, "bulkMax": BULK_MAX, "people": names}))
 }
 
-/// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs.
+/// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs; the
+/// kernel's rules are applied where the job changes (`jobs::complete`).
 pub fn complete_job(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
-    let mut c = Caller::new(host, who)?;
-    // Closing a manual action is management, so admins may, whatever admin fallback says.
-    if c.direct_role()?.is_none() && !c.is_admin()? {
-        return Err(AppError::forbidden(
-            "NOT_APPROVER",
-            "only approvers or Jira administrators close manual provisioning actions",
-        ));
-    }
     let id = p.get("jobId").and_then(Value::as_str).unwrap_or("");
     let action = p.get("action").and_then(Value::as_str).unwrap_or("");
     jobs::complete(host, who, id, action)

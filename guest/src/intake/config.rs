@@ -301,7 +301,10 @@ pub fn save(store: Store<'_>, mut cfg: IntakeConfig, actor: &str) -> AppResult<I
     draft.data = json!({"from": from, "to": cfg.version,
                         "changed": crate::audit::changed_fields(&before, &after),
                         "projectKey": cfg.project_key, "portalId": cfg.portal_id,
-                        "requestTypeIds": cfg.request_type_ids});
+                        "requestTypeIds": cfg.request_type_ids,
+                        // Who decides, in full: an auditor (and the simulation's adversary
+                        // check) can tell who was an approver at any point of the trail.
+                        "approvals": cfg.approvals});
     let key = crate::audit::mac_key(store, None)?;
     crate::audit::commit_with_audit(store, &key, None, &[draft], |tx| {
         tx.set_if_current(keys::SITE_INTAKE_CONFIG, &cfg, current_raw.as_deref())?;

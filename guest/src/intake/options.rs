@@ -98,7 +98,10 @@ pub fn options(host: &dyn Host, p: &Value) -> AppResult<Value> {
 /// accounts, delegates and escalation targets exist, and so does the review issue type. Refuses
 /// with `INTAKE_CONFIG_NOT_IN_JIRA` and one message per field, so the form shows each where it
 /// belongs. A bounded, fixed number of Jira calls.
-pub fn check_against_jira(host: &dyn Host, cfg: &crate::intake::IntakeConfig) -> AppResult<()> {
+pub fn check_against_jira(
+    host: &dyn Host,
+    cfg: &crate::intake::config::IntakeConfig,
+) -> AppResult<()> {
     let jira = Jira::new(host);
     let mut errors = serde_json::Map::new();
     let portal = portals(&jira)?

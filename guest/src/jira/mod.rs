@@ -269,6 +269,41 @@ impl<'h> Jira<'h> {
         Ok(out)
     }
 
+    /// Which of up to `MAX_BULK_USERS` accounts are active (`GET /rest/api/3/user/bulk`, one
+    /// call). Accounts Jira does not return are absent from the map.
+    pub fn active_accounts(
+        &self,
+        account_ids: &[&str],
+    ) -> JiraResult<std::collections::BTreeMap<String, bool>> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut ids: Vec<&str> = account_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.truncate(MAX_BULK_USERS);
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        let q: Vec<String> = ids
+            .iter()
+            .map(|a| format!("accountId={}", encode(a)))
+            .collect();
+        let v = self.request_app(&format!(
+            "/rest/api/3/user/bulk?maxResults={MAX_BULK_USERS}&{}",
+            q.join("&")
+        ))?;
+        for u in v
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(a) = u.get("accountId").and_then(Value::as_str) {
+                out.insert(a.to_string(), u["active"].as_bool().unwrap_or(true));
+            }
+        }
+        Ok(out)
+    }
+
     /// Whether `account_id`'s own Jira permissions let them see the issue (asUser read).
     pub fn visible_to_user(&self, key: &str) -> JiraResult<bool> {
         match self.send(

@@ -19,7 +19,8 @@ use crate::host::Host;
 use serde_json::json;
 
 pub const ENV_CONNECTED: &str = "AICLEARANCE_CONNECTED_ENABLED";
-pub const ENV_CORE_URL: &str = "ARDSAOR_CORE_URL";
+/// Defined with the URL rules (`weburl`), since the approval engine keeps webhooks off it too.
+pub use crate::weburl::ENV_CORE_URL;
 pub const ENV_CORE_APP_ID: &str = "ARDSAOR_CORE_APP_ID";
 pub const ENV_CORE_APP_SECRET: &str = "ARDSAOR_CORE_APP_SECRET";
 

@@ -64,7 +64,7 @@ pub struct Request {
     pub description_text: String,
     pub decision: Decision,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision_source: Option<String>,
+    pub decision_source: Option<DecisionSource>,
     pub snapshot_source: crate::intake::snapshot::SnapshotSource,
     /// When the issue was created in Jira (the request time).
     pub requested_at: String,
@@ -85,16 +85,70 @@ pub struct Request {
     pub policy_version: Option<u64>,
 }
 
-/// `path`: an approval path (the governance pick) decides; `direct`: approvers from Intake &
-/// Approvals — or, with none configured, Jira admins — decide (admin fallback).
+/// How a decision came about (what screens, exports and notices say).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecisionSource {
+    AutoPolicy,
+    Approver,
+    Bulk,
+    ApprovalPath,
+    ApprovalExpired,
+}
+
+impl DecisionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionSource::AutoPolicy => "auto-policy",
+            DecisionSource::Approver => "approver",
+            DecisionSource::Bulk => "bulk",
+            DecisionSource::ApprovalPath => "approval-path",
+            DecisionSource::ApprovalExpired => "approval-expired",
+        }
+    }
+}
+
+/// How a pending request is decided, chosen once when it is routed and pinned there.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum RouteKind {
+    /// The approval path governance picks decides.
+    Path,
+    /// The approvers of Intake & Approvals (or Jira admins under admin fallback) decide.
+    Direct,
+    /// Governance's path cannot decide it (missing, cancelled, or refused): it may be denied,
+    /// not approved, until an admin re-routes it.
+    Held,
+}
+
+impl RouteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteKind::Path => "path",
+            RouteKind::Direct => "direct",
+            RouteKind::Held => "held",
+        }
+    }
+}
+
+/// The route pinned when the request was routed: which governance version chose it and, for a
+/// path, which approval on which definition version decides.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Route {
-    pub kind: String,
+    pub kind: RouteKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_version: Option<u64>,
+    /// The governance version that chose this route: it decides the request (D-130).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance_version: Option<u64>,
+    /// Why the request is held, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_reason: Option<String>,
     pub at: String,
     /// Why auto-approval did not apply (the deciding policy's failed condition), if any policy
     /// was in scope.
@@ -137,7 +191,7 @@ impl Request {
     pub fn risk(&self) -> crate::catalog::RiskLevel {
         match &self.tool {
             RequestedTool::Catalog { risk_level, .. } => {
-                crate::clearance::governance::risk_of(risk_level)
+                crate::catalog::RiskLevel::parse(risk_level)
                     .unwrap_or(crate::catalog::RiskLevel::High)
             }
             RequestedTool::New { .. } => crate::catalog::RiskLevel::High,

@@ -145,6 +145,7 @@ pub fn grant(id: &str) -> String {
 pub fn grant_open(account_id: &str, tool_key: &str) -> String {
     format!("access-grant-open:{account_id}:{tool_key}")
 }
+pub const GRANT_OPEN_PREFIX: &str = "access-grant-open:";
 pub fn grant_by_account(account_id: &str, grant_id: &str) -> String {
     format!("access-grant-by-account:{account_id}:{grant_id}")
 }

@@ -276,16 +276,26 @@ pub fn check(emu: &mut Emulator, history: &[InvocationRecord], plans: &[FaultPla
         brk(&mut out, "no AI step billed twice", format!("{billed} billed provider calls for {ok_rows} execution rows ({window} in the crash window)"));
     }
 
-    // No duplicate comments: the same text on the same issue twice.
+    // No duplicate comments: the same text on the same issue twice from one cause. A comment the
+    // app posts carries what caused it (an approval effect, a decision notice); two different
+    // causes may say the same thing (two paths whose automation says "ok"), one cause never twice.
     for issue in &state.site.issues {
         let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in &issue.comments {
-            seen.entry(c.body.to_string()).or_default().push(format!(
-                "comment {} at {} {}",
-                c.id,
-                c.created,
-                serde_json::to_string(&c.properties).unwrap_or_default()
-            ));
+            let cause = c
+                .properties
+                .get("aiclearance.effect")
+                .and_then(|v| v.get("id"))
+                .map(|id| format!(" from {id}"))
+                .unwrap_or_default();
+            seen.entry(format!("{}{cause}", c.body))
+                .or_default()
+                .push(format!(
+                    "comment {} at {} {}",
+                    c.id,
+                    c.created,
+                    serde_json::to_string(&c.properties).unwrap_or_default()
+                ));
         }
         for (body, copies) in seen {
             if copies.len() > 1 {

@@ -3,6 +3,7 @@
 //! break. Same seed, same run — on the native and the wasm engine alike — because every source
 //! of nondeterminism (ids, faults, interleavings, the clock) is drawn from the seed.
 
+pub mod adversary;
 pub mod chaos;
 pub mod invariants;
 pub mod workload;
@@ -99,6 +100,9 @@ pub fn run_seed(
     }
     let history = sim.history.clone();
     breaks.extend(invariants::check(sim.emu_mut(), &history, &plans));
+    if opts.workload == workload::Kind::Adversary {
+        breaks.extend(adversary::check(sim.state()));
+    }
     for r in &history {
         if let RawOutcome::Trapped(m) = &r.outcome {
             // A trap the plan did not cause is a bug in the app (a panic, a runaway loop).

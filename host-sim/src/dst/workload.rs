@@ -14,6 +14,8 @@ use std::path::Path;
 pub enum Kind {
     Default,
     Large,
+    /// Hostile insiders at every door (`super::adversary`).
+    Adversary,
 }
 
 impl Kind {
@@ -21,13 +23,15 @@ impl Kind {
         Ok(match s {
             "default" => Kind::Default,
             "large" => Kind::Large,
-            other => bail!("unknown workload {other:?} (default, large)"),
+            "adversary" => Kind::Adversary,
+            other => bail!("unknown workload {other:?} (default, large, adversary)"),
         })
     }
     pub fn name(self) -> &'static str {
         match self {
             Kind::Default => "default",
             Kind::Large => "large",
+            Kind::Adversary => "adversary",
         }
     }
 }
@@ -63,8 +67,10 @@ fn key(n: usize) -> (String, String) {
 
 /// The large workload adds its portal requests to the site (as customers would have filed them).
 pub fn prepare_site(kind: Kind, mut site: Site, seed: u64) -> Site {
-    if kind == Kind::Default {
-        return site;
+    match kind {
+        Kind::Default => return site,
+        Kind::Adversary => return super::adversary::prepare_site(site, seed),
+        Kind::Large => {}
     }
     let Some(template) = site.issues.iter().find(|i| i.key == "AIR-1").cloned() else {
         return site;
@@ -143,6 +149,9 @@ fn cast(site_dir: &Path) -> Result<(String, Vec<String>)> {
 }
 
 pub fn run(kind: Kind, site_dir: &Path, sim: &mut Sim, seed: u64, out: &mut String) -> Result<()> {
+    if kind == Kind::Adversary {
+        return super::adversary::run(site_dir, sim, seed, out);
+    }
     let steps = scenario::load(site_dir)?;
     scenario::run(sim, &steps, out)?;
     if kind == Kind::Default {
