@@ -23,9 +23,9 @@ pub const WEBHOOK_QUEUE: &str = "webhooks";
 const MAX_ATTEMPTS: usize = 6;
 
 pub fn definition_key(id: &str) -> String {
-    format!("definition:{id}")
+    keys::definition(id)
 }
-pub const DEFINITION_PREFIX: &str = "definition:";
+pub const DEFINITION_PREFIX: &str = keys::DEFINITION_PREFIX;
 pub fn approval_key(id: &str) -> String {
     format!("approval:{id}")
 }
