@@ -106,10 +106,13 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
         );
     }
     let display_name = s("displayName");
+    let provider = s("provider");
+    // Names shown in pickers: nothing invisible or reordering (D-123).
+    crate::text::check_name("displayName", &display_name)?;
+    crate::text::check_name("provider", &provider)?;
     if display_name.is_empty() || display_name.chars().count() > 120 {
         errors.insert("displayName".into(), json!("1-120 characters"));
     }
-    let provider = s("provider");
     if provider.is_empty() || provider.chars().count() > 120 {
         errors.insert("provider".into(), json!("1-120 characters"));
     }

@@ -90,6 +90,7 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Template> {
         text("description"),
         text("body"),
     );
+    crate::text::check_name("name", &name)?;
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > NAME_MAX {
         errors.push(json!({"field": "name", "message": format!("1-{NAME_MAX} characters")}));

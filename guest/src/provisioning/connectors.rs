@@ -331,7 +331,11 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         }
     }
     let name = match p.get("name").and_then(Value::as_str).map(str::trim) {
-        Some(n) if !n.is_empty() && n.chars().count() <= 120 => n.to_string(),
+        Some(n) if !n.is_empty() && n.chars().count() <= 120 => {
+            // Shown in pickers: nothing invisible or reordering (D-123).
+            crate::text::check_name("name", n)?;
+            n.to_string()
+        }
         Some(_) => {
             return Err(
                 AppError::invalid("CONNECTOR_INVALID", "name: 1..=120 characters")
