@@ -857,6 +857,8 @@ fn a_routed_ingest_reads_the_issue_once_and_the_path_sees_every_field_but_no_pro
     assert_eq!(a["steps"][1]["conditionId"], "props");
 }
 
+/// Derek Hollis: a deactivated Jira account on the fixture site.
+const DEREK: &str = "5e0e5a0ea42f613749d39487";
 
 // covers: CL-020, CL-034, CL-036 (issue 30 item 3: names people read are safe)
 #[test]
@@ -925,4 +927,41 @@ fn names_shown_in_pickers_refuse_invisible_and_reordering_characters() {
                "status": "approved", "riskLevel": "high", "defaultExpiryDays": 14}),
         ADMIN,
     );
+}
+
+// covers: CL-034, CL-036 (issue 30 item 3: exceptions name accounts Jira knows)
+#[test]
+fn an_exception_names_an_active_account_jira_knows() {
+    let mut sim = wasm();
+    let exc = |account: &str| {
+        json!({"toolId": "cursor-business", "accountId": account, "maxDays": 60,
+               "reason": "long migration", "validDays": 30})
+    };
+    let e = |sim: &mut Sim, account: &str| match &sim
+        .resolve(
+            "admin.governance.exceptions.create",
+            &exc(account),
+            Some(ADMIN),
+        )
+        .outcome
+    {
+        RawOutcome::Err(e) => (e.code.clone(), e.details.clone().unwrap()["field"].clone()),
+        other => panic!("{account}: {other:?}"),
+    };
+    assert_eq!(
+        e(&mut sim, "5b10ac8d82e05b22cc7d4ef5"),
+        ("ACCOUNT_UNKNOWN".to_string(), json!("accountId"))
+    );
+    assert_eq!(
+        e(&mut sim, DEREK),
+        ("ACCOUNT_INACTIVE".to_string(), json!("accountId"))
+    );
+    assert_eq!(count_prefix(&sim, "governance-exception:"), 0);
+    ok(
+        &mut sim,
+        "admin.governance.exceptions.create",
+        exc(WEI),
+        ADMIN,
+    );
+    assert_eq!(count_prefix(&sim, "governance-exception:"), 1);
 }
