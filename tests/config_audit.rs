@@ -333,7 +333,7 @@ fn fill(v: &Value, results: &BTreeMap<String, Value>) -> Value {
 
 #[test]
 fn every_admin_resolver_is_classified_and_every_configuration_change_is_audited() {
-    // covers: CL-200, CL-220, CL-023, CL-024, CL-030, CL-036, CL-038, CL-141
+    // covers: CL-200, CL-141
     let classified: BTreeMap<&str, &Class> = ADMIN_RESOLVERS.iter().map(|(k, c)| (*k, c)).collect();
     assert_eq!(
         classified.len(),
@@ -361,6 +361,22 @@ fn every_admin_resolver_is_classified_and_every_configuration_change_is_audited(
     assert!(stale.is_empty(), "{stale:?} are no resolver any more");
 
     let mut sim = wasm();
+    // Management actions are the admins': every admin resolver refuses anyone else, whatever
+    // the payload, and changes nothing.
+    let config = config_keys(&sim);
+    for (key, class) in ADMIN_RESOLVERS {
+        let sample = match class {
+            Read(p) | Write(p) | Refused(p, _) => *p,
+        };
+        let payload: Value = serde_json::from_str(sample).unwrap();
+        assert_eq!(
+            err(&mut sim, key, payload, JONAS),
+            "ADMIN_REQUIRED",
+            "{key} as a non-admin"
+        );
+    }
+    assert!(changed(&config, &config_keys(&sim)).is_empty());
+
     let mut results: BTreeMap<String, Value> = BTreeMap::new();
     // What the table needs from other actors or earlier state: an exception by the second
     // admin (the first reviews it), a spare connector to disable and delete, and a pending
@@ -485,8 +501,16 @@ fn every_admin_resolver_is_classified_and_every_configuration_change_is_audited(
 
 #[test]
 fn config_changed_entries_name_the_change_and_never_a_secret() {
-    // covers: CL-205, CL-141
+    // covers: CL-082, CL-023
     let mut sim = wasm();
+    let token = "00aAuditTrailOktaToken-7781x";
+    ok(
+        &mut sim,
+        "admin.connectors.save",
+        json!({"id": "okta", "name": "Okta", "type": "okta-group",
+               "config": {"orgUrl": "https://acme.okta.com", "apiToken": token}}),
+        ADMIN,
+    );
     let key = "sk-ant-api03-fixture-demo-key-7f3a";
     ok(
         &mut sim,
@@ -530,6 +554,12 @@ fn config_changed_entries_name_the_change_and_never_a_secret() {
         "no API key in the trail"
     );
     assert!(!all.contains(&secret), "no webhook secret in the trail");
+    // Nor anywhere in plain storage: credentials and keys live in secret storage only.
+    for (k, v) in &sim.state().kvs {
+        for s in [token, key, secret.as_str()] {
+            assert!(!v.value.contains(s), "{k} holds a secret");
+        }
+    }
     // The catalog seed lists the tools it created, in batches within a transaction's limits.
     let seeds: Vec<&Value> = entries
         .iter()
@@ -541,11 +571,21 @@ fn config_changed_entries_name_the_change_and_never_a_secret() {
         .sum();
     assert_eq!(seeded, 27, "every seed tool in exactly one entry");
     assert!(seeds.len() >= 3 && seeds.iter().all(|e| e["actor"] == ADMIN));
+    // Seeding again creates nothing, writes no entry, and keeps the local edits (the
+    // scenario set ChatGPT Enterprise to 60 days where the seed says 90).
+    let again = ok(&mut sim, "admin.catalog.seed", json!({}), ADMIN);
+    assert_eq!(again["created"], json!([]));
+    assert_eq!(again["kept"].as_array().unwrap().len(), 27);
+    assert_eq!(
+        kvs_value(&sim, "tool:chatgpt-enterprise").unwrap()["defaultExpiryDays"],
+        60
+    );
+    assert_eq!(audit_of(&sim, "config_changed").len(), entries.len());
 }
 
 #[test]
 fn each_saved_definition_version_is_kept_unchanged() {
-    // covers: CL-035
+    // Issue 30 (a request can be pinned to the definition version it walks); no ledger line.
     let mut sim = wasm();
     let def = |name: &str| {
         json!({"definition": {"id": "quick-check", "name": name,
@@ -622,7 +662,7 @@ fn with_store<R>(sim: &mut Sim, f: impl FnOnce(aiclearance::storage::Store<'_>) 
 
 #[test]
 fn the_storage_layer_refuses_a_configuration_write_without_its_audit_entry() {
-    // covers: CL-141
+    // Issue 30 item 2 (the structural guard); no ledger line names it.
     use aiclearance::audit::config::{commit, Change};
     use aiclearance::storage::StorageError;
     let mut sim = wasm();

@@ -860,7 +860,7 @@ fn a_routed_ingest_reads_the_issue_once_and_the_path_sees_every_field_but_no_pro
 /// Derek Hollis: a deactivated Jira account on the fixture site.
 const DEREK: &str = "5e0e5a0ea42f613749d39487";
 
-// covers: CL-020, CL-034, CL-036 (issue 30 item 3: names people read are safe)
+// Issue 30 item 3 (names people read are safe); no ledger line names it.
 #[test]
 fn names_shown_in_pickers_refuse_invisible_and_reordering_characters() {
     let mut sim = wasm();
@@ -929,7 +929,7 @@ fn names_shown_in_pickers_refuse_invisible_and_reordering_characters() {
     );
 }
 
-// covers: CL-034, CL-036 (issue 30 item 3: exceptions name accounts Jira knows)
+// Issue 30 item 3 (exceptions name accounts Jira knows); no ledger line names it.
 #[test]
 fn an_exception_names_an_active_account_jira_knows() {
     let mut sim = wasm();

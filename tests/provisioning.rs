@@ -1286,7 +1286,7 @@ fn check_jobs_follow_connected_changes_and_can_be_asked_for_on_demand() {
     assert!(verify(&mut sim).ok);
 }
 
-// covers: CL-083 (issue 30 item 3: mappings name accounts Jira knows)
+// Issue 30 item 3 (mappings name accounts Jira knows); no ledger line names it.
 #[test]
 fn an_identity_mapping_names_an_active_account_jira_knows() {
     let mut sim = wasm();
