@@ -918,3 +918,112 @@ fn a_routed_ingest_reads_the_issue_once_and_the_path_sees_every_field_but_no_pro
     assert_eq!(steps, ["ACTIVE", "SKIPPED", "WAIT"], "{a}");
     assert_eq!(a["steps"][1]["conditionId"], "props");
 }
+
+/// Derek Hollis: a deactivated Jira account on the fixture site.
+const DEREK: &str = "5e0e5a0ea42f613749d39487";
+
+// Issue 30 item 3 (names people read are safe); no ledger line names it.
+#[test]
+fn names_shown_in_pickers_refuse_invisible_and_reordering_characters() {
+    let mut sim = wasm();
+    let rlo = "\u{202E}"; // right-to-left override: "Claude Team" can read as a harmless name
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "admin.catalog.upsert",
+            json!({"id": "lookalike", "displayName": format!("Claude{rlo} Team"), "provider": "Anthropic",
+                   "status": "approved", "riskLevel": "critical", "defaultExpiryDays": 7}),
+            "displayName",
+        ),
+        (
+            "admin.catalog.upsert",
+            json!({"id": "lookalike", "displayName": "Claude Team", "provider": "Anthropic\u{200B}",
+                   "status": "approved", "riskLevel": "critical", "defaultExpiryDays": 7}),
+            "provider",
+        ),
+        (
+            "admin.definitions.save",
+            json!({"definition": {"id": "d-bidi", "name": "Security\u{2066} review",
+                "steps": [{"name": "A", "type": "GROUP", "group": "ai-approvers"}], "starters": {"mode": "anyone"}}}),
+            "name",
+        ),
+        (
+            "admin.definitions.save",
+            json!({"definition": {"id": "d-bidi", "name": "Fine",
+                "steps": [{"name": "Approve\u{E0041}", "type": "GROUP", "group": "ai-approvers"}],
+                "starters": {"mode": "anyone"}}}),
+            "steps[0].name",
+        ),
+        (
+            "admin.policies.save",
+            json!({"id": "p-bidi", "name": "All tools\u{0007}", "projectKey": "AIR", "toolId": "github-copilot",
+                   "autoApprove": true, "allowedGroups": ["engineering"], "maxDays": 30}),
+            "name",
+        ),
+        (
+            "admin.connectors.save",
+            json!({"id": "c-bidi", "name": "Okta\u{FEFF}", "type": "manual"}),
+            "name",
+        ),
+        (
+            "admin.ai.templates.save",
+            json!({"name": "Risk\u{2028}read", "body": "Assess {{ issue.key }}."}),
+            "name",
+        ),
+    ];
+    let before = sim.state().kvs.len();
+    for (f, p, field) in cases {
+        match &sim.resolve(f, &p, Some(ADMIN)).outcome {
+            RawOutcome::Err(e) => {
+                assert_eq!(e.code, "NAME_INVALID_CHARACTERS", "{f} {p}");
+                assert_eq!(e.details.as_ref().unwrap()["field"], field, "{f}");
+            }
+            other => panic!("{f} {p} must be refused: {other:?}"),
+        }
+    }
+    assert_eq!(sim.state().kvs.len(), before, "nothing was written");
+    // Real names in any script pass.
+    ok(
+        &mut sim,
+        "admin.catalog.upsert",
+        json!({"id": "tongyi", "displayName": "通义千问 – Qwen Café 🚀", "provider": "Alibaba O'Cloud",
+               "status": "approved", "riskLevel": "high", "defaultExpiryDays": 14}),
+        ADMIN,
+    );
+}
+
+// Issue 30 item 3 (exceptions name accounts Jira knows); no ledger line names it.
+#[test]
+fn an_exception_names_an_active_account_jira_knows() {
+    let mut sim = wasm();
+    let exc = |account: &str| {
+        json!({"toolId": "cursor-business", "accountId": account, "maxDays": 60,
+               "reason": "long migration", "validDays": 30})
+    };
+    let e = |sim: &mut Sim, account: &str| match &sim
+        .resolve(
+            "admin.governance.exceptions.create",
+            &exc(account),
+            Some(ADMIN),
+        )
+        .outcome
+    {
+        RawOutcome::Err(e) => (e.code.clone(), e.details.clone().unwrap()["field"].clone()),
+        other => panic!("{account}: {other:?}"),
+    };
+    assert_eq!(
+        e(&mut sim, "5b10ac8d82e05b22cc7d4ef5"),
+        ("ACCOUNT_UNKNOWN".to_string(), json!("accountId"))
+    );
+    assert_eq!(
+        e(&mut sim, DEREK),
+        ("ACCOUNT_INACTIVE".to_string(), json!("accountId"))
+    );
+    assert_eq!(count_prefix(&sim, "governance-exception:"), 0);
+    ok(
+        &mut sim,
+        "admin.governance.exceptions.create",
+        exc(WEI),
+        ADMIN,
+    );
+    assert_eq!(count_prefix(&sim, "governance-exception:"), 1);
+}

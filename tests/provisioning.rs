@@ -1285,3 +1285,30 @@ fn check_jobs_follow_connected_changes_and_can_be_asked_for_on_demand() {
     );
     assert!(verify(&mut sim).ok);
 }
+
+// Issue 30 item 3 (mappings name accounts Jira knows); no ledger line names it.
+#[test]
+fn an_identity_mapping_names_an_active_account_jira_knows() {
+    let mut sim = wasm();
+    connect_okta(&mut sim, None);
+    let set = |account: &str| json!({"connectorId": "okta", "accountId": account, "email": "someone@acme-sso.example"});
+    for (account, code) in [
+        ("5b10ac8d82e05b22cc7d4ef5", "ACCOUNT_UNKNOWN"),
+        ("5e0e5a0ea42f613749d39487", "ACCOUNT_INACTIVE"), // Derek Hollis, deactivated
+    ] {
+        assert_eq!(
+            err(&mut sim, "admin.identities.set", set(account), ADMIN),
+            code
+        );
+    }
+    assert_eq!(count_prefix(&sim, "identity-mapping:"), 0);
+    assert!(
+        !sim.state()
+            .secrets
+            .keys()
+            .any(|k| k.starts_with("identity-mapping:")),
+        "no secret is written for a refused mapping"
+    );
+    ok(&mut sim, "admin.identities.set", set(WEI), ADMIN);
+    assert_eq!(count_prefix(&sim, "identity-mapping:"), 1);
+}

@@ -58,3 +58,26 @@ pub fn require_admin<'a>(host: &dyn Host, inv: &'a Invocation) -> AppResult<&'a 
         ))
     }
 }
+
+/// An account a configuration record names (a governance exception's beneficiary, an identity
+/// mapping's Jira user) must be one Jira knows and that is active (issue 30, D-124):
+/// `ACCOUNT_UNKNOWN` / `ACCOUNT_INACTIVE`, with `field` in the details. One Jira call.
+pub fn require_active_account(
+    host: &dyn Host,
+    field: &str,
+    account_id: &str,
+) -> AppResult<crate::jira::JiraUser> {
+    match Jira::new(host).user(account_id)? {
+        None => Err(AppError::invalid(
+            "ACCOUNT_UNKNOWN",
+            format!("{field}: Jira knows no account {account_id:?}"),
+        )
+        .with_details(serde_json::json!({"field": field, "accountId": account_id}))),
+        Some(u) if !u.active => Err(AppError::invalid(
+            "ACCOUNT_INACTIVE",
+            format!("{field}: the Jira account {account_id:?} is deactivated"),
+        )
+        .with_details(serde_json::json!({"field": field, "accountId": account_id}))),
+        Some(u) => Ok(u),
+    }
+}

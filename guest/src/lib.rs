@@ -11,6 +11,7 @@
 //! - `audit`: the hash-chained audit trail and its verifier.
 //! - `jira`, `adf`, `access`, `time`: Jira REST wrappers, ADF text, caller checks, clock helpers.
 //! - `weburl`: where a URL really goes (the WHATWG reading Node uses).
+//! - `text`: names people read are free of invisible and reordering characters.
 
 pub mod access;
 pub mod adf;
@@ -29,6 +30,7 @@ pub mod provisioning;
 pub mod ratelimit;
 pub mod requests;
 pub mod storage;
+pub mod text;
 pub mod time;
 pub mod weburl;
 

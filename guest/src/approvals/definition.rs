@@ -304,6 +304,8 @@ pub fn parse(
     })?;
     let mut errors = Vec::new();
     let name = def.name.trim().to_string();
+    // Names shown in pickers and on the timeline: nothing invisible or reordering (D-123).
+    crate::text::check_name("name", &name)?;
     if name.is_empty() || name.chars().count() > NAME_MAX {
         errors.push(err(
             "name".into(),
@@ -367,6 +369,7 @@ pub fn parse(
         for (i, step) in def.phase_mut(phase).iter_mut().enumerate() {
             let at = format!("{}[{i}]", phase.field());
             step.name = step.name.trim().to_string();
+            crate::text::check_name(&format!("{at}.name"), &step.name)?;
             if step.name.is_empty() || step.name.chars().count() > NAME_MAX {
                 errors.push(err(
                     format!("{at}.name"),

@@ -4,6 +4,7 @@
 //! hands them to Jira notifications or a mail relay).
 
 use super::olivlang;
+use crate::audit::{self, config::Change};
 use crate::error::{AppError, AppResult};
 use crate::storage::Store;
 use serde::{Deserialize, Serialize};
@@ -70,7 +71,7 @@ pub fn default_template(event: &str) -> Option<MessageTemplate> {
 }
 
 fn key(event: &str) -> String {
-    format!("message-template:{event}")
+    crate::storage::keys::message_template(event)
 }
 
 pub fn load(store: Store<'_>, event: &str) -> AppResult<MessageTemplate> {
@@ -108,11 +109,32 @@ pub fn list(store: Store<'_>) -> AppResult<Vec<MessageTemplate>> {
 }
 
 /// Saves a custom template after checking it compiles; `reset: true` restores the default.
-pub fn save(store: Store<'_>, p: &Value) -> AppResult<MessageTemplate> {
+/// Either is audited (`config_changed`, kind `messageTemplate`) in the transaction that writes it.
+pub fn save(store: Store<'_>, who: &str, p: &Value) -> AppResult<MessageTemplate> {
     let event = p.get("event").and_then(Value::as_str).unwrap_or("");
     let default = load(store, event)?;
+    let raw = store.get_raw(&key(event))?;
+    let stored: Option<MessageTemplate> = raw
+        .as_deref()
+        .map(|t| crate::storage::decode(&key(event), t))
+        .transpose()?;
+    let changed = |e: crate::storage::StorageError| match e {
+        crate::storage::StorageError::Conflict(k) if k == key(event) => AppError::conflict(
+            "TEMPLATE_CHANGED",
+            "the message template changed while saving; reload and try again",
+        ),
+        e => e.into(),
+    };
     if p.get("reset").and_then(Value::as_bool) == Some(true) {
-        store.delete(&key(event))?;
+        if let (Some(raw), Some(before)) = (&raw, &stored) {
+            let change =
+                Change::new::<_, MessageTemplate>("messageTemplate", event, Some(before), None);
+            audit::config::commit(store, who, &[change], |tx| {
+                tx.delete_if_current(&key(event), raw)?;
+                Ok(())
+            })
+            .map_err(changed)?;
+        }
         return Ok(default_template(event).expect("checked"));
     }
     let subject = p.get("subject").and_then(Value::as_str).unwrap_or("");
@@ -139,7 +161,12 @@ pub fn save(store: Store<'_>, p: &Value) -> AppResult<MessageTemplate> {
         body: body.into(),
         custom: true,
     };
-    store.put(&key(event), &t)?;
+    let change = Change::new("messageTemplate", event, stored.as_ref(), Some(&t));
+    audit::config::commit(store, who, &[change], |tx| {
+        tx.set_if_current(&key(event), &t, raw.as_deref())?;
+        Ok(())
+    })
+    .map_err(changed)?;
     Ok(t)
 }
 

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::host::{Host, Invocation, Level};
 use crate::jira::{self, Jira, JiraError};
 use crate::storage::hint;
-use crate::storage::Store;
+use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -36,7 +36,10 @@ fn group_exists(host: &dyn Host, group: &str) -> AppResult<bool> {
 
 // ---- definitions (admin) ---------------------------------------------------------------------
 
-pub fn save_definition(host: &dyn Host, p: &Value) -> AppResult<Value> {
+/// `admin.definitions.save`: the definition as its next version, audited (`config_changed`) in
+/// the transaction that writes it. Each saved version is also kept unchanged under
+/// `definition-version:<id>:<version>`, so a request can name the exact version it walks (D-122).
+pub fn save_definition(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let input = p.get("definition").unwrap_or(p);
     let mut def = definition::parse(input, |g| group_exists(host, g))?;
@@ -66,22 +69,66 @@ pub fn save_definition(host: &dyn Host, p: &Value) -> AppResult<Value> {
     }
     // A new definition gets a generated id unless the admin names one (stable ids let
     // governance and fixtures refer to paths by name).
-    let previous = if def.id.is_empty() {
+    let generated = def.id.is_empty();
+    if generated {
         def.id = format!("def-{}", hex(&host.random_bytes(6)));
-        None
     } else {
-        crate::storage::rules::check_key(&store::definition_key(&def.id)).map_err(|_| {
-            AppError::invalid(
-                "DEFINITION_ID_INVALID",
-                "ids use letters, digits, . _ - only",
-            )
-        })?;
-        store.get::<Definition>(&store::definition_key(&def.id))?
-    };
-    def.version = previous.map(|d| d.version + 1).unwrap_or(1);
-    def.updated_at = crate::time::rfc3339(host.now_ms());
-    store.put(&store::definition_key(&def.id), &def)?;
-    Ok(json!({"definition": def}))
+        crate::storage::rules::check_key(&keys::definition_version(&def.id, u64::MAX)).map_err(
+            |_| {
+                AppError::invalid(
+                    "DEFINITION_ID_INVALID",
+                    "ids use letters, digits, . _ - only",
+                )
+            },
+        )?;
+    }
+    let key = store::definition_key(&def.id);
+    for _ in 0..4 {
+        let raw = if generated {
+            None
+        } else {
+            store.get_raw(&key)?
+        };
+        let previous: Option<Definition> = raw
+            .as_deref()
+            .map(|t| crate::storage::decode(&key, t))
+            .transpose()?;
+        // Versions outlive a deleted definition: one saved again under its id goes on from
+        // the last kept version (versions are never overwritten).
+        let last = match &previous {
+            Some(d) => d.version,
+            None if generated => 0,
+            None => store
+                .scan::<Value>(&keys::definition_version_prefix(&def.id), 10_000)?
+                .iter()
+                .filter_map(|(k, _)| k.rsplit(':').next()?.parse::<u32>().ok())
+                .max()
+                .unwrap_or(0),
+        };
+        def.version = last + 1;
+        def.updated_at = crate::time::rfc3339(host.now_ms());
+        let change =
+            crate::audit::config::Change::new("definition", &def.id, previous.as_ref(), Some(&def))
+                .with_detail(json!({"version": def.version}));
+        let res = crate::audit::config::commit(store, who, &[change], |tx| {
+            tx.set_if_current(&key, &def, raw.as_deref())?;
+            tx.create(&keys::definition_version(&def.id, def.version.into()), &def)?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => return Ok(json!({"definition": def})),
+            Err(crate::storage::StorageError::Conflict(k))
+                if k == key || k.starts_with(keys::DEFINITION_VERSION_PREFIX) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "DEFINITION_BUSY",
+        "the definition changed while saving; reload and try again",
+    ))
 }
 
 pub fn list_definitions(host: &dyn Host) -> AppResult<Value> {
@@ -730,7 +777,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "admin.definitions.get" => {
             Ok(json!({"definition": store::load_definition(store, str_field(p, "id")?)?}))
         }
-        "admin.definitions.save" => save_definition(host, p),
+        "admin.definitions.save" => save_definition(host, who, p),
         "admin.definitions.delete" => {
             let id = str_field(p, "id")?;
             store::load_definition(store, id)?;
@@ -748,15 +795,37 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 )
                 .with_details(json!({"usedBy": uses})));
             }
-            store.delete(&store::definition_key(id))?;
+            // Audited with the delete; the saved versions stay (a request may name one).
+            let key = store::definition_key(id);
+            let Some(raw) = store.get_raw(&key)? else {
+                return Ok(json!({"deleted": id}));
+            };
+            let before: Value = crate::storage::decode(&key, &raw)?;
+            let change = crate::audit::config::Change::new::<Value, Value>(
+                "definition",
+                id,
+                Some(&before),
+                None,
+            );
+            crate::audit::config::commit(store, who, &[change], |tx| {
+                tx.delete_if_current(&key, &raw)?;
+                Ok(())
+            })
+            .map_err(|e| match e {
+                crate::storage::StorageError::Conflict(k) if k == key => AppError::conflict(
+                    "DEFINITION_CHANGED",
+                    "the definition changed while deleting; reload and try again",
+                ),
+                e => e.into(),
+            })?;
             Ok(json!({"deleted": id}))
         }
         "admin.messages.list" => Ok(json!({"templates": email::list(store)?,
             "variables": email::VARIABLES.iter().map(|(name, hint)| json!({"name": name, "hint": hint})).collect::<Vec<_>>()})),
-        "admin.messages.save" => Ok(json!({"template": email::save(store, p)?})),
+        "admin.messages.save" => Ok(json!({"template": email::save(store, who, p)?})),
         "admin.webhooks.list" => Ok(json!({"webhooks": webhooks::list(store)?})),
-        "admin.webhooks.create" => webhooks::create(host, p),
-        "admin.webhooks.delete" => webhooks::delete(host, str_field(p, "id")?),
+        "admin.webhooks.create" => webhooks::create(host, who, p),
+        "admin.webhooks.delete" => webhooks::delete(host, who, str_field(p, "id")?),
         "admin.webhooks.deliveries" => {
             let pending = store.scan::<webhooks::Delivery>(webhooks::DELIVERY_PREFIX, 200)?;
             let dead = store.scan::<webhooks::Delivery>(webhooks::DEAD_PREFIX, 200)?;

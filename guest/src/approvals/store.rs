@@ -23,9 +23,9 @@ pub const WEBHOOK_QUEUE: &str = "webhooks";
 const MAX_ATTEMPTS: usize = 6;
 
 pub fn definition_key(id: &str) -> String {
-    format!("definition:{id}")
+    keys::definition(id)
 }
-pub const DEFINITION_PREFIX: &str = "definition:";
+pub const DEFINITION_PREFIX: &str = keys::DEFINITION_PREFIX;
 pub fn approval_key(id: &str) -> String {
     format!("approval:{id}")
 }
@@ -114,7 +114,7 @@ pub fn load_definition(store: Store<'_>, id: &str) -> AppResult<Definition> {
 
 /// Every saved version of a definition is kept: `definition-version:<id>:<version>`.
 pub fn definition_version_key(id: &str, version: u32) -> String {
-    format!("definition-version:{id}:{version:08}")
+    keys::definition_version(id, u64::from(version))
 }
 
 /// A definition as it was saved at `version` (the current record when that is the version it

@@ -8,6 +8,7 @@
 
 use super::model::Approval;
 use crate::audit::chain::{hex, mac};
+use crate::audit::{self, config::Change};
 use crate::error::{AppError, AppResult};
 use crate::host::{Host, HttpRequest, Level};
 use crate::storage::{Store, Tx};
@@ -15,7 +16,7 @@ use crate::weburl::{self, HttpsUrl};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const CONFIG_KEY: &str = "webhook-config";
+pub const CONFIG_KEY: &str = crate::storage::keys::WEBHOOK_CONFIG;
 pub const WEBHOOKS_MAX: usize = 3;
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Retry delays: 30 s doubling (30, 60, 120, 240), at least what Retry-After asks.
@@ -89,8 +90,41 @@ pub fn list(store: Store<'_>) -> AppResult<Vec<Webhook>> {
     Ok(store.get::<Vec<Webhook>>(CONFIG_KEY)?.unwrap_or_default())
 }
 
+/// The endpoints and their stored text (the condition for writing the list back).
+fn list_raw(store: Store<'_>) -> AppResult<(Vec<Webhook>, Option<String>)> {
+    let raw = store.get_raw(CONFIG_KEY)?;
+    let hooks = match raw.as_deref() {
+        Some(t) => crate::storage::decode(CONFIG_KEY, t)?,
+        None => Vec::new(),
+    };
+    Ok((hooks, raw))
+}
+
+/// Writes the endpoint list with one `config_changed` entry (kind `webhook`, the endpoint as
+/// its record: the signing secret is in secret storage and never in the trail).
+fn commit_hooks(
+    store: Store<'_>,
+    who: &str,
+    change: Change,
+    hooks: &[Webhook],
+    raw: Option<&str>,
+) -> crate::storage::StorageResult<()> {
+    audit::config::commit(store, who, &[change], |tx| {
+        tx.set_if_current(CONFIG_KEY, &hooks, raw)?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn busy() -> AppError {
+    AppError::conflict(
+        "WEBHOOKS_CHANGED",
+        "the webhooks changed while saving; reload and try again",
+    )
+}
+
 /// Registers an endpoint; returns it with its signing secret (the only time it is shown).
-pub fn create(host: &dyn Host, p: &Value) -> AppResult<Value> {
+pub fn create(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let url = p.get("url").and_then(Value::as_str).unwrap_or("").trim();
     if url.contains(char::is_whitespace) {
@@ -100,38 +134,65 @@ pub fn create(host: &dyn Host, p: &Value) -> AppResult<Value> {
         ));
     }
     customer_endpoint(host, url, "WEBHOOK_URL_INVALID")?;
-    let mut hooks = list(store)?;
-    if hooks.len() >= WEBHOOKS_MAX {
-        return Err(AppError::invalid(
-            "WEBHOOK_LIMIT",
-            format!("at most {WEBHOOKS_MAX} webhooks"),
-        ));
-    }
     let id = format!("wh{}", hex(&host.random_bytes(6)));
     let secret = hex(&host.random_bytes(32));
-    host.secret_set(&secret_key(&id), &secret)?;
     let hook = Webhook {
         id: id.clone(),
         url: url.to_string(),
         events: vec!["STEP_DECISION".into()],
         created_at: crate::time::rfc3339(host.now_ms()),
     };
-    hooks.push(hook.clone());
-    store.put(CONFIG_KEY, &hooks)?;
-    Ok(json!({"webhook": hook, "secret": secret}))
+    let mut secret_written = false;
+    for _ in 0..4 {
+        let (mut hooks, raw) = list_raw(store)?;
+        if hooks.len() >= WEBHOOKS_MAX {
+            if secret_written {
+                let _ = host.secret_delete(&secret_key(&id));
+            }
+            return Err(AppError::invalid(
+                "WEBHOOK_LIMIT",
+                format!("at most {WEBHOOKS_MAX} webhooks"),
+            ));
+        }
+        // Secret first: an endpoint is never listed without its signing secret.
+        if !secret_written {
+            host.secret_set(&secret_key(&id), &secret)?;
+            secret_written = true;
+        }
+        hooks.push(hook.clone());
+        let change = Change::new::<Webhook, _>("webhook", &id, None, Some(&hook));
+        match commit_hooks(store, who, change, &hooks, raw.as_deref()) {
+            Ok(()) => return Ok(json!({"webhook": hook, "secret": secret})),
+            Err(crate::storage::StorageError::Conflict(k)) if k == CONFIG_KEY => continue,
+            Err(e) => {
+                let _ = host.secret_delete(&secret_key(&id));
+                return Err(e.into());
+            }
+        }
+    }
+    let _ = host.secret_delete(&secret_key(&id));
+    Err(busy())
 }
 
-pub fn delete(host: &dyn Host, id: &str) -> AppResult<Value> {
+pub fn delete(host: &dyn Host, who: &str, id: &str) -> AppResult<Value> {
     let store = Store::new(host);
-    let mut hooks = list(store)?;
-    let before = hooks.len();
-    hooks.retain(|h| h.id != id);
-    if hooks.len() == before {
-        return Err(AppError::not_found("WEBHOOK_NOT_FOUND", "no such webhook"));
+    for _ in 0..4 {
+        let (mut hooks, raw) = list_raw(store)?;
+        let Some(gone) = hooks.iter().find(|h| h.id == id).cloned() else {
+            return Err(AppError::not_found("WEBHOOK_NOT_FOUND", "no such webhook"));
+        };
+        hooks.retain(|h| h.id != id);
+        let change = Change::new::<_, Webhook>("webhook", id, Some(&gone), None);
+        match commit_hooks(store, who, change, &hooks, raw.as_deref()) {
+            Ok(()) => {
+                host.secret_delete(&secret_key(id))?;
+                return Ok(json!({"deleted": id}));
+            }
+            Err(crate::storage::StorageError::Conflict(k)) if k == CONFIG_KEY => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    store.put(CONFIG_KEY, &hooks)?;
-    host.secret_delete(&secret_key(id))?;
-    Ok(json!({"deleted": id}))
+    Err(busy())
 }
 
 fn delivery_id(a: &Approval, step_id: &str, hook: &Webhook) -> String {

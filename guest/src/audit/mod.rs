@@ -16,6 +16,7 @@
 pub mod anchor;
 pub mod chain;
 pub mod checkpoint;
+pub mod config;
 pub mod merkle;
 pub mod pack;
 pub mod retention;
@@ -34,7 +35,7 @@ pub use verify::{unverifiable, verify, Problem, RetentionPoint, VerifyReport};
 /// The top-level fields that differ between two versions of a settings record (bookkeeping
 /// fields left out), for the audit entry that records the change.
 pub fn changed_fields(before: &Value, after: &Value) -> Vec<String> {
-    const BOOKKEEPING: [&str; 3] = ["version", "updatedAt", "updatedBy"];
+    const BOOKKEEPING: [&str; 4] = ["version", "updatedAt", "updatedBy", "updatedMs"];
     let empty = serde_json::Map::new();
     let (b, a) = (
         before.as_object().unwrap_or(&empty),

@@ -119,10 +119,13 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
         );
     }
     let display_name = s("displayName");
+    let provider = s("provider");
+    // Names shown in pickers: nothing invisible or reordering (D-123).
+    crate::text::check_name("displayName", &display_name)?;
+    crate::text::check_name("provider", &provider)?;
     if display_name.is_empty() || display_name.chars().count() > 120 {
         errors.insert("displayName".into(), json!("1-120 characters"));
     }
-    let provider = s("provider");
     if provider.is_empty() || provider.chars().count() > 120 {
         errors.insert("provider".into(), json!("1-120 characters"));
     }
@@ -346,13 +349,44 @@ pub fn delete_audited(store: Store<'_>, id: &str, who: &str) -> AppResult<bool> 
     Ok(true)
 }
 
-pub fn upsert(store: Store<'_>, mut tool: Tool) -> AppResult<Tool> {
-    let key = keys::tool(&tool.id);
-    let current: Option<Tool> = store.get(&key)?;
-    tool.version = current.map(|t| t.version).unwrap_or(0) + 1;
-    tool.updated_at = crate::time::rfc3339(store.host.now_ms());
-    store.put(&key, &tool)?;
-    Ok(tool)
+/// Binds tool `id` to a connector (or unbinds it: `connector_id` None) with its entitlement
+/// group, audited (`tool_bound`, actor `who`) in the transaction that writes the tool, and
+/// conditioned on the stored tool so a concurrent edit is never lost.
+pub fn bind(
+    store: Store<'_>,
+    id: &str,
+    connector_id: Option<&str>,
+    group: Option<Value>,
+    who: &str,
+) -> AppResult<Tool> {
+    let key = keys::tool(id);
+    for _ in 0..4 {
+        let raw = store
+            .get_raw(&key)?
+            .ok_or_else(|| AppError::not_found("TOOL_NOT_FOUND", format!("no tool {id:?}")))?;
+        let mut tool: Tool = crate::storage::decode(&key, &raw)?;
+        tool.connector_id = connector_id.map(String::from);
+        tool.entitlement_group = group.clone();
+        tool.version += 1;
+        tool.updated_at = crate::time::rfc3339(store.host.now_ms());
+        let mut d = crate::audit::AuditDraft::new("tool_bound", who);
+        d.subject = json!({"toolId": tool.id});
+        d.data = json!({"connectorId": connector_id, "group": group, "version": tool.version});
+        let mac = crate::audit::mac_key(store, None)?;
+        let res = crate::audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+            tx.set_if_current(&key, &tool, Some(&raw))?;
+            Ok(())
+        });
+        match res {
+            Ok(_) => return Ok(tool),
+            Err(crate::storage::StorageError::Conflict(k)) if k == key => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::conflict(
+        "TOOL_BUSY",
+        "the tool changed while saving; try again",
+    ))
 }
 
 pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
@@ -362,18 +396,66 @@ pub fn get(store: Store<'_>, id: &str) -> AppResult<Option<Tool>> {
     Ok(store.get(&keys::tool(id))?)
 }
 
+/// Tools created per seeding transaction: with the audit entry, the head, a day key and up to
+/// three Merkle tiles, 12 creates stay well inside Forge's 25 operations.
+pub const SEED_BATCH: usize = 12;
+
 /// Copies the seed catalog in. Only missing tools are created (create-if-absent), so local edits
-/// survive a re-seed and a repeated call creates nothing twice.
-pub fn seed(store: Store<'_>) -> AppResult<Value> {
+/// survive a re-seed and a repeated call creates nothing twice. Each batch of created tools is
+/// one transaction with one `config_changed` entry (kind `catalogSeed`) listing them, by `who`.
+pub fn seed(store: Store<'_>, who: &str) -> AppResult<Value> {
     let now = crate::time::rfc3339(store.host.now_ms());
     let (mut created, mut kept) = (Vec::new(), Vec::new());
-    for mut tool in self::seed::catalog() {
-        tool.version = 1;
-        tool.updated_at = now.clone();
-        if store.create(&keys::tool(&tool.id), &tool)? {
-            created.push(tool.id);
-        } else {
-            kept.push(tool.id);
+    let tools: Vec<Tool> = self::seed::catalog()
+        .into_iter()
+        .map(|mut t| {
+            t.version = 1;
+            t.updated_at = now.clone();
+            t
+        })
+        .collect();
+    let seed_id = format!("seed-v{}", self::seed::SEED_VERSION);
+    for batch in tools.chunks(SEED_BATCH) {
+        let keys_: Vec<String> = batch.iter().map(|t| keys::tool(&t.id)).collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let present = store.batch_get(&keys_)?;
+            let (missing, here): (Vec<&Tool>, Vec<&Tool>) = batch
+                .iter()
+                .partition(|t| !present.contains_key(&keys::tool(&t.id)));
+            if missing.is_empty() {
+                kept.extend(here.iter().map(|t| t.id.clone()));
+                break;
+            }
+            let record = json!({"seedVersion": self::seed::SEED_VERSION,
+                                "tools": missing});
+            let change = crate::audit::config::Change::new::<Value, _>(
+                "catalogSeed",
+                &seed_id,
+                None,
+                Some(&record),
+            );
+            let res = crate::audit::config::commit(store, who, &[change], |tx| {
+                for t in &missing {
+                    tx.create(&keys::tool(&t.id), t)?;
+                }
+                Ok(())
+            });
+            match res {
+                Ok(_) => {
+                    created.extend(missing.iter().map(|t| t.id.clone()));
+                    kept.extend(here.iter().map(|t| t.id.clone()));
+                    break;
+                }
+                // Another admin created one of them meanwhile: read again.
+                Err(crate::storage::StorageError::Conflict(k))
+                    if k.starts_with(keys::TOOL_PREFIX) && attempt < 4 =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(json!({"created": created, "kept": kept, "seedVersion": self::seed::SEED_VERSION}))

@@ -571,6 +571,8 @@ pub fn create_exception(store: Store<'_>, p: &Value, who: &str) -> AppResult<Exc
         );
     }
     let tool = tool.expect("checked");
+    // The beneficiary is a person Jira knows and who is active (D-124).
+    crate::access::require_active_account(host, "accountId", &account_id)?;
     let (g, _) = load(store)?;
     if tool.risk_level == RiskLevel::Critical {
         let active = store

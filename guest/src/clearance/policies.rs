@@ -199,6 +199,7 @@ pub fn parse(p: &Value) -> AppResult<Policy> {
         );
     }
     let name = s("name");
+    crate::text::check_name("name", &name)?;
     if name.is_empty() || name.chars().count() > 120 {
         errors.insert("name".into(), json!("1-120 characters"));
     }

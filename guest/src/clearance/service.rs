@@ -116,7 +116,7 @@ fn admin_resolve(
     let store = Store::new(host);
     match key {
         "admin.overview" => admin::overview(host),
-        "admin.catalog.seed" => crate::catalog::seed(store),
+        "admin.catalog.seed" => crate::catalog::seed(store, who),
         "admin.catalog.delete" => {
             let id = id_field(p, "id")?;
             Ok(json!({"deleted": crate::catalog::delete_audited(store, id, who)?}))

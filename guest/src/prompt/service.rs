@@ -49,7 +49,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
     let who = access::caller(inv)?;
     match key {
         "admin.ai.settings.get" => settings::view(host, &settings::load(store)?),
-        "admin.ai.settings.save" => settings::view(host, &settings::save(host, p)?),
+        "admin.ai.settings.save" => settings::view(host, &settings::save(host, who, p)?),
         // One resolver per Settings → AI tab: General, Data sharing, Prompt templates, Usage.
         "admin.ai.general.get" => tab(
             settings::view(host, &settings::load(store)?)?,
@@ -109,10 +109,10 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
             Ok(json!({"approvalId": a.id, "stepId": step.id, "executions": rows}))
         }
         "admin.ai.templates.list" => Ok(json!({"templates": templates::list(store)?})),
-        "admin.ai.templates.save" => Ok(json!({"template": templates::save(host, p)?})),
+        "admin.ai.templates.save" => Ok(json!({"template": templates::save(host, who, p)?})),
         "admin.ai.templates.delete" => {
             let id = field(p, "id")?;
-            templates::delete(store, id)?;
+            templates::delete(store, who, id)?;
             Ok(json!({"deleted": id}))
         }
         "admin.ai.preview" => {

@@ -8,7 +8,7 @@ use crate::storage::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub const SETTINGS_KEY: &str = "ai-settings";
+pub const SETTINGS_KEY: &str = crate::storage::keys::AI_SETTINGS;
 pub const API_KEY_SECRET: &str = "ai-provider-key";
 /// At least this long between two saves (spec: 1 second per host; one Forge site = one host).
 pub const SAVE_INTERVAL_MS: u64 = 1_000;
@@ -126,10 +126,17 @@ pub fn view(host: &dyn Host, s: &AiSettings) -> AppResult<Value> {
     Ok(v)
 }
 
-/// Saves the General and Data sharing tabs. A new `apiKey` goes to secret storage only.
-pub fn save(host: &dyn Host, p: &Value) -> AppResult<AiSettings> {
+/// Saves the General and Data sharing tabs. A new `apiKey` goes to secret storage only. The
+/// record is written with its audit entry (`config_changed`, kind `aiSettings`), which says that
+/// the key was replaced but never holds it (nor its last characters).
+pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<AiSettings> {
     let store = Store::new(host);
-    let mut s = load(store)?;
+    let raw = store.get_raw(SETTINGS_KEY)?;
+    let stored: Option<AiSettings> = raw
+        .as_deref()
+        .map(|t| crate::storage::decode(SETTINGS_KEY, t))
+        .transpose()?;
+    let mut s = stored.clone().unwrap_or_else(AiSettings::fresh);
     let now = host.now_ms();
     if s.updated_ms != 0 && now < s.updated_ms + SAVE_INTERVAL_MS {
         return Err(AppError {
@@ -247,6 +254,7 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<AiSettings> {
                 .with_details(json!({ "errors": errors })),
         );
     }
+    let key_replaced = key.is_some();
     if let Some(k) = key {
         host.secret_set(API_KEY_SECRET, &k)?;
         s.key_fingerprint = Some(
@@ -260,7 +268,20 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<AiSettings> {
         );
     }
     s.updated_ms = now;
-    store.put(SETTINGS_KEY, &s)?;
+    let change =
+        crate::audit::config::Change::new("aiSettings", SETTINGS_KEY, stored.as_ref(), Some(&s))
+            .with_detail(json!({"apiKeyReplaced": key_replaced}));
+    crate::audit::config::commit(store, who, &[change], |tx| {
+        tx.set_if_current(SETTINGS_KEY, &s, raw.as_deref())?;
+        Ok(())
+    })
+    .map_err(|e| match e {
+        crate::storage::StorageError::Conflict(k) if k == SETTINGS_KEY => AppError::conflict(
+            "SETTINGS_CHANGED",
+            "the settings changed while saving; reload and try again",
+        ),
+        e => e.into(),
+    })?;
     Ok(s)
 }
 

@@ -3,6 +3,7 @@
 
 use super::builtins;
 use crate::approvals::olivlang;
+use crate::audit::{self, config::Change};
 use crate::error::{AppError, AppResult};
 use crate::host::Host;
 use crate::storage::Store;
@@ -13,7 +14,7 @@ pub const MAX_CUSTOM: usize = 50;
 pub const NAME_MAX: usize = 120;
 pub const DESCRIPTION_MAX: usize = 500;
 pub const BODY_MAX: usize = 4_000;
-pub const PREFIX: &str = "prompt-template:";
+pub const PREFIX: &str = crate::storage::keys::PROMPT_TEMPLATE_PREFIX;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -73,7 +74,8 @@ pub fn get(store: Store<'_>, id: &str) -> AppResult<Template> {
         .ok_or_else(|| AppError::not_found("TEMPLATE_NOT_FOUND", "no such template"))
 }
 
-pub fn save(host: &dyn Host, p: &Value) -> AppResult<Template> {
+/// Creates or edits a custom template, audited (`config_changed`, kind `promptTemplate`).
+pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Template> {
     let store = Store::new(host);
     let id = p.get("id").and_then(Value::as_str).unwrap_or("");
     if builtins::is_builtin_id(id) {
@@ -88,6 +90,7 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<Template> {
         text("description"),
         text("body"),
     );
+    crate::text::check_name("name", &name)?;
     let mut errors = Vec::new();
     if name.is_empty() || name.chars().count() > NAME_MAX {
         errors.push(json!({"field": "name", "message": format!("1-{NAME_MAX} characters")}));
@@ -106,7 +109,7 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<Template> {
                 .with_details(json!({ "errors": errors })),
         );
     }
-    let id = if id.is_empty() {
+    let (id, raw) = if id.is_empty() {
         let existing = store.scan::<Template>(PREFIX, MAX_CUSTOM + 1)?.len();
         if existing >= MAX_CUSTOM {
             return Err(AppError::invalid(
@@ -114,11 +117,17 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<Template> {
                 format!("at most {MAX_CUSTOM} custom templates"),
             ));
         }
-        format!("tpl-{}", crate::audit::chain::hex(&host.random_bytes(6)))
+        (
+            format!("tpl-{}", crate::audit::chain::hex(&host.random_bytes(6))),
+            None,
+        )
     } else {
-        get(store, id)?;
-        id.to_string()
+        (id.to_string(), Some(stored_raw(store, id)?))
     };
+    let before: Option<Template> = raw
+        .as_deref()
+        .map(|r| crate::storage::decode(&key(&id), r))
+        .transpose()?;
     let t = Template {
         id: id.clone(),
         name,
@@ -126,18 +135,49 @@ pub fn save(host: &dyn Host, p: &Value) -> AppResult<Template> {
         body,
         builtin: false,
     };
-    store.put(&key(&id), &t)?;
+    let change = Change::new("promptTemplate", &id, before.as_ref(), Some(&t));
+    audit::config::commit(store, who, &[change], |tx| {
+        tx.set_if_current(&key(&id), &t, raw.as_deref())?;
+        Ok(())
+    })
+    .map_err(|e| changed(e, &id))?;
     Ok(t)
 }
 
-pub fn delete(store: Store<'_>, id: &str) -> AppResult<()> {
+/// The stored text of a custom template (the condition for changing it).
+fn stored_raw(store: Store<'_>, id: &str) -> AppResult<String> {
+    let missing = || AppError::not_found("TEMPLATE_NOT_FOUND", "no such template");
+    if crate::storage::rules::check_key(&key(id)).is_err() {
+        return Err(missing());
+    }
+    store.get_raw(&key(id))?.ok_or_else(missing)
+}
+
+fn changed(e: crate::storage::StorageError, id: &str) -> AppError {
+    match e {
+        crate::storage::StorageError::Conflict(k) if k == key(id) => AppError::conflict(
+            "TEMPLATE_CHANGED",
+            "the template changed while saving; reload and try again",
+        ),
+        e => e.into(),
+    }
+}
+
+/// Deletes a custom template, audited (`config_changed`, kind `promptTemplate`).
+pub fn delete(store: Store<'_>, who: &str, id: &str) -> AppResult<()> {
     if builtins::is_builtin_id(id) {
         return Err(AppError::forbidden(
             "TEMPLATE_READ_ONLY",
             "built-in templates cannot be deleted",
         ));
     }
-    get(store, id)?;
-    store.delete(&key(id))?;
+    let raw = stored_raw(store, id)?;
+    let before: Template = crate::storage::decode(&key(id), &raw)?;
+    let change = Change::new::<_, Template>("promptTemplate", id, Some(&before), None);
+    audit::config::commit(store, who, &[change], |tx| {
+        tx.delete_if_current(&key(id), &raw)?;
+        Ok(())
+    })
+    .map_err(|e| changed(e, id))?;
     Ok(())
 }

@@ -331,7 +331,11 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         }
     }
     let name = match p.get("name").and_then(Value::as_str).map(str::trim) {
-        Some(n) if !n.is_empty() && n.chars().count() <= 120 => n.to_string(),
+        Some(n) if !n.is_empty() && n.chars().count() <= 120 => {
+            // Shown in pickers: nothing invisible or reordering (D-123).
+            crate::text::check_name("name", n)?;
+            n.to_string()
+        }
         Some(_) => {
             return Err(
                 AppError::invalid("CONNECTOR_INVALID", "name: 1..=120 characters")
@@ -615,7 +619,7 @@ pub fn test(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> AppResul
 pub fn bind_tool(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let tool_id = field(p, "toolId")?;
-    let mut tool = crate::catalog::get(store, tool_id)?
+    let tool = crate::catalog::get(store, tool_id)?
         .ok_or_else(|| AppError::not_found("TOOL_NOT_FOUND", format!("no tool {tool_id:?}")))?;
     let connector_id = p.get("connectorId").and_then(Value::as_str);
     let group = match connector_id {
@@ -682,14 +686,7 @@ pub fn bind_tool(host: &dyn Host, inv: &Invocation, who: &str, p: &Value) -> App
             .with_details(json!({"toolId": other})));
         }
     }
-    tool.connector_id = connector_id.map(String::from);
-    tool.entitlement_group = group.clone();
-    let tool = crate::catalog::upsert(store, tool)?;
-    let mut d = AuditDraft::new("tool_bound", who);
-    d.subject = json!({"toolId": tool.id});
-    d.data = json!({"connectorId": connector_id, "group": group});
-    let mac = audit::mac_key(store, None)?;
-    audit::commit_with_audit(store, &mac, None, &[d], |_| Ok(()))?;
+    let tool = crate::catalog::bind(store, &tool.id, connector_id, group, who)?;
     Ok(json!({"tool": tool}))
 }
 

@@ -104,6 +104,8 @@ pub fn set_mapping(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
                 .with_details(Value::Object(errors)),
         );
     }
+    // The mapped Jira user is one Jira knows and who is active (D-124).
+    crate::access::require_active_account(host, "accountId", account)?;
     let ident = Identity {
         email: email.to_lowercase(),
         user_id,

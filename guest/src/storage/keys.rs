@@ -114,8 +114,9 @@ pub fn governance_exception(id: &str) -> String {
 }
 pub const GOVERNANCE_EXCEPTION_PREFIX: &str = "governance-exception:";
 pub fn governance_exception_by_subject(tool_id: &str, account_id: &str) -> String {
-    format!("governance-exception-by-subject:{tool_id}:{account_id}")
+    format!("{GOVERNANCE_EXCEPTION_BY_SUBJECT_PREFIX}{tool_id}:{account_id}")
 }
+pub const GOVERNANCE_EXCEPTION_BY_SUBJECT_PREFIX: &str = "governance-exception-by-subject:";
 
 /// Auto-approval policies (§9 C).
 pub fn approval_policy(id: &str) -> String {
@@ -248,8 +249,9 @@ pub fn identity_mapping(connector_id: &str, account_id: &str) -> String {
     format!("identity-mapping:{connector_id}:{account_id}")
 }
 pub fn identity_mapping_prefix(connector_id: &str) -> String {
-    format!("identity-mapping:{connector_id}:")
+    format!("{IDENTITY_MAPPING_PREFIX}{connector_id}:")
 }
+pub const IDENTITY_MAPPING_PREFIX: &str = "identity-mapping:";
 /// The provider identity a grant was provisioned with (metadata; the value in secret storage
 /// under the same key), so deprovisioning removes exactly that account.
 pub fn external_identity(grant_id: &str) -> String {
@@ -296,3 +298,34 @@ pub fn reconciliation_run(ms: u64, tool_id: &str, nonce: &str) -> String {
     format!("reconciliation-run:{:013}:{tool_id}:{nonce}", inverted(ms))
 }
 pub const RECONCILIATION_RUN_PREFIX: &str = "reconciliation-run:";
+
+// ---- Approval paths and the AI Prompt step (configuration) -------------------------------------
+
+/// The current version of an approval definition.
+pub fn definition(id: &str) -> String {
+    format!("{DEFINITION_PREFIX}{id}")
+}
+pub const DEFINITION_PREFIX: &str = "definition:";
+/// Every saved version of a definition, kept unchanged so a request can name the one it walks.
+pub fn definition_version(id: &str, version: u64) -> String {
+    format!("{DEFINITION_VERSION_PREFIX}{id}:{version:08}")
+}
+pub fn definition_version_prefix(id: &str) -> String {
+    format!("{DEFINITION_VERSION_PREFIX}{id}:")
+}
+pub const DEFINITION_VERSION_PREFIX: &str = "definition-version:";
+/// A tenant's custom email message template for one event (absent = the default).
+pub fn message_template(event: &str) -> String {
+    format!("{MESSAGE_TEMPLATE_PREFIX}{event}")
+}
+pub const MESSAGE_TEMPLATE_PREFIX: &str = "message-template:";
+/// The STEP_DECISION webhook endpoints (one record; their secrets are in secret storage).
+pub const WEBHOOK_CONFIG: &str = "webhook-config";
+/// Settings → AI: provider, model, budget, kill-switch and the data-sharing toggles (the API
+/// key is in secret storage).
+pub const AI_SETTINGS: &str = "ai-settings";
+/// Custom prompt templates.
+pub fn prompt_template(id: &str) -> String {
+    format!("{PROMPT_TEMPLATE_PREFIX}{id}")
+}
+pub const PROMPT_TEMPLATE_PREFIX: &str = "prompt-template:";

@@ -4,7 +4,10 @@
 //!   clear `StorageError` in the app, not a platform error in production.
 //! - Entities live under typed key prefixes (`keys.rs`); secondary indexes are keys too.
 //! - Writes that must hold together go in one transaction (`Tx`), bounded by Forge's 25 operations.
+//! - Configuration records (`config`) are written only by audited appends: a transaction that
+//!   writes one without moving the audit head, or a single-key write of one, is refused.
 
+pub mod config;
 pub mod hint;
 pub mod keys;
 pub mod lease;
@@ -37,6 +40,9 @@ pub enum StorageError {
     /// The audit chain disagrees with its anchor or its own signatures: nothing may be appended
     /// on top of it (`AUDIT_BROKEN`).
     AuditBroken(String),
+    /// A configuration record (`config::RECORDS`) was to be written outside an audited append
+    /// (`CONFIG_WRITE_UNAUDITED`): a bug in the writer, refused before anything is written.
+    UnauditedConfig(String),
     Host(HostError),
 }
 
@@ -74,6 +80,10 @@ impl From<StorageError> for AppError {
                      administrator restores it (Governance logs)"
                 ),
             ),
+            StorageError::UnauditedConfig(key) => AppError::internal(
+                "CONFIG_WRITE_UNAUDITED",
+                format!("configuration record {key} can only change together with its audit entry"),
+            ),
             StorageError::Host(h) => h.into(),
         }
     }
@@ -97,6 +107,15 @@ fn unwatchable_ttl(key: &str) -> StorageError {
     StorageError::InvalidKey(format!(
         "{key} is under a watched prefix (storage::hint::WATCHED) and cannot take a TTL"
     ))
+}
+
+/// Single-key writes cannot carry an audit entry, so configuration keys refuse them.
+fn single_write(key: &str) -> StorageResult<()> {
+    check_key(key)?;
+    if config::is_config(key) {
+        return Err(StorageError::UnauditedConfig(key.to_string()));
+    }
+    Ok(())
 }
 
 /// The stored text of `value`, within Forge's size and depth limits.
@@ -135,7 +154,7 @@ impl<'h> Store<'h> {
     }
 
     pub fn put<T: Serialize>(&self, key: &str, value: &T) -> StorageResult<()> {
-        check_key(key)?;
+        single_write(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
         if hint::watching(key).is_some() {
@@ -153,7 +172,7 @@ impl<'h> Store<'h> {
         value: &T,
         ttl_seconds: u64,
     ) -> StorageResult<()> {
-        check_key(key)?;
+        single_write(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
         if hint::watching(key).is_some() {
@@ -190,7 +209,7 @@ impl<'h> Store<'h> {
         value: &T,
         ttl_seconds: Option<u64>,
     ) -> StorageResult<bool> {
-        check_key(key)?;
+        single_write(key)?;
         let text = encode(value)?;
         rules::check_entity(key, &text)?;
         if hint::watching(key).is_some() {
@@ -225,7 +244,7 @@ impl<'h> Store<'h> {
         }
     }
     pub fn delete(&self, key: &str) -> StorageResult<()> {
-        check_key(key)?;
+        single_write(key)?;
         match self.host.kvs_delete(key) {
             Ok(()) | Err(HostError::NotFound) => Ok(()),
             Err(e) => Err(e.into()),
@@ -569,6 +588,9 @@ impl<'h> Tx<'h> {
     pub fn commit(mut self) -> StorageResult<()> {
         if self.ops.is_empty() {
             return Ok(());
+        }
+        if let Some(key) = config::unaudited(&self.ops) {
+            return Err(StorageError::UnauditedConfig(key.to_string()));
         }
         for name in std::mem::take(&mut self.hints) {
             let writes = self.ops.iter().filter_map(|o| match o {

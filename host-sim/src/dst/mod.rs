@@ -90,7 +90,12 @@ pub fn run_seed(
     let interleavings = sim.concurrency.take().map_or(0, |c| c.interleavings);
     sim.state_mut().outages.clear();
     let plans: Vec<FaultPlan> = chaos.borrow().log.iter().map(|(_, p)| p.clone()).collect();
-    sim.advance(RECOVERY_MS);
+    // The adversary's deactivations are settled by the daily pass: it recovers a day.
+    sim.advance(if opts.workload == workload::Kind::Adversary {
+        RECOVERY_MS + 24 * 3_600_000
+    } else {
+        RECOVERY_MS
+    });
     let mut breaks = Vec::new();
     if let Err(e) = run {
         breaks.push(Break {
