@@ -196,6 +196,13 @@ const ADMIN_RESOLVERS: &[(&str, Class)] = &[
         "admin.requests.bulkDecide",
         Write(r#"{"issueKeys": ["AIR-404"], "decision": "deny"}"#),
     ),
+    (
+        "admin.requests.reroute",
+        Refused(
+            r#"{"issueKey": "AIR-404", "reason": "governance fixed"}"#,
+            "re-routes only a held request, and none is held on a fresh site",
+        ),
+    ),
     ("admin.jobs.list", Read(r#"{"status": "manualPending"}"#)),
     (
         "admin.jobs.complete",

@@ -478,16 +478,22 @@ fn a_definition_governance_names_cannot_be_deleted_and_a_missing_one_holds_reque
         }
         other => panic!("{other:?}"),
     }
-    // Storage loses it anyway (a restore, a race): new high-risk requests are held, not sent to
-    // laxer direct decisions, and the overview says so.
-    let gone = sim
+    // Storage loses it anyway (a restore, a race), every saved version with it: new high-risk
+    // requests are held, not sent to laxer direct decisions, and the overview says so.
+    let gone: Vec<String> = sim
         .state()
         .kvs
         .keys()
-        .find(|k| k.ends_with(":security-review") && k.contains("definition"))
+        .filter(|k| {
+            k.as_str() == "definition:security-review"
+                || k.starts_with("definition-version:security-review:")
+        })
         .cloned()
-        .expect("the definition's key");
-    sim.state_mut().kvs.remove(&gone);
+        .collect();
+    assert!(gone.len() >= 2, "the definition and its versions: {gone:?}");
+    for k in gone {
+        sim.state_mut().kvs.remove(&k);
+    }
     deliver(&mut sim, &["005"]);
     assert_eq!(route_of(&sim, "10104")["kind"], "held");
     assert_eq!(
@@ -1026,4 +1032,285 @@ fn an_exception_names_an_active_account_jira_knows() {
         ADMIN,
     );
     assert_eq!(count_prefix(&sim, "governance-exception:"), 1);
+}
+
+// ---- issue 30: every door reaches the kernel --------------------------------------------------
+
+const MARCUS: &str = "712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4"; // ai-approvers
+const LAURA: &str = "712020:d7e80c80-d3f2-5fa3-8081-794445b993cf"; // a JSM customer
+
+fn approval(sim: &mut Sim, id: &Value) -> Value {
+    kvs_value(sim, &format!("approval:{}", id.as_str().unwrap())).unwrap()
+}
+
+/// Rewriting the definition governance names changes nothing until governance is saved again
+/// (which is an audited governance version); the rewrite itself is audited.
+// covers: CL-030, CL-035
+#[test]
+fn rewriting_the_definition_governance_names_changes_nothing_until_governance_adopts_it() {
+    let mut sim = wasm();
+    let before = ok(
+        &mut sim,
+        "admin.definitions.get",
+        json!({"id": "security-review"}),
+        ADMIN,
+    )["definition"]
+        .clone();
+    ok(
+        &mut sim,
+        "admin.definitions.save",
+        json!({"definition": {"id": "security-review", "name": "Security review",
+            "steps": [{"name": "Anyone", "type": "GROUP", "group": "all-employees"}]}}),
+        ADMIN,
+    );
+    assert!(
+        audit_of(&sim, "config_changed")
+            .iter()
+            .any(|e| e["actor"] == ADMIN && e.to_string().contains("security-review")),
+        "the rewrite is audited"
+    );
+    let (_, id) = file_request(&mut sim, CHLOE, "cursor-business", 7); // high risk
+    let route = route_of(&sim, &id);
+    assert_eq!(route["definitionVersion"], before["version"], "{route}");
+    let a = approval(&mut sim, &route["approvalId"]);
+    assert_eq!(
+        a["steps"].as_array().unwrap().len(),
+        before["steps"].as_array().unwrap().len(),
+        "the pinned version runs, not the rewrite"
+    );
+    // Saving governance adopts the current version, as a new governance version.
+    let g = ok(&mut sim, "admin.governance.save", json!({}), ADMIN)["governance"].clone();
+    assert_eq!(
+        g["definitionVersions"]["security-review"],
+        before["version"].as_u64().unwrap() + 1
+    );
+    let (_, id2) = file_request(&mut sim, WEI, "cursor-business", 7);
+    assert_eq!(route_of(&sim, &id2)["governanceVersion"], g["version"]);
+}
+
+/// Two steps of a governance path need two people (the definition would have to opt out), and
+/// the decision's audit entry names the rule: the path and who approved; a group member's direct
+/// decision names the group and its id.
+// covers: CL-037, CL-060, CL-144
+#[test]
+fn a_governance_path_needs_distinct_people_and_each_rule_is_audited() {
+    let mut sim = wasm();
+    let (key, id) = file_request(&mut sim, CHLOE, "chatgpt-enterprise", 14); // medium: Standard path
+    let apr = route_of(&sim, &id)["approvalId"].clone();
+    let a = approval(&mut sim, &apr);
+    let humans: Vec<String> = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["type"] == "USER" || s["type"] == "GROUP")
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(humans.len(), 2);
+    step(&mut sim, PRIYA, &apr, &humans[0], "approve", "").unwrap();
+    // Priya is also in ai-approvers: the second step is not hers to pass.
+    assert_eq!(
+        step(&mut sim, PRIYA, &apr, &humans[1], "approve", ""),
+        Err("DECIDER_NOT_DISTINCT".into())
+    );
+    step(&mut sim, DANIEL, &apr, &humans[1], "approve", "").unwrap();
+    assert_eq!(request(&sim, &id)["decision"], "approved");
+    let e = audit_of(&sim, "request_approved")
+        .into_iter()
+        .find(|e| e["issueKey"] == key)
+        .unwrap();
+    assert_eq!(e["data"]["rule"]["rule"], "path");
+    assert_eq!(e["data"]["rule"]["approvers"], json!([PRIYA, DANIEL]));
+    // A direct decision by a group member: the group by name and id.
+    let (key, _) = file_request(&mut sim, CHLOE, "github-copilot", 7); // low: direct
+    decide(&mut sim, MARCUS, &key, "approve", "").unwrap();
+    let e = audit_of(&sim, "request_approved")
+        .into_iter()
+        .find(|e| e["issueKey"] == key)
+        .unwrap();
+    assert_eq!(e["data"]["rule"]["rule"], "approverGroup", "{e}");
+    assert_eq!(e["data"]["rule"]["group"], "ai-approvers");
+    assert!(e["data"]["rule"]["groupId"].as_str().unwrap().len() > 8);
+}
+
+/// Nobody attests their own provisioning or reviews an exception that is for them.
+// covers: CL-060, CL-068
+#[test]
+fn nobody_attests_their_own_provisioning_or_reviews_their_own_exception() {
+    let mut sim = wasm();
+    let (key, id) = file_request(&mut sim, DANIEL, "github-copilot", 7); // low, direct, manual
+    decide(&mut sim, MARCUS, &key, "approve", "").unwrap();
+    let job = format!("g-{id}.provision.1");
+    let done = |sim: &mut Sim, who: &str| {
+        sim.resolve(
+            "clearance.jobs.complete",
+            &json!({"jobId": job, "action": "fulfilled"}),
+            Some(who),
+        )
+    };
+    assert_eq!(
+        done(&mut sim, DANIEL).error_code(),
+        Some("SELF_ATTESTATION_FORBIDDEN")
+    );
+    assert_eq!(
+        sim.resolve(
+            "admin.jobs.complete",
+            &json!({"jobId": job, "action": "fulfilled"}),
+            Some(TOMAS)
+        )
+        .ok()
+        .map(|_| ()),
+        Some(())
+    );
+    // An exception for Tomás: he cannot review it, and neither can Ada, who wrote it.
+    let ex = ok(
+        &mut sim,
+        "admin.governance.exceptions.create",
+        json!({"toolId": "cursor-business", "accountId": TOMAS, "reason": "pilot",
+               "maxDays": 60, "validDays": 30}),
+        ADMIN,
+    )["exception"]["id"]
+        .clone();
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.governance.exceptions.review",
+            json!({"id": ex}),
+            TOMAS
+        ),
+        "SELF_REVIEW_FORBIDDEN"
+    );
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.governance.exceptions.review",
+            json!({"id": ex}),
+            ADMIN
+        ),
+        "SELF_REVIEW"
+    );
+}
+
+/// A deactivated Jira account is never granted access, and what an account holds when Jira
+/// deactivates it is revoked by the daily pass, as the app, audited.
+// covers: CL-060, CL-077
+#[test]
+fn deactivated_accounts_get_no_access_and_lose_what_they_hold() {
+    let mut sim = wasm();
+    let (key, _) = file_request(&mut sim, DEREK, "github-copilot", 7);
+    assert_eq!(
+        decide(&mut sim, MARCUS, &key, "approve", ""),
+        Err("ACCOUNT_INACTIVE".into())
+    );
+    let (key, id) = file_request(&mut sim, CHLOE, "github-copilot", 7);
+    decide(&mut sim, MARCUS, &key, "approve", "").unwrap();
+    let grant = format!("g-{id}");
+    sim.state_mut()
+        .site
+        .users
+        .iter_mut()
+        .find(|u| u.account_id == CHLOE)
+        .unwrap()
+        .active = false;
+    sim.advance(25 * 3_600_000);
+    let g = kvs_value(&sim, &format!("access-grant:{grant}")).unwrap();
+    assert_eq!(g["status"], "revoked");
+    assert_eq!(g["revokedBy"], "app");
+    let e = audit_of(&sim, "grant_revoked").pop().unwrap();
+    assert_eq!(e["subject"]["grantId"], grant);
+    assert!(e.to_string().contains("deactivated"), "{e}");
+}
+
+/// A JSM customer learns nothing from the decide door: the same answer for an existing request
+/// and for a key that is no request at all.
+// covers: CL-200
+#[test]
+fn the_decide_door_is_no_oracle_for_which_issues_are_requests() {
+    let mut sim = wasm();
+    deliver(&mut sim, &["001"]);
+    for key in ["AIR-1", "AIR-9999", "SUP-1"] {
+        assert_eq!(
+            decide(&mut sim, LAURA, key, "approve", ""),
+            Err("NOT_APPROVER".into()),
+            "{key}"
+        );
+    }
+}
+
+/// The issue panel's step door applies the Approvals tab's rules: a closed issue is refused before
+/// the step records anything, and decisions share one rate limit.
+// covers: CL-060, CL-204
+#[test]
+fn the_issue_panel_door_meets_the_tab_checks_and_limits() {
+    let mut sim = wasm();
+    let (key, id) = file_request(&mut sim, CHLOE, "cursor-business", 7); // Security review
+    let apr = route_of(&sim, &id)["approvalId"].clone();
+    let s1 = approval(&mut sim, &apr)["steps"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let issue = sim
+        .state_mut()
+        .site
+        .issues
+        .iter_mut()
+        .find(|i| i.key == key)
+        .unwrap();
+    issue.status = "5".into(); // Canceled (statusCategory done)
+    assert_eq!(
+        step(&mut sim, SOFIA, &apr, &s1, "approve", ""),
+        Err("ISSUE_CLOSED".into())
+    );
+    assert!(approval(&mut sim, &apr)["steps"][0]["decisions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let mut limited = false;
+    for _ in 0..35 {
+        if step(&mut sim, SOFIA, &apr, &s1, "approve", "") == Err("DECISION_RATE_LIMITED".into()) {
+            limited = true;
+            break;
+        }
+    }
+    assert!(
+        limited,
+        "the panel's decisions are rate-limited like the tab's"
+    );
+}
+
+/// An all-tools auto-approval policy does not approve a high-risk tool unless governance allows
+/// approval without a person at that level (an audited governance change); then it does, and the
+/// entry names the policy.
+// covers: CL-040, CL-041, CL-047
+#[test]
+fn auto_approval_applies_only_where_governance_allows_it_for_the_risk_level() {
+    let mut sim = wasm();
+    ok(
+        &mut sim,
+        "admin.policies.save",
+        json!({"id": "everything", "name": "Everything", "projectKey": "AIR", "autoApprove": true,
+               "allowedGroups": ["all-employees"], "maxDays": 180}),
+        ADMIN,
+    );
+    let (_, id) = file_request(&mut sim, CHLOE, "cursor-business", 7);
+    let r = request(&sim, &id);
+    assert_eq!(r["decision"], "pending");
+    assert_eq!(r["route"]["kind"], "path");
+    assert_eq!(
+        r["route"]["autoApproval"]["reason"],
+        "AUTO_APPROVAL_NOT_ALLOWED"
+    );
+    ok(
+        &mut sim,
+        "admin.governance.save",
+        json!({"autoApproval": {"high": true}}),
+        ADMIN,
+    );
+    let (key, id) = file_request(&mut sim, WEI, "cursor-business", 7);
+    assert_eq!(request(&sim, &id)["decision"], "approved");
+    let e = audit_of(&sim, "request_approved")
+        .into_iter()
+        .find(|e| e["issueKey"] == key)
+        .unwrap();
+    assert_eq!(e["data"]["rule"]["rule"], "autoPolicy");
+    assert_eq!(e["data"]["rule"]["policyId"], "everything");
 }

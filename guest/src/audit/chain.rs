@@ -85,6 +85,9 @@ pub struct Head {
     /// The day (`YYYY-MM-DD`) of the last entry: a new day starts an `audit-day:` index key.
     #[serde(default)]
     pub day: String,
+    /// Tiles the last append changed and has not written to their keys yet (`tiles::Edge::spill`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spill: Vec<tiles::SpillTile>,
 }
 
 impl Head {
@@ -98,6 +101,7 @@ impl Head {
             frontier: String::new(),
             tile: String::new(),
             day: String::new(),
+            spill: Vec::new(),
         }
     }
 
@@ -113,6 +117,7 @@ impl Head {
             frontier: tiles::encode(&edge.frontier),
             tile: tiles::encode(&edge.partial),
             day,
+            spill: tiles::spill_out(&edge.spill),
         }
     }
 
@@ -129,6 +134,7 @@ impl Head {
             size: self.seq,
             partial: tiles::decode(&self.tile)?,
             frontier: tiles::decode(&self.frontier)?,
+            spill: tiles::spill_in(&self.spill)?,
         };
         (edge.well_formed() && tiles::b64(&edge.root()) == self.root_hash).then_some(edge)
     }
@@ -411,6 +417,40 @@ pub fn broken(store: Store<'_>, detail: String) -> StorageError {
     StorageError::AuditBroken(detail)
 }
 
+/// Writes the tiles a head carries in its spill to their keys, in one transaction that checks
+/// the head is still that one (a later head carries newer contents of the same tiles, and its
+/// appender writes those). Nothing else is written: the next append sees the tiles stored as its
+/// head's spill says and leaves them out of its own head. Best effort: what is not flushed
+/// stays in the head, and the next append flushes it.
+pub fn flush_spill(store: Store<'_>, head: &Head) {
+    let Ok(text) = crate::storage::encode(head) else {
+        return;
+    };
+    let mut tx = store.tx();
+    let mut stage = || -> StorageResult<()> {
+        for t in &head.spill {
+            tx.set(&tiles::key(t.l, t.n), &t.h)?;
+        }
+        tx.check(
+            keys::AUDIT_HEAD,
+            crate::host::Condition::Equals(text.clone()),
+        )?;
+        Ok(())
+    };
+    let res = stage().and_then(|()| tx.commit());
+    if let Err(e) = res {
+        if !matches!(e, StorageError::Conflict(_)) {
+            store.host.log(
+                Level::Warn,
+                &format!(
+                    "audit: tiles not flushed at entry {} ({e:?}); the next append does",
+                    head.seq
+                ),
+            );
+        }
+    }
+}
+
 /// Commits `build`'s writes together with `drafts` appended to the chain, in one transaction
 /// conditioned on the head. `head_hint` is the head text already read (saves a call on the first
 /// attempt); on a head conflict the head is re-read and everything rebuilt, at most 8 times.
@@ -449,6 +489,9 @@ pub fn commit_with_audit(
         let (mut seq, mut prev) = (head.seq, head.entry_hash.clone());
         let mut seqs = Vec::with_capacity(drafts.len());
         let mut leaves = Vec::with_capacity(drafts.len());
+        // One index key per issue per append, listing its entries (an append's entries are
+        // usually about one issue): the audit adds few operations to the caller's transaction.
+        let mut by_issue: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
         for d in drafts {
             seq += 1;
             let entry = seal(d, seq, &prev, now, key);
@@ -456,38 +499,47 @@ pub fn commit_with_audit(
                 .and_then(|b| b.try_into().ok())
                 .expect("entry hashes are 32 bytes of hex");
             leaves.push(merkle::leaf_hash(&digest));
-            if let Some(name) = entry
-                .issue_key
-                .as_deref()
-                .map(|i| keys::audit_issue(i, seq))
-            {
-                // An issue key Forge's key rules refuse is not indexed (the entry still is).
-                if crate::storage::check_key(&name).is_ok() {
-                    tx.set(&name, &seq)?;
-                }
+            if let Some(issue) = &entry.issue_key {
+                by_issue.entry(issue.clone()).or_default().push(seq);
             }
             prev = entry.entry_hash.clone();
             tx.create(&keys::audit_event(seq), &entry)?;
             seqs.push(seq);
         }
+        for (issue, list) in &by_issue {
+            let name = keys::audit_issue(issue, list[0]);
+            // An issue key Forge's key rules refuse is not indexed (the entry still is).
+            if crate::storage::check_key(&name).is_ok() {
+                tx.set(&name, list)?;
+            }
+        }
         if head.day != today {
             tx.set(&keys::audit_day(&today), &seqs[0])?;
         }
-        let touched = tiles::upper_tiles_touched(edge.size, leaves.len() as u64);
-        let upper = if touched.is_empty() {
+        // The tiles this append adds to, and the last append's spill: one read, and only when
+        // a tile fills or a spill is still in the head. A spilled tile stored as it is was
+        // flushed and leaves the head.
+        let mut edge = edge;
+        let mut want: std::collections::BTreeSet<(u32, u64)> =
+            tiles::upper_tiles_touched(edge.size, leaves.len() as u64)
+                .into_iter()
+                .collect();
+        want.extend(edge.spill.keys().copied());
+        let upper = if want.is_empty() {
             Default::default()
         } else {
-            tiles::read(store, &touched.into_iter().collect())?
+            tiles::read(store, &want)?
         };
+        edge.spill.retain(|at, h| upper.get(at) != Some(h));
         let grown = tiles::append(&edge, &leaves, &upper).map_err(|d| broken(store, d))?;
-        for (name, text) in &grown.writes {
-            tx.set(name, text)?;
-        }
         let new_head = Head::signed(seq, prev.clone(), &grown.edge, today, key);
         tx.set_if_current(keys::AUDIT_HEAD, &new_head, head_raw.as_deref())?;
         match tx.commit() {
             Ok(()) => {
                 super::anchor::advance(store.host, key, seq, &prev);
+                if !new_head.spill.is_empty() {
+                    flush_spill(store, &new_head);
+                }
                 return Ok(seqs);
             }
             Err(StorageError::Conflict(k))

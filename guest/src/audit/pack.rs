@@ -66,10 +66,11 @@ pub fn build(host: &dyn Host, cloud_id: &str, issue_key: &str) -> AppResult<Stri
         ));
     };
     let seqs: Vec<u64> = store
-        .scan::<u64>(&prefix, MAX_ENTRIES)?
+        .scan::<Vec<u64>>(&prefix, MAX_ENTRIES)?
         .into_iter()
-        .map(|(_, s)| s)
+        .flat_map(|(_, s)| s)
         .filter(|s| *s <= cp.size)
+        .take(MAX_ENTRIES)
         .collect();
     if seqs.is_empty() {
         return Err(AppError::not_found(

@@ -363,7 +363,7 @@ pub fn step(store: Store<'_>, run: &mut Run, budget: Budget) -> StorageResult<bo
         let first_tile = (run.next - 1) / tiles::WIDTH;
         let last_tile = (last - 1) / tiles::WIDTH;
         for t in first_tile..=last_tile {
-            if t != edge.size / tiles::WIDTH {
+            if t != edge.size / tiles::WIDTH && !edge.spill.contains_key(&(0, t)) {
                 want.push(tiles::key(0, t));
             }
         }
@@ -392,7 +392,7 @@ pub fn step(store: Store<'_>, run: &mut Run, budget: Budget) -> StorageResult<bo
             }
             for (level, index, hash) in push_leaf(&mut range, leaf, idx) {
                 if level % tiles::HEIGHT == 0 {
-                    check_upper(store, run, &mut upper, level, index, &hash)?;
+                    check_upper(store, run, &mut upper, &edge, level, index, &hash)?;
                 }
             }
             run.checked += 1;
@@ -414,6 +414,9 @@ fn leaf_in_tile(got: &BTreeMap<String, String>, edge: &Edge, idx: u64) -> Option
     let slot = (idx % tiles::WIDTH) as usize;
     if t == edge.size / tiles::WIDTH {
         return edge.partial.get(slot).copied();
+    }
+    if let Some(h) = edge.spill.get(&(0, t)) {
+        return h.get(slot).copied();
     }
     let text: String = serde_json::from_str(got.get(&tiles::key(0, t))?).ok()?;
     tiles::decode(&text)?.get(slot).copied()
@@ -495,14 +498,21 @@ fn check_upper(
     store: Store<'_>,
     run: &mut Run,
     cache: &mut BTreeMap<(u32, u64), Vec<Hash>>,
+    edge: &Edge,
     level: u32,
     index: u64,
     hash: &Hash,
 ) -> StorageResult<()> {
     let at = (level / tiles::HEIGHT, index / tiles::WIDTH);
     if let std::collections::btree_map::Entry::Vacant(slot) = cache.entry(at) {
-        let got = tiles::read(store, &[at].into_iter().collect())?;
-        slot.insert(got.get(&at).cloned().unwrap_or_default());
+        let tile = match edge.spill.get(&at) {
+            Some(h) => h.clone(),
+            None => tiles::read(store, &[at].into_iter().collect())?
+                .get(&at)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        slot.insert(tile);
     }
     let held = cache[&at].get((index % tiles::WIDTH) as usize);
     if held != Some(hash) {

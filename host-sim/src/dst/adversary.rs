@@ -141,7 +141,7 @@ pub fn run(site_dir: &Path, sim: &mut Sim, seed: u64, out: &mut String) -> Resul
     let steps = scenario::load(site_dir)?;
     scenario::run(sim, &steps, out)?;
     let cast = Cast::of(&sim.state().site);
-    let mut rng = Rng(seed ^ 0x0DDB_A11_C0FF_EE00);
+    let mut rng = Rng(seed ^ 0x00DD_BA11_C0FF_EE00);
     let call = |sim: &mut Sim, out: &mut String, f: &str, p: Value, who: &str| {
         for rec in sim.resolve_maybe_alongside(f, &p, Some(who)) {
             out.push_str(&format!("  {f} as {who}: {}\n", scenario::describe(&rec)));
@@ -454,8 +454,7 @@ fn kv(state: &crate::emulator::SimState, key: &str) -> Option<Value> {
 fn approvers_at(audit: &[Value], seq: u64) -> Value {
     audit
         .iter()
-        .filter(|e| s(e, "type") == "intake_config_updated" && e["seq"].as_u64() < Some(seq))
-        .last()
+        .rfind(|e| s(e, "type") == "intake_config_updated" && e["seq"].as_u64() < Some(seq))
         .map(|e| e["data"]["approvals"].clone())
         .unwrap_or(Value::Null)
 }
@@ -465,8 +464,7 @@ fn approvers_at(audit: &[Value], seq: u64) -> Value {
 fn governance_at(state: &crate::emulator::SimState, audit: &[Value], seq: u64) -> Value {
     let v = audit
         .iter()
-        .filter(|e| s(e, "type") == "governance_updated" && e["seq"].as_u64() < Some(seq))
-        .last()
+        .rfind(|e| s(e, "type") == "governance_updated" && e["seq"].as_u64() < Some(seq))
         .and_then(|e| e["data"]["to"].as_u64())
         .unwrap_or(0);
     kv(state, &format!("governance-policy-version:{v:08}")).unwrap_or(json!({

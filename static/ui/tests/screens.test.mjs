@@ -273,9 +273,9 @@ test('selecting more than 50 requests explains the limit, and the server refuses
 
 test('an approver decides a path step on the issue panel, with a comment', async () => {
   const made = await consoleApi('portal/create', {
-    accountId: JONAS, portalId: 1, requestTypeId: '12', summary: 'ChatGPT Enterprise for support macros',
+    accountId: JONAS, portalId: 1, requestTypeId: '12', summary: 'Perplexity Enterprise for support research',
     panel: { isValid: true, fields: [{ key: 'aiclearance.snapshot.v1', value: (await invoke('panel.validate',
-      { portalId: 1, requestTypeId: 12, toolId: 'chatgpt-enterprise', durationDays: 30, justification: 'Support macros' }, JONAS, PANEL)).data.snapshot }] }
+      { portalId: 1, requestTypeId: 12, toolId: 'perplexity-enterprise', durationDays: 30, justification: 'Support research' }, JONAS, PANEL)).data.snapshot }] }
   });
   assert.equal(made.ok, true, JSON.stringify(made));
   story.chatgpt = made.issueKey;
