@@ -215,7 +215,7 @@ pub fn product_event(host: &dyn Host, inv: &Invocation, event: &str) -> AppResul
     let v: Value = serde_json::from_str(event)
         .map_err(|e| AppError::invalid("EVENT_MALFORMED", format!("the event is not JSON: {e}")))?;
     match v.get("eventType").and_then(Value::as_str) {
-        Some("avi:jira:created:issue") => Ok(intake::ingest(host, inv, &v, 0)?.to_json()),
+        Some("avi:jira:created:issue") => Ok(intake::ingest::on_created(host, inv, &v)?.to_json()),
         other => {
             host.log(Level::Warn, &format!("ignored product event {other:?}"));
             Ok(json!({"outcome": "ignored"}))
@@ -278,6 +278,10 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
                 (
                     "auditEntriesFolded",
                     Box::new(|| crate::clearance::admin::analytics(host, 20_000)),
+                ),
+                (
+                    "requestsExpiredUndecided",
+                    Box::new(|| crate::clearance::deadline::sweep(host, 500)),
                 ),
                 (
                     "recertificationIssues",

@@ -70,6 +70,98 @@ pub struct JiraRateLimit {
     pub retry_after_s: u32,
 }
 
+/// Forge's KVS budgets per installation (FORGE-FACTS "Storage"): 4,000 read and 4,000 write
+/// units a minute, a unit being 10 KB of one request rounded up, and 1,000 requests a second.
+pub const KVS_UNITS_PER_MINUTE: u64 = 4_000;
+pub const KVS_REQUESTS_PER_SECOND: u64 = 1_000;
+pub const KVS_UNIT_BYTES: usize = 10 * 1024;
+
+/// Units of one KVS request of `bytes` (at least one).
+pub fn kvs_units(bytes: usize) -> u64 {
+    bytes.div_ceil(KVS_UNIT_BYTES).max(1) as u64
+}
+
+/// The installation's KVS use in the current simulated minute and second, as Forge meters it;
+/// past a budget the emulator answers 429 `RATE_LIMIT_EXCEEDED` until the window turns. The
+/// time is the simulated clock plus the running invocation's modelled latency, so one
+/// invocation's calls spread over its own duration while invocations at the same moment share
+/// the minute.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct KvsBudget {
+    /// `false` only for harnesses that build a synthetic site at one instant (unrealistic
+    /// bursts); every simulation of the app's own traffic runs with the budgets.
+    #[serde(default = "yes")]
+    pub enforced: bool,
+    pub minute: u64,
+    pub read_units: u64,
+    pub write_units: u64,
+    pub second: u64,
+    pub requests: u64,
+    /// The busiest minute seen: read and write units (what the scale runs report).
+    pub peak_read_units: u64,
+    pub peak_write_units: u64,
+    /// Requests answered 429 because a budget was spent.
+    pub throttled: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl KvsBudget {
+    pub fn new() -> Self {
+        KvsBudget {
+            enforced: true,
+            ..Default::default()
+        }
+    }
+    fn roll(&mut self, at_ms: u64) {
+        let (minute, second) = (at_ms / 60_000, at_ms / 1_000);
+        if minute != self.minute {
+            self.minute = minute;
+            self.read_units = 0;
+            self.write_units = 0;
+        }
+        if second != self.second {
+            self.second = second;
+            self.requests = 0;
+        }
+    }
+    /// Admits one request at `at_ms` or answers how long to wait.
+    fn admit(&mut self, at_ms: u64, write: bool) -> Result<(), HostError> {
+        self.roll(at_ms);
+        if !self.enforced {
+            self.requests += 1;
+            return Ok(());
+        }
+        let spent = if write {
+            self.write_units
+        } else {
+            self.read_units
+        };
+        if spent >= KVS_UNITS_PER_MINUTE {
+            self.throttled += 1;
+            let wait_ms = 60_000 - at_ms % 60_000;
+            return Err(HostError::RateLimited {
+                retry_after_s: wait_ms.div_ceil(1000) as u32,
+            });
+        }
+        if self.requests >= KVS_REQUESTS_PER_SECOND {
+            self.throttled += 1;
+            return Err(HostError::RateLimited { retry_after_s: 1 });
+        }
+        self.requests += 1;
+        Ok(())
+    }
+    fn charge(&mut self, read_units: u64, write_units: u64) {
+        self.read_units += read_units;
+        self.write_units += write_units;
+        self.peak_read_units = self.peak_read_units.max(self.read_units);
+        self.peak_write_units = self.peak_write_units.max(self.write_units);
+    }
+}
+
 /// Everything that persists between CLI commands (saved to the state directory's database).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -111,6 +203,9 @@ pub struct SimState {
     /// Queue events the platform gave up on after the last retry, as Forge drops them.
     #[serde(default)]
     pub dropped: Vec<DroppedEvent>,
+    /// Forge's per-minute KVS budgets, metered as the platform does.
+    #[serde(default = "KvsBudget::new")]
+    pub kvs_budget: KvsBudget,
 }
 
 /// An async event dropped after its last delivery (recorded so tests and `dst` can see it).
@@ -176,6 +271,7 @@ impl SimState {
             relay,
             outages: Vec::new(),
             dropped: Vec::new(),
+            kvs_budget: KvsBudget::new(),
         })
     }
 
@@ -371,12 +467,33 @@ impl Emulator {
 
     // ---- KVS ------------------------------------------------------------------------------
 
+    /// The simulated instant of the running call (clock plus the invocation's latency so far).
+    fn at_ms(&self) -> u64 {
+        self.state.clock_ms + self.running.sim_ms
+    }
+
+    /// Forge's KVS budget gate: a request over the minute's units (or the second's requests)
+    /// is answered 429 and applies nothing.
+    fn admit_kvs(&mut self, write: bool) -> Result<(), HostError> {
+        let at = self.at_ms();
+        self.state.kvs_budget.admit(at, write)
+    }
+
     pub fn kvs_get(&mut self, key: &str) -> Call<Option<String>> {
         if let Some(f) = self.enter(Service::Kvs, "kvs.get")? {
             return Ok(Err(as_host_error(&f)));
         }
+        if let Err(e) = self.admit_kvs(false) {
+            return Ok(Err(e));
+        }
         self.meter.counts.kvs_reads += 1;
         let r = check_key(key).map(|_| self.state.live(key).map(|s| s.value.clone()));
+        let bytes = r
+            .as_ref()
+            .ok()
+            .and_then(|v| v.as_ref())
+            .map_or(0, |v| key.len() + v.len());
+        self.state.kvs_budget.charge(kvs_units(bytes), 0);
         self.finish(r)
     }
 
@@ -384,7 +501,13 @@ impl Emulator {
         if let Some(f) = self.enter(Service::Kvs, "kvs.set")? {
             return Ok(Err(as_host_error(&f)));
         }
+        if let Err(e) = self.admit_kvs(true) {
+            return Ok(Err(e));
+        }
         self.meter.counts.kvs_writes += 1;
+        self.state
+            .kvs_budget
+            .charge(0, kvs_units(key.len() + value.len()));
         let r = (|| {
             check_key(key)?;
             check_value(key, value)?;
@@ -408,7 +531,11 @@ impl Emulator {
         if let Some(f) = self.enter(Service::Kvs, "kvs.delete")? {
             return Ok(Err(as_host_error(&f)));
         }
+        if let Err(e) = self.admit_kvs(true) {
+            return Ok(Err(e));
+        }
         self.meter.counts.kvs_writes += 1;
+        self.state.kvs_budget.charge(0, 1);
         let r = check_key(key).map(|_| {
             self.state.kvs.remove(key);
         });
@@ -418,6 +545,9 @@ impl Emulator {
     pub fn kvs_query(&mut self, prefix: &str, cursor: Option<&str>, limit: u32) -> Call<QueryPage> {
         if let Some(f) = self.enter(Service::Kvs, "kvs.query")? {
             return Ok(Err(as_host_error(&f)));
+        }
+        if let Err(e) = self.admit_kvs(false) {
+            return Ok(Err(e));
         }
         self.meter.counts.kvs_reads += 1;
         let r = (|| {
@@ -462,6 +592,8 @@ impl Emulator {
             } else {
                 None
             };
+            let bytes = entries.iter().map(|e| e.key.len() + e.value.len()).sum();
+            self.state.kvs_budget.charge(kvs_units(bytes), 0);
             Ok(QueryPage {
                 entries,
                 next_cursor,
@@ -502,6 +634,9 @@ impl Emulator {
         if let Some(f) = self.enter(Service::Kvs, "kvs.batch-get")? {
             return Ok(Err(as_host_error(&f)));
         }
+        if let Err(e) = self.admit_kvs(false) {
+            return Ok(Err(e));
+        }
         self.meter.counts.kvs_reads += 1;
         let r = (|| {
             if keys.len() > TX_MAX_OPS {
@@ -520,6 +655,12 @@ impl Emulator {
                     });
                 }
             }
+            // Each item is metered as its own read (rounded up), as Forge meters batch items.
+            let units: u64 = out
+                .iter()
+                .map(|e| kvs_units(e.key.len() + e.value.len()))
+                .sum();
+            self.state.kvs_budget.charge(units.max(1), 0);
             Ok(out)
         })();
         self.finish(r)
@@ -528,6 +669,9 @@ impl Emulator {
     pub fn kvs_transact(&mut self, ops: &[TxOp]) -> Call<()> {
         if let Some(f) = self.enter(Service::Kvs, "kvs.transact")? {
             return Ok(Err(as_host_error(&f)));
+        }
+        if let Err(e) = self.admit_kvs(true) {
+            return Ok(Err(e));
         }
         self.meter.counts.kvs_transactions += 1;
         let r = (|| {
@@ -590,6 +734,18 @@ impl Emulator {
             }
             self.meter.counts.kvs_writes +=
                 ops.iter().filter(|o| !matches!(o, TxOp::Check(..))).count() as u64;
+            // Every operation is metered, each rounded up to 10 KB; a check is a read.
+            let (mut reads, mut writes) = (0, 0);
+            for op in ops {
+                match op {
+                    TxOp::Set(e) | TxOp::SetIf(e, _) => {
+                        writes += kvs_units(e.key.len() + e.value.len())
+                    }
+                    TxOp::Delete(_) | TxOp::DeleteIf(..) => writes += 1,
+                    TxOp::Check(..) => reads += 1,
+                }
+            }
+            self.state.kvs_budget.charge(reads, writes);
             Ok(())
         })();
         self.finish(r)

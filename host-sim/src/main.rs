@@ -264,8 +264,17 @@ fn real_main() -> Result<()> {
             );
             let records = scenario::run(&mut sim, &steps, &mut out)?;
             let state = sim.export_state();
+            let budget = sim.state().kvs_budget.clone();
             let verify = verify_native(&mut sim)?;
             out.push_str(&summary(&records, &state, &verify));
+            out.push_str(&format!(
+                "  KVS budget (Forge: {} read and {} write units a minute): busiest minute {} read / {} write units, {} request(s) answered 429\n",
+                host_sim::emulator::KVS_UNITS_PER_MINUTE,
+                host_sim::emulator::KVS_UNITS_PER_MINUTE,
+                budget.peak_read_units,
+                budget.peak_write_units,
+                budget.throttled
+            ));
             persist::save(&cli.state, sim.state())?;
             out.push_str(&format!("\nState saved to {}/ — try `host-sim state`, `host-sim invoke …`, `host-sim tick --advance 1h`.\n", cli.state.display()));
             out.push_str("Click through the screens on this site: `cargo run --release -p host-sim -- serve`, then open http://127.0.0.1:8787 (portal panel, AI Clearance page, the issue's approval path; view as anyone).\n");

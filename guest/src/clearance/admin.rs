@@ -349,9 +349,18 @@ pub fn audit_get(host: &dyn Host, p: &Value) -> AppResult<Value> {
 
 /// Daily analytics runner (CL-137, CL-186): folds the audit entries it has not seen yet into
 /// the rollups; cost grows with new events only. Bounded per run; the next run continues.
+///
+/// The head (`analytics-rollups`) and each month (`analytics-month:YYYY-MM`) are separate
+/// records written in one transaction, so nothing grows with the app's age; months older than
+/// `MONTHS_KEPT` are pruned a page at a time.
 pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
+    use super::rollups::{month_of, MONTHS_PER_RUN};
     let store = Store::new(host);
     let mut r: Rollups = store.get(keys::ANALYTICS_ROLLUPS)?.unwrap_or_default();
+    // A head from before the split carries its months: move them out first (bounded per tx).
+    if !r.months.is_empty() {
+        migrate_months(store, &mut r)?;
+    }
     // Retention may have pruned entries this runner never saw: skip to the first one left.
     if let Some(cp) = store.get::<crate::audit::RetentionPoint>(keys::AUDIT_RETENTION_POINT)? {
         if r.last_seq < cp.seq {
@@ -379,14 +388,76 @@ pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
                 break 'batches;
             };
             let e: AuditEntry = crate::storage::decode(k, t)?;
+            if let Some(m) = month_of(&e.at) {
+                if !r.months.contains_key(m) {
+                    // One transaction holds the head and the months touched: stop at the cap
+                    // (the next run continues from here).
+                    if r.months.len() >= MONTHS_PER_RUN {
+                        break 'batches;
+                    }
+                    let month = store
+                        .get::<super::rollups::Month>(&keys::analytics_month(m))?
+                        .unwrap_or_default();
+                    r.months.insert(m.to_string(), month);
+                }
+            }
             r.apply(&e);
             folded += 1;
         }
     }
     if folded > 0 {
-        store.put(keys::ANALYTICS_ROLLUPS, &r)?;
+        let mut tx = store.tx();
+        tx.set(keys::ANALYTICS_ROLLUPS, &r)?;
+        for (m, month) in &r.months {
+            tx.set(&keys::analytics_month(m), month)?;
+        }
+        tx.commit()?;
     }
+    prune_months(host, store)?;
     Ok(folded)
+}
+
+/// Moves the months a pre-split head record carried into their own records, then rewrites the
+/// head without them; each step is one transaction, so a crash leaves a state the next run
+/// finishes (a month already moved is written again with the same counts).
+fn migrate_months(store: Store<'_>, r: &mut Rollups) -> AppResult<()> {
+    let months = std::mem::take(&mut r.months);
+    let all: Vec<(String, super::rollups::Month)> = months.into_iter().collect();
+    for chunk in all.chunks(super::rollups::MONTHS_PER_RUN) {
+        let mut tx = store.tx();
+        for (m, month) in chunk {
+            tx.set(&keys::analytics_month(m), month)?;
+        }
+        tx.commit()?;
+    }
+    store.put(keys::ANALYTICS_ROLLUPS, &*r)?;
+    Ok(())
+}
+
+/// Deletes month records older than the months Insights can show: one page a run.
+fn prune_months(host: &dyn Host, store: Store<'_>) -> AppResult<()> {
+    let kept = super::rollups::months_back(
+        &crate::time::day(host.now_ms()),
+        super::rollups::MONTHS_KEPT,
+    );
+    let Some(oldest_kept) = kept.last() else {
+        return Ok(());
+    };
+    let page = store.page::<Value>(keys::ANALYTICS_MONTH_PREFIX, None, 20)?;
+    let old: Vec<String> = page
+        .items
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| k[keys::ANALYTICS_MONTH_PREFIX.len()..] < **oldest_kept)
+        .collect();
+    if !old.is_empty() {
+        let mut tx = store.tx();
+        for k in &old {
+            tx.delete(k)?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
@@ -395,9 +466,17 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .and_then(Value::as_u64)
         .unwrap_or(12)
         .clamp(1, 36) as usize;
-    let r: Rollups = Store::new(host)
-        .get(keys::ANALYTICS_ROLLUPS)?
-        .unwrap_or_default();
+    let store = Store::new(host);
+    let mut r: Rollups = store.get(keys::ANALYTICS_ROLLUPS)?.unwrap_or_default();
+    // The calendar months asked for, read by key (at most 36: two batch reads), merged over
+    // whatever a pre-split head still carries until the next run migrates it.
+    let want = super::rollups::months_back(&crate::time::day(host.now_ms()), months);
+    let keys_: Vec<String> = want.iter().map(|m| keys::analytics_month(m)).collect();
+    for (k, month) in store.get_many::<super::rollups::Month>(&keys_)? {
+        r.months
+            .insert(k[keys::ANALYTICS_MONTH_PREFIX.len()..].to_string(), month);
+    }
+    r.months.retain(|m, _| want.contains(m));
     let mut v = r.insights(months);
     v["manualFollowUp"] = json!(jobs::manual_pending(Store::new(host), 1_000)?.len());
     // Names for the people charts (the rollups keep account ids only).

@@ -43,6 +43,8 @@ pub enum Basis {
         policy: PolicyFacts,
         evidence: Value,
     },
+    /// The request's decision deadline (pinned at intake) passed with nobody deciding it.
+    Deadline { days: u32 },
 }
 
 /// A decision to apply.
@@ -235,6 +237,7 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
                 issue_id: &request.issue_id,
             },
             Basis::Policy { policy, .. } => Act::AutoApprove { policy },
+            Basis::Deadline { days } => Act::DeadlinePassed { days: *days },
         };
         let mut permit = kernel::judge(&act, &rf)?;
         if permit.outcome == Outcome::Approve && world.is_none() {
@@ -315,6 +318,7 @@ fn actor_and_source(
     match basis {
         Basis::Person { person, source, .. } => (person.id.clone(), *source),
         Basis::Policy { .. } => ("app".into(), DecisionSource::AutoPolicy),
+        Basis::Deadline { .. } => ("app".into(), DecisionSource::DecisionDeadline),
         Basis::Path { .. } => {
             if matches!(rule, Rule::PathExpired { .. }) {
                 return ("app".into(), DecisionSource::ApprovalExpired);
@@ -335,6 +339,7 @@ fn actor_and_source(
 fn evidence(basis: &Basis, path: Option<&Approval>) -> Value {
     match (basis, path) {
         (Basis::Policy { evidence, .. }, _) => evidence.clone(),
+        (Basis::Deadline { days }, _) => json!({"deadlineDays": days}),
         (Basis::Path { .. }, Some(a)) => {
             // Every administrator override on the path goes into the decision's audit entry,
             // with its reason: an override is an audited act (D-61).

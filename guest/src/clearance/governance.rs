@@ -45,6 +45,10 @@ pub struct Governance {
     pub block_unknown_tools: bool,
     #[serde(default = "default_limit")]
     pub critical_exception_limit: u32,
+    /// Days a request decided directly may stay pending; then it is denied as expired, the
+    /// requester told (issue 32: the backlog stays bounded). Pinned per request at intake.
+    #[serde(default = "default_deadline")]
+    pub decision_deadline_days: u32,
     /// Risk levels at which a request may be approved without any person's approval (an
     /// auto-approval policy, or a path of only automatic steps). Off for high and critical
     /// unless an admin turns it on (issue 30).
@@ -62,6 +66,15 @@ pub struct Governance {
 
 fn default_limit() -> u32 {
     DEFAULT_CRITICAL_EXCEPTION_LIMIT
+}
+
+/// Default days a direct request waits for a decision (D-133).
+pub const DEFAULT_DECISION_DEADLINE_DAYS: u32 = 30;
+/// The longest deadline an admin may set: a year (requests are history after that).
+pub const MAX_DECISION_DEADLINE_DAYS: u32 = 365;
+
+fn default_deadline() -> u32 {
+    DEFAULT_DECISION_DEADLINE_DAYS
 }
 
 /// Where approval without a person is allowed, per risk level.
@@ -111,6 +124,7 @@ impl Default for Governance {
             tool_rules: BTreeMap::new(),
             block_unknown_tools: false,
             critical_exception_limit: DEFAULT_CRITICAL_EXCEPTION_LIMIT,
+            decision_deadline_days: DEFAULT_DECISION_DEADLINE_DAYS,
             auto_approval: AutoApproval::default(),
             definition_versions: BTreeMap::new(),
             updated_at: String::new(),
@@ -309,6 +323,20 @@ pub fn parse(store: Store<'_>, p: &Value, current: &Governance) -> AppResult<Gov
                 errors.insert(
                     "autoApproval".into(),
                     json!("an object of risk level → true/false"),
+                );
+            }
+        }
+    }
+    if let Some(d) = p.get("decisionDeadlineDays") {
+        match d
+            .as_u64()
+            .filter(|n| (1..=MAX_DECISION_DEADLINE_DAYS as u64).contains(n))
+        {
+            Some(n) => g.decision_deadline_days = n as u32,
+            None => {
+                errors.insert(
+                    "decisionDeadlineDays".into(),
+                    json!(format!("1-{MAX_DECISION_DEADLINE_DAYS} days")),
                 );
             }
         }

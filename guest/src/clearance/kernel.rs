@@ -135,6 +135,8 @@ pub enum Rule {
     },
     /// The governance path ran out of time.
     PathExpired { approval_id: String },
+    /// Nobody decided a direct request within governance's decision deadline.
+    DecisionDeadline { days: u32 },
     /// An auto-approval policy.
     AutoPolicy {
         policy_id: String,
@@ -395,6 +397,8 @@ pub enum Act<'a> {
     },
     /// An auto-approval policy approves the request.
     AutoApprove { policy: &'a PolicyFacts },
+    /// A request no path decides reached its decision deadline undecided.
+    DeadlinePassed { days: u32 },
 }
 
 /// How `person` may decide a request no path decides, if at all: named approver, approver group
@@ -525,6 +529,26 @@ pub fn judge(act: &Act<'_>, r: &RequestFacts) -> Result<Permit, Refusal> {
             })
         }
         Act::PathClosed { path, issue_id } => judge_path(path, issue_id, r),
+        Act::DeadlinePassed { days } => {
+            if !r.pending {
+                return Err(Refusal::NotPending(format!(
+                    "{} is already {}",
+                    r.issue_key, r.decision
+                )));
+            }
+            // A path has its own timeout; the deadline ends only what people decide directly
+            // (or a held request nobody re-routed). It takes access away, never grants it.
+            if let RouteFacts::Path { .. } = r.route {
+                return Err(Refusal::PathDecides);
+            }
+            Ok(Permit {
+                outcome: Outcome::Deny,
+                rule: Rule::DecisionDeadline { days: *days },
+                note: Some(format!(
+                    "Expired: nobody decided this request within {days} days. Ask again if you still need the tool."
+                )),
+            })
+        }
     }
 }
 

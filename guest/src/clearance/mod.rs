@@ -16,6 +16,7 @@
 //! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
 
 pub mod admin;
+pub mod deadline;
 pub mod decision;
 pub mod escalation;
 pub mod export;

@@ -66,6 +66,9 @@ impl Notice {
                 ("AI Clearance: access auto-approved", APPROVE_TRANSITIONS)
             }
             Decision::Approved => ("AI Clearance: access approved", APPROVE_TRANSITIONS),
+            _ if r.decision_source == Some(crate::requests::DecisionSource::DecisionDeadline) => {
+                ("AI Clearance: request expired undecided", DENY_TRANSITIONS)
+            }
             _ => ("AI Clearance: request denied", DENY_TRANSITIONS),
         };
         let mut lines = vec![format!("Tool: {tool}")];

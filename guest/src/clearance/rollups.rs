@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Months of insights kept (the screen shows at most this many); older month records are
+/// pruned by the daily analytics runner.
+pub const MONTHS_KEPT: usize = 36;
+/// Months one analytics run may touch: their records and the head go in one transaction.
+pub const MONTHS_PER_RUN: usize = 20;
+
 /// Distinct requesters tracked per month; later newcomers are counted under `other`, which
 /// keeps a month's record bounded in size.
 pub const MAX_REQUESTERS_PER_MONTH: usize = 500;
@@ -21,7 +27,7 @@ const TOP: usize = 10;
 
 /// One calendar month (UTC, keyed `YYYY-MM`) of activity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Month {
     pub requests: u64,
     pub approved: u64,
@@ -37,10 +43,14 @@ pub struct Month {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Rollups {
     /// The last audit entry folded in.
     pub last_seq: u64,
+    /// The months loaded for this fold or view. Each lives in its own record
+    /// (`analytics-month:YYYY-MM`) so no record grows with the app's age; the head never
+    /// stores them (a record from before the split still carries them and is migrated).
+    #[serde(default, skip_serializing)]
     pub months: BTreeMap<String, Month>,
     /// Grants not yet expired or revoked (pending provisioning or active).
     pub open_grants_by_risk: BTreeMap<String, i64>,
@@ -140,10 +150,7 @@ impl Rollups {
 
     /// The month an entry falls in, or `None` when `at` does not start with `YYYY-MM`.
     fn month(&mut self, at: &str) -> Option<&mut Month> {
-        let key = at.get(..7).filter(|k| {
-            let b = k.as_bytes();
-            b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
-        })?;
+        let key = month_of(at)?;
         Some(self.months.entry(key.to_string()).or_default())
     }
 
@@ -216,6 +223,32 @@ impl Rollups {
             "throughSeq": self.last_seq,
         })
     }
+}
+
+/// The `YYYY-MM` an RFC 3339 time falls in, or `None` when it does not start with one.
+pub fn month_of(at: &str) -> Option<&str> {
+    at.get(..7).filter(|k| {
+        let b = k.as_bytes();
+        b[4] == b'-' && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
+    })
+}
+
+/// The `n` calendar months ending with the one `day` (`YYYY-MM-DD…`) falls in, newest first.
+pub fn months_back(day: &str, n: usize) -> Vec<String> {
+    let Some(m) = month_of(day) else {
+        return Vec::new();
+    };
+    let (mut y, mut mo): (i64, i64) = (m[..4].parse().unwrap_or(1970), m[5..].parse().unwrap_or(1));
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(format!("{y:04}-{mo:02}"));
+        mo -= 1;
+        if mo == 0 {
+            mo = 12;
+            y -= 1;
+        }
+    }
+    out
 }
 
 /// Counts one request for `actor`, under `other` once the month tracks the maximum.
@@ -539,6 +572,24 @@ mod tests {
         // No fromStatus: the grant leaves the open counts, but which counter it left is unknown.
         assert_eq!((r.active_grants, r.pending_provision), (0, 1));
         assert!(r.open_grants_by_tool.is_empty() && r.open_grants_by_risk.is_empty());
+    }
+
+    #[test]
+    fn months_back_crosses_years_and_head_never_stores_months() {
+        assert_eq!(
+            months_back("2026-02-14T00:00:00.000Z", 4),
+            ["2026-02", "2026-01", "2025-12", "2025-11"]
+        );
+        assert!(months_back("bad", 3).is_empty());
+        // The head record is bounded: months are never serialised into it.
+        let r = folded(&history());
+        assert!(!r.months.is_empty());
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("months"), "{text}");
+        // A record from before the split still loads its months (to be migrated).
+        let legacy = r#"{"lastSeq":3,"months":{"2026-01":{"requests":2}}}"#;
+        let old: Rollups = serde_json::from_str(legacy).unwrap();
+        assert_eq!(old.months["2026-01"].requests, 2);
     }
 
     #[test]

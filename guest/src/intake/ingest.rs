@@ -427,6 +427,14 @@ pub fn ingest(
             )?;
             tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
             tx.set(&keys::request_by_time(requested_ms, &issue_id), &issue_id)?;
+            // The daily deadline pass expires it if nobody decides it in time (pinned now).
+            tx.set(
+                &keys::decision_deadline(
+                    requested_ms + gov.decision_deadline_days as u64 * 86_400_000,
+                    &issue_id,
+                ),
+                &issue_id,
+            )?;
             if escalate_after_ms > 0 {
                 // The hourly escalation sweep reads only requests whose SLA has run out.
                 tx.set(
@@ -692,6 +700,40 @@ fn reject(
     Ok(Outcome::Rejected {
         issue_key: ev.key.clone(),
         code: code.into(),
+    })
+}
+
+/// The issue-created trigger: ingests the event; when the platform throttles or fails storage
+/// (Forge's per-minute KVS budget answers 429), the event goes to the retry queue after the
+/// wait it asked for, so a burst defers intake and loses nothing (triggers are not retried by
+/// Forge). Only if even the queue refuses does the error reach the platform.
+pub fn on_created(host: &dyn Host, inv: &Invocation, event: &Value) -> AppResult<Outcome> {
+    use crate::error::ErrorKind;
+    let err = match ingest(host, inv, event, 0) {
+        Ok(o) => return Ok(o),
+        Err(e) if matches!(e.kind, ErrorKind::RateLimited | ErrorKind::Unavailable) => e,
+        Err(e) => return Err(e),
+    };
+    let ev = parse_event(event)?;
+    let wait = err
+        .retry_after_s
+        .unwrap_or_else(|| retry_delay_s(0))
+        .clamp(1, 900);
+    let body = json!({"event": event, "attempt": 1}).to_string();
+    if host.queue_push(RETRY_QUEUE, &[body], wait).is_err() {
+        return Err(err);
+    }
+    host.log(
+        Level::Warn,
+        &format!(
+            "intake: {} deferred: {} ({}); retry 1 in {wait}s",
+            ev.key, err.code, err.message
+        ),
+    );
+    Ok(Outcome::Deferred {
+        issue_key: ev.key,
+        retry_after_s: wait,
+        attempt: 1,
     })
 }
 

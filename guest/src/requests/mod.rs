@@ -94,6 +94,8 @@ pub enum DecisionSource {
     Bulk,
     ApprovalPath,
     ApprovalExpired,
+    /// Nobody decided a direct request within governance's deadline.
+    DecisionDeadline,
 }
 
 impl DecisionSource {
@@ -104,6 +106,7 @@ impl DecisionSource {
             DecisionSource::Bulk => "bulk",
             DecisionSource::ApprovalPath => "approval-path",
             DecisionSource::ApprovalExpired => "approval-expired",
+            DecisionSource::DecisionDeadline => "decision-deadline",
         }
     }
 }

@@ -227,8 +227,14 @@ pub fn rate_limit(bucket: &str, actor: &str, window: u64) -> String {
     format!("rate-limit:{bucket}:{actor}:{window}")
 }
 
-/// Insights rollups, folded from the audit trail by the daily analytics runner.
+/// Insights rollups, folded from the audit trail by the daily analytics runner: the head (what
+/// was folded, open counts) here, each calendar month in its own record.
 pub const ANALYTICS_ROLLUPS: &str = "analytics-rollups";
+/// One calendar month of insights (`YYYY-MM`), bounded in size (requesters capped per month).
+pub fn analytics_month(month: &str) -> String {
+    format!("{ANALYTICS_MONTH_PREFIX}{month}")
+}
+pub const ANALYTICS_MONTH_PREFIX: &str = "analytics-month:";
 
 // ---- Provisioning (connectors, identities, relay) ---------------------------------------------
 
@@ -275,6 +281,12 @@ pub fn escalation_due(ms: u64, issue_id: &str) -> String {
     format!("request-escalation-due:{ms:013}:{issue_id}")
 }
 pub const ESCALATION_DUE_PREFIX: &str = "request-escalation-due:";
+/// A request's decision deadline (`<ms>` when nobody has decided it): the daily deadline pass
+/// reads only the due ones (issue 32).
+pub fn decision_deadline(ms: u64, issue_id: &str) -> String {
+    format!("{DECISION_DEADLINE_PREFIX}{ms:013}:{issue_id}")
+}
+pub const DECISION_DEADLINE_PREFIX: &str = "request-decision-deadline:";
 /// The SLA breach / escalation record of a request (at most one).
 pub fn escalation(issue_id: &str) -> String {
     format!("request-escalation:{issue_id}")

@@ -30,6 +30,7 @@ interface RulesForm {
   toolRules: { tool: string; def: string }[];
   blockUnknownTools: boolean;
   criticalExceptionLimit: string;
+  decisionDeadlineDays: string;
 }
 
 function toRules(g: Gov): RulesForm {
@@ -44,6 +45,7 @@ function toRules(g: Gov): RulesForm {
     toolRules: Object.entries(g.toolRules ?? {}).map(([tool, def]) => ({ tool, def })),
     blockUnknownTools: g.blockUnknownTools,
     criticalExceptionLimit: String(g.criticalExceptionLimit),
+    decisionDeadlineDays: String(g.decisionDeadlineDays ?? 30),
   };
 }
 
@@ -53,6 +55,7 @@ function rulesPayload(f: RulesForm): Record<string, unknown> {
   p.toolRules = Object.fromEntries(f.toolRules.filter((t) => t.tool.trim()).map((t) => [t.tool.trim(), t.def]));
   p.blockUnknownTools = f.blockUnknownTools;
   p.criticalExceptionLimit = numberOrText(f.criticalExceptionLimit);
+  p.decisionDeadlineDays = numberOrText(f.decisionDeadlineDays);
   return p;
 }
 
@@ -72,6 +75,8 @@ function diff(a: Gov, b: Gov): string[] {
   }
   if (a.blockUnknownTools !== b.blockUnknownTools) out.push(`unknown tools ${b.blockUnknownTools ? 'blocked' : 'allowed'}`);
   if (a.criticalExceptionLimit !== b.criticalExceptionLimit) out.push(`critical exception limit ${a.criticalExceptionLimit} → ${b.criticalExceptionLimit}`);
+  if ((a.decisionDeadlineDays ?? 30) !== (b.decisionDeadlineDays ?? 30))
+    out.push(`decision deadline ${a.decisionDeadlineDays ?? 30} → ${b.decisionDeadlineDays ?? 30} days`);
   return out.length ? out : ['no setting changed (saved as is)'];
 }
 
@@ -87,6 +92,7 @@ const RULE_LABELS: Record<string, string> = {
   toolRules: 'Tool review rules',
   blockUnknownTools: 'Unknown tools',
   criticalExceptionLimit: 'Critical exception limit',
+  decisionDeadlineDays: 'Decision deadline',
   ...Object.fromEntries(RISKS.flatMap((r) => [[`${r}.maxDays`, `${r} risk maximum`], [`${r}.approvalDefinitionId`, `${r} risk approval path`]])),
 };
 
@@ -289,6 +295,12 @@ export default function Governance(props: SectionProps) {
               <label htmlFor="gov-limit">Active critical-risk exceptions allowed</label>
               <input id="gov-limit" type="number" min={0} max={100} data-testid="gov-exception-limit" value={form.criticalExceptionLimit} onChange={(e) => setForm({ ...form, criticalExceptionLimit: e.target.value })} />
               <FieldError error={error} names={['criticalExceptionLimit']} />
+            </div>
+            <div className={`field${'decisionDeadlineDays' in bad ? ' has-error' : ''}`}>
+              <label htmlFor="gov-deadline">Days a request decided by approvers may wait</label>
+              <input id="gov-deadline" type="number" min={1} max={365} aria-describedby="gov-deadline-help" data-testid="gov-deadline" value={form.decisionDeadlineDays} onChange={(e) => setForm({ ...form, decisionDeadlineDays: e.target.value })} />
+              <p id="gov-deadline-help" className="hint">After this many days undecided, the request expires and the requester is told on the issue. Requests an approval path decides follow the path's own timeout.</p>
+              <FieldError error={error} names={['decisionDeadlineDays']} />
             </div>
 
             <div className="button-group">

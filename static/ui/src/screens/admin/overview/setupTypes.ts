@@ -122,6 +122,8 @@ export interface Governance {
   toolRules: Record<string, string>;
   blockUnknownTools: boolean;
   criticalExceptionLimit: number;
+  /** Days a directly decided request may stay pending (1-365, default 30). */
+  decisionDeadlineDays?: number;
   updatedAt: string;
   updatedBy: string;
 }
