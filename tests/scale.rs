@@ -139,7 +139,7 @@ fn the_deadline_is_a_governance_setting_validated_and_pinned_at_intake() {
         .any(|e| e.to_string().contains("decisionDeadlineDays")));
     deliver(&mut sim, &["002"]);
     let r = request(&sim, "10101");
-    let requested = aiclearance::time::parse(r["requestedAt"].as_str().unwrap()).unwrap();
+    let requested = aiclearance::time::parse(r["ingestedAt"].as_str().unwrap()).unwrap();
     let due: Vec<String> = sim
         .state()
         .kvs
@@ -248,12 +248,12 @@ mod growth {
     const FIRST_ID: u64 = 30_000;
     const STEP_MS: u64 = 10 * 60_000;
     /// Requests left pending at the end (the same at both sizes).
-    const PENDING: usize = 12;
+    pub const PENDING: usize = 12;
 
     /// A site whose history holds `n` decided direct requests, filed and decided through the
     /// app's entry points over simulated time (every scheduled trigger firing as declared), and
     /// `PENDING` requests still waiting.
-    pub fn site(n: usize) -> Sim {
+    pub fn site(n: usize, pending: usize) -> Sim {
         let mut site = Site::load(&site_dir()).unwrap();
         let template = site
             .issues
@@ -268,7 +268,7 @@ mod growth {
             .map(|u| u.account_id.clone())
             .collect();
         let start = aiclearance::time::parse(&site.now).unwrap();
-        for i in 0..n + PENDING {
+        for i in 0..n + pending {
             let mut issue = template.clone();
             let who = people[i % people.len()].clone();
             issue.id = (FIRST_ID + i as u64).to_string();
@@ -296,7 +296,7 @@ mod growth {
                 .collect();
         let mut t = String::new();
         host_sim::scenario::run(&mut sim, &steps, &mut t).unwrap();
-        for i in 0..n + PENDING {
+        for i in 0..n + pending {
             let id = FIRST_ID + i as u64;
             let issue = sim
                 .state()
@@ -395,7 +395,7 @@ mod growth {
     }
 
     pub fn table(n: usize) -> Vec<(String, u64, u64)> {
-        let mut sim = site(n);
+        let mut sim = site(n, PENDING);
         let requester = sim.state().site.issues.last().unwrap().reporter.clone();
         // One quiet day first: the day's maintenance has folded what the history wrote.
         sim.advance(24 * HOUR);
@@ -431,4 +431,144 @@ fn screens_and_jobs_cost_the_same_at_ten_times_the_history() {
         grew.is_empty(),
         "cost grew with the data: {grew:?}\n{report}"
     );
+}
+
+#[test]
+fn the_approvals_tab_reads_a_page_whatever_the_backlog() {
+    let page = |sim: &mut Sim, p: Value| {
+        let rec = sim.resolve("clearance.approvals.tab", &p, Some(MARCUS));
+        match &rec.outcome {
+            RawOutcome::Ok(v) => (v.clone(), rec.counts.total),
+            o => panic!("{o:?}"),
+        }
+    };
+    let mut small = growth::site(0, 45);
+    let (first, calls_small) = page(&mut small, json!({}));
+    assert_eq!(first["pending"].as_array().unwrap().len(), 20);
+    // Every row, page by page, exactly once.
+    let mut seen: Vec<String> = Vec::new();
+    let mut v = first;
+    loop {
+        seen.extend(
+            v["pending"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["issueKey"].as_str().unwrap().to_string()),
+        );
+        match v["pendingNext"].as_str() {
+            Some(c) => v = page(&mut small, json!({"more": "pending", "cursor": c})).0,
+            None => break,
+        }
+        assert!(v["manualActions"].as_array().unwrap().is_empty());
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (45, 45));
+    // Ten times the backlog: the first page costs the same host calls.
+    let mut large = growth::site(0, 450);
+    let (first, calls_large) = page(&mut large, json!({}));
+    assert_eq!(first["pending"].as_array().unwrap().len(), 20);
+    assert!(first["pendingNext"].is_string());
+    assert_eq!(
+        calls_large, calls_small,
+        "the tab's first page grew with the backlog"
+    );
+    // Opened again (the admin check cached for the hour): the caller's facts in one batch read
+    // and one Jira call, one query and one batch read of the page, the manual table's query,
+    // and the names: six host calls at any backlog size.
+    let (_, warm) = page(&mut large, json!({}));
+    assert!(warm <= 6, "the tab's first page took {warm} host calls");
+    // A made-up or stale cursor is a typed error, not a crash.
+    let rec = large.resolve(
+        "clearance.approvals.tab",
+        &json!({"more": "pending", "cursor": "0000000000000000zz"}),
+        Some(MARCUS),
+    );
+    assert_eq!(rec.error_code(), Some("CURSOR_EXPIRED"));
+    let rec = large.resolve(
+        "clearance.approvals.tab",
+        &json!({"more": "everything"}),
+        Some(MARCUS),
+    );
+    assert_eq!(rec.error_code(), Some("PAGE_INVALID"));
+}
+
+#[test]
+fn requests_closed_longer_than_the_retention_are_deleted_with_their_grants_and_audited() {
+    let mut sim = basic();
+    // AIR-2 approved (its grant will end), AIR-6 denied.
+    approve_air2(&mut sim);
+    deliver(&mut sim, &["006"]);
+    ok(
+        &mut sim,
+        "clearance.approvals.decide",
+        json!({"issueKey": "AIR-6", "decision": "deny"}),
+        MARCUS,
+    );
+    sim.settle();
+    let grant = request(&sim, "10101")["grantId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let keys_of = |sim: &Sim, id: &str| -> Vec<String> {
+        sim.state()
+            .kvs
+            .iter()
+            .filter(|(k, v)| {
+                (k.starts_with("request") || k.starts_with("access-grant"))
+                    && (k.contains(id) || v.value == format!("\"{id}\""))
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    assert!(!keys_of(&sim, "10105").is_empty());
+    // A year on: the grant has expired (the runner ends it), nothing is old enough yet (the
+    // default keeps closed requests 730 days).
+    sim.state_mut().clock_ms += 365 * DAY;
+    run(&mut sim, "job-runner");
+    run(&mut sim, "escalation-sweep"); // drops the decided requests' escalation entries
+    sim.settle();
+    let g = kvs_value(&sim, &format!("access-grant:{grant}")).unwrap();
+    assert!(
+        !matches!(
+            g["status"].as_str(),
+            Some("active") | Some("pendingProvision")
+        ),
+        "{g}"
+    );
+    assert_eq!(run(&mut sim, "daily-maintenance")["requestsPruned"], 0);
+    // 765 days after the decisions: the denied request goes with every index key; the approved
+    // one stays, its grant ended only 400 days ago.
+    sim.state_mut().clock_ms += 400 * DAY;
+    let out = run(&mut sim, "daily-maintenance");
+    assert_eq!(out["requestsPruned"], 1, "{out}");
+    assert!(
+        keys_of(&sim, "10105").is_empty(),
+        "{:?}",
+        keys_of(&sim, "10105")
+    );
+    assert!(kvs_value(&sim, "request:10101").is_some());
+    // And 730 days after the grant ended, it goes too, with the grant and its index keys.
+    sim.state_mut().clock_ms += 340 * DAY;
+    let out = run(&mut sim, "daily-maintenance");
+    assert_eq!(out["requestsPruned"], 1, "{out}");
+    assert!(
+        keys_of(&sim, "10101").is_empty(),
+        "{:?}",
+        keys_of(&sim, "10101")
+    );
+    assert!(kvs_value(&sim, &format!("access-grant:{grant}")).is_none());
+    assert_eq!(count_prefix(&sim, "access-grant-by-account:"), 0);
+    // The evidence stays: one audit entry names what went, and the trail still verifies.
+    let pruned = audit_of(&sim, "requests_pruned");
+    assert_eq!(pruned.len(), 2);
+    let named: Vec<&Value> = pruned.iter().map(|e| &e["data"]["issueKeys"][0]).collect();
+    assert_eq!(named, [&json!("AIR-6"), &json!("AIR-2")]);
+    assert_eq!(pruned[0]["data"]["retentionDays"], 730);
+    assert!(verify(&mut sim).ok);
+    // Nothing left to do the next day.
+    sim.state_mut().clock_ms += DAY;
+    assert_eq!(run(&mut sim, "daily-maintenance")["requestsPruned"], 0);
 }

@@ -26,10 +26,19 @@ pub fn caller(inv: &Invocation) -> AppResult<&str> {
 
 /// Jira administrator (global permission ADMINISTER), cached for 5 minutes.
 pub fn is_admin(host: &dyn Host, account_id: &str) -> AppResult<bool> {
+    let cached = Store::new(host).get_raw(&keys::access_cache(account_id))?;
+    is_admin_from(host, account_id, cached.as_deref())
+}
+
+/// [`is_admin`] with the cache record already read (a screen batches it with its other reads).
+pub fn is_admin_from(host: &dyn Host, account_id: &str, cached: Option<&str>) -> AppResult<bool> {
     let store = Store::new(host);
     let key = keys::access_cache(account_id);
     let now = host.now_ms();
-    if let Some(c) = store.get::<CachedAccess>(&key)? {
+    if let Some(c) = cached
+        .map(|t| crate::storage::decode::<CachedAccess>(&key, t))
+        .transpose()?
+    {
         if now.saturating_sub(c.checked_at_ms) < ACCESS_CACHE_TTL_S * 1000 {
             return Ok(c.admin);
         }

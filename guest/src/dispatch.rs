@@ -296,6 +296,10 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
                     Box::new(|| crate::audit::retention::prune(host, 20_000)),
                 ),
                 (
+                    "requestsPruned",
+                    Box::new(|| crate::clearance::retention::prune(host, 500)),
+                ),
+                (
                     "identitiesPruned",
                     Box::new(|| {
                         crate::provisioning::identities::prune_released(host, 2_000).map(u64::from)

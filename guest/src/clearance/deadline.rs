@@ -60,11 +60,12 @@ pub fn sweep(host: &dyn Host, budget: usize) -> AppResult<u64> {
     Ok(expired)
 }
 
-/// The days the deadline stood for (from the request's times; the audit entry names them).
+/// The days the deadline stood for (from when intake stored the request; the audit entry names
+/// them).
 fn deadline_days(due_key: &str, request: Option<&Request>) -> u32 {
     let due_ms = crate::storage::index_ms(due_key);
-    let requested = request
-        .and_then(|r| crate::time::parse(&r.requested_at))
+    let ingested = request
+        .and_then(|r| crate::time::parse(&r.ingested_at))
         .unwrap_or(due_ms);
-    (due_ms.saturating_sub(requested) / 86_400_000) as u32
+    (due_ms.saturating_sub(ingested) / 86_400_000) as u32
 }

@@ -15,6 +15,13 @@ use serde_json::Value;
 
 /// The acting person: their groups (with ids) and whether they are a Jira administrator.
 pub fn person(host: &dyn Host, who: &str) -> AppResult<Person> {
+    let cached =
+        crate::storage::Store::new(host).get_raw(&crate::storage::keys::access_cache(who))?;
+    person_from(host, who, cached.as_deref())
+}
+
+/// [`person`] with the caller's admin-cache record already read (batched with other reads).
+pub fn person_from(host: &dyn Host, who: &str, cached_access: Option<&str>) -> AppResult<Person> {
     let groups = Jira::new(host)
         .user_group_ids(who)
         .map_err(AppError::from)?
@@ -24,7 +31,7 @@ pub fn person(host: &dyn Host, who: &str) -> AppResult<Person> {
     Ok(Person {
         id: who.to_string(),
         groups,
-        admin: crate::access::is_admin(host, who)?,
+        admin: crate::access::is_admin_from(host, who, cached_access)?,
     })
 }
 

@@ -863,6 +863,32 @@ pub fn manual_pending(store: Store<'_>, limit: usize) -> AppResult<Vec<Job>> {
         .collect())
 }
 
+/// One page of jobs waiting for a person (the Approvals tab), with the cursor to the next.
+pub fn manual_page(
+    store: Store<'_>,
+    cursor: Option<&str>,
+    limit: u32,
+) -> AppResult<(Vec<Job>, Option<String>)> {
+    let page = store
+        .page::<String>(&keys::job_by_status_prefix("manualPending"), cursor, limit)
+        .map_err(|e| match e {
+            crate::storage::StorageError::Host(crate::host::HostError::Invalid(_)) => {
+                AppError::invalid(
+                    "CURSOR_EXPIRED",
+                    "this page of the list is no longer current; reload the tab",
+                )
+            }
+            other => other.into(),
+        })?;
+    let want: Vec<String> = page.items.iter().map(|(_, id)| keys::job(id)).collect();
+    let jobs = store
+        .get_many::<Job>(&want)?
+        .into_iter()
+        .map(|(_, j)| j)
+        .collect();
+    Ok((jobs, page.next_cursor))
+}
+
 /// Runs jobs whose queue event was lost or that wait for a retry (hourly job runner).
 pub fn run_due(host: &dyn Host, inv: &Invocation, budget: usize) -> AppResult<u32> {
     let store = Store::new(host);

@@ -32,6 +32,7 @@ pub mod notices;
 pub mod page;
 pub mod policies;
 pub mod reminders;
+pub mod retention;
 pub mod rollups;
 pub mod routing;
 pub mod runner;

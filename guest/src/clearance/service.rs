@@ -92,7 +92,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
         "page.myAccess" => page::my_access(host, inv),
         "page.approvedTools" => page::approved_tools(host, inv),
         "page.history" => crate::requests::mine(store, inv, p),
-        "clearance.approvals.tab" => tab::tab(host, who),
+        "clearance.approvals.tab" => tab::tab(host, who, p),
         "clearance.approvals.decide" => tab::decide(host, who, p),
         "clearance.approvals.bulkDecide" => tab::bulk_decide(host, who, p),
         "clearance.jobs.complete" => tab::complete_job(host, who, p),

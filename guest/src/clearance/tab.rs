@@ -21,7 +21,6 @@ use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 
 pub const BULK_MAX: usize = 50;
-const PENDING_SCAN_MAX: usize = 500;
 
 /// The caller, with the kernel's facts about them read at most once per call.
 pub struct Caller<'h> {
@@ -29,20 +28,34 @@ pub struct Caller<'h> {
     pub who: String,
     person: Option<Person>,
     pub approvers: Approvers,
+    /// The caller's admin-cache record, read with the approvers in one batch.
+    access: Option<String>,
 }
 
 impl<'h> Caller<'h> {
     pub fn new(host: &'h dyn Host, who: &str) -> AppResult<Self> {
+        let access_key = keys::access_cache(who);
+        let mut got = Store::new(host)
+            .batch_get(&[keys::SITE_INTAKE_CONFIG.to_string(), access_key.clone()])?;
+        let cfg: Option<crate::intake::config::IntakeConfig> = got
+            .get(keys::SITE_INTAKE_CONFIG)
+            .map(|t| crate::storage::decode(keys::SITE_INTAKE_CONFIG, t))
+            .transpose()?;
         Ok(Caller {
             host,
             who: who.to_string(),
             person: None,
-            approvers: facts::approvers(Store::new(host))?,
+            approvers: facts::approvers_of(&cfg.map(|c| c.approvals).unwrap_or_default()),
+            access: got.remove(&access_key),
         })
     }
     pub fn person(&mut self) -> AppResult<&Person> {
         if self.person.is_none() {
-            self.person = Some(facts::person(self.host, &self.who)?);
+            self.person = Some(facts::person_from(
+                self.host,
+                &self.who,
+                self.access.as_deref(),
+            )?);
         }
         Ok(self.person.as_ref().expect("loaded"))
     }
@@ -348,9 +361,37 @@ pub fn bulk_decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     Ok(json!({"results": results, "succeeded": ok, "failed": failed}))
 }
 
+/// Rows a page of the tab reads from each index (a Forge query page).
+pub const PAGE: u32 = 20;
+
+/// Which part of the tab a call reads: both first pages, or the next page of one table.
+enum Part<'a> {
+    First,
+    Pending(&'a str),
+    Manual(&'a str),
+}
+
 /// The tab's two tables (CL-050, CL-063, CL-168): pending requests the caller can decide, and
-/// manual provisioning actions.
-pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
+/// manual provisioning actions, a page at a time (issue 32: a screen reads a page, never the
+/// backlog). `{}` gives the first page of both with `pendingNext` / `manualNext` cursors;
+/// `{"more": "pending" | "manual", "cursor": …}` the next page of one. Whatever the backlog,
+/// a page costs the caller's facts, one query and one batch read per table, two batch reads
+/// for the path rows on it (their approvals, then their open steps' tasks) and one names call.
+pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
+    let part = match (
+        p.get("more").and_then(Value::as_str),
+        p.get("cursor").and_then(Value::as_str),
+    ) {
+        (None, _) => Part::First,
+        (Some("pending"), Some(c)) => Part::Pending(c),
+        (Some("manual"), Some(c)) => Part::Manual(c),
+        _ => {
+            return Err(AppError::invalid(
+                "PAGE_INVALID",
+                "more must be pending or manual, with the cursor the last page gave",
+            ))
+        }
+    };
     let store = Store::new(host);
     let mut c = Caller::new(host, who)?;
     if !c.has_approval_access()? {
@@ -361,23 +402,123 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
     }
     let direct = c.direct_rule()?.is_some();
     let admin = c.is_admin()?;
+    let (pending, pending_next) = match part {
+        Part::Manual(_) => (Vec::new(), None),
+        Part::First => pending_page(&mut c, None)?,
+        Part::Pending(cur) => pending_page(&mut c, Some(cur))?,
+    };
+    // Manual provisioning actions are for the configured approvers and admins (not for someone
+    // who only holds one path task).
+    let (manual_jobs, manual_next) = match part {
+        Part::Pending(_) => (Vec::new(), None),
+        _ if !(direct || admin) => (Vec::new(), None),
+        Part::First => jobs::manual_page(store, None, PAGE)?,
+        Part::Manual(cur) => jobs::manual_page(store, Some(cur), PAGE)?,
+    };
+    let manual: Vec<Value> = manual_jobs
+        .into_iter()
+        .map(|j| {
+            json!({"jobId": j.id, "kind": j.kind.as_str(), "issueKey": j.issue_key,
+            "accountId": j.account_id, "tool": j.tool_name, "action": j.kind.completion(),
+            "since": j.updated_at})
+        })
+        .collect();
+    // Display names for the people on this page (one Jira call; ids stay the fallback).
+    let people: Vec<&str> = pending
+        .iter()
+        .chain(manual.iter())
+        .filter_map(|r| r.get("requester").or_else(|| r.get("accountId")))
+        .filter_map(Value::as_str)
+        .collect();
+    let names = crate::jira::Jira::new(host)
+        .display_names(&people)
+        .map_err(AppError::from)?;
+    Ok(
+        json!({"pending": pending, "pendingNext": pending_next, "manualActions": manual,
+              "manualNext": manual_next, "bulkMax": BULK_MAX, "people": names}),
+    )
+}
+
+/// A cursor from an earlier page that Forge no longer accepts (they live minutes, D-135).
+fn page_error(e: crate::storage::StorageError) -> AppError {
+    match e {
+        crate::storage::StorageError::Host(crate::host::HostError::Invalid(_)) => {
+            AppError::invalid(
+                "CURSOR_EXPIRED",
+                "this page of the list is no longer current; reload the tab",
+            )
+        }
+        other => other.into(),
+    }
+}
+
+/// One page of pending requests and the rows the caller may decide on it. A page whose rows are
+/// mostly not the caller's is followed by one more, so a path approver does not meet an empty
+/// first page while their rows wait behind a cursor; never more than two pages a call.
+fn pending_page(
+    c: &mut Caller<'_>,
+    cursor: Option<&str>,
+) -> AppResult<(Vec<Value>, Option<String>)> {
+    let store = Store::new(c.host);
+    let prefix = keys::request_by_decision_prefix("pending");
+    let mut rows = Vec::new();
+    let mut cursor = cursor.map(String::from);
+    for _ in 0..2 {
+        let page = store
+            .page::<String>(&prefix, cursor.as_deref(), PAGE)
+            .map_err(page_error)?;
+        let want: Vec<String> = page.items.iter().map(|(_, id)| keys::request(id)).collect();
+        let requests: Vec<Request> = store
+            .get_many::<Request>(&want)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .filter(|r| r.decision == Decision::Pending)
+            .collect();
+        rows.extend(visible_rows(c, &requests)?);
+        cursor = page.next_cursor;
+        if cursor.is_none() || rows.len() >= (PAGE / 2) as usize {
+            break;
+        }
+    }
+    Ok((rows, cursor))
+}
+
+/// The rows of `requests` the caller may act on, with the controls the kernel's dry run allows.
+/// The path rows' approvals are read in one batch and their open steps' tasks in one more.
+fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Value>> {
+    let store = Store::new(c.host);
+    let admin = c.is_admin()?;
     let person = c.person()?.clone();
     let approvers = c.approvers.clone();
-    let ids = store.scan::<String>(
-        &keys::request_by_decision_prefix("pending"),
-        PENDING_SCAN_MAX,
-    )?;
-    let want: Vec<String> = ids.iter().map(|(_, id)| keys::request(id)).collect();
-    let mut pending = Vec::new();
-    for (_, r) in store.get_many::<Request>(&want)? {
-        if r.decision != Decision::Pending {
-            continue;
-        }
-        let path = r
-            .route
+    let path_of = |r: &Request| {
+        r.route
             .as_ref()
             .filter(|x| x.kind == RouteKind::Path)
-            .and_then(|x| x.approval_id.clone());
+            .and_then(|x| x.approval_id.clone())
+    };
+    let approval_keys: Vec<String> = requests
+        .iter()
+        .filter(|r| r.requester_account_id != c.who)
+        .filter_map(path_of)
+        .map(|a| astore::approval_key(&a))
+        .collect();
+    let approvals = store.get_many::<crate::approvals::model::Approval>(&approval_keys)?;
+    let task_keys: Vec<String> = approvals
+        .iter()
+        .flat_map(|(_, a)| {
+            a.steps
+                .iter()
+                .filter(|s| s.status == crate::approvals::model::StepStatus::Active)
+                .map(|s| astore::task_key(&a.id, &s.id))
+        })
+        .collect();
+    let mut tasks: std::collections::BTreeMap<String, Vec<astore::Task>> = Default::default();
+    for (_, t) in store.get_many::<astore::Task>(&task_keys)? {
+        tasks.entry(t.approval_id.clone()).or_default().push(t);
+    }
+    let mut rows = Vec::new();
+    for r in requests {
+        let path = path_of(r);
         let (actions, step) = match &path {
             // The kernel's dry run decides which controls a direct row gets (the world is
             // assumed as it is; the decision itself reads it).
@@ -388,7 +529,7 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
                     pending: true,
                     decision: "pending".into(),
                     risk: r.risk(),
-                    route: facts::route(&r),
+                    route: facts::route(r),
                     issue_open: None,
                     requester_active: None,
                     blocker: None,
@@ -420,10 +561,9 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
                     // Own requests are never offered for a decision (D-60).
                     continue;
                 }
-                let tasks =
-                    store.scan::<astore::Task>(&format!("{}{a}:", astore::TASK_PREFIX), 50)?;
+                let open = tasks.get(a).map(Vec::as_slice).unwrap_or_default();
                 let mut hit = None;
-                for (_, t) in &tasks {
+                for t in open {
                     if c.may_take(t)? {
                         hit = Some(t.step_name.clone());
                         break;
@@ -434,43 +574,18 @@ pub fn tab(host: &dyn Host, who: &str) -> AppResult<Value> {
                 }
                 (
                     json!({"approve": true, "deny": true}),
-                    hit.or_else(|| tasks.first().map(|(_, t)| t.step_name.clone())),
+                    hit.or_else(|| open.first().map(|t| t.step_name.clone())),
                 )
             }
         };
-        pending.push(json!({
+        rows.push(json!({
             "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
             "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
             "route": r.route.as_ref().map(|x| x.kind.as_str()), "approvalId": path, "step": step,
             "actions": actions,
         }));
     }
-    // Manual provisioning actions are for the configured approvers and admins (not for someone
-    // who only holds one path task).
-    let manual_jobs = if direct || admin {
-        jobs::manual_pending(store, 200)?
-    } else {
-        Vec::new()
-    };
-    let manual: Vec<Value> = manual_jobs
-        .into_iter()
-        .map(|j| {
-            json!({"jobId": j.id, "kind": j.kind.as_str(), "issueKey": j.issue_key,
-            "accountId": j.account_id, "tool": j.tool_name, "action": j.kind.completion(),
-            "since": j.updated_at})
-        })
-        .collect();
-    // Display names for the people in both tables (one Jira call; ids stay the fallback).
-    let people: Vec<&str> = pending
-        .iter()
-        .chain(manual.iter())
-        .filter_map(|r| r.get("requester").or_else(|| r.get("accountId")))
-        .filter_map(Value::as_str)
-        .collect();
-    let names = crate::jira::Jira::new(host)
-        .display_names(&people)
-        .map_err(AppError::from)?;
-    Ok(json!({"pending": pending, "manualActions": manual, "bulkMax": BULK_MAX, "people": names}))
+    Ok(rows)
 }
 
 /// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs; the

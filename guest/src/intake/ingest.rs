@@ -427,10 +427,11 @@ pub fn ingest(
             )?;
             tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
             tx.set(&keys::request_by_time(requested_ms, &issue_id), &issue_id)?;
-            // The daily deadline pass expires it if nobody decides it in time (pinned now).
+            // The daily deadline pass expires it if nobody decides it in time (pinned now,
+            // counted from now: a request the app learns of late still gets its full window).
             tx.set(
                 &keys::decision_deadline(
-                    requested_ms + gov.decision_deadline_days as u64 * 86_400_000,
+                    now + gov.decision_deadline_days as u64 * 86_400_000,
                     &issue_id,
                 ),
                 &issue_id,

@@ -135,7 +135,10 @@ export interface ManualAction {
 }
 export interface ApprovalsTab {
   pending: PendingRow[];
+  /** Cursor to the next page of pending requests (the tab reads a page at a time). */
+  pendingNext?: string | null;
   manualActions: ManualAction[];
+  manualNext?: string | null;
   bulkMax: number;
   /** Display names of the requesters and manual-task accounts (account id → name). */
   people?: Record<string, string>;

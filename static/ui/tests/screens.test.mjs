@@ -240,7 +240,15 @@ test('selecting more than 50 requests explains the limit, and the server refuses
   const page = await open('view=global', PRIYA);
   const ui = frame(page, PAGE);
   await ui.getByTestId('tab-approvals').click();
+  // The tab reads a page at a time: "Show more requests" until the last one is there.
+  await ui.getByTestId('pending-row').first().waitFor();
+  for (let i = 0; i < 5 && (await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[50]}"]`).count()) === 0; i++) {
+    const before = await ui.getByTestId('pending-row').count();
+    await ui.getByTestId('pending-more').click();
+    await ui.locator(`[data-testid="pending-row"] >> nth=${before}`).waitFor();
+  }
   await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[50]}"]`).waitFor();
+  assert.equal(await ui.getByTestId('pending-more').count(), 0);
   await ui.getByTestId('select-all').check();
   await ui.getByText('At most 50 requests can be decided at once.').waitFor();
   await ui.getByTestId('bulk-deny').click();

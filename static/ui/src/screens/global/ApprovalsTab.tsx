@@ -16,6 +16,8 @@ const COMPLETE_LABEL: Record<string, string> = {
 const KIND_LABEL: Record<string, string> = { provision: 'Provision', deprovision: 'Deprovision', check: 'Verify' };
 
 
+type Section = 'pending' | 'manual';
+
 /** Approvals tab (§5.4): pending requests with single and bulk decisions, manual provisioning. */
 export function ApprovalsTab() {
   const [data, setData] = useState<TabData | null>(null);
@@ -26,10 +28,18 @@ export function ApprovalsTab() {
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<{ where: Where; error: ResolverError } | null>(null);
   const [result, setResult] = useState<{ where: Where; text: string } | null>(null);
+  const [moreError, setMoreError] = useState<{ section: Section; error: ResolverError } | null>(null);
 
-  const refresh = useCallback(async () => {
+  /** The first page again, and as many more as the person had loaded (`rows`), so a decision
+   *  does not fold the list back to its first page. */
+  const refresh = useCallback(async (rows = 0) => {
     try {
-      const d = await call<TabData>('clearance.approvals.tab');
+      let d = await call<TabData>('clearance.approvals.tab');
+      while (d.pendingNext && d.pending.length < rows) {
+        const m = await call<TabData>('clearance.approvals.tab', { more: 'pending', cursor: d.pendingNext });
+        const seen = new Set(d.pending.map((p) => p.issueKey));
+        d = { ...d, pending: [...d.pending, ...m.pending.filter((p) => !seen.has(p.issueKey))], pendingNext: m.pendingNext, people: { ...d.people, ...m.people } };
+      }
       setData(d);
       setLoadError(null);
       const keys = new Set(d.pending.map((p) => p.issueKey));
@@ -68,7 +78,7 @@ export function ApprovalsTab() {
       const r = await call<DecideResult>('clearance.approvals.decide', { issueKey, decision: verdict, comment });
       setResult({ where, text: outcomeText(r) });
       setComment('');
-      await refresh();
+      await refresh(data.pending.length);
     } catch (e) {
       setError({ where, error: asResolverError(e) });
     } finally {
@@ -89,7 +99,7 @@ export function ApprovalsTab() {
       const r = await call<BulkResult>('clearance.approvals.bulkDecide', { issueKeys, decision: verdict, comment });
       setResult({ where, text: bulkText(verdict, r) });
       if (r.failed === 0) setComment('');
-      await refresh();
+      await refresh(data.pending.length);
     } catch (e) {
       setError({ where, error: asResolverError(e) });
     } finally {
@@ -105,13 +115,47 @@ export function ApprovalsTab() {
     try {
       await call('clearance.jobs.complete', { jobId, action });
       setResult({ where, text: `Task marked ${action}.` });
-      await refresh();
+      await refresh(data.pending.length);
     } catch (e) {
       setError({ where, error: asResolverError(e) });
     } finally {
       setBusy(null);
     }
   };
+
+  /** The next page of one table, appended (the server reads a page, never the backlog). */
+  const loadMore = async (section: Section) => {
+    const cursor = section === 'pending' ? data.pendingNext : data.manualNext;
+    if (!cursor) return;
+    setBusy(`more:${section}`);
+    setMoreError(null);
+    try {
+      const d = await call<TabData>('clearance.approvals.tab', { more: section, cursor });
+      setData((cur) => {
+        if (!cur) return cur;
+        if (section === 'pending') {
+          const seen = new Set(cur.pending.map((p) => p.issueKey));
+          return { ...cur, pending: [...cur.pending, ...d.pending.filter((p) => !seen.has(p.issueKey))], pendingNext: d.pendingNext, people: { ...cur.people, ...d.people } };
+        }
+        const seen = new Set(cur.manualActions.map((m) => m.jobId));
+        return { ...cur, manualActions: [...cur.manualActions, ...d.manualActions.filter((m) => !seen.has(m.jobId))], manualNext: d.manualNext, people: { ...cur.people, ...d.people } };
+      });
+    } catch (e) {
+      setMoreError({ section, error: asResolverError(e) });
+    } finally {
+      setBusy(null);
+    }
+  };
+  const moreButton = (section: Section, label: string) =>
+    (section === 'pending' ? data.pendingNext : data.manualNext) ? (
+      <div className="button-group">
+        <button type="button" className="button" data-testid={`${section}-more`} disabled={busy !== null} onClick={() => void loadMore(section)}>
+          {label}
+        </button>
+        {busy === `more:${section}` && <Spinner />}
+        {moreError?.section === section && <ErrorMessage error={moreError.error} testId="more-error" />}
+      </div>
+    ) : null;
 
   const errorAt = (area: Where['area'], key: string) =>
     error && error.where.area === area && error.where.key === key ? <ErrorMessage error={error.error} testId="action-error" /> : null;
@@ -173,8 +217,10 @@ export function ApprovalsTab() {
         </div>
       )}
 
-      {data.pending.length === 0 ? (
+      {data.pending.length === 0 && !data.pendingNext ? (
         <Empty>No requests are waiting for your decision.</Empty>
+      ) : data.pending.length === 0 ? (
+        <p className="hint">None of the requests on this page are yours to decide.</p>
       ) : (
         <table className="table">
           <thead>
@@ -242,6 +288,7 @@ export function ApprovalsTab() {
           </tbody>
         </table>
       )}
+      {moreButton('pending', 'Show more requests')}
 
       <h2 className="section-title">Manual provisioning actions</h2>
       {rowGone('manual')(error?.where) && <ErrorMessage error={error!.error} testId="action-error" />}
@@ -250,7 +297,7 @@ export function ApprovalsTab() {
           {result!.text}
         </div>
       )}
-      {data.manualActions.length === 0 ? (
+      {data.manualActions.length === 0 && !data.manualNext ? (
         <Empty>No manual provisioning actions are waiting.</Empty>
       ) : (
         <table className="table">
@@ -296,6 +343,7 @@ export function ApprovalsTab() {
           </tbody>
         </table>
       )}
+      {moreButton('manual', 'Show more actions')}
     </div>
   );
 }
