@@ -66,6 +66,8 @@ struct PerFunction {
 
 #[derive(Default)]
 struct Tally {
+    /// Modelled seconds of every invocation (Forge bills memory × wall time).
+    modelled_s: f64,
     by_function: BTreeMap<String, PerFunction>,
     failed_daily_tasks: BTreeMap<String, u64>,
     daily_runs: u64,
@@ -75,6 +77,9 @@ struct Tally {
 impl Tally {
     fn add(&mut self, r: &InvocationRecord) {
         let ms = modelled_ms(r);
+        // Every invocation also pays its own start and guest time; 20 ms is the warm Node
+        // answer measured in BENCHMARKS "Forge package" with margin.
+        self.modelled_s += (ms + 20) as f64 / 1000.0;
         // Per resolver, trigger, queue or schedule ("resolver clearance.approvals.tab").
         let name = match r.label.split_once(' ') {
             Some(("trigger", _)) | None => r.label.clone(),
@@ -293,6 +298,19 @@ fn main() {
         );
     }
     let total_calls: u64 = tally.by_function.values().map(|p| p.calls).sum();
+    // The Forge bill (pricing since 1 January 2026, FORGE-FACTS): 512 MB functions at
+    // $0.000025 per GB-s over 100,000 GB-s a month; KVS reads $0.055 and writes $1.09 per GB over
+    // 0.1 GB each a month. KVS GB are bounded from above by units x 10 KB.
+    let months = years as f64 * 12.0;
+    let gb_s = tally.modelled_s * 0.5 / months;
+    let read_gb = budget.total_read_units as f64 * 10.0 * 1024.0 / 1e9 / months;
+    let write_gb = budget.total_write_units as f64 * 10.0 * 1024.0 / 1e9 / months;
+    let bill = (gb_s - 100_000.0).max(0.0) * 0.000025
+        + (read_gb - 0.1).max(0.0) * 0.055
+        + (write_gb - 0.1).max(0.0) * 1.09;
+    println!(
+        "\nper month: {gb_s:.0} GB-s of functions, {read_gb:.2} GB read, {write_gb:.2} GB written (upper bounds) -> ${bill:.2} a month over the free allowance"
+    );
     println!(
         "\nhost calls per request over its life: {:.1}",
         total_calls as f64 / requests as f64

@@ -568,6 +568,9 @@ fn a_short_campaign_holds_every_invariant_on_both_workloads() {
         sum.faults > 3_000 && sum.crashed > 500 && sum.interleavings > 1_000,
         "{sum:?}"
     );
+    // A third of the seeds run under a squeezed KVS budget: the app's own bursts meet the
+    // emulator's per-minute 429s, and every invariant still holds (nothing lost, D-135).
+    assert!(sum.throttled > 0, "{sum:?}");
     opts.workload = workload::Kind::Large;
     let large = dst::campaign(&opts, 200..203, 2, &make, &each).unwrap();
     assert!(large.invocations > 3 * 15_000, "{large:?}");

@@ -364,7 +364,30 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
 }
 
 /// Queue consumers. Returns `Ok(None)` when done, `Ok(Some(seconds))` to ask for redelivery.
+///
+/// Every consumer's work is idempotent per event, so when the platform throttles storage (Forge's
+/// per-minute KVS budget, 429 with Retry-After) the event asks to come back after the wait it was
+/// given instead of failing: a burst of follow-ups spreads into the next minutes (issue 32).
 pub fn queue_event(
+    host: &dyn Host,
+    inv: &Invocation,
+    queue_key: &str,
+    body: &str,
+) -> AppResult<Option<u32>> {
+    match consume(host, inv, queue_key, body) {
+        Err(e) if e.kind == crate::error::ErrorKind::RateLimited => {
+            let wait = e.retry_after_s.unwrap_or(60).clamp(1, 900);
+            host.log(
+                Level::Warn,
+                &format!("queue {queue_key}: throttled ({}); back in {wait}s", e.code),
+            );
+            Ok(Some(wait))
+        }
+        other => other,
+    }
+}
+
+fn consume(
     host: &dyn Host,
     inv: &Invocation,
     queue_key: &str,

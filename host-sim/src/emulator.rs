@@ -86,13 +86,17 @@ pub fn kvs_units(bytes: usize) -> u64 {
 /// time is the simulated clock plus the running invocation's modelled latency, so one
 /// invocation's calls spread over its own duration while invocations at the same moment share
 /// the minute.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct KvsBudget {
     /// `false` only for harnesses that build a synthetic site at one instant (unrealistic
     /// bursts); every simulation of the app's own traffic runs with the budgets.
     #[serde(default = "yes")]
     pub enforced: bool,
+    /// Units a minute, read and write each: Forge's 4,000, or less where a `dst` seed squeezes
+    /// the budget so the app's own traffic meets 429s.
+    #[serde(default = "forge_units")]
+    pub limit: u64,
     pub minute: u64,
     pub read_units: u64,
     pub write_units: u64,
@@ -103,17 +107,43 @@ pub struct KvsBudget {
     pub peak_write_units: u64,
     /// Requests answered 429 because a budget was spent.
     pub throttled: u64,
+    /// Units metered since the site began (Forge bills KVS by the GB read and written; a unit
+    /// is at most 10 KB, so units × 10 KB bound the bill from above).
+    #[serde(default)]
+    pub total_read_units: u64,
+    #[serde(default)]
+    pub total_write_units: u64,
 }
 
 fn yes() -> bool {
     true
 }
 
+fn forge_units() -> u64 {
+    KVS_UNITS_PER_MINUTE
+}
+
+impl Default for KvsBudget {
+    fn default() -> Self {
+        KvsBudget::new()
+    }
+}
+
 impl KvsBudget {
     pub fn new() -> Self {
         KvsBudget {
             enforced: true,
-            ..Default::default()
+            limit: KVS_UNITS_PER_MINUTE,
+            minute: 0,
+            read_units: 0,
+            write_units: 0,
+            second: 0,
+            requests: 0,
+            peak_read_units: 0,
+            peak_write_units: 0,
+            throttled: 0,
+            total_read_units: 0,
+            total_write_units: 0,
         }
     }
     fn roll(&mut self, at_ms: u64) {
@@ -140,7 +170,7 @@ impl KvsBudget {
         } else {
             self.read_units
         };
-        if spent >= KVS_UNITS_PER_MINUTE {
+        if spent >= self.limit {
             self.throttled += 1;
             let wait_ms = 60_000 - at_ms % 60_000;
             return Err(HostError::RateLimited {
@@ -157,6 +187,8 @@ impl KvsBudget {
     fn charge(&mut self, read_units: u64, write_units: u64) {
         self.read_units += read_units;
         self.write_units += write_units;
+        self.total_read_units += read_units;
+        self.total_write_units += write_units;
         self.peak_read_units = self.peak_read_units.max(self.read_units);
         self.peak_write_units = self.peak_write_units.max(self.write_units);
     }

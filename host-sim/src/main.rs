@@ -363,7 +363,7 @@ fn real_main() -> Result<()> {
             print(
                 &cli,
                 &format!(
-                    "dst: {} run(s) of the {} workload on {} (seeds {}..{}, {} % faulted{}), {} broken\n  {} invocations, {} faults injected, {} crashed, {} interleavings, {} queue events dropped after the last retry\n  {:.1} s, {:.0} runs/min over {} thread(s)\n{}",
+                    "dst: {} run(s) of the {} workload on {} (seeds {}..{}, {} % faulted{}), {} broken\n  {} invocations, {} faults injected, {} crashed, {} interleavings, {} queue events dropped after the last retry, {} KVS requests over the minute's budget (429)\n  {:.1} s, {:.0} runs/min over {} thread(s)\n{}",
                     sum.runs,
                     opts.workload.name(),
                     engine_name,
@@ -377,6 +377,7 @@ fn real_main() -> Result<()> {
                     sum.crashed,
                     sum.interleavings,
                     sum.dropped,
+                    sum.throttled,
                     sum.seconds,
                     sum.runs_per_minute(),
                     jobs,
