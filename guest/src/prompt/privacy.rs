@@ -380,6 +380,11 @@ fn account_replacement(t: &str, a: usize, b: usize) -> Option<String> {
         if !(has_letter && has_digit) {
             return None;
         }
+        // A 24-character IBAN written without spaces (Andorra's, `AD12…`) is hex too: it is
+        // removed all the same, under its own label.
+        if super::pii::iban_valid(m) {
+            return Some(super::pii::IBAN_TOKEN.to_string());
+        }
     }
     Some(ACCOUNT_TOKEN.to_string())
 }
@@ -387,6 +392,15 @@ fn account_replacement(t: &str, a: usize, b: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compact_andorran_iban_is_labelled_iban_not_account() {
+        // AD12 0001 2030 2003 5910 0100: 24 characters, all hex.
+        let t = "Pay to AD1200012030200359100100 today; owner 5ad71d4ed1503a19896557c0.";
+        assert!(super::super::pii::iban_valid("AD1200012030200359100100"));
+        let out = replace_checked(t, account_re(), account_replacement);
+        assert_eq!(out, "Pay to <iban> today; owner <account>.");
+    }
 
     fn pii() -> Scrubber {
         Scrubber::new(true)
