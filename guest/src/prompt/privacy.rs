@@ -103,7 +103,13 @@ fn build_matcher(people: &[Person]) -> Option<Matcher> {
     for (key, mut list) in firsts {
         list.sort_by_key(|&i| std::cmp::Reverse(people[i].display_name.len()));
         let first = people[list[0]].name_words().expect("multi-word")[0].to_string();
-        let mut spellings = vec![first.clone(), key.clone(), first.to_uppercase()];
+        // Also folded (no accents, straight apostrophes), so "Alvaro" finds "Álvaro Núñez".
+        let mut spellings = vec![
+            first.clone(),
+            key.clone(),
+            first.to_uppercase(),
+            fold(&first),
+        ];
         spellings.sort();
         spellings.dedup();
         for sp in spellings {
@@ -122,9 +128,44 @@ fn build_matcher(people: &[Person]) -> Option<Matcher> {
     Some(Matcher { ac, needles })
 }
 
-/// Unicode case-insensitive equality of two words.
+/// Equality of two words as a reader sees them: case-insensitive, any apostrophe for any other
+/// (O’Connor, O'Connor), and Latin letters with or without their accent (Fernández, Fernandez).
 fn same_word(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+    a == b || a.to_lowercase() == b.to_lowercase() || fold(a) == fold(b)
+}
+
+/// `w` lowercased, apostrophe-like characters as `'`, accented Latin letters as their base.
+fn fold(w: &str) -> String {
+    w.chars()
+        .flat_map(char::to_lowercase)
+        .map(fold_char)
+        .collect()
+}
+
+fn fold_char(c: char) -> char {
+    match c {
+        '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{2032}' | '\u{00B4}' | '`' | '\u{02B9}' => '\'',
+        'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
+        'ď' | 'đ' => 'd',
+        'è'..='ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
+        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
+        'ĥ' | 'ħ' => 'h',
+        'ì'..='ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' | 'ı' => 'i',
+        'ĵ' => 'j',
+        'ķ' => 'k',
+        'ĺ' | 'ļ' | 'ľ' | 'ŀ' | 'ł' => 'l',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        'ò'..='ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
+        'ŕ' | 'ŗ' | 'ř' => 'r',
+        'ś' | 'ŝ' | 'ş' | 'š' | 'ș' => 's',
+        'ţ' | 'ť' | 'ŧ' | 'ț' => 't',
+        'ù'..='ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
+        'ŵ' => 'w',
+        'ý' | 'ÿ' | 'ŷ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
 }
 
 /// One execution's anonymiser: the token table plus the free-text scrubbing rules.
@@ -472,6 +513,22 @@ mod tests {
     }
 
     // covers: AP-132, AP-133
+    #[test]
+    fn names_match_with_any_apostrophe_and_without_their_accents() {
+        let mut s = Scrubber::new(false);
+        let siobhan = s.register_user("5ad8a1033b4801af4cd6c511", "Siobhán O’Connor", None);
+        let alvaro = s.register_user("5ad8a1033b4801af4cd6c512", "Álvaro Fernández", None);
+        let out = s.scrub_text(
+            "Ask Siobhan O'Connor, SIOBHÁN O’CONNOR or alvaro fernandez; Álvaro Fernández agreed.",
+        );
+        assert_eq!(
+            out,
+            format!("Ask {siobhan}, {siobhan} or {alvaro}; {alvaro} agreed.")
+        );
+        // Folding does not make other words equal.
+        assert_eq!(s.scrub_text("Siobhan Connor"), "Siobhan Connor");
+    }
+
     #[test]
     fn multi_word_names_are_replaced_but_single_word_names_are_not() {
         let mut s = Scrubber::new(false);
