@@ -462,22 +462,27 @@ fn scan_run(t: &str, r: &Run<'_>, prior: &dyn Fn() -> String) -> Vec<(usize, usi
         }
         // [i, stop) is free.
         let mut k = i;
+        let mut fresh = true;
         while k < stop {
             if let Some(e) = date_at(t, g, k, stop) {
                 k = e + 1;
+                fresh = true;
                 continue;
             }
             if let Some(e) = ssn_at(t, g, k, stop) {
                 spans.push((k, e, 0, SSN_TOKEN));
                 k = e + 1;
+                fresh = true;
                 continue;
             }
-            if let Some(e) = phone_at(t, r, g, k, stop) {
+            if let Some(e) = phone_at(t, r, g, k, stop, fresh) {
                 spans.push((k, e, 0, PHONE_TOKEN));
                 k = e + 1;
+                fresh = true;
                 continue;
             }
             k += 1;
+            fresh = false;
         }
         i = stop;
     }
@@ -561,7 +566,17 @@ fn ssn_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
     Some(k + 2)
 }
 
-fn phone_at(t: &str, r: &Run<'_>, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
+/// A phone starting at group `k`, if one does. `fresh` is true when `k` starts the free stretch
+/// or follows an item just recognised: only there may a bare national number begin (inside a
+/// longer grouped number a `0…` group is part of that number, not a phone).
+fn phone_at(
+    t: &str,
+    r: &Run<'_>,
+    g: &[Group<'_>],
+    k: usize,
+    stop: usize,
+    fresh: bool,
+) -> Option<usize> {
     let len = |i: usize| g[i].end - g[i].start;
     let total = |j: usize| (k..=j).map(len).sum::<usize>();
     let seps = |j: usize| g[k + 1..=j].iter().map(|x| x.sep).collect::<Vec<_>>();
@@ -574,8 +589,12 @@ fn phone_at(t: &str, r: &Run<'_>, g: &[Group<'_>], k: usize, stop: usize) -> Opt
         }
         return (8..=15).contains(&total(end)).then_some(end);
     }
-    // `(555) 123-4567`, `(030) 1234567`, also after another number in the same run.
-    if (k == 0 && r.paren_start) || (k > 0 && g[k].sep.ends_with('(')) {
+    // `(555) 123-4567`, `(030) 1234567`, also after another number in the same run: an area
+    // code of 2–5 digits closed by `)` and more number after it. A number that merely follows a
+    // `(` (an order id, a timestamp in brackets) is not a phone.
+    let area_code =
+        (2..=5).contains(&len(k)) && k + 1 < stop && g[k + 1].sep.trim_start().starts_with(')');
+    if area_code && ((k == 0 && r.paren_start) || (k > 0 && g[k].sep.ends_with('('))) {
         let mut end = k;
         while end + 1 < stop && total(end + 1) <= 15 && len(end) < 6 {
             end += 1;
@@ -584,7 +603,8 @@ fn phone_at(t: &str, r: &Run<'_>, g: &[Group<'_>], k: usize, stop: usize) -> Opt
     }
     let first = group_str(t, g, k);
     // National with a trunk 0: `030 12345678`, `0171 1234567`, `020 7946 0958`, `01 23 45 67 89`.
-    if first.starts_with('0')
+    if fresh
+        && first.starts_with('0')
         && first.as_bytes().get(1).is_some_and(|&d| d != b'0')
         && (2..=5).contains(&first.len())
         && k + 1 < stop

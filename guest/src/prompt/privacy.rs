@@ -514,6 +514,29 @@ mod tests {
 
     // covers: AP-132, AP-133
     #[test]
+    fn numbers_after_a_bracket_or_inside_a_longer_number_are_not_phones() {
+        let s = pii();
+        for decoy in [
+            "Order (12345678) shipped.",
+            "Logged at (1733574000000) by the job.",
+            "Ref (4539578763621486) is an order id.",
+            "Batch 1234 0567 8901 2345 99 closed.",
+            "Part 7788 0123 4567 is in stock.",
+        ] {
+            assert_eq!(s.scrub_text(decoy), decoy);
+        }
+        // Phones keep their shapes: an area code in brackets, a trunk 0 at the start of a number,
+        // and after a card in the same run.
+        assert_eq!(s.scrub_text("Call (555) 123-4567 now"), "Call <phone> now");
+        assert_eq!(s.scrub_text("Ruf (030) 1234567 an"), "Ruf <phone> an");
+        assert_eq!(s.scrub_text("Tel 030 12345678."), "Tel <phone>.");
+        assert_eq!(
+            s.scrub_text("card 4111111111111111 030 12345678"),
+            "card <cc> <phone>"
+        );
+    }
+
+    #[test]
     fn names_match_with_any_apostrophe_and_without_their_accents() {
         let mut s = Scrubber::new(false);
         let siobhan = s.register_user("5ad8a1033b4801af4cd6c511", "Siobhán O’Connor", None);
