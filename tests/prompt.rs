@@ -1139,3 +1139,35 @@ fn the_stuck_step_cleanup_leaves_a_step_whose_retry_is_still_queued_alone() {
     sim.advance(26 * 60_000);
     assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "FAIL");
 }
+
+/// A job that meets a transient Jira error (a 503) asks to come back instead of being consumed:
+/// the redelivery completes the step, which is never failed as "background job was lost".
+#[test]
+fn a_job_that_meets_a_jira_503_comes_back_and_completes() {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    let take = |sim: &mut host_sim::Sim, queue: &str| -> Value {
+        let q = &mut sim.state_mut().queue;
+        let i = q.iter().position(|e| e.queue_key == queue).unwrap();
+        serde_json::from_str(&q.remove(i).body).unwrap()
+    };
+    let handoff = take(&mut sim, "approval-effects");
+    sim.deliver_queue("approval-effects", &handoff);
+    let job = take(&mut sim, "prompt-steps");
+    sim.next_plan = FaultPlan::service(
+        host_sim::Service::Jira,
+        1,
+        host_sim::Fault::Status {
+            status: 503,
+            retry_after_s: None,
+        },
+    );
+    let r = sim.deliver_queue("prompt-steps", &job);
+    let retry = r.ok().and_then(|v| v["retry"].as_u64());
+    assert!(retry.is_some_and(|s| s > 0), "{:?}", r.outcome);
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 0, "nothing billed yet");
+    sim.state_mut().clock_ms += retry.unwrap() * 1000;
+    sim.deliver_queue("prompt-steps", &job);
+    assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 1, "billed once");
+}

@@ -363,6 +363,10 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
     Ok(json!({"trigger": inv.module_key, "work": "none"}))
 }
 
+/// The wait before a queue event that met a transient platform error without a Retry-After
+/// comes back.
+const TRANSIENT_RETRY_S: u32 = 30;
+
 /// Queue consumers. Returns `Ok(None)` when done, `Ok(Some(seconds))` to ask for redelivery.
 ///
 /// Every consumer's work is idempotent per event, so when the platform throttles storage (Forge's
@@ -374,12 +378,19 @@ pub fn queue_event(
     queue_key: &str,
     body: &str,
 ) -> AppResult<Option<u32>> {
+    use crate::error::ErrorKind;
     match consume(host, inv, queue_key, body) {
-        Err(e) if e.kind == crate::error::ErrorKind::RateLimited => {
-            let wait = e.retry_after_s.unwrap_or(60).clamp(1, 900);
+        // Throttled (Forge's KVS budget, a 429 from Jira) or a platform service briefly down
+        // (a 5xx, a timeout): come back after the wait the platform gave, else 30 s. Forge's
+        // five deliveries bound it; after them the safety nets finish the work.
+        Err(e) if matches!(e.kind, ErrorKind::RateLimited | ErrorKind::Unavailable) => {
+            let wait = e.retry_after_s.unwrap_or(TRANSIENT_RETRY_S).clamp(1, 900);
             host.log(
                 Level::Warn,
-                &format!("queue {queue_key}: throttled ({}); back in {wait}s", e.code),
+                &format!(
+                    "queue {queue_key}: {} ({}); back in {wait}s",
+                    e.code, e.message
+                ),
             );
             Ok(Some(wait))
         }
