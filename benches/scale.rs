@@ -174,16 +174,9 @@ fn main() {
     let state = SimState::new(site, 11).unwrap();
     let engine = make_engine(EngineKind::Native, &default_component()).unwrap();
     let mut sim = Sim::new(state, Manifest::load(&default_manifest()).unwrap(), engine);
-    let steps: Vec<host_sim::scenario::Step> =
-        host_sim::scenario::setup_steps(&host_sim::scenario::load(&site_dir()).unwrap())
-            .into_iter()
-            .filter(|s| match s {
-                host_sim::scenario::Step::Invoke { function, .. } => {
-                    function.starts_with("admin.intake") || function.starts_with("admin.catalog")
-                }
-                _ => true,
-            })
-            .collect();
+    let steps = host_sim::scenario::intake_and_catalog_steps(
+        &host_sim::scenario::load(&site_dir()).unwrap(),
+    );
     let mut t = String::new();
     host_sim::scenario::run(&mut sim, &steps, &mut t).unwrap();
 
@@ -193,19 +186,13 @@ fn main() {
         let id = (FIRST_ID + i as u64).to_string();
         let key = format!("AIR-{id}");
         let reporter = format!("712020:scale-{:06}", (i * 7_919) % people);
-        let ev = json!({
-            "eventType": "avi:jira:created:issue",
-            "issue": {"id": id, "key": key, "fields": {
-                "summary": template.summary,
-                "issuetype": {"id": template.issue_type_id},
-                "project": {"key": template.project},
-                "creator": {"accountId": reporter},
-                "reporter": {"accountId": reporter},
-                "created": aiclearance::time::rfc3339(sim.state().clock_ms),
-                "status": {"id": template.status}
-            }},
-            "atlassianId": reporter
-        });
+        // Filed now: the issue as Jira holds it, created at the current clock.
+        let mut issue = template.clone();
+        issue.id = id.clone();
+        issue.key = key.clone();
+        issue.reporter = reporter.clone();
+        issue.created = aiclearance::time::rfc3339(sim.state().clock_ms);
+        let ev = host_sim::scenario::created_event(&issue);
         let rec = sim.deliver(&ev).unwrap();
         tally.add(&rec);
         for r in sim.settle() {

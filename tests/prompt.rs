@@ -1100,11 +1100,6 @@ fn the_stuck_step_cleanup_leaves_a_step_whose_retry_is_still_queued_alone() {
     // cleanup runs: the retry is still waiting in the queue, so the step is not "lost".
     let mut sim = configured();
     let id = start(&mut sim, "AIR-1");
-    let take = |sim: &mut host_sim::Sim, queue: &str| -> Value {
-        let q = &mut sim.state_mut().queue;
-        let i = q.iter().position(|e| e.queue_key == queue).unwrap();
-        serde_json::from_str(&q.remove(i).body).unwrap()
-    };
     let handoff = take(&mut sim, "approval-effects");
     sim.deliver_queue("approval-effects", &handoff);
     let job = take(&mut sim, "prompt-steps");
@@ -1146,11 +1141,6 @@ fn the_stuck_step_cleanup_leaves_a_step_whose_retry_is_still_queued_alone() {
 fn a_job_that_meets_a_jira_503_comes_back_and_completes() {
     let mut sim = configured();
     let id = start(&mut sim, "AIR-1");
-    let take = |sim: &mut host_sim::Sim, queue: &str| -> Value {
-        let q = &mut sim.state_mut().queue;
-        let i = q.iter().position(|e| e.queue_key == queue).unwrap();
-        serde_json::from_str(&q.remove(i).body).unwrap()
-    };
     let handoff = take(&mut sim, "approval-effects");
     sim.deliver_queue("approval-effects", &handoff);
     let job = take(&mut sim, "prompt-steps");
@@ -1170,4 +1160,11 @@ fn a_job_that_meets_a_jira_503_comes_back_and_completes() {
     sim.deliver_queue("prompt-steps", &job);
     assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
     assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 1, "billed once");
+}
+
+/// Takes the first event of `queue` out of the platform's queue (to deliver it by hand).
+fn take(sim: &mut host_sim::Sim, queue: &str) -> Value {
+    let q = &mut sim.state_mut().queue;
+    let i = q.iter().position(|e| e.queue_key == queue).unwrap();
+    serde_json::from_str(&q.remove(i).body).unwrap()
 }

@@ -18,14 +18,6 @@ use serde_json::{json, Value};
 const HOUR: u64 = 3_600_000;
 const DAY: u64 = 24 * HOUR;
 
-fn run(sim: &mut Sim, key: &str) -> Value {
-    let rec = sim.run_scheduled(key).unwrap();
-    match &rec.outcome {
-        RawOutcome::Ok(v) => v.clone(),
-        other => panic!("{key}: {other:?}"),
-    }
-}
-
 fn request(sim: &Sim, id: &str) -> Value {
     kvs_value(sim, &format!("request:{id}")).unwrap()
 }
@@ -38,14 +30,14 @@ fn an_undecided_direct_request_expires_at_the_deadline_told_and_audited() {
     // Day 29: nothing is due.
     sim.state_mut().clock_ms += 29 * DAY;
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
+        scheduled(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
         0
     );
     assert_eq!(request(&sim, "10101")["decision"], "pending");
     // Day 31: expired by the app, on the deadline rule, and the requester is told.
     sim.state_mut().clock_ms += 2 * DAY;
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
+        scheduled(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
         1
     );
     sim.settle();
@@ -68,7 +60,7 @@ fn an_undecided_direct_request_expires_at_the_deadline_told_and_audited() {
     // The index entry is gone; a second run does nothing.
     assert_eq!(count_prefix(&sim, "request-decision-deadline:"), 0);
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
+        scheduled(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
         0
     );
     assert!(verify(&mut sim).ok);
@@ -82,7 +74,7 @@ fn a_request_decided_in_time_is_not_touched_and_its_deadline_entry_is_dropped() 
     assert_eq!(before["decision"], "approved");
     sim.state_mut().clock_ms += 31 * DAY;
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
+        scheduled(&mut sim, "daily-maintenance")["requestsExpiredUndecided"],
         0
     );
     assert_eq!(request(&sim, "10101"), before);
@@ -99,7 +91,7 @@ fn a_path_decided_request_is_left_to_its_path() {
     let r = request(&sim, "10100");
     assert_eq!(r["route"]["kind"], "path", "{r}");
     sim.state_mut().clock_ms += 31 * DAY;
-    let out = run(&mut sim, "daily-maintenance");
+    let out = scheduled(&mut sim, "daily-maintenance");
     assert_eq!(out["requestsExpiredUndecided"], 0, "{out}");
     assert_eq!(count_prefix(&sim, "request-decision-deadline:"), 0);
 }
@@ -161,7 +153,7 @@ fn the_deadline_is_a_governance_setting_validated_and_pinned_at_intake() {
 fn insights_rollups_are_one_record_per_month_and_old_months_are_pruned() {
     let mut sim = wasm();
     deliver(&mut sim, &["001", "002"]);
-    run(&mut sim, "daily-maintenance");
+    scheduled(&mut sim, "daily-maintenance");
     let head = kvs_value(&sim, "analytics-rollups").unwrap();
     assert!(head.get("months").is_none(), "{head}");
     assert!(head["lastSeq"].as_u64().unwrap() > 0);
@@ -183,7 +175,7 @@ fn insights_rollups_are_one_record_per_month_and_old_months_are_pruned() {
         .get_mut("analytics-rollups")
         .unwrap()
         .value = legacy.to_string();
-    run(&mut sim, "daily-maintenance");
+    scheduled(&mut sim, "daily-maintenance");
     let head = kvs_value(&sim, "analytics-rollups").unwrap();
     assert!(head.get("months").is_none(), "{head}");
     assert_eq!(
@@ -303,17 +295,9 @@ mod growth {
         let state = SimState::new(site, 7).unwrap();
         let engine = make_engine(EngineKind::Native, &default_component()).unwrap();
         let mut sim = Sim::new(state, Manifest::load(&default_manifest()).unwrap(), engine);
-        let steps: Vec<host_sim::scenario::Step> =
-            host_sim::scenario::setup_steps(&host_sim::scenario::load(&site_dir()).unwrap())
-                .into_iter()
-                .filter(|s| match s {
-                    host_sim::scenario::Step::Invoke { function, .. } => {
-                        function.starts_with("admin.intake")
-                            || function.starts_with("admin.catalog")
-                    }
-                    _ => true,
-                })
-                .collect();
+        let steps = host_sim::scenario::intake_and_catalog_steps(
+            &host_sim::scenario::load(&site_dir()).unwrap(),
+        );
         let mut t = String::new();
         host_sim::scenario::run(&mut sim, &steps, &mut t).unwrap();
         for i in 0..n + pending {
@@ -326,19 +310,7 @@ mod growth {
                 .find(|x| x.id == id.to_string())
                 .unwrap()
                 .clone();
-            let ev = json!({
-                "eventType": "avi:jira:created:issue",
-                "issue": {"id": issue.id, "key": issue.key, "fields": {
-                    "summary": issue.summary,
-                    "issuetype": {"id": issue.issue_type_id},
-                    "project": {"key": issue.project},
-                    "creator": {"accountId": issue.reporter},
-                    "reporter": {"accountId": issue.reporter},
-                    "created": issue.created,
-                    "status": {"id": issue.status}
-                }},
-                "atlassianId": issue.reporter
-            });
+            let ev = host_sim::scenario::created_event(&issue);
             sim.deliver(&ev).unwrap();
             if i < n {
                 // Most are denied; every fifth approved (its grant lives, expires and ends). An
@@ -577,8 +549,8 @@ fn requests_closed_longer_than_the_retention_are_deleted_with_their_grants_and_a
     // A year on: the grant has expired (the runner ends it), nothing is old enough yet (the
     // default keeps closed requests 730 days).
     sim.state_mut().clock_ms += 365 * DAY;
-    run(&mut sim, "job-runner");
-    run(&mut sim, "escalation-sweep"); // drops the decided requests' escalation entries
+    scheduled(&mut sim, "job-runner");
+    scheduled(&mut sim, "escalation-sweep"); // drops the decided requests' escalation entries
     sim.settle();
     let g = kvs_value(&sim, &format!("access-grant:{grant}")).unwrap();
     assert!(
@@ -588,11 +560,14 @@ fn requests_closed_longer_than_the_retention_are_deleted_with_their_grants_and_a
         ),
         "{g}"
     );
-    assert_eq!(run(&mut sim, "daily-maintenance")["requestsPruned"], 0);
+    assert_eq!(
+        scheduled(&mut sim, "daily-maintenance")["requestsPruned"],
+        0
+    );
     // 765 days after the decisions: the denied request goes with every index key; the approved
     // one stays, its grant ended only 400 days ago.
     sim.state_mut().clock_ms += 400 * DAY;
-    let out = run(&mut sim, "daily-maintenance");
+    let out = scheduled(&mut sim, "daily-maintenance");
     assert_eq!(out["requestsPruned"], 1, "{out}");
     assert!(
         keys_of(&sim, "10105").is_empty(),
@@ -602,7 +577,7 @@ fn requests_closed_longer_than_the_retention_are_deleted_with_their_grants_and_a
     assert!(kvs_value(&sim, "request:10101").is_some());
     // And 730 days after the grant ended, it goes too, with the grant and its index keys.
     sim.state_mut().clock_ms += 340 * DAY;
-    let out = run(&mut sim, "daily-maintenance");
+    let out = scheduled(&mut sim, "daily-maintenance");
     assert_eq!(out["requestsPruned"], 1, "{out}");
     assert!(
         keys_of(&sim, "10101").is_empty(),
@@ -620,7 +595,10 @@ fn requests_closed_longer_than_the_retention_are_deleted_with_their_grants_and_a
     assert!(verify(&mut sim).ok);
     // Nothing left to do the next day.
     sim.state_mut().clock_ms += DAY;
-    assert_eq!(run(&mut sim, "daily-maintenance")["requestsPruned"], 0);
+    assert_eq!(
+        scheduled(&mut sim, "daily-maintenance")["requestsPruned"],
+        0
+    );
 }
 
 #[test]

@@ -13,14 +13,6 @@ use serde_json::{json, Value};
 const HOUR: u64 = 3_600_000;
 const DAY: u64 = 24 * HOUR;
 
-fn run(sim: &mut Sim, key: &str) -> Value {
-    let rec = sim.run_scheduled(key).unwrap();
-    match &rec.outcome {
-        RawOutcome::Ok(v) => v.clone(),
-        other => panic!("{key}: {other:?}"),
-    }
-}
-
 fn logs(sim: &Sim) -> String {
     sim.state()
         .logs
@@ -73,16 +65,19 @@ fn a_request_pending_past_its_sla_is_escalated_once_with_a_comment_and_audit() {
     sim.settle();
     // 47 hours: nothing is due yet.
     sim.state_mut().clock_ms += 47 * HOUR;
-    assert_eq!(run(&mut sim, "escalation-sweep")["requestsEscalated"], 0);
+    assert_eq!(
+        scheduled(&mut sim, "escalation-sweep")["requestsEscalated"],
+        0
+    );
     sim.state_mut().clock_ms += 2 * HOUR;
     assert_eq!(
-        run(&mut sim, "escalation-sweep")["requestsEscalated"],
+        scheduled(&mut sim, "escalation-sweep")["requestsEscalated"],
         1,
         "only AIR-2 is still pending"
     );
     sim.settle();
     assert_eq!(
-        run(&mut sim, "escalation-sweep")["requestsEscalated"],
+        scheduled(&mut sim, "escalation-sweep")["requestsEscalated"],
         0,
         "a duplicate run does nothing"
     );
@@ -148,7 +143,7 @@ fn recertification_creates_one_review_issue_per_grant_entering_the_window() {
         .value = cfg.to_string();
     sim.state_mut().clock_ms += (20 - review_days + 1) * DAY;
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["recertificationIssues"],
+        scheduled(&mut sim, "daily-maintenance")["recertificationIssues"],
         0
     );
     assert!(logs(&sim).contains("no review-before-expiry issue type is set"));
@@ -160,7 +155,7 @@ fn recertification_creates_one_review_issue_per_grant_entering_the_window() {
         .unwrap()
         .value = cfg.to_string();
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["recertificationIssues"],
+        scheduled(&mut sim, "daily-maintenance")["recertificationIssues"],
         0
     );
     assert!(
@@ -177,15 +172,15 @@ fn recertification_creates_one_review_issue_per_grant_entering_the_window() {
         .unwrap()
         .value = cfg.to_string();
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["recertificationIssues"],
+        scheduled(&mut sim, "daily-maintenance")["recertificationIssues"],
         1
     );
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["recertificationIssues"],
+        scheduled(&mut sim, "daily-maintenance")["recertificationIssues"],
         0
     );
     sim.state_mut().clock_ms += DAY;
-    run(&mut sim, "daily-maintenance");
+    scheduled(&mut sim, "daily-maintenance");
     assert_eq!(issues(&sim), 1);
     let issue = sim
         .state()
@@ -219,7 +214,7 @@ fn expiry_notices_go_out_seven_days_and_one_day_before_the_end_once_each() {
     }
     assert_eq!(count(&sim, "access ends in 7 days"), 1);
     assert_eq!(count(&sim, "access ends in 1 day"), 1);
-    run(&mut sim, "job-runner");
+    scheduled(&mut sim, "job-runner");
     sim.settle();
     assert_eq!(
         count(&sim, "access ends in 1 day"),
@@ -239,7 +234,7 @@ fn retention_prunes_old_audit_entries_and_identities_and_the_chain_still_verifie
     deliver(&mut sim, &["002"]);
     let newer = count_prefix(&sim, "audit-event:") - total;
     // The analytics runner has not folded the old entries yet: it runs first in the same sweep.
-    let out = run(&mut sim, "daily-maintenance");
+    let out = scheduled(&mut sim, "daily-maintenance");
     assert_eq!(out["auditEntriesPruned"].as_u64().unwrap() as usize, total);
     assert_eq!(
         out["auditEntriesFolded"].as_u64().unwrap() as usize,
@@ -275,7 +270,7 @@ fn retention_prunes_old_audit_entries_and_identities_and_the_chain_still_verifie
         assert!(k["audit-day:".len()..] >= *first_left, "{k}");
     }
     assert_eq!(
-        run(&mut sim, "daily-maintenance")["auditEntriesPruned"],
+        scheduled(&mut sim, "daily-maintenance")["auditEntriesPruned"],
         0,
         "duplicate run"
     );
@@ -298,7 +293,7 @@ fn retention_prunes_old_audit_entries_and_identities_and_the_chain_still_verifie
         .env
         .insert("AICLEARANCE_AUDIT_RETENTION_DAYS".into(), "30".into());
     sim.state_mut().clock_ms += 31 * DAY;
-    run(&mut sim, "daily-maintenance");
+    scheduled(&mut sim, "daily-maintenance");
     assert_eq!(
         count_prefix(&sim, "audit-event:"),
         1,
@@ -326,7 +321,10 @@ fn retention_prunes_old_audit_entries_and_identities_and_the_chain_still_verifie
         "external-identity:g-1".into(),
         "{\"email\":\"x@y.example\"}".into(),
     );
-    assert_eq!(run(&mut sim, "daily-maintenance")["identitiesPruned"], 1);
+    assert_eq!(
+        scheduled(&mut sim, "daily-maintenance")["identitiesPruned"],
+        1
+    );
     assert!(kvs_value(&sim, "external-identity:g-1").is_none());
     assert!(!sim.state().secrets.contains_key("external-identity:g-1"));
 }
@@ -430,16 +428,16 @@ fn finished_jobs_are_pruned_after_thirty_days() {
     );
     assert!(kvs_value(&sim, &format!("provisioning-job:{job_id}")).is_some());
     sim.state_mut().clock_ms += 29 * DAY;
-    assert_eq!(run(&mut sim, "job-runner")["jobsPruned"], 0);
+    assert_eq!(scheduled(&mut sim, "job-runner")["jobsPruned"], 0);
     sim.state_mut().clock_ms += 2 * DAY;
-    assert_eq!(run(&mut sim, "job-runner")["jobsPruned"], 1);
+    assert_eq!(scheduled(&mut sim, "job-runner")["jobsPruned"], 1);
     assert!(kvs_value(&sim, &format!("provisioning-job:{job_id}")).is_none());
     assert_eq!(
         count_prefix(&sim, "provisioning-job-by-status:succeeded:"),
         0
     );
     assert_eq!(
-        run(&mut sim, "job-runner")["jobsPruned"],
+        scheduled(&mut sim, "job-runner")["jobsPruned"],
         0,
         "duplicate run"
     );

@@ -796,6 +796,38 @@ pub fn setup_steps(steps: &[Step]) -> Vec<Step> {
         .collect()
 }
 
+/// The setup steps that configure intake and the catalog only: no approval definitions,
+/// governance, webhooks or auto-approval policies, so requests are decided directly (the sites
+/// the engine tests, the scale test and the scale bench build).
+pub fn intake_and_catalog_steps(steps: &[Step]) -> Vec<Step> {
+    setup_steps(steps)
+        .into_iter()
+        .filter(|s| match s {
+            Step::Invoke { function, .. } => {
+                function.starts_with("admin.intake") || function.starts_with("admin.catalog")
+            }
+            _ => true,
+        })
+        .collect()
+}
+
+/// The issue-created event Jira sends for `i` (the fields intake reads).
+pub fn created_event(i: &crate::site::Issue) -> Value {
+    serde_json::json!({
+        "eventType": "avi:jira:created:issue",
+        "issue": {"id": i.id, "key": i.key, "fields": {
+            "summary": i.summary,
+            "issuetype": {"id": i.issue_type_id},
+            "project": {"key": i.project},
+            "creator": {"accountId": i.reporter},
+            "reporter": {"accountId": i.reporter},
+            "created": i.created,
+            "status": {"id": i.status}
+        }},
+        "atlassianId": i.reporter
+    })
+}
+
 /// Paths where two JSON values differ, as readable lines (empty = equal).
 pub fn diff(expected: &Value, actual: &Value) -> Vec<String> {
     let mut out = Vec::new();

@@ -44,15 +44,7 @@ pub fn wasm() -> Sim {
 pub fn basic() -> Sim {
     let mut sim = Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Wasm, 7)
         .expect("default site loads");
-    let steps: Vec<scenario::Step> = scenario::setup_steps(&scenario::load(&site_dir()).unwrap())
-        .into_iter()
-        .filter(|s| match s {
-            scenario::Step::Invoke { function, .. } => {
-                function.starts_with("admin.intake") || function.starts_with("admin.catalog")
-            }
-            _ => true,
-        })
-        .collect();
+    let steps = scenario::intake_and_catalog_steps(&scenario::load(&site_dir()).unwrap());
     let mut t = String::new();
     for r in scenario::run(&mut sim, &steps, &mut t).unwrap() {
         assert!(
@@ -137,6 +129,15 @@ pub fn verify(sim: &mut Sim) -> aiclearance::audit::VerifyReport {
 }
 
 /// A resolver call as `who` that must succeed; its result.
+/// Runs the scheduled trigger `key` now and returns what it reported (it must not fail).
+pub fn scheduled(sim: &mut Sim, key: &str) -> Value {
+    let rec = sim.run_scheduled(key).unwrap();
+    match &rec.outcome {
+        RawOutcome::Ok(v) => v.clone(),
+        other => panic!("{key}: {other:?}"),
+    }
+}
+
 pub fn ok(sim: &mut Sim, f: &str, p: Value, who: &str) -> Value {
     let rec = sim.resolve(f, &p, Some(who));
     match &rec.outcome {

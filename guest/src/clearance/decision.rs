@@ -43,8 +43,9 @@ pub enum Basis {
         policy: PolicyFacts,
         evidence: Value,
     },
-    /// The request's decision deadline (pinned at intake) passed with nobody deciding it.
-    Deadline { days: u32 },
+    /// The request's decision deadline (pinned at intake: the index's time) passed with nobody
+    /// deciding it.
+    Deadline { due_ms: u64 },
 }
 
 /// A decision to apply.
@@ -237,7 +238,9 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
                 issue_id: &request.issue_id,
             },
             Basis::Policy { policy, .. } => Act::AutoApprove { policy },
-            Basis::Deadline { days } => Act::DeadlinePassed { days: *days },
+            Basis::Deadline { due_ms } => Act::DeadlinePassed {
+                days: deadline_days(*due_ms, &request),
+            },
         };
         let mut permit = kernel::judge(&act, &rf)?;
         if permit.outcome == Outcome::Approve && world.is_none() {
@@ -286,6 +289,12 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
         "REQUEST_BUSY",
         "the request changed while deciding; try again",
     ))
+}
+
+/// The days a decision deadline stood for: from when intake stored the request to the deadline.
+fn deadline_days(due_ms: u64, request: &Request) -> u32 {
+    let ingested = crate::time::parse(&request.ingested_at).unwrap_or(due_ms);
+    (due_ms.saturating_sub(ingested) / 86_400_000) as u32
 }
 
 /// A path outcome applied before (a redelivery): report what it did.
@@ -339,7 +348,7 @@ fn actor_and_source(
 fn evidence(basis: &Basis, path: Option<&Approval>) -> Value {
     match (basis, path) {
         (Basis::Policy { evidence, .. }, _) => evidence.clone(),
-        (Basis::Deadline { days }, _) => json!({"deadlineDays": days}),
+        (Basis::Deadline { due_ms }, _) => json!({"deadlineAt": crate::time::rfc3339(*due_ms)}),
         (Basis::Path { .. }, Some(a)) => {
             // Every administrator override on the path goes into the decision's audit entry,
             // with its reason: an override is an audited act (D-61).

@@ -871,15 +871,7 @@ pub fn manual_page(
 ) -> AppResult<(Vec<Job>, Option<String>)> {
     let page = store
         .page::<String>(&keys::job_by_status_prefix("manualPending"), cursor, limit)
-        .map_err(|e| match e {
-            crate::storage::StorageError::Host(crate::host::HostError::Invalid(_)) => {
-                AppError::invalid(
-                    "CURSOR_EXPIRED",
-                    "this page of the list is no longer current; reload the tab",
-                )
-            }
-            other => other.into(),
-        })?;
+        .map_err(crate::storage::cursor_error)?;
     let want: Vec<String> = page.items.iter().map(|(_, id)| keys::job(id)).collect();
     let jobs = store
         .get_many::<Job>(&want)?

@@ -439,19 +439,6 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     )
 }
 
-/// A cursor from an earlier page that Forge no longer accepts (they live minutes, D-135).
-fn page_error(e: crate::storage::StorageError) -> AppError {
-    match e {
-        crate::storage::StorageError::Host(crate::host::HostError::Invalid(_)) => {
-            AppError::invalid(
-                "CURSOR_EXPIRED",
-                "this page of the list is no longer current; reload the tab",
-            )
-        }
-        other => other.into(),
-    }
-}
-
 /// One page of pending requests and the rows the caller may decide on it. A page whose rows are
 /// mostly not the caller's is followed by one more, so a path approver does not meet an empty
 /// first page while their rows wait behind a cursor; never more than two pages a call.
@@ -466,7 +453,7 @@ fn pending_page(
     for _ in 0..2 {
         let page = store
             .page::<String>(&prefix, cursor.as_deref(), PAGE)
-            .map_err(page_error)?;
+            .map_err(crate::storage::cursor_error)?;
         let want: Vec<String> = page.items.iter().map(|(_, id)| keys::request(id)).collect();
         let requests: Vec<Request> = store
             .get_many::<Request>(&want)?

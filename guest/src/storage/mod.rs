@@ -91,6 +91,18 @@ impl From<StorageError> for AppError {
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// A page read with a cursor from an earlier answer: Forge refuses a cursor that is stale (they
+/// must not be kept), which a person reads as `CURSOR_EXPIRED` (reload), not as a bug.
+pub fn cursor_error(e: StorageError) -> AppError {
+    match e {
+        StorageError::Host(HostError::Invalid(_)) => AppError::invalid(
+            "CURSOR_EXPIRED",
+            "this page of the list is no longer current; reload it",
+        ),
+        other => other.into(),
+    }
+}
+
 /// Due entries, and when the next one falls due (`Store::due_next`).
 pub type DueNext<T> = (Vec<(String, T)>, Option<u64>);
 

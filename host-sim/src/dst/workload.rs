@@ -107,19 +107,7 @@ pub fn prepare_site(kind: Kind, mut site: Site, seed: u64) -> Site {
 
 fn created_event(sim: &Sim, key: &str) -> Option<Value> {
     let i = sim.state().site.issues.iter().find(|i| i.key == key)?;
-    Some(json!({
-        "eventType": "avi:jira:created:issue",
-        "issue": {"id": i.id, "key": i.key, "fields": {
-            "summary": i.summary,
-            "issuetype": {"id": i.issue_type_id},
-            "project": {"key": i.project},
-            "creator": {"accountId": i.reporter},
-            "reporter": {"accountId": i.reporter},
-            "created": i.created,
-            "status": {"id": i.status}
-        }},
-        "atlassianId": i.reporter
-    }))
+    Some(scenario::created_event(i))
 }
 
 /// People the default scenario has deciding and administering.
