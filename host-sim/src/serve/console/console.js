@@ -4,6 +4,7 @@
 // the product chrome a module sits in (the portal's create form, the issue view), and drives the
 // simulated clock. The view is in the URL hash so a link (or a test) can open it directly:
 //   #view=global|portal|issue|admin  &as=<accountId>  &issue=AIR-1  &portal=1&type=12  &clock=paused
+//   &theme=dark (Jira's dark theme: frames that called view.theme.enable() follow it live)
 'use strict';
 
 const api = async (path, body) => {
@@ -46,6 +47,32 @@ function setHash(changes) {
 
 const moduleOfType = (type) => session.modules.find((m) => m.type === type);
 
+/** Jira's colour mode (the person's theme setting): 'light' or 'dark'. */
+function colorMode() {
+  return hashParams().get('theme') === 'dark' ? 'dark' : 'light';
+}
+
+/** Switches the theme as Jira does: the product page and every themed frame change in place. */
+function setColorMode(mode) {
+  const p = hashParams();
+  if (mode === 'dark') p.set('theme', 'dark');
+  else p.delete('theme');
+  // No hashchange: a theme switch re-themes the frames, it does not reload them.
+  history.replaceState(null, '', `#${p.toString()}`);
+  applyConsoleTheme();
+  for (const f of frames.values()) {
+    f.context.theme = { colorMode: mode };
+    post(f, { kind: 'theme', colorMode: mode });
+  }
+}
+
+function applyConsoleTheme() {
+  const mode = colorMode();
+  document.documentElement.setAttribute('data-color-mode', mode);
+  const sw = document.getElementById('theme-switch');
+  if (sw) sw.checked = mode === 'dark';
+}
+
 function viewer() {
   return hashParams().get('as') || session.people.find((p) => p.accountType === 'atlassian')?.accountId;
 }
@@ -62,7 +89,7 @@ function baseContext(moduleKey, extension) {
     localId: `local-${moduleKey}`,
     locale: 'en-US',
     timezone: 'UTC',
-    theme: { colorMode: 'light' },
+    theme: { colorMode: colorMode() },
     license: { isActive: true },
     environmentType: 'DEVELOPMENT',
     environmentId: 'host-sim'
@@ -137,7 +164,11 @@ const commands = {
     frame.iframe.contentWindow?.location.reload();
     return true;
   },
-  async enableTheming() { return true; },
+  // view.theme.enable(): bridge.js applies the mode to the frame and follows later switches.
+  async enableTheming(frame) {
+    frame.themed = true;
+    return { colorMode: colorMode() };
+  },
   async emitReadyEvent() { return true; },
   async changeWindowTitle() { return true; },
   async onClose() { return true; }
@@ -155,6 +186,10 @@ window.addEventListener('message', async (e) => {
     if (d.type === 'ap:prompt-rerun-completed') {
       for (const [id, f] of frames) if (id !== frameId) f.iframe.contentWindow?.postMessage(d, location.origin);
     }
+    return;
+  }
+  if (d.kind === 'escape') {
+    if (frame.modal && frame.closeOnEscape) closeModal(frame, undefined);
     return;
   }
   if (d.kind === 'resize') {
@@ -193,7 +228,14 @@ function openModal(opener, p) {
   if (p.closeOnOverlayClick !== false) {
     overlay.addEventListener('click', (ev) => { if (ev.target === overlay) closeModal(frames.get(frameId), undefined); });
   }
-  frames.get(frameId).overlay = overlay;
+  const f = frames.get(frameId);
+  f.overlay = overlay;
+  f.closeOnEscape = p.closeOnEscape !== false;
+  // Like Jira's modal: the page behind is out of reach (Tab stays in the dialog), focus moves
+  // into the dialog's frame, and it goes back to where it was when the dialog closes.
+  f.returnFocus = document.activeElement;
+  for (const behind of document.querySelectorAll('body > header, body > .clockbar, body > main, body > aside')) behind.inert = true;
+  iframe.addEventListener('load', () => iframe.focus(), { once: true });
   root.append(overlay);
 }
 
@@ -201,6 +243,10 @@ function closeModal(frame, payload) {
   if (!frame) return;
   frame.overlay?.remove();
   for (const [id, f] of frames) if (f === frame) frames.delete(id);
+  if (![...frames.values()].some((f) => f.modal)) {
+    for (const behind of document.querySelectorAll('body > [inert]')) behind.inert = false;
+  }
+  if (frame.returnFocus?.isConnected) frame.returnFocus.focus();
   if (frame.opener) post(frame.opener, { kind: 'modalClosed', modalId: frame.modal, payload });
 }
 
@@ -223,6 +269,7 @@ function render() {
   document.getElementById('view-as').value = viewer();
   for (const [id, f] of frames) if (!f.modal) frames.delete(id);
   document.getElementById('modal-root').replaceChildren();
+  for (const behind of document.querySelectorAll('body > [inert]')) behind.inert = false;
   const main = document.getElementById('main');
   const module = moduleOfType(view.type);
   if (!module) {
@@ -371,6 +418,8 @@ async function start() {
     who.append(el('option', { value: person.accountId, text: `${person.displayName}${roles.length ? ` — ${roles.join(', ')}` : ''}` }));
   }
   who.addEventListener('change', () => setHash({ as: who.value }));
+  applyConsoleTheme();
+  document.getElementById('theme-switch').addEventListener('change', (e) => setColorMode(e.target.checked ? 'dark' : 'light'));
   document.getElementById('clock-toggle').addEventListener('click', async (e) => {
     drawClock(await api('clock', { running: e.target.dataset.running !== 'true' }));
   });

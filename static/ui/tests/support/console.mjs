@@ -52,3 +52,50 @@ export async function open(context, hash, as) {
 /** A module's frame in the console's main area. */
 export const frame = (page, moduleKey) => page.frameLocator(`main iframe[data-module="${moduleKey}"]`);
 export const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+/** A module's frame as a playwright Frame (for evaluate), by module key; `modal` picks the dialog's. */
+export async function frameOf(page, moduleKey, { modal = false } = {}) {
+  const sel = modal ? '[data-testid="console-modal"] iframe' : `main iframe[data-module="${moduleKey}"]`;
+  const handle = await page.locator(sel).first().elementHandle();
+  return handle.contentFrame();
+}
+
+/** Jira's theme in the console: the header's switch, as a person flips it. Waits until the
+ *  given frames (playwright Frames) show the mode on their <html>. */
+export async function setTheme(page, mode, frames = []) {
+  const sw = page.getByTestId('theme-switch');
+  if ((await sw.isChecked()) !== (mode === 'dark')) await sw.click();
+  for (const f of frames) {
+    await f.waitForFunction((m) => document.documentElement.getAttribute('data-color-mode') === m, mode);
+  }
+}
+
+const AXE_SOURCE = fs.readFileSync(path.resolve('node_modules/axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core (WCAG 2.x A and AA rules) in one frame. Returns the critical and serious violations,
+ * each as `rule (impact): target …`, so an assertion prints what failed. The script goes in
+ * through the DevTools protocol (evaluate), not a <script> tag: the frame's CSP stays as Forge's.
+ */
+export async function axeViolations(frame, { exclude = [] } = {}) {
+  await frame.evaluate(`${AXE_SOURCE};0`);
+  const violations = await frame.evaluate(async (ex) => {
+    const r = await globalThis.axe.run({ exclude: ex.map((s) => [s]) }, {
+      resultTypes: ['violations'],
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }
+    });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')}${n.any[0]?.message ? ` — ${n.any[0].message}` : ''}`)
+    }));
+  }, exclude);
+  return violations
+    .filter((v) => v.impact === 'critical' || v.impact === 'serious')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 5).join(' | ')}${v.nodes.length > 5 ? ` … ${v.nodes.length} nodes` : ''}`);
+}
+
+/** Asserts 0 critical and 0 serious axe violations in a frame; `where` names the screen. */
+export async function assertAccessible(frame, where, opts) {
+  const bad = await axeViolations(frame, opts);
+  if (bad.length) throw new Error(`axe: ${bad.length} critical/serious violation(s) on ${where}:\n  ${bad.join('\n  ')}`);
+}

@@ -1,0 +1,153 @@
+// console-site: scenario
+// Jira's dark theme and accessibility on the default site (issue 33): the app calls
+// view.theme.enable(), the console's "Dark theme" switch re-themes every frame in place (as Jira
+// does, through html[data-color-mode] and the design tokens), and every screen visited here has
+// no critical or serious axe-core violation in light or in dark. Dark screenshots land in
+// target/ui-screenshots/ with a -dark suffix.
+//
+// Run alone: host-sim serve --paused --fresh --addr 127.0.0.1:8802;
+// CONSOLE_URL=http://127.0.0.1:8802 node --test tests/theme-a11y.test.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ADMIN, JONAS, PRIYA, assertAccessible, frame, frameOf, launch, open as openIn, setTheme, shot } from './support/console.mjs';
+
+const PAGE = 'ai-clearance';
+const PANEL = 'ai-clearance-panel';
+const ISSUE_PANEL = 'ai-clearance-issue-panel';
+const ADMIN_PAGE = 'ai-clearance-admin';
+
+let browser;
+let context;
+
+before(async () => {
+  ({ browser, context } = await launch());
+});
+after(async () => {
+  await browser?.close();
+});
+
+const open = (hash, as) => openIn(context, hash, as);
+
+/** Relative luminance of a computed CSS colour (rgb/rgba), 0 (black) … 1 (white). */
+function luminance(css) {
+  const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+    const c = v / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The page's background and text colour as the frame paints them. */
+const colours = (f) => f.evaluate(() => {
+  const s = getComputedStyle(document.documentElement);
+  return { background: s.backgroundColor, text: s.color };
+});
+
+/** Axe in light and in dark on the frame as it is now; a -dark screenshot of the dark one. */
+async function bothThemes(page, f, name, opts) {
+  await setTheme(page, 'light', [f]);
+  await assertAccessible(f, `${name} (light)`, opts);
+  await setTheme(page, 'dark', [f]);
+  await assertAccessible(f, `${name} (dark)`, opts);
+  await shot(page, `${name}-dark`);
+  await setTheme(page, 'light', [f]);
+}
+
+test('the app enables theming; the console switch re-themes the frame in place, as Jira does', async () => {
+  const page = await open('view=global', PRIYA);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-my-access').waitFor();
+  const f = await frameOf(page, PAGE);
+  // view.theme.enable() ran: the host put the mode and the theme map on <html>.
+  await f.waitForFunction(() => document.documentElement.getAttribute('data-color-mode') === 'light');
+  assert.match(await f.evaluate(() => document.documentElement.getAttribute('data-theme')), /(^| )dark:dark( |$)/);
+  const light = await colours(f);
+  assert.ok(luminance(light.background) > 0.9, `light background ${light.background}`);
+  await f.evaluate(() => { window.__stillHere = true; });
+
+  await setTheme(page, 'dark', [f]);
+  const dark = await colours(f);
+  assert.ok(luminance(dark.background) < 0.05, `dark background ${dark.background}`);
+  assert.ok(luminance(dark.text) > 0.4, `dark text ${dark.text}`);
+  assert.equal(await f.evaluate(() => window.__stillHere), true, 'a theme switch must not reload the frame');
+  assert.equal(await page.evaluate(() => document.documentElement.getAttribute('data-color-mode')), 'dark', 'the console page is dark too');
+  assert.match(page.url(), /theme=dark/, 'the theme is in the link');
+
+  // Every design token the bundle reads has a value in dark: none falls back to a light colour.
+  const dist = path.resolve('dist/assets');
+  const used = new Set();
+  for (const file of fs.readdirSync(dist).filter((n) => /\.(js|css)$/.test(n))) {
+    for (const m of fs.readFileSync(path.join(dist, file), 'utf8').matchAll(/--ds-[a-z0-9-]+/g)) used.add(m[0]);
+  }
+  const colourTokens = [...used].filter((t) => !/^--ds-(font|space|border-radius|border-width)/.test(t));
+  assert.ok(colourTokens.length > 30, `found ${colourTokens.length} tokens`);
+  const undefinedInDark = await f.evaluate((ts) => ts.filter((t) => !getComputedStyle(document.documentElement).getPropertyValue(t).trim()), colourTokens);
+  assert.deepEqual(undefinedInDark, [], 'tokens the app uses that the host leaves undefined in dark');
+
+  // A link opens in dark, and a newly opened frame starts dark.
+  const again = await open('view=global&theme=dark', PRIYA);
+  await frame(again, PAGE).getByTestId('tab-my-access').waitFor();
+  const g = await frameOf(again, PAGE);
+  await g.waitForFunction(() => document.documentElement.getAttribute('data-color-mode') === 'dark');
+  assert.deepEqual(page.errors.concat(again.errors), []);
+  await page.close();
+  await again.close();
+});
+
+test('global page tabs: no critical or serious axe violation, light and dark', async () => {
+  for (const [as, who] of [[PRIYA, 'approver'], [JONAS, 'requester']]) {
+    const page = await open('view=global', as);
+    const ui = frame(page, PAGE);
+    await ui.getByTestId('tab-my-access').waitFor();
+    const f = await frameOf(page, PAGE);
+    const tabs = [['tab-my-access', 'my-access'], ['tab-approved-tools', 'approved-tools'], ['tab-history', 'history']];
+    if (who === 'approver') tabs.push(['tab-approvals', 'approvals']);
+    for (const [tab, name] of tabs) {
+      await ui.getByTestId(tab).click();
+      await ui.locator('[role="tabpanel"]').waitFor();
+      await ui.getByTestId('loading-skeleton').waitFor({ state: 'detached' });
+      await bothThemes(page, f, `global-${who}-${name}`);
+    }
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  }
+});
+
+test('portal panel and issue panel: no critical or serious axe violation, light and dark', async () => {
+  const portal = await open('view=portal&portal=1&type=12', JONAS);
+  const panel = frame(portal, PANEL);
+  await panel.getByTestId('tool-select').waitFor();
+  await panel.getByTestId('tool-select').selectOption({ index: 1 });
+  await panel.getByTestId('tool-guidance').waitFor();
+  await bothThemes(portal, await frameOf(portal, PANEL), 'portal-panel');
+  assert.deepEqual(portal.errors, []);
+  await portal.close();
+
+  const issue = await open('view=issue&issue=AIR-1', PRIYA);
+  const ip = frame(issue, ISSUE_PANEL);
+  await ip.getByTestId('approval-timeline').first().waitFor();
+  await bothThemes(issue, await frameOf(issue, ISSUE_PANEL), 'issue-panel');
+  assert.deepEqual(issue.errors, []);
+  await issue.close();
+});
+
+test('every admin section: no critical or serious axe violation, light and dark', async () => {
+  const page = await open('view=admin', ADMIN);
+  const ui = frame(page, ADMIN_PAGE);
+  await ui.getByTestId('admin-nav-overview').waitFor();
+  const f = await frameOf(page, ADMIN_PAGE);
+  const ids = await ui.locator('[data-testid^="admin-nav-"]').evaluateAll((els) => els.map((e) => e.dataset.testid.slice('admin-nav-'.length)));
+  assert.ok(ids.length >= 10, ids.join());
+  for (const id of ids) {
+    await ui.getByTestId(`admin-nav-${id}`).click();
+    await ui.getByTestId(`admin-section-${id}`).waitFor();
+    await ui.getByTestId('loading-skeleton').waitFor({ state: 'detached' });
+    await page.waitForTimeout(200);
+    await bothThemes(page, f, `admin-${id}`);
+  }
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
