@@ -4,18 +4,21 @@
 //! Checksums alone are not enough — a random 16-digit order id passes Luhn one time in ten — so
 //! each kind needs its shape as well:
 //! - IBAN: country code, the registry's length for that country, and mod-97; spaces or dashes;
-//! - card: an issuer prefix with a length that issuer uses, Luhn, and either card grouping
-//!   (`4111 1111 1111 1111`, `3782 822463 10005`) or, for an unformatted run, a payment word
-//!   nearby ("card", "Visa", "Kreditkarte", …) or another card just before;
+//! - card: an issuer prefix (IIN) with a length that issuer uses, and Luhn; written in one block
+//!   or in card grouping (`4111 1111 1111 1111`, `3782 822463 10005`), with or without a payment
+//!   word nearby (issuer + length + Luhn leaves about one random id in a hundred, and those
+//!   look like cards to any reader too);
 //! - SSN: `ddd-dd-dddd` (also with spaces or dots), numbers the SSA issues;
-//! - phone: `+` and 8–15 digits, `(area)`, a trunk `0` national number (`030 12345678`), or the
-//!   North-American three-group shape — never a date, a version, an IP address or grouped
-//!   thousands.
+//! - phone: `+` and 8–15 digits, `(area)`, a trunk `0` national number (`030 12345678`), the
+//!   North-American three-group shape, or ten NANP digits in one block (`2125551234`: area and
+//!   exchange start with 2–9, not right after an id word like "order") — never a date, a
+//!   version, an IP address or grouped thousands.
 //!
 //! Numbers are read as runs of digit groups joined by single separators, and a run can hold
 //! several items ("card, then a phone"): cards are claimed first across the whole run, then SSNs
 //! and phones in what is left. A run glued to a word (`ORD-2024-000123`, a UUID, `v1.2.3`) is an
-//! identifier and is left alone.
+//! identifier and is left alone; when only its end is glued (`212-555-1234 2026-12-07T10:00`),
+//! the part before its last space is still read.
 
 pub const PHONE_TOKEN: &str = "<phone>";
 pub const CARD_TOKEN: &str = "<cc>";
@@ -179,7 +182,8 @@ pub fn iban_valid(s: &str) -> bool {
     rem == 1
 }
 
-/// Whether `digits` starts with a prefix some card issuer uses at this length.
+/// Whether `digits` starts with a prefix some card issuer uses at this length (issuer ranges and
+/// lengths as the networks publish them).
 pub fn issuer_accepts(digits: &str) -> bool {
     let n = digits.len();
     let p = |k: usize| {
@@ -188,64 +192,76 @@ pub fn issuer_accepts(digits: &str) -> bool {
             .and_then(|x| x.parse::<u32>().ok())
             .unwrap_or(0)
     };
+    let long = (16..=19).contains(&n);
     let visa = digits.starts_with('4') && matches!(n, 13 | 16 | 19);
     let mastercard = ((51..=55).contains(&p(2)) || (2221..=2720).contains(&p(4))) && n == 16;
-    let mir = (2200..=2204).contains(&p(4)) && n == 16;
+    let mir = (2200..=2204).contains(&p(4)) && long;
     let amex = matches!(p(2), 34 | 37) && n == 15;
-    let long = (16..=19).contains(&n);
     let discover = (p(4) == 6011 || (644..=649).contains(&p(3)) || p(2) == 65) && long;
     let jcb = (3528..=3589).contains(&p(4)) && long;
     let diners = ((300..=305).contains(&p(3)) || p(4) == 3095 || matches!(p(2), 36 | 38 | 39))
         && (14..=19).contains(&n);
     let unionpay = p(2) == 62 && long;
     let maestro = matches!(p(4), 5018 | 5020 | 5038 | 5893 | 6304 | 6759 | 6761..=6763)
-        && (13..=19).contains(&n);
-    visa || mastercard || mir || amex || discover || jcb || diners || unionpay || maestro
+        && (12..=19).contains(&n);
+    // UATP (airline cards): the only issuer whose numbers start with 1, always 15 digits.
+    let uatp = digits.starts_with('1') && n == 15;
+    visa || mastercard || mir || amex || discover || jcb || diners || unionpay || maestro || uatp
 }
 
-/// Words that make an unformatted digit run a card number when they precede it.
-const CARD_WORDS: &[&str] = &[
-    "card",
-    "credit",
-    "debit",
-    "visa",
-    "mastercard",
-    "master card",
-    "amex",
-    "american express",
-    "discover",
-    "jcb",
-    "diners",
-    "maestro",
-    "unionpay",
-    "cc",
-    "pan",
-    "karte",
-    "kreditkarte",
-    "carte",
-    "tarjeta",
-    "carta",
-    "payment",
-    "paid with",
-    "charged",
+/// Words after which a bare ten-digit number is an identifier, not a phone ("Order
+/// 4829301745", "invoice no. 2125550100", "PO: 4500012345").
+const ID_WORDS: &[&str] = &[
+    "order",
+    "invoice",
+    "po",
+    "ref",
+    "reference",
+    "id",
+    "ticket",
+    "build",
+    "batch",
+    "serial",
+    "sku",
+    "tracking",
+    "case",
+    "job",
+    "txn",
+    "transaction",
+    "shipment",
+    "receipt",
+    "booking",
+    "confirmation",
 ];
-/// How far back (in bytes) a payment word or an earlier card counts as context.
-const CONTEXT_BYTES: usize = 48;
 
-fn has_card_word(window: &str) -> bool {
-    let w = window.to_lowercase();
-    CARD_WORDS.iter().any(|k| {
-        w.match_indices(k).any(|(i, _)| {
-            // At a word start ("cards" counts, "account" does not contain "cc" as a word).
-            let before_ok = w[..i]
-                .chars()
-                .next_back()
-                .is_none_or(|c| !c.is_alphanumeric());
-            let after = w[i + k.len()..].chars().next();
-            let after_ok = k.len() > 3 || after.is_none_or(|c| !c.is_alphanumeric());
-            before_ok && after_ok
-        })
-    })
+/// Whether the word right before `start` (or `no.`/`nr`/`number` after such a word) names an
+/// identifier.
+fn id_word_before(t: &str, start: usize) -> bool {
+    let window = tail(&t[..start], 40);
+    let mut words = window
+        .rsplit(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase);
+    // Only punctuation and spaces may stand between the word and the number.
+    let gap_ok = window
+        .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+        .len()
+        + 4
+        >= window.len();
+    let is_id = |w: &str| ID_WORDS.contains(&w);
+    match words.next() {
+        Some(w) if gap_ok && is_id(&w) => true,
+        Some(w) if gap_ok && matches!(w.as_str(), "no" | "nr" | "number" | "num") => {
+            words.next().is_some_and(|w| is_id(&w))
+        }
+        _ => false,
+    }
+}
+
+/// A North American number in one block: area code and exchange both start with 2–9.
+fn nanp10(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() == 10 && (b'2'..=b'9').contains(&b[0]) && (b'2'..=b'9').contains(&b[3])
 }
 
 // ---- digit runs ----
@@ -381,7 +397,7 @@ fn attached(t: &str, start: usize, end: usize) -> bool {
 }
 
 /// Detects PII inside one run; returns `(byte start, byte end, token)` spans.
-fn scan_run(t: &str, r: &Run<'_>, prior: &dyn Fn() -> String) -> Vec<(usize, usize, &'static str)> {
+fn scan_run(t: &str, r: &Run<'_>) -> Vec<(usize, usize, &'static str)> {
     let g = &r.groups;
     // The run's digits in one buffer, so any stretch of groups is a slice.
     let all: String = g.iter().map(|x| &t[x.start..x.end]).collect();
@@ -397,13 +413,13 @@ fn scan_run(t: &str, r: &Run<'_>, prior: &dyn Fn() -> String) -> Vec<(usize, usi
 
     // Cards first, over the whole run (a card can follow a timestamp's last group).
     {
-        // Not at the start of a `+` run: that is a phone's country code.
-        let mut i = usize::from(r.plus);
-        while i < g.len() {
-            let mut found = None;
+        // Every `j` such that groups `i..=j` are a card: issuer, length, Luhn, and card
+        // grouping with one separator or a single block. Longest first.
+        let card_ends = |i: usize| -> Vec<usize> {
+            let mut ends = Vec::new();
             for j in (i..g.len()).rev() {
                 let d = digits(i, j);
-                if d.len() < 13 || d.len() > 19 {
+                if d.len() < 12 || d.len() > 19 {
                     continue;
                 }
                 let first_sep = g.get(i + 1).map_or(" ", |x| x.sep);
@@ -413,29 +429,47 @@ fn scan_run(t: &str, r: &Run<'_>, prior: &dyn Fn() -> String) -> Vec<(usize, usi
                     continue;
                 }
                 let lens: Vec<usize> = (i..=j).map(len).collect();
+                // Groups of four (the last one shorter), Amex / Diners 4-6-5 and 4-6-4, UATP
+                // 4-5-6; or the whole number in one block.
                 let grouped = lens.len() > 1
                     && ((lens[..lens.len() - 1].iter().all(|&l| l == 4)
                         && (1..=4).contains(&lens[lens.len() - 1]))
                         || lens == [4, 6, 5]
-                        || lens == [4, 6, 4]);
-                let unformatted = lens.len() == 1;
-                let context = || {
-                    let window = format!("{}{}", prior(), &t[r.start..g[i].start]);
-                    let window = tail(&window, CONTEXT_BYTES);
-                    window.contains(CARD_TOKEN) || has_card_word(window)
-                };
-                if grouped || (unformatted && context()) {
-                    // A short last group with more number after it is more likely the start
-                    // of that number (`… 0082 584.372.7598`): keep looking for a shorter card.
-                    let short_tail = lens.len() > 1 && lens[lens.len() - 1] < 4 && j + 1 < g.len();
-                    if short_tail && found.is_none() {
-                        found = Some(j);
-                        continue;
-                    }
-                    found = Some(j);
-                    break;
+                        || lens == [4, 6, 4]
+                        || lens == [4, 5, 6]);
+                if grouped || lens.len() == 1 {
+                    ends.push(j);
                 }
             }
+            ends
+        };
+        // Not at the start of a `+` run: that is a phone's country code.
+        let mut i = usize::from(r.plus);
+        while i < g.len() {
+            let ends = card_ends(i);
+            // When several lengths validate (`5020 8319 5276 3608 228766 8962`: a 12-digit
+            // Maestro and a Diners card, or one 16-digit Maestro), take the longest whose rest
+            // of the run reads as something (another card, a phone, an SSN, a date); failing
+            // that, the longest that does not end in a short group, since that group is more
+            // likely the start of the next number (`4111 … 1111 584.372.7598`).
+            let reads = |j: usize| {
+                let k = j + 1;
+                k == g.len()
+                    || !card_ends(k).is_empty()
+                    || phone_at(t, r, g, k, g.len(), true).is_some()
+                    || ssn_at(t, g, k, g.len()).is_some()
+                    || date_at(t, g, k, g.len()).is_some()
+            };
+            let short_tail = |j: usize| j > i && len(j) < 4;
+            let found = if ends.len() > 1 {
+                ends.iter()
+                    .copied()
+                    .find(|&j| reads(j))
+                    .or_else(|| ends.iter().copied().find(|&j| !short_tail(j)))
+                    .or(ends.first().copied())
+            } else {
+                ends.first().copied()
+            };
             match found {
                 Some(j) => {
                     for c in claimed.iter_mut().take(j + 1).skip(i) {
@@ -524,6 +558,11 @@ fn date_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
     if g[k + 1].sep != g[k + 2].sep || !matches!(g[k + 1].sep, "-" | "." | "/" | " ") {
         return None;
     }
+    // A date is three groups: more with the same separator is some other number (a French
+    // phone `01 27 26 68 43` starts like a date).
+    if g.get(k + 3).is_some_and(|x| x.sep == g[k + 1].sep) {
+        return None;
+    }
     let n = |s: &str| s.parse::<u32>().unwrap_or(0);
     let ymd = a.len() == 4
         && b.len() <= 2
@@ -537,6 +576,13 @@ fn date_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
         && (1..=31).contains(&n(b))
         && (n(a) <= 12 || n(b) <= 12);
     (ymd || dmy).then_some(k + 2)
+}
+
+/// A date with a four-digit year at group `k`: where a phone must stop (`2026-12-07` after a
+/// number). Two-digit-year dates are not used here: `6 23 66` of a French number would be one.
+fn year_date_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> bool {
+    let four = |i: usize| g.get(i).is_some_and(|x| x.end - x.start == 4);
+    (four(k) || four(k + 2)) && date_at(t, g, k, stop).is_some()
 }
 
 fn ssn_at(t: &str, g: &[Group<'_>], k: usize, stop: usize) -> Option<usize> {
@@ -583,8 +629,18 @@ fn phone_at(
     // International: `+` and 8–15 digits; a group of six or more digits ends the number (the
     // subscriber part is written last, in one block).
     if k == 0 && r.plus {
+        // `+1` is North America: exactly ten digits follow, whatever comes after them.
+        if group_str(t, g, k).starts_with('1') {
+            if let Some(j) = (k..stop).find(|&j| total(j) == 11) {
+                return Some(j);
+            }
+        }
         let mut end = k;
-        while end + 1 < stop && len(end) < 6 && total(end + 1) <= 15 {
+        while end + 1 < stop
+            && len(end) < 6
+            && total(end + 1) <= 15
+            && !year_date_at(t, g, end + 1, stop)
+        {
             end += 1;
         }
         return (8..=15).contains(&total(end)).then_some(end);
@@ -596,7 +652,11 @@ fn phone_at(
         (2..=5).contains(&len(k)) && k + 1 < stop && g[k + 1].sep.trim_start().starts_with(')');
     if area_code && ((k == 0 && r.paren_start) || (k > 0 && g[k].sep.ends_with('('))) {
         let mut end = k;
-        while end + 1 < stop && total(end + 1) <= 15 && len(end) < 6 {
+        while end + 1 < stop
+            && total(end + 1) <= 15
+            && len(end) < 6
+            && !year_date_at(t, g, end + 1, stop)
+        {
             end += 1;
         }
         return (7..=15).contains(&total(end)).then_some(end);
@@ -615,6 +675,7 @@ fn phone_at(
             && len(end + 1) >= 2
             && total(end + 1) <= 12
             && len(end) < 6
+            && !year_date_at(t, g, end + 1, stop)
         {
             end += 1;
         }
@@ -626,6 +687,16 @@ fn phone_at(
         {
             return Some(end);
         }
+    }
+    // North America in one block (`2125551234`): a number of its own (spaces around it), and not
+    // an id that a word like "order" announces.
+    if len(k) == 10
+        && nanp10(first)
+        && (k == 0 || g[k].sep == " ")
+        && g.get(k + 1).is_none_or(|x| x.sep == " ")
+        && !(k == 0 && id_word_before(t, r.start))
+    {
+        return Some(k);
     }
     // North America: `555-123-4567`, `555.123.4567`, `555 123 4567`, `1-800-555-0199`.
     for shape in [&[3usize, 3, 4][..], &[1, 3, 3, 4][..]] {
@@ -639,8 +710,11 @@ fn phone_at(
             && s.windows(2).all(|w| w[0] == w[1])
             && matches!(s[0], "-" | "." | " ")
             && (shape.len() == 3 || group_str(t, g, k) == "1")
-            // Not a longer chain with the same separator (a part number).
-            && g.get(j + 1).is_none_or(|x| x.sep != s[0])
+            // Not a longer chain of short groups with the same separator (a part number); a
+            // timestamp after the number is fine.
+            && g.get(j + 1).is_none_or(|x| {
+                x.sep != s[0] || x.end - x.start > 4 || year_date_at(t, g, j + 1, stop)
+            })
         {
             return Some(j);
         }
@@ -719,6 +793,20 @@ fn redact_ibans(t: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The part of a run that is not glued to a word: the whole run, or, when only its end is glued
+/// (`212-555-1234 2026-12-07T10:00:00Z`, `2125551234 12abc`), the groups before its last space.
+/// A run glued on the left is an identifier (`ORD-2024-000123`, `v1.2.3`) and yields nothing.
+fn unglued<'a>(t: &str, mut r: Run<'a>) -> Option<Run<'a>> {
+    if !attached(t, r.start, r.end) {
+        return Some(r);
+    }
+    let cut = r.groups.iter().rposition(|g| g.sep == " ")?;
+    r.groups.truncate(cut);
+    r.end = r.groups[cut - 1].end;
+    let digits: usize = r.groups.iter().map(|g| g.end - g.start).sum();
+    (digits >= 7 && !attached(t, r.start, r.end)).then_some(r)
+}
+
 /// Applies PII-sensitive mode to one piece of text.
 pub fn redact(text: &str) -> String {
     let text = redact_ibans(text);
@@ -729,24 +817,10 @@ pub fn redact(text: &str) -> String {
         if r.end < last {
             continue;
         }
-        // A glued run is an identifier unless a leading `+`/`(` explains the left side.
-        if attached(text, r.start, r.end) {
+        let Some(r) = unglued(text, r) else {
             continue;
-        }
-        // What precedes the run, as already redacted: the card context window (built only
-        // when an unformatted card candidate needs it).
-        let spans = {
-            let out_ref = &out;
-            let prior = || {
-                let between = tail(&text[last..r.start], CONTEXT_BYTES);
-                if between.len() < CONTEXT_BYTES {
-                    format!("{}{between}", tail(out_ref, CONTEXT_BYTES - between.len()))
-                } else {
-                    between.to_string()
-                }
-            };
-            scan_run(text, &r, &prior)
         };
+        let spans = scan_run(text, &r);
         for (s, e, tok) in spans {
             if s < last {
                 continue;

@@ -519,7 +519,7 @@ mod tests {
         for decoy in [
             "Order (12345678) shipped.",
             "Logged at (1733574000000) by the job.",
-            "Ref (4539578763621486) is an order id.",
+            "Ref (7992739871300008) is an order id (Luhn-valid, no issuer uses 7).",
             "Batch 1234 0567 8901 2345 99 closed.",
             "Part 7788 0123 4567 is in stock.",
         ] {
