@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, JONAS, LAURA, PRIYA, URL, consoleApi, frame, launch, open as openAs, shot, tick, invoke as invokeIn } from './support/console.mjs';
+import { ADMIN, JONAS, LAURA, PRIYA, URL, assertAccessible, consoleApi, frame, frameOf, launch, open as openAs, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
 
 const PANEL = 'ai-clearance-panel';
@@ -174,10 +174,11 @@ test('an approver bulk-approves two requests after confirming; the rate limit re
   const text = await limited.textContent();
   assert.match(text, /minute/i);
   assert.match(text, /BULK_RATE_LIMITED/);
+  // The refusal is shown in the dialog, which stays open with the selection.
+  assert.equal(await ui.getByTestId('confirm-dialog').locator('[data-testid="action-error"]').count(), 1);
   await shot(page, 'approvals-rate-limited');
-  // A minute later the same selection goes through.
+  // A minute later the same confirmation goes through.
   await tick('1m');
-  await ui.getByTestId('bulk-approve').click();
   await ui.getByTestId('confirm-yes').click();
   await row(story.tabnine).waitFor({ state: 'detached' });
   assert.deepEqual(page.errors, []);
@@ -260,10 +261,13 @@ test('selecting more than 50 requests explains the limit, and the server refuses
   assert.equal(await ui.getByTestId('pending-row').count(), 51);
   assert.equal(await ui.locator('[data-testid="row-select"]:checked').count(), 51);
   await shot(page, 'approvals-too-many');
-  // One row decided on its own: Deny with a reason, and only that row leaves the table.
+  await ui.getByTestId('confirm-cancel').click();
+  await ui.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+  // One row decided on its own: Deny with a reason in its confirmation, and only that row leaves the table.
   await ui.getByTestId('select-all').uncheck();
-  await ui.getByTestId('decision-comment').fill('One Rovo seat per person is enough.');
   await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[0]}"]`).getByTestId('deny-button').click();
+  await ui.getByTestId('confirm-dialog').getByTestId('decision-comment').fill('One Rovo seat per person is enough.');
+  await ui.getByTestId('confirm-yes').click();
   await ui.locator(`[data-testid="pending-row"][data-issue-key="${keys[0]}"]`).waitFor({ state: 'detached' });
   assert.equal(await ui.getByTestId('pending-row').count(), 50);
   const items = [];
@@ -363,9 +367,27 @@ test('a PROMPT step shows Analyzing… and then its teaser without a reload; pol
   await ui.locator('.issue-panel[data-polling="false"]').waitFor();
   await shot(page, 'issue-panel-teaser');
 
-  // An approver opens the result dialog: sections, citations, copy; no Re-run for them.
-  await prompt.getByTestId('teaser-cta').click();
+  // Keyboard: Enter on the teaser opens the dialog with focus in it (its title); Tab stays in
+  // the dialog (the page behind is inert); Escape closes it and focus is back on the teaser.
+  await prompt.getByTestId('teaser-cta').focus();
+  await page.keyboard.press('Enter');
   const dialog = modal(page);
+  await dialog.getByTestId('result-dialog').waitFor();
+  const dialogFrame = await frameOf(page, null, { modal: true });
+  await dialogFrame.waitForFunction(() => document.hasFocus() && document.activeElement?.getAttribute('data-testid') === 'dialog-title');
+  const inModal = () => page.evaluate(() => !!document.activeElement?.closest('[data-testid="console-modal"]'));
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press('Tab');
+    assert.equal(await inModal(), true, `Tab ${i + 1} left the result dialog`);
+  }
+  await assertAccessible(dialogFrame, 'result dialog (light)');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('console-modal').waitFor({ state: 'detached' });
+  await panelFrame.waitForFunction(() => document.hasFocus() && document.activeElement?.getAttribute('data-testid') === 'teaser-cta');
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-module')), ISSUE_PANEL, 'focus back in the issue panel');
+
+  // An approver opens the result dialog: sections, citations, copy; no Re-run for them.
+  await page.keyboard.press('Enter');
   await dialog.getByTestId('result-dialog').waitFor();
   await dialog.getByTestId('result-section').first().waitFor();
   assert.ok(await dialog.getByTestId('section-lozenge').count() > 0);

@@ -160,8 +160,15 @@ ${tokenCss(2)}
     applyTheme(theme?.colorMode);
   }
   window.addEventListener('message', (e) => {
-    if (e.origin !== origin || !e.data || e.data.__forgeConsole !== true || e.data.kind !== 'theme') return;
-    applyTheme(e.data.colorMode);
+    if (e.origin !== origin || !e.data || e.data.__forgeConsole !== true) return;
+    if (e.data.kind === 'theme') applyTheme(e.data.colorMode);
+    if (e.data.kind === 'focusEdge') {
+      // The host's modal focus lock wrapped around: the first (or last) control of the frame.
+      const tabbable = [...document.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])')]
+        .filter((n) => !n.closest('[inert]') && n.getClientRects().length > 0);
+      const target = e.data.edge === 'last' ? tabbable[tabbable.length - 1] : tabbable[0];
+      (target || document.body).focus();
+    }
   });
 
   globalThis.__bridge = { callBridge };

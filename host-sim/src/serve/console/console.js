@@ -228,6 +228,15 @@ function openModal(opener, p) {
   if (p.closeOnOverlayClick !== false) {
     overlay.addEventListener('click', (ev) => { if (ev.target === overlay) closeModal(frames.get(frameId), undefined); });
   }
+  // Focus wraps inside the dialog, as Jira's modal focus lock does: Tab past the frame's last
+  // control lands on a guard after the frame, which hands focus to the frame's first control
+  // (Shift+Tab: the guard before, the last control).
+  const guard = (edge) => el('span', { tabindex: '0', class: 'focus-guard', 'data-edge': edge, onfocus: () => {
+    iframe.focus();
+    post(frames.get(frameId), { kind: 'focusEdge', edge: edge === 'after' ? 'first' : 'last' });
+  } });
+  overlay.prepend(guard('before'));
+  overlay.append(guard('after'));
   const f = frames.get(frameId);
   f.overlay = overlay;
   f.closeOnEscape = p.closeOnEscape !== false;

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { bulkText, outcomeText, type Verdict } from '../../lib/decisions';
 import { asResolverError, call, ResolverError } from '../../api';
 import { Empty, ErrorMessage, formatDate, Skeleton, Spinner } from '../../components/ui';
-import type { ApprovalsTab as TabData, BulkResult, DecideResult } from '../../types';
+import { Dialog } from '../../components/Dialog';
+import type { ApprovalsTab as TabData, BulkResult, DecideResult, PendingRow } from '../../types';
 import { openIssue, toolName } from './HistoryTab';
 
 /** Where an error or result is shown: a pending row, the bulk bar, or a manual task row. */
@@ -18,13 +19,20 @@ const KIND_LABEL: Record<string, string> = { provision: 'Provision', deprovision
 
 type Section = 'pending' | 'manual';
 
+/** The decision waiting for confirmation: one row's, or the selection's. */
+type Pending = { verdict: Verdict; scope: 'row'; row: PendingRow } | { verdict: Verdict; scope: 'bulk'; keys: string[] };
+
 /** Approvals tab (§5.4): pending requests with single and bulk decisions, manual provisioning. */
 export function ApprovalsTab() {
   const [data, setData] = useState<TabData | null>(null);
   const [loadError, setLoadError] = useState<ResolverError | null>(null);
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [confirm, setConfirm] = useState<Pending | null>(null);
   const [comment, setComment] = useState('');
-  const [confirm, setConfirm] = useState<Verdict | null>(null);
+  const [confirmError, setConfirmError] = useState<ResolverError | null>(null);
+  /** Where focus goes once the table has redrawn after a decision (never <body>). */
+  const focusNext = useRef<(() => HTMLElement | null) | null>(null);
+  const headingRef = useRef<HTMLHeadingElement>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<{ where: Where; error: ResolverError } | null>(null);
   const [result, setResult] = useState<{ where: Where; text: string } | null>(null);
@@ -53,6 +61,13 @@ export function ApprovalsTab() {
     void refresh();
   }, [refresh]);
 
+  useEffect(() => {
+    const pick = focusNext.current;
+    if (!pick) return;
+    focusNext.current = null;
+    (pick() ?? headingRef.current)?.focus();
+  }, [data]);
+
   if (!data && loadError) return <ErrorMessage error={loadError} testId="tab-error" />;
   if (!data) return <Skeleton />;
 
@@ -69,39 +84,45 @@ export function ApprovalsTab() {
       return n;
     });
 
-  const decideOne = async (issueKey: string, verdict: Verdict) => {
-    const where: Where = { area: 'row', key: issueKey };
-    setBusy(`row:${issueKey}`);
-    setError(null);
-    setResult(null);
-    try {
-      const r = await call<DecideResult>('clearance.approvals.decide', { issueKey, decision: verdict, comment });
-      setResult({ where, text: outcomeText(r) });
-      setComment('');
-      await refresh(data.pending.length);
-    } catch (e) {
-      setError({ where, error: asResolverError(e) });
-    } finally {
-      setBusy(null);
-    }
+  const openConfirm = (p: Pending) => {
+    setComment('');
+    setConfirmError(null);
+    setConfirm(p);
   };
 
-  const decideBulk = async (verdict: Verdict) => {
-    const where: Where = { area: 'bulk', key: 'bulk' };
-    const issueKeys = allKeys.filter((k) => selected.has(k));
-    // Keys selected before a refresh removed them are kept too (the server reports each).
-    for (const k of selected) if (!issueKeys.includes(k)) issueKeys.push(k);
-    setConfirm(null);
-    setBusy('bulk');
+  /** After a decision: the same button of the row that now stands where the decided one was
+   *  (the next row, else the one before), or the table's heading when none is left. */
+  const focusAfterDecision = (decided: string[], testId: string) => {
+    const keys = allKeys.filter((k) => !decided.includes(k));
+    const at = allKeys.findIndex((k) => decided.includes(k));
+    const next = keys[Math.min(Math.max(at, 0), keys.length - 1)];
+    focusNext.current = () =>
+      next ? document.querySelector<HTMLElement>(`[data-testid="pending-row"][data-issue-key="${CSS.escape(next)}"] [data-testid="${testId}"]`) : headingRef.current;
+  };
+
+  /** Confirm in the dialog: decide, refresh, close; on an error the dialog stays with it. */
+  const decide = async (p: Pending) => {
+    const where: Where = p.scope === 'row' ? { area: 'row', key: p.row.issueKey } : { area: 'bulk', key: 'bulk' };
+    setBusy(p.scope === 'row' ? `row:${p.row.issueKey}` : 'bulk');
+    setConfirmError(null);
     setError(null);
     setResult(null);
     try {
-      const r = await call<BulkResult>('clearance.approvals.bulkDecide', { issueKeys, decision: verdict, comment });
-      setResult({ where, text: bulkText(verdict, r) });
-      if (r.failed === 0) setComment('');
+      if (p.scope === 'row') {
+        const r = await call<DecideResult>('clearance.approvals.decide', { issueKey: p.row.issueKey, decision: p.verdict, comment });
+        setResult({ where, text: outcomeText(r) });
+        focusAfterDecision([p.row.issueKey], p.verdict === 'approve' ? 'approve-button' : 'deny-button');
+      } else {
+        // Keys selected before a refresh removed them are sent too (the server reports each).
+        const r = await call<BulkResult>('clearance.approvals.bulkDecide', { issueKeys: p.keys, decision: p.verdict, comment });
+        setResult({ where, text: bulkText(p.verdict, r) });
+        if (r.failed === 0) setSelected(new Set());
+        focusAfterDecision(p.keys, 'row-select');
+      }
+      setConfirm(null);
       await refresh(data.pending.length);
     } catch (e) {
-      setError({ where, error: asResolverError(e) });
+      setConfirmError(asResolverError(e));
     } finally {
       setBusy(null);
     }
@@ -170,43 +191,42 @@ export function ApprovalsTab() {
     w && w.area === area && (area === 'row' ? !allKeys.includes(w.key) : !data.manualActions.some((m) => m.jobId === w.key));
 
   const n = selected.size;
+  /** The selection in table order, then keys selected before a refresh removed them. */
+  const selectedKeys = () => [...allKeys.filter((k) => selected.has(k)), ...[...selected].filter((k) => !allKeys.includes(k))];
   const noun = `${n} request${n === 1 ? '' : 's'}`;
 
   return (
     <div className="approvals">
-      <h2 className="section-title">Pending requests</h2>
+      <h2 className="section-title" ref={headingRef} tabIndex={-1} data-testid="pending-heading">
+        Pending requests
+      </h2>
       {loadError && <ErrorMessage error={loadError} testId="tab-error" />}
-      <div className="field">
-        <label htmlFor="ac-comment">Comment or reason <span className="hint">(optional, sent with your decision)</span></label>
-        <textarea id="ac-comment" data-testid="decision-comment" rows={2} maxLength={2000} value={comment} onChange={(e) => setComment(e.target.value)} />
-      </div>
 
       <div className="bulk-bar">
         <span className="hint">{n > 0 ? `${noun} selected` : 'Select requests to decide several at once.'}</span>
-        <button type="button" className="button button-primary" data-testid="bulk-approve" disabled={n === 0 || busy !== null} onClick={() => setConfirm('approve')}>
+        <button type="button" className="button button-primary" data-testid="bulk-approve" disabled={n === 0 || busy !== null} onClick={() => openConfirm({ verdict: 'approve', scope: 'bulk', keys: selectedKeys() })}>
           Approve selected
         </button>
-        <button type="button" className="button button-danger" data-testid="bulk-deny" disabled={n === 0 || busy !== null} onClick={() => setConfirm('deny')}>
+        <button type="button" className="button button-danger" data-testid="bulk-deny" disabled={n === 0 || busy !== null} onClick={() => openConfirm({ verdict: 'deny', scope: 'bulk', keys: selectedKeys() })}>
           Deny selected
         </button>
         {busy === 'bulk' && <Spinner />}
         {n > bulkMax && <span className="warning">At most {bulkMax} requests can be decided at once.</span>}
       </div>
       {confirm && (
-        <div className="confirm" role="alertdialog" aria-modal="false" aria-labelledby="ac-confirm-title" data-testid="confirm-dialog" data-decision={confirm}>
-          <p id="ac-confirm-title">
-            <strong>
-              {confirm === 'approve' ? 'Approve' : 'Deny'} {noun}?
-            </strong>
-          </p>
-          <p className="hint">{comment.trim() ? `Comment: “${comment.trim()}”` : 'No comment will be added.'}</p>
-          <button type="button" className={`button ${confirm === 'approve' ? 'button-primary' : 'button-danger'}`} data-testid="confirm-yes" onClick={() => decideBulk(confirm)}>
-            Confirm
-          </button>
-          <button type="button" className="button" data-testid="confirm-cancel" onClick={() => setConfirm(null)}>
-            Cancel
-          </button>
-        </div>
+        <ConfirmDecision
+          pending={confirm}
+          rows={data.pending}
+          people={data.people ?? {}}
+          comment={comment}
+          setComment={setComment}
+          busy={busy !== null}
+          error={confirmError}
+          onConfirm={() => void decide(confirm)}
+          onCancel={() => {
+            if (busy === null) setConfirm(null);
+          }}
+        />
       )}
       {errorAt('bulk', 'bulk')}
       {resultAt('bulk', 'bulk')}
@@ -272,10 +292,10 @@ export function ApprovalsTab() {
                 <td>{formatDate(p.requestedAt)}</td>
                 <td>
                   <div className="button-group">
-                    <button type="button" className="button button-primary" data-testid="approve-button" disabled={busy !== null} onClick={() => decideOne(p.issueKey, 'approve')}>
+                    <button type="button" className="button button-primary" data-testid="approve-button" aria-label={`Approve ${p.issueKey}`} disabled={busy !== null} onClick={() => openConfirm({ verdict: 'approve', scope: 'row', row: p })}>
                       Approve
                     </button>
-                    <button type="button" className="button button-danger" data-testid="deny-button" disabled={busy !== null} onClick={() => decideOne(p.issueKey, 'deny')}>
+                    <button type="button" className="button button-danger" data-testid="deny-button" aria-label={`Deny ${p.issueKey}`} disabled={busy !== null} onClick={() => openConfirm({ verdict: 'deny', scope: 'row', row: p })}>
                       Deny
                     </button>
                     {busy === `row:${p.issueKey}` && <Spinner />}
@@ -308,7 +328,9 @@ export function ApprovalsTab() {
               <th>Tool</th>
               <th>Person</th>
               <th>Waiting since</th>
-              <th />
+              <th>
+                <span className="visually-hidden">Action</span>
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -345,5 +367,87 @@ export function ApprovalsTab() {
       )}
       {moreButton('manual', 'Show more actions')}
     </div>
+  );
+}
+
+/** The confirmation of a decision: names each request (key, summary, requester, tool), with its
+ *  own comment field; Confirm decides, Cancel or Escape closes and nothing is decided. */
+function ConfirmDecision(props: {
+  pending: Pending;
+  rows: PendingRow[];
+  people: Record<string, string>;
+  comment: string;
+  setComment: (c: string) => void;
+  busy: boolean;
+  error: ResolverError | null;
+  onConfirm: () => void;
+  onCancel: () => void;
+}) {
+  const p = props.pending;
+  const approve = p.verdict === 'approve';
+  const Verb = approve ? 'Approve' : 'Deny';
+  const byKey = new Map(props.rows.map((r) => [r.issueKey, r]));
+  const who = (r: PendingRow) => props.people[r.requester] ?? 'Unknown person';
+  const keys = p.scope === 'row' ? [p.row.issueKey] : p.keys;
+  const count = keys.length;
+  const title = p.scope === 'row' ? `${Verb} ${p.row.issueKey}?` : `${Verb} ${count} request${count === 1 ? '' : 's'}?`;
+  return (
+    <Dialog
+      title={title}
+      onClose={props.onCancel}
+      testId="confirm-dialog"
+      extra={{ 'data-decision': p.verdict, 'data-scope': p.scope }}
+      width="medium"
+      footer={
+        <>
+          {props.busy && <Spinner label="Deciding" />}
+          <button type="button" className="button button-subtle" data-testid="confirm-cancel" disabled={props.busy} onClick={props.onCancel}>
+            Cancel
+          </button>
+          <button type="button" className={`button ${approve ? 'button-primary' : 'button-danger'}`} data-testid="confirm-yes" aria-disabled={props.busy || undefined} onClick={() => !props.busy && props.onConfirm()}>
+            {p.scope === 'row' ? Verb : `${Verb} ${count}`}
+          </button>
+        </>
+      }
+    >
+      {p.scope === 'row' ? (
+        <dl className="facts" data-testid="confirm-facts">
+          <dt>Request</dt>
+          <dd>
+            {p.row.issueKey} · {p.row.summary}
+          </dd>
+          <dt>Requester</dt>
+          <dd>{who(p.row)}</dd>
+          <dt>Tool</dt>
+          <dd>{toolName(p.row.tool)}</dd>
+          <dt>Duration</dt>
+          <dd>{p.row.durationDays} days</dd>
+          {p.row.step && (
+            <>
+              <dt>Step</dt>
+              <dd>{p.row.step}</dd>
+            </>
+          )}
+        </dl>
+      ) : (
+        <ul className="decide-list" data-testid="confirm-list" aria-label="Requests to decide">
+          {keys.map((k) => {
+            const r = byKey.get(k);
+            return (
+              <li key={k} data-issue-key={k}>
+                {r ? `${k} · ${r.summary} — ${who(r)}, ${toolName(r.tool)}` : k}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <div className="field">
+        <label htmlFor="ac-decision-comment">
+          {approve ? 'Comment' : 'Reason'} <span className="hint">(optional, sent with your decision{count > 1 ? ' on each request' : ''})</span>
+        </label>
+        <textarea id="ac-decision-comment" data-testid="decision-comment" rows={3} maxLength={2000} value={props.comment} onChange={(e) => props.setComment(e.target.value)} />
+      </div>
+      <ErrorMessage error={props.error} testId="action-error" />
+    </Dialog>
   );
 }

@@ -327,12 +327,19 @@ export function IssuePanel(props: { context: ForgeContext }) {
   };
 
   const openResult = (approval: Approval, step: ApprovalStep) => {
+    // Jira gives focus back to this frame when its modal closes; inside it, back to the control
+    // that opened the dialog (or the same step's control, if a refresh redrew it).
+    const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body ? document.activeElement : null;
     const modal = new Modal({
       resource: 'main',
       size: 'large',
       context: { screen: 'prompt-result', approvalId: approval.id, stepId: step.id, issueKey },
       onClose: (payload: unknown) => {
         if (payload && typeof payload === 'object' && (payload as { rerunHappened?: boolean }).rerunHappened) void fetchNow();
+        window.requestAnimationFrame(() => {
+          const again = document.querySelector<HTMLElement>(`[data-testid="approval-step"][data-step-id="${CSS.escape(step.id)}"] button`);
+          (opener?.isConnected ? opener : again)?.focus();
+        });
       },
     });
     void modal.open().catch(() => undefined);

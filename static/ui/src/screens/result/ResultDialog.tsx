@@ -77,6 +77,13 @@ export function ResultDialog(props: { context: ForgeContext; modal: Record<strin
     return () => window.clearTimeout(t);
   }, [active, fetchCount, load, rerun, x]);
 
+  // The dialog's frame gets focus from Jira when it opens; put it on the title, so a screen
+  // reader says what opened and Tab goes on to the dialog's controls (Escape closes: Jira's modal).
+  const titleRef = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    titleRef.current?.focus();
+  }, []);
+
   const close = () => {
     void view.close(rerunHappened.current ? { rerunHappened: true } : undefined).catch(() => undefined);
   };
@@ -119,7 +126,9 @@ export function ResultDialog(props: { context: ForgeContext; modal: Record<strin
     <div className="dialog" data-testid="result-dialog" data-status={x?.status ?? 'loading'}>
       <header className="dialog-head">
         <Sparkle />
-        <h1 className="dialog-title">{x?.name ?? 'AI analysis'}</h1>
+        <h1 className="dialog-title" ref={titleRef} tabIndex={-1} data-testid="dialog-title">
+          {x?.name ?? 'AI analysis'}
+        </h1>
         <button type="button" className="button button-subtle dialog-x" aria-label="Close" data-testid="dialog-close" onClick={close}>
           ✕
         </button>
