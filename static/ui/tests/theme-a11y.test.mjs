@@ -151,3 +151,59 @@ test('every admin section: no critical or serious axe violation, light and dark'
   assert.deepEqual(page.errors, []);
   await page.close();
 });
+
+/** Drives one tablist by keyboard and checks the WAI-ARIA tabs pattern on it. */
+async function checkTablist(page, f, tablist, name) {
+  const tabs = () => f.evaluate((sel) => [...document.querySelector(sel).querySelectorAll('[role="tab"]')].map((t) => ({
+    id: t.id, selected: t.getAttribute('aria-selected') === 'true', tabIndex: t.tabIndex, focused: t === document.activeElement,
+    panel: document.querySelector('[role="tabpanel"]:not([hidden])')?.getAttribute('aria-labelledby') ?? null
+  })), tablist);
+  const state = async () => {
+    const ts = await tabs();
+    const at = ts.findIndex((t) => t.focused);
+    assert.ok(at >= 0, `${name}: focus left the tablist ${JSON.stringify(ts)}`);
+    assert.equal(ts[at].selected, true, `${name}: the focused tab is selected`);
+    assert.deepEqual(ts.filter((t) => t.tabIndex === 0).map((t) => t.id), [ts[at].id], `${name}: one tab stop, the selected tab`);
+    assert.equal(ts[at].panel, ts[at].id, `${name}: the visible panel is labelled by the selected tab`);
+    return { at, n: ts.length };
+  };
+  await f.locator(`${tablist} [role="tab"][aria-selected="true"]`).focus();
+  let s = await state();
+  const start = s.at;
+  await page.keyboard.press('ArrowRight');
+  s = await state();
+  assert.equal(s.at, (start + 1) % s.n, `${name}: ArrowRight`);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal((await state()).at, start, `${name}: ArrowLeft`);
+  await page.keyboard.press('End');
+  assert.equal((await state()).at, s.n - 1, `${name}: End`);
+  await page.keyboard.press('Home');
+  assert.equal((await state()).at, 0, `${name}: Home`);
+  await page.keyboard.press('ArrowLeft');
+  assert.equal((await state()).at, s.n - 1, `${name}: ArrowLeft wraps to the last tab`);
+  await page.keyboard.press('ArrowRight');
+  assert.equal((await state()).at, 0, `${name}: ArrowRight wraps to the first tab`);
+  // Tab leaves the tablist (one tab stop).
+  await page.keyboard.press('Tab');
+  assert.equal(await f.evaluate(() => document.activeElement?.getAttribute('role')), null, `${name}: Tab moves out of the tablist`);
+}
+
+test('every tablist follows the arrow keys, Home and End, with one tab stop (WAI-ARIA tabs)', async () => {
+  const page = await open('view=global', PRIYA);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-approvals').waitFor();
+  await checkTablist(page, await frameOf(page, PAGE), '[role="tablist"]', 'global page');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  const admin = await open('view=admin', ADMIN);
+  const a = frame(admin, ADMIN_PAGE);
+  const f = await frameOf(admin, ADMIN_PAGE);
+  for (const [section, list] of [['governance', '[role="tablist"][aria-label="Governance"]'], ['paths', '[role="tablist"][aria-label="Approval paths & messages"]'], ['ai', '[role="tablist"][aria-label="Settings → AI"]']]) {
+    await a.getByTestId(`admin-nav-${section}`).click();
+    await a.locator(list).waitFor();
+    await checkTablist(admin, f, list, `admin ${section}`);
+  }
+  assert.deepEqual(admin.errors, []);
+  await admin.close();
+});

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { asResolverError, call, ResolverError } from '../../api';
 import { ErrorMessage, Skeleton } from '../../components/ui';
+import { TabList, panelId, tabId } from '../../components/Tabs';
 import type { ForgeContext, MyAccess, PageContext } from '../../types';
 import { MyAccessTab } from './MyAccessTab';
 import { ApprovedToolsTab } from './ApprovedToolsTab';
@@ -54,27 +55,17 @@ export function GlobalPage(_props: { context: ForgeContext }) {
   return (
     <main className="page">
       <h1 className="page-title">AI Clearance</h1>
-      <div className="tabs" role="tablist">
-        {tabs.map((t) => (
-          <button
-            key={t}
-            type="button"
-            role="tab"
-            id={`tab-${t}`}
-            aria-selected={t === current}
-            aria-controls={`panel-${t}`}
-            className={`tab${t === current ? ' tab-selected' : ''}`}
-            data-testid={TABS[t].testId}
-            onClick={() => {
-              setTab(t);
-              setFirstAccess(undefined); // later visits to My Access ask afresh
-            }}
-          >
-            {TABS[t].label}
-          </button>
-        ))}
-      </div>
-      <section className="tab-panel" role="tabpanel" id={`panel-${current}`} aria-labelledby={`tab-${current}`}>
+      <TabList
+        label="AI Clearance"
+        idPrefix=""
+        tabs={tabs.map((t) => ({ id: t, label: TABS[t].label, testId: TABS[t].testId }))}
+        selected={current}
+        onSelect={(t) => {
+          setTab(t);
+          setFirstAccess(undefined); // later visits to My Access ask afresh
+        }}
+      />
+      <section className="tab-panel" role="tabpanel" id={panelId('', current)} aria-labelledby={tabId('', current)}>
         {current === 'myAccess' && <MyAccessTab initial={firstAccess} />}
         {current === 'approvedTools' && <ApprovedToolsTab />}
         {current === 'requestHistory' && <HistoryTab />}

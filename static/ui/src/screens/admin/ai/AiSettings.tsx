@@ -8,6 +8,7 @@ import { DataTab } from './DataTab';
 import { TemplatesTab } from './TemplatesTab';
 import { UsageTab } from './UsageTab';
 import './ai.css';
+import { TabList, panelId, tabId } from '../../../components/Tabs';
 
 type TabId = 'general' | 'data' | 'templates' | 'usage';
 const TABS: { id: TabId; label: string }[] = [
@@ -98,38 +99,24 @@ export default function AiSettings(props: SectionProps) {
           </span>
         </div>
       )}
-      <div className="tabs" role="tablist" aria-label="Settings → AI">
-        {TABS.map((t) => (
-          <button
-            key={t.id}
-            type="button"
-            role="tab"
-            aria-selected={tab === t.id}
-            className={`tab${tab === t.id ? ' tab-selected' : ''}`}
-            data-testid={`ai-tab-${t.id}`}
-            onClick={() => open(t.id)}
-          >
-            {t.label}
-          </button>
-        ))}
-      </div>
+      <TabList label="Settings → AI" idPrefix="ai-" tabs={TABS.map((t) => ({ id: t.id, label: t.label, testId: `ai-tab-${t.id}` }))} selected={tab} onSelect={open} />
       {visited.has('general') && (
-        <div role="tabpanel" hidden={tab !== 'general'} data-testid="ai-panel-general">
+        <div role="tabpanel" id={panelId('ai-', 'general')} aria-labelledby={tabId('ai-', 'general')} hidden={tab !== 'general'} data-testid="ai-panel-general">
           <GeneralTab view={general} loadError={generalError} onSaved={onSettingsSaved} />
         </div>
       )}
       {visited.has('data') && (
-        <div role="tabpanel" hidden={tab !== 'data'} data-testid="ai-panel-data">
+        <div role="tabpanel" id={panelId('ai-', 'data')} aria-labelledby={tabId('ai-', 'data')} hidden={tab !== 'data'} data-testid="ai-panel-data">
           <DataTab onUsage={reportUsage} onSaved={onSettingsSaved} />
         </div>
       )}
       {visited.has('templates') && (
-        <div role="tabpanel" hidden={tab !== 'templates'} data-testid="ai-panel-templates">
+        <div role="tabpanel" id={panelId('ai-', 'templates')} aria-labelledby={tabId('ai-', 'templates')} hidden={tab !== 'templates'} data-testid="ai-panel-templates">
           <TemplatesTab />
         </div>
       )}
       {visited.has('usage') && (
-        <div role="tabpanel" hidden={tab !== 'usage'} data-testid="ai-panel-usage">
+        <div role="tabpanel" id={panelId('ai-', 'usage')} aria-labelledby={tabId('ai-', 'usage')} hidden={tab !== 'usage'} data-testid="ai-panel-usage">
           <UsageTab onUsage={reportUsage} settingsVersion={settingsVersion} openGeneral={() => open('general')} go={props.go} />
         </div>
       )}

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
+import { TabList, panelId, tabId } from '../../../components/Tabs';
 import type { SectionProps } from '../sections';
 import { fieldErrors, FieldError, FormError, HelpLink, numberOrText, Result, splitList, useAnchor } from '../overview/shared';
 import {
@@ -160,13 +161,8 @@ export default function Governance(props: SectionProps) {
         Which approval path decides each risk level, the longest grant per level, unknown-tool handling and exceptions. Every save is a new version; decisions record the version that was active.{' '}
         <HelpLink anchor="governance" testId="governance-help" />
       </p>
-      <div className="tabs sub-tabs" role="tablist">
-        {TABS.map((t) => (
-          <button key={t.id} type="button" role="tab" aria-selected={tab === t.id} className={`tab${tab === t.id ? ' tab-selected' : ''}`} data-testid={`gov-tab-${t.id}`} onClick={() => setTab(t.id)}>
-            {t.title}
-          </button>
-        ))}
-      </div>
+      <TabList className="sub-tabs" label="Governance" idPrefix="gov-" tabs={TABS.map((t) => ({ id: t.id, label: t.title, testId: `gov-tab-${t.id}` }))} selected={tab} onSelect={setTab} />
+      <div role="tabpanel" id={panelId('gov-', tab)} aria-labelledby={tabId('gov-', tab)}>
 
       {tab === 'rules' &&
         (loadError && !gov ? (
@@ -359,6 +355,7 @@ export default function Governance(props: SectionProps) {
 
       {tab === 'exceptions' && <Exceptions tools={tools} />}
       {tab === 'policies' && <Policies tools={tools} anchor={props.anchor} />}
+      </div>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, Skeleton, Spinner } from '../../../components/ui';
+import { TabList, panelId, tabId } from '../../../components/Tabs';
 import type { SectionProps } from '../sections';
 import { DefinitionEditor } from './DefinitionEditor';
 import { Messages } from './Messages';
@@ -58,28 +59,17 @@ export default function Paths(props: SectionProps) {
 
   return (
     <div className="paths" data-testid="paths">
-      <div className="tabs" role="tablist">
-        <button
-          type="button"
-          role="tab"
-          aria-selected={tab === 'definitions'}
-          className={`tab${tab === 'definitions' ? ' tab-selected' : ''}`}
-          data-testid="paths-tab-definitions"
-          onClick={() => setTab('definitions')}
-        >
-          Approval paths
-        </button>
-        <button
-          type="button"
-          role="tab"
-          aria-selected={tab === 'messages'}
-          className={`tab${tab === 'messages' ? ' tab-selected' : ''}`}
-          data-testid="paths-tab-messages"
-          onClick={() => setTab('messages')}
-        >
-          Messages
-        </button>
-      </div>
+      <TabList
+        label="Approval paths & messages"
+        idPrefix="paths-"
+        tabs={[
+          { id: 'definitions' as const, label: 'Approval paths', testId: 'paths-tab-definitions' },
+          { id: 'messages' as const, label: 'Messages', testId: 'paths-tab-messages' },
+        ]}
+        selected={tab}
+        onSelect={setTab}
+      />
+      <div role="tabpanel" id={panelId('paths-', tab)} aria-labelledby={tabId('paths-', tab)}>
 
       {tab === 'messages' && <Messages />}
 
@@ -162,6 +152,7 @@ export default function Paths(props: SectionProps) {
           )}
         </>
       )}
+      </div>
     </div>
   );
 }
