@@ -699,3 +699,155 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
     assert!(sim.state().dropped.is_empty(), "{:?}", sim.state().dropped);
     assert!(verify(&mut sim).ok);
 }
+
+/// A site with the full setup (medium risk decided by the "Standard AI access" path) and `n`
+/// path-routed requests waiting, each from an employee of their own.
+fn path_backlog(n: usize) -> Sim {
+    use host_sim::emulator::SimState;
+    use host_sim::manifest::Manifest;
+    use host_sim::sim::{default_component, default_manifest, make_engine, EngineKind};
+    use host_sim::site::Site;
+    let mut site = Site::load(&site_dir()).unwrap();
+    let template = site
+        .issues
+        .iter()
+        .find(|i| i.key == "AIR-1")
+        .cloned()
+        .unwrap();
+    let employee = site
+        .users
+        .iter()
+        .find(|u| u.account_id == JONAS)
+        .cloned()
+        .unwrap();
+    let start = aiclearance::time::parse(&site.now).unwrap();
+    for i in 0..n {
+        let who = format!("712020:path-employee-{i:05}");
+        site.users.push(host_sim::site::User {
+            account_id: who.clone(),
+            display_name: format!("Path Employee {i:05}"),
+            ..employee.clone()
+        });
+        let mut issue = template.clone();
+        issue.id = (40_000 + i).to_string();
+        issue.key = format!("AIR-{}", 40_000 + i);
+        issue.reporter = who.clone();
+        issue.creator = Some(who);
+        issue.created = aiclearance::time::rfc3339(start + i as u64 * 60_000);
+        issue.comments.clear();
+        site.issues.push(issue);
+    }
+    let state = SimState::new(site, 7).unwrap();
+    let engine = make_engine(EngineKind::Native, &default_component()).unwrap();
+    let mut sim = Sim::new(state, Manifest::load(&default_manifest()).unwrap(), engine);
+    let steps = host_sim::scenario::setup_steps(&host_sim::scenario::load(&site_dir()).unwrap());
+    let mut t = String::new();
+    host_sim::scenario::run(&mut sim, &steps, &mut t).unwrap();
+    for i in 0..n {
+        let issue = sim
+            .state()
+            .site
+            .issues
+            .iter()
+            .find(|x| x.id == (40_000 + i).to_string())
+            .unwrap()
+            .clone();
+        let rec = sim
+            .deliver(&host_sim::scenario::created_event(&issue))
+            .unwrap();
+        assert!(
+            matches!(rec.outcome, RawOutcome::Ok(_)),
+            "{:?}",
+            rec.outcome
+        );
+        sim.settle();
+        sim.advance(60_000);
+    }
+    sim.advance(60_000);
+    sim
+}
+
+const SOFIA: &str = "5d610bd609501844143739a4"; // security-reviewers only
+const PRIYA: &str = "5dcd5fe52bbec7f9dfdb4be0"; // the standard path's team lead
+
+fn context(sim: &mut Sim, who: &str) -> (bool, u64) {
+    let rec = sim.resolve("page.context", &json!({}), Some(who));
+    match &rec.outcome {
+        RawOutcome::Ok(v) => (v["showApprovals"].as_bool().unwrap(), rec.counts.total),
+        o => panic!("{o:?}"),
+    }
+}
+
+// covers: CL-167
+#[test]
+fn who_sees_the_approvals_tab_is_read_from_the_approver_inbox_not_the_task_backlog() {
+    // An employee with no role, at 20 and 250 open path tasks: the same host calls (the old
+    // scan read every open task, a page of 100 at a time).
+    let mut small = path_backlog(20);
+    let mut large = path_backlog(250);
+    let (shown, _) = context(&mut small, JONAS);
+    assert!(!shown, "an employee with no role sees no Approvals tab");
+    let (_, calls_small) = context(&mut small, JONAS);
+    context(&mut large, JONAS); // the same warm admin-check cache at both sizes
+    let (shown, calls_large) = context(&mut large, JONAS);
+    assert!(!shown);
+    assert_eq!(
+        calls_large, calls_small,
+        "page.context grew with the open path tasks"
+    );
+    // The path's team lead has an inbox page whatever the backlog.
+    let tasks = ok(&mut large, "approvals.pending", json!({}), PRIYA)["tasks"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(tasks, aiclearance::approvals::inbox::PAGE as usize);
+
+    // A group step opens the tab for its members (and only while it is open).
+    let mut sim = small;
+    assert!(!context(&mut sim, SOFIA).0);
+    deliver(&mut sim, &["005"]); // AIR-5: Cursor Business, high risk → Security review
+    assert!(
+        context(&mut sim, SOFIA).0,
+        "a security reviewer sees the tab"
+    );
+    let mine = ok(&mut sim, "approvals.pending", json!({}), SOFIA)["tasks"].clone();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["issueKey"], "AIR-5");
+    let rec = sim.resolve(
+        "clearance.approvals.decide",
+        &json!({"issueKey": "AIR-5", "decision": "approve"}),
+        Some(SOFIA),
+    );
+    assert!(rec.ok().is_some(), "{:?}", rec.outcome);
+    sim.settle();
+    // The step closed: its inbox entries are gone and the tab with them.
+    assert!(!context(&mut sim, SOFIA).0);
+    assert!(ok(&mut sim, "approvals.pending", json!({}), SOFIA)["tasks"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let sofia_entries = sim
+        .state()
+        .kvs
+        .keys()
+        .filter(|k| k.starts_with("approval-inbox:u.") && k.contains(SOFIA))
+        .count();
+    assert_eq!(sofia_entries, 0);
+}
+
+#[test]
+fn a_stale_inbox_entry_is_verified_away_and_deleted_by_its_reader() {
+    let mut sim = path_backlog(1);
+    // An entry whose task does not exist (a crash between the entry and the transition, or a
+    // transition that lost a conflict): the reader checks the task and drops the entry.
+    let stale = format!("approval-inbox:u.{JONAS}:no-such-approval:step-1");
+    sim.state_mut().kvs.insert(
+        stale.clone(),
+        host_sim::emulator::Stored {
+            value: json!("approval-task:no-such-approval:step-1").to_string(),
+            expires_at_ms: None,
+        },
+    );
+    assert!(!context(&mut sim, JONAS).0, "a stale entry gave the tab");
+    assert!(!sim.state().kvs.contains_key(&stale), "the reader drops it");
+}

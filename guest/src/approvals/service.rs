@@ -3,7 +3,7 @@
 use super::definition::{self, Definition, StepConfig};
 use super::engine::{self, Authority, Outcome};
 use super::model::{Approval, IssueRef, Link, Verdict};
-use super::store::{self, Effect, LiveEval, Task};
+use super::store::{self, Effect, LiveEval};
 use super::{effects, email, views, webhooks};
 use crate::access;
 use crate::audit::chain::hex;
@@ -587,26 +587,11 @@ fn collect_people(a: &Approval, out: &mut Vec<String>) {
 
 /// The caller's open decisions (USER approver or delegate, or GROUP member).
 pub fn pending(host: &dyn Host, who: &str) -> AppResult<Value> {
-    let tasks = Store::new(host).scan::<Task>(store::TASK_PREFIX, 2_000)?;
-    let mut groups: Option<Vec<String>> = None;
-    let mut mine = Vec::new();
-    for (_, t) in tasks {
-        let hit = t.approvers.iter().any(|x| x == who)
-            || t.delegates.iter().any(|x| x == who)
-            || match &t.group {
-                Some(g) => {
-                    if groups.is_none() {
-                        groups = Some(Jira::new(host).user_groups(who).map_err(AppError::from)?);
-                    }
-                    groups.as_ref().is_some_and(|gs| gs.contains(g))
-                }
-                None => false,
-            };
-        if hit {
-            mine.push(t);
-        }
-    }
-    Ok(json!({"tasks": mine}))
+    let groups = Jira::new(host).user_groups(who).map_err(AppError::from)?;
+    let mine = super::inbox::open_tasks(host, who, &groups, false)?;
+    // A full page says so: the caller has more open decisions than one page shows.
+    let more = mine.len() >= super::inbox::PAGE as usize;
+    Ok(json!({"tasks": mine, "more": more}))
 }
 
 // ---- workers ---------------------------------------------------------------------------------

@@ -317,37 +317,12 @@ pub fn commit(
     for step_id in &out.tasks_closed {
         tx.delete(&task_key(&a.id, step_id))?;
     }
-    for step_id in &out.tasks_opened {
-        let (_, s) = a.find(step_id).expect("engine names its steps");
-        let (approvers, delegates, group) = match &s.config {
-            super::definition::StepConfig::User {
-                approvers,
-                delegates,
-                ..
-            } => (
-                approvers.clone(),
-                delegates.values().flatten().cloned().collect(),
-                None,
-            ),
-            super::definition::StepConfig::Group { group, .. } => {
-                (vec![], vec![], Some(group.clone()))
-            }
-            _ => (vec![], vec![], None),
-        };
-        tx.set(
-            &task_key(&a.id, step_id),
-            &Task {
-                approval_id: a.id.clone(),
-                step_id: step_id.clone(),
-                issue_key: a.issue.key.clone(),
-                approval_name: a.name.clone(),
-                step_name: s.name.clone(),
-                approvers,
-                delegates,
-                group,
-                activated_at: s.activated_at.clone().unwrap_or_default(),
-            },
-        )?;
+    let opened: Vec<Task> = out.tasks_opened.iter().map(|s| task_of(a, s)).collect();
+    // The inbox entries go first (see `inbox`): a crash after them leaves only entries readers
+    // verify away, never an open task its approvers cannot find.
+    super::inbox::stage_open(store, &opened)?;
+    for t in &opened {
+        tx.set(&task_key(&a.id, &t.step_id), t)?;
     }
     if out.closed {
         // A linked path: its starter learns the outcome from this record (inline, or from
@@ -395,7 +370,39 @@ pub fn commit(
             AppError::conflict("STORAGE_CONFLICT", "approval changed")
         }
         other => other.into(),
-    })
+    })?;
+    let closed: Vec<Task> = out.tasks_closed.iter().map(|s| task_of(a, s)).collect();
+    super::inbox::drop_closed(host, &closed);
+    Ok(())
+}
+
+/// The inbox task of an open (or just closed) human step: who may take it, from its config.
+fn task_of(a: &Approval, step_id: &str) -> Task {
+    let (_, s) = a.find(step_id).expect("engine names its steps");
+    let (approvers, delegates, group) = match &s.config {
+        super::definition::StepConfig::User {
+            approvers,
+            delegates,
+            ..
+        } => (
+            approvers.clone(),
+            delegates.values().flatten().cloned().collect(),
+            None,
+        ),
+        super::definition::StepConfig::Group { group, .. } => (vec![], vec![], Some(group.clone())),
+        _ => (vec![], vec![], None),
+    };
+    Task {
+        approval_id: a.id.clone(),
+        step_id: step_id.to_string(),
+        issue_key: a.issue.key.clone(),
+        approval_name: a.name.clone(),
+        step_name: s.name.clone(),
+        approvers,
+        delegates,
+        group,
+        activated_at: s.activated_at.clone().unwrap_or_default(),
+    }
 }
 
 /// Queue pushes for what the commit staged. A failure here is logged, not returned: the

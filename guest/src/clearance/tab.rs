@@ -13,7 +13,7 @@ use super::kernel::{self, Approvers, Person, Rule};
 use super::{facts, jobs, routing};
 use crate::approvals::engine::Authority;
 use crate::approvals::model::Verdict as StepVerdict;
-use crate::approvals::{engine, store as astore};
+use crate::approvals::{engine, inbox, store as astore};
 use crate::error::{AppError, AppResult};
 use crate::host::Host;
 use crate::requests::{Decision, DecisionSource, Request, RouteKind};
@@ -73,25 +73,24 @@ impl<'h> Caller<'h> {
         if self.direct_rule()?.is_some() || self.is_admin()? {
             return Ok(true);
         }
-        let tasks = Store::new(self.host).scan::<astore::Task>(astore::TASK_PREFIX, 2_000)?;
-        for (_, t) in tasks {
-            if self.may_take(&t)? {
-                return Ok(true);
-            }
-        }
-        Ok(false)
+        // The approver inbox, not the task backlog: one page per principal, verified.
+        let groups = self.group_names()?;
+        Ok(!inbox::open_tasks(self.host, &self.who, &groups, true)?.is_empty())
+    }
+    fn group_names(&mut self) -> AppResult<Vec<String>> {
+        Ok(self
+            .person()?
+            .groups
+            .iter()
+            .map(|g| g.name.clone())
+            .collect())
     }
     fn may_take(&mut self, t: &astore::Task) -> AppResult<bool> {
-        if t.approvers.contains(&self.who) || t.delegates.contains(&self.who) {
+        if t.names(&self.who, &[]) {
             return Ok(true);
         }
-        match &t.group {
-            Some(g) => {
-                let g = g.clone();
-                Ok(self.person()?.groups.iter().any(|x| x.name == g))
-            }
-            None => Ok(false),
-        }
+        let groups = self.group_names()?;
+        Ok(t.names(&self.who, &groups))
     }
 }
 

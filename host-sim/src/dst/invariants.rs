@@ -312,7 +312,42 @@ pub fn check(emu: &mut Emulator, history: &[InvocationRecord], plans: &[FaultPla
             }
         }
     }
+    approver_inbox(state, &mut out);
     out
+}
+
+/// Every open human step is in the inbox of everyone it names (the Approvals tab and the
+/// approver's list read only the inbox): the app's entries may be stale, never missing.
+fn approver_inbox(state: &SimState, out: &mut Vec<Break>) {
+    use sha2::{Digest, Sha256};
+    let mut ignore = Vec::new();
+    for (key, t) in records(state, "approval-task:", &mut ignore) {
+        let tail = format!(":{}:{}", s(&t, "approvalId"), s(&t, "stepId"));
+        let mut parts: Vec<String> = ["approvers", "delegates"]
+            .iter()
+            .flat_map(|f| {
+                t.get(*f)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|a| a.as_str().map(|a| format!("u.{a}")))
+            .collect();
+        if let Some(g) = t.get("group").and_then(Value::as_str) {
+            let h = Sha256::digest(g.as_bytes());
+            let hex: String = h[..8].iter().map(|b| format!("{b:02x}")).collect();
+            parts.push(format!("g.{hex}"));
+        }
+        for p in parts {
+            if !live(state, &format!("approval-inbox:{p}{tail}")) {
+                brk(
+                    out,
+                    "open steps are in their approvers' inbox",
+                    format!("{key} is missing from the inbox of {p}"),
+                );
+            }
+        }
+    }
 }
 
 /// The audit chain verifies (hash links, MACs, the head), read with the app's own verifier over
