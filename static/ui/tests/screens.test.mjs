@@ -304,6 +304,9 @@ test('an approver decides a path step on the issue panel, with a comment', async
   await step.waitFor();
   const stepId = await step.getAttribute('data-step-id');
   assert.equal(await step.getAttribute('data-status'), 'ACTIVE');
+  // One vocabulary: Approve / Deny, as on the Approvals tab (never "Reject").
+  assert.equal((await step.getByTestId('step-reject').textContent()).trim(), 'Deny');
+  assert.doesNotMatch(await ui.locator('.issue-panel').textContent(), /reject/i);
   await step.getByTestId('step-comment').fill('Fine for support macros; no customer PII.');
   await shot(page, 'issue-panel-decide');
   await step.getByTestId('step-approve').click();
@@ -464,7 +467,14 @@ test('an administrator lists every provider call of a step, with the prompt that
   assert.equal(await calls.count(), 2);
   assert.equal(await calls.first().getAttribute('data-error'), '');
   await calls.first().locator('summary', { hasText: 'Prompt sent' }).click();
-  assert.match(await calls.first().getByTestId('provider-call-prompt').textContent(), /## Request/);
+  const sent = calls.first().getByTestId('provider-call-prompt');
+  assert.match(await sent.textContent(), /## Request/);
+  // The prompt scrolls by keyboard: it is in the Tab order, with a name.
+  assert.equal(await sent.getAttribute('tabindex'), '0');
+  assert.match(await sent.getAttribute('aria-label'), /Prompt sent/);
+  await sent.focus();
+  await page.keyboard.press('PageDown');
+  await assertAccessible(await frameOf(page, null, { modal: true }), 'result dialog with provider calls (light)');
   await shot(page, 'result-dialog-provider-calls');
   assert.deepEqual(page.errors, []);
   await page.close();

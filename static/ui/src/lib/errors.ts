@@ -77,7 +77,7 @@ const TEXT: Record<string, string> = {
   AUDIT_EVENT_NOT_FOUND: 'This log entry no longer exists (retention may have removed it).',
   JOB_NOT_DEAD_LETTER: 'Only failed jobs can be retried; this one is not failed any more.',
   JOB_ALREADY_OPEN: 'Another job for this grant is already open.',
-  FIELD_MISSING: 'Something required is missing. Reload the page and try again.',
+  FIELD_MISSING: 'Something required is missing. Fill in the fields marked below.',
   // Settings → AI (prompt/service.rs, settings.rs, templates.rs)
   AI_SETTINGS_INVALID: 'Some settings are not valid. See the fields marked below.',
   SETTINGS_SAVE_TOO_SOON: 'The settings were saved a moment ago.',
@@ -90,7 +90,7 @@ const TEXT: Record<string, string> = {
   TEMPLATE_NOT_FOUND: 'This template no longer exists.',
   TEMPLATE_ERROR: 'The template could not be rendered. Check its syntax.',
   SORT_INVALID: 'This column cannot be sorted.',
-  FIELD_REQUIRED: 'Something required is missing. Reload the page and try again.',
+  FIELD_REQUIRED: 'Something required is missing. Fill in the fields marked below.',
   // Approval paths & messages (approvals/definition.rs, service.rs, email.rs)
   DEFINITION_INVALID: 'The approval path has problems. See the steps and fields marked below.',
   DEFINITION_ID_INVALID: 'The id may use letters, digits, dots, dashes and underscores only.',

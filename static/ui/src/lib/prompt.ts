@@ -33,7 +33,9 @@ export function lozengeAppearance(l: PromptLozenge | null | undefined): LozengeA
 
 export function lozengeText(l: PromptLozenge): string {
   const prefix = { verdict: 'Verdict', risk: 'Risk', compliance: 'Compliance', anomaly: 'Anomaly' }[l.kind];
-  return `${prefix}: ${l.value}`;
+  // One vocabulary on every screen: the model's "Reject" verdict reads as Deny.
+  const value = l.kind === 'verdict' && l.value === 'Reject' ? 'Deny' : l.value;
+  return `${prefix}: ${value}`;
 }
 
 export function confidenceText(c: Confidence): string {

@@ -14,7 +14,7 @@ export const RERUN_MESSAGE = 'ap:prompt-rerun-completed';
 const PHASES: { key: 'steps' | 'successSteps' | 'rejectionSteps' | 'expirationSteps'; title: string }[] = [
   { key: 'steps', title: 'Approval steps' },
   { key: 'successSteps', title: 'After approval' },
-  { key: 'rejectionSteps', title: 'After rejection' },
+  { key: 'rejectionSteps', title: 'After denial' },
   { key: 'expirationSteps', title: 'After expiry' },
 ];
 
@@ -41,10 +41,10 @@ function stepStatus(s: ApprovalStep): { text: string; appearance: LozengeAppeara
     case 'ACTIVE':
       return s.type === 'PROMPT' ? { text: 'Analyzing', appearance: 'inprogress' } : { text: human ? 'Awaiting decision' : 'Running', appearance: 'inprogress' };
     case 'SUCCESS':
-      if (human && s.decision === 'REJECTED') return { text: 'Rejected', appearance: 'removed' };
+      if (human && s.decision === 'REJECTED') return { text: 'Denied', appearance: 'removed' };
       return { text: human ? 'Approved' : 'Done', appearance: 'success' };
     case 'FAIL':
-      return human ? { text: 'Rejected', appearance: 'removed' } : { text: 'Failed', appearance: 'removed' };
+      return human ? { text: 'Denied', appearance: 'removed' } : { text: 'Failed', appearance: 'removed' };
     case 'SKIPPED':
       return { text: 'Skipped', appearance: 'default' };
     default:
@@ -128,7 +128,7 @@ function StepCard(props: {
         <ul className="step-decisions" data-testid="step-decided-by">
           {(step.decisions ?? []).map((d, i) => (
             <li key={i}>
-              <Lozenge appearance={d.decision === 'APPROVE' ? 'success' : 'removed'}>{d.decision === 'APPROVE' ? 'Approved' : 'Rejected'}</Lozenge>{' '}
+              <Lozenge appearance={d.decision === 'APPROVE' ? 'success' : 'removed'}>{d.decision === 'APPROVE' ? 'Approved' : 'Denied'}</Lozenge>{' '}
               by <span>{nameOf(d.decider)}</span>
               {d.onBehalfOf && (
                 <>
@@ -195,7 +195,7 @@ function StepCard(props: {
               disabled={busy !== null || (authority.reasonRequired === true && comment.trim() === '')}
               onClick={() => decide('reject')}
             >
-              Reject
+              Deny
             </button>
             {busy && <Spinner />}
           </div>

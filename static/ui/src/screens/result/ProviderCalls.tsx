@@ -64,7 +64,7 @@ export function ProviderCalls(props: { approvalId: string; stepId: string }) {
                   {r.errorCode ? <code className="error-code">{r.errorCode}</code> : 'Answered'}
                   <details>
                     <summary>Prompt sent</summary>
-                    <pre className="prompt-sent" data-testid="provider-call-prompt">
+                    <pre className="prompt-sent" data-testid="provider-call-prompt" tabIndex={0} role="region" aria-label={`Prompt sent in try ${r.attempt}`}>
                       {r.prompt}
                     </pre>
                   </details>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
-import { fieldErrors, FieldError, FormError, HelpLink, Result, useAnchor } from '../overview/shared';
+import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, requiredError, Result, useAnchor } from '../overview/shared';
 import type { CatalogTool, Connector, ConnectorTest, ConnectorType, IdentityMapping } from '../overview/setupTypes';
 
 const TYPE_LABEL: Record<ConnectorType, string> = { manual: 'Manual', 'okta-group': 'Okta group', 'entra-group': 'Microsoft Entra group' };
@@ -170,21 +170,22 @@ function Mappings(props: { connector: Connector }) {
           </tbody>
         </table>
       )}
+      <FormError error={error} testId="mapping-error" labels={{ accountId: 'Jira account id', email: 'Provider login email', externalId: 'Provider user id' }} />
       <div className="row-inline">
         <div className={`field${'accountId' in bad ? ' has-error' : ''}`}>
           <label htmlFor={`map-acc-${c.id}`}>Jira account id</label>
-          <input id={`map-acc-${c.id}`} type="text" data-testid="mapping-account" value={form.accountId} onChange={(e) => setForm({ ...form, accountId: e.target.value })} />
-          <FieldError error={error} names={['accountId']} />
+          <input id={`map-acc-${c.id}`} {...invalidProps(error, ['accountId'], `map-acc-${c.id}`)} type="text" data-testid="mapping-account" value={form.accountId} onChange={(e) => setForm({ ...form, accountId: e.target.value })} />
+          <FieldError error={error} names={['accountId']} inputId={`map-acc-${c.id}`} />
         </div>
         <div className={`field${'email' in bad ? ' has-error' : ''}`}>
           <label htmlFor={`map-email-${c.id}`}>Provider login email</label>
-          <input id={`map-email-${c.id}`} type="email" data-testid="mapping-email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
-          <FieldError error={error} names={['email']} />
+          <input id={`map-email-${c.id}`} {...invalidProps(error, ['email'], `map-email-${c.id}`)} type="email" data-testid="mapping-email" value={form.email} onChange={(e) => setForm({ ...form, email: e.target.value })} />
+          <FieldError error={error} names={['email']} inputId={`map-email-${c.id}`} />
         </div>
         <div className={`field${'externalId' in bad ? ' has-error' : ''}`}>
           <label htmlFor={`map-ext-${c.id}`}>Provider user id (optional)</label>
-          <input id={`map-ext-${c.id}`} type="text" data-testid="mapping-external" value={form.externalId} onChange={(e) => setForm({ ...form, externalId: e.target.value })} />
-          <FieldError error={error} names={['externalId']} />
+          <input id={`map-ext-${c.id}`} {...invalidProps(error, ['externalId'], `map-ext-${c.id}`)} type="text" data-testid="mapping-external" value={form.externalId} onChange={(e) => setForm({ ...form, externalId: e.target.value })} />
+          <FieldError error={error} names={['externalId']} inputId={`map-ext-${c.id}`} />
         </div>
       </div>
       <div className="button-group">
@@ -193,7 +194,6 @@ function Mappings(props: { connector: Connector }) {
         </button>
         {busy && <Spinner />}
       </div>
-      <FormError error={error} testId="mapping-error" />
       <Result text={note} testId="mapping-result" />
     </div>
   );
@@ -240,10 +240,17 @@ export default function Connectors(props: SectionProps) {
   const save = async () => {
     if (!editing) return;
     const f = editing.form;
-    setBusy('form');
-    setFormError(null);
     setFormNote(null);
     const fields = CONFIG_FIELDS[f.type];
+    // An empty id or name is marked here (the server would answer FIELD_MISSING without naming
+    // the field); the provider config is checked by the server, which names each field.
+    const missing = requiredError({ id: f.id, name: f.name });
+    if (missing) {
+      setFormError(missing);
+      return;
+    }
+    setBusy('form');
+    setFormError(null);
     const typed = fields.some((x) => (f.config[x.name] ?? '').trim() !== '');
     const payload: Record<string, unknown> = { id: f.id.trim(), name: f.name, identityMatch: f.identityMatch, reconcileMode: f.reconcileMode };
     if (!editing.current) payload.type = f.type;
@@ -331,17 +338,18 @@ export default function Connectors(props: SectionProps) {
       {f && (
         <div className="form-card" id="connectors-new" data-testid="connector-form" data-mode={editing?.current ? 'edit' : 'new'}>
           <h3 className="sub-title">{editing?.current ? `Edit ${editing.current.name}` : 'New connector'}</h3>
+          <FormError error={formError} testId="connector-save-error" labels={LABELS} />
           <div className="row-inline">
             <div className={cls('id')}>
               <label htmlFor="connector-id">Connector id</label>
-              <input id="connector-id" type="text" data-testid="connector-id" placeholder="okta-main" value={f.id} disabled={!!editing?.current} onChange={(e) => setF('id', e.target.value)} />
+              <input id="connector-id" {...invalidProps(formError, ['id'], 'connector-id')} type="text" data-testid="connector-id" placeholder="okta-main" value={f.id} disabled={!!editing?.current} onChange={(e) => setF('id', e.target.value)} />
               <span className="hint">Lower-case letters, digits and dashes.</span>
-              <FieldError error={formError} names={['id']} />
+              <FieldError error={formError} names={['id']} inputId="connector-id" />
             </div>
             <div className={cls('name')}>
               <label htmlFor="connector-name">Name</label>
-              <input id="connector-name" type="text" data-testid="connector-name" value={f.name} onChange={(e) => setF('name', e.target.value)} />
-              <FieldError error={formError} names={['name']} />
+              <input id="connector-name" {...invalidProps(formError, ['name'], 'connector-name')} type="text" data-testid="connector-name" value={f.name} onChange={(e) => setF('name', e.target.value)} />
+              <FieldError error={formError} names={['name']} inputId="connector-name" />
             </div>
             <div className="field">
               <label htmlFor="connector-type">Type</label>
@@ -385,6 +393,7 @@ export default function Connectors(props: SectionProps) {
                     <label htmlFor={`connector-config-${x.name}`}>{x.label}</label>
                     <input
                       id={`connector-config-${x.name}`}
+                      {...invalidProps(formError, [`config.${x.name}`, 'config'], `connector-config-${x.name}`)}
                       type={x.secret ? 'password' : 'text'}
                       autoComplete="off"
                       data-testid={`connector-config-${x.name}`}
@@ -392,7 +401,7 @@ export default function Connectors(props: SectionProps) {
                       value={f.config[x.name] ?? ''}
                       onChange={(e) => setF('config', { ...f.config, [x.name]: e.target.value })}
                     />
-                    <FieldError error={formError} names={[`config.${x.name}`]} />
+                    <FieldError error={formError} names={[`config.${x.name}`]} inputId={`connector-config-${x.name}`} />
                   </div>
                 ))}
               </div>
@@ -407,7 +416,6 @@ export default function Connectors(props: SectionProps) {
             </button>
             {busy === 'form' && <Spinner />}
           </div>
-          <FormError error={formError} testId="connector-save-error" labels={LABELS} />
           <Prerequisites error={formError} />
         </div>
       )}

@@ -1,5 +1,5 @@
 import { useEffect, type ReactNode } from 'react';
-import type { ResolverError } from '../../../api';
+import { ResolverError } from '../../../api';
 import { router } from '../../../bridge';
 import { friendlyMessage } from '../../../lib/errors';
 import './setup.css';
@@ -75,14 +75,38 @@ export function fieldSentence(msg: string): string {
   return /[.!?]$/.test(body) ? body : `${body}.`;
 }
 
-/** The server's message for one field, shown under that field. `names` are tried in order. */
-export function FieldError(props: { error: ResolverError | null | undefined; names: string[] }) {
+/** The id of the error shown under the input `inputId` (what its aria-describedby names). */
+export const errorId = (inputId: string) => `${inputId}-error`;
+
+/** Ties an input to its error: aria-invalid and aria-describedby while `names` has a message. */
+export function invalidProps(error: ResolverError | null | undefined, names: string[], inputId: string): { 'aria-invalid'?: true; 'aria-describedby'?: string } {
+  if (!error) return {};
+  const all = fieldErrors(error);
+  return names.some((n) => n in all) ? { 'aria-invalid': true, 'aria-describedby': errorId(inputId) } : {};
+}
+
+/** Empty required fields as a client-side error, in the shape the server's field errors have,
+ *  so the same field messages, summary and ARIA links show it; null when all are filled. */
+export function requiredError(values: Record<string, string>): ResolverError | null {
+  const missing = Object.entries(values).filter(([, v]) => !v.trim());
+  if (missing.length === 0) return null;
+  return new ResolverError({
+    kind: 'validation',
+    code: 'FIELD_REQUIRED',
+    message: `${missing.map(([k]) => k).join(', ')} required`,
+    details: Object.fromEntries(missing.map(([k]) => [k, 'required'])),
+  } as ConstructorParameters<typeof ResolverError>[0]);
+}
+
+/** The server's message for one field, shown under that field. `names` are tried in order;
+ *  `inputId` gives it the id the input's aria-describedby names. */
+export function FieldError(props: { error: ResolverError | null | undefined; names: string[]; inputId?: string }) {
   if (!props.error) return null;
   const all = fieldErrors(props.error);
   const name = props.names.find((n) => n in all);
   if (!name) return null;
   return (
-    <div className="field-error" role="alert" data-testid="field-error" data-field={name} data-code={props.error.code}>
+    <div className="field-error" id={props.inputId ? errorId(props.inputId) : undefined} data-testid="field-error" data-field={name} data-code={props.error.code}>
       {fieldSentence(all[name])} <code className="error-code">({props.error.code})</code>
     </div>
   );

@@ -79,7 +79,7 @@ export function StepForm(props: {
             />
           )}
         </div>
-        <span className="hint">A single rejection always rejects the step.</span>
+        <span className="hint">A single denial always denies the step.</span>
         {E('quorum', 'Quorum')}
       </div>
     );

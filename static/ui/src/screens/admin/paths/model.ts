@@ -7,7 +7,7 @@ export type Phase = 'steps' | 'successSteps' | 'rejectionSteps' | 'expirationSte
 export const PHASES: { id: Phase; label: string; hint: string }[] = [
   { id: 'steps', label: 'Steps', hint: 'The path itself: people decide here, in parallel groups one after another.' },
   { id: 'successSteps', label: 'On success', hint: 'Run after the path is approved.' },
-  { id: 'rejectionSteps', label: 'On rejection', hint: 'Run after the path is rejected.' },
+  { id: 'rejectionSteps', label: 'On denial', hint: 'Run after the path is denied.' },
   { id: 'expirationSteps', label: 'On expiration', hint: 'Run when the decision deadline passes without a decision.' },
 ];
 
