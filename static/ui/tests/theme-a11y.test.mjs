@@ -207,3 +207,94 @@ test('every tablist follows the arrow keys, Home and End, with one tab stop (WAI
   assert.deepEqual(admin.errors, []);
   await admin.close();
 });
+
+/** The input's error as assistive technology gets it: aria-invalid and the described-by text. */
+const described = (f, testId) => f.evaluate((id) => {
+  const input = document.querySelector(`[data-testid="${id}"]`);
+  const ref = input.getAttribute('aria-describedby');
+  return { invalid: input.getAttribute('aria-invalid'), text: ref ? document.getElementById(ref)?.textContent ?? '(missing element)' : null };
+}, testId);
+
+test('form errors are tied to their inputs and summarised above the fields (catalog tool, connector)', async () => {
+  const page = await open('view=admin', ADMIN);
+  const ui = frame(page, ADMIN_PAGE);
+  const f = await frameOf(page, ADMIN_PAGE);
+  const above = async (summary, field) => (await ui.getByTestId(summary).boundingBox()).y < (await ui.getByTestId(field).boundingBox()).y;
+
+  // Connector saved with its fields empty: the empty ones are marked, no "reload the page".
+  await ui.getByTestId('admin-nav-connectors').click();
+  await ui.getByTestId('connector-new').click();
+  await ui.getByTestId('connector-save').click();
+  const err = ui.getByTestId('connector-save-error');
+  await err.waitFor();
+  assert.doesNotMatch(await err.textContent(), /reload/i);
+  assert.match(await err.textContent(), /marked below/);
+  assert.ok(await above('connector-save-error', 'connector-id'), 'the summary sits above the fields it points to');
+  for (const id of ['connector-id', 'connector-name']) {
+    const d = await described(f, id);
+    assert.equal(d.invalid, 'true', `${id} aria-invalid`);
+    assert.match(d.text ?? '', /Required/, `${id} described by its error`);
+  }
+  assert.equal((await described(f, 'connector-type')).invalid, null, 'a valid field is not marked');
+  await bothThemes(page, f, 'admin-connector-form-errors');
+  await ui.getByTestId('connector-cancel').click();
+
+  // Catalog tool refused by the server: each field it names is marked and linked.
+  await ui.getByTestId('admin-nav-catalog').click();
+  await ui.getByTestId('catalog-add').click();
+  await ui.getByTestId('tool-id').fill('Bad Tool');
+  await ui.getByTestId('tool-save').click();
+  await ui.getByTestId('tool-save-error').waitFor();
+  assert.ok(await above('tool-save-error', 'tool-id'));
+  const id = await described(f, 'tool-id');
+  assert.equal(id.invalid, 'true');
+  assert.ok(id.text && id.text.length > 3, JSON.stringify(id));
+  assert.equal((await described(f, 'tool-name')).invalid, 'true');
+  await bothThemes(page, f, 'admin-catalog-form-errors');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+/** Types into a filter box and checks the rows and the polite count against each other. */
+async function checkFilter(ui, f, { box, rows, total }) {
+  const count = ui.getByTestId(`${box}-count`);
+  assert.equal(await count.getAttribute('role'), 'status', 'the count is announced politely');
+  assert.match(await f.evaluate((id) => document.querySelector(`label[for="${document.querySelector(`[data-testid="${id}"]`).id}"]`)?.textContent ?? '', box), /Search/);
+  assert.equal((await count.textContent()).trim(), `${total} tools`);
+  // The provider of the last row, typed in lower case: every row left names it.
+  const last = ui.locator(rows).last();
+  const provider = (await last.locator('.hint').first().textContent()).split('·')[0].trim();
+  await ui.getByTestId(box).fill(provider.toLowerCase());
+  await ui.locator(rows).first().waitFor();
+  const shown = await ui.locator(rows).allTextContents();
+  assert.ok(shown.length >= 1 && shown.length <= total, `${shown.length} of ${total}`);
+  for (const r of shown) assert.match(r.toLowerCase(), new RegExp(provider.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  assert.equal((await count.textContent()).trim(), shown.length === total ? `${total} tools` : `${shown.length} of ${total} tools`);
+  await ui.getByTestId(box).fill('zzqx-no-such-tool');
+  await ui.locator(rows).first().waitFor({ state: 'detached' });
+  assert.match(await count.textContent(), /No tools match “zzqx-no-such-tool”/);
+  // Escape clears the search.
+  await ui.getByTestId(box).press('Escape');
+  await ui.locator(rows).nth(total - 1).waitFor();
+  assert.equal(await ui.locator(rows).count(), total);
+}
+
+test('Approved Tools and the Catalog filter by name or provider as you type, with a polite count', async () => {
+  const page = await open('view=global', JONAS);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-approved-tools').click();
+  await ui.getByTestId('approved-tool-row').first().waitFor();
+  const total = await ui.getByTestId('approved-tool-row').count();
+  await checkFilter(ui, await frameOf(page, PAGE), { box: 'approved-tools-filter', rows: '[data-testid="approved-tool-row"]', total });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+
+  const admin = await open('view=admin', ADMIN);
+  const a = frame(admin, ADMIN_PAGE);
+  await a.getByTestId('admin-nav-catalog').click();
+  await a.getByTestId('catalog-row').first().waitFor();
+  const n = await a.getByTestId('catalog-row').count();
+  await checkFilter(a, await frameOf(admin, ADMIN_PAGE), { box: 'catalog-filter', rows: '[data-testid="catalog-row"]', total: n });
+  assert.deepEqual(admin.errors, []);
+  await admin.close();
+});

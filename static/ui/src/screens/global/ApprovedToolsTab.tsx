@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'react';
 import { asResolverError, call, ResolverError } from '../../api';
 import { Empty, ErrorMessage, Lozenge, Skeleton } from '../../components/ui';
+import { FilterBox, useFilter } from '../../components/Filter';
 import type { ApprovedTools } from '../../types';
+
+const NO_TOOLS: ApprovedTools['tools'] = [];
 
 export function riskAppearance(r: string) {
   return r === 'low' ? 'success' : r === 'medium' ? 'moved' : r === 'high' || r === 'critical' ? 'removed' : 'default';
@@ -16,10 +19,24 @@ export function ApprovedToolsTab() {
       .then(setData)
       .catch((e) => setError(asResolverError(e)));
   }, []);
+  const all = data?.tools ?? NO_TOOLS;
+  const filter = useFilter(all, (t) => [t.displayName, t.provider, t.id]);
   if (error) return <ErrorMessage error={error} testId="tab-error" />;
   if (!data) return <Skeleton />;
   if (data.tools.length === 0) return <Empty>No tools are approved for requests yet.</Empty>;
   return (
+    <>
+    <FilterBox
+      id="approved-tools-filter"
+      label="Search tools"
+      placeholder="Name or provider"
+      query={filter.query}
+      onChange={filter.setQuery}
+      shown={filter.shown.length}
+      total={all.length}
+      noun={['tool', 'tools']}
+      testId="approved-tools-filter"
+    />
     <table className="table">
       <thead>
         <tr>
@@ -31,7 +48,7 @@ export function ApprovedToolsTab() {
         </tr>
       </thead>
       <tbody>
-        {data.tools.map((t) => (
+        {filter.shown.map((t) => (
           <tr key={t.id} data-testid="approved-tool-row" data-tool={t.id}>
             <td>
               <strong>{t.displayName}</strong>
@@ -55,5 +72,6 @@ export function ApprovedToolsTab() {
         ))}
       </tbody>
     </table>
+    </>
   );
 }

@@ -2,7 +2,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner, type LozengeAppearance } from '../../../components/ui';
 import type { SectionProps } from '../sections';
-import { fieldErrors, FieldError, FormError, HelpLink, numberOrText, plural, Result, useAnchor } from '../overview/shared';
+import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, numberOrText, plural, Result, useAnchor } from '../overview/shared';
+import { FilterBox, useFilter } from '../../../components/Filter';
 import { RISK_MAX_DAYS, RISKS, type CatalogTool, type Connector, type RiskLevel, type SeedResult, type ToolStatus } from '../overview/setupTypes';
 
 const STATUS_LOOK: Record<ToolStatus, LozengeAppearance> = { approved: 'success', blocked: 'moved', denied: 'removed' };
@@ -87,6 +88,8 @@ function toolPayload(t: CatalogTool, change: Partial<CatalogTool>): Record<strin
   };
 }
 
+const NO_TOOLS: CatalogTool[] = [];
+
 const LABELS: Record<string, string> = {
   id: 'Tool id',
   displayName: 'Display name',
@@ -135,6 +138,7 @@ export default function Catalog(props: SectionProps) {
       .catch(() => setConnectors([]));
   }, [loadTools]);
   useAnchor(props.anchor, tools !== null, 'catalog');
+  const filter = useFilter(tools ?? NO_TOOLS, (t) => [t.displayName, t.provider, t.id]);
 
   if (tools === null) return <Skeleton lines={5} />;
 
@@ -252,73 +256,74 @@ export default function Catalog(props: SectionProps) {
       {f && (
         <div className="form-card" data-testid="catalog-form" id="catalog-add" data-mode={editing?.current ? 'edit' : 'add'}>
           <h3 className="sub-title">{editing?.current ? `Edit ${editing.current.displayName}` : 'Add a tool'}</h3>
+          <FormError error={formError} testId="tool-save-error" labels={LABELS} />
           <div className="row-inline">
             <div className={cls('id')}>
               <label htmlFor="tool-id">Tool id</label>
-              <input id="tool-id" type="text" data-testid="tool-id" value={f.id} disabled={!!editing?.current} placeholder="chatgpt-enterprise" onChange={(e) => setF('id', e.target.value)} />
+              <input id="tool-id" {...invalidProps(formError, ['id'], 'tool-id')} type="text" data-testid="tool-id" value={f.id} disabled={!!editing?.current} placeholder="chatgpt-enterprise" onChange={(e) => setF('id', e.target.value)} />
               <span className="hint">Lower-case letters, digits and dashes; fixed once saved.</span>
-              <FieldError error={formError} names={['id']} />
+              <FieldError error={formError} names={['id']} inputId="tool-id" />
             </div>
             <div className={cls('displayName')}>
               <label htmlFor="tool-name">Display name</label>
-              <input id="tool-name" type="text" data-testid="tool-name" value={f.displayName} onChange={(e) => setF('displayName', e.target.value)} />
-              <FieldError error={formError} names={['displayName']} />
+              <input id="tool-name" {...invalidProps(formError, ['displayName'], 'tool-name')} type="text" data-testid="tool-name" value={f.displayName} onChange={(e) => setF('displayName', e.target.value)} />
+              <FieldError error={formError} names={['displayName']} inputId="tool-name" />
             </div>
             <div className={cls('provider')}>
               <label htmlFor="tool-provider">Provider</label>
-              <input id="tool-provider" type="text" data-testid="tool-provider" value={f.provider} onChange={(e) => setF('provider', e.target.value)} />
-              <FieldError error={formError} names={['provider']} />
+              <input id="tool-provider" {...invalidProps(formError, ['provider'], 'tool-provider')} type="text" data-testid="tool-provider" value={f.provider} onChange={(e) => setF('provider', e.target.value)} />
+              <FieldError error={formError} names={['provider']} inputId="tool-provider" />
             </div>
           </div>
           <div className="row-inline">
             <div className={cls('status')}>
               <label htmlFor="tool-status">Status</label>
-              <select id="tool-status" data-testid="tool-status-input" value={f.status} onChange={(e) => setF('status', e.target.value as ToolStatus)}>
+              <select id="tool-status" {...invalidProps(formError, ['status'], 'tool-status')} data-testid="tool-status-input" value={f.status} onChange={(e) => setF('status', e.target.value as ToolStatus)}>
                 {STATUSES.map((s) => (
                   <option key={s} value={s}>
                     {s}
                   </option>
                 ))}
               </select>
-              <FieldError error={formError} names={['status']} />
+              <FieldError error={formError} names={['status']} inputId="tool-status" />
             </div>
             <div className={cls('riskLevel')}>
               <label htmlFor="tool-risk">Risk level</label>
-              <select id="tool-risk" data-testid="tool-risk" value={f.riskLevel} onChange={(e) => setF('riskLevel', e.target.value as RiskLevel)}>
+              <select id="tool-risk" {...invalidProps(formError, ['riskLevel'], 'tool-risk')} data-testid="tool-risk" value={f.riskLevel} onChange={(e) => setF('riskLevel', e.target.value as RiskLevel)}>
                 {RISKS.map((r) => (
                   <option key={r} value={r}>
                     {r} (default expiry at most {RISK_MAX_DAYS[r]} days)
                   </option>
                 ))}
               </select>
-              <FieldError error={formError} names={['riskLevel']} />
+              <FieldError error={formError} names={['riskLevel']} inputId="tool-risk" />
             </div>
             <div className={cls('defaultExpiryDays')}>
               <label htmlFor="tool-expiry">Default expiry (days)</label>
-              <input id="tool-expiry" type="number" min={1} max={180} data-testid="tool-expiry" value={f.defaultExpiryDays} onChange={(e) => setF('defaultExpiryDays', e.target.value)} />
-              <FieldError error={formError} names={['defaultExpiryDays']} />
+              <input id="tool-expiry" {...invalidProps(formError, ['defaultExpiryDays'], 'tool-expiry')} type="number" min={1} max={180} data-testid="tool-expiry" value={f.defaultExpiryDays} onChange={(e) => setF('defaultExpiryDays', e.target.value)} />
+              <FieldError error={formError} names={['defaultExpiryDays']} inputId="tool-expiry" />
             </div>
           </div>
           <div className={cls('guidance')}>
             <label htmlFor="tool-guidance">Local guidance</label>
-            <textarea id="tool-guidance" rows={3} maxLength={2000} data-testid="tool-guidance" value={f.guidance} onChange={(e) => setF('guidance', e.target.value)} />
+            <textarea id="tool-guidance" {...invalidProps(formError, ['guidance'], 'tool-guidance')} rows={3} maxLength={2000} data-testid="tool-guidance" value={f.guidance} onChange={(e) => setF('guidance', e.target.value)} />
             <span className="hint">Shown to requesters in the portal and on the Approved Tools tab.</span>
-            <FieldError error={formError} names={['guidance']} />
+            <FieldError error={formError} names={['guidance']} inputId="tool-guidance" />
           </div>
           <div className={cls('fulfilmentNotes')}>
             <label htmlFor="tool-fulfilment">Fulfilment notes</label>
-            <textarea id="tool-fulfilment" rows={2} maxLength={2000} data-testid="tool-fulfilment" value={f.fulfilmentNotes} onChange={(e) => setF('fulfilmentNotes', e.target.value)} />
-            <FieldError error={formError} names={['fulfilmentNotes']} />
+            <textarea id="tool-fulfilment" {...invalidProps(formError, ['fulfilmentNotes'], 'tool-fulfilment')} rows={2} maxLength={2000} data-testid="tool-fulfilment" value={f.fulfilmentNotes} onChange={(e) => setF('fulfilmentNotes', e.target.value)} />
+            <FieldError error={formError} names={['fulfilmentNotes']} inputId="tool-fulfilment" />
           </div>
           <div className={cls('entitlementGroup')}>
             <label htmlFor="tool-entitlement">Entitlement group metadata (JSON, optional)</label>
-            <textarea id="tool-entitlement" rows={2} className="mono" data-testid="tool-entitlement" placeholder='{"name": "ai-chatgpt-users"}' value={f.entitlementGroup} onChange={(e) => setF('entitlementGroup', e.target.value)} />
+            <textarea id="tool-entitlement" {...invalidProps(formError, ['entitlementGroup', 'connectorId'], 'tool-entitlement')} rows={2} className="mono" data-testid="tool-entitlement" placeholder='{"name": "ai-chatgpt-users"}' value={f.entitlementGroup} onChange={(e) => setF('entitlementGroup', e.target.value)} />
             <span className="hint">
               {editing?.current?.connectorId
                 ? `Bound to connector ${editing.current.connectorId}: binding sets this; change the binding in the table below.`
                 : 'Connector binding is set per tool in the table below (it needs an enabled connector).'}
             </span>
-            <FieldError error={formError} names={['entitlementGroup', 'connectorId']} />
+            <FieldError error={formError} names={['entitlementGroup', 'connectorId']} inputId="tool-entitlement" />
           </div>
           <div className="button-group">
             <button type="button" className="button button-primary" data-testid="tool-save" disabled={busy !== null} onClick={() => void saveForm()}>
@@ -329,7 +334,6 @@ export default function Catalog(props: SectionProps) {
             </button>
             {busy === 'form' && <Spinner />}
           </div>
-          <FormError error={formError} testId="tool-save-error" labels={LABELS} />
         </div>
       )}
 
@@ -338,6 +342,18 @@ export default function Catalog(props: SectionProps) {
       {tools.length === 0 ? (
         <Empty>The catalog is empty. Seed the supported tools or add one.</Empty>
       ) : (
+        <>
+        <FilterBox
+          id="catalog-filter"
+          label="Search the catalog"
+          placeholder="Name, provider or id"
+          query={filter.query}
+          onChange={filter.setQuery}
+          shown={filter.shown.length}
+          total={tools.length}
+          noun={['tool', 'tools']}
+          testId="catalog-filter"
+        />
         <table className="table" data-testid="catalog-table">
           <thead>
             <tr>
@@ -346,11 +362,13 @@ export default function Catalog(props: SectionProps) {
               <th>Risk</th>
               <th>Default expiry</th>
               <th>Connector</th>
-              <th />
+              <th>
+                <span className="visually-hidden">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
-            {tools.map((t) => {
+            {filter.shown.map((t) => {
               const choice = bindChoice[t.id] ?? t.connectorId ?? '';
               const group = t.entitlementGroup as { name?: string; groupId?: string } | null | undefined;
               return (
@@ -448,6 +466,7 @@ export default function Catalog(props: SectionProps) {
             })}
           </tbody>
         </table>
+        </>
       )}
       {row && row.text && !tools.some((t) => t.id === row.id) && <Result text={row.text} testId="tool-row-result" />}
     </div>
