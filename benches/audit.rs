@@ -128,6 +128,9 @@ impl Host for Counting<'_> {
     fn fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError> {
         self.inner.fetch(req)
     }
+    fn llm_chat(&self, prompt: &str) -> Result<String, HostError> {
+        self.inner.llm_chat(prompt)
+    }
     fn queue_push(&self, q: &str, e: &[String], d: u32) -> Result<(), HostError> {
         self.inner.queue_push(q, e, d)
     }

@@ -70,6 +70,7 @@ const ASYNC_IMPORTS = {
   secrets: ['get', 'set', 'delete'],
   jira: ['request'],
   fetch: ['request'],
+  llm: ['chat'],
   queue: ['push']
 };
 const ASYNC_EXPORTS = { handlers: ['resolve', 'on-product-event', 'on-scheduled', 'on-queue-event'] };

@@ -92,7 +92,8 @@ async function sim(opts, manifest, bundler) {
   config.resolve.alias = {
     '@forge/kvs$': path.join(here, 'sim/standins/kvs.mjs'),
     '@forge/api$': path.join(here, 'sim/standins/api.mjs'),
-    '@forge/events$': path.join(here, 'sim/standins/events.mjs')
+    '@forge/events$': path.join(here, 'sim/standins/events.mjs'),
+    '@forge/llm$': path.join(here, 'sim/standins/llm.mjs')
   };
   // The stand-ins talk to host-sim through the harness's own channel (one stdin reader): the
   // bundle takes the module the harness loaded from a global instead of a second copy.

@@ -234,3 +234,63 @@ fn typed_errors_cross_the_adapter_unchanged() {
     assert!(codes[1][0].get("err").is_some(), "{}", codes[1]);
     assert!(codes[1][1].get("err").is_some(), "{}", codes[1]);
 }
+
+/// The AI Prompt step on Forge LLMs ("Atlassian-hosted", D-170) through the real adapter: the
+/// guest's `llm` import → `@forge/llm` `chat` (the stand-in forwards to the emulated Forge LLMs),
+/// a 429 from the platform mapped back to `rate-limited` and retried, then the answer. The Node
+/// run arrives at the wasmtime run's step, execution row and state.
+// covers: AP-151, AP-153
+#[test]
+fn a_prompt_step_on_forge_llms_runs_the_same_under_node() {
+    use common::prompt::{exec_rows, get, start, PRIYA};
+    use host_sim::remotes::llm::{LlmFault, FORGE_LLM_HOST};
+    let mut runs = Vec::new();
+    for kind in [EngineKind::Wasm, EngineKind::Node] {
+        if kind == EngineKind::Node {
+            forge_package();
+        }
+        let mut sim = setup(kind);
+        ok(
+            &mut sim,
+            "admin.ai.settings.save",
+            json!({"provider": "forge-llm", "model": "claude-haiku-4-5-20251001", "enabled": true, "monthlyTokenBudget": 1_000_000}),
+            ADMIN,
+        );
+        sim.advance(2_000);
+        ok(
+            &mut sim,
+            "admin.definitions.save",
+            json!({"definition": {"id": "ai-path", "name": "AI-assisted access", "description": "Risk read first",
+            "starters": {"mode": "groups", "groups": ["engineering"]},
+            "steps": [
+                {"name": "Risk", "type": "PROMPT", "parallelGroupNumber": 1, "promptTemplate": "builtin:risk"},
+                {"name": "Lead", "type": "USER", "parallelGroupNumber": 2, "approvers": [PRIYA]}
+            ]}}),
+            ADMIN,
+        );
+        sim.state_mut()
+            .llm
+            .plan(FORGE_LLM_HOST, LlmFault::RateLimited { retry_after_s: 3 });
+        let id = start(&mut sim, "AIR-1");
+        let mut outcomes: Vec<Value> = sim.settle().iter().map(|r| summary(&r.outcome)).collect();
+        outcomes.extend(sim.advance(5_000).iter().map(|r| summary(&r.outcome)));
+        let a = get(&mut sim, &id);
+        let statuses: Vec<u16> = sim.state().llm.calls.iter().map(|c| c.status).collect();
+        let rows = exec_rows(&sim);
+        runs.push((sim, outcomes, a, statuses, rows));
+    }
+    let (wasm, wo, wa, ws, wr) = &runs[0];
+    let (node, no, na, ns, nr) = &runs[1];
+    assert_eq!(wa["steps"][0]["status"], "SUCCESS", "{wa}");
+    assert_eq!(ws, &vec![429, 200], "wasmtime: a 429, then the retry");
+    assert_eq!(ns, ws, "Node: the same calls to Forge LLMs");
+    assert_eq!(wo, no, "the invocations came out the same");
+    assert_eq!(wa, na, "the same approval, step and teaser");
+    assert_eq!(wr.len(), 2);
+    assert_eq!(
+        wr, nr,
+        "the same execution rows (the 429 try and the answer)"
+    );
+    assert!(nr.iter().all(|r| r["provider"] == "forge-llm"));
+    assert_same_world(wasm, node);
+}

@@ -7,7 +7,8 @@ import * as nodeModule from 'node:module';
 const STANDINS = {
   '@forge/kvs': new URL('./standins/kvs.mjs', import.meta.url).href,
   '@forge/api': new URL('./standins/api.mjs', import.meta.url).href,
-  '@forge/events': new URL('./standins/events.mjs', import.meta.url).href
+  '@forge/events': new URL('./standins/events.mjs', import.meta.url).href,
+  '@forge/llm': new URL('./standins/llm.mjs', import.meta.url).href
 };
 
 let installed = false;

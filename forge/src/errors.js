@@ -152,6 +152,30 @@ export function mapApiError(e) {
   return transportError(e);
 }
 
+// ---- @forge/llm (chat) -------------------------------------------------------------------------
+// errors.js: PromptValidationError (client-side validation, before any request) and
+// ForgeLlmAPIError { code, status, statusText, traceId, message } (utils/error-handling.js: the
+// platform's `{code, message}` body, or the `forge-proxy-error` header and the text). The package
+// exposes no Retry-After: a 429 waits out the minute Forge LLMs counts in (100 requests a minute
+// per installation) unless the error carries a `retryAfter`.
+
+/** Seconds a Forge LLMs 429 asks for when the error names none: the limit's one-minute window. */
+export const LLM_RETRY_AFTER_S = 60;
+
+export function mapLlmError(e) {
+  if (!isObject(e)) return null;
+  const name = e.name ?? ctorName(e);
+  const message = text(e);
+  if (name === 'PromptValidationError') return hostError('invalid', message);
+  if (name === 'ForgeLlmAPIError' || ctorName(e) === 'ForgeLlmAPIError') {
+    const detail = e.code ? `${e.code}: ${message}` : message;
+    if (e.status === 429) return hostError('rate-limited', retryAfter(e.retryAfter, LLM_RETRY_AFTER_S));
+    return byStatus(e.status, detail) ?? hostError('unavailable', detail);
+  }
+  if (name === 'ForgeLlmError') return hostError('invalid', message);
+  return mapApiError(e);
+}
+
 // ---- @forge/events (Queue.push) ----------------------------------------------------------------
 // errors.js: InvalidQueueNameError, InvalidPushSettingsError, InvalidPayloadError,
 // TooManyEventsError, NoEventsToPushError (client-side validation), PayloadTooBigError (client

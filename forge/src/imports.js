@@ -1,6 +1,6 @@
 // The component's imports (wit/forge.wit, world `app`) over the real Forge packages.
 //
-// kvs, secrets, jira, fetch and queue return promises: the build lists them as jco `--async-imports`,
+// kvs, secrets, jira, fetch, llm and queue return promises: the build lists them as jco `--async-imports`,
 // so the (synchronous) guest call suspends through JSPI until the promise settles. runtime, log and
 // config are synchronous. A WIT `err` is signalled by throwing a plain `{ tag, val }` (errors.js);
 // anything else thrown traps the component.
@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { kvs, Filter, FilterConditions, WhereConditions, Sort } from '@forge/kvs';
 import { asApp, asUser, fetch as forgeFetch, assumeTrustedRoute, getAppContext } from '@forge/api';
 import { Queue } from '@forge/events';
-import { fail, mapKvsError, mapApiError, mapQueueError, isKvsConflict } from './errors.js';
+import { chat as llmChat } from '@forge/llm';
+import { fail, mapKvsError, mapApiError, mapLlmError, mapQueueError, isKvsConflict } from './errors.js';
 
 /** The custom entity every app record is stored as (manifest.yml `app.storage.entities`). */
 export const ENTITY = 'record';
@@ -228,6 +229,20 @@ export function forgeImports(inv) {
     request: (req) => guard(async () => httpResponse(await forgeFetch(req.url, requestInit(req))), mapApiError)
   };
 
+  // Forge LLMs: the guest's prompt is @forge/llm's `Prompt` as JSON, the answer its `ChatResponse`.
+  const llm = {
+    chat: (prompt) =>
+      guard(async () => {
+        let p;
+        try {
+          p = JSON.parse(prompt);
+        } catch (e) {
+          fail('invalid', `prompt is not JSON: ${e.message}`);
+        }
+        return JSON.stringify(await llmChat(p));
+      }, mapLlmError)
+  };
+
   const queue = {
     push: (queueKey, events, delaySeconds) =>
       guard(async () => {
@@ -298,6 +313,7 @@ export function forgeImports(inv) {
     'aiclearance:forge/secrets': secrets,
     'aiclearance:forge/jira': jira,
     'aiclearance:forge/fetch': fetchIface,
+    'aiclearance:forge/llm': llm,
     'aiclearance:forge/queue': queue,
     'aiclearance:forge/runtime': runtime,
     'aiclearance:forge/log': log,

@@ -538,6 +538,9 @@ impl Host for AppendWatch<'_> {
     ) -> Result<crate::host::HttpResponse, crate::host::HostError> {
         self.inner.fetch(req)
     }
+    fn llm_chat(&self, prompt: &str) -> Result<String, crate::host::HostError> {
+        self.inner.llm_chat(prompt)
+    }
     fn queue_push(
         &self,
         queue_key: &str,

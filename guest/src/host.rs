@@ -1,5 +1,5 @@
 //! The one port the domain talks to. Everything nondeterministic or external — storage, secrets,
-//! Jira, outbound HTTP, the queue, time, entropy, logs, configuration — goes through `Host`.
+//! Jira, outbound HTTP, Forge LLMs, the queue, time, entropy, logs, configuration — goes through `Host`.
 //!
 //! The WIT glue (`wasm.rs`) implements it over the component's imports; host-sim implements it
 //! natively over the same emulator for fast tests and wasm-vs-native benchmarks. These types are
@@ -181,6 +181,9 @@ pub trait Host {
 
     fn jira(&self, principal: Principal, req: &HttpRequest) -> Result<HttpResponse, HostError>;
     fn fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError>;
+    /// Forge LLMs (`@forge/llm` `chat`): the package's `Prompt` as JSON in, its `ChatResponse` as
+    /// JSON out. No egress and no API key: the platform runs the model (wit/forge.wit `llm`).
+    fn llm_chat(&self, prompt: &str) -> Result<String, HostError>;
     fn queue_push(
         &self,
         queue_key: &str,

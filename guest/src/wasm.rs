@@ -4,7 +4,7 @@
 wit_bindgen::generate!({ path: "../wit", world: "app" });
 
 use crate::host as port;
-use aiclearance::forge::{config, fetch, jira, kvs, log, queue, runtime, secrets, types};
+use aiclearance::forge::{config, fetch, jira, kvs, llm, log, queue, runtime, secrets, types};
 use exports::aiclearance::forge::handlers::{self as wit_handlers, Guest};
 
 struct WitHost;
@@ -137,6 +137,9 @@ impl port::Host for WitHost {
     }
     fn fetch(&self, req: &port::HttpRequest) -> Result<port::HttpResponse, port::HostError> {
         fetch::request(&request(req)).map(response).map_err(err)
+    }
+    fn llm_chat(&self, prompt: &str) -> Result<String, port::HostError> {
+        llm::chat(prompt).map_err(err)
     }
     fn queue_push(
         &self,

@@ -341,7 +341,7 @@ pub fn latency_ms(service: Service) -> u64 {
         Service::Kvs | Service::Secrets => 4,
         Service::Queue => 8,
         Service::Jira => 40,
-        Service::Fetch => 120,
+        Service::Fetch | Service::Llm => 120,
     }
 }
 
@@ -917,6 +917,24 @@ impl Emulator {
             None => Ok(Err(HostError::Unavailable(format!(
                 "no emulated service answers at {host}"
             )))),
+        }
+    }
+
+    // ---- Forge LLMs -----------------------------------------------------------------------
+
+    /// `@forge/llm` `chat`: no egress and no key; the manifest must declare the `llm` module
+    /// with the model's family. Counted as its own service (`llm`) and rate limited per
+    /// installation (100 requests a minute) by the emulated platform.
+    pub fn llm_chat(&mut self, prompt: &str) -> Call<String> {
+        let fault = self.enter(Service::Llm, "llm.chat")?;
+        if let Some(f) = fault {
+            return Ok(Err(as_host_error(&f)));
+        }
+        let now = self.at_ms();
+        let families = self.manifest.llm_families.clone();
+        match crate::remotes::llm::forge_chat(prompt, &families, &mut self.state.llm, now) {
+            Ok(r) => self.finish(r),
+            Err(crate::remotes::Timeout) => self.finish(Err(HostError::Timeout)),
         }
     }
 

@@ -16,6 +16,8 @@ pub enum Service {
     Jira,
     Fetch,
     Queue,
+    /// Forge LLMs (`@forge/llm`): no egress, its own platform service.
+    Llm,
 }
 
 /// What a planned fault does.
@@ -163,6 +165,7 @@ impl FaultPlan {
                 Service::Jira => "jira",
                 Service::Fetch => "fetch",
                 Service::Queue => "queue",
+                Service::Llm => "llm",
             };
             parts.push(format!("{svc}#{}={}", f.nth, fault_notation(&f.fault)));
         }
@@ -351,7 +354,7 @@ pub fn splitmix64(state: &mut u64) -> u64 {
 
 // ---- The CLI's and scenarios' notation ------------------------------------------------------
 
-/// `kvs`, `secrets`, `jira`, `fetch`, `queue`.
+/// `kvs`, `secrets`, `jira`, `fetch`, `queue`, `llm`.
 pub fn parse_service(s: &str) -> Result<Service, String> {
     Ok(match s.trim() {
         "kvs" => Service::Kvs,
@@ -359,9 +362,10 @@ pub fn parse_service(s: &str) -> Result<Service, String> {
         "jira" => Service::Jira,
         "fetch" => Service::Fetch,
         "queue" => Service::Queue,
+        "llm" => Service::Llm,
         other => {
             return Err(format!(
-                "unknown service {other:?} (kvs, secrets, jira, fetch, queue)"
+                "unknown service {other:?} (kvs, secrets, jira, fetch, queue, llm)"
             ))
         }
     })

@@ -40,6 +40,8 @@ pub struct Manifest {
     pub ui_modules: Vec<UiModule>,
     /// Custom UI resources: key → folder (relative to the manifest).
     pub resources: BTreeMap<String, String>,
+    /// The `llm` module's model families (`claude`): Forge LLMs answer only when it is declared.
+    pub llm_families: Vec<String>,
 }
 
 /// One UI module: what `host-sim serve` offers in its console.
@@ -160,6 +162,21 @@ impl Manifest {
                 .context("consumer without resolver.function")?;
             known(&m, &function)?;
             m.consumers.insert(queue, function);
+        }
+        let llm = list("llm");
+        if llm.len() > 1 {
+            bail!("the llm module can only be defined once per app");
+        }
+        for l in llm {
+            s(&l, "key").context("llm module without key")?;
+            m.llm_families = l
+                .get("model")
+                .and_then(Value::as_sequence)
+                .context("llm module: model must be a list of model families")?
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect();
         }
         for (k, v) in modules.as_mapping().into_iter().flatten() {
             let is_ui = k.as_str().is_some_and(|k| k.contains(':'));

@@ -474,7 +474,7 @@ pub fn parse(
                         Err(e) => errors.push(err(format!("{at}.url"), e.message)),
                         Ok(h) if crate::prompt::providers::Provider::ALL
                             .iter()
-                            .any(|p| p.host() == h) =>
+                            .any(|p| p.host() == Some(h.as_str())) =>
                         {
                             errors.push(err(
                                 format!("{at}.url"),

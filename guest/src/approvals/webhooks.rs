@@ -72,7 +72,7 @@ pub fn customer_endpoint(host: &dyn Host, url: &str, code: &str) -> AppResult<Ht
         .map(|c| c.host);
     let reserved = crate::prompt::providers::Provider::ALL
         .iter()
-        .any(|p| u.host == p.host())
+        .any(|p| p.host() == Some(u.host.as_str()))
         || relay_host.as_deref() == Some(u.host.as_str());
     if reserved {
         return Err(AppError::invalid(

@@ -91,7 +91,10 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 .and_then(Value::as_str)
                 .and_then(providers::Provider::parse)
                 .ok_or_else(|| {
-                    AppError::invalid("PROVIDER_INVALID", "anthropic, openai, groq or openrouter")
+                    AppError::invalid(
+                        "PROVIDER_INVALID",
+                        "anthropic, openai, groq, openrouter or forge-llm",
+                    )
                 })?;
             Ok(
                 json!({"provider": pr, "models": providers::curated_models(pr), "keyPageUrl": pr.key_page_url(), "customModelAllowed": true}),

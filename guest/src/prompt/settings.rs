@@ -99,9 +99,12 @@ pub fn blocker(host: &dyn Host, s: &AiSettings) -> AppResult<Option<&'static str
     Ok((used >= s.monthly_token_budget).then_some("OVER_BUDGET"))
 }
 
-/// Not configured (no key) or disabled; the budget is checked separately.
+/// Not configured (no key) or disabled; the budget is checked separately. Forge LLMs needs no
+/// key: the platform runs the model for the app.
 fn setup_blocker(host: &dyn Host, s: &AiSettings) -> AppResult<Option<&'static str>> {
-    if s.key_fingerprint.is_none() || host.secret_get(API_KEY_SECRET)?.is_none() {
+    if s.provider.needs_api_key()
+        && (s.key_fingerprint.is_none() || host.secret_get(API_KEY_SECRET)?.is_none())
+    {
         return Ok(Some("NOT_CONFIGURED"));
     }
     Ok((!s.enabled).then_some("DISABLED"))
@@ -171,7 +174,7 @@ pub fn save(host: &dyn Host, who: &str, p: &Value) -> AppResult<AiSettings> {
                 s.provider = pr;
             }
             None => errors.push(
-                json!({"field": "provider", "message": "anthropic, openai, groq or openrouter"}),
+                json!({"field": "provider", "message": "anthropic, openai, groq, openrouter or forge-llm"}),
             ),
         }
     }
@@ -331,17 +334,14 @@ pub fn test_connection(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .unwrap_or(&s.model)
         .to_string();
     let api_key = match p.get("apiKey").and_then(Value::as_str) {
+        _ if !provider.needs_api_key() => String::new(),
         Some(k) if !k.trim().is_empty() => k.trim().to_string(),
         _ => host
             .secret_get(API_KEY_SECRET)?
             .ok_or_else(|| AppError::invalid("NO_API_KEY", "enter an API key first"))?,
     };
-    let req = providers::build_probe(provider, &model, &api_key);
-    let outcome = match host.fetch(&req) {
-        Ok(r) => providers::parse_probe(provider, &r).map_err(|f| f.code),
-        Err(crate::host::HostError::Timeout) => Err(providers::ErrorCode::Timeout),
-        Err(_) => Err(providers::ErrorCode::Unavailable),
-    };
+    let call = providers::build_probe_call(provider, &model, &api_key);
+    let outcome = providers::send_probe(host, provider, &call);
     Ok(match outcome {
         Ok(()) => json!({"ok": true}),
         Err(code) => {

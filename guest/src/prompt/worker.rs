@@ -18,7 +18,7 @@ use crate::approvals::model::{Approval, Step, StepStatus};
 use crate::approvals::store::{self, Effect};
 use crate::approvals::{effects, olivlang, views};
 use crate::error::{AppError, AppResult};
-use crate::host::{Host, HostError, HttpRequest, Level};
+use crate::host::{Host, Level};
 use crate::jira::{self, Jira};
 use crate::storage::Store;
 use serde::{Deserialize, Serialize};
@@ -431,10 +431,14 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             ),
         );
     }
-    let api_key = host
-        .secret_get(settings::API_KEY_SECRET)?
-        .ok_or_else(|| AppError::invalid("NO_API_KEY", "no API key"))?;
-    let req: HttpRequest = providers::build_request(
+    // Forge LLMs needs no key: the platform runs the model (no egress either).
+    let api_key = if settings.provider.needs_api_key() {
+        host.secret_get(settings::API_KEY_SECRET)?
+            .ok_or_else(|| AppError::invalid("NO_API_KEY", "no API key"))?
+    } else {
+        String::new()
+    };
+    let call = providers::build_call(
         settings.provider,
         &settings.model,
         &api_key,
@@ -458,14 +462,8 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     // What recording the answer needs is read now, so after the call only the commit remains.
     let pre = usage::prefetch(host)?;
     let started = host.now_ms();
-    let outcome: Result<ProviderCompletion, providers::ProviderFailure> = match host.fetch(&req) {
-        Ok(r) => providers::parse_response(settings.provider, &r),
-        Err(HostError::Timeout) => Err(providers::ProviderFailure::new(ErrorCode::Timeout)),
-        Err(HostError::Forbidden(_)) => {
-            Err(providers::ProviderFailure::new(ErrorCode::Misconfigured))
-        }
-        Err(_) => Err(providers::ProviderFailure::new(ErrorCode::Unavailable)),
-    };
+    let outcome: Result<ProviderCompletion, providers::ProviderFailure> =
+        providers::send(host, settings.provider, &call);
     let retry = match &outcome {
         Err(f) => retry_wait(f, host.now_ms(), effect.attempts),
         Ok(_) => None,

@@ -1,7 +1,8 @@
 //! Emulated LLM providers: Anthropic Messages (`api.anthropic.com` `POST /v1/messages`) and the
 //! OpenAI-compatible chat completions of OpenAI (`api.openai.com` `POST /v1/chat/completions`),
 //! Groq (`api.groq.com` `POST /openai/v1/chat/completions`) and OpenRouter (`openrouter.ai`
-//! `POST /api/v1/chat/completions`).
+//! `POST /api/v1/chat/completions`), all reached through `fetch`; and Forge LLMs (`@forge/llm`
+//! `chat`, [`forge_chat`]), reached through the `llm` host capability with no egress.
 //!
 //! Requests are validated the way the real APIs validate them (headers, body schema, model ids)
 //! and answered with the real envelopes. The answer text is a deterministic, structured analysis
@@ -205,6 +206,9 @@ pub struct LlmState {
     /// Anthropic prompt cache: hash(key, model, prefix) → expiry (ms).
     #[serde(default)]
     cache: BTreeMap<String, u64>,
+    /// Forge LLMs: when this installation's prompts of the last minute were admitted.
+    #[serde(default)]
+    pub forge_window: VecDeque<u64>,
 }
 
 impl LlmState {
@@ -1377,6 +1381,335 @@ fn handle(
             ctx.respond(200, body, Vec::new())
         }
     })
+}
+
+// ---- Forge LLMs (`@forge/llm`) ------------------------------------------------------------------
+
+/// Forge LLMs' records use the host `@forge/llm` posts to (`https://llm/<model>`).
+pub const FORGE_LLM_HOST: &str = "llm";
+/// Requests per minute per installation (developer.atlassian.com/platform/forge/limits-llm).
+pub const FORGE_LLM_RPM: usize = 100;
+/// Context window in tokens: what the model reads plus what it may generate.
+pub const FORGE_LLM_CONTEXT_TOKENS: u64 = 200_000;
+/// Forge LLMs' models (`list()`: `{model, status}`), Claude only. Ids from Atlassian's docs and
+/// the package README; Opus's exact id is not published in what we could read (D-171).
+pub const FORGE_LLM_MODELS: &[(&str, &str)] = &[
+    ("claude-haiku-4-5-20251001", "active"),
+    ("claude-sonnet-4-5-20250929", "active"),
+    ("claude-sonnet-4-20250514", "active"),
+    ("claude-opus-4-6", "active"),
+    ("claude-3-7-sonnet-20250219", "deprecated"),
+];
+/// Models on which a request may set `temperature` or `top_p`, not both (the API reference's
+/// validation rules).
+const FORGE_ONE_SAMPLING_PARAM: [&str; 2] =
+    ["claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"];
+
+/// `@forge/llm`'s client-side `validatePrompt` (out/validators.js, out/text.js): the same rules
+/// and the same words, thrown as `PromptValidationError` before any request is made.
+fn forge_validate(v: &Value) -> Result<(), String> {
+    let Some(o) = v.as_object() else {
+        return Err(
+            "The payload is invalid: Prompt is required and must be a valid object.".into(),
+        );
+    };
+    let mut errors: Vec<String> = Vec::new();
+    if o.get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .is_empty()
+    {
+        errors.push("Model is required.".into());
+    }
+    let in_unit = |k: &str, label: &str, errors: &mut Vec<String>, rule: &str| {
+        if let Some(t) = o.get(k).filter(|t| !t.is_null()) {
+            if !t.as_f64().is_some_and(|x| (0.0..=1.0).contains(&x)) {
+                errors.push(format!("Invalid {label} {t}: {rule}"));
+            }
+        }
+    };
+    in_unit(
+        "temperature",
+        "temperature",
+        &mut errors,
+        "Temperature must be between 0 and 1.",
+    );
+    if let Some(m) = o.get("max_completion_tokens").filter(|t| !t.is_null()) {
+        if m.as_u64().is_none_or(|n| n == 0) {
+            errors.push(format!(
+                "Invalid max_completion_tokens {m}: max_completion_tokens must be a positive integer."
+            ));
+        }
+    }
+    match o.get("messages").and_then(Value::as_array) {
+        Some(msgs) if !msgs.is_empty() => {
+            for (i, m) in msgs.iter().enumerate() {
+                let Some(mo) = m.as_object() else {
+                    errors.push("No messages were provided. Provide at least one message.".into());
+                    continue;
+                };
+                let role = mo.get("role").and_then(Value::as_str).unwrap_or("");
+                if !["system", "user", "assistant", "tool"].contains(&role) {
+                    errors.push(format!(
+                        "Invalid role at index {i}: {role}. Role must be present and one of [system, user, assistant, tool]."
+                    ));
+                }
+                if !mo.contains_key("content") {
+                    errors.push(format!(
+                        "Message content at index {i} must be a non-empty string."
+                    ));
+                }
+            }
+        }
+        _ => errors.push("No messages were provided. Provide at least one message.".into()),
+    }
+    in_unit(
+        "top_p",
+        "top_p",
+        &mut errors,
+        "top_p must be between 0 and 1.",
+    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("The payload is invalid: {}", errors.join("; ")))
+    }
+}
+
+/// The text of a message's `content`: a string or `[{type: 'text', text}]`.
+fn forge_content_text(c: Option<&Value>) -> String {
+    match c {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+/// Answers one `@forge/llm` `chat(prompt)` as the Forge LLMs service does: the package's
+/// `ChatResponse` JSON, or the error its `ForgeLlmAPIError` carries as the host error the
+/// adapter maps it to (wit/forge.wit `llm`). `families` is the manifest's `llm` module. Every
+/// call is recorded in `state.calls` under [`FORGE_LLM_HOST`]; a planned timeout is
+/// `Err(Timeout)` (recorded with status 0).
+pub fn forge_chat(
+    prompt: &str,
+    families: &[String],
+    state: &mut LlmState,
+    now_ms: u64,
+) -> Result<Result<String, aiclearance::host::HostError>, Timeout> {
+    use aiclearance::host::HostError;
+    let body: Option<Value> = serde_json::from_str(prompt).ok();
+    let model = body
+        .as_ref()
+        .and_then(|b| b.get("model"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let messages: Vec<(String, String)> = body
+        .as_ref()
+        .and_then(|b| b.get("messages"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m.get("role")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                forge_content_text(m.get("content")),
+            )
+        })
+        .collect();
+    let prompt_chars: usize = messages.iter().map(|(_, t)| t.chars().count()).sum();
+    let mut rec = LlmCallRecord {
+        host: FORGE_LLM_HOST.to_string(),
+        model: model.clone(),
+        prompt_chars: prompt_chars as u64,
+        status: 0,
+        at_ms: now_ms,
+        input_tokens: 0,
+        output_tokens: 0,
+    };
+    let result = forge_handle(
+        body.as_ref(),
+        &model,
+        &messages,
+        families,
+        state,
+        now_ms,
+        &mut rec,
+    );
+    rec.status = match &result {
+        Ok(Ok(_)) => 200,
+        Ok(Err(HostError::RateLimited { .. })) => 429,
+        Ok(Err(HostError::Forbidden(_))) => 403,
+        Ok(Err(HostError::TooLarge(_))) => 413,
+        Ok(Err(HostError::NotFound)) => 404,
+        Ok(Err(HostError::Unavailable(m))) if m.starts_with("503") => 503,
+        Ok(Err(HostError::Unavailable(_))) => 500,
+        Ok(Err(_)) => 400,
+        Err(_) => 0,
+    };
+    state.calls.push(rec);
+    result
+}
+
+fn forge_handle(
+    body: Option<&Value>,
+    model: &str,
+    messages: &[(String, String)],
+    families: &[String],
+    state: &mut LlmState,
+    now_ms: u64,
+    rec: &mut LlmCallRecord,
+) -> Result<Result<String, aiclearance::host::HostError>, Timeout> {
+    use aiclearance::host::HostError;
+    // The package validates before it sends anything.
+    let Some(body) = body else {
+        return Ok(Err(HostError::Invalid(
+            "The payload is invalid: Prompt is required and must be a valid object.".into(),
+        )));
+    };
+    if let Err(m) = forge_validate(body) {
+        return Ok(Err(HostError::Invalid(m)));
+    }
+    // The platform serves Forge LLMs only to apps that declare the `llm` module.
+    if !families.iter().any(|f| f == "claude") {
+        return Ok(Err(HostError::Forbidden(
+            "LLM endpoint not enabled: the manifest declares no llm module with model [claude]"
+                .into(),
+        )));
+    }
+    let mut late: Option<LlmFault> = None;
+    if let Some(f) = state.take_fault(FORGE_LLM_HOST) {
+        match f {
+            LlmFault::Timeout => return Err(Timeout),
+            LlmFault::ContentFilter | LlmFault::MaxTokens | LlmFault::EmptyBody => late = Some(f),
+            LlmFault::RateLimited { retry_after_s } => {
+                return Ok(Err(HostError::RateLimited { retry_after_s }))
+            }
+            LlmFault::Overloaded => {
+                return Ok(Err(HostError::Unavailable(
+                    "503 SERVICE_UNAVAILABLE: the model is overloaded".into(),
+                )))
+            }
+            LlmFault::Unauthorized | LlmFault::QuotaExceeded => {
+                return Ok(Err(HostError::Forbidden(
+                    "403 FORBIDDEN: LLM endpoint not enabled for this installation".into(),
+                )))
+            }
+            LlmFault::ServerError => {
+                return Ok(Err(HostError::Unavailable(
+                    "500 INTERNAL_SERVER_ERROR: Unexpected error in Forge LLM API".into(),
+                )))
+            }
+        }
+    }
+    // 100 prompts a minute per installation, to any model (a sliding minute).
+    state.forge_window.retain(|t| t + 60_000 > now_ms);
+    if state.forge_window.len() >= FORGE_LLM_RPM {
+        let oldest = state.forge_window.front().copied().unwrap_or(now_ms);
+        let wait_ms = (oldest + 60_000).saturating_sub(now_ms);
+        return Ok(Err(HostError::RateLimited {
+            retry_after_s: (wait_ms.div_ceil(1000) as u32).max(1),
+        }));
+    }
+    state.forge_window.push_back(now_ms);
+    let known = FORGE_LLM_MODELS.iter().any(|(m, _)| *m == model)
+        || state
+            .extra_models
+            .get(FORGE_LLM_HOST)
+            .is_some_and(|m| m.contains(model));
+    if !known {
+        return Ok(Err(HostError::Invalid(format!(
+            "400 INVALID_MODEL: model {model} is not supported by Forge LLMs"
+        ))));
+    }
+    let has = |k: &str| body.get(k).is_some_and(|v| !v.is_null());
+    if FORGE_ONE_SAMPLING_PARAM.contains(&model) && has("temperature") && has("top_p") {
+        return Ok(Err(HostError::Invalid(format!(
+            "400 INVALID_REQUEST: temperature and top_p cannot both be specified for {model}"
+        ))));
+    }
+    let max_tokens = body.get("max_completion_tokens").and_then(Value::as_u64);
+    let prompt_tokens = tokens_of(rec.prompt_chars as usize);
+    if prompt_tokens + max_tokens.unwrap_or(0) > FORGE_LLM_CONTEXT_TOKENS {
+        return Ok(Err(HostError::TooLarge(format!(
+            "413 CONTEXT_LENGTH_EXCEEDED: prompt is too long: {prompt_tokens} tokens + {} > {FORGE_LLM_CONTEXT_TOKENS} maximum",
+            max_tokens.unwrap_or(0)
+        ))));
+    }
+    let user_text = messages
+        .iter()
+        .filter(|(r, t)| r == "user" && !t.is_empty())
+        .map(|(_, t)| t.as_str())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let mut text = compose_answer(&user_text);
+    if body
+        .get("temperature")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0)
+        > 0.0
+    {
+        let repeats = state
+            .calls
+            .iter()
+            .filter(|c| {
+                c.host == FORGE_LLM_HOST && c.prompt_chars == rec.prompt_chars && c.status == 200
+            })
+            .count();
+        text = vary_confidence(&text, repeats);
+    }
+    let mut finish = "stop";
+    match late {
+        Some(LlmFault::ContentFilter) => {
+            finish = "content_filter";
+            text = String::new();
+        }
+        Some(LlmFault::EmptyBody) => text = String::new(),
+        Some(LlmFault::MaxTokens) => {
+            let half = text.chars().count() / 2;
+            let cap = max_tokens.map_or(half, |m| (m as usize).saturating_mul(4).min(half));
+            text = take_chars(&text, cap);
+            finish = "length";
+        }
+        _ => {}
+    }
+    if finish == "stop" {
+        if let Some(m) = max_tokens {
+            if text_tokens(&text) > m {
+                text = take_chars(&text, (m as usize).saturating_mul(4));
+                finish = "length";
+            }
+        }
+    }
+    let output_tokens = max_tokens.map_or(text_tokens(&text), |m| text_tokens(&text).min(m));
+    rec.input_tokens = prompt_tokens;
+    rec.output_tokens = output_tokens;
+    let content = if text.is_empty() {
+        json!([])
+    } else {
+        json!([{"type": "text", "text": text}])
+    };
+    Ok(Ok(json!({
+        "choices": [{
+            "finish_reason": finish,
+            "index": 0,
+            "message": {"role": "assistant", "content": content}
+        }],
+        "usage": {
+            "input_tokens": prompt_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": prompt_tokens + output_tokens
+        }
+    })
+    .to_string()))
 }
 
 // ---- The analysis ---------------------------------------------------------------------------

@@ -96,6 +96,9 @@ impl Host for NativeHost<'_> {
     fn fetch(&self, req: &HttpRequest) -> Result<HttpResponse, HostError> {
         self.timed(|e| e.fetch(req))
     }
+    fn llm_chat(&self, prompt: &str) -> Result<String, HostError> {
+        self.timed(|e| e.llm_chat(prompt))
+    }
     fn queue_push(
         &self,
         queue_key: &str,

@@ -344,6 +344,7 @@ fn serve(emu: &mut Emulator, f: &str, a: &Value) -> Served {
             let r = emu.fetch(&http_request(a));
             r.map(|inner| inner.map(|resp| http_response(&resp)))
         }
+        "llm.chat" => ok(emu.llm_chat(&text("prompt").unwrap_or_default())),
         "queue.push" => ok(emu.queue_push(
             &text("queueKey").unwrap_or_default(),
             &strings("events"),

@@ -26,8 +26,8 @@ mod bindings {
 }
 
 use bindings::aiclearance::forge::{
-    config as wconfig, fetch as wfetch, jira as wjira, kvs as wkvs, log as wlog, queue as wqueue,
-    runtime as wruntime, secrets as wsecrets, types as wtypes,
+    config as wconfig, fetch as wfetch, jira as wjira, kvs as wkvs, llm as wllm, log as wlog,
+    queue as wqueue, runtime as wruntime, secrets as wsecrets, types as wtypes,
 };
 use bindings::exports::aiclearance::forge::handlers as wh;
 use bindings::{App, AppPre};
@@ -234,6 +234,12 @@ impl wfetch::Host for HostState {
     ) -> wasmtime::Result<Result<wtypes::HttpResponse, wtypes::HostError>> {
         let req = from_wit_req(req);
         Ok(self.timed(|e| e.fetch(&req))?.map(to_wit_resp))
+    }
+}
+
+impl wllm::Host for HostState {
+    fn chat(&mut self, prompt: String) -> wasmtime::Result<Result<String, wtypes::HostError>> {
+        self.timed(|e| e.llm_chat(&prompt))
     }
 }
 
