@@ -851,3 +851,250 @@ fn a_stale_inbox_entry_is_verified_away_and_deleted_by_its_reader() {
     assert!(!context(&mut sim, JONAS).0, "a stale entry gave the tab");
     assert!(!sim.state().kvs.contains_key(&stale), "the reader drops it");
 }
+
+// ---- Search reads the matching rows' pages (issue 32 item 3) ------------------------------------
+
+fn audit_entries(sim: &Sim) -> Vec<Value> {
+    sim.state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("audit-event:"))
+        .map(|(_, s)| serde_json::from_str(&s.value).unwrap())
+        .collect()
+}
+
+/// Every page of a governance-log search, following its cursors.
+fn audit_pages(sim: &mut Sim, p: Value) -> (Vec<u64>, Vec<u64>) {
+    let (mut seqs, mut examined) = (Vec::new(), Vec::new());
+    let mut p = p;
+    for _ in 0..200 {
+        let v = ok(sim, "admin.audit.search", p.clone(), ADMIN);
+        seqs.extend(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["seq"].as_u64().unwrap()),
+        );
+        examined.push(v["examined"].as_u64().unwrap());
+        match v["nextCursor"].as_str() {
+            Some(c) => p["cursor"] = json!(c),
+            None => return (seqs, examined),
+        }
+    }
+    panic!("search did not end");
+}
+
+// covers: CL-143
+#[test]
+fn governance_log_search_by_actor_or_issue_reads_that_index_newest_first() {
+    let mut sim = growth::site(300, 0);
+    let all = audit_entries(&sim);
+    let mut marcus: Vec<u64> = all
+        .iter()
+        .filter(|e| e["actor"] == MARCUS)
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    marcus.sort_unstable_by(|a, b| b.cmp(a));
+    assert!(marcus.len() > 100, "{}", marcus.len());
+    // One page: 20 of his entries, newest first, and only his entries were read.
+    let v = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"actor": MARCUS, "limit": 20}),
+        ADMIN,
+    );
+    let first: Vec<u64> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(first, marcus[..20].to_vec());
+    assert_eq!(v["examined"], 20, "the search read entries of other actors");
+    // Every page: all of his entries, each once, in order.
+    let (seqs, examined) = audit_pages(&mut sim, json!({"actor": MARCUS, "limit": 50}));
+    assert_eq!(seqs, marcus);
+    assert!(examined.iter().all(|n| *n <= 50), "{examined:?}");
+    // With a type as well: only what matches both.
+    let (approved, _) = audit_pages(
+        &mut sim,
+        json!({"actor": MARCUS, "type": "request_approved", "limit": 50}),
+    );
+    let truth = all
+        .iter()
+        .filter(|e| e["actor"] == MARCUS && e["type"] == "request_approved")
+        .count();
+    assert_eq!(approved.len(), truth);
+    // One issue: exactly its entries.
+    let key = "AIR-30005";
+    let mut of_issue: Vec<u64> = all
+        .iter()
+        .filter(|e| e["issueKey"] == key)
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    of_issue.sort_unstable_by(|a, b| b.cmp(a));
+    let v = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"issueKey": key}),
+        ADMIN,
+    );
+    let got: Vec<u64> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, of_issue);
+    assert_eq!(v["examined"].as_u64().unwrap() as usize, of_issue.len());
+}
+
+#[test]
+fn a_log_from_before_the_actor_index_is_searched_the_old_way_and_backfilled_daily() {
+    let mut sim = growth::site(300, 0);
+    let mut marcus: Vec<u64> = audit_entries(&sim)
+        .iter()
+        .filter(|e| e["actor"] == MARCUS)
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    marcus.sort_unstable_by(|a, b| b.cmp(a));
+    // A log written before the index: no actor keys, no mark.
+    sim.state_mut()
+        .kvs
+        .retain(|k, _| !k.starts_with("audit-actor"));
+    let (seqs, examined) = audit_pages(&mut sim, json!({"actor": MARCUS, "limit": 50}));
+    assert_eq!(seqs, marcus, "the scan below the mark finds every entry");
+    assert!(
+        examined.iter().any(|n| *n > 50),
+        "it read the log: {examined:?}"
+    );
+    // The daily backfill (the simulated days fire it) indexes the old entries, lowering the
+    // mark to the first entry; then the index answers again.
+    for _ in 0..10 {
+        sim.advance(DAY);
+        if kvs_value(&sim, "audit-actor-index-from") == Some(json!(1)) {
+            break;
+        }
+    }
+    assert_eq!(kvs_value(&sim, "audit-actor-index-from"), Some(json!(1)));
+    assert!(count_prefix(&sim, &format!("audit-actor:{MARCUS}:")) > 0);
+    let v = ok(
+        &mut sim,
+        "admin.audit.search",
+        json!({"actor": MARCUS, "limit": 20}),
+        ADMIN,
+    );
+    assert_eq!(v["examined"], 20);
+    let first: Vec<u64> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(first, marcus[..20].to_vec());
+}
+
+fn listed(sim: &mut Sim, p: Value) -> Vec<String> {
+    let v = ok(sim, "admin.requests.list", p, ADMIN);
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["issueKey"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// covers: CL-175
+#[test]
+fn the_requests_search_finds_by_issue_key_tool_or_person_through_their_indexes() {
+    let mut sim = basic();
+    deliver(&mut sim, &["001", "002", "003", "004", "005"]);
+    let pending = listed(&mut sim, json!({"category": "pending"}));
+    assert!(pending.len() >= 4, "{pending:?}");
+    // An issue key.
+    assert_eq!(
+        listed(&mut sim, json!({"category": "pending", "q": "air-2"})),
+        vec!["AIR-2"]
+    );
+    // A tool by part of its name: only that tool's requests.
+    let copilot = listed(&mut sim, json!({"category": "pending", "q": "copilot"}));
+    assert_eq!(copilot, vec!["AIR-2"]);
+    // A person by name (Jira's user search): Wei Chen filed AIR-2.
+    assert_eq!(
+        listed(&mut sim, json!({"category": "pending", "q": "Wei"})),
+        vec!["AIR-2"]
+    );
+    // Nothing matches: no rows, not the whole category.
+    assert!(listed(&mut sim, json!({"category": "pending", "q": "zzzz-nobody"})).is_empty());
+    // Decided: the tool's index moves with the decision.
+    approve_air2(&mut sim);
+    assert!(listed(
+        &mut sim,
+        json!({"category": "pending", "tool": "github-copilot"})
+    )
+    .is_empty());
+    assert_eq!(
+        listed(
+            &mut sim,
+            json!({"category": "approved", "tool": "github-copilot"})
+        ),
+        vec!["AIR-2"]
+    );
+    assert_eq!(
+        listed(
+            &mut sim,
+            json!({"category": "pendingProvision", "q": "Copilot"})
+        ),
+        vec!["AIR-2"]
+    );
+    // Bad input is a typed error.
+    assert_eq!(
+        err(
+            &mut sim,
+            "admin.requests.list",
+            json!({"category": "pending", "tool": "a b\u{7}"}),
+            ADMIN
+        ),
+        "SEARCH_INVALID"
+    );
+}
+
+#[test]
+fn requests_filed_before_the_tool_index_are_indexed_by_the_daily_backfill() {
+    let mut sim = basic();
+    deliver(&mut sim, &["001", "002", "003", "004", "005"]);
+    let search = |sim: &mut Sim| {
+        ok(
+            sim,
+            "admin.requests.list",
+            json!({"category": "pending", "q": "copilot"}),
+            ADMIN,
+        )
+    };
+    let v = search(&mut sim);
+    assert_eq!(
+        v["searched"]["complete"], true,
+        "a new installation starts indexed"
+    );
+    // An installation from before the index: no tool entries, no backfill record.
+    sim.state_mut()
+        .kvs
+        .retain(|k, _| !k.starts_with("request-by-tool"));
+    let v = search(&mut sim);
+    assert_eq!(
+        v["searched"]["complete"], false,
+        "the search says it may miss requests"
+    );
+    assert!(v["items"].as_array().unwrap().is_empty());
+    sim.advance(DAY); // the daily maintenance runs
+    let v = search(&mut sim);
+    assert_eq!(v["searched"]["complete"], true);
+    let keys: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["issueKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec!["AIR-2"]);
+}

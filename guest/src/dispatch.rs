@@ -292,6 +292,14 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
                     Box::new(|| crate::clearance::lifecycle::revoke_inactive(host, 20_000)),
                 ),
                 (
+                    "auditEntriesActorIndexed",
+                    Box::new(|| audit::actors::backfill(host, 5_000)),
+                ),
+                (
+                    "requestsToolIndexed",
+                    Box::new(|| crate::clearance::tool_index::backfill(host, 2_000)),
+                ),
+                (
                     "auditEntriesPruned",
                     Box::new(|| crate::audit::retention::prune(host, 20_000)),
                 ),

@@ -459,7 +459,7 @@ pub fn flush_spill(store: Store<'_>, head: &Head) {
 ///
 /// Each entry becomes a leaf of the Merkle tree: the same transaction writes the new head (with
 /// the tree's new right edge and root), an `audit-issue:` index key for an entry that names an
-/// issue, an `audit-day:` key for the first entry of a day, and any tile that filled
+/// issue, an `audit-actor:` key per actor, an `audit-day:` key for the first entry of a day, and any tile that filled
 /// (`tiles`). A head the key's anchor or MAC disagrees with fails closed (`AUDIT_BROKEN`).
 pub fn commit_with_audit(
     store: Store<'_>,
@@ -483,6 +483,15 @@ pub fn commit_with_audit(
             .map(|t| crate::storage::decode(keys::AUDIT_HEAD, t))
             .transpose()?;
         let edge = checked_edge(head.as_ref(), key).map_err(|d| broken(store, d))?;
+        if head.is_none() {
+            // A new log: every entry is in the actor index from the first on, and (a new
+            // installation) no request predates the requests-by-tool index.
+            tx.set(keys::AUDIT_ACTOR_INDEX_FROM, &1u64)?;
+            tx.set(
+                keys::REQUEST_TOOL_INDEX_BACKFILL,
+                &serde_json::json!({"done": true}),
+            )?;
+        }
         let head = head.unwrap_or_else(Head::genesis);
         let now = store.host.now_ms();
         let today = time::day(now);
@@ -492,6 +501,7 @@ pub fn commit_with_audit(
         // One index key per issue per append, listing its entries (an append's entries are
         // usually about one issue): the audit adds few operations to the caller's transaction.
         let mut by_issue: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+        let mut by_actor: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
         for d in drafts {
             seq += 1;
             let entry = seal(d, seq, &prev, now, key);
@@ -502,6 +512,7 @@ pub fn commit_with_audit(
             if let Some(issue) = &entry.issue_key {
                 by_issue.entry(issue.clone()).or_default().push(seq);
             }
+            by_actor.entry(entry.actor.clone()).or_default().push(seq);
             prev = entry.entry_hash.clone();
             tx.create(&keys::audit_event(seq), &entry)?;
             seqs.push(seq);
@@ -509,6 +520,12 @@ pub fn commit_with_audit(
         for (issue, list) in &by_issue {
             let name = keys::audit_issue(issue, list[0]);
             // An issue key Forge's key rules refuse is not indexed (the entry still is).
+            if crate::storage::check_key(&name).is_ok() {
+                tx.set(&name, list)?;
+            }
+        }
+        for (actor, list) in &by_actor {
+            let name = keys::audit_actor(actor, list[0]);
             if crate::storage::check_key(&name).is_ok() {
                 tx.set(&name, list)?;
             }

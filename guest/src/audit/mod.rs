@@ -13,6 +13,7 @@
 //! witnessed in Jira, so an export or an evidence pack (`pack`) verifies offline with the public
 //! key alone, and verification (`verify`) runs as a resumable job over any length.
 
+pub mod actors;
 pub mod anchor;
 pub mod chain;
 pub mod checkpoint;

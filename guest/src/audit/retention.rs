@@ -20,9 +20,10 @@ pub const ENV_AUDIT_DAYS: &str = "AICLEARANCE_AUDIT_RETENTION_DAYS";
 pub const ENV_IDENTITY_DAYS: &str = "AICLEARANCE_IDENTITY_RETENTION_DAYS";
 pub const DEFAULT_DAYS: u64 = 365;
 const DAY_MS: u64 = 86_400_000;
-/// Entries deleted per transaction, each with its issue index key, plus the retention point:
+/// Entries deleted per transaction, each with its issue and actor index keys, plus the retention
+/// point:
 /// within Forge's 25 operations.
-const BATCH: usize = 12;
+const BATCH: usize = 8;
 
 /// A retention period from the environment: whole days in 1..=3650, else `fallback` (and a
 /// warning, so a typo does not silently keep or drop data).
@@ -89,12 +90,16 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
         let mut tx = store.tx();
         for (k, raw, entry) in &old {
             tx.delete_if_current(k, raw)?;
-            // The entry's issue index goes with it; its leaf hash stays in the tiles.
+            // The entry's issue and actor index keys go with it; its leaf hash stays in the tiles.
             if let Some(issue) = &entry.issue_key {
                 let index = keys::audit_issue(issue, entry.seq);
                 if crate::storage::check_key(&index).is_ok() {
                     tx.delete(&index)?;
                 }
+            }
+            let index = keys::audit_actor(&entry.actor, entry.seq);
+            if crate::storage::check_key(&index).is_ok() {
+                tx.delete(&index)?;
             }
         }
         tx.set_if_current(keys::AUDIT_RETENTION_POINT, &cp, current.as_deref())?;

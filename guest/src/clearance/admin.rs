@@ -129,6 +129,12 @@ fn cursor_of(p: &Value) -> AppResult<Option<String>> {
 }
 
 /// The requests surface (CL-175), one category per call, 20 rows a page.
+///
+/// Search (issue 32 item 3): `issueKey`, `tool` (a tool key), `requester` (an account id), or
+/// `q`, free text resolved once to one of them (an issue key, the tools whose name contains it,
+/// or the people Jira finds by that name). Each filter reads its own index: a request by its key,
+/// a tool's requests of one decision (`request-by-tool`), a person's requests or grants, a
+/// tool's grants; so a search reads the matching rows' pages, not the category's backlog.
 pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
     let category = p
@@ -136,13 +142,13 @@ pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .and_then(Value::as_str)
         .unwrap_or("pending");
     let cursor = cursor_of(p)?;
-    let (prefix, entity) = match category {
-        "pending" | "approved" | "denied" => (keys::request_by_decision_prefix(category), "request"),
-        "active" => (keys::grant_by_status_prefix("active"), "grant"),
-        "pendingProvision" => (keys::grant_by_status_prefix("pendingProvision"), "grant"),
-        "historical" => (keys::grant_by_status_prefix("expired"), "grant"),
-        "revoked" => (keys::grant_by_status_prefix("revoked"), "grant"),
-        "manualFollowUp" => (keys::job_by_status_prefix("manualPending"), "job"),
+    let (prefix, entity, status) = match category {
+        "pending" | "approved" | "denied" => (keys::request_by_decision_prefix(category), "request", category),
+        "active" => (keys::grant_by_status_prefix("active"), "grant", "active"),
+        "pendingProvision" => (keys::grant_by_status_prefix("pendingProvision"), "grant", "pendingProvision"),
+        "historical" => (keys::grant_by_status_prefix("expired"), "grant", "expired"),
+        "revoked" => (keys::grant_by_status_prefix("revoked"), "grant", "revoked"),
+        "manualFollowUp" => (keys::job_by_status_prefix("manualPending"), "job", "manualPending"),
         other => {
             return Err(AppError::invalid(
                 "CATEGORY_INVALID",
@@ -150,23 +156,241 @@ pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
             ))
         }
     };
-    let page = store.page::<String>(&prefix, cursor.as_deref(), 20)?;
-    let want: Vec<String> = page
-        .items
-        .iter()
-        .map(|(_, id)| match entity {
-            "request" => keys::request(id),
-            "grant" => keys::grant(id),
-            _ => keys::job(id),
+    let filter = search_filter(host, p)?;
+    let record_key = |id: &str| match entity {
+        "request" => keys::request(id),
+        "grant" => keys::grant(id),
+        _ => keys::job(id),
+    };
+    // Which index to read, and the record keys of one page of it.
+    let (want, next): (Vec<String>, Option<String>) = match &filter {
+        Filter::None => {
+            let page = store.page::<String>(&prefix, cursor.as_deref(), 20)?;
+            let want = page.items.iter().map(|(_, id)| record_key(id)).collect();
+            (want, page.next_cursor)
+        }
+        Filter::Issue(key) => {
+            // One request; its grant for a grant category (jobs are filtered on the page).
+            let id: Option<String> = store.get(&keys::request_by_issue_key(key))?;
+            let want = match (entity, id) {
+                (_, None) => Vec::new(),
+                ("request", Some(id)) => vec![keys::request(&id)],
+                ("grant", Some(id)) => store
+                    .get::<Request>(&keys::request(&id))?
+                    .and_then(|r| r.grant_id)
+                    .map(|g| vec![keys::grant(&g)])
+                    .unwrap_or_default(),
+                _ => {
+                    let page = store.page::<String>(&prefix, cursor.as_deref(), 20)?;
+                    let want = page.items.iter().map(|(_, id)| record_key(id)).collect();
+                    return rows(host, category, want, page.next_cursor, &filter, status);
+                }
+            };
+            (want, None)
+        }
+        Filter::Subjects(_) if entity == "job" => {
+            let page = store.page::<String>(&prefix, cursor.as_deref(), 20)?;
+            let want = page.items.iter().map(|(_, id)| record_key(id)).collect();
+            (want, page.next_cursor)
+        }
+        Filter::Subjects(list) => {
+            // One index per tool or person, read in turn until a page's worth of keys; a cursor
+            // is `<which>|<index cursor>`.
+            let (mut at, mut inner) = match cursor.as_deref().and_then(|c| c.split_once('|')) {
+                Some((i, c)) => (
+                    i.parse::<usize>().map_err(|_| cursor_invalid())?,
+                    Some(c.to_string()).filter(|c| !c.is_empty()),
+                ),
+                None if cursor.is_some() => return Err(cursor_invalid()),
+                None => (0, None),
+            };
+            if at > list.len() {
+                return Err(cursor_invalid());
+            }
+            let mut want = Vec::new();
+            let mut next = None;
+            while let Some(subject) = list.get(at) {
+                let index = match (subject, entity) {
+                    (Subject::Tool(t), "request") => keys::request_by_tool_prefix(t, status),
+                    (Subject::Tool(t), _) => keys::grant_by_tool_prefix(t),
+                    (Subject::Person(a), "request") => keys::request_by_requester_prefix(a),
+                    (Subject::Person(a), _) => keys::grant_by_account_prefix(a),
+                };
+                let page = store
+                    .page::<String>(&index, inner.as_deref(), 20)
+                    .map_err(crate::storage::cursor_error)?;
+                want.extend(page.items.iter().map(|(_, id)| record_key(id)));
+                match page.next_cursor {
+                    Some(c) => inner = Some(c),
+                    None => {
+                        at += 1;
+                        inner = None;
+                    }
+                }
+                if want.len() >= 20 {
+                    if at < list.len() {
+                        next = Some(format!("{at}|{}", inner.clone().unwrap_or_default()));
+                    }
+                    break;
+                }
+            }
+            want.dedup();
+            (want, next)
+        }
+    };
+    rows(host, category, want, next, &filter, status)
+}
+
+fn cursor_invalid() -> AppError {
+    AppError::invalid(
+        "CURSOR_INVALID",
+        "cursor must be the string a previous page returned",
+    )
+}
+
+/// What a requests search narrows to.
+enum Filter {
+    None,
+    Issue(String),
+    /// The tools (by key) and people (by account id) the search names.
+    Subjects(Vec<Subject>),
+}
+
+#[derive(PartialEq)]
+enum Subject {
+    Tool(String),
+    Person(String),
+}
+
+/// At most this many tools or people a free-text search fans out to.
+const SEARCH_FANOUT: usize = 5;
+
+fn search_filter(host: &dyn Host, p: &Value) -> AppResult<Filter> {
+    let text = |name: &str| {
+        p.get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let valid = |name: &str, v: &str| {
+        if v.chars().count() > 200 || crate::storage::check_key(&format!("x:{v}")).is_err() {
+            Err(AppError::invalid(
+                "SEARCH_INVALID",
+                format!("{name} has characters a search cannot use"),
+            ))
+        } else {
+            Ok(v.to_string())
+        }
+    };
+    if let Some(k) = text("issueKey") {
+        return Ok(Filter::Issue(valid("issueKey", &k.to_uppercase())?));
+    }
+    if let Some(t) = text("tool") {
+        return Ok(Filter::Subjects(vec![Subject::Tool(valid("tool", t)?)]));
+    }
+    if let Some(a) = text("requester") {
+        return Ok(Filter::Subjects(vec![Subject::Person(valid(
+            "requester",
+            a,
+        )?)]));
+    }
+    let Some(q) = text("q") else {
+        return Ok(Filter::None);
+    };
+    if q.chars().count() > 200 {
+        return Err(AppError::invalid(
+            "SEARCH_INVALID",
+            "q is at most 200 characters",
+        ));
+    }
+    // An issue key (PROJ-123).
+    if let Some((proj, num)) = q.split_once('-') {
+        if !proj.is_empty()
+            && proj.chars().all(|c| c.is_ascii_alphanumeric())
+            && !num.is_empty()
+            && num.chars().all(|c| c.is_ascii_digit())
+        {
+            return Ok(Filter::Issue(q.to_uppercase()));
+        }
+    }
+    // Tools whose name or id contains the text (the catalog is small and read whole), a tool
+    // no catalog lists by the key its requests get (`new-<slug>`), and the people Jira finds
+    // by that name (Jira's privacy applies: hidden emails stay hidden).
+    let needle = q.to_lowercase();
+    let mut subjects: Vec<Subject> = catalog::list(Store::new(host))?
+        .into_iter()
+        .filter(|t| {
+            t.display_name.to_lowercase().contains(&needle) || t.id.to_lowercase().contains(&needle)
         })
+        .map(|t| Subject::Tool(t.id))
+        .take(SEARCH_FANOUT)
         .collect();
-    let found = store.batch_get(&want)?;
+    let unlisted = crate::requests::new_tool_key(q);
+    if unlisted.len() > "new-".len() && crate::storage::check_key(&format!("x:{unlisted}")).is_ok()
+    {
+        subjects.push(Subject::Tool(unlisted));
+    }
+    subjects.extend(
+        crate::jira::Jira::new(host)
+            .search_users(q, SEARCH_FANOUT)
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(|(a, _)| Subject::Person(a)),
+    );
+    Ok(Filter::Subjects(subjects))
+}
+
+/// The rows of one page: the records, those of the category that match the filter, and the
+/// people's display names.
+fn rows(
+    host: &dyn Host,
+    category: &str,
+    want: Vec<String>,
+    next: Option<String>,
+    filter: &Filter,
+    status: &str,
+) -> AppResult<Value> {
+    let found = Store::new(host).batch_get(&want)?;
     let items: Vec<Value> = want
         .iter()
         .filter_map(|k| {
             found
                 .get(k)
                 .and_then(|t| serde_json::from_str::<Value>(t).ok())
+        })
+        .filter(|v| {
+            // Index pages of a person or a tool hold every state: keep the category's.
+            let state = v
+                .get("decision")
+                .or_else(|| v.get("status"))
+                .and_then(Value::as_str);
+            let of_category = state == Some(status);
+            let who = v
+                .get("requesterAccountId")
+                .or_else(|| v.get("accountId"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let tool = v
+                .get("toolKey")
+                .or_else(|| v.get("toolId"))
+                .and_then(Value::as_str)
+                .map(String::from)
+                .or_else(|| {
+                    serde_json::from_value::<Request>(v.clone())
+                        .ok()
+                        .map(|r| r.tool_key())
+                })
+                .unwrap_or_default();
+            let issue = v.get("issueKey").and_then(Value::as_str).unwrap_or("");
+            of_category
+                && match filter {
+                    Filter::None => true,
+                    Filter::Issue(k) => issue == k,
+                    Filter::Subjects(xs) => xs.iter().any(|x| match x {
+                        Subject::Tool(t) => *t == tool,
+                        Subject::Person(p) => p == who,
+                    }),
+                }
         })
         .collect();
     // Display names for the table (one Jira call; ids stay the fallback).
@@ -178,8 +402,21 @@ pub fn requests(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let people = crate::jira::Jira::new(host)
         .display_names(&ids)
         .map_err(AppError::from)?;
+    let mut searched = match filter {
+        Filter::None => Value::Null,
+        Filter::Issue(k) => json!({"issueKey": k}),
+        Filter::Subjects(xs) => json!({
+            "tools": xs.iter().filter_map(|x| match x { Subject::Tool(t) => Some(t), _ => None }).collect::<Vec<_>>(),
+            "people": xs.iter().filter_map(|x| match x { Subject::Person(p) => Some(p), _ => None }).collect::<Vec<_>>(),
+        }),
+    };
+    let by_tool = matches!(filter, Filter::Subjects(ref xs) if xs.iter().any(|x| matches!(x, Subject::Tool(_))));
+    if by_tool && ["pending", "approved", "denied"].contains(&category) {
+        // Requests filed before the tool index are indexed by the daily backfill.
+        searched["complete"] = json!(super::tool_index::complete(Store::new(host))?);
+    }
     Ok(
-        json!({"category": category, "items": items, "nextCursor": page.next_cursor, "people": people}),
+        json!({"category": category, "items": items, "nextCursor": next, "people": people, "searched": searched}),
     )
 }
 
@@ -249,14 +486,23 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
         })
     };
     let (from, to) = (bound("from", false)?, bound("to", true)?);
-    let cursor = match cursor_of(p)? {
-        None => None,
-        Some(c) => Some(c.parse::<u64>().map_err(|_| {
-            AppError::invalid(
-                "CURSOR_INVALID",
-                "cursor must be the string a previous page returned",
-            )
-        })?),
+    let bad_cursor = || {
+        AppError::invalid(
+            "CURSOR_INVALID",
+            "cursor must be the string a previous page returned",
+        )
+    };
+    // A cursor is the sequence number to continue below, and for an actor search also where
+    // its index page starts (`<seq>|<index cursor>`).
+    let (cursor, resume) = match cursor_of(p)? {
+        None => (None, None),
+        Some(c) => {
+            let (seq, rest) = match c.split_once('|') {
+                Some((a, b)) => (a, Some(b.to_string()).filter(|b| !b.is_empty())),
+                None => (c.as_str(), None),
+            };
+            (Some(seq.parse::<u64>().map_err(|_| bad_cursor())?), rest)
+        }
     };
     let head: Option<crate::audit::Head> = store.get(keys::AUDIT_HEAD)?;
     let floor = store
@@ -267,6 +513,47 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let mut top = head.map_or(0, |h| h.seq);
     if let Some(c) = cursor {
         top = top.min(c);
+    }
+    let keep = |e: &AuditEntry| {
+        let at = at_of(e);
+        let q_hit = || {
+            let q = q.as_deref().unwrap_or("");
+            [
+                e.kind.as_str(),
+                e.actor.as_str(),
+                e.issue_key.as_deref().unwrap_or(""),
+            ]
+            .iter()
+            .any(|f| f.to_lowercase().contains(q))
+                || e.subject.to_string().to_lowercase().contains(q)
+                || e.data.to_string().to_lowercase().contains(q)
+        };
+        kind.is_none_or(|k| e.kind == k)
+            && issue.is_none_or(|i| e.issue_key.as_deref() == Some(i))
+            && actor.is_none_or(|a| e.actor == a)
+            && to.is_none_or(|t| at <= t)
+            && from.is_none_or(|f| at >= f)
+            && (q.is_none() || q_hit())
+    };
+    // An issue or an actor narrows the search to that index: the cost follows the entries it
+    // lists, not the log (issue 32 item 3).
+    if let Some(i) = issue {
+        return search_issue(store, i, top, floor, limit, &keep);
+    }
+    let (mut seen, mut hits) = (0usize, Vec::new());
+    if let Some(a) = actor {
+        // Below the mark the index may be incomplete (a log from before it): the scan below
+        // continues there, with what the index found.
+        let mark = crate::audit::actors::indexed_from(store)?
+            .unwrap_or(u64::MAX)
+            .max(floor);
+        if top >= mark {
+            match search_actor(store, a, top, mark, resume, limit, from, &keep)? {
+                Found::Page(v) => return Ok(v),
+                Found::Below(h, n) => (hits, seen) = (h, n),
+            }
+        }
+        top = top.min(mark.saturating_sub(1));
     }
     if let (Some(t), None) = (to, cursor) {
         // Entries are appended in time order: the last one at or before `to` by binary search.
@@ -283,7 +570,6 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
             top = hi;
         }
     }
-    let (mut seen, mut hits) = (0usize, Vec::new());
     let mut seq = top;
     let mut next = None;
     'scan: while seq >= floor && seq > 0 {
@@ -298,28 +584,8 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
             if from.is_some_and(|f| at < f) {
                 break 'scan; // everything below is older still
             }
-            let q_hit = || {
-                let q = q.as_deref().unwrap_or("");
-                [
-                    e.kind.as_str(),
-                    e.actor.as_str(),
-                    e.issue_key.as_deref().unwrap_or(""),
-                ]
-                .iter()
-                .any(|f| f.to_lowercase().contains(q))
-                    || e.subject.to_string().to_lowercase().contains(q)
-                    || e.data.to_string().to_lowercase().contains(q)
-            };
-            if kind.is_none_or(|k| e.kind == k)
-                && issue.is_none_or(|i| e.issue_key.as_deref() == Some(i))
-                && actor.is_none_or(|a| e.actor == a)
-                && to.is_none_or(|t| at <= t)
-                && (q.is_none() || q_hit())
-            {
-                hits.push(
-                    json!({"seq": e.seq, "type": e.kind, "at": e.at, "actor": e.actor,
-                                 "issueKey": e.issue_key, "policyVersion": e.policy_version}),
-                );
+            if keep(&e) {
+                hits.push(hit_row(&e));
             }
             if hits.len() >= limit || seen >= EXAMINE {
                 if e.seq > floor {
@@ -331,6 +597,129 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
         seq = low.saturating_sub(1);
     }
     Ok(json!({"items": hits, "examined": seen, "nextCursor": next}))
+}
+
+fn hit_row(e: &AuditEntry) -> Value {
+    json!({"seq": e.seq, "type": e.kind, "at": e.at, "actor": e.actor,
+           "issueKey": e.issue_key, "policyVersion": e.policy_version})
+}
+
+/// The entries that name one issue, newest first from `top`: the issue's index (a request's
+/// life is a few dozen entries) read whole, the entries in batches until `limit` hits.
+fn search_issue(
+    store: Store<'_>,
+    issue: &str,
+    top: u64,
+    floor: u64,
+    limit: usize,
+    keep: &dyn Fn(&AuditEntry) -> bool,
+) -> AppResult<Value> {
+    const INDEX_MAX: usize = 2_000;
+    let mut seqs: Vec<u64> = Vec::new();
+    if crate::storage::check_key(&keys::audit_issue_prefix(issue)).is_ok() {
+        for (_, list) in store.scan::<Vec<u64>>(&keys::audit_issue_prefix(issue), INDEX_MAX)? {
+            seqs.extend(list.into_iter().filter(|s| (floor..=top).contains(s)));
+        }
+    }
+    seqs.sort_unstable_by(|a, b| b.cmp(a));
+    let (mut seen, mut hits, mut next) = (0usize, Vec::new(), None);
+    'read: for chunk in seqs.chunks(25) {
+        let want: Vec<String> = chunk.iter().map(|s| keys::audit_event(*s)).collect();
+        let got = store.batch_get(&want)?;
+        for k in &want {
+            let Some(raw) = got.get(k) else { continue };
+            let e: AuditEntry = crate::storage::decode(k, raw)?;
+            seen += 1;
+            if keep(&e) {
+                hits.push(hit_row(&e));
+            }
+            if hits.len() >= limit {
+                if seqs.last().is_some_and(|l| *l < e.seq) {
+                    next = Some((e.seq - 1).to_string());
+                }
+                break 'read;
+            }
+        }
+    }
+    Ok(json!({"items": hits, "examined": seen, "nextCursor": next, "index": "issue"}))
+}
+
+enum Found {
+    /// A full answer (a page of hits, or the end of the search).
+    Page(Value),
+    /// The index ran out above its mark: the hits so far and the entries examined.
+    Below(Vec<Value>, usize),
+}
+
+/// The entries one actor wrote from `top` down to `mark`, newest first: the actor's index a
+/// page at a time (it is ordered newest first), the entries it lists in one batch per page.
+/// Stops at `limit` hits, 500 entries examined, or the first entry older than `from`.
+#[allow(clippy::too_many_arguments)]
+fn search_actor(
+    store: Store<'_>,
+    actor: &str,
+    top: u64,
+    mark: u64,
+    resume: Option<String>,
+    limit: usize,
+    from: Option<u64>,
+    keep: &dyn Fn(&AuditEntry) -> bool,
+) -> AppResult<Found> {
+    const EXAMINE: usize = 500;
+    const INDEX_PAGE: u32 = 20;
+    let prefix = keys::audit_actor_prefix(actor);
+    if crate::storage::check_key(&prefix).is_err() {
+        return Ok(Found::Below(Vec::new(), 0));
+    }
+    // Index pages read per call, entries above `top` included (a resumed search skips them).
+    const INDEX_PAGES: usize = 25;
+    let at_of = |e: &AuditEntry| crate::time::parse(&e.at).unwrap_or(0);
+    let page_of = |hits: Vec<Value>, seen: usize, next: Option<String>| {
+        Ok(Found::Page(
+            json!({"items": hits, "examined": seen, "nextCursor": next, "index": "actor"}),
+        ))
+    };
+    let (mut seen, mut hits) = (0usize, Vec::new());
+    let mut page_cursor = resume;
+    for _ in 0..INDEX_PAGES {
+        let page = store
+            .page::<Vec<u64>>(&prefix, page_cursor.as_deref(), INDEX_PAGE)
+            .map_err(crate::storage::cursor_error)?;
+        let mut seqs: Vec<u64> = page
+            .items
+            .into_iter()
+            .flat_map(|(_, l)| l)
+            .filter(|s| (mark..=top).contains(s))
+            .collect();
+        seqs.sort_unstable_by(|a, b| b.cmp(a));
+        for chunk in seqs.chunks(25) {
+            let want: Vec<String> = chunk.iter().map(|s| keys::audit_event(*s)).collect();
+            let got = store.batch_get(&want)?;
+            for k in &want {
+                let Some(raw) = got.get(k) else { continue };
+                let e: AuditEntry = crate::storage::decode(k, raw)?;
+                seen += 1;
+                if from.is_some_and(|f| at_of(&e) < f) {
+                    return page_of(hits, seen, None); // everything further down is older
+                }
+                if keep(&e) {
+                    hits.push(hit_row(&e));
+                }
+                if hits.len() >= limit || seen >= EXAMINE {
+                    // Continue below this entry, from the start of this index page.
+                    let at = page_cursor.as_deref().unwrap_or("");
+                    return page_of(hits, seen, Some(format!("{}|{at}", e.seq - 1)));
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(c) => page_cursor = Some(c),
+            None => return Ok(Found::Below(hits, seen)),
+        }
+    }
+    // Many index pages without enough hits: continue from the next page on the next call.
+    let at = page_cursor.unwrap_or_default();
+    page_of(hits, seen, Some(format!("{top}|{at}")))
 }
 
 /// One audit entry with its metadata and chain fields (the detail drawer).

@@ -580,6 +580,23 @@ fn commit_decision(
                 ),
                 &after.issue_id,
             )?;
+            let requested_ms = crate::time::parse(&after.requested_at).unwrap_or(0);
+            let tool = after.tool_key();
+            tx.delete(&keys::request_by_tool(
+                &tool,
+                "pending",
+                requested_ms,
+                &after.issue_id,
+            ))?;
+            tx.set(
+                &keys::request_by_tool(
+                    &tool,
+                    after.decision.as_str(),
+                    requested_ms,
+                    &after.issue_id,
+                ),
+                &after.issue_id,
+            )?;
             if let Some(g) = &grant {
                 let mut g = g.clone();
                 jobs::stage_new(tx, &mut g, JobKind::Provision, now)?;

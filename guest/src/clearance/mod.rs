@@ -38,3 +38,4 @@ pub mod routing;
 pub mod runner;
 pub mod service;
 pub mod tab;
+pub mod tool_index;

@@ -67,6 +67,12 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
             &r.issue_id,
         ))?;
         tx.delete(&keys::request_by_issue_key(&r.issue_key))?;
+        tx.delete(&keys::request_by_tool(
+            &r.tool_key(),
+            r.decision.as_str(),
+            requested_ms,
+            &r.issue_id,
+        ))?;
         tx.delete(&time_key)?;
         tx.delete(&keys::escalation(&r.issue_id))?;
         if let Some(g) = &grant {

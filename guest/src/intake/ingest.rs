@@ -410,6 +410,7 @@ pub fn ingest(
     let head_hint = Some(second.get(keys::AUDIT_HEAD).cloned());
     let (issue_id, issue_key, project_key) =
         (ev.id.clone(), ev.key.clone(), ev.project_key.clone());
+    let tool_key = request.tool_key();
     let result = audit::commit_with_audit(
         store,
         &mac_key,
@@ -427,6 +428,10 @@ pub fn ingest(
             )?;
             tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
             tx.set(&keys::request_by_time(requested_ms, &issue_id), &issue_id)?;
+            tx.set(
+                &keys::request_by_tool(&tool_key, "pending", requested_ms, &issue_id),
+                &issue_id,
+            )?;
             // The daily deadline pass expires it if nobody decides it in time (pinned now,
             // counted from now: a request the app learns of late still gets its full window).
             tx.set(

@@ -269,6 +269,25 @@ impl<'h> Jira<'h> {
         Ok(out)
     }
 
+    /// Active users whose name (or visible email) contains `query` (`GET /rest/api/3/user/search`,
+    /// one call, at most `max`): account id and display name, in Jira's order.
+    pub fn search_users(&self, query: &str, max: usize) -> JiraResult<Vec<(String, String)>> {
+        let v = self.request_app(&format!(
+            "/rest/api/3/user/search?query={}&maxResults={max}",
+            encode(query)
+        ))?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| {
+                Some((
+                    u.get("accountId")?.as_str()?.to_string(),
+                    u.get("displayName")?.as_str()?.to_string(),
+                ))
+            })
+            .collect())
+    }
+
     /// Which of up to `MAX_BULK_USERS` accounts are active (`GET /rest/api/3/user/bulk`, one
     /// call). Accounts Jira does not return are absent from the map.
     pub fn active_accounts(

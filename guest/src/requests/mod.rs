@@ -171,17 +171,7 @@ impl Request {
     pub fn tool_key(&self) -> String {
         match &self.tool {
             RequestedTool::Catalog { id, .. } => id.clone(),
-            RequestedTool::New { name, .. } => {
-                let mut slug = String::from("new-");
-                for c in name.chars().flat_map(char::to_lowercase) {
-                    if c.is_ascii_alphanumeric() {
-                        slug.push(c);
-                    } else if !slug.ends_with('-') {
-                        slug.push('-');
-                    }
-                }
-                slug.trim_end_matches('-').chars().take(64).collect()
-            }
+            RequestedTool::New { name, .. } => new_tool_key(name),
         }
     }
     pub fn tool_name(&self) -> String {
@@ -251,4 +241,17 @@ pub fn mine(store: Store<'_>, inv: &Invocation, payload: &Value) -> AppResult<Va
         }
     }
     Ok(json!({"items": items, "nextCursor": page.next_cursor}))
+}
+
+/// The key of a tool no catalog lists, from the name the requester typed: `new-<slug>`.
+pub fn new_tool_key(name: &str) -> String {
+    let mut slug = String::from("new-");
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(64).collect()
 }

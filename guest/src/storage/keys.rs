@@ -34,6 +34,26 @@ pub fn request_by_decision(decision: &str, project_key: &str, issue_id: &str) ->
     format!("request-by-decision:{decision}:{project_key}:{issue_id}")
 }
 
+/// Requests by tool and decision, newest first: the admin requests search by tool reads only
+/// that tool's rows of the category (issue 32 item 3). Moves with the decision, like
+/// `request_by_decision`. Tool keys are catalog ids or `new-<slug>` (key-safe).
+pub fn request_by_tool(
+    tool_key: &str,
+    decision: &str,
+    requested_ms: u64,
+    issue_id: &str,
+) -> String {
+    format!(
+        "request-by-tool:{tool_key}:{decision}:{:013}:{issue_id}",
+        inverted(requested_ms)
+    )
+}
+pub fn request_by_tool_prefix(tool_key: &str, decision: &str) -> String {
+    format!("request-by-tool:{tool_key}:{decision}:")
+}
+/// Where the backfill of `request_by_tool` for older requests stands (`clearance::tool_index`).
+pub const REQUEST_TOOL_INDEX_BACKFILL: &str = "request-by-tool-backfill";
+
 /// Issue key → issue id, for resolvers that receive issue keys.
 pub fn request_by_issue_key(issue_key: &str) -> String {
     format!("request-by-issue-key:{issue_key}")
@@ -68,6 +88,17 @@ pub fn audit_issue(issue_key: &str, seq: u64) -> String {
 pub fn audit_issue_prefix(issue_key: &str) -> String {
     format!("audit-issue:{issue_key}:")
 }
+/// The entries an actor wrote (governance-log search by actor reads these), one key per actor
+/// per append listing its sequence numbers, like `audit_issue`, but newest first (an actor such
+/// as `app` writes most of the log; a search reads its newest page, not all of it).
+pub fn audit_actor(actor: &str, seq: u64) -> String {
+    format!("audit-actor:{actor}:{:013}", inverted(seq))
+}
+pub fn audit_actor_prefix(actor: &str) -> String {
+    format!("audit-actor:{actor}:")
+}
+/// From which sequence number every entry is in the actor index (`audit::actors`).
+pub const AUDIT_ACTOR_INDEX_FROM: &str = "audit-actor-index-from";
 /// The first entry of each day (`YYYY-MM-DD`): exports by time start reading there.
 pub fn audit_day(day: &str) -> String {
     format!("audit-day:{day}")

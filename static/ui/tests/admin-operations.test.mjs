@@ -149,8 +149,9 @@ test('Requests shows every category in one table, matching the resolver row for 
   }
   await ui.getByTestId('requests-filter-pending').click();
   for (const k of [story.single, ...story.bulk]) await ui.locator(`[data-testid="request-row"][data-issue-key="${k}"]`).waitFor();
-  // The filter box narrows the loaded rows.
+  // The search box asks the resolver, which reads the tool's and the people's indexes.
   await ui.getByTestId('requests-search').fill('tabnine');
+  await ui.getByTestId('requests-search-status').filter({ hasText: /match/ }).waitFor();
   assert.deepEqual(await ui.getByTestId('request-row').evaluateAll((rows) => rows.map((r) => r.dataset.issueKey)), [story.bulk[0]]);
   await ui.getByTestId('requests-search').fill('');
   await shot(page, 'admin-requests');

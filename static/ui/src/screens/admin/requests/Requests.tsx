@@ -98,16 +98,23 @@ interface Page {
   nextCursor: string | null;
   /** Display names of the accounts on this page (account id → name). */
   people?: Record<string, string>;
+  /** A tool search over requests: false while older requests are still being indexed. */
+  complete?: boolean;
 }
 type Where = { area: 'row' | 'bulk'; key: string };
 
-async function fetchCategory(id: string, cursor?: string | null): Promise<Page> {
+async function fetchCategory(id: string, cursor?: string | null, q?: string): Promise<Page> {
   if (id === 'jobs') {
     const r = await call<{ jobs: JobRecord[] }>('admin.jobs.list');
     return { items: r.jobs, nextCursor: null };
   }
-  const r = await call<{ items: Row[]; nextCursor: string | null; people?: Record<string, string> }>('admin.requests.list', cursor ? { category: id, cursor } : { category: id });
-  return { items: r.items, nextCursor: r.nextCursor, people: r.people };
+  // `q` is searched by the resolver through its indexes (issue key, tool, person), not in the
+  // rows already loaded: a search finds rows on pages this screen never fetched.
+  const payload: Record<string, string> = { category: id };
+  if (cursor) payload.cursor = cursor;
+  if (q) payload.q = q;
+  const r = await call<{ items: Row[]; nextCursor: string | null; people?: Record<string, string>; searched?: { complete?: boolean } | null }>('admin.requests.list', payload);
+  return { items: r.items, nextCursor: r.nextCursor, people: r.people, complete: r.searched?.complete };
 }
 
 function rowKey(entity: Entity, r: Row): string {
@@ -174,11 +181,32 @@ export default function Requests(props: SectionProps) {
   const cat = CATEGORIES.find((c) => c.id === category) ?? CATEGORIES[0];
   const page = pages[cat.id];
   const loadError = loadErrors[cat.id];
+  const [found, setFound] = useState<{ q: string; cat: string; page: Page } | null>(null);
+  const serverSearch = cat.id !== 'jobs' && query.trim() !== '';
+  useEffect(() => {
+    const q = query.trim();
+    if (!q || cat.id === 'jobs') {
+      setFound(null);
+      return;
+    }
+    const t = setTimeout(() => {
+      fetchCategory(cat.id, null, q)
+        .then((p) => {
+          setFound({ q, cat: cat.id, page: p });
+          setNames((n) => ({ ...n, ...(p.people ?? {}) }));
+        })
+        .catch((e) => setLoadErrors((s) => ({ ...s, [cat.id]: asResolverError(e) })));
+    }, 250);
+    return () => clearTimeout(t);
+  }, [query, cat.id]);
+  const searching = serverSearch && !(found && found.q === query.trim() && found.cat === cat.id);
+  const shown: Page | undefined = serverSearch ? (searching ? undefined : found!.page) : page;
   const rows = useMemo(() => {
+    if (serverSearch) return shown?.items ?? [];
     if (!page) return [];
     const q = query.trim().toLowerCase();
     return q ? page.items.filter((r) => searchText(cat.entity, r, names).includes(q)) : page.items;
-  }, [page, query, cat.entity, names]);
+  }, [page, query, cat.entity, names, serverSearch, shown]);
   const pendingKeys = cat.id === 'pending' ? rows.map((r) => (r as RequestRecord).issueKey) : [];
 
   const switchTo = (id: string) => {
@@ -190,6 +218,20 @@ export default function Requests(props: SectionProps) {
   };
 
   const loadMore = async () => {
+    if (serverSearch) {
+      if (!found?.page.nextCursor) return;
+      setLoadingMore(true);
+      try {
+        const next = await fetchCategory(cat.id, found.page.nextCursor, found.q);
+        setFound((f) => (f ? { ...f, page: { ...next, items: [...f.page.items, ...next.items] } } : f));
+        setNames((n) => ({ ...n, ...(next.people ?? {}) }));
+      } catch (e) {
+        setLoadErrors((s) => ({ ...s, [cat.id]: asResolverError(e) }));
+      } finally {
+        setLoadingMore(false);
+      }
+      return;
+    }
     if (!page?.nextCursor) return;
     setLoadingMore(true);
     try {
@@ -378,14 +420,24 @@ export default function Requests(props: SectionProps) {
         <input
           type="search"
           className="requests-search"
-          placeholder="Filter by issue key, person or tool"
-          aria-label="Filter the rows shown"
+          placeholder="Search by issue key, person or tool"
+          aria-label="Search requests by issue key, person or tool"
           data-testid="requests-search"
           value={query}
           onChange={(e) => setQuery(e.target.value)}
         />
         <span className="hint">{cat.help}</span>
       </div>
+      {serverSearch && (
+        <p className="hint" role="status" data-testid="requests-search-status">
+          {searching
+            ? 'Searching…'
+            : `${rows.length} ${rows.length === 1 ? 'match' : 'matches'}${found?.page.nextCursor ? ' so far' : ''}`}
+          {!searching && found?.page.complete === false
+            ? ' — requests filed before this search existed are still being indexed; some may be missing.'
+            : ''}
+        </p>
+      )}
 
       {isPending && (pendingKeys.length > 0 || n > 0) && (
         <>
@@ -628,7 +680,7 @@ export default function Requests(props: SectionProps) {
           </tbody>
         </table>
       )}
-      {page?.nextCursor && (
+      {(serverSearch ? shown?.nextCursor : page?.nextCursor) && (
         <div className="pager">
           <button type="button" className="button" data-testid="requests-load-more" disabled={loadingMore} onClick={loadMore}>
             Show more

@@ -1,0 +1,69 @@
+//! The requests-by-tool index (`request-by-tool:<tool>:<decision>:…`, issue 32 item 3) for
+//! requests filed before it existed: a daily backfill walks the request records a bounded page
+//! at a time, its place kept in `request-by-tool-backfill`, until it records `done`. A new
+//! installation starts done (its first audit append marks it). Until then a tool search says
+//! its answer may miss older requests.
+
+use crate::error::AppResult;
+use crate::host::Host;
+use crate::requests::Request;
+use crate::storage::{keys, Store};
+use serde::{Deserialize, Serialize};
+
+/// Requests indexed per transaction (each one index write, plus the place).
+const BATCH: u32 = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Backfill {
+    pub done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Whether every request is in the index.
+pub fn complete(store: Store<'_>) -> AppResult<bool> {
+    Ok(store
+        .get::<Backfill>(keys::REQUEST_TOOL_INDEX_BACKFILL)?
+        .is_some_and(|b| b.done))
+}
+
+/// Indexes up to `budget` requests from where the last run stopped. Returns how many.
+pub fn backfill(host: &dyn Host, budget: u64) -> AppResult<u64> {
+    let store = Store::new(host);
+    let mut state = store
+        .get::<Backfill>(keys::REQUEST_TOOL_INDEX_BACKFILL)?
+        .unwrap_or(Backfill {
+            done: false,
+            cursor: None,
+        });
+    let mut done = 0u64;
+    while !state.done && done < budget && host.remaining_ms() > 10_000 {
+        let page = match store.page::<Request>(keys::REQUEST_PREFIX, state.cursor.as_deref(), BATCH)
+        {
+            Ok(p) => p,
+            // A cursor the platform no longer honours: start again (the writes are idempotent).
+            Err(_) if state.cursor.is_some() => {
+                state.cursor = None;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut tx = store.tx();
+        for (_, r) in &page.items {
+            let ms = crate::time::parse(&r.requested_at).unwrap_or(0);
+            tx.set(
+                &keys::request_by_tool(&r.tool_key(), r.decision.as_str(), ms, &r.issue_id),
+                &r.issue_id,
+            )?;
+        }
+        done += page.items.len() as u64;
+        state = Backfill {
+            done: page.next_cursor.is_none(),
+            cursor: page.next_cursor,
+        };
+        tx.set(keys::REQUEST_TOOL_INDEX_BACKFILL, &state)?;
+        tx.commit()?;
+    }
+    Ok(done)
+}
