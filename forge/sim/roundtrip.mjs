@@ -40,6 +40,8 @@ const S = imp['aiclearance:forge/secrets'];
 const J = imp['aiclearance:forge/jira'];
 const F = imp['aiclearance:forge/fetch'];
 const Q = imp['aiclearance:forge/queue'];
+const L = imp['aiclearance:forge/llm'];
+const prompt = '{"model":"claude-haiku-4-5-20251001","messages":[{"role":"user","content":"Hi"}],"max_completion_tokens":5}';
 
 /** Runs an import with host-sim answering `answer`; returns { value } or { thrown }. */
 async function run(answer, f) {
@@ -72,10 +74,11 @@ const CALLS = {
   'jira.request(app)': () => J.request('app', req),
   'jira.request(user)': () => J.request('user', req),
   'fetch.request': () => F.request({ ...req, url: 'https://api.openai.com/v1/x' }),
-  'queue.push': () => Q.push('webhooks', ['{"deliveryId":"d1"}'], 0)
+  'queue.push': () => Q.push('webhooks', ['{"deliveryId":"d1"}'], 0),
+  'llm.chat': () => L.chat(prompt)
 };
 
-const TEXTS = ['INVALID_KEY: "a/b"', 'value is not JSON: expected value at line 1', 'MAX_SIZE: 300000 bytes > 245760', 'HTTP 503', 'a push holds 1..=50 events, not 51', 'delay 901s > 900s'];
+const TEXTS = ['INVALID_KEY: "a/b"', 'value is not JSON: expected value at line 1', 'MAX_SIZE: 300000 bytes > 245760', 'HTTP 503', 'a push holds 1..=50 events, not 51', 'delay 901s > 900s', '503 SERVICE_UNAVAILABLE: the model is overloaded', '400 INVALID_MODEL: model x is not supported by Forge LLMs', 'The payload is invalid: Model is required.'];
 
 for (const [name, f] of Object.entries(CALLS)) {
   const isGet = name === 'kvs.get' || name === 'secrets.get';
@@ -151,6 +154,21 @@ for (const [name, f] of Object.entries(CALLS)) {
     { op: 'deleteIf', key: 'rec:e', cond: 'present' }
   ];
   check('kvs.transact forwards ops in order with digest conditions', r.value === undefined && isDeepStrictEqual(sent[0].args, { ops: want }), JSON.stringify(sent[0]?.args));
+}
+{
+  const answer = '{"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":[{"type":"text","text":"OK"}]}}],"usage":{"input_tokens":3,"output_tokens":1,"total_tokens":4}}';
+  const r = await run({ ok: answer }, () => L.chat(prompt));
+  check(
+    'llm.chat forwards the prompt as JSON and returns the ChatResponse as JSON',
+    isDeepStrictEqual(JSON.parse(r.value), JSON.parse(answer)) && isDeepStrictEqual(JSON.parse(sent[0].args.prompt), JSON.parse(prompt)) && sent[0].fn === 'llm.chat',
+    JSON.stringify(r) + JSON.stringify(sent[0])
+  );
+}
+{
+  // The real package's 429 carries no Retry-After: the adapter waits out the one-minute window.
+  const { mapLlmError, LLM_RETRY_AFTER_S } = await import(pathToFileURL(path.join(dist, 'errors.js')).href);
+  const e = Object.assign(new Error('Rate limit exceeded'), { name: 'ForgeLlmAPIError', status: 429, code: 'RATE_LIMIT_EXCEEDED' });
+  check('a Forge LLMs 429 without retryAfter asks for the minute', isDeepStrictEqual(mapLlmError(e), { tag: 'rate-limited', val: LLM_RETRY_AFTER_S }) && LLM_RETRY_AFTER_S === 60, JSON.stringify(mapLlmError(e)));
 }
 {
   const r = await run({ ok: 'hunter2' }, () => S.get('s'));

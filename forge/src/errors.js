@@ -168,7 +168,7 @@ export function mapLlmError(e) {
   const message = text(e);
   if (name === 'PromptValidationError') return hostError('invalid', message);
   if (name === 'ForgeLlmAPIError' || ctorName(e) === 'ForgeLlmAPIError') {
-    const detail = e.code ? `${e.code}: ${message}` : message;
+    const detail = e.code && e.code !== 'UNKNOWN_ERROR' ? `${e.status} ${e.code}: ${message}` : message;
     if (e.status === 429) return hostError('rate-limited', retryAfter(e.retryAfter, LLM_RETRY_AFTER_S));
     return byStatus(e.status, detail) ?? hostError('unavailable', detail);
   }

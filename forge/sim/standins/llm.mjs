@@ -39,19 +39,22 @@ export class StreamResponseError extends ForgeLlmError {}
 const STATUS_TEXT = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 const STATUS_OF = { 'rate-limited': 429, forbidden: 403, invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413, timeout: 504 };
 
-/** host-sim's `err` → what @forge/llm throws. Messages read `"<status> <CODE>: <text>"` when
- * the emulated platform names a code; the status comes from the variant (5xx from the text). */
+/** host-sim's `err` → what @forge/llm throws. The status comes from the variant (a 5xx from the
+ * text); a text reading `"<status> <CODE>: <message>"` with that status gives the platform's
+ * `{code, message}` body, anything else an unstructured answer (`UNKNOWN_ERROR`, the text). The
+ * adapter puts `"<status> <CODE>: "` back in front, so the text survives the round trip. */
 function chatError(err) {
   const val = errText(err);
   if (err.tag === 'invalid' && val.startsWith('The payload is invalid:')) return new PromptValidationError(val);
   const m = /^(\d{3}) ([A-Z_]+): (.*)$/s.exec(val);
-  let status = STATUS_OF[err.tag] ?? (m ? Number(m[1]) : 500);
-  if (err.tag === 'unavailable' && m) status = Number(m[1]);
+  let status = STATUS_OF[err.tag] ?? 500;
+  const structured = m && (Number(m[1]) === status || (err.tag === 'unavailable' && Number(m[1]) >= 500));
+  if (structured) status = Number(m[1]);
   const e = new ForgeLlmAPIError({
     status,
     statusText: STATUS_TEXT[status] ?? '',
-    code: m ? m[2] : errorCodes.UNKNOWN_ERROR,
-    message: m ? m[3] : val || 'Unexpected error in Forge LLM API',
+    code: structured ? m[2] : errorCodes.UNKNOWN_ERROR,
+    message: structured ? m[3] : val,
     traceId: null
   });
   if (err.tag === 'rate-limited') e.retryAfter = Number(err.val);

@@ -264,6 +264,18 @@ test('the API key shows its last 4 characters only; a budget near the month\'s u
   await ui.getByTestId('ai-provider').selectOption('groq');
   await ui.getByTestId('ai-key-page-link').filter({ hasText: 'Groq' }).waitFor();
   assert.match(await ui.getByTestId('ai-key-page-link').getAttribute('href'), /groq\.com/);
+  // Atlassian-hosted (Forge LLMs): what it means, no key to manage, and a probe without one.
+  await ui.getByTestId('ai-provider').selectOption('forge-llm');
+  const note = ui.getByTestId('ai-forge-llm-note');
+  await note.waitFor();
+  assert.match(await note.innerText(), /No data leaves Atlassian's platform; no API key to manage/);
+  await ui.locator('[data-testid="ai-model"] option[value="claude-sonnet-4-5-20250929"]').waitFor({ state: 'attached' });
+  assert.equal(await ui.getByTestId('ai-model').inputValue(), 'claude-sonnet-4-5-20250929');
+  assert.equal(await ui.getByTestId('ai-api-key').count(), 0, 'no API key field for Forge LLMs');
+  assert.equal(await ui.getByTestId('ai-key-page-link').count(), 0, 'no key page to link to');
+  await ui.getByTestId('ai-test').click();
+  await ui.locator('[data-testid="ai-test-result"][data-ok="true"]').waitFor();
+  assert.match(await ui.getByTestId('ai-test-result').innerText(), /Atlassian-hosted \(Forge LLMs\) answered/);
   await ui.getByTestId('ai-provider').selectOption('anthropic');
   await ui.getByTestId('ai-key-page-link').filter({ hasText: 'Anthropic' }).waitFor();
   await ui.getByTestId('ai-model').selectOption('claude-sonnet-4-6');

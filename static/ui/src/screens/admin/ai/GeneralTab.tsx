@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { ErrorMessage, Lozenge, Skeleton, Spinner } from '../../../components/ui';
 import { FieldError, fmt, usageAppearance } from './common';
-import { PROVIDERS, type GeneralView, type ModelsAnswer, type Provider, type SettingsView, type TestAnswer } from './types';
+import { PROVIDERS, needsApiKey, type GeneralView, type ModelsAnswer, type Provider, type SettingsView, type TestAnswer } from './types';
 
 const CUSTOM = '__custom__';
 
@@ -55,7 +55,7 @@ export function GeneralTab(props: { view: GeneralView | null; loadError: Resolve
     if (view && !form) {
       setForm(formOf(view));
       setModels(view.models);
-      setKeyPageUrl(view.keyPageUrl);
+      setKeyPageUrl(view.keyPageUrl ?? '');
     }
   }, [view, form]);
 
@@ -74,7 +74,7 @@ export function GeneralTab(props: { view: GeneralView | null; loadError: Resolve
     try {
       const m = await call<ModelsAnswer>('admin.ai.models', { provider: p });
       setModels(m.models);
-      setKeyPageUrl(m.keyPageUrl);
+      setKeyPageUrl(m.keyPageUrl ?? '');
       // A model of the old provider means nothing to the new one: suggest the first curated id.
       setForm((f) => (f ? { ...f, provider: p, modelChoice: m.models[0] ?? CUSTOM, customModel: m.models[0] ? '' : f.customModel } : f));
     } catch (e) {
@@ -96,12 +96,12 @@ export function GeneralTab(props: { view: GeneralView | null; loadError: Resolve
       monthlyTokenBudget: form.budget.trim() === '' ? null : Number(form.budget),
     };
     // The key is sent only when the admin typed a new one; the server never returns it.
-    if (form.apiKey.trim()) payload.apiKey = form.apiKey.trim();
+    if (form.apiKey.trim() && needsApiKey(form.provider)) payload.apiKey = form.apiKey.trim();
     try {
       const v = await call<SettingsView>('admin.ai.settings.save', payload);
       props.onSaved(v);
       setModels(v.models);
-      setKeyPageUrl(v.keyPageUrl);
+      setKeyPageUrl(v.keyPageUrl ?? '');
       setForm((f) => (f ? { ...f, apiKey: '' } : f));
       setSaved(true);
     } catch (e) {
@@ -116,7 +116,7 @@ export function GeneralTab(props: { view: GeneralView | null; loadError: Resolve
     setTest(null);
     setTestError(null);
     const payload: Record<string, unknown> = { provider: form.provider, model };
-    if (form.apiKey.trim()) payload.apiKey = form.apiKey.trim();
+    if (form.apiKey.trim() && needsApiKey(form.provider)) payload.apiKey = form.apiKey.trim();
     try {
       setTest(await call<TestAnswer>('admin.ai.test', payload));
     } catch (e) {
@@ -157,32 +157,40 @@ export function GeneralTab(props: { view: GeneralView | null; loadError: Resolve
             Get an API key from {providerLabel(form.provider)} ↗
           </a>
         )}
+        {!needsApiKey(form.provider) && (
+          <span className="hint" data-testid="ai-forge-llm-note">
+            No data leaves Atlassian's platform; no API key to manage. Atlassian runs Claude models for this app (Forge LLMs, at most 100 requests a
+            minute per site); the tokens count against the monthly budget below.
+          </span>
+        )}
         <FieldError error={saveError} field="provider" label="Provider" />
         <ErrorMessage error={modelsError} testId="ai-models-error" />
       </div>
 
-      <div className="field">
-        <label htmlFor="ai-api-key">API key</label>
-        <div className="ai-key-row">
-          <span className="ai-key-mask mono" data-testid="ai-key-fingerprint" data-has-key={view.keyFingerprint ? 'true' : 'false'}>
-            {view.keyFingerprint ?? 'No key stored'}
+      {needsApiKey(form.provider) && (
+        <div className="field">
+          <label htmlFor="ai-api-key">API key</label>
+          <div className="ai-key-row">
+            <span className="ai-key-mask mono" data-testid="ai-key-fingerprint" data-has-key={view.keyFingerprint ? 'true' : 'false'}>
+              {view.keyFingerprint ?? 'No key stored'}
+            </span>
+            <input
+              id="ai-api-key"
+              type="password"
+              autoComplete="off"
+              spellCheck={false}
+              data-testid="ai-api-key"
+              placeholder={view.keyFingerprint ? 'Type a new key to replace the stored one' : 'Paste the API key'}
+              value={form.apiKey}
+              onChange={(e) => set({ apiKey: e.target.value })}
+            />
+          </div>
+          <span className="hint">
+            The key is kept in Forge secret storage and never shown again: only its last 4 characters. Leave the field empty to keep the stored key.
           </span>
-          <input
-            id="ai-api-key"
-            type="password"
-            autoComplete="off"
-            spellCheck={false}
-            data-testid="ai-api-key"
-            placeholder={view.keyFingerprint ? 'Type a new key to replace the stored one' : 'Paste the API key'}
-            value={form.apiKey}
-            onChange={(e) => set({ apiKey: e.target.value })}
-          />
+          <FieldError error={saveError} field="apiKey" label="API key" />
         </div>
-        <span className="hint">
-          The key is kept in Forge secret storage and never shown again: only its last 4 characters. Leave the field empty to keep the stored key.
-        </span>
-        <FieldError error={saveError} field="apiKey" label="API key" />
-      </div>
+      )}
 
       <div className="field">
         <label htmlFor="ai-model">Model</label>
@@ -212,7 +220,11 @@ export function GeneralTab(props: { view: GeneralView | null; loadError: Resolve
             Test connection
           </button>
           {busy === 'test' && <Spinner label="Testing" />}
-          <span className="hint">A one-token probe with {form.apiKey.trim() ? 'the key you typed' : 'the stored key'} (at most 10 a minute).</span>
+          <span className="hint">
+            A one-token probe{' '}
+            {needsApiKey(form.provider) ? `with ${form.apiKey.trim() ? 'the key you typed' : 'the stored key'}` : 'to Forge LLMs, no key'} (at most 10 a
+            minute).
+          </span>
         </div>
         {test && (
           <div

@@ -1,20 +1,25 @@
 /** Shapes of the Settings → AI resolvers (guest/src/prompt/service.rs, settings.rs, templates.rs). */
 
-export type Provider = 'anthropic' | 'openai' | 'groq' | 'openrouter';
+export type Provider = 'anthropic' | 'openai' | 'groq' | 'openrouter' | 'forge-llm';
 
 export const PROVIDERS: { id: Provider; label: string }[] = [
   { id: 'anthropic', label: 'Anthropic' },
   { id: 'openai', label: 'OpenAI' },
   { id: 'groq', label: 'Groq' },
   { id: 'openrouter', label: 'OpenRouter' },
+  { id: 'forge-llm', label: 'Atlassian-hosted (Forge LLMs)' },
 ];
+
+/** Forge LLMs: Claude run by Atlassian through the app's `llm` module — no egress, no API key. */
+export const needsApiKey = (p: Provider) => p !== 'forge-llm';
 
 /** admin.ai.general.get (and the General part of admin.ai.settings.get / save). */
 export interface GeneralView {
   provider: Provider;
   model: string;
   models: string[];
-  keyPageUrl: string;
+  /** null for Forge LLMs (no key). */
+  keyPageUrl: string | null;
   /** "••••7f3a" — the last 4 characters only; null when no key is stored. */
   keyFingerprint: string | null;
   enabled: boolean;
@@ -46,7 +51,7 @@ export type SettingsView = GeneralView & DataSharingView;
 export interface ModelsAnswer {
   provider: Provider;
   models: string[];
-  keyPageUrl: string;
+  keyPageUrl: string | null;
   customModelAllowed: boolean;
 }
 
