@@ -728,13 +728,7 @@ fn the_global_page_shows_each_person_only_their_own() {
         .all(|g| g["issueKey"] == "AIR-2"));
     let tools = ok(&mut sim, "page.approvedTools", json!({}), JONAS);
     let first = &tools["tools"][0];
-    for f in [
-        "status",
-        "defaultExpiryDays",
-        "maxDays",
-        "guidance",
-        "fulfilmentNotes",
-    ] {
+    for f in ["status", "defaultExpiryDays", "maxDays", "guidance"] {
         assert!(first.get(f).is_some(), "{f}");
     }
     let history = ok(&mut sim, "page.history", json!({"limit": 1}), JONAS);
@@ -984,6 +978,56 @@ fn the_catalog_seeds_without_duplicates_and_keeps_local_edits() {
         true
     );
     assert_eq!(count_prefix(&sim, "tool:"), n - 1);
+}
+
+// Issue 33 item 8 (D-180): a tool's internal fulfilment procedure is for admins; requesters on
+// Approved Tools and JSM customers in the portal panel see the requester guidance only.
+#[test]
+fn requesters_and_customers_see_guidance_but_never_the_fulfilment_notes() {
+    const CUSTOMER: &str = "712020:7f89dbec-4a8f-59b7-8198-95aeb5fb7d9b"; // Bruno Costa
+    let mut sim = wasm();
+    let secret = "INTERNAL: add the requester to the Console organization and rotate keys";
+    let mut tool = ok(
+        &mut sim,
+        "admin.catalog.get",
+        json!({"id": "claude-team"}),
+        ADMIN,
+    )["tool"]
+        .clone();
+    tool["guidance"] = json!("Use the company Team workspace only.");
+    tool["fulfilmentNotes"] = json!(secret);
+    ok(&mut sim, "admin.catalog.upsert", tool, ADMIN);
+    let notes: Vec<String> = ok(&mut sim, "admin.catalog.list", json!({}), ADMIN)["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["fulfilmentNotes"].as_str())
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    assert!(notes.iter().any(|n| n == secret), "admins keep the notes");
+    let seen = [
+        ok(&mut sim, "page.approvedTools", json!({}), JONAS),
+        ok(&mut sim, "page.approvedTools", json!({}), CHLOE),
+        ok(
+            &mut sim,
+            "panel.options",
+            json!({"portalId": 1, "requestTypeId": 12}),
+            CUSTOMER,
+        ),
+    ];
+    for (i, v) in seen.iter().enumerate() {
+        let tools = v["tools"].as_array().unwrap();
+        let claude = tools.iter().find(|t| t["id"] == "claude-team").unwrap();
+        assert_eq!(claude["guidance"], "Use the company Team workspace only.");
+        for t in tools {
+            assert!(t.get("fulfilmentNotes").is_none(), "{i}: {t}");
+        }
+        let text = v.to_string();
+        for n in &notes {
+            assert!(!text.contains(n.as_str()), "{i} leaks {n:?}");
+        }
+    }
 }
 
 /// A crash between the request write and routing (or anywhere in an auto-approval), then the

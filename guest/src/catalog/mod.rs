@@ -77,9 +77,12 @@ pub struct Tool {
     pub status: ToolStatus,
     pub risk_level: RiskLevel,
     pub default_expiry_days: u32,
+    /// Guidance for requesters: the only tool text requesters and JSM customers see (Approved
+    /// Tools, the portal panel).
     #[serde(default)]
     pub guidance: String,
-    /// How access is fulfilled (shown on the Approved Tools tab, §5.2).
+    /// Internal fulfilment procedure (how IT grants access): admins only, never sent to a
+    /// requester or customer (issue 33, D-180).
     #[serde(default)]
     pub fulfilment_notes: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

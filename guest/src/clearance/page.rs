@@ -53,7 +53,9 @@ pub fn my_access(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
     )
 }
 
-/// Approved Tools (§5.2): what can be requested under the current governance.
+/// Approved Tools (§5.2): what can be requested under the current governance. Everyone with the
+/// page sees this, so it carries the requester guidance only: a tool's internal fulfilment notes
+/// stay with admins (the Catalog) (issue 33, D-180).
 pub fn approved_tools(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
     access::caller(inv)?;
     let store = Store::new(host);
@@ -67,7 +69,7 @@ pub fn approved_tools(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
                 "status": t.status.as_str(), "riskLevel": t.risk_level.as_str(),
                 "defaultExpiryDays": t.default_expiry_days,
                 "maxDays": gov.max_days(t.risk_level),
-                "guidance": t.guidance, "fulfilmentNotes": t.fulfilment_notes,
+                "guidance": t.guidance,
                 "fulfilment": if t.connector_id.is_some() { "connected" } else { "manual" },
             })
         })

@@ -88,7 +88,6 @@ export interface ApprovedTool {
   defaultExpiryDays: number;
   maxDays: number;
   guidance?: string | null;
-  fulfilmentNotes?: string | null;
   fulfilment: 'connected' | 'manual' | string;
 }
 export interface ApprovedTools {

@@ -65,6 +65,26 @@ test('a JSM customer sees My Access but no Approvals tab; an approver sees it (C
   await approver.close();
 });
 
+test('requesters see a tool\'s guidance on Approved Tools, never its internal fulfilment notes (issue 33)', async () => {
+  // The admin's Catalog holds both texts; the requester's tab must show the one and none of the other.
+  const tools = (await invoke('admin.catalog.list', {}, ADMIN, 'ai-clearance-admin')).data.tools.filter((t) => t.status === 'approved');
+  const notes = tools.map((t) => t.fulfilmentNotes).filter(Boolean);
+  assert.ok(notes.length > 5, 'the seed catalog has internal notes to leak');
+  const page = await open('view=global', JONAS);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-approved-tools').click();
+  await ui.getByTestId('approved-tool-row').first().waitFor();
+  assert.equal(await ui.getByTestId('approved-tool-row').count(), tools.length);
+  const text = await ui.locator('body').innerText();
+  const claude = tools.find((t) => t.id === 'claude-team');
+  assert.ok(text.includes(claude.guidance.slice(0, 40)), 'guidance is shown');
+  assert.doesNotMatch(text, /Fulfilment:/);
+  for (const n of notes) assert.ok(!text.includes(n.slice(0, 40)), `internal note shown to a requester: ${n}`);
+  await assertAccessible(await frameOf(page, PAGE), 'Approved Tools (requester)');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
 test('the portal panel shows the resolver\'s field errors, blocks Create while invalid, and submits the snapshot intake ingests', async () => {
   const page = await open('view=portal&portal=1&type=12', JONAS);
   const panel = frame(page, PANEL);

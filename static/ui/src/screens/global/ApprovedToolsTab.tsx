@@ -65,7 +65,6 @@ export function ApprovedToolsTab() {
             </td>
             <td>
               {t.guidance && <div>{t.guidance}</div>}
-              {t.fulfilmentNotes && <div className="hint">Fulfilment: {t.fulfilmentNotes}</div>}
               <div className="hint">{t.fulfilment === 'connected' ? 'Provisioned automatically' : 'Provisioned manually'}</div>
             </td>
           </tr>

@@ -97,8 +97,8 @@ const LABELS: Record<string, string> = {
   status: 'Status',
   riskLevel: 'Risk level',
   defaultExpiryDays: 'Default expiry',
-  guidance: 'Guidance',
-  fulfilmentNotes: 'Fulfilment notes',
+  guidance: 'Guidance for requesters',
+  fulfilmentNotes: 'Internal fulfilment notes',
   connectorId: 'Connector',
   entitlementGroup: 'Entitlement group',
 };
@@ -305,14 +305,15 @@ export default function Catalog(props: SectionProps) {
             </div>
           </div>
           <div className={cls('guidance')}>
-            <label htmlFor="tool-guidance">Local guidance</label>
+            <label htmlFor="tool-guidance">Guidance for requesters (shown in the portal and Approved Tools)</label>
             <textarea id="tool-guidance" {...invalidProps(formError, ['guidance'], 'tool-guidance')} rows={3} maxLength={2000} data-testid="tool-guidance" value={f.guidance} onChange={(e) => setF('guidance', e.target.value)} />
-            <span className="hint">Shown to requesters in the portal and on the Approved Tools tab.</span>
+            <span className="hint">What requesters and portal customers read before they ask: what the tool is approved for and what not to put in it.</span>
             <FieldError error={formError} names={['guidance']} inputId="tool-guidance" />
           </div>
           <div className={cls('fulfilmentNotes')}>
-            <label htmlFor="tool-fulfilment">Fulfilment notes</label>
+            <label htmlFor="tool-fulfilment">Internal fulfilment notes (admins only, never shown to requesters)</label>
             <textarea id="tool-fulfilment" {...invalidProps(formError, ['fulfilmentNotes'], 'tool-fulfilment')} rows={2} maxLength={2000} data-testid="tool-fulfilment" value={f.fulfilmentNotes} onChange={(e) => setF('fulfilmentNotes', e.target.value)} />
+            <span className="hint">How IT grants and removes access (seats, groups, keys). Stays in the Catalog.</span>
             <FieldError error={formError} names={['fulfilmentNotes']} inputId="tool-fulfilment" />
           </div>
           <div className={cls('entitlementGroup')}>
