@@ -238,18 +238,29 @@ fn typed_errors_cross_the_adapter_unchanged() {
 /// The AI Prompt step on Forge LLMs ("Atlassian-hosted", D-170) through the real adapter: the
 /// guest's `llm` import → `@forge/llm` `chat` (the stand-in forwards to the emulated Forge LLMs),
 /// a 429 from the platform mapped back to `rate-limited` and retried, then the answer. The Node
-/// run arrives at the wasmtime run's step, execution row and state.
+/// runs (newest Node 24 with JSPI, Node 22 with asyncify) arrive at the wasmtime run's step,
+/// execution rows and state.
 // covers: AP-151, AP-153
 #[test]
 fn a_prompt_step_on_forge_llms_runs_the_same_under_node() {
     use common::prompt::{exec_rows, get, start, PRIYA};
     use host_sim::remotes::llm::{LlmFault, FORGE_LLM_HOST};
+    forge_package();
+    let engines: Vec<(&str, Box<dyn host_sim::runtime::Engine>)> = vec![
+        ("wasmtime", fresh(EngineKind::Wasm).into_engine()),
+        ("node (jspi)", fresh(EngineKind::Node).into_engine()),
+        (
+            "node22 (asyncify)",
+            Box::new(
+                NodeEngine::start_with(&default_forge_dist(), &node_of("node22"), &[]).unwrap(),
+            ),
+        ),
+    ];
+    let setup = scenario::setup_steps(&scenario::load(&site_dir()).unwrap());
     let mut runs = Vec::new();
-    for kind in [EngineKind::Wasm, EngineKind::Node] {
-        if kind == EngineKind::Node {
-            forge_package();
-        }
-        let mut sim = setup(kind);
+    for (label, engine) in engines {
+        let mut sim = Sim::from_site_with(&site_dir(), &default_manifest(), engine, 7).unwrap();
+        scenario::run(&mut sim, &setup, &mut String::new()).unwrap();
         ok(
             &mut sim,
             "admin.ai.settings.save",
@@ -277,20 +288,21 @@ fn a_prompt_step_on_forge_llms_runs_the_same_under_node() {
         let a = get(&mut sim, &id);
         let statuses: Vec<u16> = sim.state().llm.calls.iter().map(|c| c.status).collect();
         let rows = exec_rows(&sim);
-        runs.push((sim, outcomes, a, statuses, rows));
+        runs.push((label, sim, outcomes, a, statuses, rows));
     }
-    let (wasm, wo, wa, ws, wr) = &runs[0];
-    let (node, no, na, ns, nr) = &runs[1];
+    let (_, wasm, wo, wa, ws, wr) = &runs[0];
     assert_eq!(wa["steps"][0]["status"], "SUCCESS", "{wa}");
     assert_eq!(ws, &vec![429, 200], "wasmtime: a 429, then the retry");
-    assert_eq!(ns, ws, "Node: the same calls to Forge LLMs");
-    assert_eq!(wo, no, "the invocations came out the same");
-    assert_eq!(wa, na, "the same approval, step and teaser");
     assert_eq!(wr.len(), 2);
-    assert_eq!(
-        wr, nr,
-        "the same execution rows (the 429 try and the answer)"
-    );
-    assert!(nr.iter().all(|r| r["provider"] == "forge-llm"));
-    assert_same_world(wasm, node);
+    for (label, node, no, na, ns, nr) in &runs[1..] {
+        assert_eq!(ns, ws, "{label}: the same calls to Forge LLMs");
+        assert_eq!(wo, no, "{label}: the invocations came out the same");
+        assert_eq!(wa, na, "{label}: the same approval, step and teaser");
+        assert_eq!(
+            wr, nr,
+            "{label}: the same execution rows (the 429 try and the answer)"
+        );
+        assert!(nr.iter().all(|r| r["provider"] == "forge-llm"), "{label}");
+        assert_same_world(wasm, node);
+    }
 }
