@@ -368,3 +368,62 @@ fn intake_pickers_read_portals_request_types_groups_and_people_from_jira() {
         "ADMIN_REQUIRED"
     );
 }
+
+// Issue 33 item 1 (D-181, D-182): the people picker's search is bounded and typed, and the admin
+// lists that name people carry their display names.
+#[test]
+fn the_people_picker_search_is_bounded_and_lists_name_people() {
+    let mut sim = wasm();
+    for bad in [json!({"query": "x".repeat(101)}), json!({"query": 42})] {
+        assert_eq!(
+            err(&mut sim, "admin.people.search", bad, ADMIN),
+            "QUERY_INVALID"
+        );
+    }
+    let edge = ok(
+        &mut sim,
+        "admin.people.search",
+        json!({"query": "x".repeat(100)}),
+        ADMIN,
+    );
+    assert_eq!(edge["people"], json!([]));
+    // Every employee's email is @acme.example: Jira answers 20, the picker lists 10 people.
+    let many = ok(
+        &mut sim,
+        "admin.people.search",
+        json!({"query": "acme"}),
+        ADMIN,
+    );
+    let people = many["people"].as_array().unwrap();
+    assert_eq!(people.len(), 10, "{many}");
+    for p in people {
+        assert!(
+            p["accountId"].is_string() && p["displayName"].is_string(),
+            "{p}"
+        );
+        assert!(p.get("emailAddress").is_none(), "no emails: {p}");
+    }
+    let mut t = ok(
+        &mut sim,
+        "admin.catalog.get",
+        json!({"id": "deepseek-chat"}),
+        ADMIN,
+    )["tool"]
+        .clone();
+    t["status"] = json!("approved");
+    ok(&mut sim, "admin.catalog.upsert", t, ADMIN);
+    ok(
+        &mut sim,
+        "admin.governance.exceptions.create",
+        json!({"toolId": "deepseek-chat", "accountId": PRIYA, "maxDays": 60, "reason": "Benchmark study", "validDays": 10}),
+        ADMIN,
+    );
+    let list = ok(
+        &mut sim,
+        "admin.governance.exceptions.list",
+        json!({}),
+        ADMIN,
+    );
+    assert_eq!(list["people"][PRIYA], "Priya Raman", "{list}");
+    assert_eq!(list["people"][ADMIN], "Ada Okafor", "{list}");
+}

@@ -129,7 +129,12 @@ fn admin_resolve(
             Ok(json!({"governance": g, "reroutedHeld": rerouted}))
         }
         "admin.governance.history" => governance::history(store),
-        "admin.governance.exceptions.list" => governance::list_exceptions(store),
+        "admin.governance.exceptions.list" => with_people(
+            host,
+            governance::list_exceptions(store)?,
+            "exceptions",
+            &["accountId", "createdBy", "reviewedBy", "revokedBy"],
+        ),
         "admin.governance.exceptions.create" => {
             Ok(json!({"exception": governance::create_exception(store, p, who)?}))
         }
@@ -184,7 +189,12 @@ fn admin_resolve(
         "admin.connectors.disable" => connectors::set_enabled(host, inv, who, p, false),
         "admin.connectors.delete" => connectors::delete(host, who, p),
         "admin.connectors.bindTool" => connectors::bind_tool(host, inv, who, p),
-        "admin.identities.list" => identities::list_mappings(store, p),
+        "admin.identities.list" => with_people(
+            host,
+            identities::list_mappings(store, p)?,
+            "mappings",
+            &["accountId", "updatedBy", "createdBy"],
+        ),
         "admin.identities.set" => identities::set_mapping(host, who, p),
         "admin.identities.delete" => identities::delete_mapping(host, who, p),
         "admin.reconciliation.drift" => reconciliation::drift(store, p),
@@ -216,4 +226,28 @@ fn admin_resolve(
             format!("no resolver function {other:?}"),
         )),
     }
+}
+
+/// Adds `people` (account id → display name, one Jira call for the accounts the rows name) to
+/// an admin list, so screens show names where they would show ids (issue 33, D-182). Accounts
+/// Jira does not return stay out of the map and the screen falls back to the id.
+fn with_people(host: &dyn Host, mut v: Value, list: &str, fields: &[&str]) -> AppResult<Value> {
+    let ids: Vec<String> = v[list]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| fields.iter().filter_map(|f| row.get(*f)?.as_str()))
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let names = if refs.is_empty() {
+        Default::default()
+    } else {
+        crate::jira::Jira::new(host)
+            .display_names(&refs)
+            .map_err(AppError::from)?
+    };
+    v["people"] = json!(names);
+    Ok(v)
 }

@@ -13,6 +13,10 @@ const MAX_DESKS: usize = 20;
 /// Groups and people a picker lists at once.
 const MAX_GROUPS: usize = 100;
 const MAX_PEOPLE: usize = 20;
+/// People a picker lists (Jira is asked for `MAX_PEOPLE`: customers and apps are dropped).
+const PICKER_PEOPLE: usize = 10;
+/// Longest people query accepted.
+const MAX_QUERY_CHARS: usize = 100;
 
 /// One JSM portal as Jira reports it: its service desk, project and request types.
 struct Portal {
@@ -233,9 +237,27 @@ pub fn check_against_jira(
     .with_details(Value::Object(errors)))
 }
 
-/// `admin.people.search {query}`: licensed people by name or email, for the approver pickers.
+/// `admin.people.search {query}`: licensed people by name or email, for the people pickers
+/// (intake approvers, governance exceptions, identity mappings): at most `PICKER_PEOPLE`, each
+/// `{accountId, displayName, avatarUrl?}` (the avatar when Jira gives one). Jira's privacy holds:
+/// hidden emails are neither returned nor shown. Read-only (issue 33, D-181).
 pub fn search_people(host: &dyn Host, p: &Value) -> AppResult<Value> {
-    let query = p.get("query").and_then(Value::as_str).unwrap_or("").trim();
+    let query = match p.get("query") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(s)) => s.trim(),
+        Some(_) => {
+            return Err(AppError::invalid(
+                "QUERY_INVALID",
+                "query must be text: part of a name or email",
+            ))
+        }
+    };
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(AppError::invalid(
+            "QUERY_INVALID",
+            format!("type at most {MAX_QUERY_CHARS} characters of a name or email"),
+        ));
+    }
     if query.chars().count() < 2 {
         return Err(AppError::invalid(
             "QUERY_TOO_SHORT",
@@ -252,8 +274,15 @@ pub fn search_people(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|u| u["accountType"] == "atlassian")
-        .map(|u| json!({"accountId": u["accountId"], "displayName": u["displayName"]}))
+        .filter(|u| u["accountType"] == "atlassian" && u["accountId"].is_string())
+        .take(PICKER_PEOPLE)
+        .map(|u| {
+            let mut v = json!({"accountId": u["accountId"], "displayName": u["displayName"]});
+            if let Some(a) = u["avatarUrls"]["48x48"].as_str() {
+                v["avatarUrl"] = json!(a);
+            }
+            v
+        })
         .collect();
     Ok(json!({"people": people}))
 }

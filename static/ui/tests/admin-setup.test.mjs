@@ -13,7 +13,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, JONAS, URL, SHOTS, consoleApi, frame, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
+import { ADMIN, JONAS, URL, SHOTS, assertAccessible, consoleApi, frame, frameOf, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
 if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
 
@@ -250,14 +250,61 @@ test('Governance: an out-of-range maximum is refused next to it; saving makes ve
   await ui.getByTestId('gov-tab-exceptions').click();
   const exc = ui.getByTestId('exception-form');
   await ui.getByTestId('exception-tool').selectOption('claude-team');
-  await ui.getByTestId('exception-account').fill(JONAS);
+  // The person is picked by name (issue 33): type part of it, arrow to the option, Enter.
+  const picker = ui.getByTestId('exception-person-picker');
+  const personBox = ui.getByRole('combobox', { name: 'Person' });
+  assert.equal(await personBox.getAttribute('aria-expanded'), 'false');
+  await personBox.pressSequentially('lind', { delay: 30 });
+  await ui.getByTestId('exception-person-picker-option').first().waitFor();
+  assert.equal(await personBox.getAttribute('aria-expanded'), 'true');
+  const listId = await personBox.getAttribute('aria-controls');
+  assert.equal(await ui.locator(`#${listId}`).getAttribute('role'), 'listbox');
+  const optionNames = await ui.getByTestId('exception-person-picker-option').allTextContents();
+  assert.ok(optionNames.includes('Jonas Lindqvist'), optionNames.join(', '));
+  assert.ok(!optionNames.some((n) => n.includes(JONAS)), 'options show names, not ids');
+  await assertAccessible(await frameOf(page, ADMIN_PAGE), 'Governance exceptions, people picker open');
+  const target = optionNames.indexOf('Jonas Lindqvist');
+  // The first option is active; Down moves the active option (aria-activedescendant follows).
+  for (let i = 0; i < target; i++) await personBox.press('ArrowDown');
+  const activeId = await personBox.getAttribute('aria-activedescendant');
+  assert.equal(await ui.locator(`#${activeId}`).textContent(), 'Jonas Lindqvist');
+  assert.equal(await ui.locator(`#${activeId}`).getAttribute('aria-selected'), 'true');
+  await personBox.press('Enter');
+  assert.equal(await personBox.inputValue(), 'Jonas Lindqvist');
+  assert.equal(await personBox.getAttribute('aria-expanded'), 'false');
+  assert.equal(await picker.getAttribute('data-account-id'), JONAS);
+  // Escape closes an open list and keeps the text.
+  await personBox.press('End');
+  await personBox.press('Backspace');
+  await ui.getByTestId('exception-person-picker-option').first().waitFor();
+  await personBox.press('Escape');
+  assert.equal(await personBox.getAttribute('aria-expanded'), 'false');
+  assert.equal(await personBox.inputValue(), 'Jonas Lindqvis');
+  await personBox.fill('');
+  await personBox.pressSequentially('jonas', { delay: 30 });
+  await ui.getByTestId('exception-person-picker-option').first().waitFor();
+  await personBox.press('Enter');
+  assert.equal(await picker.getAttribute('data-account-id'), JONAS);
   await ui.getByTestId('exception-max-days').fill('365');
   await ui.getByTestId('exception-create').click();
   await ui.getByTestId('exception-create-error').waitFor();
   assert.equal(await ui.getByTestId('exception-create-error').getAttribute('data-code'), 'EXCEPTION_INVALID');
   await fieldError(exc, 'reason').waitFor();
   await fieldError(exc, 'maxDays').waitFor();
-  assert.equal(await ui.getByTestId('exception-account').inputValue(), JONAS);
+  assert.equal(await personBox.inputValue(), 'Jonas Lindqvist');
+  // Fixed, it saves, and the list names the person (and the admin who created it), never an id.
+  await ui.getByTestId('exception-max-days').fill('120');
+  await ui.getByTestId('exception-reason').fill('Long evaluation for the platform team');
+  await ui.getByTestId('exception-create').click();
+  const excRow = ui.getByTestId('exception-row').filter({ hasText: 'Long evaluation for the platform team' });
+  await excRow.waitFor();
+  assert.equal(await excRow.getByTestId('exception-person').textContent(), 'Jonas Lindqvist');
+  const rowText = await excRow.innerText();
+  assert.match(rowText, /by Ada Okafor/);
+  assert.ok(!rowText.includes(JONAS) && !rowText.includes(ADMIN), `ids shown: ${rowText}`);
+  assert.equal(await personBox.inputValue(), '', 'the form clears for the next exception');
+  await assertAccessible(await frameOf(page, ADMIN_PAGE), 'Governance exceptions');
+  await shot(page, 'admin-governance-exceptions-picker');
 
   // Auto-approval: a policy without groups is refused; a valid one is saved and dry-run.
   await ui.getByTestId('gov-tab-policies').click();

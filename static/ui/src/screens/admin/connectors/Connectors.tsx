@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
+import { PeoplePicker, type PickedPerson } from '../../../components/PeoplePicker';
 import type { SectionProps } from '../sections';
 import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, requiredError, Result, useAnchor } from '../overview/shared';
 import type { CatalogTool, Connector, ConnectorTest, ConnectorType, IdentityMapping } from '../overview/setupTypes';
@@ -84,13 +85,17 @@ function Mappings(props: { connector: Connector }) {
   const c = props.connector;
   const [rows, setRows] = useState<IdentityMapping[] | null>(null);
   const [loadError, setLoadError] = useState<ResolverError | null>(null);
-  const [form, setForm] = useState({ accountId: '', email: '', externalId: '' });
+  const [form, setForm] = useState({ email: '', externalId: '' });
+  const [person, setPerson] = useState<PickedPerson | null>(null);
+  const [people, setPeople] = useState<Record<string, string>>({});
   const [error, setError] = useState<ResolverError | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const load = useCallback(async () => {
     try {
-      setRows((await call<{ mappings: IdentityMapping[] }>('admin.identities.list', { connectorId: c.id })).mappings);
+      const r = await call<{ mappings: IdentityMapping[]; people?: Record<string, string> }>('admin.identities.list', { connectorId: c.id });
+      setRows(r.mappings);
+      setPeople(r.people ?? {});
     } catch (e) {
       setLoadError(asResolverError(e));
       setRows((r) => r ?? []);
@@ -104,9 +109,10 @@ function Mappings(props: { connector: Connector }) {
     setError(null);
     setNote(null);
     try {
-      await call('admin.identities.set', { connectorId: c.id, ...form });
-      setNote(`Mapping for ${form.accountId.trim()} saved.`);
-      setForm({ accountId: '', email: '', externalId: '' });
+      await call('admin.identities.set', { connectorId: c.id, accountId: person?.accountId ?? '', ...form });
+      setNote(`Mapping for ${person?.displayName ?? 'the person'} saved.`);
+      setForm({ email: '', externalId: '' });
+      setPerson(null);
       await load();
     } catch (e) {
       setError(asResolverError(e));
@@ -120,7 +126,7 @@ function Mappings(props: { connector: Connector }) {
     setNote(null);
     try {
       await call('admin.identities.delete', { connectorId: c.id, accountId });
-      setNote(`Mapping for ${accountId} deleted.`);
+      setNote(`Mapping for ${people[accountId] ?? 'the person'} deleted.`);
       await load();
     } catch (e) {
       setError(asResolverError(e));
@@ -129,6 +135,8 @@ function Mappings(props: { connector: Connector }) {
     }
   };
   const bad = fieldErrors(error);
+  const name = (id: string) => people[id] ?? 'Unknown person';
+  const accountInvalid = invalidProps(error, ['accountId'], `map-acc-${c.id}`);
   return (
     <div className="form-card" data-testid="mappings" data-connector-id={c.id}>
       <h3 className="sub-title">Identity mappings of {c.name}</h3>
@@ -155,10 +163,12 @@ function Mappings(props: { connector: Connector }) {
           <tbody>
             {rows.map((m) => (
               <tr key={m.accountId} data-testid="mapping-row" data-account-id={m.accountId}>
-                <td className="mono">{m.accountId}</td>
+                <td data-testid="mapping-person" title={m.accountId}>
+                  {name(m.accountId)}
+                </td>
                 <td className="mono">{m.fingerprint}</td>
                 <td>
-                  {formatDateTime(m.updatedAt)} <span className="hint">by {m.updatedBy}</span>
+                  {formatDateTime(m.updatedAt)} <span className="hint">by {name(m.updatedBy)}</span>
                 </td>
                 <td>
                   <button type="button" className="button button-subtle" data-testid="mapping-delete" disabled={busy} onClick={() => void remove(m.accountId)}>
@@ -170,11 +180,11 @@ function Mappings(props: { connector: Connector }) {
           </tbody>
         </table>
       )}
-      <FormError error={error} testId="mapping-error" labels={{ accountId: 'Jira account id', email: 'Provider login email', externalId: 'Provider user id' }} />
+      <FormError error={error} testId="mapping-error" labels={{ accountId: 'Person', email: 'Provider login email', externalId: 'Provider user id' }} />
       <div className="row-inline">
         <div className={`field${'accountId' in bad ? ' has-error' : ''}`}>
-          <label htmlFor={`map-acc-${c.id}`}>Jira account id</label>
-          <input id={`map-acc-${c.id}`} {...invalidProps(error, ['accountId'], `map-acc-${c.id}`)} type="text" data-testid="mapping-account" value={form.accountId} onChange={(e) => setForm({ ...form, accountId: e.target.value })} />
+          <label htmlFor={`map-acc-${c.id}`}>Person</label>
+          <PeoplePicker id={`map-acc-${c.id}`} testId="mapping-person-picker" value={person} onChange={setPerson} invalid={!!accountInvalid['aria-invalid']} describedBy={accountInvalid['aria-describedby']} />
           <FieldError error={error} names={['accountId']} inputId={`map-acc-${c.id}`} />
         </div>
         <div className={`field${'email' in bad ? ' has-error' : ''}`}>

@@ -2,8 +2,9 @@ import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
 import { TabList, panelId, tabId } from '../../../components/Tabs';
+import { PeoplePicker, type PickedPerson } from '../../../components/PeoplePicker';
 import type { SectionProps } from '../sections';
-import { fieldErrors, FieldError, FormError, HelpLink, numberOrText, Result, splitList, useAnchor } from '../overview/shared';
+import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, numberOrText, Result, splitList, useAnchor } from '../overview/shared';
 import {
   RISKS,
   type AutoPolicy,
@@ -364,6 +365,8 @@ export default function Governance(props: SectionProps) {
 
 function Exceptions(props: { tools: CatalogTool[] }) {
   const [rows, setRows] = useState<GovernanceException[] | null>(null);
+  const [people, setPeople] = useState<Record<string, string>>({});
+  const [person, setPerson] = useState<PickedPerson | null>(null);
   const [loadError, setLoadError] = useState<ResolverError | null>(null);
   const [form, setForm] = useState({ toolId: '', accountId: '', maxDays: '30', validDays: '30', reason: '' });
   const [error, setError] = useState<ResolverError | null>(null);
@@ -372,7 +375,9 @@ function Exceptions(props: { tools: CatalogTool[] }) {
   const [busy, setBusy] = useState<string | null>(null);
   const load = useCallback(async () => {
     try {
-      setRows((await call<{ exceptions: GovernanceException[] }>('admin.governance.exceptions.list')).exceptions);
+      const r = await call<{ exceptions: GovernanceException[]; people?: Record<string, string> }>('admin.governance.exceptions.list');
+      setRows(r.exceptions);
+      setPeople(r.people ?? {});
     } catch (e) {
       setLoadError(asResolverError(e));
       setRows((r) => r ?? []);
@@ -388,13 +393,14 @@ function Exceptions(props: { tools: CatalogTool[] }) {
     try {
       const r = await call<{ exception: GovernanceException }>('admin.governance.exceptions.create', {
         toolId: form.toolId,
-        accountId: form.accountId,
+        accountId: person?.accountId ?? '',
         maxDays: numberOrText(form.maxDays),
         validDays: numberOrText(form.validDays),
         reason: form.reason,
       });
-      setNote(`Exception ${r.exception.id} created; it applies until ${formatDateTime(r.exception.expiresAt)} and waits for review by another admin.`);
-      setForm({ ...form, accountId: '', reason: '' });
+      setNote(`Exception for ${person?.displayName ?? 'the person'} created; it applies until ${formatDateTime(r.exception.expiresAt)} and waits for review by another admin.`);
+      setForm({ ...form, reason: '' });
+      setPerson(null);
       await load();
     } catch (e) {
       setError(asResolverError(e));
@@ -415,8 +421,10 @@ function Exceptions(props: { tools: CatalogTool[] }) {
       setBusy(null);
     }
   };
+  const name = (id: string) => people[id] ?? 'Unknown person';
   const bad = fieldErrors(error);
   const cls = (k: string) => `field${k in bad ? ' has-error' : ''}`;
+  const accountInvalid = invalidProps(error, ['accountId'], 'exc-account');
   return (
     <div id="governance-exceptions" data-testid="gov-exceptions">
       <p className="hint">An exception lets one person get a longer grant of one tool than its risk level allows, for a limited time; a different admin reviews it.</p>
@@ -441,15 +449,17 @@ function Exceptions(props: { tools: CatalogTool[] }) {
               <tr key={e.id} data-testid="exception-row" data-exception-id={e.id} data-active={String(e.active)} data-review={e.reviewStatus}>
                 <td>
                   <strong>{props.tools.find((t) => t.id === e.toolId)?.displayName ?? e.toolId}</strong> <span className="hint">{e.riskLevel} risk</span>
-                  <span className="hint mono">{e.accountId}</span>
+                  <div data-testid="exception-person" title={e.accountId}>
+                    {name(e.accountId)}
+                  </div>
                 </td>
                 <td>{e.maxDays} days</td>
                 <td>
                   <Lozenge appearance={e.active ? 'success' : 'default'}>{e.revokedAt ? 'revoked' : e.active ? 'active' : 'expired'}</Lozenge>{' '}
                   <Lozenge appearance={e.reviewStatus === 'reviewed' ? 'success' : 'moved'}>{e.reviewStatus === 'reviewed' ? 'reviewed' : 'review pending'}</Lozenge>
                   <span className="hint">
-                    until {formatDateTime(e.expiresAt)}; by {e.createdBy}
-                    {e.reviewedBy ? `, reviewed by ${e.reviewedBy}` : ''}
+                    until {formatDateTime(e.expiresAt)}; by {name(e.createdBy)}
+                    {e.reviewedBy ? `, reviewed by ${name(e.reviewedBy)}` : ''}
                   </span>
                 </td>
                 <td>{e.reason}</td>
@@ -491,9 +501,9 @@ function Exceptions(props: { tools: CatalogTool[] }) {
             <FieldError error={error} names={['toolId']} />
           </div>
           <div className={cls('accountId')}>
-            <label htmlFor="exc-account">Person (account id)</label>
-            <input id="exc-account" type="text" data-testid="exception-account" value={form.accountId} onChange={(e) => setForm({ ...form, accountId: e.target.value })} />
-            <FieldError error={error} names={['accountId']} />
+            <label htmlFor="exc-account">Person</label>
+            <PeoplePicker id="exc-account" testId="exception-person-picker" value={person} onChange={setPerson} invalid={!!accountInvalid['aria-invalid']} describedBy={accountInvalid['aria-describedby']} />
+            <FieldError error={error} names={['accountId']} inputId="exc-account" />
           </div>
           <div className={cls('maxDays')}>
             <label htmlFor="exc-max">Longest grant (days)</label>
