@@ -2009,4 +2009,115 @@ mod tests {
         assert!(!f(&resp(&[("x-should-retry", "true")], 503)).no_retry);
         assert!(f(&resp(&[], 498)).code.is_transient());
     }
+
+    // covers: AP-145, AP-146, AP-150, AP-152
+    #[test]
+    fn forge_llms_prompt_answer_and_failures() {
+        // The prompt: @forge/llm's shape, plain strings, temperature within 0–1, never top_p.
+        let call = build_call(
+            Provider::ForgeLlm,
+            "claude-haiku-4-5-20251001",
+            "",
+            1.7,
+            1500,
+            &parts(),
+        );
+        let Call::ForgeLlm(prompt) = call else {
+            panic!("Forge LLMs is not a fetch")
+        };
+        let b: Value = serde_json::from_str(&prompt).unwrap();
+        assert_eq!(b["model"], "claude-haiku-4-5-20251001");
+        assert_eq!(b["temperature"], 1.0);
+        assert_eq!(b["max_completion_tokens"], 1500);
+        assert!(b.get("top_p").is_none() && b.get("stream").is_none());
+        assert_eq!(b["messages"][0]["role"], "system");
+        assert_eq!(b["messages"][1]["content"], parts().user_prompt());
+        assert!(!prompt.contains("cache_control"));
+        // The other providers still go through fetch with their key.
+        assert!(matches!(
+            build_call(
+                Provider::Anthropic,
+                "claude-sonnet-4-6",
+                "k",
+                0.2,
+                10,
+                &parts()
+            ),
+            Call::Fetch(_)
+        ));
+        let probe = build_probe_call(Provider::ForgeLlm, "claude-sonnet-4-5-20250929", "");
+        let Call::ForgeLlm(p) = probe else { panic!() };
+        let pb: Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(pb["max_completion_tokens"], 1);
+        assert!(pb.get("temperature").is_none());
+
+        // The answer: text parts or a string; usage under either spelling.
+        let ok = parse_forge_llm(r#"{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":[{"type":"text","text":"Risk Level: Low"}]}}],"usage":{"input_tokens":120,"output_tokens":9,"total_tokens":129}}"#).unwrap();
+        assert_eq!(
+            (ok.text.as_str(), ok.tokens_in, ok.tokens_out),
+            ("Risk Level: Low", 120, 9)
+        );
+        let ok = parse_forge_llm(r#"{"choices":[{"finish_reason":"end_turn","message":{"role":"assistant","content":"Hi"}}],"usage":{"input_token":3,"output_token":1}}"#).unwrap();
+        assert_eq!((ok.tokens_in, ok.tokens_out), (3, 1));
+        let code = |b: &str| parse_forge_llm(b).unwrap_err().code;
+        for (reason, want) in [
+            ("length", ErrorCode::OutputTruncated),
+            ("max_tokens", ErrorCode::OutputTruncated),
+            ("content_filter", ErrorCode::ContentBlocked),
+            ("refusal", ErrorCode::ContentBlocked),
+        ] {
+            let body = format!(
+                r#"{{"choices":[{{"finish_reason":"{reason}","message":{{"role":"assistant","content":"x"}}}}],"usage":{{"input_tokens":5,"output_tokens":2}}}}"#
+            );
+            let f = parse_forge_llm(&body).unwrap_err();
+            assert_eq!(f.code, want, "{reason}");
+            assert_eq!((f.tokens_in, f.tokens_out), (5, 2), "billed anyway");
+        }
+        assert_eq!(code(r#"{"choices":[]}"#), ErrorCode::EmptyResponse);
+        assert_eq!(
+            code(
+                r#"{"choices":[{"finish_reason":"stop","message":{"role":"assistant","content":[]}}]}"#
+            ),
+            ErrorCode::EmptyResponse
+        );
+        assert_eq!(code("not json"), ErrorCode::Other);
+
+        // Failures: the host errors the adapter makes of ForgeLlmAPIError / PromptValidationError.
+        let f = forge_llm_failure(&HostError::RateLimited { retry_after_s: 40 });
+        assert_eq!(
+            (f.code, f.retry_after_s),
+            (ErrorCode::RateLimited, Some(40))
+        );
+        assert_eq!(retry_wait_probe(&f), Some(40));
+        for (e, want) in [
+            (HostError::Timeout, ErrorCode::Timeout),
+            (
+                HostError::Unavailable("503 X: y".into()),
+                ErrorCode::Unavailable,
+            ),
+            (HostError::TooLarge("413".into()), ErrorCode::PromptTooLarge),
+            (
+                HostError::Invalid("prompt is too long: 210000 tokens".into()),
+                ErrorCode::PromptTooLarge,
+            ),
+            (
+                HostError::Invalid("400 INVALID_MODEL: nope".into()),
+                ErrorCode::Misconfigured,
+            ),
+            (
+                HostError::Forbidden("LLM endpoint not enabled".into()),
+                ErrorCode::Misconfigured,
+            ),
+            (HostError::NotFound, ErrorCode::Misconfigured),
+        ] {
+            let f = forge_llm_failure(&e);
+            assert_eq!(f.code, want, "{e:?}");
+            assert_eq!(f.message, want.user_message(), "never the platform's text");
+        }
+    }
+
+    /// The wait the worker's retry rule gives a failure on its first try.
+    fn retry_wait_probe(f: &ProviderFailure) -> Option<u32> {
+        crate::prompt::worker::retry_wait(f, 0, 1)
+    }
 }
