@@ -1310,3 +1310,14 @@ fn only_the_pinned_governance_path_decides_and_a_cancel_holds_the_request() {
     );
     assert_eq!(audit_of(&sim, "request_rerouted").len(), 1);
 }
+
+/// Forge allows 25 operations a transaction; the app's largest (a decision with its grant,
+/// job, notice, indexes and audit entries) keeps a margin for what later issues add.
+#[test]
+fn the_largest_transaction_of_the_whole_scenario_keeps_a_margin_under_forges_25_operations() {
+    let sim = whole_scenario(&[]);
+    let peak = sim.state().kvs_budget.peak_tx_ops;
+    eprintln!("largest transaction: {peak} operations");
+    assert!(peak >= 10, "the scenario ran no decision: {peak}");
+    assert!(peak <= 23, "a transaction holds {peak} of 25 operations");
+}

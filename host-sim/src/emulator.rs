@@ -107,6 +107,9 @@ pub struct KvsBudget {
     pub peak_write_units: u64,
     /// Requests answered 429 because a budget was spent.
     pub throttled: u64,
+    /// The most operations any transaction held (Forge allows 25): how close the app runs.
+    #[serde(default)]
+    pub peak_tx_ops: u64,
     /// Units metered since the site began (Forge bills KVS by the GB read and written; a unit
     /// is at most 10 KB, so units × 10 KB bound the bill from above).
     #[serde(default)]
@@ -142,6 +145,7 @@ impl KvsBudget {
             peak_read_units: 0,
             peak_write_units: 0,
             throttled: 0,
+            peak_tx_ops: 0,
             total_read_units: 0,
             total_write_units: 0,
         }
@@ -706,6 +710,8 @@ impl Emulator {
             return Ok(Err(e));
         }
         self.meter.counts.kvs_transactions += 1;
+        let budget = &mut self.state.kvs_budget;
+        budget.peak_tx_ops = budget.peak_tx_ops.max(ops.len() as u64);
         let r = (|| {
             if ops.is_empty() || ops.len() > TX_MAX_OPS {
                 return Err(HostError::Invalid(format!(

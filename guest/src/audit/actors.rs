@@ -2,7 +2,9 @@
 //! one append by that actor), so a search by actor reads that actor's entries, newest first,
 //! instead of walking the log (issue 32 item 3).
 //!
-//! Every append since the index existed writes it (`chain::commit_with_audit`). For a log that
+//! Every append since the index existed writes it (`chain::commit_with_audit`), just before the
+//! append's transaction: an append that fails leaves a key naming entries that are not that
+//! actor's, so a search checks every entry's actor (it never trusts the index alone). For a log that
 //! began before, `audit-actor-index-from` says from which sequence number on the index is
 //! complete; searches read below it the old way, and the daily backfill here indexes older
 //! entries a bounded batch at a time, lowering the mark, until it reaches the retention floor.
@@ -12,6 +14,13 @@ use super::chain::AuditEntry;
 use crate::error::AppResult;
 use crate::storage::{keys, Store};
 use std::collections::BTreeMap;
+
+/// Whether an actor's entries are indexed: people, not the app itself. The app writes most of
+/// the log; its entries are found by the plain scan, and leaving it out keeps an append (often
+/// beside a decision near Forge's 25 operations) to one index key per person acting.
+pub fn indexed(actor: &str) -> bool {
+    actor != "app"
+}
 
 /// Entries read per transaction of the backfill (their index keys, grouped by actor, fit in
 /// one transaction with the mark).
@@ -49,7 +58,9 @@ pub fn backfill(host: &dyn crate::host::Host, budget: u64) -> AppResult<u64> {
         for k in &want {
             if let Some(raw) = got.get(k) {
                 let e: AuditEntry = crate::storage::decode(k, raw)?;
-                by_actor.entry(e.actor.clone()).or_default().push(e.seq);
+                if indexed(&e.actor) {
+                    by_actor.entry(e.actor.clone()).or_default().push(e.seq);
+                }
             }
         }
         let mut tx = store.tx();

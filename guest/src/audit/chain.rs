@@ -459,7 +459,7 @@ pub fn flush_spill(store: Store<'_>, head: &Head) {
 ///
 /// Each entry becomes a leaf of the Merkle tree: the same transaction writes the new head (with
 /// the tree's new right edge and root), an `audit-issue:` index key for an entry that names an
-/// issue, an `audit-actor:` key per actor, an `audit-day:` key for the first entry of a day, and any tile that filled
+/// issue (an `audit-actor:` key per person acting is written just before it), an `audit-day:` key for the first entry of a day, and any tile that filled
 /// (`tiles`). A head the key's anchor or MAC disagrees with fails closed (`AUDIT_BROKEN`).
 pub fn commit_with_audit(
     store: Store<'_>,
@@ -512,7 +512,9 @@ pub fn commit_with_audit(
             if let Some(issue) = &entry.issue_key {
                 by_issue.entry(issue.clone()).or_default().push(seq);
             }
-            by_actor.entry(entry.actor.clone()).or_default().push(seq);
+            if super::actors::indexed(&entry.actor) {
+                by_actor.entry(entry.actor.clone()).or_default().push(seq);
+            }
             prev = entry.entry_hash.clone();
             tx.create(&keys::audit_event(seq), &entry)?;
             seqs.push(seq);
@@ -524,10 +526,14 @@ pub fn commit_with_audit(
                 tx.set(&name, list)?;
             }
         }
+        // The actor index is written before the transaction, not in it (a decision's
+        // transaction sits near Forge's 25 operations): a hint readers verify against the
+        // entry (`audit::actors`). An append that then loses the head leaves keys naming
+        // other actors' entries, which searches read and drop.
         for (actor, list) in &by_actor {
             let name = keys::audit_actor(actor, list[0]);
             if crate::storage::check_key(&name).is_ok() {
-                tx.set(&name, list)?;
+                store.put(&name, list)?;
             }
         }
         if head.day != today {

@@ -98,7 +98,7 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
                 }
             }
             let index = keys::audit_actor(&entry.actor, entry.seq);
-            if crate::storage::check_key(&index).is_ok() {
+            if super::actors::indexed(&entry.actor) && crate::storage::check_key(&index).is_ok() {
                 tx.delete(&index)?;
             }
         }

@@ -541,7 +541,7 @@ pub fn audit_search(host: &dyn Host, p: &Value) -> AppResult<Value> {
         return search_issue(store, i, top, floor, limit, &keep);
     }
     let (mut seen, mut hits) = (0usize, Vec::new());
-    if let Some(a) = actor {
+    if let Some(a) = actor.filter(|a| crate::audit::actors::indexed(a)) {
         // Below the mark the index may be incomplete (a log from before it): the scan below
         // continues there, with what the index found.
         let mark = crate::audit::actors::indexed_from(store)?

@@ -560,6 +560,9 @@ fn commit_decision(
     }
     let notice = notices::Notice::for_decision(&after, grant.as_ref(), &evidence);
     let mac = audit::mac_key(store, Some(got.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
+    // The search index by tool: the new entry before the decision's transaction (which sits
+    // near Forge's 25 operations), the pending one deleted in it (see `tool_index`).
+    super::tool_index::stage_decision(store, &after)?;
     audit::commit_with_audit(
         store,
         &mac,
@@ -567,6 +570,7 @@ fn commit_decision(
         &drafts,
         |tx| {
             tx.set_if_current(&keys::request(&after.issue_id), &after, Some(raw))?;
+            tx.delete(&super::tool_index::pending_entry(&after))?;
             tx.delete(&keys::request_by_decision(
                 "pending",
                 &after.project_key,
@@ -580,23 +584,7 @@ fn commit_decision(
                 ),
                 &after.issue_id,
             )?;
-            let requested_ms = crate::time::parse(&after.requested_at).unwrap_or(0);
-            let tool = after.tool_key();
-            tx.delete(&keys::request_by_tool(
-                &tool,
-                "pending",
-                requested_ms,
-                &after.issue_id,
-            ))?;
-            tx.set(
-                &keys::request_by_tool(
-                    &tool,
-                    after.decision.as_str(),
-                    requested_ms,
-                    &after.issue_id,
-                ),
-                &after.issue_id,
-            )?;
+
             if let Some(g) = &grant {
                 let mut g = g.clone();
                 jobs::stage_new(tx, &mut g, JobKind::Provision, now)?;

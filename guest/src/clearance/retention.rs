@@ -67,12 +67,9 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
             &r.issue_id,
         ))?;
         tx.delete(&keys::request_by_issue_key(&r.issue_key))?;
-        tx.delete(&keys::request_by_tool(
-            &r.tool_key(),
-            r.decision.as_str(),
-            requested_ms,
-            &r.issue_id,
-        ))?;
+        for k in super::tool_index::all_entries(&r) {
+            tx.delete(&k)?;
+        }
         tx.delete(&time_key)?;
         tx.delete(&keys::escalation(&r.issue_id))?;
         if let Some(g) = &grant {
