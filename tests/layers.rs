@@ -11,7 +11,7 @@ use std::path::Path;
 const FLOORS: &[&[&str]] = &[
     &["host", "error", "time", "adf", "weburl", "text"],
     &["storage"],
-    &["jira", "access", "ratelimit", "audit"],
+    &["jira", "names", "access", "ratelimit", "audit"],
     // What the engine and AI Clearance read: the catalog, the request record, intake settings.
     &[
         "catalog",

@@ -1098,3 +1098,46 @@ fn requests_filed_before_the_tool_index_are_indexed_by_the_daily_backfill() {
         .collect();
     assert_eq!(keys, vec!["AIR-2"]);
 }
+
+// covers: CL-168
+#[test]
+fn the_approvals_tab_names_people_from_a_one_day_cache_not_a_jira_call_per_open() {
+    let mut sim = growth::site(0, 5);
+    sim.advance(60_000); // a fresh minute's KVS budget (building the site spent this one's)
+    let bulk_calls = |rec: &host_sim::InvocationRecord| -> u64 {
+        rec.counts
+            .by_op
+            .iter()
+            .filter(|(k, _)| k.contains("/user/bulk"))
+            .map(|(_, n)| *n)
+            .sum()
+    };
+    let open = |sim: &mut Sim| {
+        let rec = sim.resolve("clearance.approvals.tab", &json!({}), Some(MARCUS));
+        let people = rec.ok().expect("the tab opens")["people"].clone();
+        (people, bulk_calls(&rec))
+    };
+    let (first, asked) = open(&mut sim);
+    assert_eq!(asked, 1, "a cold page asks Jira once for its names");
+    assert_eq!(first.as_object().unwrap().len(), 5, "{first}");
+    assert_eq!(
+        count_prefix(&sim, "person-names:"),
+        1,
+        "one record for this approver"
+    );
+    let (again, asked) = open(&mut sim);
+    assert_eq!(asked, 0, "a warm page asks Jira for no names");
+    assert_eq!(again, first);
+    // A rename reaches the screen within a day (the cache's TTL), and no name outlives it.
+    let who = first.as_object().unwrap().keys().next().unwrap().clone();
+    for u in sim.state_mut().site.users.iter_mut() {
+        if u.account_id == who {
+            u.display_name = "Renamed Person".into();
+        }
+    }
+    assert_ne!(open(&mut sim).0[&who], "Renamed Person");
+    sim.advance(25 * HOUR);
+    let (later, asked) = open(&mut sim);
+    assert_eq!(asked, 1);
+    assert_eq!(later[&who], "Renamed Person");
+}

@@ -24,6 +24,7 @@ pub mod error;
 pub mod host;
 pub mod intake;
 pub mod jira;
+pub mod names;
 pub mod panel;
 pub mod prompt;
 pub mod provisioning;

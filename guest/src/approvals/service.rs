@@ -480,7 +480,7 @@ pub fn for_issue(host: &dyn Host, who: &str, issue_key: &str) -> AppResult<Value
         }
     }
     let refs: Vec<&str> = people.iter().map(String::as_str).collect();
-    let names = jira.display_names(&refs).map_err(store::jira_error)?;
+    let names = crate::names::display_names(host, who, &refs).map_err(store::jira_error)?;
     // Whether any listed approval is analysing: the page polls while this is true.
     let polling = out.iter().any(|a| a["hasActivePromptStep"] == json!(true));
     Ok(json!({"approvals": out, "hasActivePromptStep": polling, "people": names}))

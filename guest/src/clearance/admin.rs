@@ -393,15 +393,14 @@ fn rows(
                 }
         })
         .collect();
-    // Display names for the table (one Jira call; ids stay the fallback).
+    // Display names for the table (the one-day cache, else one Jira call; ids stay the fallback).
     let ids: Vec<&str> = items
         .iter()
         .filter_map(|v| v.get("requesterAccountId").or_else(|| v.get("accountId")))
         .filter_map(Value::as_str)
         .collect();
-    let people = crate::jira::Jira::new(host)
-        .display_names(&ids)
-        .map_err(AppError::from)?;
+    let people =
+        crate::names::display_names(host, crate::names::ADMINS, &ids).map_err(AppError::from)?;
     let mut searched = match filter {
         Filter::None => Value::Null,
         Filter::Issue(k) => json!({"issueKey": k}),
@@ -883,9 +882,9 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .filter_map(|r| r["accountId"].as_str().map(String::from))
         .collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    v["names"] = json!(crate::jira::Jira::new(host)
-        .display_names(&refs)
-        .map_err(AppError::from)?);
+    v["names"] = json!(
+        crate::names::display_names(host, crate::names::ADMINS, &refs).map_err(AppError::from)?
+    );
     Ok(v)
 }
 

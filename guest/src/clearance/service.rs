@@ -244,9 +244,7 @@ fn with_people(host: &dyn Host, mut v: Value, list: &str, fields: &[&str]) -> Ap
     let names = if refs.is_empty() {
         Default::default()
     } else {
-        crate::jira::Jira::new(host)
-            .display_names(&refs)
-            .map_err(AppError::from)?
+        crate::names::display_names(host, crate::names::ADMINS, &refs).map_err(AppError::from)?
     };
     v["people"] = json!(names);
     Ok(v)

@@ -422,16 +422,15 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
             "since": j.updated_at})
         })
         .collect();
-    // Display names for the people on this page (one Jira call; ids stay the fallback).
+    // Display names for the people on this page (the one-day cache, else one Jira call; ids stay
+    // the fallback).
     let people: Vec<&str> = pending
         .iter()
         .chain(manual.iter())
         .filter_map(|r| r.get("requester").or_else(|| r.get("accountId")))
         .filter_map(Value::as_str)
         .collect();
-    let names = crate::jira::Jira::new(host)
-        .display_names(&people)
-        .map_err(AppError::from)?;
+    let names = crate::names::display_names(host, who, &people).map_err(AppError::from)?;
     Ok(
         json!({"pending": pending, "pendingNext": pending_next, "manualActions": manual,
               "manualNext": manual_next, "bulkMax": BULK_MAX, "people": names}),

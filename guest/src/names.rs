@@ -1,0 +1,102 @@
+//! Display names for the people a screen shows, from a short-lived cache instead of a Jira call
+//! per page (issue 32 item 2).
+//!
+//! One record per viewer (`person-names:<viewer>`: an approver's account id, or `admins` for
+//! the admin screens, who see everyone anyway) holds the names that viewer's pages showed, each
+//! with when Jira said it. A page costs one read; names missing or older than a day come from
+//! one Jira bulk call and the record is rewritten once (at most `KEEP` names, entries older than
+//! a day dropped, the record itself with a one-day TTL). So a rename or a closed account reaches
+//! every screen within a day, the app keeps no name longer than that, and Jira stays the
+//! source of personal data.
+
+use crate::host::{Host, Level};
+use crate::jira::{Jira, JiraResult};
+use crate::storage::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+const PREFIX: &str = "person-names:";
+const DAY_MS: u64 = 86_400_000;
+/// Names kept per viewer: a few pages' worth, so the record stays small (~20 KB at most).
+const KEEP: usize = 300;
+/// The viewer name the admin screens share.
+pub const ADMINS: &str = "admins";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cached {
+    /// account id → (display name, when Jira said it, ms).
+    names: BTreeMap<String, (String, u64)>,
+}
+
+fn key(viewer: &str) -> String {
+    format!("{PREFIX}{viewer}")
+}
+
+/// Names of `account_ids` for `viewer`'s screen (repeats and unknown accounts allowed; unknown
+/// ones are absent). The cache never fails a screen: if it cannot be read or written, Jira
+/// answers as before.
+pub fn display_names(
+    host: &dyn Host,
+    viewer: &str,
+    account_ids: &[&str],
+) -> JiraResult<BTreeMap<String, String>> {
+    let mut ids: Vec<&str> = account_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.truncate(crate::jira::MAX_BULK_USERS);
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let store = Store::new(host);
+    let now = host.now_ms();
+    let k = key(viewer);
+    let cacheable = crate::storage::check_key(&k).is_ok();
+    let mut cached: Cached = if cacheable {
+        store.get(&k).ok().flatten().unwrap_or_default()
+    } else {
+        Cached::default()
+    };
+    let fresh = |at: u64| now.saturating_sub(at) < DAY_MS;
+    let answer = |c: &Cached| -> BTreeMap<String, String> {
+        ids.iter()
+            .filter_map(|a| c.names.get(*a).map(|(n, _)| (a.to_string(), n.clone())))
+            .collect()
+    };
+    let missing: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|a| !cached.names.get(*a).is_some_and(|(_, at)| fresh(*at)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(answer(&cached));
+    }
+    let fetched = Jira::new(host).display_names(&missing)?;
+    cached.names.retain(|_, (_, at)| fresh(*at));
+    for (a, n) in fetched {
+        cached.names.insert(a, (n, now));
+    }
+    let out = answer(&cached);
+    {
+        if cached.names.len() > KEEP {
+            // Keep the newest: drop the oldest entries first.
+            let mut by_age: Vec<(u64, String)> = cached
+                .names
+                .iter()
+                .map(|(a, (_, at))| (*at, a.clone()))
+                .collect();
+            by_age.sort();
+            for (_, a) in by_age.into_iter().take(cached.names.len() - KEEP) {
+                cached.names.remove(&a);
+            }
+        }
+        if cacheable {
+            if let Err(e) = store.put_ttl(&k, &cached, DAY_MS / 1000) {
+                host.log(
+                    Level::Debug,
+                    &format!("names: not cached ({e:?}); Jira is asked again next time"),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
