@@ -1168,3 +1168,56 @@ fn take(sim: &mut host_sim::Sim, queue: &str) -> Value {
     let i = q.iter().position(|e| e.queue_key == queue).unwrap();
     serde_json::from_str(&q.remove(i).body).unwrap()
 }
+
+// covers: AP-200, AP-202
+#[test]
+fn a_call_whose_answer_was_lost_is_counted_against_the_budget_as_an_estimate() {
+    let mut sim = configured();
+    sim.state_mut().llm.plan("*", LlmFault::Timeout);
+    sim.state_mut().llm.plan("*", LlmFault::Timeout);
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    sim.advance(3_000);
+    let a = get(&mut sim, &id);
+    assert_eq!(a["steps"][0]["errorCode"], "TIMEOUT");
+    // Both tries were sent and never answered: each row carries an estimate, not 0 tokens.
+    let rows: Vec<Value> = sim
+        .state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("prompt-exec:"))
+        .map(|(_, s)| serde_json::from_str(&s.value).unwrap())
+        .filter(|r: &Value| r["approvalId"] == json!(id))
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let mut total = 0;
+    for r in &rows {
+        assert_eq!(r["tokensEstimated"], true, "{r}");
+        let prompt_chars = r["prompt"].as_str().unwrap().chars().count() as u64;
+        assert_eq!(r["tokensIn"].as_u64().unwrap(), prompt_chars.div_ceil(4));
+        assert!(r["tokensOut"].as_u64().unwrap() > 0);
+        total += r["tokensIn"].as_u64().unwrap() + r["tokensOut"].as_u64().unwrap();
+    }
+    // The month's usage holds them.
+    let usage: Value = sim
+        .state()
+        .kvs
+        .iter()
+        .find(|(k, _)| k.starts_with("ai-usage:"))
+        .map(|(_, s)| serde_json::from_str(&s.value).unwrap())
+        .expect("usage recorded");
+    assert_eq!(usage["tokens"].as_u64().unwrap(), total, "{usage}");
+    // A successful call keeps the provider's own counts.
+    let mut ok_sim = configured();
+    let id = start(&mut ok_sim, "AIR-1");
+    ok_sim.settle();
+    let row: Value = ok_sim
+        .state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("prompt-exec:"))
+        .map(|(_, s)| serde_json::from_str::<Value>(&s.value).unwrap())
+        .find(|r| r["approvalId"] == json!(id))
+        .unwrap();
+    assert!(row.get("tokensEstimated").is_none(), "{row}");
+}

@@ -66,6 +66,20 @@ pub struct Execution {
     pub attempt: u32,
     #[serde(default)]
     pub retried: bool,
+    /// The answer was lost (a timeout after the prompt was sent) and the provider may have
+    /// billed it: the tokens are an estimate (the prompt's length / 4 in, the output cap out),
+    /// counted against the budget so a lost answer is never free (issue 34).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tokens_estimated: bool,
+}
+
+/// What a call whose answer was lost may have cost: the prompt at ~4 characters a token, and
+/// the whole output allowance (an upper bound: the budget errs on the side of stopping early).
+pub fn lost_answer_estimate(prompt: &str, max_output_tokens: u32) -> (u64, u64) {
+    (
+        (prompt.chars().count() as u64).div_ceil(4),
+        u64::from(max_output_tokens),
+    )
 }
 
 fn first_attempt() -> u32 {
@@ -497,6 +511,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             at_ms: host.now_ms(),
             attempt: effect.attempts,
             retried: false,
+            tokens_estimated: false,
         },
         Err(f) => Execution {
             id: row_id.clone(),
@@ -514,8 +529,17 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             at_ms: host.now_ms(),
             attempt: effect.attempts,
             retried: retry.is_some(),
+            tokens_estimated: false,
         },
     };
+    let mut exec = exec;
+    if exec.error_code == Some(providers::ErrorCode::Timeout)
+        && exec.tokens_in + exec.tokens_out == 0
+    {
+        // Sent, never answered: the provider may well have billed it.
+        (exec.tokens_in, exec.tokens_out) = lost_answer_estimate(&exec.prompt, MAX_OUTPUT_TOKENS);
+        exec.tokens_estimated = true;
+    }
     // Every call the provider may have billed leaves its row and its usage, in one transaction:
     // the final row (after it, a redelivery reuses the row) or a retried try's row together with
     // the job's next due time.
@@ -538,6 +562,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             "provider": exec.provider, "model": exec.model, "attempt": exec.attempt,
             "promptSha256": sha(&exec.prompt), "answerSha256": sha(&exec.response),
             "tokensIn": exec.tokens_in, "tokensOut": exec.tokens_out, "errorCode": exec.error_code,
+            "tokensEstimated": exec.tokens_estimated,
         });
         d
     });

@@ -298,6 +298,8 @@ export interface ExecutionRow {
   model: string;
   tokensIn: number;
   tokensOut: number;
+  /** The answer was lost (a timeout): the tokens are the budget's estimate. */
+  tokensEstimated?: boolean;
   latencyMs: number;
   errorCode?: string | null;
   response: string;

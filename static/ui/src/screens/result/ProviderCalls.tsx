@@ -58,6 +58,7 @@ export function ProviderCalls(props: { approvalId: string; stepId: string }) {
                 </td>
                 <td>
                   {r.tokensIn} / {r.tokensOut}
+                  {r.tokensEstimated ? <span className="hint" title="The answer was lost after the prompt was sent; the provider may have billed it, so the budget counts an estimate."> (estimated)</span> : null}
                 </td>
                 <td>{r.latencyMs} ms</td>
                 <td>
