@@ -2,6 +2,7 @@
 //! and denied tools stay governed (admins see them) but cannot be requested or granted.
 //! `seed` holds the seed catalog that `admin.catalog.seed` copies in.
 
+pub mod data;
 pub mod seed;
 
 use crate::error::{AppError, AppResult};
@@ -89,6 +90,10 @@ pub struct Tool {
     pub connector_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entitlement_group: Option<Value>,
+    /// The data classes the tool is approved for and its vendor's terms (issue 35). Absent on
+    /// records saved before: such a tool is approved for no declared class (a person decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_profile: Option<data::DataProfile>,
     #[serde(default)]
     pub version: u64,
     #[serde(default)]
@@ -104,7 +109,18 @@ pub fn is_tool_id(id: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
+/// Checks a tool payload against the default data classes (see [`parse_with_classes`]).
 pub fn parse(payload: &Value) -> AppResult<Tool> {
+    parse_with_classes(payload, &data::default_classes())
+}
+
+/// Checks a tool payload; its `dataProfile` (optional) names classes of the site list `site`
+/// (typed errors: `DATA_CLASS_UNKNOWN`, `TERMS_URL_INVALID`, `DATA_PROFILE_INVALID`).
+pub fn parse_with_classes(payload: &Value, site: &[String]) -> AppResult<Tool> {
+    let data_profile = match payload.get("dataProfile") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(data::parse_profile(v, site)?),
+    };
     let mut errors = serde_json::Map::new();
     let s = |k: &str| {
         payload
@@ -211,6 +227,7 @@ pub fn parse(payload: &Value) -> AppResult<Tool> {
             .get("entitlementGroup")
             .cloned()
             .filter(|v| !v.is_null()),
+        data_profile,
         version: 0,
         updated_at: String::new(),
     })
@@ -246,7 +263,11 @@ pub fn save(store: Store<'_>, payload: &Value, who: &str) -> AppResult<Tool> {
             }
             _ => payload.clone(),
         };
-        let mut tool = parse(&merged)?;
+        // The site's data classes are governance's list (the defaults until it names one).
+        let site = crate::clearance::governance::load(store)?
+            .0
+            .site_data_classes();
+        let mut tool = parse_with_classes(&merged, &site)?;
         if let Some(c) = &tool.connector_id {
             if store.get_raw(&keys::connector(c))?.is_none() {
                 return Err(

@@ -6,12 +6,13 @@
 //! catalog. Enterprise tiers covered by a data processing agreement start lower; consumer tiers and
 //! code assistants with repository access start higher. Bump `SEED_VERSION` when the list changes.
 
+use crate::catalog::data::{DataProfile, TrainsOnInputs, VendorTerms};
 use crate::catalog::RiskLevel::{Critical, High, Low, Medium};
 use crate::catalog::ToolStatus::{Approved, Blocked, Denied};
 use crate::catalog::{RiskLevel, Tool, ToolStatus};
 
 /// The version of the list below; stored with a seeded catalog so later seeds can add tools.
-pub const SEED_VERSION: u32 = 1;
+pub const SEED_VERSION: u32 = 2;
 
 /// One catalog record as written here (static text, turned into a `Tool` by `catalog`).
 struct Seed {
@@ -38,6 +39,7 @@ impl Seed {
             fulfilment_notes: self.notes.into(),
             connector_id: None,
             entitlement_group: None,
+            data_profile: profile_of(self.id),
             version: 0,
             updated_at: String::new(),
         }
@@ -382,6 +384,129 @@ const SEEDS: &[Seed] = &[
     },
 ];
 
+/// Seed data profiles for tools whose vendor terms are public (issue 35): the classes the
+/// tool's guidance already approves, and what the vendor publishes about training, retention
+/// and residency. Every one is marked `verify`: an admin checks it against the signed terms
+/// (and records whether an enterprise agreement is in place, which only the company knows).
+/// Tools not listed here start without a profile: every class declared for them goes to a
+/// person. Bump `SEED_VERSION` when these change.
+/// (tool id, approved classes, trains on inputs, input retention, data residency, terms URL)
+type SeedProfile = (
+    &'static str,
+    &'static [&'static str],
+    TrainsOnInputs,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const PROFILES: &[SeedProfile] = &[
+    (
+        "chatgpt-enterprise",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "workspace admins set retention",
+        "US by default; regional residency offered",
+        "https://openai.com/enterprise-privacy/",
+    ),
+    (
+        "github-copilot",
+        &["public", "internal", "source-code"],
+        TrainsOnInputs::No,
+        "per GitHub's Copilot Business terms",
+        "US",
+        "https://docs.github.com/en/site-policy/github-terms/github-copilot-product-specific-terms",
+    ),
+    (
+        "claude-team",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "per Anthropic's commercial terms",
+        "US",
+        "https://www.anthropic.com/legal/commercial-terms",
+    ),
+    (
+        "gemini-enterprise",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "follows Workspace retention rules",
+        "per Workspace data regions",
+        "https://workspace.google.com/terms/",
+    ),
+    (
+        "cursor-business",
+        &["public", "internal", "source-code"],
+        TrainsOnInputs::No,
+        "not stored with Privacy Mode enforced",
+        "US",
+        "https://cursor.com/privacy",
+    ),
+    (
+        "microsoft-365-copilot",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "follows Microsoft 365 retention policies",
+        "Microsoft 365 data residency (EU Data Boundary available)",
+        "https://learn.microsoft.com/copilot/microsoft-365/microsoft-365-copilot-privacy",
+    ),
+    (
+        "chatgpt-plus",
+        &["public"],
+        TrainsOnInputs::OptOut,
+        "consumer account history",
+        "US",
+        "https://openai.com/policies/privacy-policy/",
+    ),
+    (
+        "openai-api",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "up to 30 days for abuse monitoring unless zero retention is agreed",
+        "US by default; regional residency offered",
+        "https://openai.com/enterprise-privacy/",
+    ),
+    (
+        "anthropic-api",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "per Anthropic's commercial terms",
+        "US",
+        "https://www.anthropic.com/legal/commercial-terms",
+    ),
+    (
+        "azure-openai",
+        &["public", "internal", "confidential"],
+        TrainsOnInputs::No,
+        "up to 30 days for abuse monitoring unless an exemption is approved",
+        "the Azure region the resource is created in",
+        "https://learn.microsoft.com/legal/cognitive-services/openai/data-privacy",
+    ),
+    (
+        "deepseek-chat",
+        &[],
+        TrainsOnInputs::Yes,
+        "per DeepSeek's privacy policy",
+        "People's Republic of China",
+        "https://www.deepseek.com/",
+    ),
+];
+
+/// The seed profile of tool `id`, if its vendor's terms are public (see `PROFILES`).
+fn profile_of(id: &str) -> Option<DataProfile> {
+    let (_, classes, trains, retention, residency, url) = PROFILES.iter().find(|p| p.0 == id)?;
+    Some(DataProfile {
+        approved_classes: classes.iter().map(|c| c.to_string()).collect(),
+        vendor_terms: VendorTerms {
+            trains_on_inputs: *trains,
+            input_retention: retention.to_string(),
+            data_residency: residency.to_string(),
+            enterprise_agreement: false,
+            terms_url: Some(url.to_string()),
+            verify: true,
+        },
+    })
+}
+
 /// The seed catalog, in display order.
 pub fn catalog() -> Vec<Tool> {
     SEEDS.iter().map(Seed::tool).collect()
@@ -523,6 +648,42 @@ mod tests {
             assert_eq!(parsed.default_expiry_days, t.default_expiry_days);
             assert_eq!(parsed.guidance, t.guidance);
             assert_eq!(parsed.fulfilment_notes, t.fulfilment_notes);
+            assert_eq!(parsed.data_profile, t.data_profile, "{}", t.id);
         }
+    }
+
+    #[test]
+    fn seed_profiles_name_seeded_tools_and_are_marked_for_verification() {
+        let tools = catalog();
+        for (id, ..) in PROFILES {
+            let t = tools
+                .iter()
+                .find(|t| t.id == *id)
+                .unwrap_or_else(|| panic!("{id}"));
+            let p = t.data_profile.as_ref().unwrap();
+            assert!(p.vendor_terms.verify, "{id}");
+            assert!(
+                !p.vendor_terms.enterprise_agreement,
+                "{id}: only the company knows"
+            );
+        }
+        let p = |id: &str| {
+            tools
+                .iter()
+                .find(|t| t.id == id)
+                .unwrap()
+                .data_profile
+                .clone()
+        };
+        assert!(p("github-copilot")
+            .unwrap()
+            .approved_classes
+            .contains(&"source-code".into()));
+        assert!(!p("chatgpt-enterprise")
+            .unwrap()
+            .approved_classes
+            .contains(&"customer-data".into()));
+        assert!(p("deepseek-chat").unwrap().approved_classes.is_empty());
+        assert!(p("jasper").is_none(), "no public facts seeded: no profile");
     }
 }

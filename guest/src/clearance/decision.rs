@@ -201,6 +201,7 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
             requester_active: world.as_ref().map(|w| w.1),
             blocker: grant_blocker(&request, tool.as_ref(), &gov, open.as_deref()),
             auto_approval_allowed: gov.auto_approval.allows(risk),
+            data_class_review: data_class_review(&request, tool.as_ref(), &gov),
         };
         let approvers = match &input.basis {
             Basis::Person { .. } => {
@@ -289,6 +290,49 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
         "REQUEST_BUSY",
         "the request changed while deciding; try again",
     ))
+}
+
+/// Why the request's declared data classes need a person, if they do: classes the tool's data
+/// profile (as it is now) does not list, or that today's governance sends to review or
+/// prohibits (a class prohibited after intake is not approved without a person either).
+pub fn data_class_review(
+    request: &Request,
+    tool: Option<&Tool>,
+    gov: &super::governance::Governance,
+) -> Option<String> {
+    if request.data_classes.is_empty() {
+        return None;
+    }
+    let a = crate::catalog::data::assess(
+        &request.data_classes,
+        request.tool_id(),
+        tool.and_then(|t| t.data_profile.as_ref()),
+        &gov.data_class_rules,
+    );
+    let mut needs: Vec<String> = a.prohibited;
+    needs.extend(a.review);
+    crate::catalog::data::Assessment {
+        prohibited: vec![],
+        review: needs,
+    }
+    .review_reason(&request.tool_name())
+}
+
+/// A decision's audit entry names the data classes the requester declared and, when they
+/// needed a person, why (issue 35). Requests that declare none leave the entry as before.
+fn declared_classes(
+    d: &mut AuditDraft,
+    request: &Request,
+    tool: Option<&Tool>,
+    gov: &super::governance::Governance,
+) {
+    if request.data_classes.is_empty() {
+        return;
+    }
+    d.data["dataClasses"] = json!(request.data_classes);
+    if let Some(why) = data_class_review(request, tool, gov) {
+        d.data["dataClassReview"] = json!(why);
+    }
 }
 
 /// The days a decision deadline stood for: from when intake stored the request to the deadline.
@@ -527,6 +571,7 @@ fn commit_decision(
             d.policy_version = Some(gov.version);
             d.data = json!({"source": source, "tool": tool_json, "riskLevel": risk.as_str(),
                             "approvalId": approval_id, "rule": rule, "evidence": evidence});
+            declared_classes(&mut d, request, tool, gov);
             drafts.push(d);
             let mut d = AuditDraft::new("grant_created", &actor);
             d.issue_key = Some(request.issue_key.clone());
@@ -547,6 +592,7 @@ fn commit_decision(
             d.data = json!({"source": source, "tool": tool_json, "riskLevel": risk.as_str(),
                             "approvalId": approval_id, "note": after.decision_note,
                             "rule": rule, "evidence": evidence});
+            declared_classes(&mut d, request, tool, gov);
             drafts.push(d);
         }
     }

@@ -58,6 +58,13 @@ pub struct Governance {
     /// definition edited later decides nothing until governance is saved again (D-131).
     #[serde(default)]
     pub definition_versions: BTreeMap<String, u64>,
+    /// The site's data classes (issue 35); `None`: the defaults
+    /// (`catalog::data::DEFAULT_DATA_CLASSES`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_classes: Option<Vec<String>>,
+    /// Per tool, classes a person must review or that are prohibited (refused at intake).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data_class_rules: crate::catalog::data::ClassRules,
     #[serde(default)]
     pub updated_at: String,
     #[serde(default)]
@@ -127,6 +134,8 @@ impl Default for Governance {
             decision_deadline_days: DEFAULT_DECISION_DEADLINE_DAYS,
             auto_approval: AutoApproval::default(),
             definition_versions: BTreeMap::new(),
+            data_classes: None,
+            data_class_rules: BTreeMap::new(),
             updated_at: String::new(),
             updated_by: String::new(),
         }
@@ -141,6 +150,13 @@ impl Governance {
             RiskLevel::High => &self.high,
             RiskLevel::Critical => &self.critical,
         }
+    }
+
+    /// The site's data classes: governance's list, or the defaults.
+    pub fn site_data_classes(&self) -> Vec<String> {
+        self.data_classes
+            .clone()
+            .unwrap_or_else(crate::catalog::data::default_classes)
     }
 
     pub fn max_days(&self, risk: RiskLevel) -> u32 {
@@ -341,6 +357,7 @@ pub fn parse(store: Store<'_>, p: &Value, current: &Governance) -> AppResult<Gov
             }
         }
     }
+    parse_data_classes(p, &mut g, &mut errors);
     if let Some(l) = p.get("criticalExceptionLimit") {
         match l.as_u64().filter(|n| *n <= 100) {
             Some(n) => g.critical_exception_limit = n as u32,
@@ -357,6 +374,97 @@ pub fn parse(store: Store<'_>, p: &Value, current: &Governance) -> AppResult<Gov
         .with_details(Value::Object(errors)));
     }
     Ok(g)
+}
+
+/// `dataClasses` (the site list; null restores the defaults) and `dataClassRules`
+/// (`{toolId: {class: "prohibited" | "review"}}`, classes of the site list).
+fn parse_data_classes(p: &Value, g: &mut Governance, errors: &mut serde_json::Map<String, Value>) {
+    use crate::catalog::data::{self, ClassRule, ClassRules, MAX_CLASSES};
+    match p.get("dataClasses") {
+        None => {}
+        Some(Value::Null) => g.data_classes = None,
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= MAX_CLASSES => {
+            let mut out: Vec<String> = Vec::new();
+            for c in a {
+                match c.as_str().map(str::trim).filter(|c| data::is_class(c)) {
+                    Some(c) if !out.iter().any(|x| x == c) => out.push(c.to_string()),
+                    Some(_) => {}
+                    None => {
+                        errors.insert(
+                            "dataClasses".into(),
+                            json!(format!("{c} is not a class name (lower-case letters, digits and dashes, 1-40)")),
+                        );
+                    }
+                }
+            }
+            g.data_classes = Some(out);
+        }
+        Some(_) => {
+            errors.insert(
+                "dataClasses".into(),
+                json!(format!(
+                    "a list of 1-{MAX_CLASSES} class names, or null for the defaults"
+                )),
+            );
+        }
+    }
+    let site = g.site_data_classes();
+    if let Some(rules) = p.get("dataClassRules") {
+        let mut out = ClassRules::new();
+        match rules.as_object().filter(|o| o.len() <= MAX_TOOL_RULES) {
+            Some(o) => {
+                for (tool, per) in o {
+                    let Some(per) = per.as_object().filter(|_| crate::catalog::is_tool_id(tool))
+                    else {
+                        errors.insert(
+                            format!("dataClassRules.{tool}"),
+                            json!(
+                                "a catalog tool id mapped to {class: \"prohibited\" | \"review\"}"
+                            ),
+                        );
+                        continue;
+                    };
+                    let mut m = BTreeMap::new();
+                    for (class, rule) in per {
+                        let r: Option<ClassRule> = serde_json::from_value(rule.clone()).ok();
+                        match r {
+                            Some(r) if site.contains(class) => {
+                                m.insert(class.clone(), r);
+                            }
+                            Some(_) => {
+                                errors.insert(
+                                    format!("dataClassRules.{tool}.{class}"),
+                                    json!("DATA_CLASS_UNKNOWN: not one of the site's data classes"),
+                                );
+                            }
+                            None => {
+                                errors.insert(
+                                    format!("dataClassRules.{tool}.{class}"),
+                                    json!("prohibited or review"),
+                                );
+                            }
+                        }
+                    }
+                    if !m.is_empty() {
+                        out.insert(tool.clone(), m);
+                    }
+                }
+            }
+            None => {
+                errors.insert(
+                    "dataClassRules".into(),
+                    json!("an object of at most 200 tool id → {class: rule} entries"),
+                );
+            }
+        }
+        g.data_class_rules = out;
+    } else if p.get("dataClasses").is_some() {
+        // A narrower site list drops rules for classes it no longer has.
+        for per in g.data_class_rules.values_mut() {
+            per.retain(|c, _| site.contains(c));
+        }
+        g.data_class_rules.retain(|_, per| !per.is_empty());
+    }
 }
 
 fn definition_exists(store: Store<'_>, id: &str) -> AppResult<bool> {

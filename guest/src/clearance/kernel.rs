@@ -21,6 +21,8 @@
 //! - An approval with no person's approval in it (an auto-approval policy, or a path of only
 //!   automatic steps) is allowed only where governance allows auto-approval for the risk level
 //!   (off for high and critical unless an admin turns it on).
+//! - A request that declares a data class the tool's data profile does not list (or that
+//!   governance sends to review) is never approved without a person (issue 35).
 //! - A governance path's approvals come from distinct people (unless its definition opts out)
 //!   and an admin override never approves a required review.
 //! - A cancelled or failed governance path holds the request; it never falls back to a laxer
@@ -204,6 +206,8 @@ pub enum Refusal {
     /// The requester already holds this open grant for the tool.
     GrantConflict(String),
     AutoApprovalNotAllowed(RiskLevel),
+    /// Declared data classes need a person's review (the reason).
+    DataClassReview(String),
     /// A governance path's approvals are not enough to approve.
     ReviewIncomplete(String),
     ExtensionNeedsReview {
@@ -228,6 +232,7 @@ impl Refusal {
             Refusal::UnknownToolBlocked(_) => "UNKNOWN_TOOL_BLOCKED",
             Refusal::GrantConflict(_) => "GRANT_CONFLICT",
             Refusal::AutoApprovalNotAllowed(_) => "AUTO_APPROVAL_NOT_ALLOWED",
+            Refusal::DataClassReview(_) => "DATA_CLASS_REVIEW",
             Refusal::ReviewIncomplete(_) => "REVIEW_INCOMPLETE",
             Refusal::ExtensionNeedsReview { .. } => "EXTENSION_NEEDS_REVIEW",
             Refusal::ExtensionOverLimit(_) => "EXTENSION_OVER_POLICY",
@@ -242,6 +247,7 @@ impl Refusal {
             | Refusal::IssueClosed(m)
             | Refusal::ToolNotRequestable(m)
             | Refusal::UnknownToolBlocked(m)
+            | Refusal::DataClassReview(m)
             | Refusal::ReviewIncomplete(m)
             | Refusal::ExtensionOverLimit(m) => m.clone(),
             Refusal::GrantConflict(g) => {
@@ -335,6 +341,9 @@ pub struct RequestFacts {
     pub blocker: Option<Blocker>,
     /// Governance (the pinned version) allows approval without a person at this risk level.
     pub auto_approval_allowed: bool,
+    /// Why the declared data classes need a person (classes the tool's profile does not list,
+    /// or that governance sends to review), if they do: no approval without a person then.
+    pub data_class_review: Option<String>,
 }
 
 /// One approving decision on a path step.
@@ -511,6 +520,13 @@ pub fn judge(act: &Act<'_>, r: &RequestFacts) -> Result<Permit, Refusal> {
             if on(Check::AutoApproval) && !r.auto_approval_allowed {
                 return Err(Refusal::AutoApprovalNotAllowed(r.risk));
             }
+            if let Some(why) = r
+                .data_class_review
+                .as_ref()
+                .filter(|_| on(Check::AutoApproval))
+            {
+                return Err(Refusal::DataClassReview(why.clone()));
+            }
             if !r.pending {
                 return Err(Refusal::NotPending(format!(
                     "{} is already {}",
@@ -653,6 +669,15 @@ fn judge_path(p: &PathFacts, issue_id: &str, r: &RequestFacts) -> Result<Permit,
         return Ok(hold(format!(
             "the path approved without any person's approval, and governance does not allow automatic approval of {} risk requests",
             r.risk.as_str()
+        )));
+    }
+    if let Some(why) = r
+        .data_class_review
+        .as_ref()
+        .filter(|_| p.approvals.is_empty() && on(Check::PathReview))
+    {
+        return Ok(hold(format!(
+            "the path approved without any person's approval, and {why}"
         )));
     }
     // Approved by the path, but a grant cannot be issued now: denied with the reason rather
@@ -844,6 +869,7 @@ mod tests {
             requester_active: Some(true),
             blocker: None,
             auto_approval_allowed: false,
+            data_class_review: None,
         }
     }
 
@@ -1074,6 +1100,21 @@ mod tests {
         );
         r.auto_approval_allowed = true;
         assert!(judge(&act, &r).is_ok());
+        // Declared data classes outside the tool's profile: a person decides (issue 35).
+        r.data_class_review = Some("customer-data is not approved".into());
+        assert_eq!(judge(&act, &r).unwrap_err().code(), "DATA_CLASS_REVIEW");
+        let direct = Act::Decide {
+            verdict: Verdict::Approve,
+            person: &person("boss"),
+            approvers: &approvers(),
+        };
+        let mut routed = r.clone();
+        routed.route = RouteFacts::Direct;
+        assert!(
+            judge(&direct, &routed).is_ok(),
+            "a person still may approve"
+        );
+        r.data_class_review = None;
         r.issue_open = Some(Err("closed".into()));
         assert_eq!(judge(&act, &r).unwrap_err().code(), "ISSUE_CLOSED");
     }

@@ -88,9 +88,13 @@ pub fn route_request(
                 // Refused (governance does not allow it at this risk, an open grant, a closed
                 // issue…): a person decides on the governance route instead.
                 Err(e) if e.kind == crate::error::ErrorKind::Conflict => {
-                    auto_note = Some(
-                        json!({"autoApproved": false, "reason": e.code, "policyId": d.policy_id}),
-                    );
+                    let mut note =
+                        json!({"autoApproved": false, "reason": e.code, "policyId": d.policy_id});
+                    if e.code == "DATA_CLASS_REVIEW" {
+                        // Approvers see why the data needs them (issue 35).
+                        note["message"] = json!(e.message);
+                    }
+                    auto_note = Some(note);
                 }
                 Err(e) => return Err(e),
             }

@@ -519,6 +519,7 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Value
                     requester_active: None,
                     blocker: None,
                     auto_approval_allowed: false,
+                    data_class_review: None,
                 };
                 let try_ = |v| {
                     kernel::judge(
@@ -568,6 +569,9 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Value
             "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
             "route": r.route.as_ref().map(|x| x.kind.as_str()), "approvalId": path, "step": step,
             "actions": actions,
+            // What the requester declared (issue 35) and why auto-approval did not apply.
+            "dataClasses": r.data_classes, "purpose": r.purpose,
+            "autoApproval": r.route.as_ref().and_then(|x| x.auto_approval.clone()),
         }));
     }
     Ok(rows)

@@ -345,6 +345,17 @@ pub fn ingest(
     };
     let requested_tool = match check_tool(&snap, tool.as_ref(), &gov, exception_max) {
         Ok(t) => t,
+        // A governance refusal over data is part of the audit trail (issue 35), with what was
+        // declared and the governance version that refused it.
+        Err(e @ SnapshotError::DataClassProhibited(_)) => {
+            let mut d = AuditDraft::new("request_refused", ev.reporter.as_deref().unwrap_or("app"));
+            d.issue_key = Some(ev.key.clone());
+            d.subject = json!({"requestId": ev.id});
+            d.policy_version = Some(gov.version);
+            d.data = json!({"code": e.code(), "reason": e.message(),
+                            "tool": snap.tool, "dataClasses": snap.data_classes});
+            return reject_with(store, &ev, e.code(), e.field(), &e.message(), Some(d));
+        }
         Err(e) => return reject(store, &ev, e.code(), e.field(), &e.message()),
     };
 
@@ -399,11 +410,16 @@ pub fn ingest(
         decision_note: None,
         grant_id: None,
         policy_version: None,
+        data_classes: snap.data_classes.clone(),
+        purpose: snap.purpose.clone(),
     };
     let mut draft = AuditDraft::new("request_created", &requester);
     draft.issue_key = Some(ev.key.clone());
     draft.subject = json!({"requestId": ev.id});
     draft.data = json!({"tool": request.tool, "durationDays": request.duration_days, "snapshotSource": source});
+    if !request.data_classes.is_empty() {
+        draft.data["dataClasses"] = json!(request.data_classes);
+    }
 
     let escalate_after_ms = cfg.approvals.escalation_after_hours as u64 * 3_600_000;
     let mac_key = audit::mac_key(store, Some(second.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
@@ -637,6 +653,7 @@ pub(crate) fn check_tool(
                     why: format!("{} risk", t.risk_level.as_str()),
                 });
             }
+            check_classes(snap, Some(t), gov)?;
             Ok(RequestedTool::Catalog {
                 id: t.id.clone(),
                 display_name: t.display_name.clone(),
@@ -655,11 +672,43 @@ pub(crate) fn check_tool(
                     why: "a tool not yet in the catalog is treated as high risk".into(),
                 });
             }
+            check_classes(snap, None, gov)?;
             Ok(RequestedTool::New {
                 name: name.clone(),
                 url: url.clone(),
             })
         }
+    }
+}
+
+/// The declared data classes: each one of the site's classes, none that governance prohibits
+/// for the tool (issue 35). Classes the tool's profile does not list are allowed here; the
+/// kernel sends them to a person (never approved without one).
+fn check_classes(
+    snap: &Snapshot,
+    tool: Option<&Tool>,
+    gov: &crate::clearance::governance::Governance,
+) -> Result<(), SnapshotError> {
+    if snap.data_classes.is_empty() {
+        return Ok(());
+    }
+    let site = gov.site_data_classes();
+    if let Some(c) = snap.data_classes.iter().find(|c| !site.contains(c)) {
+        return Err(SnapshotError::DataClassUnknown(format!(
+            "{c:?} is not one of the site's data classes ({})",
+            site.join(", ")
+        )));
+    }
+    let a = crate::catalog::data::assess(
+        &snap.data_classes,
+        tool.map(|t| t.id.as_str()),
+        tool.and_then(|t| t.data_profile.as_ref()),
+        &gov.data_class_rules,
+    );
+    let name = tool.map(|t| t.display_name.as_str()).unwrap_or("this tool");
+    match a.refusal(name) {
+        Some(why) => Err(SnapshotError::DataClassProhibited(why)),
+        None => Ok(()),
     }
 }
 
@@ -670,6 +719,18 @@ fn reject(
     code: &str,
     field: Option<&str>,
     message: &str,
+) -> AppResult<Outcome> {
+    reject_with(store, ev, code, field, message, None)
+}
+
+/// `reject`, with an audit entry in the same transaction when `audit` is given.
+fn reject_with(
+    store: Store<'_>,
+    ev: &CreatedIssue,
+    code: &str,
+    field: Option<&str>,
+    message: &str,
+    audit_entry: Option<AuditDraft>,
 ) -> AppResult<Outcome> {
     let host = store.host;
     host.log(
@@ -692,7 +753,24 @@ fn reject(
         code,
         "ISSUE_ID_MISMATCH" | "ISSUE_UNREADABLE" | "JIRA_UNAVAILABLE" | "INTAKE_FAILED"
     );
-    if tell {
+    if let Some(d) = audit_entry {
+        // Idempotent: a redelivery finds the rejection and writes no second entry.
+        if store.get_raw(&keys::intake_rejection(&ev.id))?.is_none() {
+            let notice =
+                crate::clearance::notices::Notice::for_rejection(&ev.id, &ev.key, code, message);
+            let mac = audit::mac_key(store, None)?;
+            let res = audit::commit_with_audit(store, &mac, None, std::slice::from_ref(&d), |tx| {
+                tx.create(&keys::intake_rejection(&ev.id), &rejection)?;
+                crate::clearance::notices::stage(tx, &notice)?;
+                Ok(())
+            });
+            match res {
+                Ok(_) => crate::clearance::notices::push(host, &notice.id),
+                Err(StorageError::Conflict(k)) if k == keys::intake_rejection(&ev.id) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    } else if tell {
         let notice =
             crate::clearance::notices::Notice::for_rejection(&ev.id, &ev.key, code, message);
         let mut tx = store.tx();

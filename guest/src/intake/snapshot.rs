@@ -12,6 +12,8 @@ pub const MAX_DURATION_DAYS: u32 = 180;
 const MAX_JUSTIFICATION_CHARS: usize = 2_000;
 const MAX_TOOL_NAME_CHARS: usize = 120;
 const MAX_URL_CHARS: usize = 2_048;
+/// The requester's short purpose (issue 35).
+pub const MAX_PURPOSE_CHARS: usize = 500;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(
@@ -41,6 +43,13 @@ pub struct Snapshot {
     pub portal_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_type_id: Option<u64>,
+    /// The data classes the requester intends to use with the tool (issue 35; optional: older
+    /// snapshots have none). Names are checked against the site's list at intake.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_classes: Vec<String>,
+    /// What the requester will use the tool for, at most 500 characters (optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 /// Why a snapshot was refused. `code()` is what admins see in the rejection list.
@@ -69,6 +78,13 @@ pub enum SnapshotError {
     },
     /// Governance blocks tools that are not in the catalog (A-CL-14).
     UnknownToolBlocked(String),
+    /// `dataClasses` is not a list of class names.
+    DataClassesInvalid(String),
+    /// A declared class is not one of the site's data classes.
+    DataClassUnknown(String),
+    /// Governance prohibits a declared class for this tool (the reason).
+    DataClassProhibited(String),
+    PurposeTooLong(usize),
 }
 
 impl SnapshotError {
@@ -88,6 +104,10 @@ impl SnapshotError {
             SnapshotError::ToolUnknown(_) => "TOOL_UNKNOWN",
             SnapshotError::ToolNotRequestable { .. } => "TOOL_NOT_REQUESTABLE",
             SnapshotError::UnknownToolBlocked(_) => "UNKNOWN_TOOL_BLOCKED",
+            SnapshotError::DataClassesInvalid(_) => "DATA_CLASSES_INVALID",
+            SnapshotError::DataClassUnknown(_) => "DATA_CLASS_UNKNOWN",
+            SnapshotError::DataClassProhibited(_) => "DATA_CLASS_PROHIBITED",
+            SnapshotError::PurposeTooLong(_) => "PURPOSE_TOO_LONG",
         }
     }
 
@@ -109,6 +129,10 @@ impl SnapshotError {
             SnapshotError::DurationInvalid(_) | SnapshotError::DurationTooLong { .. } => {
                 Some("durationDays")
             }
+            SnapshotError::DataClassesInvalid(_)
+            | SnapshotError::DataClassUnknown(_)
+            | SnapshotError::DataClassProhibited(_) => Some("dataClasses"),
+            SnapshotError::PurposeTooLong(_) => Some("purpose"),
         }
     }
 
@@ -128,6 +152,10 @@ impl SnapshotError {
             SnapshotError::ToolUnknown(id) => format!("the catalog has no tool {id:?}"),
             SnapshotError::ToolNotRequestable { id, status } => format!("tool {id:?} is {status} and cannot be requested"),
             SnapshotError::UnknownToolBlocked(name) => format!("{name:?} is not in the catalog, and governance blocks tools that are not; ask an admin to assess it"),
+            SnapshotError::DataClassesInvalid(why) => format!("the declared data classes are not usable: {why}"),
+            SnapshotError::DataClassUnknown(why) => why.clone(),
+            SnapshotError::DataClassProhibited(why) => why.clone(),
+            SnapshotError::PurposeTooLong(n) => format!("the purpose is {n} characters; at most {MAX_PURPOSE_CHARS} are allowed"),
         }
     }
 }
@@ -258,12 +286,53 @@ pub fn parse(raw: &Value) -> Result<Snapshot, SnapshotError> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| truncate(s, MAX_JUSTIFICATION_CHARS));
+    let data_classes = match obj.get("dataClasses") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) if a.len() <= crate::catalog::data::MAX_CLASSES => {
+            let mut out: Vec<String> = Vec::new();
+            for c in a {
+                let name = c
+                    .as_str()
+                    .map(|s| s.trim().to_lowercase())
+                    .unwrap_or_default();
+                if !crate::catalog::data::is_class(&name) {
+                    return Err(SnapshotError::DataClassesInvalid(format!(
+                        "{c} is not a data class name"
+                    )));
+                }
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+            out
+        }
+        Some(_) => {
+            return Err(SnapshotError::DataClassesInvalid(format!(
+                "expected a list of at most {} class names",
+                crate::catalog::data::MAX_CLASSES
+            )))
+        }
+    };
+    let purpose = match obj.get("purpose") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            let n = s.chars().count();
+            if n > MAX_PURPOSE_CHARS {
+                return Err(SnapshotError::PurposeTooLong(n));
+            }
+            (!s.is_empty()).then(|| s.to_string())
+        }
+        Some(_) => return Err(SnapshotError::PurposeTooLong(MAX_PURPOSE_CHARS + 1)),
+    };
     Ok(Snapshot {
         tool,
         duration_days,
         justification,
         portal_id: obj.get("portalId").and_then(super::config::numeric_id),
         request_type_id: obj.get("requestTypeId").and_then(super::config::numeric_id),
+        data_classes,
+        purpose,
     })
 }
 
@@ -386,6 +455,36 @@ mod tests {
             code(json!(format!("\"{}\"", "x".repeat(40_000)))),
             "SNAPSHOT_TOO_LARGE"
         );
+    }
+
+    // covers: CL-007
+    #[test]
+    fn old_snapshots_stay_valid_and_new_ones_declare_data_classes() {
+        // A snapshot written before issue 35: no classes, no purpose, same record.
+        let old = json!({"toolId":"chatgpt-enterprise","newTool":null,"durationDays":30,"justification":"x","portalId":1,"requestTypeId":12});
+        let s = parse(&old).unwrap();
+        assert!(s.data_classes.is_empty() && s.purpose.is_none());
+        let back = serde_json::to_value(&s).unwrap();
+        assert!(back.get("dataClasses").is_none() && back.get("purpose").is_none());
+        let s = parse(&json!({"toolId":"a","durationDays":3,
+            "dataClasses":["Internal"," source-code ","internal"],"purpose":"  code review  "}))
+        .unwrap();
+        assert_eq!(s.data_classes, ["internal", "source-code"]);
+        assert_eq!(s.purpose.as_deref(), Some("code review"));
+        let code = |v: Value| parse(&v).unwrap_err().code();
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":3,"dataClasses":"internal"})),
+            "DATA_CLASSES_INVALID"
+        );
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":3,"dataClasses":["no spaces allowed"]})),
+            "DATA_CLASSES_INVALID"
+        );
+        assert_eq!(
+            code(json!({"toolId":"a","durationDays":3,"purpose":"p".repeat(501)})),
+            "PURPOSE_TOO_LONG"
+        );
+        assert!(parse(&json!({"toolId":"a","durationDays":3,"purpose":"p".repeat(500)})).is_ok());
     }
 
     #[test]

@@ -79,7 +79,9 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                     json!({"id": t.id, "label": t.display_name, "provider": t.provider,
                            "riskLevel": t.risk_level.as_str(), "guidance": t.guidance,
                            "defaultExpiryDays": t.default_expiry_days.min(max), "maxDays": max,
-                           "durations": DURATIONS.iter().filter(|d| **d <= max).collect::<Vec<_>>()})
+                           "durations": DURATIONS.iter().filter(|d| **d <= max).collect::<Vec<_>>(),
+                           // The classes the tool is approved for (issue 35): others go to a person.
+                           "approvedClasses": t.data_profile.as_ref().map(|p| p.approved_classes.clone()).unwrap_or_default()})
                 })
                 .collect();
             let new_max = gov.max_days(catalog::RiskLevel::High);
@@ -87,7 +89,10 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 json!({"id": "new-tool", "label": "Request new tool", "needsUrl": false, "maxDays": new_max,
                        "durations": DURATIONS.iter().filter(|d| **d <= new_max).collect::<Vec<_>>()})
             });
-            Ok(json!({"tools": tools, "newTool": new_tool}))
+            Ok(
+                json!({"tools": tools, "newTool": new_tool, "dataClasses": gov.site_data_classes(),
+                       "maxPurposeChars": snapshot::MAX_PURPOSE_CHARS}),
+            )
         }
         "panel.validate" => {
             if let Err((code, reason)) = gated {
@@ -115,6 +120,14 @@ fn validate(store: Store<'_>, p: &Value) -> AppResult<Value> {
         "portalId": p.get("portalId").and_then(numeric_id),
         "requestTypeId": p.get("requestTypeId").and_then(numeric_id),
     });
+    // Issue 35's optional fields travel only when the panel sends them (older snapshots stay
+    // exactly as they were).
+    let mut draft = draft;
+    for k in ["dataClasses", "purpose"] {
+        if let Some(v) = p.get(k).filter(|v| !v.is_null()) {
+            draft[k] = v.clone();
+        }
+    }
     let fail = |e: SnapshotError| json!({"valid": false, "errors": {e.field().unwrap_or("snapshot"): {"code": e.code(), "message": e.message()}}});
     let snap = match snapshot::parse(&draft) {
         Ok(s) => s,

@@ -83,6 +83,13 @@ pub struct Request {
     /// The governance version active when the request was decided (CL-035).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_version: Option<u64>,
+    /// The data classes the requester declared in the snapshot (issue 35; none on older
+    /// requests).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_classes: Vec<String>,
+    /// The requester's short purpose (at most 500 characters), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
 
 /// How a decision came about (what screens, exports and notices say).

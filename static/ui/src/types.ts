@@ -24,6 +24,8 @@ export interface PanelTool {
   defaultExpiryDays: number;
   maxDays: number;
   durations: number[];
+  /** Data classes the tool is approved for (issue 35); others go to a person. */
+  approvedClasses?: string[];
 }
 export interface PanelNewTool {
   id: string;
@@ -35,6 +37,9 @@ export interface PanelNewTool {
 export interface PanelOptions {
   tools: PanelTool[];
   newTool: PanelNewTool | null;
+  /** The site's data classes (issue 35). */
+  dataClasses?: string[];
+  maxPurposeChars?: number;
 }
 export interface FieldError {
   code: string;
@@ -47,6 +52,9 @@ export interface Snapshot {
   justification: string | null;
   portalId: number | null;
   requestTypeId: number | null;
+  /** Optional (issue 35): sent only when the requester declares classes or a purpose. */
+  dataClasses?: string[];
+  purpose?: string;
 }
 export interface PanelValidation {
   valid: boolean;
@@ -122,6 +130,11 @@ export interface PendingRow {
   route?: string | null;
   approvalId?: string | null;
   step?: string | null;
+  /** What the requester declared (issue 35). */
+  dataClasses?: string[];
+  purpose?: string | null;
+  /** Why no auto-approval applied, when a policy was in scope. */
+  autoApproval?: { autoApproved?: boolean; reason?: string; message?: string; policyId?: string } | null;
 }
 export interface ManualAction {
   jobId: string;

@@ -285,6 +285,7 @@ export function ApprovalsTab() {
                   </a>
                   <div className="hint">{p.summary}</div>
                   {p.step && <div className="hint">Step: {p.step}</div>}
+                  <DataDeclared row={p} />
                 </td>
                 <td title={p.requester}>{data.people?.[p.requester] ?? p.requester}</td>
                 <td>{toolName(p.tool)}</td>
@@ -428,6 +429,14 @@ function ConfirmDecision(props: {
               <dd>{p.row.step}</dd>
             </>
           )}
+          {(p.row.dataClasses?.length || p.row.purpose) && (
+            <>
+              <dt>Data declared</dt>
+              <dd>
+                <DataDeclared row={p.row} />
+              </dd>
+            </>
+          )}
         </dl>
       ) : (
         <ul className="decide-list" data-testid="confirm-list" aria-label="Requests to decide">
@@ -449,5 +458,20 @@ function ConfirmDecision(props: {
       </div>
       <ErrorMessage error={props.error} testId="action-error" />
     </Dialog>
+  );
+}
+
+/** The data classes and purpose the requester declared, and why a person decides (issue 35). */
+function DataDeclared(props: { row: PendingRow }) {
+  const { dataClasses, purpose, autoApproval } = props.row;
+  if (!dataClasses?.length && !purpose) return null;
+  return (
+    <div className="hint" data-testid="data-declared">
+      {dataClasses?.length ? <div>Data: {dataClasses.map((c) => c.replace(/-/g, ' ')).join(', ')}</div> : null}
+      {purpose ? <div>Purpose: {purpose}</div> : null}
+      {autoApproval?.reason === 'DATA_CLASS_REVIEW' && autoApproval.message ? (
+        <div data-testid="data-class-review">Needs you: {autoApproval.message}</div>
+      ) : null}
+    </div>
   );
 }

@@ -50,6 +50,8 @@ export function PortalPanel(props: { context: ForgeContext }) {
   const [justification, setJustification] = useState('');
   const [newName, setNewName] = useState('');
   const [newUrl, setNewUrl] = useState('');
+  const [classes, setClasses] = useState<string[]>([]);
+  const [purpose, setPurpose] = useState('');
   const [touched, setTouched] = useState(false);
 
   const [errors, setErrors] = useState<Record<string, FieldError>>({});
@@ -84,17 +86,20 @@ export function PortalPanel(props: { context: ForgeContext }) {
   const isNew = choice === NEW && !!options?.newTool;
   const durations = isNew ? (options?.newTool?.durations ?? []) : (tool?.durations ?? []);
 
-  const draft: Snapshot = useMemo(
-    () => ({
+  const draft: Snapshot = useMemo(() => {
+    const d: Snapshot = {
       toolId: isNew ? null : choice || null,
       newTool: isNew ? { name: newName, url: newUrl } : null,
       durationDays: duration,
       justification: justification.trim() ? justification : null,
       portalId,
       requestTypeId,
-    }),
-    [isNew, choice, newName, newUrl, duration, justification, portalId, requestTypeId],
-  );
+    };
+    // Issue 35's fields travel only when used, so an undeclared request keeps the old shape.
+    if (classes.length) d.dataClasses = classes;
+    if (purpose.trim()) d.purpose = purpose;
+    return d;
+  }, [isNew, choice, newName, newUrl, duration, justification, portalId, requestTypeId, classes, purpose]);
 
   // Validate (debounced) on every change, then hand the value to JSM.
   useEffect(() => {
@@ -238,6 +243,53 @@ export function PortalPanel(props: { context: ForgeContext }) {
           <FieldMessage field="durationDays" error={show('durationDays')} />
         </div>
       )}
+
+      {(options.dataClasses?.length ?? 0) > 0 && (
+        <fieldset className="field" data-testid="data-classes">
+          <legend>
+            Data you will use with this tool <span className="hint">(tick every class that applies)</span>
+          </legend>
+          {options.dataClasses!.map((c) => {
+            const outside = !!tool && !(tool.approvedClasses ?? []).includes(c);
+            return (
+              <label key={c} className="checkbox">
+                <input
+                  type="checkbox"
+                  data-testid={`data-class-${c}`}
+                  checked={classes.includes(c)}
+                  onChange={(e) => {
+                    setTouched(true);
+                    setClasses((now) => (e.target.checked ? [...now, c] : now.filter((x) => x !== c)));
+                  }}
+                />{' '}
+                {c.replace(/-/g, ' ')}
+                {outside && classes.includes(c) && (
+                  <span className="hint" data-testid={`data-class-review-${c}`}>
+                    {' '}
+                    (not approved for this tool without review: a person decides)
+                  </span>
+                )}
+              </label>
+            );
+          })}
+          <FieldMessage field="dataClasses" error={show('dataClasses')} />
+        </fieldset>
+      )}
+
+      <div className="field">
+        <label htmlFor="ac-purpose">Purpose <span className="hint">(optional)</span></label>
+        <input
+          id="ac-purpose"
+          data-testid="purpose"
+          maxLength={options.maxPurposeChars ?? 500}
+          value={purpose}
+          onChange={(e) => {
+            setTouched(true);
+            setPurpose(e.target.value);
+          }}
+        />
+        <FieldMessage field="purpose" error={show('purpose')} />
+      </div>
 
       <div className="field">
         <label htmlFor="ac-justification">Justification <span className="hint">(optional)</span></label>
