@@ -1221,3 +1221,43 @@ fn a_call_whose_answer_was_lost_is_counted_against_the_budget_as_an_estimate() {
         .unwrap();
     assert!(row.get("tokensEstimated").is_none(), "{row}");
 }
+
+// covers: AP-135
+#[test]
+fn an_approver_the_issue_does_not_name_is_scrubbed_from_comments_by_name() {
+    // Daniel Kim is in ai-approvers (the intake approver group and this path's group step) but
+    // neither on AIR-1 nor a decider of its approval: before, his name passed verbatim.
+    let mut sim = configured();
+    let issue = sim
+        .state_mut()
+        .site
+        .issues
+        .iter_mut()
+        .find(|i| i.key == "AIR-1")
+        .unwrap();
+    issue.comments.push(host_sim::site::Comment {
+        id: "99001".into(),
+        author: JONAS.into(),
+        body: json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+            {"type": "text", "text": "Daniel Kim said the pilot budget is agreed"}]}]}),
+        created: "2026-11-02T10:00:00.000+0000".into(),
+        properties: Default::default(),
+    });
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let row: Value = sim
+        .state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("prompt-exec:"))
+        .map(|(_, s)| serde_json::from_str::<Value>(&s.value).unwrap())
+        .find(|r| r["approvalId"] == json!(id))
+        .expect("the step ran");
+    let prompt = row["prompt"].as_str().unwrap();
+    assert!(
+        prompt.contains("said the pilot budget is agreed"),
+        "the comment is in the prompt: {prompt}"
+    );
+    assert!(!prompt.contains("Daniel Kim"), "{prompt}");
+    assert!(!prompt.contains("Daniel"), "{prompt}");
+}

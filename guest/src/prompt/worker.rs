@@ -153,12 +153,18 @@ pub fn assemble(
     };
     let mut ids = approval_people(a);
     ids.extend(cross_people.iter().cloned());
+    let (deciders, mut names) = known_deciders(host, a)?;
+    ids.extend(deciders);
+    ids.sort();
+    ids.dedup();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     // Names are what free text carries ("Helena Vogt here: ok"); without them the scrubber
     // knows these people by account id only.
-    let names = Jira::new(host)
-        .display_names(&refs)
-        .map_err(store::jira_error)?;
+    names.extend(
+        Jira::new(host)
+            .display_names(&refs)
+            .map_err(store::jira_error)?,
+    );
     compose(&Inputs {
         approval: a,
         step,
@@ -170,6 +176,67 @@ pub fn assemble(
         cross_people,
         now_ms: host.now_ms(),
     })
+}
+
+/// Groups whose members are read per run, and members per group: bounds a run's Jira calls.
+const DECIDER_GROUPS_MAX: usize = 6;
+const DECIDER_GROUP_MEMBERS_MAX: usize = 50;
+
+/// Everyone else the installation knows decides, so their names are scrubbed wherever free
+/// text carries them (an approver mentioned in a comment) even when they are not on this issue
+/// or approval (issue 34 item 2): the intake approvers and their delegates (ids, named by the
+/// caller's one bulk call), and the members of this approval's group steps and of the intake
+/// approver groups (named by Jira's group member answer). Bounded per run.
+fn known_deciders(
+    host: &dyn Host,
+    a: &Approval,
+) -> AppResult<(Vec<String>, std::collections::BTreeMap<String, String>)> {
+    let mut ids = Vec::new();
+    let mut groups: Vec<String> = a
+        .all_steps()
+        .filter_map(|(_, st)| match &st.config {
+            StepConfig::Group { group, .. } => Some(group.clone()),
+            _ => None,
+        })
+        .collect();
+    if let Some(cfg) = crate::intake::config::load(Store::new(host))? {
+        let ap = cfg.approvals;
+        ids.extend(ap.approver_account_ids.iter().cloned());
+        for (boss, ds) in &ap.delegates {
+            ids.push(boss.clone());
+            ids.extend(ds.iter().cloned());
+        }
+        groups.extend(ap.approver_groups.iter().cloned());
+    }
+    groups.sort();
+    groups.dedup();
+    let mut names = std::collections::BTreeMap::new();
+    let jira = Jira::new(host);
+    for g in groups.iter().take(DECIDER_GROUPS_MAX) {
+        let url = format!(
+            "/rest/api/3/group/member?groupname={}&maxResults={DECIDER_GROUP_MEMBERS_MAX}",
+            crate::jira::encode(g)
+        );
+        // A group Jira no longer has names nobody; the run goes on.
+        let Ok(v) = jira.request_app(&url) else {
+            continue;
+        };
+        for u in v
+            .get("values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(id), Some(n)) = (
+                u.get("accountId").and_then(Value::as_str),
+                u.get("displayName").and_then(Value::as_str),
+            ) {
+                names.insert(id.to_string(), n.to_string());
+            }
+        }
+    }
+    ids.retain(|i| !i.trim().is_empty() && !names.contains_key(i));
+    Ok((ids, names))
 }
 
 /// Everyone an approval names, in a stable order: originator, then per step its approvers,
@@ -235,6 +302,10 @@ pub fn compose(i: &Inputs<'_>) -> AppResult<Assembled> {
     }
     for p in approval_people(a).iter().chain(i.cross_people.iter()) {
         let name = i.names.get(p).map(String::as_str).unwrap_or("");
+        scrub.register_user(p, name, None);
+    }
+    // Then everyone else the installation knows decides (`known_deciders`), in a stable order.
+    for (p, name) in i.names {
         scrub.register_user(p, name, None);
     }
     let step_fields = match &step.config {
