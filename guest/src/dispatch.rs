@@ -116,7 +116,11 @@ fn route(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -
         }
         "admin.catalog.upsert" => {
             let who = access::require_admin(host, inv)?;
-            Ok(json!({"tool": catalog::save(store, &p, who)?}))
+            // The site's data classes are governance's list (the defaults until it names one).
+            let classes = crate::clearance::governance::load(store)?
+                .0
+                .site_data_classes();
+            Ok(json!({"tool": catalog::save(store, &p, who, &classes)?}))
         }
         "admin.audit.list" => {
             access::require_admin(host, inv)?;

@@ -237,7 +237,14 @@ pub fn parse_with_classes(payload: &Value, site: &[String]) -> AppResult<Tool> {
 /// name keep their stored values (an edit of the guidance never drops a connector binding;
 /// `connectorId: null` unbinds on purpose); the connector must exist; an entitlement group
 /// belongs to one tool. Conditioned on the stored text, so two edits never lose one another.
-pub fn save(store: Store<'_>, payload: &Value, who: &str) -> AppResult<Tool> {
+/// `site_classes` is the site's list of data classes (governance's, which sits a floor above the
+/// catalog: its caller reads it).
+pub fn save(
+    store: Store<'_>,
+    payload: &Value,
+    who: &str,
+    site_classes: &[String],
+) -> AppResult<Tool> {
     let id = payload
         .get("id")
         .and_then(Value::as_str)
@@ -263,11 +270,7 @@ pub fn save(store: Store<'_>, payload: &Value, who: &str) -> AppResult<Tool> {
             }
             _ => payload.clone(),
         };
-        // The site's data classes are governance's list (the defaults until it names one).
-        let site = crate::clearance::governance::load(store)?
-            .0
-            .site_data_classes();
-        let mut tool = parse_with_classes(&merged, &site)?;
+        let mut tool = parse_with_classes(&merged, site_classes)?;
         if let Some(c) = &tool.connector_id {
             if store.get_raw(&keys::connector(c))?.is_none() {
                 return Err(
