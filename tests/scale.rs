@@ -703,6 +703,10 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
 /// A site with the full setup (medium risk decided by the "Standard AI access" path) and `n`
 /// path-routed requests waiting, each from an employee of their own.
 fn path_backlog(n: usize) -> Sim {
+    path_backlog_from(40_000, n)
+}
+
+fn path_backlog_from(first_id: usize, n: usize) -> Sim {
     use host_sim::emulator::SimState;
     use host_sim::manifest::Manifest;
     use host_sim::sim::{default_component, default_manifest, make_engine, EngineKind};
@@ -729,8 +733,8 @@ fn path_backlog(n: usize) -> Sim {
             ..employee.clone()
         });
         let mut issue = template.clone();
-        issue.id = (40_000 + i).to_string();
-        issue.key = format!("AIR-{}", 40_000 + i);
+        issue.id = (first_id + i).to_string();
+        issue.key = format!("AIR-{}", first_id + i);
         issue.reporter = who.clone();
         issue.creator = Some(who);
         issue.created = aiclearance::time::rfc3339(start + i as u64 * 60_000);
@@ -749,7 +753,7 @@ fn path_backlog(n: usize) -> Sim {
             .site
             .issues
             .iter()
-            .find(|x| x.id == (40_000 + i).to_string())
+            .find(|x| x.id == (first_id + i).to_string())
             .unwrap()
             .clone();
         let rec = sim
@@ -1140,4 +1144,27 @@ fn the_approvals_tab_names_people_from_a_one_day_cache_not_a_jira_call_per_open(
     let (later, asked) = open(&mut sim);
     assert_eq!(asked, 1);
     assert_eq!(later[&who], "Renamed Person");
+}
+
+// covers: CL-050, CL-168
+#[test]
+fn a_path_only_approver_sees_their_steps_first_whatever_the_pending_backlog() {
+    // Sixty medium requests wait on the standard path and sort before AIR-5 in the pending
+    // index; AIR-5 (high risk) waits on the security reviewers' group step.
+    let mut sim = path_backlog_from(100_000, 60);
+    deliver(&mut sim, &["005"]);
+    sim.advance(60_000);
+    let v = ok(&mut sim, "clearance.approvals.tab", json!({}), SOFIA);
+    let keys: Vec<&str> = v["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["issueKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, vec!["AIR-5"], "{v}");
+    assert!(v["pendingNext"].is_null());
+    assert!(v["manualActions"].as_array().unwrap().is_empty());
+    // A direct approver still pages the whole backlog.
+    let v = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    assert!(v["pendingNext"].is_string());
 }

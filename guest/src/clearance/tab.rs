@@ -403,6 +403,10 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let admin = c.is_admin()?;
     let (pending, pending_next) = match part {
         Part::Manual(_) => (Vec::new(), None),
+        // Someone who decides only path steps: their open steps from the approver inbox, not
+        // pages of everyone's pending requests (where theirs may sit far behind a cursor).
+        Part::First if !(direct || admin) => (inbox_rows(&mut c)?, None),
+        Part::Pending(_) if !(direct || admin) => (Vec::new(), None),
         Part::First => pending_page(&mut c, None)?,
         Part::Pending(cur) => pending_page(&mut c, Some(cur))?,
     };
@@ -466,6 +470,32 @@ fn pending_page(
         }
     }
     Ok((rows, cursor))
+}
+
+/// The pending requests whose open steps the caller may take (at most the inbox's page).
+fn inbox_rows(c: &mut Caller<'_>) -> AppResult<Vec<Value>> {
+    let store = Store::new(c.host);
+    let groups = c.group_names()?;
+    let tasks = inbox::open_tasks(c.host, &c.who, &groups, false)?;
+    let mut keys_: Vec<String> = tasks
+        .iter()
+        .map(|t| keys::request_by_issue_key(&t.issue_key))
+        .filter(|k| crate::storage::check_key(k).is_ok())
+        .collect();
+    keys_.sort();
+    keys_.dedup();
+    let ids: Vec<String> = store
+        .get_many::<String>(&keys_)?
+        .into_iter()
+        .map(|(_, id)| keys::request(&id))
+        .collect();
+    let requests: Vec<Request> = store
+        .get_many::<Request>(&ids)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.decision == Decision::Pending)
+        .collect();
+    visible_rows(c, &requests)
 }
 
 /// The rows of `requests` the caller may act on, with the controls the kernel's dry run allows.
