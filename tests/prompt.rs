@@ -1169,6 +1169,12 @@ fn take(sim: &mut host_sim::Sim, queue: &str) -> Value {
     serde_json::from_str(&q.remove(i).body).unwrap()
 }
 
+fn of_approval(rows: Vec<Value>, approval_id: &str) -> Vec<Value> {
+    rows.into_iter()
+        .filter(|r| r["approvalId"] == approval_id)
+        .collect()
+}
+
 // covers: AP-200, AP-202
 #[test]
 fn a_call_whose_answer_was_lost_is_counted_against_the_budget_as_an_estimate() {
@@ -1181,14 +1187,7 @@ fn a_call_whose_answer_was_lost_is_counted_against_the_budget_as_an_estimate() {
     let a = get(&mut sim, &id);
     assert_eq!(a["steps"][0]["errorCode"], "TIMEOUT");
     // Both tries were sent and never answered: each row carries an estimate, not 0 tokens.
-    let rows: Vec<Value> = sim
-        .state()
-        .kvs
-        .iter()
-        .filter(|(k, _)| k.starts_with("prompt-exec:"))
-        .map(|(_, s)| serde_json::from_str(&s.value).unwrap())
-        .filter(|r: &Value| r["approvalId"] == json!(id))
-        .collect();
+    let rows = of_approval(exec_rows(&sim), &id);
     assert_eq!(rows.len(), 2, "{rows:?}");
     let mut total = 0;
     for r in &rows {
@@ -1211,14 +1210,7 @@ fn a_call_whose_answer_was_lost_is_counted_against_the_budget_as_an_estimate() {
     let mut ok_sim = configured();
     let id = start(&mut ok_sim, "AIR-1");
     ok_sim.settle();
-    let row: Value = ok_sim
-        .state()
-        .kvs
-        .iter()
-        .filter(|(k, _)| k.starts_with("prompt-exec:"))
-        .map(|(_, s)| serde_json::from_str::<Value>(&s.value).unwrap())
-        .find(|r| r["approvalId"] == json!(id))
-        .unwrap();
+    let row = of_approval(exec_rows(&ok_sim), &id).remove(0);
     assert!(row.get("tokensEstimated").is_none(), "{row}");
 }
 
@@ -1245,14 +1237,7 @@ fn an_approver_the_issue_does_not_name_is_scrubbed_from_comments_by_name() {
     });
     let id = start(&mut sim, "AIR-1");
     sim.settle();
-    let row: Value = sim
-        .state()
-        .kvs
-        .iter()
-        .filter(|(k, _)| k.starts_with("prompt-exec:"))
-        .map(|(_, s)| serde_json::from_str::<Value>(&s.value).unwrap())
-        .find(|r| r["approvalId"] == json!(id))
-        .expect("the step ran");
+    let row = of_approval(exec_rows(&sim), &id).remove(0);
     let prompt = row["prompt"].as_str().unwrap();
     assert!(
         prompt.contains("said the pilot budget is agreed"),

@@ -867,19 +867,33 @@ fn audit_entries(sim: &Sim) -> Vec<Value> {
         .collect()
 }
 
+/// The sequence numbers of the stored entries `keep` picks, newest first (the search's truth).
+fn newest_first(entries: &[Value], keep: impl Fn(&Value) -> bool) -> Vec<u64> {
+    let mut seqs: Vec<u64> = entries
+        .iter()
+        .filter(|e| keep(e))
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    seqs.sort_unstable_by(|a, b| b.cmp(a));
+    seqs
+}
+
+fn seqs_of(page: &Value) -> Vec<u64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["seq"].as_u64().unwrap())
+        .collect()
+}
+
 /// Every page of a governance-log search, following its cursors.
 fn audit_pages(sim: &mut Sim, p: Value) -> (Vec<u64>, Vec<u64>) {
     let (mut seqs, mut examined) = (Vec::new(), Vec::new());
     let mut p = p;
     for _ in 0..200 {
         let v = ok(sim, "admin.audit.search", p.clone(), ADMIN);
-        seqs.extend(
-            v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|i| i["seq"].as_u64().unwrap()),
-        );
+        seqs.extend(seqs_of(&v));
         examined.push(v["examined"].as_u64().unwrap());
         match v["nextCursor"].as_str() {
             Some(c) => p["cursor"] = json!(c),
@@ -894,12 +908,7 @@ fn audit_pages(sim: &mut Sim, p: Value) -> (Vec<u64>, Vec<u64>) {
 fn governance_log_search_by_actor_or_issue_reads_that_index_newest_first() {
     let mut sim = growth::site(300, 0);
     let all = audit_entries(&sim);
-    let mut marcus: Vec<u64> = all
-        .iter()
-        .filter(|e| e["actor"] == MARCUS)
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
-    marcus.sort_unstable_by(|a, b| b.cmp(a));
+    let marcus = newest_first(&all, |e| e["actor"] == MARCUS);
     assert!(marcus.len() > 100, "{}", marcus.len());
     // One page: 20 of his entries, newest first, and only his entries were read.
     let v = ok(
@@ -908,12 +917,7 @@ fn governance_log_search_by_actor_or_issue_reads_that_index_newest_first() {
         json!({"actor": MARCUS, "limit": 20}),
         ADMIN,
     );
-    let first: Vec<u64> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["seq"].as_u64().unwrap())
-        .collect();
+    let first = seqs_of(&v);
     assert_eq!(first, marcus[..20].to_vec());
     assert_eq!(v["examined"], 20, "the search read entries of other actors");
     // Every page: all of his entries, each once, in order.
@@ -932,24 +936,14 @@ fn governance_log_search_by_actor_or_issue_reads_that_index_newest_first() {
     assert_eq!(approved.len(), truth);
     // One issue: exactly its entries.
     let key = "AIR-30005";
-    let mut of_issue: Vec<u64> = all
-        .iter()
-        .filter(|e| e["issueKey"] == key)
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
-    of_issue.sort_unstable_by(|a, b| b.cmp(a));
+    let of_issue = newest_first(&all, |e| e["issueKey"] == key);
     let v = ok(
         &mut sim,
         "admin.audit.search",
         json!({"issueKey": key}),
         ADMIN,
     );
-    let got: Vec<u64> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["seq"].as_u64().unwrap())
-        .collect();
+    let got = seqs_of(&v);
     assert_eq!(got, of_issue);
     assert_eq!(v["examined"].as_u64().unwrap() as usize, of_issue.len());
 }
@@ -957,12 +951,7 @@ fn governance_log_search_by_actor_or_issue_reads_that_index_newest_first() {
 #[test]
 fn a_log_from_before_the_actor_index_is_searched_the_old_way_and_backfilled_daily() {
     let mut sim = growth::site(300, 0);
-    let mut marcus: Vec<u64> = audit_entries(&sim)
-        .iter()
-        .filter(|e| e["actor"] == MARCUS)
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
-    marcus.sort_unstable_by(|a, b| b.cmp(a));
+    let marcus = newest_first(&audit_entries(&sim), |e| e["actor"] == MARCUS);
     // A log written before the index: no actor keys, no mark.
     sim.state_mut()
         .kvs
@@ -990,12 +979,7 @@ fn a_log_from_before_the_actor_index_is_searched_the_old_way_and_backfilled_dail
         ADMIN,
     );
     assert_eq!(v["examined"], 20);
-    let first: Vec<u64> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["seq"].as_u64().unwrap())
-        .collect();
+    let first = seqs_of(&v);
     assert_eq!(first, marcus[..20].to_vec());
 }
 

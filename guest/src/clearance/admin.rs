@@ -335,7 +335,11 @@ fn search_filter(host: &dyn Host, p: &Value) -> AppResult<Filter> {
             .search_users(q, SEARCH_FANOUT)
             .map_err(AppError::from)?
             .into_iter()
-            .map(|(a, _)| Subject::Person(a)),
+            .filter_map(|u| {
+                u["accountId"]
+                    .as_str()
+                    .map(|a| Subject::Person(a.to_string()))
+            }),
     );
     Ok(Filter::Subjects(subjects))
 }

@@ -265,15 +265,10 @@ pub fn search_people(host: &dyn Host, p: &Value) -> AppResult<Value> {
         ));
     }
     let users = Jira::new(host)
-        .request_app(&format!(
-            "/rest/api/3/user/search?maxResults={MAX_PEOPLE}&query={}",
-            encode(query)
-        ))
+        .search_users(query, MAX_PEOPLE)
         .map_err(AppError::from)?;
     let people: Vec<Value> = users
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|u| u["accountType"] == "atlassian" && u["accountId"].is_string())
         .take(PICKER_PEOPLE)
         .map(|u| {

@@ -270,22 +270,17 @@ impl<'h> Jira<'h> {
     }
 
     /// Active users whose name (or visible email) contains `query` (`GET /rest/api/3/user/search`,
-    /// one call, at most `max`): account id and display name, in Jira's order.
-    pub fn search_users(&self, query: &str, max: usize) -> JiraResult<Vec<(String, String)>> {
+    /// one call, at most `max`), as Jira returns them (Jira's privacy applies: hidden emails
+    /// stay hidden), in Jira's order.
+    pub fn search_users(&self, query: &str, max: usize) -> JiraResult<Vec<Value>> {
         let v = self.request_app(&format!(
-            "/rest/api/3/user/search?query={}&maxResults={max}",
+            "/rest/api/3/user/search?maxResults={max}&query={}",
             encode(query)
         ))?;
-        Ok(v.as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|u| {
-                Some((
-                    u.get("accountId")?.as_str()?.to_string(),
-                    u.get("displayName")?.as_str()?.to_string(),
-                ))
-            })
-            .collect())
+        Ok(match v {
+            Value::Array(users) => users,
+            _ => Vec::new(),
+        })
     }
 
     /// Which of up to `MAX_BULK_USERS` accounts are active (`GET /rest/api/3/user/bulk`, one
