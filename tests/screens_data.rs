@@ -427,3 +427,108 @@ fn the_people_picker_search_is_bounded_and_lists_name_people() {
     assert_eq!(list["people"][PRIYA], "Priya Raman", "{list}");
     assert_eq!(list["people"][ADMIN], "Ada Okafor", "{list}");
 }
+
+// covers: CL-050, CL-059, CL-168
+#[test]
+fn approvals_tab_rows_carry_the_facts_an_approver_decides_on() {
+    // Issue 33 item 3: each pending row has its justification, risk level, route (the path's
+    // name on a path row), requested vs governance's longest grant for that risk, and whether
+    // the requester already holds open access to the tool; from one batch read per page.
+    // The scenario up to Marcus opening the Approvals tab: AIR-1 waits on Standard AI access,
+    // AIR-27 is Jonas's second Copilot request while his AIR-7 grant is open.
+    let mut sim = Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Wasm, 42).unwrap();
+    let steps = scenario::load(&site_dir()).unwrap();
+    let at = steps
+        .iter()
+        .position(|s| {
+            matches!(s, scenario::Step::Invoke { function, .. } if function == "clearance.approvals.tab")
+        })
+        .expect("the scenario opens the Approvals tab");
+    let mut t = String::new();
+    scenario::run(&mut sim, &steps[..at], &mut t).unwrap();
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    let rows = tab["pending"].as_array().unwrap().clone();
+    let gov = kvs_value(&sim, "governance-policy").expect("the scenario saves governance");
+    let request_of = |sim: &Sim, key: &str| {
+        let id = kvs_value(sim, &format!("request-by-issue-key:{key}")).unwrap();
+        (
+            id.as_str().unwrap().to_string(),
+            kvs_value(sim, &format!("request:{}", id.as_str().unwrap())).unwrap(),
+        )
+    };
+    let (mut saw_path, mut saw_held) = (false, false);
+    for r in &rows {
+        let key = r["issueKey"].as_str().unwrap();
+        let (_, req) = request_of(&sim, key);
+        let risk = req["tool"]["riskLevel"].as_str().unwrap_or("high");
+        assert_eq!(r["riskLevel"], json!(risk), "{r}");
+        let max = gov[risk]["maxDays"].as_u64().unwrap().min(180);
+        assert_eq!(
+            r["maxDays"],
+            json!(max),
+            "{key}: governance's max for {risk}"
+        );
+        assert_eq!(r["durationDays"], req["durationDays"]);
+        let tool = req["tool"]["id"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_default();
+        let held = kvs_value(
+            &sim,
+            &format!(
+                "access-grant-open:{}:{tool}",
+                req["requesterAccountId"].as_str().unwrap()
+            ),
+        )
+        .is_some();
+        assert_eq!(r["openGrantForTool"], json!(held), "{key}");
+        saw_held |= held;
+        match req["justification"].as_str() {
+            Some(j) if !j.trim().is_empty() => assert_eq!(r["justification"], json!(j.trim())),
+            _ => assert!(r["justification"].is_null()),
+        }
+        if r["route"] == "path" {
+            saw_path = true;
+            let a = kvs_value(
+                &sim,
+                &format!("approval:{}", r["approvalId"].as_str().unwrap()),
+            )
+            .unwrap();
+            assert_eq!(r["pathName"], a["definitionName"], "{r}");
+            assert!(r["pathName"].is_string());
+        } else {
+            assert!(r["pathName"].is_null(), "{r}");
+        }
+    }
+    assert!(saw_path, "a request on an approval path: {tab}");
+    assert!(
+        saw_held,
+        "AIR-27: Jonas already holds Copilot (his AIR-7 grant): {tab}"
+    );
+    let air27 = rows.iter().find(|r| r["issueKey"] == "AIR-27").unwrap();
+    assert_eq!(air27["openGrantForTool"], json!(true));
+
+    // A justification longer than the row shows is cut to 300 characters with an ellipsis.
+    let k = rows[0]["issueKey"].as_str().unwrap().to_string();
+    let (rid, mut stored) = request_of(&sim, &k);
+    let long = "because ".repeat(60);
+    stored["justification"] = json!(long);
+    sim.state_mut()
+        .kvs
+        .get_mut(&format!("request:{rid}"))
+        .unwrap()
+        .value = stored.to_string();
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    let row = tab["pending"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["issueKey"] == json!(k))
+        .unwrap();
+    let j = row["justification"].as_str().unwrap();
+    assert!(j.chars().count() <= 300, "{j}");
+    assert!(
+        j.ends_with('…') && long.starts_with(j.trim_end_matches('…')),
+        "{j}"
+    );
+}

@@ -40,6 +40,32 @@ pub fn display_names(
     viewer: &str,
     account_ids: &[&str],
 ) -> JiraResult<BTreeMap<String, String>> {
+    names_of(host, viewer, account_ids, None)
+}
+
+/// The key of `viewer`'s cache record, for a screen that reads it in its own batch (then
+/// `display_names_read` costs no read of its own); `None` when the viewer cannot be cached.
+pub fn cache_key(viewer: &str) -> Option<String> {
+    let k = key(viewer);
+    crate::storage::check_key(&k).ok().map(|_| k)
+}
+
+/// `display_names` with the cache record already read (its raw text, or `None` if absent).
+pub fn display_names_read(
+    host: &dyn Host,
+    viewer: &str,
+    account_ids: &[&str],
+    cached: Option<&str>,
+) -> JiraResult<BTreeMap<String, String>> {
+    names_of(host, viewer, account_ids, Some(cached))
+}
+
+fn names_of(
+    host: &dyn Host,
+    viewer: &str,
+    account_ids: &[&str],
+    read: Option<Option<&str>>,
+) -> JiraResult<BTreeMap<String, String>> {
     let mut ids: Vec<&str> = account_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
@@ -51,7 +77,10 @@ pub fn display_names(
     let now = host.now_ms();
     let k = key(viewer);
     let cacheable = crate::storage::check_key(&k).is_ok();
-    let mut cached: Cached = if cacheable {
+    let mut cached: Cached = if let Some(raw) = read.filter(|_| cacheable) {
+        raw.and_then(|t| crate::storage::decode(&k, t).ok())
+            .unwrap_or_default()
+    } else if cacheable {
         store.get(&k).ok().flatten().unwrap_or_default()
     } else {
         Cached::default()

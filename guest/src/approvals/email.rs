@@ -50,7 +50,7 @@ pub fn default_template(event: &str) -> Option<MessageTemplate> {
         ),
         "EXTERNAL_APPROVER" => (
             "Decision requested: {{ approval.name }}",
-            "You are asked to approve or reject \"{{ approval.name }}\" ({{ issue.key }}).\n{{ stepDetails }}\nHow approvals work: {{ approvalProcessDocumentationLink }}\n\n{{ appName }}",
+            "You are asked to approve or deny \"{{ approval.name }}\" ({{ issue.key }}).\n{{ stepDetails }}\nHow approvals work: {{ approvalProcessDocumentationLink }}\n\n{{ appName }}",
         ),
         "VOTING" => (
             "Vote: {{ approval.name }} on {{ issue.key }}",

@@ -268,7 +268,7 @@ pub fn check_duties(
     if *authority == Authority::Admin && a.governance_review {
         return Err(AppError::forbidden(
             "OVERRIDE_NOT_ALLOWED",
-            "governance requires this review for high and critical risk: an administrator override can reject a step but not approve it",
+            "governance requires this review for high and critical risk: an administrator override can deny a step but not approve it",
         ));
     }
     if a.distinct_deciders || a.governance_review {
@@ -377,7 +377,7 @@ pub fn decide(
         out.tasks_closed.push(step.id.clone());
         out.decided.push(step.id.clone());
         if status == StepStatus::Fail {
-            skip_rest(a, Phase::Steps, "the path was rejected", &now, &mut out);
+            skip_rest(a, Phase::Steps, "the path was denied", &now, &mut out);
         }
     }
     a.progress = progress(a);

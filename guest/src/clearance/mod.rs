@@ -18,7 +18,6 @@
 pub mod admin;
 pub mod deadline;
 pub mod decision;
-pub mod deferred;
 pub mod escalation;
 pub mod export;
 pub mod exports;
@@ -40,4 +39,3 @@ pub mod runner;
 pub mod service;
 pub mod tab;
 pub mod tool_index;
-pub mod write_budget;

@@ -342,9 +342,22 @@ pub fn bulk_decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         }
     };
     crate::ratelimit::take(Store::new(host), crate::ratelimit::BULK_DECISIONS, who)?;
-    // Inside the installation's write budget: decided now, queued for a later minute, or
-    // refused, each key reported (issue 32 item 4).
-    super::deferred::bulk(host, who, &keys_, verdict, &comment)
+    let mut c = Caller::new(host, who)?;
+    let mut results = Vec::with_capacity(keys_.len());
+    let (mut ok, mut failed) = (0, 0);
+    for k in &keys_ {
+        match decide_one(&mut c, k, verdict, &comment, DecisionSource::Bulk) {
+            Ok(v) => {
+                ok += 1;
+                results.push(json!({"issueKey": k, "ok": true, "outcome": v["outcome"], "grantId": v.pointer("/decision/grantId")}));
+            }
+            Err(e) => {
+                failed += 1;
+                results.push(json!({"issueKey": k, "ok": false, "error": {"code": e.code, "message": e.message}}));
+            }
+        }
+    }
+    Ok(json!({"results": results, "succeeded": ok, "failed": failed}))
 }
 
 /// Rows a page of the tab reads from each index (a Forge query page).
@@ -413,15 +426,46 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
             "since": j.updated_at})
         })
         .collect();
-    // Display names for the people on this page (the one-day cache, else one Jira call; ids stay
-    // the fallback).
+    // The approver's facts (issue 33 item 3) and the display names for the people on this page,
+    // in one batch read: today's governance (the longest grant per risk, the limit a decision
+    // applies), whether each requester already holds open access to the row's tool, and the
+    // viewer's name cache (else one Jira call; ids stay the fallback).
+    let names_key = crate::names::cache_key(who).filter(|_| !pending.is_empty());
+    let mut want: Vec<String> = Vec::new();
+    if !pending.is_empty() {
+        want.push(keys::GOVERNANCE_POLICY.to_string());
+        want.extend(pending.iter().filter_map(|r| r.open_key.clone()));
+        want.extend(names_key.clone());
+        want.sort();
+        want.dedup();
+    }
+    let mut got = std::collections::BTreeMap::new();
+    for chunk in want.chunks(crate::storage::MAX_BATCH) {
+        got.extend(store.batch_get(chunk)?);
+    }
+    let gov = facts::governance_from(keys::GOVERNANCE_POLICY, got.get(keys::GOVERNANCE_POLICY))?;
+    let pending: Vec<Value> = pending
+        .into_iter()
+        .map(|mut r| {
+            r.json["maxDays"] = json!(gov.max_days(r.risk));
+            r.json["openGrantForTool"] =
+                json!(r.open_key.as_ref().is_some_and(|k| got.contains_key(k)));
+            r.json
+        })
+        .collect();
     let people: Vec<&str> = pending
         .iter()
         .chain(manual.iter())
         .filter_map(|r| r.get("requester").or_else(|| r.get("accountId")))
         .filter_map(Value::as_str)
         .collect();
-    let names = crate::names::display_names(host, who, &people).map_err(AppError::from)?;
+    let names = match &names_key {
+        Some(k) => {
+            crate::names::display_names_read(host, who, &people, got.get(k).map(String::as_str))
+        }
+        None => crate::names::display_names(host, who, &people),
+    }
+    .map_err(AppError::from)?;
     Ok(
         json!({"pending": pending, "pendingNext": pending_next, "manualActions": manual,
               "manualNext": manual_next, "bulkMax": BULK_MAX, "people": names}),
@@ -431,10 +475,7 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
 /// One page of pending requests and the rows the caller may decide on it. A page whose rows are
 /// mostly not the caller's is followed by one more, so a path approver does not meet an empty
 /// first page while their rows wait behind a cursor; never more than two pages a call.
-fn pending_page(
-    c: &mut Caller<'_>,
-    cursor: Option<&str>,
-) -> AppResult<(Vec<Value>, Option<String>)> {
+fn pending_page(c: &mut Caller<'_>, cursor: Option<&str>) -> AppResult<(Vec<Row>, Option<String>)> {
     let store = Store::new(c.host);
     let prefix = keys::request_by_decision_prefix("pending");
     let mut rows = Vec::new();
@@ -460,7 +501,7 @@ fn pending_page(
 }
 
 /// The pending requests whose open steps the caller may take (at most the inbox's page).
-fn inbox_rows(c: &mut Caller<'_>) -> AppResult<Vec<Value>> {
+fn inbox_rows(c: &mut Caller<'_>) -> AppResult<Vec<Row>> {
     let store = Store::new(c.host);
     let groups = c.group_names()?;
     let tasks = inbox::open_tasks(c.host, &c.who, &groups, false)?;
@@ -485,9 +526,20 @@ fn inbox_rows(c: &mut Caller<'_>) -> AppResult<Vec<Value>> {
     visible_rows(c, &requests)
 }
 
+/// A pending row, and what `tab` adds to it from the page's one batch read.
+struct Row {
+    json: Value,
+    /// `access-grant-open:<requester>:<tool>`: present while the requester holds the tool.
+    open_key: Option<String>,
+    risk: crate::catalog::RiskLevel,
+}
+
+/// The justification as the row shows it: at most this many characters (the issue has it all).
+const JUSTIFICATION_MAX: usize = 300;
+
 /// The rows of `requests` the caller may act on, with the controls the kernel's dry run allows.
 /// The path rows' approvals are read in one batch and their open steps' tasks in one more.
-fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Value>> {
+fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Row>> {
     let store = Store::new(c.host);
     let admin = c.is_admin()?;
     let person = c.person()?.clone();
@@ -581,15 +633,42 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Value
                 )
             }
         };
-        rows.push(json!({
-            "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
-            "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
-            "route": r.route.as_ref().map(|x| x.kind.as_str()), "approvalId": path, "step": step,
-            "actions": actions,
-            // What the requester declared (issue 35) and why auto-approval did not apply.
-            "dataClasses": r.data_classes, "purpose": r.purpose,
-            "autoApproval": r.route.as_ref().and_then(|x| x.auto_approval.clone()),
-        }));
+        // The path's name from the approval already read (issue 33 item 3).
+        let path_name = path.as_ref().and_then(|id| {
+            approvals
+                .iter()
+                .find(|(_, a)| &a.id == id)
+                .map(|(_, a)| a.definition_name.clone())
+        });
+        let justification = r
+            .justification
+            .as_deref()
+            .map(str::trim)
+            .filter(|j| !j.is_empty())
+            .map(|j| {
+                if j.chars().count() > JUSTIFICATION_MAX {
+                    let cut: String = j.chars().take(JUSTIFICATION_MAX - 1).collect();
+                    format!("{}…", cut.trim_end())
+                } else {
+                    j.to_string()
+                }
+            });
+        let open_key = keys::grant_open(&r.requester_account_id, &r.tool_key());
+        rows.push(Row {
+            json: json!({
+                "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
+                "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
+                "route": r.route.as_ref().map(|x| x.kind.as_str()), "approvalId": path, "step": step,
+                "pathName": path_name, "riskLevel": r.risk().as_str(),
+                "justification": justification,
+                "actions": actions,
+                // What the requester declared (issue 35) and why auto-approval did not apply.
+                "dataClasses": r.data_classes, "purpose": r.purpose,
+                "autoApproval": r.route.as_ref().and_then(|x| x.auto_approval.clone()),
+            }),
+            open_key: crate::storage::check_key(&open_key).ok().map(|_| open_key),
+            risk: r.risk(),
+        });
     }
     Ok(rows)
 }

@@ -130,6 +130,14 @@ export interface PendingRow {
   route?: string | null;
   approvalId?: string | null;
   step?: string | null;
+  /** The approver's facts (issue 33): the path's name on a path row, the request's risk level,
+   *  the justification (at most 300 characters), governance's longest grant for that risk, and
+   *  whether the requester already holds open access to this tool. */
+  pathName?: string | null;
+  riskLevel?: string;
+  justification?: string | null;
+  maxDays?: number;
+  openGrantForTool?: boolean;
   /** What the requester declared (issue 35). */
   dataClasses?: string[];
   purpose?: string | null;

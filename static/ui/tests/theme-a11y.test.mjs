@@ -228,7 +228,7 @@ test('form errors are tied to their inputs and summarised above the fields (cata
   const err = ui.getByTestId('connector-save-error');
   await err.waitFor();
   assert.doesNotMatch(await err.textContent(), /reload/i);
-  assert.match(await err.textContent(), /marked below/);
+  assert.match(await err.textContent(), /marked fields/);
   assert.ok(await above('connector-save-error', 'connector-id'), 'the summary sits above the fields it points to');
   for (const id of ['connector-id', 'connector-name']) {
     const d = await described(f, id);

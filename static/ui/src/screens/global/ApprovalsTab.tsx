@@ -1,10 +1,11 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { bulkText, outcomeText, type Verdict } from '../../lib/decisions';
 import { asResolverError, call, ResolverError } from '../../api';
-import { Empty, ErrorMessage, formatDate, Skeleton, Spinner } from '../../components/ui';
+import { Empty, ErrorMessage, formatDate, Lozenge, Skeleton, Spinner } from '../../components/ui';
 import { Dialog } from '../../components/Dialog';
 import type { ApprovalsTab as TabData, BulkResult, DecideResult, PendingRow } from '../../types';
 import { openIssue, toolName } from './HistoryTab';
+import { riskAppearance } from './ApprovedToolsTab';
 
 /** Where an error or result is shown: a pending row, the bulk bar, or a manual task row. */
 type Where = { area: 'row' | 'bulk' | 'manual'; key: string };
@@ -260,7 +261,7 @@ export function ApprovalsTab() {
               <th>Request</th>
               <th>Requester</th>
               <th>Tool</th>
-              <th>Duration</th>
+              <th>Duration (requested / allowed)</th>
               <th>Requested</th>
               <th>Decide</th>
             </tr>
@@ -284,12 +285,37 @@ export function ApprovalsTab() {
                     {p.issueKey}
                   </a>
                   <div className="hint">{p.summary}</div>
-                  {p.step && <div className="hint">Step: {p.step}</div>}
+                  {p.justification && (
+                    <div className="hint row-justification" data-testid="row-justification" title={p.justification}>
+                      Why: {clip(p.justification, 140)}
+                    </div>
+                  )}
+                  <div className="hint" data-testid="row-route">
+                    {routeText(p)}
+                  </div>
                   <DataDeclared row={p} />
                 </td>
-                <td title={p.requester}>{data.people?.[p.requester] ?? p.requester}</td>
-                <td>{toolName(p.tool)}</td>
-                <td>{p.durationDays} days</td>
+                <td title={p.requester}>
+                  {data.people?.[p.requester] ?? p.requester}
+                  {p.openGrantForTool !== undefined && (
+                    <div className={p.openGrantForTool ? 'warning' : 'hint'} data-testid="row-open-grant" data-held={p.openGrantForTool ? 'yes' : 'no'}>
+                      {p.openGrantForTool ? 'Already has open access to this tool' : 'No open access to this tool'}
+                    </div>
+                  )}
+                </td>
+                <td>
+                  {toolName(p.tool)}
+                  {p.riskLevel && (
+                    <div>
+                      <Lozenge appearance={riskAppearance(p.riskLevel)} testId="row-risk" title="Risk level">
+                        {p.riskLevel} risk
+                      </Lozenge>
+                    </div>
+                  )}
+                </td>
+                <td data-testid="row-duration">
+                  <DurationFacts row={p} />
+                </td>
                 <td>{formatDate(p.requestedAt)}</td>
                 <td>
                   <div className="button-group">
@@ -421,12 +447,28 @@ function ConfirmDecision(props: {
           <dd>{who(p.row)}</dd>
           <dt>Tool</dt>
           <dd>{toolName(p.row.tool)}</dd>
-          <dt>Duration</dt>
-          <dd>{p.row.durationDays} days</dd>
-          {p.row.step && (
+          {p.row.riskLevel && (
             <>
-              <dt>Step</dt>
-              <dd>{p.row.step}</dd>
+              <dt>Risk</dt>
+              <dd>{p.row.riskLevel}</dd>
+            </>
+          )}
+          <dt>Duration</dt>
+          <dd>
+            <DurationFacts row={p.row} />
+          </dd>
+          <dt>Route</dt>
+          <dd>{routeText(p.row)}</dd>
+          {p.row.justification && (
+            <>
+              <dt>Justification</dt>
+              <dd>{p.row.justification}</dd>
+            </>
+          )}
+          {p.row.openGrantForTool && (
+            <>
+              <dt>Open access</dt>
+              <dd className="warning">The requester already has open access to this tool.</dd>
             </>
           )}
           {(p.row.dataClasses?.length || p.row.purpose) && (
@@ -473,5 +515,43 @@ function DataDeclared(props: { row: PendingRow }) {
         <div data-testid="data-class-review">Needs you: {autoApproval.message}</div>
       ) : null}
     </div>
+  );
+}
+
+/** `s` cut to `n` characters at a word where it can, with an ellipsis. */
+export function clip(s: string, n: number): string {
+  const t = s.trim();
+  if (t.length <= n) return t;
+  const cut = t.slice(0, n - 1);
+  const at = cut.lastIndexOf(' ');
+  return `${(at > n / 2 ? cut.slice(0, at) : cut).trimEnd()}…`;
+}
+
+/** How the request is decided: directly by approvers, or which path and step. */
+export function routeText(r: PendingRow): string {
+  if (r.route === 'path') {
+    const path = r.pathName ? `Approval path “${r.pathName}”` : 'Approval path';
+    return r.step ? `${path}, step “${r.step}”` : path;
+  }
+  if (r.route === 'held') return 'Held until governance names an approval path that exists';
+  return 'Decided directly by approvers';
+}
+
+/** Requested days against governance's longest grant for the request's risk level. */
+function DurationFacts(props: { row: PendingRow }) {
+  const { durationDays, maxDays } = props.row;
+  if (maxDays === undefined) return <>{durationDays} days</>;
+  const over = durationDays > maxDays;
+  return (
+    <>
+      <span data-testid="duration-text">
+        {durationDays} of {maxDays} days
+      </span>
+      {over && (
+        <div className="warning" data-testid="duration-over">
+          Over the {maxDays}-day limit: approval grants {maxDays} days unless an exception allows more
+        </div>
+      )}
+    </>
   );
 }

@@ -33,6 +33,17 @@ function approvalAppearance(s: string): LozengeAppearance {
   }
 }
 
+/** The approval's status in words (the API's REJECTED reads "denied", issue 33 item 7). */
+const APPROVAL_WORD: Record<string, string> = { RUNNING: 'in progress', APPROVED: 'approved', REJECTED: 'denied', EXPIRED: 'expired', CANCELLED: 'cancelled' };
+
+/** The phases a finished approval can no longer run, by its status (issue 33 item 7). */
+const NOT_RUN: Record<string, string[]> = {
+  APPROVED: ['rejectionSteps', 'expirationSteps'],
+  REJECTED: ['successSteps', 'expirationSteps'],
+  EXPIRED: ['successSteps', 'rejectionSteps'],
+  CANCELLED: ['steps', 'successSteps', 'rejectionSteps', 'expirationSteps'],
+};
+
 function stepStatus(s: ApprovalStep): { text: string; appearance: LozengeAppearance } {
   const human = s.type === 'USER' || s.type === 'GROUP';
   switch (s.status) {
@@ -218,7 +229,7 @@ function ApprovalTimeline(props: {
       <div className="approval-head">
         <strong>{a.name || a.definition?.name}</strong>{' '}
         <Lozenge appearance={approvalAppearance(a.status)} testId="approval-status">
-          {a.status.toLowerCase()}
+          {APPROVAL_WORD[a.status] ?? a.status.toLowerCase()}
         </Lozenge>
         <span className="hint"> · {a.progress}% · started {formatDateTime(a.startedAt)}</span>
       </div>
@@ -226,6 +237,17 @@ function ApprovalTimeline(props: {
       {PHASES.map((ph) => {
         const steps = a[ph.key] ?? [];
         if (steps.length === 0) return null;
+        // A phase the finished path can no longer run: one line, not its steps "waiting".
+        if (NOT_RUN[a.status]?.includes(ph.key) && steps.every((s) => s.status === 'WAIT' || s.status === 'SKIPPED')) {
+          return (
+            <div key={ph.key} className="phase phase-not-run" data-phase={ph.key} data-not-run="true" data-testid="phase-not-run">
+              <div className="phase-title">{ph.title}</div>
+              <p className="hint">
+                {steps.length === 1 ? '1 step' : `${steps.length} steps`} not run: the path was {APPROVAL_WORD[a.status]}.
+              </p>
+            </div>
+          );
+        }
         return (
           <div key={ph.key} className="phase" data-phase={ph.key}>
             {ph.key !== 'steps' && <div className="phase-title">{ph.title}</div>}

@@ -1,13 +1,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
-import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner, type LozengeAppearance } from '../../../components/ui';
+import { Empty, ErrorMessage, formatDateTime, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
 import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, numberOrText, plural, Result, useAnchor } from '../overview/shared';
 import { FilterBox, useFilter } from '../../../components/Filter';
 import { RISK_MAX_DAYS, RISKS, type CatalogTool, type Connector, type RiskLevel, type SeedResult, type ToolStatus } from '../overview/setupTypes';
 
-const STATUS_LOOK: Record<ToolStatus, LozengeAppearance> = { approved: 'success', blocked: 'moved', denied: 'removed' };
 const STATUSES: ToolStatus[] = ['approved', 'blocked', 'denied'];
+const STATUS_LABEL: Record<ToolStatus, string> = { approved: 'Approved', blocked: 'Blocked', denied: 'Denied' };
 
 interface Form {
   id: string;
@@ -193,7 +193,7 @@ export default function Catalog(props: SectionProps) {
   const changeStatus = (t: CatalogTool, status: ToolStatus) =>
     rowAction(t.id, 'status', async () => {
       await call('admin.catalog.upsert', toolPayload(t, { status }));
-      return `${t.displayName} is now ${status}.`;
+      return `${t.displayName} is now ${STATUS_LABEL[status].toLowerCase()}.`;
     });
 
   const remove = (t: CatalogTool) =>
@@ -281,7 +281,7 @@ export default function Catalog(props: SectionProps) {
               <select id="tool-status" {...invalidProps(formError, ['status'], 'tool-status')} data-testid="tool-status-input" value={f.status} onChange={(e) => setF('status', e.target.value as ToolStatus)}>
                 {STATUSES.map((s) => (
                   <option key={s} value={s}>
-                    {s}
+                    {STATUS_LABEL[s]}
                   </option>
                 ))}
               </select>
@@ -381,24 +381,20 @@ export default function Catalog(props: SectionProps) {
                     </span>
                   </td>
                   <td>
-                    <div className="button-group">
-                      <Lozenge appearance={STATUS_LOOK[t.status]} testId="tool-status">
-                        {t.status}
-                      </Lozenge>
-                      <select
-                        aria-label={`Status of ${t.displayName}`}
-                        data-testid="tool-status-select"
-                        value={t.status}
-                        disabled={busy !== null}
-                        onChange={(e) => void changeStatus(t, e.target.value as ToolStatus)}
-                      >
-                        {STATUSES.map((s) => (
-                          <option key={s} value={s}>
-                            {s}
-                          </option>
-                        ))}
-                      </select>
-                    </div>
+                    {/* The status once: the control that changes it shows it (issue 33 item 9). */}
+                    <select
+                      aria-label={`Status of ${t.displayName}`}
+                      data-testid="tool-status-select"
+                      value={t.status}
+                      disabled={busy !== null}
+                      onChange={(e) => void changeStatus(t, e.target.value as ToolStatus)}
+                    >
+                      {STATUSES.map((s) => (
+                        <option key={s} value={s}>
+                          {STATUS_LABEL[s]}
+                        </option>
+                      ))}
+                    </select>
                   </td>
                   <td data-testid="tool-risk-cell">{t.riskLevel}</td>
                   <td>{t.defaultExpiryDays} days</td>

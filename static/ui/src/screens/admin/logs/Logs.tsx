@@ -5,6 +5,7 @@ import type { SectionProps } from '../sections';
 import { ExportPanel } from '../requests/Export';
 import { IntegrityPanel } from './Integrity';
 import './logs.css';
+import { EVENT_TYPES, eventTypeLabel } from '../../../lib/words';
 
 /** admin.audit.search items (guest/src/clearance/admin.rs `audit_search`). */
 interface Hit {
@@ -30,39 +31,6 @@ interface Entry extends Hit {
   entryMac: string;
 }
 
-/** The event types the app writes (for the type filter's suggestions; any text is accepted). */
-const TYPES = [
-  'request_created',
-  'request_approved',
-  'request_denied',
-  'request_escalated',
-  'grant_created',
-  'grant_activated',
-  'grant_extended',
-  'grant_expired',
-  'grant_revoked',
-  'grant_reactivated',
-  'provisioning_job_queued',
-  'provisioning_job_retry_scheduled',
-  'provisioning_job_succeeded',
-  'provisioning_job_dead_lettered',
-  'provisioning_job_requeued',
-  'provisioning_job_cancelled',
-  'governance_updated',
-  'exception_created',
-  'exception_reviewed',
-  'exception_revoked',
-  'connector_saved',
-  'connector_tested',
-  'connector_enabled',
-  'connector_disabled',
-  'connector_deleted',
-  'tool_bound',
-  'identity_mapping_saved',
-  'identity_mapping_deleted',
-  'reconciliation_checked',
-  'drift_repaired',
-];
 
 interface Filters {
   type: string;
@@ -88,7 +56,7 @@ function inDates(h: Hit, f: Filters): boolean {
 
 const CHAIN_FIELDS: { key: keyof Entry; label: string }[] = [
   { key: 'seq', label: 'Sequence (seq)' },
-  { key: 'type', label: 'Type' },
+  { key: 'type', label: 'Event' },
   { key: 'at', label: 'At' },
   { key: 'actor', label: 'Actor' },
   { key: 'issueKey', label: 'Issue' },
@@ -172,13 +140,16 @@ export default function Logs(props: SectionProps) {
         }}
       >
         <label>
-          Type
-          <input list="ac-audit-types" data-testid="logs-filter-type" value={filters.type} onChange={set('type')} placeholder="any type" />
-          <datalist id="ac-audit-types">
-            {TYPES.map((t) => (
-              <option key={t} value={t} />
+          Event
+          <select data-testid="logs-filter-type" value={filters.type} onChange={set('type')}>
+            <option value="">Any event</option>
+            {EVENT_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {eventTypeLabel(t)}
+              </option>
             ))}
-          </datalist>
+            {filters.type && !EVENT_TYPES.includes(filters.type) && <option value={filters.type}>{eventTypeLabel(filters.type)}</option>}
+          </select>
         </label>
         <label>
           Issue key
@@ -223,7 +194,7 @@ export default function Logs(props: SectionProps) {
           {hits !== null && (
             <>
               <p className="hint" data-testid="logs-summary">
-                {shown.length} entr{shown.length === 1 ? 'y' : 'ies'} shown, oldest first ({examined} examined{cursor ? '; more entries follow' : ''}).
+                {shown.length} entr{shown.length === 1 ? 'y' : 'ies'} shown, newest first ({examined} examined{cursor ? '; more entries follow' : ''}).
               </p>
               {shown.length === 0 ? (
                 <Empty>No log entries match.</Empty>
@@ -232,7 +203,7 @@ export default function Logs(props: SectionProps) {
                   <thead>
                     <tr>
                       <th>#</th>
-                      <th>Type</th>
+                      <th>Event</th>
                       <th>At</th>
                       <th>Actor</th>
                       <th>Issue</th>
@@ -258,9 +229,7 @@ export default function Logs(props: SectionProps) {
                         }}
                       >
                         <td>{h.seq}</td>
-                        <td>
-                          <code>{h.type}</code>
-                        </td>
+                        <td title={h.type}>{eventTypeLabel(h.type)}</td>
                         <td>{formatDateTime(h.at)}</td>
                         <td className="mono" title={h.actor}>{h.actor}</td>
                         <td>{h.issueKey ?? '—'}</td>
@@ -298,7 +267,7 @@ export default function Logs(props: SectionProps) {
                     <div key={f.key} className="chain-field" data-testid={`log-field-${f.key}`} data-value={String(entry[f.key] ?? '')}>
                       <dt>{f.label}</dt>
                       <dd className={['prevHash', 'entryHash', 'entryMac', 'macKeyId'].includes(f.key) ? 'mono' : ''}>
-                        {f.key === 'at' ? `${formatDateTime(entry.at)} (${entry.at})` : String(entry[f.key] ?? '—')}
+                        {f.key === 'at' ? `${formatDateTime(entry.at)} (${entry.at})` : f.key === 'type' ? `${eventTypeLabel(entry.type)} (${entry.type})` : String(entry[f.key] ?? '—')}
                       </dd>
                     </div>
                   ))}

@@ -5,6 +5,7 @@ import { Empty, ErrorMessage, formatDate, formatDateTime, Lozenge, Skeleton, Spi
 import type { BulkResult, DecideResult, RequestedTool } from '../../../types';
 import { DecisionBadge, openIssue, toolName } from '../../global/HistoryTab';
 import { saveText } from '../../../lib/download';
+import { decisionSourceText } from '../../../lib/words';
 import type { SectionProps } from '../sections';
 import { ExportPanel } from './Export';
 import './requests.css';
@@ -68,7 +69,7 @@ const CATEGORIES: Category[] = [
   { id: 'denied', label: 'Denied', entity: 'request', help: 'Denied requests (by a person, a policy or an expired approval).' },
   { id: 'active', label: 'Active access', entity: 'grant', help: 'Grants that are active now.' },
   { id: 'pendingProvision', label: 'Awaiting provisioning', entity: 'grant', help: 'Approved grants whose access is not set up yet.' },
-  { id: 'historical', label: 'History', entity: 'grant', help: 'Grants that expired.' },
+  { id: 'historical', label: 'Expired access', entity: 'grant', help: 'Grants that reached their end date.' },
   { id: 'revoked', label: 'Revoked', entity: 'grant', help: 'Grants an admin or approver revoked.' },
   { id: 'manualFollowUp', label: 'Manual follow-up', entity: 'job', help: 'Provisioning, deprovisioning and verification tasks waiting for a person.' },
   { id: 'jobs', label: 'Provisioning jobs', entity: 'job', help: 'Open provisioning jobs: queued, retrying, failed (dead-lettered) and manual.' },
@@ -601,7 +602,9 @@ export default function Requests(props: SectionProps) {
                         <>
                           <DecisionBadge decision={r.decision} />
                           <div className="hint">
-                            {r.decisionSource ?? ''}
+                            <span data-testid="decision-source" data-source={r.decisionSource ?? ''}>
+                              {decisionSourceText(r.decisionSource)}
+                            </span>
                             {r.decidedAt ? ` · ${formatDateTime(r.decidedAt)}` : ''}
                           </div>
                           {r.decidedBy && <div className="hint">by {r.decidedBy === 'app' ? 'the app' : person(r.decidedBy)}</div>}
@@ -638,7 +641,9 @@ export default function Requests(props: SectionProps) {
                       {formatDate(g.endedAt ?? g.expiresAt)}
                       {g.revokeReason && <div className="hint">{g.revokeReason}</div>}
                     </td>
-                    <td>{g.decisionSource ?? '—'}</td>
+                    <td data-testid="decision-source" data-source={g.decisionSource ?? ''}>
+                      {decisionSourceText(g.decisionSource) || '—'}
+                    </td>
                   </tr>
                 );
               }
