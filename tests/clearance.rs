@@ -291,6 +291,149 @@ fn every_refusal_has_its_own_code_and_changes_nothing() {
     );
 }
 
+// covers: CL-061, CL-058, CL-059, CL-060
+#[test]
+fn a_bulk_decision_over_the_write_budget_is_queued_and_judged_again_when_it_runs() {
+    use host_sim::emulator::Stored;
+    let mut sim = wasm();
+    deliver(&mut sim, &["002", "006", "007", "028"]);
+    // AIR-2 (Wei), AIR-6 and AIR-27 (Jonas, who already holds Copilot) wait for a direct
+    // decision. This minute's write budget for bulk decisions is spent (D-210).
+    let c = sim.state().clock_ms;
+    sim.state_mut().clock_ms = c - c % 60_000 + 60_000 + 5_000;
+    let minute = sim.state().clock_ms / 60_000;
+    sim.state_mut().kvs.insert(
+        format!("write-budget:{}", minute % 16),
+        Stored {
+            value: json!({"minute": minute, "units": 2_400}).to_string(),
+            expires_at_ms: None,
+        },
+    );
+    let queued = |sim: &mut Sim, who: &str, keys: &[&str]| -> String {
+        let out = ok(
+            sim,
+            "clearance.approvals.bulkDecide",
+            json!({"issueKeys": keys, "decision": "approve"}),
+            who,
+        );
+        assert_eq!(out["queued"], keys.len(), "{out}");
+        for r in out["results"].as_array().unwrap() {
+            assert_eq!(r["outcome"], "queued", "{r}");
+            assert_eq!(r["withinMinutes"], 2, "{r}");
+        }
+        format!("{}:{}", out["batchId"].as_str().unwrap(), minute + 1)
+    };
+    // Marcus queues AIR-6; Priya (a named approver) queues all three.
+    let marcus = queued(&mut sim, MARCUS, &["AIR-6"]);
+    let priya = queued(&mut sim, PRIYA, &["AIR-2", "AIR-27", "AIR-6"]);
+    sim.settle();
+    for id in ["10101", "10105"] {
+        assert_eq!(
+            request(&sim, id)["decision"],
+            "pending",
+            "queued, not decided"
+        );
+    }
+    // Before the minute turns: Marcus leaves ai-approvers, and Helena (Priya's delegate)
+    // denies AIR-2 herself.
+    for g in sim.state_mut().site.groups.iter_mut() {
+        if g.name == "ai-approvers" {
+            g.members.retain(|m| m != MARCUS);
+        }
+    }
+    decide(&mut sim, HELENA, "AIR-2", "deny").unwrap();
+    sim.advance(60_000);
+    let status = |sim: &mut Sim, who: &str, batch: &str| -> Vec<Value> {
+        let b = batch.split(':').next().unwrap();
+        let s = ok(
+            sim,
+            "clearance.approvals.bulkStatus",
+            json!({"batchId": b}),
+            who,
+        );
+        assert_eq!(s["queued"], 0, "{s}");
+        s["items"].as_array().unwrap().clone()
+    };
+    // Marcus's queued approval meets his rights as they are now: refused, not applied.
+    let m = status(&mut sim, MARCUS, &marcus);
+    assert_eq!(m[0]["status"], "refused");
+    assert_eq!(m[0]["error"]["code"], "NOT_APPROVER");
+    // Priya's: AIR-6 approved by her, AIR-2 was decided meanwhile (Helena's denial stands),
+    // Jonas already holds Copilot.
+    let p = status(&mut sim, PRIYA, &priya);
+    let code = |k: &str| {
+        let i = p.iter().find(|i| i["issueKey"] == k).unwrap();
+        (
+            i["status"].clone(),
+            i["outcome"].clone(),
+            i["error"]["code"].clone(),
+        )
+    };
+    assert_eq!(
+        code("AIR-6"),
+        (json!("decided"), json!("approved"), Value::Null)
+    );
+    assert_eq!(code("AIR-2").2, "REQUEST_NOT_PENDING");
+    assert_eq!(code("AIR-27").2, "GRANT_CONFLICT");
+    let r6 = request(&sim, "10105");
+    assert_eq!(
+        (&r6["decision"], &r6["decidedBy"], &r6["decisionSource"]),
+        (&json!("approved"), &json!(PRIYA), &json!("bulk"))
+    );
+    let r2 = request(&sim, "10101");
+    assert_eq!(
+        (&r2["decision"], &r2["decidedBy"]),
+        (&json!("denied"), &json!(HELENA))
+    );
+    assert_eq!(
+        audit_of(&sim, "request_approved").len(),
+        2,
+        "AIR-7's and AIR-6's"
+    );
+    // Only the person who queued it sees a batch.
+    assert_eq!(
+        err(
+            &mut sim,
+            "clearance.approvals.bulkStatus",
+            json!({"batchId": priya.split(':').next().unwrap()}),
+            MARCUS
+        ),
+        "BATCH_NOT_FOUND"
+    );
+    // Redelivery is safe: the same event again changes nothing; and a delivery that died
+    // after deciding AIR-6 but before saving its progress reports the decision, not a refusal.
+    let before = sim.export_state();
+    let rec = sim.deliver_queue("decisions", &json!({"bulkQueue": priya}));
+    assert!(
+        matches!(rec.outcome, RawOutcome::Ok(_)),
+        "{:?}",
+        rec.outcome
+    );
+    assert_eq!(sim.export_state(), before);
+    let key = format!("bulk-queue:{priya}");
+    let mut g: Value = kvs_value(&sim, &key).unwrap();
+    for i in g["items"].as_array_mut().unwrap() {
+        if i["issueKey"] == "AIR-6" {
+            *i = json!({"issueKey": "AIR-6", "status": "queued"});
+        }
+    }
+    sim.state_mut().kvs.get_mut(&key).unwrap().value = g.to_string();
+    let rec = sim.deliver_queue("decisions", &json!({"bulkQueue": priya}));
+    assert!(
+        matches!(rec.outcome, RawOutcome::Ok(_)),
+        "{:?}",
+        rec.outcome
+    );
+    sim.settle();
+    let p = status(&mut sim, PRIYA, &priya);
+    let i6 = p.iter().find(|i| i["issueKey"] == "AIR-6").unwrap();
+    assert_eq!(
+        (&i6["status"], &i6["outcome"]),
+        (&json!("decided"), &json!("approved"))
+    );
+    assert_eq!(audit_of(&sim, "grant_created").len(), 2, "no second grant");
+}
+
 // covers: CL-050, CL-168, CL-032
 #[test]
 fn paths_decide_their_requests_and_only_qualifying_approvers_act() {

@@ -429,6 +429,12 @@ fn consume(
             if let Some(id) = v.get("noticeId").and_then(Value::as_str) {
                 return crate::clearance::notices::run(host, id);
             }
+            if let Some(id) = v
+                .get(crate::clearance::deferred::EVENT_FIELD)
+                .and_then(Value::as_str)
+            {
+                return crate::clearance::deferred::run(host, id);
+            }
             crate::clearance::routing::apply_outcome(host, field(&v, "approvalId")?)?;
             Ok(None)
         }

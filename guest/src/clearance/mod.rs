@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod deadline;
 pub mod decision;
+pub mod deferred;
 pub mod escalation;
 pub mod export;
 pub mod exports;
@@ -39,3 +40,4 @@ pub mod runner;
 pub mod service;
 pub mod tab;
 pub mod tool_index;
+pub mod write_budget;

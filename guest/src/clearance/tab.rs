@@ -342,22 +342,9 @@ pub fn bulk_decide(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         }
     };
     crate::ratelimit::take(Store::new(host), crate::ratelimit::BULK_DECISIONS, who)?;
-    let mut c = Caller::new(host, who)?;
-    let mut results = Vec::with_capacity(keys_.len());
-    let (mut ok, mut failed) = (0, 0);
-    for k in &keys_ {
-        match decide_one(&mut c, k, verdict, &comment, DecisionSource::Bulk) {
-            Ok(v) => {
-                ok += 1;
-                results.push(json!({"issueKey": k, "ok": true, "outcome": v["outcome"], "grantId": v.pointer("/decision/grantId")}));
-            }
-            Err(e) => {
-                failed += 1;
-                results.push(json!({"issueKey": k, "ok": false, "error": {"code": e.code, "message": e.message}}));
-            }
-        }
-    }
-    Ok(json!({"results": results, "succeeded": ok, "failed": failed}))
+    // Inside the installation's write budget: decided now, queued for a later minute, or
+    // refused, each key reported (issue 32 item 4).
+    super::deferred::bulk(host, who, &keys_, verdict, &comment)
 }
 
 /// Rows a page of the tab reads from each index (a Forge query page).
