@@ -251,6 +251,11 @@ pub struct Link {
     /// Every approving decision from a different person.
     #[serde(default)]
     pub distinct: bool,
+    /// What the owner tells the path's steps and templates about its subject (`approval.subject`;
+    /// for AI Clearance: the declared data classes, purpose, the tool's data profile and the
+    /// conditions an approval would carry). Opaque to the engine; bounded by the owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<serde_json::Value>,
 }
 
 impl Approval {

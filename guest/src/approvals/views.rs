@@ -97,7 +97,7 @@ pub fn approval_for_templates(a: &Approval) -> Value {
 
 pub fn approval(a: &Approval) -> Value {
     let steps = |list: &[Step]| list.iter().map(step).collect::<Vec<_>>();
-    json!({
+    let mut v = json!({
         "id": a.id,
         "name": a.name,
         "status": a.status,
@@ -120,7 +120,12 @@ pub fn approval(a: &Approval) -> Value {
         "rejectionSteps": steps(&a.rejection_steps),
         "expirationSteps": steps(&a.expiration_steps),
         "hasActivePromptStep": has_active_prompt_step(a),
-    })
+    });
+    // The owner's facts about the subject, for templates and the AI read (issue 35).
+    if let Some(f) = a.link.as_ref().and_then(|l| l.facts.as_ref()) {
+        v["subject"] = f.clone();
+    }
+    v
 }
 
 fn step_def(s: &StepDef) -> Value {

@@ -26,6 +26,10 @@ pub const DEFAULT_DATA_CLASSES: [&str; 8] = [
 /// At most this many classes in the site list, a profile or a request.
 pub const MAX_CLASSES: usize = 24;
 const MAX_TERMS_TEXT: usize = 200;
+/// At most this many usage conditions an admin writes on a tool's profile, each at most
+/// [`MAX_CONDITION_CHARS`] characters.
+pub const MAX_CONDITIONS: usize = 5;
+pub const MAX_CONDITION_CHARS: usize = 200;
 const MAX_TERMS_URL: usize = 2_048;
 
 /// The default site list, owned.
@@ -81,6 +85,10 @@ pub struct DataProfile {
     pub approved_classes: Vec<String>,
     #[serde(default)]
     pub vendor_terms: VendorTerms,
+    /// Usage conditions every grant of the tool carries (an admin writes them, e.g. "Code only
+    /// in repositories under github.com/acme").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
 }
 
 /// What governance says about one class for one tool.
@@ -180,8 +188,10 @@ pub fn parse_profile(v: &Value, site: &[String]) -> AppResult<DataProfile> {
             ))
         }
     };
+    let conditions = parse_conditions(o.get("conditions").unwrap_or(&Value::Null))?;
     Ok(DataProfile {
         approved_classes,
+        conditions,
         vendor_terms: VendorTerms {
             trains_on_inputs,
             input_retention: text("inputRetention")?,
@@ -191,6 +201,39 @@ pub fn parse_profile(v: &Value, site: &[String]) -> AppResult<DataProfile> {
             verify: flag("verify")?,
         },
     })
+}
+
+/// The admin's usage conditions: at most [`MAX_CONDITIONS`] lines of plain text, trimmed,
+/// empty lines dropped, duplicates once.
+fn parse_conditions(v: &Value) -> AppResult<Vec<String>> {
+    let bad = |m: String| profile_error("DATA_PROFILE_INVALID", "dataProfile.conditions", m);
+    let items = match v {
+        Value::Null => return Ok(vec![]),
+        Value::Array(a) => a,
+        _ => return Err(bad("conditions is a list of lines of text".into())),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for i in items {
+        let s = i
+            .as_str()
+            .ok_or_else(|| bad("each condition is a line of text".into()))?
+            .trim();
+        if s.is_empty() {
+            continue;
+        }
+        if s.chars().count() > MAX_CONDITION_CHARS || s.chars().any(char::is_control) {
+            return Err(bad(format!(
+                "each condition is one line of at most {MAX_CONDITION_CHARS} characters"
+            )));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_string());
+        }
+    }
+    if out.len() > MAX_CONDITIONS {
+        return Err(bad(format!("at most {MAX_CONDITIONS} conditions")));
+    }
+    Ok(out)
 }
 
 fn check_terms_url(s: &str) -> AppResult<String> {
@@ -310,6 +353,41 @@ pub fn assess(
     a
 }
 
+/// The conditions an approval carries (issue 35 "approved with conditions"): the declared
+/// classes are the only ones the grant covers, the classes governance prohibits for the tool are
+/// named, and the tool profile's own conditions follow. Pure, and the one copy: the decision
+/// stores its answer on the grant, the portal's preview shows the same answer before Create.
+pub fn conditions(
+    declared: &[String],
+    tool_id: Option<&str>,
+    profile: Option<&DataProfile>,
+    rules: &ClassRules,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if !declared.is_empty() {
+        out.push(format!(
+            "Only with the data declared: {}",
+            declared.join(", ")
+        ));
+    }
+    let prohibited: Vec<&str> = tool_id
+        .and_then(|t| rules.get(t))
+        .into_iter()
+        .flat_map(|r| r.iter())
+        .filter(|(_, rule)| **rule == ClassRule::Prohibited)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    if !prohibited.is_empty() {
+        out.push(format!("Never with: {}", prohibited.join(", ")));
+    }
+    out.extend(
+        profile
+            .into_iter()
+            .flat_map(|p| p.conditions.iter().cloned()),
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,5 +463,54 @@ mod tests {
             ["public"]
         );
         assert_eq!(assess(&[], Some("t"), None, &rules), Assessment::default());
+    }
+
+    #[test]
+    fn conditions_name_the_declared_the_prohibited_and_the_profiles_own() {
+        // covers: issue 35 item 3 (approved with conditions)
+        let profile = parse_profile(
+            &json!({"approvedClasses": ["internal", "source-code"],
+                    "conditions": [" Code only in repositories under github.com/acme ", "", "Code only in repositories under github.com/acme"]}),
+            &site(),
+        )
+        .unwrap();
+        assert_eq!(
+            profile.conditions,
+            ["Code only in repositories under github.com/acme"]
+        );
+        let mut rules = ClassRules::new();
+        rules
+            .entry("t".into())
+            .or_default()
+            .insert("customer-data".into(), ClassRule::Prohibited);
+        rules
+            .entry("t".into())
+            .or_default()
+            .insert("internal".into(), ClassRule::Review);
+        let c = conditions(&["source-code".into()], Some("t"), Some(&profile), &rules);
+        assert_eq!(
+            c,
+            [
+                "Only with the data declared: source-code",
+                "Never with: customer-data",
+                "Code only in repositories under github.com/acme"
+            ]
+        );
+        // Nothing declared, no rules, no profile conditions: an unconditional approval.
+        assert!(conditions(&[], Some("u"), None, &rules).is_empty());
+        let code = |v: Value| parse_profile(&v, &site()).unwrap_err().code;
+        assert_eq!(code(json!({"conditions": "one"})), "DATA_PROFILE_INVALID");
+        assert_eq!(
+            code(json!({"conditions": ["a", "b", "c", "d", "e", "f"]})),
+            "DATA_PROFILE_INVALID"
+        );
+        assert_eq!(
+            code(json!({"conditions": ["x".repeat(201)]})),
+            "DATA_PROFILE_INVALID"
+        );
+        assert_eq!(
+            code(json!({"conditions": ["a\nb"]})),
+            "DATA_PROFILE_INVALID"
+        );
     }
 }

@@ -496,6 +496,7 @@ fn profile_of(id: &str) -> Option<DataProfile> {
     let (_, classes, trains, retention, residency, url) = PROFILES.iter().find(|p| p.0 == id)?;
     Some(DataProfile {
         approved_classes: classes.iter().map(|c| c.to_string()).collect(),
+        conditions: vec![],
         vendor_terms: VendorTerms {
             trains_on_inputs: *trains,
             input_retention: retention.to_string(),

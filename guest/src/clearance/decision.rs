@@ -140,6 +140,31 @@ pub fn grant_blocker(
     open_grant.map(|g| Blocker::OpenGrant(g.to_string()))
 }
 
+/// The kernel's facts about `request` from the records `apply` reads (the world's facts, Jira's
+/// issue and account state, unread): the one builder, so the portal's preview judges exactly
+/// what the decision judges (issue 35).
+pub fn request_facts(
+    request: &Request,
+    tool: Option<&Tool>,
+    gov: &Governance,
+    open_grant: Option<&str>,
+) -> RequestFacts {
+    let risk = request.risk();
+    RequestFacts {
+        issue_key: request.issue_key.clone(),
+        requester: request.requester_account_id.clone(),
+        pending: request.decision == Decision::Pending,
+        decision: request.decision.as_str().into(),
+        risk,
+        route: facts::route(request),
+        issue_open: None,
+        requester_active: None,
+        blocker: grant_blocker(request, tool, gov, open_grant),
+        auto_approval_allowed: gov.auto_approval.allows(risk),
+        data_class_review: data_class_review(request, tool, gov),
+    }
+}
+
 /// Applies a decision: the one place a request leaves `pending` (or is held). Reads the
 /// request, the governance version it is pinned to, the facts of the world, asks the kernel,
 /// and writes the outcome with its audit entries in one transaction. Errors leave everything
@@ -189,20 +214,9 @@ pub fn apply(host: &dyn Host, input: &Input) -> AppResult<Applied> {
             .get(&keys::grant_open(&request.requester_account_id, &tool_key))
             .map(|t| crate::storage::decode(&tool_key, t))
             .transpose()?;
-        let risk = request.risk();
-        let mut rf = RequestFacts {
-            issue_key: request.issue_key.clone(),
-            requester: request.requester_account_id.clone(),
-            pending: request.decision == Decision::Pending,
-            decision: request.decision.as_str().into(),
-            risk,
-            route: facts::route(&request),
-            issue_open: world.as_ref().map(|w| w.0.clone()),
-            requester_active: world.as_ref().map(|w| w.1),
-            blocker: grant_blocker(&request, tool.as_ref(), &gov, open.as_deref()),
-            auto_approval_allowed: gov.auto_approval.allows(risk),
-            data_class_review: data_class_review(&request, tool.as_ref(), &gov),
-        };
+        let mut rf = request_facts(&request, tool.as_ref(), &gov, open.as_deref());
+        rf.issue_open = world.as_ref().map(|w| w.0.clone());
+        rf.requester_active = world.as_ref().map(|w| w.1);
         let approvers = match &input.basis {
             Basis::Person { .. } => {
                 let cfg: Option<crate::intake::config::IntakeConfig> = got
@@ -556,6 +570,7 @@ fn commit_decision(
                 policy_version: gov.version,
                 path_reviewed: approval_id.is_some(),
                 capped_from_days: (days < request.duration_days).then_some(request.duration_days),
+                conditions: super::conditions::of(request, tool, gov),
                 activated_at: None,
                 ended_at: None,
                 revoked_by: None,
@@ -572,6 +587,9 @@ fn commit_decision(
             d.data = json!({"source": source, "tool": tool_json, "riskLevel": risk.as_str(),
                             "approvalId": approval_id, "rule": rule, "evidence": evidence});
             declared_classes(&mut d, request, tool, gov);
+            if !g.conditions.is_empty() {
+                d.data["conditions"] = json!(g.conditions);
+            }
             drafts.push(d);
             let mut d = AuditDraft::new("grant_created", &actor);
             d.issue_key = Some(request.issue_key.clone());
@@ -580,6 +598,9 @@ fn commit_decision(
             d.data = json!({"grantId": id, "toolId": g.tool_key, "riskLevel": g.risk_level,
                             "durationDays": days, "expiresAt": g.expires_at,
                             "cappedFromDays": g.capped_from_days});
+            if !g.conditions.is_empty() {
+                d.data["conditions"] = json!(g.conditions);
+            }
             drafts.push(d);
             grant = Some(g);
         }

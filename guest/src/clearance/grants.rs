@@ -97,6 +97,10 @@ pub struct Grant {
     pub path_reviewed: bool,
     #[serde(default)]
     pub capped_from_days: Option<u32>,
+    /// What the approval allows the grantee to put into the tool (issue 35 "approved with
+    /// conditions"), fixed at the decision: `catalog::data::conditions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
     #[serde(default)]
     pub activated_at: Option<String>,
     #[serde(default)]
@@ -231,6 +235,7 @@ pub fn my_access_row(g: &Grant, now_ms: u64) -> serde_json::Value {
         "expired": label.expired,
         "expiringSoon": label.expiring_soon,
         "extensionEnabled": false,
+        "conditions": g.conditions,
     })
 }
 
@@ -257,6 +262,7 @@ mod tests {
             path_reviewed: false,
             policy_version: 1,
             capped_from_days: None,
+            conditions: vec![],
             activated_at: None,
             ended_at: None,
             revoked_by: None,

@@ -16,6 +16,7 @@
 //! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
 
 pub mod admin;
+pub mod conditions;
 pub mod deadline;
 pub mod decision;
 pub mod deferred;

@@ -7,7 +7,7 @@
 //! the notice id, checked before posting again; the transition is only attempted while the
 //! notice record exists and is deleted after.
 
-use super::grants::Grant;
+use super::grants::{Grant, GrantStatus};
 use crate::error::AppResult;
 use crate::host::{Host, Level};
 use crate::jira::{Jira, JiraError};
@@ -74,11 +74,21 @@ impl Notice {
         let mut lines = vec![format!("Tool: {tool}")];
         if let Some(g) = grant {
             lines.push(format!(
-                "Access: {} days, until {} (status {})",
+                "Access: {} days, until {} ({})",
                 g.duration_days,
                 crate::time::day(g.expires_ms()),
-                g.status.as_str()
+                match g.status {
+                    GrantStatus::PendingProvision => "waiting to be provisioned",
+                    GrantStatus::Active => "active",
+                    GrantStatus::Expired => "expired",
+                    GrantStatus::Revoked => "revoked",
+                }
             ));
+            // Approved with conditions (issue 35): the requester reads them where they read
+            // the approval.
+            if !g.conditions.is_empty() {
+                lines.push(format!("Conditions: {}", g.conditions.join("; ")));
+            }
             if let Some(c) = g.capped_from_days {
                 lines.push(format!(
                     "{c} days were requested; governance allows {}",

@@ -183,11 +183,21 @@ fn pinned_route(
         request.risk(),
         def.allow_same_decider,
     );
+    // The path's steps (and its AI read) are told what data the request declares (issue 35).
+    let tool = match request.tool_id() {
+        Some(id) => crate::catalog::get(store, id)?,
+        None => None,
+    };
     let link = Link {
         subject: request.issue_id.clone(),
         requester,
         review_required,
         distinct,
+        facts: Some(super::conditions::subject_facts(
+            request,
+            tool.as_ref(),
+            gov,
+        )),
     };
     let idem = match again {
         None => format!("clearance:{}", request.issue_id),

@@ -17,7 +17,14 @@ use crate::intake::snapshot::{self, SnapshotError};
 use crate::storage::Store;
 use serde_json::{json, Value};
 
-pub const RESOLVERS: &[&str] = &["panel.context", "panel.options", "panel.validate"];
+pub mod preview;
+
+pub const RESOLVERS: &[&str] = &[
+    "panel.context",
+    "panel.options",
+    "panel.validate",
+    "panel.preview",
+];
 
 /// The durations the form offers (days); each tool shows those within its maximum.
 pub const DURATIONS: &[u32] = &[7, 14, 30, 60, 90, 180];
@@ -94,6 +101,13 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                        "maxPurposeChars": snapshot::MAX_PURPOSE_CHARS}),
             )
         }
+        "panel.preview" => {
+            if let Err((code, reason)) = gated {
+                return Ok(json!({"outcome": "unavailable", "code": code, "message": reason}));
+            }
+            let cfg = cfg.expect("the gate passed");
+            preview::preview(host, access::caller(inv)?, &cfg, &draft_of(p))
+        }
         "panel.validate" => {
             if let Err((code, reason)) = gated {
                 return Ok(
@@ -112,6 +126,26 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
 /// The submit check: the same snapshot rules intake applies, reported per field; valid only
 /// when every required field is filled. The snapshot to submit is returned when valid.
 fn validate(store: Store<'_>, p: &Value) -> AppResult<Value> {
+    let draft = draft_of(p);
+    let fail = |e: SnapshotError| json!({"valid": false, "errors": {e.field().unwrap_or("snapshot"): {"code": e.code(), "message": e.message()}}});
+    let snap = match snapshot::parse(&draft) {
+        Ok(s) => s,
+        Err(e) => return Ok(fail(e)),
+    };
+    let (gov, _) = governance::load(store)?;
+    let tool = match &snap.tool {
+        snapshot::SnapshotTool::Catalog { id } => catalog::get(store, id)?,
+        snapshot::SnapshotTool::New { .. } => None,
+    };
+    match crate::intake::ingest::check_tool(&snap, tool.as_ref(), &gov, None) {
+        Ok(_) => Ok(json!({"valid": true, "snapshotKey": snapshot::SNAPSHOT_KEY,
+                           "snapshot": serde_json::to_value(&draft).expect("serializes")})),
+        Err(e) => Ok(fail(e)),
+    }
+}
+
+/// The snapshot the panel's fields make: what it submits, and what validate and preview check.
+fn draft_of(p: &Value) -> Value {
     let draft = json!({
         "toolId": p.get("toolId").cloned().unwrap_or(Value::Null),
         "newTool": p.get("newTool").cloned().unwrap_or(Value::Null),
@@ -128,19 +162,5 @@ fn validate(store: Store<'_>, p: &Value) -> AppResult<Value> {
             draft[k] = v.clone();
         }
     }
-    let fail = |e: SnapshotError| json!({"valid": false, "errors": {e.field().unwrap_or("snapshot"): {"code": e.code(), "message": e.message()}}});
-    let snap = match snapshot::parse(&draft) {
-        Ok(s) => s,
-        Err(e) => return Ok(fail(e)),
-    };
-    let (gov, _) = governance::load(store)?;
-    let tool = match &snap.tool {
-        snapshot::SnapshotTool::Catalog { id } => catalog::get(store, id)?,
-        snapshot::SnapshotTool::New { .. } => None,
-    };
-    match crate::intake::ingest::check_tool(&snap, tool.as_ref(), &gov, None) {
-        Ok(_) => Ok(json!({"valid": true, "snapshotKey": snapshot::SNAPSHOT_KEY,
-                           "snapshot": serde_json::to_value(&draft).expect("serializes")})),
-        Err(e) => Ok(fail(e)),
-    }
+    draft
 }

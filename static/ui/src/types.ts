@@ -62,6 +62,38 @@ export interface PanelValidation {
   snapshotKey?: string;
   snapshot?: Snapshot;
 }
+/** One step of the path a request would walk (guest/src/panel/preview.rs). */
+export interface PreviewStep {
+  name: string;
+  kind: 'group' | 'people' | 'ai-read' | 'automatic';
+  group?: string;
+  namedApprovers?: number;
+  conditional: boolean;
+}
+/** What will happen to the request, from the code that decides (issue 35 item 4). */
+export interface PanelPreview {
+  outcome: 'incomplete' | 'refused' | 'auto-approved' | 'people' | 'unavailable';
+  code?: string;
+  message?: string;
+  field?: string | null;
+  tool?: { id?: string | null; name: string; riskLevel: string };
+  requestedDays?: number;
+  durationDays?: number;
+  maxDays?: number;
+  conditions?: string[];
+  dataClassReview?: string;
+  autoApproval?: { code: string; message: string };
+  route?: {
+    kind: 'auto-policy' | 'path' | 'direct' | 'held';
+    name?: string;
+    policyId?: string;
+    groups?: string[];
+    namedApprovers?: number;
+    adminFallback?: boolean;
+    message?: string;
+    steps?: PreviewStep[];
+  };
+}
 
 // ---- global page (guest/src/clearance/page.rs, tab.rs, requests/mod.rs) ----
 export interface PageContext {
@@ -82,6 +114,8 @@ export interface MyAccessRow {
   expired: boolean;
   expiringSoon: boolean;
   extensionEnabled: boolean;
+  /** Approved with conditions (issue 35): what the grant allows into the tool. */
+  conditions?: string[];
 }
 export interface MyAccess {
   grants: MyAccessRow[];

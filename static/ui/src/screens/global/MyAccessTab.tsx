@@ -43,10 +43,20 @@ export function MyAccessTab(props: { initial?: Promise<MyAccess> }) {
               <td>
                 <strong>{g.tool.name}</strong>
                 <div className="hint">Risk: {g.tool.riskLevel}</div>
+                {g.conditions && g.conditions.length > 0 && (
+                  <div className="grant-conditions" data-testid="grant-conditions">
+                    <span className="hint">Approved with conditions:</span>
+                    <ul>
+                      {g.conditions.map((c) => (
+                        <li key={c}>{c}</li>
+                      ))}
+                    </ul>
+                  </div>
+                )}
               </td>
               <td>
                 <Lozenge appearance={g.status === 'active' ? 'success' : g.status === 'expired' ? 'removed' : 'inprogress'}>
-                  {g.status === 'pendingProvision' ? 'pending provision' : g.status}
+                  {g.status === 'pendingProvision' ? 'waiting to be provisioned' : g.status}
                 </Lozenge>
               </td>
               <td>

@@ -3,7 +3,7 @@ import { view } from '../../bridge';
 import { asResolverError, call, ResolverError } from '../../api';
 import { ErrorMessage, Spinner } from '../../components/ui';
 import { friendlyMessage } from '../../lib/errors';
-import type { FieldError, ForgeContext, PanelContext, PanelOptions, PanelValidation, Snapshot } from '../../types';
+import type { FieldError, ForgeContext, PanelContext, PanelOptions, PanelPreview, PanelValidation, Snapshot } from '../../types';
 
 export const SNAPSHOT_KEY = 'aiclearance.snapshot.v1';
 const NEW = '__new__';
@@ -34,6 +34,92 @@ function FieldMessage(props: { field: string; error?: FieldError }) {
   );
 }
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** Who decides, in words: group names and how many named people, never who they are. */
+function whoDecides(p: PanelPreview): string {
+  const r = p.route;
+  if (!r) return '';
+  if (r.kind === 'held') return r.message ?? 'The request would wait until a Jira admin fixes governance.';
+  if (r.kind === 'direct') {
+    const parts: string[] = [];
+    if (r.groups?.length) parts.push(`members of ${r.groups.join(', ')}`);
+    if (r.namedApprovers) parts.push(plural(r.namedApprovers, 'named approver', 'named approvers'));
+    if (!parts.length) parts.push('a Jira administrator');
+    return `An approver decides: ${parts.join(' or ')}.`;
+  }
+  if (r.kind === 'path') {
+    const steps = (r.steps ?? []).map((s) => {
+      const who =
+        s.kind === 'group'
+          ? `group ${s.group}`
+          : s.kind === 'people'
+            ? plural(s.namedApprovers ?? 0, 'named approver', 'named approvers')
+            : s.kind === 'ai-read'
+              ? 'an advisory AI read'
+              : 'automatic';
+      return `${s.name} (${who}${s.conditional ? ', only in some cases' : ''})`;
+    });
+    return `The approval path “${r.name}” decides${steps.length ? `: ${steps.join(' → ')}` : ''}.`;
+  }
+  return '';
+}
+
+/** The decision preview (issue 35): what will happen when the request is created. */
+function DecisionPreview(props: { preview: PanelPreview | null }) {
+  const p = props.preview;
+  if (!p || p.outcome === 'incomplete' || p.outcome === 'unavailable') return null;
+  const tone = p.outcome === 'refused' ? 'error' : p.outcome === 'auto-approved' ? 'success' : 'info';
+  return (
+    <section className={`decision-preview preview-${tone}`} data-testid="decision-preview" data-outcome={p.outcome} aria-labelledby="ac-preview-title">
+      <h3 id="ac-preview-title" className="preview-title">
+        What will happen
+      </h3>
+      <div role="status" aria-live="polite">
+        {p.outcome === 'refused' && (
+          <p data-testid="preview-refused">
+            <strong>This request would be refused:</strong> {p.message}
+          </p>
+        )}
+        {p.outcome === 'auto-approved' && (
+          <p data-testid="preview-summary">
+            <strong>Approved automatically</strong> when you create it, for {p.durationDays} days.
+          </p>
+        )}
+        {p.outcome === 'people' && (
+          <>
+            <p data-testid="preview-summary">
+              <strong>A person decides.</strong> {whoDecides(p)}
+            </p>
+            {p.autoApproval && (
+              <p className="hint" data-testid="preview-auto-approval">
+                Not approved automatically: {p.autoApproval.message}
+              </p>
+            )}
+          </>
+        )}
+        {p.outcome !== 'refused' && p.maxDays !== undefined && (
+          <p className="hint" data-testid="preview-duration">
+            {p.requestedDays !== undefined && p.durationDays !== undefined && p.durationDays < p.requestedDays
+              ? `You asked for ${p.requestedDays} days; governance allows at most ${p.maxDays}, so access would last ${p.durationDays} days.`
+              : `Longest access allowed for this tool: ${p.maxDays} days.`}
+          </p>
+        )}
+        {p.outcome !== 'refused' && (p.conditions?.length ?? 0) > 0 && (
+          <div data-testid="preview-conditions">
+            <p className="hint">If approved, only under these conditions:</p>
+            <ul>
+              {p.conditions!.map((c) => (
+                <li key={c}>{c}</li>
+              ))}
+            </ul>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
+
 /** JSM portal request-create panel "Select AI tool" (spec §7.1, §7.3). */
 export function PortalPanel(props: { context: ForgeContext }) {
   const ext = props.context.extension ?? {};
@@ -57,6 +143,7 @@ export function PortalPanel(props: { context: ForgeContext }) {
   const [errors, setErrors] = useState<Record<string, FieldError>>({});
   const [validateError, setValidateError] = useState<ResolverError | null>(null);
   const [validating, setValidating] = useState(false);
+  const [preview, setPreview] = useState<PanelPreview | null>(null);
   const seq = useRef(0);
 
   useEffect(() => {
@@ -109,6 +196,13 @@ export function PortalPanel(props: { context: ForgeContext }) {
       setValidating(true);
       let valid = false;
       let value: Snapshot = draft;
+      // The preview travels beside the check (one round trip each, in parallel); a preview
+      // that fails only hides the box, it never blocks the form.
+      const pv = draft.toolId || draft.newTool ? call<PanelPreview>('panel.preview', { ...draft }) : Promise.resolve(null);
+      pv.then(
+        (x) => mine === seq.current && setPreview(x),
+        () => mine === seq.current && setPreview(null),
+      );
       try {
         const r = await call<PanelValidation>('panel.validate', { ...draft });
         if (mine !== seq.current) return;
@@ -306,6 +400,8 @@ export function PortalPanel(props: { context: ForgeContext }) {
         />
         <FieldMessage field="justification" error={show('justification')} />
       </div>
+
+      <DecisionPreview preview={preview} />
 
       <FieldMessage field="gate" error={errors.gate} />
       <FieldMessage field="snapshot" error={errors.snapshot} />

@@ -1,0 +1,169 @@
+// console-site: scenario
+// Governance that knows it is about AI (issue 35), as a requester meets it in the portal: the
+// panel's decision preview changes with the tool, the duration and the data declared; a
+// prohibited class is refused before Create with the reason; an approval with conditions shows
+// them in My Access, on the issue and in the governance log.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, JONAS, LAURA, assertAccessible, consoleApi, frame, frameOf, launch, open as openAs, shot, tick, invoke as invokeIn } from './support/console.mjs';
+
+const PANEL = 'ai-clearance-panel';
+const AISHA = '712020:89984cad-7859-5ca0-9ed3-b961974cf056'; // engineering, holds no Copilot yet
+const PAGE = 'ai-clearance';
+let browser;
+let context;
+
+before(async () => {
+  ({ browser, context } = await launch());
+  // The admin records Copilot's data profile and a prohibition (as the Catalog and Governance
+  // screens would): approved for public, internal and source code, with a usage condition;
+  // customer data is prohibited in Copilot.
+  const data = async (functionKey, payload) => {
+    const r = await invokeIn(functionKey, payload, ADMIN, 'ai-clearance-admin');
+    assert.equal(r.ok, true, JSON.stringify(r));
+    return r.data;
+  };
+  await data('admin.catalog.upsert', {
+    id: 'github-copilot',
+    dataProfile: {
+      approvedClasses: ['public', 'internal', 'source-code'],
+      conditions: ['Code only in repositories under github.com/acme'],
+      vendorTerms: { trainsOnInputs: 'no' },
+    },
+  });
+  await data('admin.governance.save', { dataClassRules: { 'github-copilot': { 'customer-data': 'prohibited' } } });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const open = (hash, as) => openAs(context, hash, as);
+const preview = (panel) => panel.getByTestId('decision-preview');
+
+async function outcome(panel, want) {
+  await panel.locator(`[data-testid="decision-preview"][data-outcome="${want}"]`).waitFor();
+}
+
+test('the preview changes with the tool, the duration and the data, and refuses a prohibited class before Create', async () => {
+  // covers: CL-012, CL-040
+  // Jonas already holds Copilot (the scenario approved it): the preview says so before Create.
+  const jonas = await open('view=portal&portal=1&type=12', JONAS);
+  const jp = frame(jonas, PANEL);
+  await jp.getByTestId('tool-select').selectOption('github-copilot');
+  await outcome(jp, 'refused');
+  assert.match(await jp.getByTestId('preview-refused').textContent(), /already hold access to GitHub Copilot/);
+  await jonas.close();
+
+  const page = await open('view=portal&portal=1&type=12', AISHA);
+  const panel = frame(page, PANEL);
+  // Nothing chosen: no preview.
+  await panel.getByTestId('tool-select').waitFor();
+  assert.equal(await preview(panel).count(), 0);
+
+  // An engineer's Copilot: the policy approves it at once, with the tool's conditions.
+  await panel.getByTestId('tool-select').selectOption('github-copilot');
+  await panel.getByTestId('duration-select').selectOption('30');
+  await outcome(panel, 'auto-approved');
+  assert.match(await panel.getByTestId('preview-summary').textContent(), /Approved automatically.*30 days/);
+  assert.match(await panel.getByTestId('preview-conditions').textContent(), /Never with: customer-data/);
+
+  // Declaring source code (by keyboard: focus the box, Space) adds it to the conditions.
+  await panel.getByTestId('data-class-source-code').focus();
+  await page.keyboard.press('Space');
+  await panel.locator('[data-testid="preview-conditions"]', { hasText: 'Only with the data declared: source-code' }).waitFor();
+
+  // Customer data is prohibited in Copilot: refused before Create, with the reason, and
+  // Create is blocked.
+  await panel.getByTestId('data-class-customer-data').check();
+  await outcome(panel, 'refused');
+  assert.match(await panel.getByTestId('preview-refused').textContent(), /prohibits customer-data/);
+  await page.locator('#panel-submitted', { hasText: 'Create is blocked' }).waitFor();
+  await shot(page, 'portal-preview-refused');
+  await assertAccessible(await frameOf(page, PANEL), 'the portal panel with a refusal preview');
+
+  // Personal data is not in Copilot's profile: a person decides, and the preview says why.
+  await panel.getByTestId('data-class-customer-data').uncheck();
+  await panel.getByTestId('data-class-personal-data').check();
+  await outcome(panel, 'people');
+  assert.match(await panel.getByTestId('preview-auto-approval').textContent(), /personal-data/);
+  assert.match(await panel.getByTestId('preview-summary').textContent(), /ai-approvers/);
+
+  // A high-risk tool walks the security review path: its steps by group name, the maximum
+  // duration for high risk.
+  await panel.getByTestId('data-class-personal-data').uncheck();
+  await panel.getByTestId('tool-select').selectOption('windsurf');
+  await panel.locator('[data-testid="preview-summary"]', { hasText: 'Security review' }).waitFor();
+  const text = await panel.getByTestId('preview-summary').textContent();
+  assert.match(text, /group security-reviewers/);
+  assert.doesNotMatch(text, /5d610bd6|712020:/, 'no account ids in the preview');
+  assert.match(await panel.getByTestId('preview-duration').textContent(), /Longest access allowed for this tool: 30 days/);
+  await shot(page, 'portal-preview-path');
+  await assertAccessible(await frameOf(page, PANEL), 'the portal panel with a path preview');
+  await page.close();
+});
+
+test('an approval with conditions shows them in My Access, on the issue and in the governance log', async () => {
+  // covers: CL-040, CL-903
+  const page = await open('view=portal&portal=1&type=12', AISHA);
+  const panel = frame(page, PANEL);
+  await panel.getByTestId('tool-select').selectOption('github-copilot');
+  await panel.getByTestId('duration-select').selectOption('30');
+  await panel.getByTestId('data-class-source-code').check();
+  await panel.getByTestId('purpose').fill('Runbook scripts for the on-call rotation');
+  await outcome(panel, 'auto-approved');
+  await page.locator('#panel-submitted', { hasText: 'Panel value ready.' }).waitFor();
+  await page.getByTestId('portal-summary').fill('Copilot for runbook scripts');
+  await page.getByTestId('portal-create').click();
+  const created = page.getByTestId('portal-created');
+  await created.waitFor();
+  const key = await created.getAttribute('data-issue-key');
+  await page.close();
+  await tick('10m');
+
+  const want = [
+    'Only with the data declared: source-code',
+    'Never with: customer-data',
+    'Code only in repositories under github.com/acme',
+  ];
+  // My Access.
+  const mine = await open('view=global', AISHA);
+  const ui = frame(mine, PAGE);
+  const row = ui.locator('[data-testid="my-access-row"][data-tool="github-copilot"]');
+  await row.waitFor();
+  const shown = await row.getByTestId('grant-conditions').locator('li').allTextContents();
+  assert.deepEqual(shown, want);
+  await shot(mine, 'my-access-conditions');
+  await assertAccessible(await frameOf(mine, PAGE), 'My Access with conditions');
+  await mine.close();
+
+  // The approval comment on the issue.
+  const issue = await consoleApi('issue', { issueKey: key });
+  const comment = issue.issue.comments.map((c) => c.text).find((t) => t.includes('access auto-approved'));
+  assert.ok(comment, JSON.stringify(issue.issue.comments));
+  assert.match(comment, /Conditions: Only with the data declared: source-code; Never with: customer-data; Code only in repositories under github\.com\/acme/);
+  assert.doesNotMatch(comment, /pendingProvision/, 'no internal status names in the comment');
+
+  // The governance log's entries.
+  const r = await invokeIn('admin.audit.search', { issueKey: key }, ADMIN, 'ai-clearance-admin');
+  assert.equal(r.ok, true, JSON.stringify(r));
+  const hit = r.data.items.find((e) => e.type === 'request_approved');
+  assert.ok(hit, JSON.stringify(r.data.items.map((e) => e.type)));
+  const got = await invokeIn('admin.audit.get', { seq: hit.seq }, ADMIN, 'ai-clearance-admin');
+  assert.equal(got.ok, true, JSON.stringify(got));
+  const approved = got.data.entry;
+  assert.deepEqual(approved.data.conditions, want);
+});
+
+test('a JSM customer sees the preview too, without anyone\'s name or id', async () => {
+  const page = await open('view=portal&portal=1&type=12', LAURA);
+  const panel = frame(page, PANEL);
+  await panel.getByTestId('tool-select').selectOption('claude-team');
+  await panel.getByTestId('duration-select').selectOption('30');
+  await outcome(panel, 'people');
+  const text = await preview(panel).textContent();
+  assert.match(text, /Standard AI access/);
+  assert.doesNotMatch(text, /[0-9a-f]{24}|712020:/, 'no account ids');
+  await page.close();
+});
