@@ -1246,3 +1246,69 @@ fn an_approver_the_issue_does_not_name_is_scrubbed_from_comments_by_name() {
     assert!(!prompt.contains("Daniel Kim"), "{prompt}");
     assert!(!prompt.contains("Daniel"), "{prompt}");
 }
+
+/// Adds a comment by Jonas to `issue`.
+fn comment_on(sim: &mut host_sim::Sim, issue: &str, id: &str, text: &str) {
+    let issue = sim
+        .state_mut()
+        .site
+        .issues
+        .iter_mut()
+        .find(|i| i.key == issue)
+        .unwrap();
+    issue.comments.push(host_sim::site::Comment {
+        id: id.into(),
+        author: JONAS.into(),
+        body: json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+            {"type": "text", "text": text}]}]}),
+        created: "2026-11-02T10:00:00.000+0000".into(),
+        properties: Default::default(),
+    });
+}
+
+// covers: AP-132, AP-133
+#[test]
+fn a_past_requester_mentioned_on_an_unrelated_issue_is_scrubbed_by_the_name_directory() {
+    // Aisha Bello filed AIR-5; she is not on AIR-1, its approval, or any decider list. The
+    // installation saw her when AIR-5's analysis ran: her name is in the directory, and the
+    // comment on AIR-1 that names her (in any case) leaves the tenant as a token.
+    let mut sim = configured();
+    let first = start(&mut sim, "AIR-5");
+    sim.settle();
+    assert_eq!(get(&mut sim, &first)["steps"][0]["status"], "SUCCESS");
+    let shards: Vec<(String, Value)> = sim
+        .state()
+        .kvs
+        .iter()
+        .filter(|(k, _)| k.starts_with("name-directory:"))
+        .map(|(k, v)| (k.clone(), serde_json::from_str(&v.value).unwrap()))
+        .collect();
+    assert!(
+        shards
+            .iter()
+            .any(|(_, v)| v["e"].to_string().contains("Aisha Bello")),
+        "{shards:?}"
+    );
+    assert!(shards.len() <= 16);
+    comment_on(
+        &mut sim,
+        "AIR-1",
+        "99002",
+        "Aisha Bello said the pilot went well; AISHA BELLO will share the numbers",
+    );
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let row = of_approval(exec_rows(&sim), &id).remove(0);
+    let prompt = row["prompt"].as_str().unwrap();
+    assert!(prompt.contains("said the pilot went well"), "{prompt}");
+    assert!(!prompt.to_lowercase().contains("aisha"), "{prompt}");
+    assert!(!prompt.to_lowercase().contains("bello"), "{prompt}");
+    // One token for both spellings.
+    let at = prompt.find(" said the pilot went well").unwrap();
+    let token = &prompt[prompt[..at].rfind('<').unwrap()..at];
+    assert!(token.starts_with("<user-"), "{token}");
+    assert!(
+        prompt.contains(&format!("{token} will share the numbers")),
+        "{prompt}"
+    );
+}

@@ -9,6 +9,8 @@
 //! every screen within a day, the app keeps no name longer than that, and Jira stays the
 //! source of personal data.
 
+pub mod directory;
+
 use crate::host::{Host, Level};
 use crate::jira::{Jira, JiraResult};
 use crate::storage::Store;
@@ -100,6 +102,12 @@ fn names_of(
         return Ok(answer(&cached));
     }
     let fetched = Jira::new(host).display_names(&missing)?;
+    // Everyone a screen names is someone the scrubber should know (the name directory, D-220).
+    let seen: Vec<(&str, &str)> = fetched
+        .iter()
+        .map(|(a, n)| (a.as_str(), n.as_str()))
+        .collect();
+    directory::record(host, &seen);
     cached.names.retain(|_, (_, at)| fresh(*at));
     for (a, n) in fetched {
         cached.names.insert(a, (n, now));

@@ -10,8 +10,10 @@
 //! verified in place (the rest of the name, with any whitespace between words, and word
 //! boundaries).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{NoExpand, Regex};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 pub use super::pii::{iban_valid, luhn_valid, CARD_TOKEN, IBAN_TOKEN, PHONE_TOKEN, SSN_TOKEN};
@@ -54,12 +56,6 @@ impl Person {
         }
         self.display_name == display_name
     }
-
-    /// The words of a name free text may carry (two or more), else `None`.
-    fn name_words(&self) -> Option<Vec<&str>> {
-        let words: Vec<&str> = self.display_name.split_whitespace().collect();
-        (words.len() >= 2).then_some(words)
-    }
 }
 
 /// What a hit of the automaton may be.
@@ -67,54 +63,138 @@ impl Person {
 enum Needle {
     /// A registered account id (exact, whole word) → the person's token.
     Id(usize),
-    /// The first word of these people's names, longest name first.
-    FirstWord(Vec<usize>),
+    /// A first word (in one of its spellings): the index of its group of candidate names.
+    FirstWord(usize),
 }
 
-/// The one-pass matcher over everyone registered so far (rebuilt lazily after a registration).
+/// Whose name a candidate is: a registered person, or someone from the installation's name
+/// directory (who gets a token only when their name actually occurs).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    Person(usize),
+    Known(usize),
+}
+
+/// A multi-word name the matcher looks for.
+#[derive(Debug, Clone)]
+struct Candidate {
+    words: Vec<String>,
+    target: Target,
+}
+
+/// The names starting with one first word (folded), by the folded first two letters of their
+/// second word, longest name first: a hit on "David" tries only the Davids whose surname starts
+/// with the letters that follow, so 10,000 names cost a few checks per hit, not hundreds.
+#[derive(Debug, Clone, Default)]
+struct Group {
+    by_second: HashMap<Lead, Vec<usize>>,
+}
+
+/// The one-pass matcher over everyone registered so far and the directory (rebuilt lazily
+/// after a registration).
 #[derive(Debug, Clone)]
 struct Matcher {
     ac: AhoCorasick,
     needles: Vec<Needle>,
+    groups: Vec<Group>,
+    candidates: Vec<Candidate>,
 }
 
-fn build_matcher(people: &[Person]) -> Option<Matcher> {
+/// The first two letters of a word, folded (lowercase, no accent); the second is `None` for a
+/// one-letter word.
+type Lead = (char, Option<char>);
+
+fn lead(w: &str) -> Option<Lead> {
+    let mut it = w.chars();
+    let one = |c: char| c.to_lowercase().next().map(fold_char);
+    let a = one(it.next()?)?;
+    Some((a, it.next().filter(|c| !c.is_whitespace()).and_then(one)))
+}
+
+fn words_of(name: &str) -> Option<Vec<String>> {
+    let words: Vec<String> = name.split_whitespace().map(str::to_string).collect();
+    (words.len() >= 2).then_some(words)
+}
+
+fn build_matcher(people: &[Person], known: &[Known]) -> Option<Matcher> {
     let mut patterns: Vec<String> = Vec::new();
     let mut needles: Vec<Needle> = Vec::new();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
     for (i, p) in people.iter().enumerate() {
         if p.account_id.len() >= 6 {
             patterns.push(p.account_id.clone());
             needles.push(Needle::Id(i));
         }
-    }
-    // First words, each once (in its spellings: as written, lower and upper case; ASCII case is
-    // folded by the automaton), mapping to every person whose name starts with it.
-    let mut firsts: Vec<(String, Vec<usize>)> = Vec::new();
-    for (i, p) in people.iter().enumerate() {
-        let Some(words) = p.name_words() else {
-            continue;
-        };
-        let key = words[0].to_lowercase();
-        match firsts.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) => list.push(i),
-            None => firsts.push((key, vec![i])),
+        if !p.account_id.is_empty() {
+            by_id.insert(p.account_id.as_str(), i);
         }
     }
-    for (key, mut list) in firsts {
-        list.sort_by_key(|&i| std::cmp::Reverse(people[i].display_name.len()));
-        let first = people[list[0]].name_words().expect("multi-word")[0].to_string();
-        // Also folded (no accents, straight apostrophes), so "Alvaro" finds "Álvaro Núñez".
-        let mut spellings = vec![
+    // Registered people first (they win a tie with a directory name), then the directory: a
+    // directory entry of someone registered stands for that person (their token), under the
+    // name the directory knows when it differs.
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        if let Some(words) = words_of(&p.display_name) {
+            candidates.push(Candidate {
+                words,
+                target: Target::Person(i),
+            });
+        }
+    }
+    for (k, e) in known.iter().enumerate() {
+        let target = match by_id.get(e.account_id.as_str()) {
+            Some(&i) if people[i].display_name == e.display_name => continue,
+            Some(&i) => Target::Person(i),
+            None => Target::Known(k),
+        };
+        if let Some(words) = words_of(&e.display_name) {
+            candidates.push(Candidate { words, target });
+        }
+    }
+    // First words, each group once, keyed by the folded word; its spellings (as written, lower
+    // and upper case, folded: ASCII case is folded by the automaton) all lead to the group.
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    let mut spellings: Vec<Vec<String>> = Vec::new();
+    for (c, cand) in candidates.iter().enumerate() {
+        let first = &cand.words[0];
+        let Some(second) = lead(&cand.words[1]) else {
+            continue;
+        };
+        let g = *group_of.entry(fold(first)).or_insert_with(|| {
+            groups.push(Group::default());
+            spellings.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].by_second.entry(second).or_default().push(c);
+        for sp in [
             first.clone(),
-            key.clone(),
+            first.to_lowercase(),
             first.to_uppercase(),
-            fold(&first),
-        ];
-        spellings.sort();
-        spellings.dedup();
-        for sp in spellings {
+            fold(first),
+        ] {
+            let sp = sp.to_ascii_lowercase();
+            if !spellings[g].contains(&sp) {
+                spellings[g].push(sp);
+            }
+        }
+    }
+    let name_len = |c: &Candidate| c.words.iter().map(String::len).sum::<usize>() + c.words.len();
+    for g in &mut groups {
+        for list in g.by_second.values_mut() {
+            // Longest first; a registered person before a directory name of the same length.
+            list.sort_by_key(|&c| {
+                (
+                    std::cmp::Reverse(name_len(&candidates[c])),
+                    matches!(candidates[c].target, Target::Known(_)),
+                )
+            });
+        }
+    }
+    for (g, sps) in spellings.into_iter().enumerate() {
+        for sp in sps {
             patterns.push(sp);
-            needles.push(Needle::FirstWord(list.clone()));
+            needles.push(Needle::FirstWord(g));
         }
     }
     if patterns.is_empty() {
@@ -123,15 +203,32 @@ fn build_matcher(people: &[Person]) -> Option<Matcher> {
     let ac = AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostLongest)
+        // A DFA scans fastest; its size grows with the patterns' bytes, so past what a large
+        // directory's first names need (10,000 names: ~1,000 distinct first names) the
+        // builder chooses.
+        .kind(
+            (patterns.iter().map(String::len).sum::<usize>() <= 64_000)
+                .then_some(AhoCorasickKind::DFA),
+        )
         .build(&patterns)
         .ok()?;
-    Some(Matcher { ac, needles })
+    Some(Matcher {
+        ac,
+        needles,
+        groups,
+        candidates,
+    })
 }
 
 /// Equality of two words as a reader sees them: case-insensitive, any apostrophe for any other
 /// (O’Connor, O'Connor), and Latin letters with or without their accent (Fernández, Fernandez).
 fn same_word(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase() || fold(a) == fold(b)
+    a == b || folded(a).eq(folded(b))
+}
+
+/// `w`'s characters lowercased and folded, without allocating.
+fn folded(w: &str) -> impl Iterator<Item = char> + '_ {
+    w.chars().flat_map(char::to_lowercase).map(fold_char)
 }
 
 /// `w` lowercased, apostrophe-like characters as `'`, accented Latin letters as their base.
@@ -168,11 +265,30 @@ fn fold_char(c: char) -> char {
     }
 }
 
+/// Someone from the installation's name directory (`names::directory`): matched by name in
+/// free text, given a token only when the name occurs.
+#[derive(Debug, Clone)]
+struct Known {
+    account_id: String,
+    display_name: String,
+}
+
+/// Tokens handed out so far: registered people take theirs at registration, directory names
+/// on first occurrence (while scrubbing, which borrows the scrubber immutably).
+#[derive(Debug, Clone, Default)]
+struct Issued {
+    count: usize,
+    known: HashMap<usize, String>,
+}
+
 /// One execution's anonymiser: the token table plus the free-text scrubbing rules.
 #[derive(Debug, Clone)]
 pub struct Scrubber {
     pii_mode: bool,
     people: Vec<Person>,
+    known: Vec<Known>,
+    known_ids: HashMap<String, usize>,
+    issued: RefCell<Issued>,
     matcher: OnceLock<Option<Matcher>>,
 }
 
@@ -181,6 +297,9 @@ impl Scrubber {
         Scrubber {
             pii_mode,
             people: Vec::new(),
+            known: Vec::new(),
+            known_ids: HashMap::new(),
+            issued: RefCell::new(Issued::default()),
             matcher: OnceLock::new(),
         }
     }
@@ -189,14 +308,58 @@ impl Scrubber {
         self.pii_mode
     }
 
-    /// How many distinct people have been tokenised so far.
+    /// How many distinct people have been tokenised so far (registered, or from the directory
+    /// and found in text).
     pub fn people_count(&self) -> usize {
-        self.people.len()
+        self.issued.borrow().count
+    }
+
+    /// How many directory names the scrubber looks for.
+    pub fn known_count(&self) -> usize {
+        self.known.len()
+    }
+
+    /// Adds someone from the installation's name directory: their multi-word name is tokenised
+    /// wherever free text carries it, with the same rules as a registered person's, but they
+    /// take a `<user-N>` number only when the name occurs (so the numbers of the people on the
+    /// issue do not depend on the directory's size). A repeat of an account id is ignored.
+    pub fn add_known(&mut self, account_id: &str, display_name: &str) {
+        let (account_id, display_name) = (account_id.trim(), display_name.trim());
+        if account_id.is_empty()
+            || display_name.split_whitespace().nth(1).is_none()
+            || self.known_ids.contains_key(account_id)
+        {
+            return;
+        }
+        self.known_ids
+            .insert(account_id.to_string(), self.known.len());
+        self.known.push(Known {
+            account_id: account_id.to_string(),
+            display_name: display_name.to_string(),
+        });
+        self.matcher = OnceLock::new();
+    }
+
+    fn next_token(&self) -> String {
+        let mut issued = self.issued.borrow_mut();
+        issued.count += 1;
+        format!("<user-{}>", issued.count)
+    }
+
+    /// The token of directory entry `k`, handed out on its first occurrence.
+    fn known_token(&self, k: usize) -> String {
+        if let Some(t) = self.issued.borrow().known.get(&k) {
+            return t.clone();
+        }
+        let t = self.next_token();
+        self.issued.borrow_mut().known.insert(k, t.clone());
+        t
     }
 
     /// Returns the person's stable `<user-N>` token, allocating the next number on first sight.
     /// A person is recognised by account id, else by email, else by display name; details
-    /// learned later (an email, an id) are merged into the existing entry.
+    /// learned later (an email, an id) are merged into the existing entry. Someone from the
+    /// directory whose name already occurred keeps the token it got.
     pub fn register_user(
         &mut self,
         account_id: &str,
@@ -230,7 +393,30 @@ impl Scrubber {
             }
             return token;
         }
-        let token = format!("<user-{}>", self.people.len() + 1);
+        // A directory name that already occurred: by account id, or (an ADF mention without
+        // one) by the same name.
+        let seen = {
+            let issued = self.issued.borrow();
+            let by_id = self
+                .known_ids
+                .get(account_id)
+                .filter(|_| !account_id.is_empty())
+                .and_then(|k| issued.known.get(k));
+            let by_name = || {
+                (account_id.is_empty() && !display_name.is_empty())
+                    .then(|| {
+                        issued
+                            .known
+                            .iter()
+                            .filter(|(k, _)| self.known[**k].display_name == display_name)
+                            .min_by_key(|(k, _)| **k)
+                            .map(|(_, t)| t)
+                    })
+                    .flatten()
+            };
+            by_id.or_else(by_name).cloned()
+        };
+        let token = seen.unwrap_or_else(|| self.next_token());
         self.people.push(Person {
             token: token.clone(),
             account_id: account_id.to_string(),
@@ -275,11 +461,11 @@ impl Scrubber {
         }
     }
 
-    /// Registered ids and multi-word names → tokens, in one pass.
+    /// Registered ids and multi-word names (registered and directory) → tokens, in one pass.
     fn replace_people(&self, text: &str) -> String {
         let Some(m) = self
             .matcher
-            .get_or_init(|| build_matcher(&self.people))
+            .get_or_init(|| build_matcher(&self.people, &self.known))
             .as_ref()
         else {
             return text.to_string();
@@ -291,64 +477,80 @@ impl Scrubber {
             if a < last {
                 continue;
             }
-            let found = match &m.needles[hit.pattern().as_usize()] {
+            let found: Option<(usize, Target)> = match &m.needles[hit.pattern().as_usize()] {
                 Needle::Id(i) => {
                     let p = &self.people[*i];
                     (text[a..b] == p.account_id && clear_before(text, a) && clear_after(text, b))
-                        .then_some((b, p.token.as_str()))
+                        .then_some((b, Target::Person(*i)))
                 }
-                Needle::FirstWord(list) => list.iter().find_map(|&i| {
-                    let p = &self.people[i];
-                    let end = self.name_end(text, a, p)?;
-                    Some((end, p.token.as_str()))
-                }),
+                Needle::FirstWord(g) => {
+                    // The hit is the first word (any spelling of it, checked by the automaton);
+                    // the letter after its whitespace picks the surnames to try.
+                    let starts_word = text[a..].chars().next().is_some_and(char::is_alphanumeric);
+                    let after = text[b..].trim_start();
+                    let second = text.len() - after.len();
+                    let list = if (starts_word && !clear_before(text, a)) || second == b {
+                        None
+                    } else {
+                        // Names whose second word starts with the next two letters, or is
+                        // just the next letter ("Mary J Blige").
+                        lead(after).map(|(x, y)| {
+                            let by = &m.groups[*g].by_second;
+                            let two = y.and_then(|y| by.get(&(x, Some(y))));
+                            two.into_iter().chain(by.get(&(x, None)))
+                        })
+                    };
+                    list.into_iter().flatten().flatten().find_map(|&c| {
+                        let cand = &m.candidates[c];
+                        let end = rest_end(text, second, &cand.words[1..])?;
+                        Some((end, cand.target))
+                    })
+                }
             };
-            if let Some((end, token)) = found {
+            if let Some((end, target)) = found {
                 out.push_str(&text[last..a]);
-                out.push_str(token);
+                match target {
+                    Target::Person(i) => out.push_str(&self.people[i].token),
+                    Target::Known(k) => out.push_str(&self.known_token(k)),
+                }
                 last = end;
             }
         }
         out.push_str(&text[last..]);
         out
     }
+}
 
-    /// Where `p`'s name ends if it starts at `a` (whitespace runs between words; `\b` only next
-    /// to word characters, so names like "Smith Jr." still match at their end).
-    fn name_end(&self, text: &str, a: usize, p: &Person) -> Option<usize> {
-        let words = p.name_words()?;
-        let starts_word = words[0].chars().next().is_some_and(char::is_alphanumeric);
-        if starts_word && !clear_before(text, a) {
-            return None;
-        }
-        let mut i = a;
-        for (n, w) in words.iter().enumerate() {
-            if n > 0 {
-                let gap = text[i..]
-                    .char_indices()
-                    .find(|(_, c)| !c.is_whitespace())
-                    .map_or(text.len() - i, |(k, _)| k);
-                if gap == 0 {
-                    return None;
-                }
-                i += gap;
-            }
-            // The same number of characters as the word, compared case-insensitively.
-            let take = text[i..]
+/// Where a name's remaining words end if they start at `i` (whitespace runs between words; `\b`
+/// only next to word characters, so names like "Smith Jr." still match at their end).
+fn rest_end(text: &str, mut i: usize, words: &[String]) -> Option<usize> {
+    for (n, w) in words.iter().enumerate() {
+        if n > 0 {
+            let gap = text[i..]
                 .char_indices()
-                .nth(w.chars().count())
+                .find(|(_, c)| !c.is_whitespace())
                 .map_or(text.len() - i, |(k, _)| k);
-            if !same_word(&text[i..i + take], w) {
+            if gap == 0 {
                 return None;
             }
-            i += take;
+            i += gap;
         }
-        let ends_word = words
-            .last()
-            .and_then(|w| w.chars().next_back())
-            .is_some_and(char::is_alphanumeric);
-        (!ends_word || clear_after(text, i)).then_some(i)
+        // The same number of characters as the word, compared as a reader would (case, accents,
+        // apostrophes).
+        let take = text[i..]
+            .char_indices()
+            .nth(w.chars().count())
+            .map_or(text.len() - i, |(k, _)| k);
+        if !same_word(&text[i..i + take], w) {
+            return None;
+        }
+        i += take;
     }
+    let ends_word = words
+        .last()
+        .and_then(|w| w.chars().next_back())
+        .is_some_and(char::is_alphanumeric);
+    (!ends_word || clear_after(text, i)).then_some(i)
 }
 
 // ---- patterns (compiled once) ----
@@ -550,6 +752,55 @@ mod tests {
         );
         // Folding does not make other words equal.
         assert_eq!(s.scrub_text("Siobhan Connor"), "Siobhan Connor");
+    }
+
+    // covers: AP-132, AP-133
+    #[test]
+    fn directory_names_are_matched_like_registered_ones_and_numbered_when_they_occur() {
+        let mut s = Scrubber::new(false);
+        let alice = s.register_user("5ad8a1033b4801af4cd6c510", "Alice Smith", None);
+        s.add_known("5ad8a1033b4801af4cd6c521", "Siobhán O’Connor");
+        s.add_known("5ad8a1033b4801af4cd6c522", "Álvaro Fernández");
+        s.add_known("5ad8a1033b4801af4cd6c523", "Daniel Kim");
+        s.add_known("5ad8a1033b4801af4cd6c524", "Daniel Kowalski");
+        s.add_known("5ad8a1033b4801af4cd6c525", "River"); // one word: never matched
+        assert_eq!(s.known_count(), 4);
+        assert_eq!(s.people_count(), 1, "no token before a name occurs");
+        let out = s.scrub_text(
+            "siobhan o'connor and ALVARO FERNANDEZ asked Alice Smith; Daniel Kowalski agreed, \
+             Daniel said no, the river is wide. Siobhán O’Connor again.",
+        );
+        assert_eq!(
+            out,
+            format!(
+                "<user-2> and <user-3> asked {alice}; <user-4> agreed, Daniel said no, the river \
+                 is wide. <user-2> again."
+            )
+        );
+        assert_eq!(s.people_count(), 4, "only the three names that occurred");
+        // Registered later (the issue names them after all): the token they already had.
+        assert_eq!(
+            s.register_user("5ad8a1033b4801af4cd6c522", "Álvaro Fernández", None),
+            "<user-3>"
+        );
+        assert_eq!(s.register_user("", "Daniel Kowalski", None), "<user-4>");
+        assert_eq!(
+            s.register_user("5ad8a1033b4801af4cd6c523", "Daniel Kim", None),
+            "<user-5>"
+        );
+        assert_eq!(
+            s.scrub_text("Daniel Kim, Daniel Kowalski"),
+            "<user-5>, <user-4>"
+        );
+        // A registered person's directory entry under another name finds them too.
+        s.add_known("5ad8a1033b4801af4cd6c510", "Alice Smith-Jones");
+        let mut t = Scrubber::new(false);
+        let a = t.register_user("5ad8a1033b4801af4cd6c510", "Alice Smith", None);
+        t.add_known("5ad8a1033b4801af4cd6c510", "Alice Smith-Jones");
+        assert_eq!(
+            t.scrub_text("Alice Smith-Jones wrote"),
+            format!("{a} wrote")
+        );
     }
 
     #[test]

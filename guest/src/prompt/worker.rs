@@ -165,6 +165,27 @@ pub fn assemble(
             .display_names(&refs)
             .map_err(store::jira_error)?,
     );
+    // Everyone else the installation has seen (the name directory, D-220): one read of its
+    // shards. A directory that cannot be read fails the run like any other storage failure
+    // (the job is retried) rather than sending names it would have removed.
+    let mut directory = crate::names::directory::Directory::load(Store::new(host), host.now_ms())?;
+    let known: Vec<(String, String)> = directory
+        .names()
+        .map(|(a, n)| (a.to_string(), n.to_string()))
+        .collect();
+    // And the people this run named join it, for the next run on another issue.
+    let mut changed = false;
+    for (a, n) in names.iter().chain(issue_people(issue).iter()) {
+        changed |= directory.note(a, n);
+    }
+    if changed {
+        if let Err(e) = directory.save(Store::new(host)) {
+            host.log(
+                Level::Debug,
+                &format!("name directory: not saved ({e:?}); noted again next run"),
+            );
+        }
+    }
     compose(&Inputs {
         approval: a,
         step,
@@ -172,10 +193,40 @@ pub fn assemble(
         issue,
         body,
         names: &names,
+        known: &known,
         cross,
         cross_people,
         now_ms: host.now_ms(),
     })
+}
+
+/// The issue's people with the names Jira gave: reporter, assignee, creator, comment authors.
+fn issue_people(issue: &Value) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut add = |u: &Value| {
+        if let (Some(a), Some(n)) = (
+            u.get("accountId").and_then(Value::as_str),
+            u.get("displayName").and_then(Value::as_str),
+        ) {
+            out.insert(a.to_string(), n.to_string());
+        }
+    };
+    for path in ["/fields/reporter", "/fields/assignee", "/fields/creator"] {
+        if let Some(u) = issue.pointer(path) {
+            add(u);
+        }
+    }
+    for c in issue
+        .pointer("/fields/comment/comments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(u) = c.get("author") {
+            add(u);
+        }
+    }
+    out
 }
 
 /// Groups whose members are read per run, and members per group: bounds a run's Jira calls.
@@ -273,6 +324,9 @@ pub struct Inputs<'a> {
     pub body: &'a str,
     /// Display names by account id, for the people the approval names.
     pub names: &'a std::collections::BTreeMap<String, String>,
+    /// The installation's name directory: `(account id, display name)` of everyone else it has
+    /// seen, tokenised only where free text carries them.
+    pub known: &'a [(String, String)],
     pub cross: Vec<Value>,
     pub cross_people: Vec<String>,
     pub now_ms: u64,
@@ -307,6 +361,10 @@ pub fn compose(i: &Inputs<'_>) -> AppResult<Assembled> {
     // Then everyone else the installation knows decides (`known_deciders`), in a stable order.
     for (p, name) in i.names {
         scrub.register_user(p, name, None);
+    }
+    // And everyone else it has seen: a token only for the names that occur.
+    for (p, name) in i.known {
+        scrub.add_known(p, name);
     }
     let step_fields = match &step.config {
         StepConfig::Prompt { custom_fields, .. } if !custom_fields.is_empty() => {
@@ -879,6 +937,7 @@ mod tests {
             issue,
             body,
             names: &names,
+            known: &[],
             cross: Vec::new(),
             cross_people: Vec::new(),
             now_ms: 1_767_312_000_000,
