@@ -296,14 +296,28 @@ fn every_failure_has_a_guidance_category_for_its_panel() {
     assert_eq!(g["action"], "settings");
     assert!(g["message"].as_str().unwrap().contains("month"));
 
-    // Disabled → not configured.
+    // covers: CL-905
+    // A settings-type failure names the exact admin screen and says who else can act.
+    assert_eq!(
+        g["screen"],
+        "Jira settings → Apps → AI Clearance → Settings → AI → General"
+    );
+    assert!(g["others"].as_str().unwrap().contains("Jira administrator"));
+
+    // No key saved (never set up, or the key is gone) → not configured. (Switched off on
+    // purpose is not a failure: the step is skipped, `a_switched_off_ai_step_is_skipped…`.)
     let mut sim = configured();
-    save_settings(&mut sim, json!({"enabled": false}));
+    sim.state_mut().secrets.remove("ai-provider-key");
     let id = start(&mut sim, "AIR-1");
     sim.settle();
-    assert_eq!(
-        failed_step_guidance(&mut sim, &id)["category"],
-        "notConfigured"
+    let g = failed_step_guidance(&mut sim, &id);
+    assert_eq!(g["category"], "notConfigured");
+    assert!(
+        g["message"]
+            .as_str()
+            .unwrap()
+            .contains("Settings → AI → General"),
+        "{g}"
     );
 
     // Provider faults: each code its own category.
@@ -601,4 +615,76 @@ fn a_failed_prompt_renders_empty_downstream_and_still_fires_step_decision() {
         ADMIN,
     );
     assert_eq!(list["hasActivePromptStep"], false);
+}
+
+fn automation_comments(sim: &Sim, issue: &str, prefix: &str) -> Vec<String> {
+    issue_comments(sim, issue)
+        .into_iter()
+        .filter(|c| c.contains(prefix))
+        .collect()
+}
+
+// covers: AP-037, AP-228
+#[test]
+fn a_switched_off_ai_step_is_skipped_and_no_empty_ai_comment_is_posted() {
+    // Issue 33 item 6: the kill switch promises "skipped, and the path continues without it".
+    let mut sim = configured();
+    save_settings(&mut sim, json!({"enabled": false}));
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let a = get(&mut sim, &id);
+    let risk = &a["steps"][0];
+    assert_eq!(risk["status"], "SKIPPED", "{risk}");
+    assert!(risk["errorCode"].is_null(), "{risk}");
+    assert!(
+        risk["skippedReason"]
+            .as_str()
+            .unwrap()
+            .contains("switched off"),
+        "{risk}"
+    );
+    assert_eq!(a["steps"][1]["status"], "ACTIVE", "the path continues");
+    assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 0);
+    // Not an AI error: nothing in usage's errors or the admins' inbox.
+    let u = ok(&mut sim, "admin.ai.usage", json!({}), ADMIN);
+    assert_eq!(u["errors"], 0, "{u}");
+    let inbox = ok(&mut sim, "admin.ai.inbox", json!({}), ADMIN);
+    assert!(inbox["items"].as_array().unwrap().is_empty(), "{inbox}");
+    // The automation that quotes the read ("AI read: {{ promptSteps["Risk"].result }}") posts
+    // nothing, and says why on its step.
+    assert!(
+        automation_comments(&sim, "AIR-1", "AI read:").is_empty(),
+        "{:?}",
+        issue_comments(&sim, "AIR-1")
+    );
+    let share = &a["steps"][2];
+    assert_eq!(share["status"], "SKIPPED", "{share}");
+    assert!(
+        share["skippedReason"]
+            .as_str()
+            .unwrap()
+            .contains("“Risk”, which did not run (skipped)"),
+        "{share}"
+    );
+
+    // A failed read (invalid key): no empty comment either.
+    let mut sim = configured();
+    sim.state_mut().llm.plan("*", LlmFault::Unauthorized);
+    let id = start(&mut sim, "AIR-1");
+    sim.settle();
+    let a = get(&mut sim, &id);
+    assert_eq!(a["steps"][0]["status"], "FAIL");
+    assert!(automation_comments(&sim, "AIR-1", "AI read:").is_empty());
+    assert!(a["steps"][2]["skippedReason"]
+        .as_str()
+        .unwrap()
+        .contains("(failed)"));
+
+    // And with a read, the comment is posted as before.
+    let mut sim = configured();
+    start(&mut sim, "AIR-1");
+    sim.settle();
+    let posted = automation_comments(&sim, "AIR-1", "AI read:");
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(posted[0].len() > "AI read: ".len() + 20, "{posted:?}");
 }

@@ -248,6 +248,53 @@ fn render(t: &str, ctx: &Value) -> AppResult<String> {
     olivlang::render(t, ctx).map_err(|e| AppError::invalid("TEMPLATE_ERROR", e.to_string()))
 }
 
+/// The AI Prompt steps this step can see (same phase, earlier group) that did not succeed and
+/// whose result `template` quotes, with their status in words. Found by rendering once more with
+/// a marker as their result: the real rendering sees them empty (AP-228).
+fn quoted_unrun_prompts(
+    template: &str,
+    ctx: &Value,
+    a: &Approval,
+    effect: &Effect,
+) -> AppResult<Vec<(String, String)>> {
+    const MARK: &str = "\u{E000}unrun-ai-read\u{E000}";
+    let (phase, step) = a.find(&effect.step_id).expect("checked by the caller");
+    let unrun: Vec<(String, String)> = a
+        .phase_steps(phase)
+        .iter()
+        .filter(|s| {
+            s.step_type == super::definition::StepType::Prompt
+                && s.parallel_group_number < step.parallel_group_number
+                && s.status != StepStatus::Success
+        })
+        .map(|s| {
+            let status = match s.status {
+                StepStatus::Skipped => "skipped",
+                StepStatus::Fail => "failed",
+                _ => "not finished",
+            };
+            (s.name.clone(), status.to_string())
+        })
+        .collect();
+    if unrun.is_empty() || !template.contains("promptSteps") {
+        return Ok(Vec::new());
+    }
+    let mut marked = ctx.clone();
+    let mut quoted = Vec::new();
+    for (name, status) in unrun {
+        marked["promptSteps"][&name] = json!({"result": MARK});
+        let text = render(template, &marked)?;
+        marked["promptSteps"]
+            .as_object_mut()
+            .expect("an object")
+            .remove(&name);
+        if text.contains(MARK) {
+            quoted.push((name, status));
+        }
+    }
+    Ok(quoted)
+}
+
 fn jira_err(e: JiraError) -> AppError {
     store::jira_error(e)
 }
@@ -264,7 +311,25 @@ fn automation(
     let text = render(comment, &ctx)?;
     let jira = Jira::new(host);
     let mut comment_id = None;
-    if effect.attempts > 1 {
+    // A comment that quotes an AI read which did not run would post its heading and nothing
+    // ("AI risk read (advisory):"): it is not posted, and the step says why (D-223).
+    let unrun = quoted_unrun_prompts(comment, &ctx, a, effect)?;
+    let not_posted = (!unrun.is_empty()).then(|| {
+        let names: Vec<String> = unrun.iter().map(|(n, _)| format!("“{n}”")).collect();
+        let states: Vec<&str> = unrun.iter().map(|(_, st)| st.as_str()).collect();
+        format!(
+            "No comment posted: it quotes the AI read of {}, which did not run ({}).",
+            names.join(", "),
+            states.join(", ")
+        )
+    });
+    if let (Some(why), None) = (&not_posted, transition) {
+        return Ok(Ran::Done(Completion {
+            skipped: Some(why.clone()),
+            ..Completion::default()
+        }));
+    }
+    if effect.attempts > 1 && not_posted.is_none() {
         // We may have posted before dying: look for our marker.
         for c in jira
             .comments_with_properties(&a.issue.key)
@@ -284,7 +349,7 @@ fn automation(
             }
         }
     }
-    if comment_id.is_none() {
+    if comment_id.is_none() && not_posted.is_none() {
         let lines: Vec<String> = text.lines().map(String::from).collect();
         let c = jira
             .add_comment_with_property(
@@ -299,6 +364,9 @@ fn automation(
         comment_id = c.get("id").and_then(Value::as_str).map(String::from);
     }
     let mut output = json!({"commentId": comment_id});
+    if let Some(why) = &not_posted {
+        output["commentNotPosted"] = json!(why);
+    }
     let mut ok = true;
     let mut error = None;
     if let Some(name) = transition {
@@ -323,6 +391,7 @@ fn automation(
         error_code: error.as_ref().map(|_| "TRANSITION_UNAVAILABLE".into()),
         error_message: error,
         output: Some(output),
+        ..Completion::default()
     }))
 }
 
@@ -395,6 +464,7 @@ fn http(
                 error_code: (!ok).then(|| format!("HTTP_{}", r.status)),
                 error_message: (!ok).then(|| format!("the endpoint answered {}", r.status)),
                 output: Some(json!({"status": r.status, "response": excerpt})),
+                ..Completion::default()
             }))
         }
         Err(HostError::Forbidden(m)) => Ok(Ran::Done(Completion {
@@ -524,5 +594,6 @@ fn email_step(
             .is_empty()
             .then(|| "no recipient could be resolved".into()),
         output: Some(json!({"outboxId": effect.id, "recipients": sent})),
+        ..Completion::default()
     }))
 }

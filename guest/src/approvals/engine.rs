@@ -393,9 +393,12 @@ pub struct Completion {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub output: Option<serde_json::Value>,
+    /// The step did not run, and why (a sentence people read): it ends SKIPPED, not FAIL
+    /// (an AI Prompt step while AI Prompt steps are switched off, D-222).
+    pub skipped: Option<String>,
 }
 
-/// Completes an ACTIVE informational step (ACTIVE → SUCCESS | FAIL) and advances the path.
+/// Completes an ACTIVE informational step (ACTIVE → SUCCESS | FAIL | SKIPPED) and advances the path.
 /// `run` must match the step's current activation, so a stale job cannot complete a re-run.
 pub fn complete(
     a: &mut Approval,
@@ -421,11 +424,12 @@ pub fn complete(
             "the step is no longer waiting for this run",
         ));
     }
-    step.status = if c.ok {
-        StepStatus::Success
-    } else {
-        StepStatus::Fail
+    step.status = match (&c.skipped, c.ok) {
+        (Some(_), _) => StepStatus::Skipped,
+        (None, true) => StepStatus::Success,
+        (None, false) => StepStatus::Fail,
     };
+    step.skipped_reason = c.skipped;
     step.executed_at = Some(now.clone());
     step.completed_at = Some(now);
     step.result_teaser = c.result_teaser;

@@ -441,27 +441,27 @@ pub fn guidance(
     let (category, text, action) = match code {
         "BUDGET_EXHAUSTED" if provider_says(ErrorCode::BudgetExhausted) => (
             "providerQuota",
-            "The AI provider account has run out of quota or credit. An admin should check billing in the provider's console; the app's own monthly budget is not the cause.",
+            "The AI provider account has run out of quota or credit. An admin should check billing in the provider's own console (the provider is shown in Settings → AI → General); the app's own monthly budget is not the cause.",
             Some("settings"),
         ),
         "MISCONFIGURED" if provider_says(ErrorCode::Misconfigured) => (
             "modelRejected",
-            "The AI provider rejected the request settings, usually a model id it does not offer. An admin should pick a model in Settings → AI → General.",
+            "The AI provider rejected the request settings, usually a model id it does not offer. An admin should pick another Model in Settings → AI → General.",
             Some("settings"),
         ),
         "BUDGET_EXHAUSTED" => (
             "budgetReached",
-            "The monthly AI token budget is reached. Raise it in Settings → AI, or wait: the budget resets at the start of each calendar month (UTC).",
+            "The monthly AI token budget is reached. An admin can raise the Monthly token budget in Settings → AI → General, or wait: the budget resets at the start of each calendar month (UTC).",
             Some("settings"),
         ),
         "MISCONFIGURED" => (
             "notConfigured",
-            "AI Prompt steps are not configured or are disabled. An admin can set them up in Settings → AI.",
+            "AI Prompt steps are not set up: no provider or API key is saved. An admin can choose the provider and save a key in Settings → AI → General.",
             Some("settings"),
         ),
         "INVALID_KEY" => (
             "invalidKey",
-            "The AI provider rejected the API key. An admin should rotate the key in Settings → AI → General.",
+            "The AI provider rejected the API key. An admin should save a new API key in Settings → AI → General.",
             Some("settings"),
         ),
         "OTHER" if lost => (
@@ -478,8 +478,20 @@ pub fn guidance(
         "UNAVAILABLE" => ("unavailable", "The AI provider is temporarily unavailable; re-run later.", Some("rerun")),
         _ => ("other", "The AI analysis failed unexpectedly; re-run to try again.", Some("rerun")),
     };
-    Some(serde_json::json!({"category": category, "message": text, "action": action}))
+    let mut g = serde_json::json!({"category": category, "message": text, "action": action});
+    if action == Some("settings") {
+        // Where an admin fixes it, exactly, and what everyone else can do (issue 33 item 6).
+        g["screen"] = serde_json::json!(SETTINGS_SCREEN);
+        g["others"] = serde_json::json!(format!(
+            "Only a Jira administrator can fix this: ask one to open {SETTINGS_SCREEN}."
+        ));
+    }
+    Some(g)
 }
+
+/// The admin screen every settings-type failure names: the app's admin page, section AI, tab
+/// General (`jira:adminPage` at `/jira/settings/apps/<app id>/<environment id>`).
+pub const SETTINGS_SCREEN: &str = "Jira settings → Apps → AI Clearance → Settings → AI → General";
 
 #[cfg(test)]
 mod tests {
@@ -519,6 +531,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(setup["category"], "notConfigured");
+        // covers: AP-156, CL-905
+        // Every settings-type failure names the exact screen and tells non-admins who can fix it.
+        for g in [&ours, &theirs, &model, &setup] {
+            assert_eq!(g["action"], "settings");
+            assert_eq!(g["screen"], SETTINGS_SCREEN);
+            assert!(g["message"]
+                .as_str()
+                .unwrap()
+                .contains("Settings → AI → General"));
+            assert!(g["others"].as_str().unwrap().contains("Jira administrator"));
+        }
         let big = guidance(Some("PROMPT_TOO_LARGE"), None).unwrap();
         assert!(big["message"]
             .as_str()

@@ -532,7 +532,25 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         return effects::finish(host, &effect, completion_of(&done));
     }
     let settings = settings::load(s)?;
-    if let Some(why) = settings::blocker(host, &settings)? {
+    let blocked = settings::blocker(host, &settings)?;
+    if blocked == Some("DISABLED") {
+        // Set up, and switched off by an admin: the kill switch promises "skipped, and the path
+        // continues without it": SKIPPED, no provider call, no AI error counted, nothing in the
+        // admins' error inbox (D-222). Never set up at all stays a failure that says so.
+        host.log(
+            Level::Info,
+            &format!("prompt {effect_id}: AI Prompt steps are switched off; step skipped"),
+        );
+        return effects::finish(
+            host,
+            &effect,
+            Completion {
+                skipped: Some(SKIPPED_DISABLED.to_string()),
+                ..Completion::default()
+            },
+        );
+    }
+    if let Some(why) = blocked {
         let (code, msg) = match why {
             "OVER_BUDGET" => (
                 ErrorCode::BudgetExhausted,
@@ -540,7 +558,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
             ),
             _ => (
                 ErrorCode::Misconfigured,
-                "AI Prompt steps are not configured or are disabled (Settings → AI)",
+                "AI Prompt steps are not set up: no provider or API key is saved (Settings → AI → General)",
             ),
         };
         super::inbox::record(host, code)?;
@@ -763,6 +781,7 @@ fn completion_of(e: &Execution) -> Completion {
                     "model": e.model,
                     "parsed": parsed,
                 })),
+                ..Completion::default()
             }
         }
         Some(code) => fail(code, e.response.clone()),
@@ -806,6 +825,9 @@ pub fn prune_executions(host: &dyn Host) -> AppResult<u64> {
     }
     Ok(pruned)
 }
+
+/// Why a PROMPT step reached while AI Prompt steps are switched off was skipped.
+pub const SKIPPED_DISABLED: &str = "AI Prompt steps are switched off (Jira settings → Apps → AI Clearance → Settings → AI → General: Enable AI Prompt steps)";
 
 /// Message of a step force-failed by the stuck-step cleanup (the UI invites a re-run).
 pub const LOST_JOB_MESSAGE: &str = "background job was lost; re-run the analysis";

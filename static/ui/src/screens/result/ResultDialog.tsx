@@ -7,6 +7,7 @@ import { confidenceText, lozengeAppearance, lozengeText, sectionLozenge } from '
 import type { Execution, ForgeContext, ParsedResult } from '../../types';
 import { POLL_FACTOR, POLL_FIRST_MS, POLL_MAX_MS, RERUN_MESSAGE } from '../issue/IssuePanel';
 import { ProviderCalls } from './ProviderCalls';
+import { SettingsAction } from '../issue/PromptStep';
 
 async function copyText(text: string): Promise<boolean> {
   try {
@@ -149,6 +150,7 @@ export function ResultDialog(props: { context: ForgeContext; modal: Record<strin
             <div className="prompt-failure" role="alert" data-testid="prompt-failure" data-category={guidance.category}>
               <strong>The AI analysis failed.</strong> {guidance.message}
               {x.errorCode && <code className="error-code"> ({x.errorCode})</code>}
+              {guidance.action === 'settings' && <SettingsAction guidance={guidance} />}
             </div>
           )}
           {x.status === 'SUCCESS' && parsed && (
