@@ -532,3 +532,71 @@ fn approvals_tab_rows_carry_the_facts_an_approver_decides_on() {
         "{j}"
     );
 }
+
+// covers: CL-168
+#[test]
+fn an_approvals_row_carries_its_paths_ai_read_verdict() {
+    // Issue 33 item 3: a path row whose approval ran an AI read (a PROMPT step that succeeded)
+    // carries its verdict chip, parsed as the issue panel parses it (no extra read: the tab
+    // already reads the row's approval). AIR-3's "Risk read" from the whole scenario is put on
+    // AIR-1's pending path.
+    let mut full = scenario_site();
+    let v = ok(
+        &mut full,
+        "approvals.forIssue",
+        json!({"issueKey": "AIR-3"}),
+        PRIYA,
+    );
+    let ai = v["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "AI-assisted access")
+        .unwrap()
+        .clone();
+    let card = step(&ai, "Risk read")["teaserCard"].clone();
+    assert!(card["lozenge"].is_object(), "{card}");
+    let stored = kvs_value(&full, &format!("approval:{}", ai["id"].as_str().unwrap())).unwrap();
+    let read = stored["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Risk read")
+        .unwrap()
+        .clone();
+
+    let mut sim = Sim::from_site(&site_dir(), &default_manifest(), EngineKind::Wasm, 42).unwrap();
+    let steps = scenario::load(&site_dir()).unwrap();
+    let at = steps
+        .iter()
+        .position(|s| {
+            matches!(s, scenario::Step::Invoke { function, .. } if function == "clearance.approvals.tab")
+        })
+        .unwrap();
+    let mut t = String::new();
+    scenario::run(&mut sim, &steps[..at], &mut t).unwrap();
+    let before = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    let row = |tab: &Value| {
+        tab["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["issueKey"] == "AIR-1")
+            .unwrap()
+            .clone()
+    };
+    let air1 = row(&before);
+    assert!(
+        air1["aiRead"].is_null(),
+        "no AI read ran on AIR-1's path yet"
+    );
+    let key = format!("approval:{}", air1["approvalId"].as_str().unwrap());
+    let mut a = kvs_value(&sim, &key).unwrap();
+    a["steps"].as_array_mut().unwrap().push(read);
+    sim.state_mut().kvs.get_mut(&key).unwrap().value = a.to_string();
+    let after = row(&ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS));
+    assert_eq!(after["aiRead"]["step"], "Risk read", "{after}");
+    assert_eq!(after["aiRead"]["lozenge"], card["lozenge"]);
+    assert_eq!(after["aiRead"]["confidence"], card["confidence"]);
+    assert_eq!(after["aiRead"]["analysisPerformed"], true);
+}

@@ -620,13 +620,13 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Row>>
                 )
             }
         };
-        // The path's name from the approval already read (issue 33 item 3).
-        let path_name = path.as_ref().and_then(|id| {
-            approvals
-                .iter()
-                .find(|(_, a)| &a.id == id)
-                .map(|(_, a)| a.definition_name.clone())
-        });
+        // The path's name and its AI read's verdict, from the approval already read (issue 33
+        // item 3).
+        let approval = path
+            .as_ref()
+            .and_then(|id| approvals.iter().find(|(_, a)| &a.id == id).map(|(_, a)| a));
+        let path_name = approval.map(|a| a.definition_name.clone());
+        let ai_read = approval.and_then(ai_read);
         let justification = r
             .justification
             .as_deref()
@@ -646,7 +646,7 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Row>>
                 "issueKey": r.issue_key, "summary": r.summary, "requester": r.requester_account_id,
                 "tool": r.tool, "durationDays": r.duration_days, "requestedAt": r.requested_at,
                 "route": r.route.as_ref().map(|x| x.kind.as_str()), "approvalId": path, "step": step,
-                "pathName": path_name, "riskLevel": r.risk().as_str(),
+                "pathName": path_name, "riskLevel": r.risk().as_str(), "aiRead": ai_read,
                 "justification": justification,
                 "actions": actions,
                 // What the requester declared (issue 35) and why auto-approval did not apply.
@@ -658,6 +658,30 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Row>>
         });
     }
     Ok(rows)
+}
+
+/// The verdict chip of the path's latest AI read (a PROMPT step that ran to SUCCESS): its
+/// primary lozenge and confidence, parsed as the issue panel parses it; `None` when no AI read
+/// ran or it gave no lozenge.
+fn ai_read(a: &crate::approvals::model::Approval) -> Option<Value> {
+    use crate::approvals::definition::StepType;
+    use crate::approvals::model::StepStatus;
+    let s = a
+        .all_steps()
+        .map(|(_, s)| s)
+        .filter(|s| s.step_type == StepType::Prompt && s.status == StepStatus::Success)
+        .filter(|s| {
+            s.result_teaser
+                .as_deref()
+                .is_some_and(|t| !t.trim().is_empty())
+        })
+        .max_by(|x, y| x.completed_at.cmp(&y.completed_at))?;
+    let p = crate::prompt::result::parse(s.result_teaser.as_deref().unwrap_or(""));
+    let lozenge = p.lozenge?;
+    Some(
+        json!({"step": s.name, "lozenge": lozenge, "confidence": p.confidence,
+                "analysisPerformed": p.analysis_performed}),
+    )
 }
 
 /// "Mark fulfilled / deprovisioned / verified": approvers (or admins) close manual jobs; the

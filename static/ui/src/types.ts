@@ -172,6 +172,8 @@ export interface PendingRow {
   justification?: string | null;
   maxDays?: number;
   openGrantForTool?: boolean;
+  /** The path's latest AI read (a PROMPT step that ran): its verdict chip. */
+  aiRead?: { step: string; lozenge: PromptLozenge; confidence?: Confidence | null; analysisPerformed: boolean } | null;
   /** What the requester declared (issue 35). */
   dataClasses?: string[];
   purpose?: string | null;

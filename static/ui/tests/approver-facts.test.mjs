@@ -16,7 +16,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, JONAS, PRIYA, assertAccessible, consoleApi, frame, frameOf, invoke, launch, open as openIn, setTheme, shot } from './support/console.mjs';
+import { ADMIN, JONAS, PRIYA, URL, assertAccessible, consoleApi, frame, frameOf, invoke, launch, open as openIn, setTheme, shot } from './support/console.mjs';
 
 const PAGE = 'ai-clearance';
 const PANEL = 'ai-clearance-panel';
@@ -101,6 +101,44 @@ test('each pending row shows the facts an approver needs, the same the resolver 
   await assertAccessible(f, 'Approvals tab with facts (dark)');
   await shot(page, 'approvals-facts-dark');
   await setTheme(page, 'light', [f]);
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test("a path row whose AI read ran shows the verdict chip (Reject reads Deny) in the row and the confirmation", async () => {
+  // The data is the server's (tests/screens_data.rs an_approvals_row_carries_its_paths_ai_read_verdict);
+  // here the screen: the tab's answer gets an AI read on the path row.
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  await page.route('**/__console/api/invoke', async (route) => {
+    const body = route.request().postDataJSON();
+    if (body?.functionKey !== 'clearance.approvals.tab') return route.continue();
+    const answer = await (await route.fetch()).json();
+    for (const r of answer.data?.pending ?? []) {
+      if (r.issueKey === keys.path) r.aiRead = { step: 'Risk read', lozenge: { kind: 'verdict', value: 'Reject' }, confidence: { kind: 'score', value: 7, reason: 'x' }, analysisPerformed: true };
+    }
+    return route.fulfill({ json: answer });
+  });
+  await page.goto(`${URL}/#view=global&as=${encodeURIComponent(PRIYA)}`);
+  const ui = frame(page, PAGE);
+  await ui.getByTestId('tab-approvals').click();
+  const row = ui.locator(`[data-testid="pending-row"][data-issue-key="${keys.path}"]`);
+  const chip = row.getByTestId('row-ai-read');
+  await chip.waitFor();
+  assert.equal(await chip.getAttribute('data-value'), 'Reject');
+  assert.match(await chip.textContent(), /AI read \(Risk read\):\s*Verdict: Deny · Confidence: 7\/10/);
+  assert.doesNotMatch(await chip.textContent(), /Reject/);
+  // Rows without an AI read show none.
+  assert.equal(await ui.getByTestId('row-ai-read').count(), 1);
+  await row.getByTestId('approve-button').click();
+  const dialog = ui.getByTestId('confirm-dialog');
+  await dialog.waitFor();
+  assert.match(await dialog.getByTestId('confirm-facts').textContent(), /AI read.*Verdict: Deny/s);
+  const f = await frameOf(page, PAGE);
+  await assertAccessible(f, 'Approvals row with an AI read');
+  await dialog.getByTestId('confirm-cancel').click();
+  await shot(page, 'approvals-ai-read');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

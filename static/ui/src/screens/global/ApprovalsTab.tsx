@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { bulkText, outcomeText, type Verdict } from '../../lib/decisions';
 import { asResolverError, call, ResolverError } from '../../api';
-import { Empty, ErrorMessage, formatDate, Lozenge, Skeleton, Spinner } from '../../components/ui';
+import { Empty, ErrorMessage, formatDate, Lozenge, Skeleton, Sparkle, Spinner } from '../../components/ui';
+import { confidenceText, lozengeAppearance, lozengeText } from '../../lib/prompt';
 import { Dialog } from '../../components/Dialog';
 import type { ApprovalsTab as TabData, BulkResult, DecideResult, PendingRow } from '../../types';
 import { openIssue, toolName } from './HistoryTab';
@@ -293,6 +294,7 @@ export function ApprovalsTab() {
                   <div className="hint" data-testid="row-route">
                     {routeText(p)}
                   </div>
+                  <AiReadChip row={p} />
                   <DataDeclared row={p} />
                 </td>
                 <td title={p.requester}>
@@ -459,6 +461,14 @@ function ConfirmDecision(props: {
           </dd>
           <dt>Route</dt>
           <dd>{routeText(p.row)}</dd>
+          {p.row.aiRead && (
+            <>
+              <dt>AI read</dt>
+              <dd>
+                <AiReadChip row={p.row} />
+              </dd>
+            </>
+          )}
           {p.row.justification && (
             <>
               <dt>Justification</dt>
@@ -553,5 +563,18 @@ function DurationFacts(props: { row: PendingRow }) {
         </div>
       )}
     </>
+  );
+}
+
+/** The verdict chip of the path's latest AI read (advisory), with its confidence. */
+function AiReadChip(props: { row: PendingRow }) {
+  const a = props.row.aiRead;
+  if (!a) return null;
+  return (
+    <div className="hint ai-read-chip" data-testid="row-ai-read" data-kind={a.lozenge.kind} data-value={a.lozenge.value}>
+      <Sparkle testId="row-ai-sparkle" /> AI read ({a.step}):{' '}
+      <Lozenge appearance={lozengeAppearance(a.lozenge)}>{lozengeText(a.lozenge)}</Lozenge>
+      {a.confidence ? ` · ${confidenceText(a.confidence)}` : ''}
+    </div>
   );
 }
