@@ -432,6 +432,45 @@ fn a_bulk_decision_over_the_write_budget_is_queued_and_judged_again_when_it_runs
         (&json!("decided"), &json!("approved"))
     );
     assert_eq!(audit_of(&sim, "grant_created").len(), 2, "no second grant");
+    // An event the platform gave up on (five throttled deliveries) is pushed again when the
+    // person looks at the batch: Priya's queued denial of AIR-27 still happens.
+    let minute = sim.state().clock_ms / 60_000;
+    sim.state_mut().kvs.insert(
+        format!("write-budget:{}", minute % 16),
+        Stored {
+            value: json!({"minute": minute, "units": 2_400}).to_string(),
+            expires_at_ms: None,
+        },
+    );
+    let out = ok(
+        &mut sim,
+        "clearance.approvals.bulkDecide",
+        json!({"issueKeys": ["AIR-27"], "decision": "deny"}),
+        PRIYA,
+    );
+    assert_eq!(out["queued"], 1, "{out}");
+    let batch = out["batchId"].as_str().unwrap().to_string();
+    sim.state_mut()
+        .queue
+        .retain(|e| !e.body.contains(batch.as_str()));
+    sim.advance(22 * 60_000);
+    assert_eq!(request(&sim, "10129")["decision"], "pending");
+    let s = ok(
+        &mut sim,
+        "clearance.approvals.bulkStatus",
+        json!({"batchId": batch}),
+        PRIYA,
+    );
+    assert_eq!(s["queued"], 1, "{s}");
+    sim.settle();
+    let s = ok(
+        &mut sim,
+        "clearance.approvals.bulkStatus",
+        json!({"batchId": batch}),
+        PRIYA,
+    );
+    assert_eq!((&s["queued"], &s["decided"]), (&json!(0), &json!(1)), "{s}");
+    assert_eq!(request(&sim, "10129")["decision"], "denied");
 }
 
 // covers: CL-050, CL-168, CL-032

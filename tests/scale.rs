@@ -604,6 +604,16 @@ fn requests_closed_longer_than_the_retention_are_deleted_with_their_grants_and_a
 // covers: CL-061, CL-051
 #[test]
 fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_nothing() {
+    clear_backlog("approve", "approved");
+}
+
+// covers: CL-061, CL-055
+#[test]
+fn denying_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_nothing() {
+    clear_backlog("deny", "denied");
+}
+
+fn clear_backlog(verdict: &str, outcome: &str) {
     // 250 pending requests; the approver clears them at the allowed five bulks of 50 a minute.
     // Bulk decisions spend the installation's write budget (D-210): what fits this minute is
     // decided now, the rest is queued into the next minutes, and no minute passes 3,000 write
@@ -630,7 +640,7 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
         let before = sim.state().kvs_budget.write_units;
         let rec = sim.resolve(
             "clearance.approvals.bulkDecide",
-            &json!({"issueKeys": chunk, "decision": "approve"}),
+            &json!({"issueKeys": chunk, "decision": verdict}),
             Some(MARCUS),
         );
         units.push(sim.state().kvs_budget.write_units.saturating_sub(before));
@@ -643,7 +653,7 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
         }
         for r in out["results"].as_array().unwrap() {
             match (r["ok"].as_bool(), r["outcome"].as_str()) {
-                (Some(true), Some("approved")) => now += 1,
+                (Some(true), Some(o)) if o == outcome => now += 1,
                 (Some(true), Some("queued")) => {
                     queued += 1;
                     // The approver is told when it will be recorded.
@@ -691,7 +701,7 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
     sim.settle();
     let b = sim.state().kvs_budget.clone();
     eprintln!(
-        "write units per 50-key bulk: {units:?}; {now} approved at once, {queued} queued, {held} already held; \
+        "{verdict}: write units per 50-key bulk: {units:?}; {now} decided at once, {queued} queued, {held} already held; \
          write units by minute: {per_minute:?}; busiest minute {} write units (before the bulks: {peak_before}); {} KVS requests throttled",
         b.peak_write_units, b.throttled
     );
@@ -707,7 +717,12 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
         let id = k.trim_start_matches("AIR-");
         let r = kvs_value(&sim, &format!("request:{id}")).unwrap();
         match r["decision"].as_str() {
-            Some("approved") => {
+            Some("denied") if verdict == "deny" => {
+                assert!(r["grantId"].is_null(), "{k}");
+                assert_eq!(r["decidedBy"], MARCUS, "{k}");
+                assert_eq!(r["decisionSource"], "bulk", "{k}");
+            }
+            Some("approved") if verdict == "approve" => {
                 let g = r["grantId"].as_str().unwrap();
                 assert!(
                     kvs_value(&sim, &format!("access-grant:{g}")).is_some(),
@@ -751,7 +766,7 @@ fn clearing_a_backlog_at_the_bulk_limit_meets_forges_write_budget_and_loses_noth
         seen += s["items"].as_array().unwrap().len();
         for i in s["items"].as_array().unwrap() {
             match i["status"].as_str() {
-                Some("decided") => assert_eq!(i["outcome"], "approved", "{i}"),
+                Some("decided") => assert_eq!(i["outcome"], outcome, "{i}"),
                 Some("refused") => assert_eq!(i["error"]["code"], "GRANT_CONFLICT", "{i}"),
                 other => panic!("{other:?}: {i}"),
             }

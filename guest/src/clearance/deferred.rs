@@ -423,6 +423,24 @@ pub fn status(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     if groups.is_empty() {
         return Err(not_found());
     }
+    // A group whose event the platform gave up on (five throttled deliveries) is pushed again
+    // when its person looks: still queued 20 minutes after its minute.
+    let now_min = budget::minute_of(host.now_ms());
+    for g in groups
+        .iter()
+        .filter(|g| g.minute + 20 < now_min && g.items.iter().any(|i| i.status == Status::Queued))
+    {
+        let event = json!({ EVENT_FIELD: format!("{}:{}", g.batch_id, g.minute) }).to_string();
+        if let Err(e) = host.queue_push(super::notices::QUEUE, &[event], 0) {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "queued bulk decisions {}: not pushed again ({e})",
+                    g.batch_id
+                ),
+            );
+        }
+    }
     let items: Vec<&Item> = groups.iter().flat_map(|g| g.items.iter()).collect();
     let count = |s: Status| items.iter().filter(|i| i.status == s).count();
     Ok(

@@ -28,13 +28,14 @@ pub const SLOTS: u64 = 16;
 
 const PREFIX: &str = "write-budget:";
 
-/// Estimated write units of one approval by a person, with its follow-ups, measured
-/// (`tests/scale.rs clearing_a_backlog…`): the decision's transaction (~21) and the tool-index
-/// entry before it, the decision notice's delivery (claim, comment marker, delete) and the
-/// provisioning job's first run.
+/// Estimated write units of one approval by a person, with its follow-ups, measured by
+/// `tests/scale.rs clearing_a_backlog…` (~24 in the decision call: the tool-index entry and the
+/// decision's transaction; ~9 after it: the notice's claim, progress and delete, the
+/// provisioning job's first run): 33, rounded up.
 pub const APPROVE_UNITS: u64 = 34;
-/// Estimated write units of one denial with its notice (no grant, no job).
-pub const DENY_UNITS: u64 = 16;
+/// Estimated write units of one denial with its notice (no grant, no job), measured by
+/// `denying_a_backlog…`: ~11 + ~5, rounded up.
+pub const DENY_UNITS: u64 = 17;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -106,12 +107,15 @@ pub fn reserve(host: &dyn Host, n: usize, cost: u64) -> AppResult<Vec<(u64, usiz
 /// Gives back `units` reserved in `minute` and not spent (keys refused before writing).
 /// Best effort: a failure only leaves the minute's budget smaller than it could be.
 pub fn refund(host: &dyn Host, minute: u64, units: u64) {
+    if units == 0 {
+        return;
+    }
     let store = Store::new(host);
     let k = slot_key(minute);
     for _ in 0..3 {
         let Ok(raw) = store.get_raw(&k) else { return };
         let before = used(raw.as_ref(), minute);
-        if before == 0 || units == 0 {
+        if before == 0 {
             return;
         }
         let after = Slot {

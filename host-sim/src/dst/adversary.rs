@@ -186,10 +186,14 @@ pub fn run(site_dir: &Path, sim: &mut Sim, seed: u64, out: &mut String) -> Resul
                         "clearance.approvals.decide",
                         json!({"issueKey": k, "decision": d}),
                     ),
-                    1 => (
-                        "clearance.approvals.bulkDecide",
-                        json!({"issueKeys": [k], "decision": d}),
-                    ),
+                    1 => {
+                        // The budget is spent: an approver's bulk decision is queued.
+                        super::spend_bulk_budget(sim);
+                        (
+                            "clearance.approvals.bulkDecide",
+                            json!({"issueKeys": [k], "decision": d}),
+                        )
+                    }
                     _ => (
                         "admin.requests.decide",
                         json!({"issueKey": k, "decision": d}),

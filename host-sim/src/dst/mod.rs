@@ -65,6 +65,22 @@ pub struct RunReport {
     pub transcript: String,
 }
 
+/// Other traffic has taken this minute's write budget for bulk decisions (D-214): the next
+/// bulk decision by an approver is queued into the following minute, so the campaigns exercise
+/// the queued path (a consumer deciding as the person, later, under the same faults).
+pub fn spend_bulk_budget(sim: &mut Sim) {
+    use aiclearance::clearance::write_budget::{slot_key, UNITS_PER_MINUTE};
+    let minute = sim.state().clock_ms / 60_000;
+    let value = serde_json::json!({"minute": minute, "units": UNITS_PER_MINUTE}).to_string();
+    sim.state_mut().kvs.insert(
+        slot_key(minute),
+        crate::emulator::Stored {
+            value,
+            expires_at_ms: None,
+        },
+    );
+}
+
 /// One seed: the workload under chaos, a fault-free recovery period, the invariants.
 pub fn run_seed(
     opts: &Options,

@@ -172,6 +172,10 @@ pub fn run(kind: Kind, site_dir: &Path, sim: &mut Sim, seed: u64, out: &mut Stri
                 .map(|i| key(i).1)
                 .collect();
             n += batch.len();
+            if n % 2 == 1 {
+                // Every other bulk meets a spent minute and is queued into the next.
+                super::spend_bulk_budget(sim);
+            }
             let p = json!({"issueKeys": batch, "decision": decision});
             for rec in sim.resolve_maybe_alongside("clearance.approvals.bulkDecide", &p, Some(&who))
             {

@@ -17,9 +17,20 @@ export function outcomeText(r: DecideResult): string {
   }
 }
 
-export function bulkText(verdict: Verdict, r: BulkResult): string {
+/** A bulk answer may queue keys for a later minute inside the app's storage budget (D-211). */
+type BulkAnswer = Omit<BulkResult, 'results'> & {
+  queued?: number;
+  results: (BulkResult['results'][number] & { withinMinutes?: number })[];
+};
+
+export function bulkText(verdict: Verdict, r: BulkAnswer): string {
   const done = verdict === 'approve' ? 'approved' : 'denied';
   let s = `${r.succeeded} request${r.succeeded === 1 ? '' : 's'} ${done}`;
+  const queued = r.queued ?? 0;
+  if (queued > 0) {
+    const within = Math.max(1, ...r.results.map((x) => x.withinMinutes ?? 0));
+    s += `; ${queued} queued inside the app's storage budget, recorded within ${within} minute${within === 1 ? '' : 's'}`;
+  }
   if (r.failed > 0) {
     const why = r.results
       .filter((x) => !x.ok && x.error)
