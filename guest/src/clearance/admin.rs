@@ -895,7 +895,7 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
 /// "Would this request auto-approve, and why not?" (dry run; changes nothing).
 pub fn dry_run(host: &dyn Host, p: &Value) -> AppResult<Value> {
     let store = Store::new(host);
-    let (project, tool, days, account) = match p.get("issueKey").and_then(Value::as_str) {
+    let (project, tool, days, account, classes) = match p.get("issueKey").and_then(Value::as_str) {
         Some(k) => {
             let (r, _) = super::decision::load_request_by_key(store, k)?;
             (
@@ -903,13 +903,28 @@ pub fn dry_run(host: &dyn Host, p: &Value) -> AppResult<Value> {
                 r.tool_id().map(String::from),
                 r.duration_days,
                 r.requester_account_id.clone(),
+                r.data_classes.clone(),
             )
         }
         None => {
             let s = |k: &str| p.get(k).and_then(Value::as_str).map(String::from);
             let days = p.get("durationDays").and_then(Value::as_u64).unwrap_or(0) as u32;
             match (s("projectKey"), s("accountId")) {
-                (Some(pk), Some(a)) if days > 0 => (pk, s("toolId"), days, a),
+                (Some(pk), Some(a)) if days > 0 => {
+                    // The classes the request would declare (issue 35), if the admin gives them.
+                    let classes = p
+                        .get("dataClasses")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(|c| c.trim().to_lowercase())
+                                .take(crate::catalog::data::MAX_CLASSES)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (pk, s("toolId"), days, a, classes)
+                }
                 _ => {
                     return Err(AppError::invalid(
                         "DRY_RUN_INVALID",
@@ -926,6 +941,7 @@ pub fn dry_run(host: &dyn Host, p: &Value) -> AppResult<Value> {
             project_key: &project,
             tool_id: tool.as_deref(),
             duration_days: days,
+            data_classes: &classes,
         },
         &mut || {
             crate::jira::Jira::new(host)

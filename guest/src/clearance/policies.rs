@@ -1,8 +1,9 @@
 //! Auto-approval policies (spec §9 C, §11 "Auto-approval not triggering").
 //!
 //! A policy is scoped to a project and one tool (or all tools). It approves a request only if
-//! `autoApprove` is on, the requester is in one of its allowed Jira groups, and the requested
-//! duration is not above its maximum (when it has one). Tool-specific policies are tried before
+//! `autoApprove` is on, the requester is in one of its allowed Jira groups, the requested
+//! duration is not above its maximum (when it has one), and — when the policy names a set of
+//! data classes (issue 35) — the request declares its data and every declared class is in the set. Tool-specific policies are tried before
 //! all-tools ones; the first that passes decides. The same evaluation backs the dry-run resolver,
 //! which names the deciding policy, its version and, for every policy, the failed condition.
 
@@ -28,6 +29,11 @@ pub struct Policy {
     pub allowed_groups: Vec<String>,
     #[serde(default)]
     pub max_days: Option<u32>,
+    /// The data classes requests may declare and still be approved by this policy (issue 35);
+    /// `None`: the policy does not look at data. A request that declares nothing does not pass
+    /// a policy with a set (it has not said what data goes in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_data_classes: Option<Vec<String>>,
     #[serde(default)]
     pub version: u64,
     #[serde(default)]
@@ -43,6 +49,8 @@ pub struct Facts<'a> {
     /// None for a "Request new tool" request: never auto-approved (nobody has assessed it).
     pub tool_id: Option<&'a str>,
     pub duration_days: u32,
+    /// The classes the request declares (none on older requests).
+    pub data_classes: &'a [String],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,11 +149,20 @@ pub fn evaluate(
                 member_of = Some(groups()?);
             }
             let mine = member_of.as_deref().unwrap_or(&[]);
+            // Groups before data: a requester outside the policy's groups learns nothing of
+            // its data classes (the portal's preview shows a data failure to the requester).
             match p.allowed_groups.iter().find(|g| mine.contains(g)) {
-                Some(g) => {
-                    c.passed = true;
-                    c.matched_group = Some(g.clone());
-                }
+                Some(g) => match p
+                    .allowed_data_classes
+                    .as_ref()
+                    .and_then(|set| outside_classes(set, facts.data_classes))
+                {
+                    Some(why) => fail(&mut c, "dataClasses", why),
+                    None => {
+                        c.passed = true;
+                        c.matched_group = Some(g.clone());
+                    }
+                },
                 None => fail(
                     &mut c,
                     "groups",
@@ -171,6 +188,28 @@ pub fn evaluate(
         auto_approve: checks.iter().any(|c| c.passed),
         deciding,
         checks,
+    })
+}
+
+/// Why `declared` is not within the policy's `set`, if it is not.
+fn outside_classes(set: &[String], declared: &[String]) -> Option<String> {
+    if declared.is_empty() {
+        return Some(format!(
+            "the policy approves only requests that declare their data, within {}",
+            set.join(", ")
+        ));
+    }
+    let outside: Vec<&str> = declared
+        .iter()
+        .filter(|c| !set.contains(c))
+        .map(String::as_str)
+        .collect();
+    (!outside.is_empty()).then(|| {
+        format!(
+            "declared {} outside the policy's data classes ({})",
+            outside.join(", "),
+            set.join(", ")
+        )
     })
 }
 
@@ -259,6 +298,35 @@ pub fn parse(p: &Value) -> AppResult<Policy> {
             }
         },
     };
+    let allowed_data_classes = match p.get("allowedDataClasses") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) if !a.is_empty() && a.len() <= crate::catalog::data::MAX_CLASSES => {
+            let mut out: Vec<String> = Vec::new();
+            for c in a {
+                match c.as_str().map(|s| s.trim().to_lowercase()) {
+                    Some(c) if crate::catalog::data::is_class(&c) => {
+                        if !out.contains(&c) {
+                            out.push(c)
+                        }
+                    }
+                    _ => {
+                        errors.insert(
+                            "allowedDataClasses".into(),
+                            json!("data class names (lower-case slugs)"),
+                        );
+                    }
+                }
+            }
+            Some(out)
+        }
+        Some(_) => {
+            errors.insert(
+                "allowedDataClasses".into(),
+                json!("1-24 data classes, or null for a policy that does not look at data"),
+            );
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(
             AppError::invalid("POLICY_INVALID", "the policy has invalid fields")
@@ -273,6 +341,7 @@ pub fn parse(p: &Value) -> AppResult<Policy> {
         auto_approve,
         allowed_groups,
         max_days,
+        allowed_data_classes,
         version: 0,
         updated_at: String::new(),
         updated_by: String::new(),
@@ -295,6 +364,18 @@ pub fn save(store: Store<'_>, mut policy: Policy, who: &str) -> AppResult<Policy
             "at most 200 auto-approval policies",
         ));
     }
+    // Classes are the site's (governance's list): a name that is not one would never match.
+    if let Some(set) = &policy.allowed_data_classes {
+        let (gov, _) = super::governance::load(store)?;
+        let site = gov.site_data_classes();
+        if let Some(c) = set.iter().find(|c| !site.contains(c)) {
+            return Err(
+                AppError::invalid("POLICY_INVALID", "the policy has invalid fields").with_details(
+                    json!({"allowedDataClasses": format!("{c} is not one of the site's data classes ({})", site.join(", "))}),
+                ),
+            );
+        }
+    }
     policy.version = current.as_ref().map(|c| c.version).unwrap_or(0) + 1;
     policy.updated_at = crate::time::rfc3339(store.host.now_ms());
     policy.updated_by = who.into();
@@ -309,7 +390,8 @@ pub fn save(store: Store<'_>, mut policy: Policy, who: &str) -> AppResult<Policy
                         "changed": crate::audit::changed_fields(&before, &after),
                         "policy": {"name": policy.name, "projectKey": policy.project_key,
                                    "toolId": policy.tool_id, "autoApprove": policy.auto_approve,
-                                   "allowedGroups": policy.allowed_groups, "maxDays": policy.max_days}});
+                                   "allowedGroups": policy.allowed_groups, "maxDays": policy.max_days,
+                                   "allowedDataClasses": policy.allowed_data_classes}});
     let mac = crate::audit::mac_key(store, None)?;
     crate::audit::commit_with_audit(store, &mac, None, &[draft], |tx| {
         tx.set_if_current(&key, &policy, raw.as_deref())?;
@@ -374,6 +456,7 @@ mod tests {
             version: 3,
             updated_at: String::new(),
             updated_by: String::new(),
+            allowed_data_classes: None,
         }
     }
 
@@ -385,6 +468,7 @@ mod tests {
                 project_key: "AIR",
                 tool_id: tool,
                 duration_days: days,
+                data_classes: &[],
             },
             &mut || Ok(mine.clone()),
         )
@@ -446,6 +530,7 @@ mod tests {
                 project_key: "AIR",
                 tool_id: Some("copilot"),
                 duration_days: 10,
+                data_classes: &[],
             },
             &mut || {
                 calls += 1;
@@ -474,5 +559,45 @@ mod tests {
         ] {
             assert!(d.get(f).is_some(), "{f} missing from {d}");
         }
+    }
+
+    #[test]
+    fn a_policy_with_data_classes_approves_only_declared_data_within_them() {
+        // covers: CL-041 (issue 35 item 5)
+        let mut p = policy("p", Some("copilot"), true, &["staff"], None);
+        p.allowed_data_classes = Some(vec!["public".into(), "source-code".into()]);
+        let run = |declared: &[&str]| {
+            let d: Vec<String> = declared.iter().map(|c| c.to_string()).collect();
+            evaluate(
+                std::slice::from_ref(&p),
+                &Facts {
+                    project_key: "AIR",
+                    tool_id: Some("copilot"),
+                    duration_days: 10,
+                    data_classes: &d,
+                },
+                &mut || Ok(vec!["staff".to_string()]),
+            )
+            .unwrap()
+        };
+        assert!(run(&["source-code"]).auto_approve);
+        assert!(run(&["public", "source-code"]).auto_approve);
+        let e = run(&["source-code", "customer-data"]);
+        assert!(!e.auto_approve);
+        assert_eq!(e.checks[0].failed_condition, Some("dataClasses"));
+        assert!(e.checks[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("customer-data"));
+        // Nothing declared: the policy does not know what data goes in.
+        let e = run(&[]);
+        assert!(!e.auto_approve);
+        assert_eq!(e.checks[0].failed_condition, Some("dataClasses"));
+        // Shape errors are typed.
+        let bad = parse(&json!({"id": "p", "name": "P", "projectKey": "AIR", "autoApprove": true,
+                                "allowedGroups": ["staff"], "allowedDataClasses": ["Not A Class!"]}))
+        .unwrap_err();
+        assert_eq!(bad.code, "POLICY_INVALID");
     }
 }

@@ -52,6 +52,7 @@ pub fn route_request(
             project_key: &request.project_key,
             tool_id: request.tool_id(),
             duration_days: request.duration_days,
+            data_classes: &request.data_classes,
         };
         let requester = request.requester_account_id.clone();
         let eval = policies::evaluate(&all, &facts, &mut || {

@@ -134,6 +134,7 @@ pub fn preview(host: &dyn Host, who: &str, cfg: &IntakeConfig, draft: &Value) ->
             project_key: &request.project_key,
             tool_id: request.tool_id(),
             duration_days: request.duration_days,
+            data_classes: &request.data_classes,
         };
         let eval = policies::evaluate(&all, &facts, &mut || {
             Jira::new(host)
@@ -153,6 +154,15 @@ pub fn preview(host: &dyn Host, who: &str, cfg: &IntakeConfig, draft: &Value) ->
                 Err(r) => {
                     out["autoApproval"] = json!({"code": r.code(), "message": r.message()});
                 }
+            }
+        } else if let Some(d) = &eval.deciding {
+            // A policy would approve but for something the requester chooses (the duration, the
+            // data declared): say which. Group membership is not theirs to change, and naming a
+            // policy's groups tells them nothing they can act on.
+            if let (Some(c @ ("duration" | "dataClasses")), Some(why)) =
+                (d.failed_condition, &d.detail)
+            {
+                out["autoApproval"] = json!({"code": c, "message": why});
             }
         }
     }

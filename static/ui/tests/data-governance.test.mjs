@@ -167,3 +167,32 @@ test('a JSM customer sees the preview too, without anyone\'s name or id', async 
   assert.doesNotMatch(text, /[0-9a-f]{24}|712020:/, 'no account ids');
   await page.close();
 });
+
+test('an admin limits an auto-approval policy to data classes; the requester\'s preview follows at once', async () => {
+  // covers: CL-041 (issue 35 item 5)
+  const page = await open('view=admin', ADMIN);
+  const ui = frame(page, 'ai-clearance-admin');
+  await ui.getByTestId('admin-nav-governance').click();
+  await ui.getByTestId('admin-section-governance').waitFor();
+  await ui.getByTestId('gov-tab-policies').click();
+  const row = ui.locator('[data-testid="policy-row"][data-policy-id="copilot-engineering"]');
+  await row.getByTestId('policy-edit').click();
+  await ui.getByTestId('policy-data-classes-input').fill('public, internal, source-code');
+  await ui.getByTestId('policy-save').click();
+  await ui.getByTestId('policy-saved').waitFor();
+  assert.equal((await row.getByTestId('policy-data-classes').textContent()).trim(), 'only public, internal, source-code');
+  await assertAccessible(await frameOf(page, 'ai-clearance-admin'), 'Governance → Auto-approval with data classes');
+  await page.close();
+
+  // An engineer declaring nothing is no longer approved automatically; declaring source code is.
+  const tobias = '5fdb308eae00d5270db90753'; // engineering, no Copilot yet
+  const portal = await open('view=portal&portal=1&type=12', tobias);
+  const panel = frame(portal, PANEL);
+  await panel.getByTestId('tool-select').selectOption('github-copilot');
+  await panel.getByTestId('duration-select').selectOption('30');
+  await outcome(panel, 'people');
+  assert.match(await panel.getByTestId('preview-auto-approval').textContent(), /declare their data/);
+  await panel.getByTestId('data-class-source-code').check();
+  await outcome(panel, 'auto-approved');
+  await portal.close();
+});

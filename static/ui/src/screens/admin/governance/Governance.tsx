@@ -544,8 +544,10 @@ interface PolicyForm {
   autoApprove: boolean;
   allowedGroups: string;
   maxDays: string;
+  /** Comma-separated data classes; empty: the policy does not look at data (issue 35). */
+  dataClasses: string;
 }
-const NEW_POLICY: PolicyForm = { id: '', name: '', projectKey: '', toolId: '', autoApprove: true, allowedGroups: '', maxDays: '' };
+const NEW_POLICY: PolicyForm = { id: '', name: '', projectKey: '', toolId: '', autoApprove: true, allowedGroups: '', maxDays: '', dataClasses: '' };
 
 function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
   const [rows, setRows] = useState<AutoPolicy[] | null>(null);
@@ -556,7 +558,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
   const [note, setNote] = useState<string | null>(null);
   const [row, setRow] = useState<{ id: string; error?: ResolverError } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [dry, setDry] = useState({ mode: 'facts' as 'facts' | 'issue', issueKey: '', projectKey: '', toolId: '', accountId: '', durationDays: '30' });
+  const [dry, setDry] = useState({ mode: 'facts' as 'facts' | 'issue', issueKey: '', projectKey: '', toolId: '', accountId: '', durationDays: '30', dataClasses: '' });
   const [dryResult, setDryResult] = useState<DryRun | null>(null);
   const [dryError, setDryError] = useState<ResolverError | null>(null);
 
@@ -589,6 +591,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
         autoApprove: form.autoApprove,
         allowedGroups: splitList(form.allowedGroups),
         maxDays: form.maxDays.trim() ? numberOrText(form.maxDays) : null,
+        allowedDataClasses: splitList(form.dataClasses).length ? splitList(form.dataClasses) : null,
       });
       setNote(`Policy ${r.policy.name} saved (version ${r.policy.version}).`);
       setForm(null);
@@ -621,7 +624,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
       const payload =
         dry.mode === 'issue'
           ? { issueKey: dry.issueKey.trim() }
-          : { projectKey: dry.projectKey.trim(), toolId: dry.toolId || null, accountId: dry.accountId.trim(), durationDays: numberOrText(dry.durationDays) };
+          : { projectKey: dry.projectKey.trim(), toolId: dry.toolId || null, accountId: dry.accountId.trim(), durationDays: numberOrText(dry.durationDays), dataClasses: splitList(dry.dataClasses) };
       setDryResult(await call<DryRun>('admin.policies.dryRun', payload));
     } catch (e) {
       setDryError(asResolverError(e));
@@ -637,7 +640,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
   return (
     <div id="governance-policies" data-testid="gov-policies">
       <p className="hint">
-        A policy approves a request automatically when it is for its project and tool, auto-approve is on, the requester is in one of its groups, and the duration is within its maximum. Tool policies are tried
+        A policy approves a request automatically when it is for its project and tool, auto-approve is on, the requester is in one of its groups, the duration is within its maximum and, when it names data classes, the request declares only those. Tool policies are tried
         before all-tools ones. <HelpLink anchor="autoApproval" testId="policies-help" />
       </p>
       <ErrorMessage error={loadError} testId="policies-load-error" />
@@ -668,6 +671,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
               <th>Scope</th>
               <th>Groups</th>
               <th>Max</th>
+              <th>Data</th>
               <th />
             </tr>
           </thead>
@@ -683,6 +687,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
                 </td>
                 <td>{p.allowedGroups.join(', ')}</td>
                 <td>{p.maxDays ? `${p.maxDays} days` : 'none'}</td>
+                <td data-testid="policy-data-classes">{p.allowedDataClasses?.length ? `only ${p.allowedDataClasses.join(', ')}` : 'any'}</td>
                 <td>
                   <div className="button-group">
                     <button
@@ -690,7 +695,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
                       className="button"
                       data-testid="policy-edit"
                       onClick={() => {
-                        setForm({ id: p.id, name: p.name, projectKey: p.projectKey, toolId: p.toolId ?? '', autoApprove: p.autoApprove, allowedGroups: p.allowedGroups.join(', '), maxDays: p.maxDays ? String(p.maxDays) : '' });
+                        setForm({ id: p.id, name: p.name, projectKey: p.projectKey, toolId: p.toolId ?? '', autoApprove: p.autoApprove, allowedGroups: p.allowedGroups.join(', '), maxDays: p.maxDays ? String(p.maxDays) : '', dataClasses: (p.allowedDataClasses ?? []).join(', ') });
                         setEditing(true);
                         setError(null);
                       }}
@@ -751,6 +756,14 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
               <label htmlFor="pol-max">Longest duration (days, optional)</label>
               <input id="pol-max" type="number" min={1} max={180} data-testid="policy-max-days" value={form.maxDays} onChange={(e) => setForm({ ...form, maxDays: e.target.value })} />
               <FieldError error={error} names={['maxDays']} />
+            </div>
+            <div className={cls('allowedDataClasses')}>
+              <label htmlFor="pol-classes">Data classes allowed (optional)</label>
+              <input id="pol-classes" type="text" data-testid="policy-data-classes-input" placeholder="public, internal" aria-describedby="pol-classes-hint" value={form.dataClasses} onChange={(e) => setForm({ ...form, dataClasses: e.target.value })} />
+              <div className="hint" id="pol-classes-hint">
+                When set, only requests that declare their data, all within these classes, are approved by this policy.
+              </div>
+              <FieldError error={error} names={['allowedDataClasses']} />
             </div>
           </div>
           <label className="check">
@@ -813,6 +826,10 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
             <div className="field">
               <label htmlFor="dry-days">Duration (days)</label>
               <input id="dry-days" type="number" min={1} max={180} data-testid="dryrun-days" value={dry.durationDays} onChange={(e) => setDry({ ...dry, durationDays: e.target.value })} />
+            </div>
+            <div className="field">
+              <label htmlFor="dry-classes">Data classes declared</label>
+              <input id="dry-classes" type="text" data-testid="dryrun-classes" placeholder="internal, source-code" value={dry.dataClasses} onChange={(e) => setDry({ ...dry, dataClasses: e.target.value })} />
             </div>
           </div>
         )}

@@ -166,6 +166,8 @@ export interface AutoPolicy {
   version: number;
   updatedAt: string;
   updatedBy: string;
+  /** The data classes a request may declare and still be approved (issue 35); absent: not looked at. */
+  allowedDataClasses?: string[] | null;
 }
 
 export interface PolicyCheck {
