@@ -178,7 +178,7 @@ fn an_approval_walks_its_groups_and_runs_every_step_type() {
     assert!(emails[0]["subject"]
         .as_str()
         .unwrap()
-        .contains("AIR-1: APPROVED"));
+        .contains("AIR-1: approved"));
     assert_eq!(emails[0]["to"][0]["accountId"], JONAS);
 
     // HTTP: rendered URL (legacy tag), headers and body, with an idempotency key.

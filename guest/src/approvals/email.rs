@@ -41,8 +41,8 @@ pub fn default_template(event: &str) -> Option<MessageTemplate> {
             "Hello {{ activeUser }},\n\n{{ approvalOriginator }} asks for your decision on \"{{ approval.name }}\" for {{ issue.key }} ({{ issue.fields.summary }}).\n{{ stepDetails }}\n\nDecide here: {{ approvalLink }}\nAll your pending approvals: {{ pendingApprovalsLink }}\n\n{{ appName }}",
         ),
         "WATCHER_NOTIFICATION" => (
-            "Update on {{ issue.key }}: {{ approval.name }} is {{ approval.status }}",
-            "{{ approval.name }} on {{ issue.key }} is now {{ approval.status }} ({{ approval.progress }}% done).\n{{ stepDetails }}\n{% for name, p in promptSteps|items %}\n{{ name }}:\n{{ p.result }}\n{% endfor %}\nDetails: {{ issueLink }}\n\n{{ appName }}",
+            "Update on {{ issue.key }}: {{ approval.name }} is {{ approval.statusText }}",
+            "{{ approval.name }} on {{ issue.key }} is now {{ approval.statusText }} ({{ approval.progress }}% done).\n{{ stepDetails }}\n{% for name, p in promptSteps|items %}\n{{ name }}:\n{{ p.result }}\n{% endfor %}\nDetails: {{ issueLink }}\n\n{{ appName }}",
         ),
         "DEADLINE_REMINDER" => (
             "Reminder: {{ approval.name }} on {{ issue.key }} is due {{ approval.decisionDeadline }}",
@@ -57,8 +57,8 @@ pub fn default_template(event: &str) -> Option<MessageTemplate> {
             "A vote is open on \"{{ approval.name }}\" for {{ issue.key }}.\n{{ stepDetails }}\nVote here: {{ approvalLink }}\n\n{{ appName }}",
         ),
         "APPROVAL_COMPLETED" => (
-            "{{ approval.name }} on {{ issue.key }}: {{ approval.status }}",
-            "\"{{ approval.name }}\" for {{ issue.key }} finished: {{ approval.status }}.\nDetails: {{ issueLink }}\n\n{{ appName }}",
+            "{{ approval.name }} on {{ issue.key }}: {{ approval.statusText }}",
+            "\"{{ approval.name }}\" for {{ issue.key }} finished: {{ approval.statusText }}.\nDetails: {{ issueLink }}\n\n{{ appName }}",
         ),
         _ => return None,
     };

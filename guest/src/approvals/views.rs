@@ -79,9 +79,12 @@ pub fn has_active_prompt_step(a: &Approval) -> bool {
 }
 
 /// The approval as templates rendered outside the app see it (Jira comments, HTTP bodies,
-/// emails): PROMPT step names carry the `(AI Prompt)` qualifier.
+/// emails): PROMPT step names carry the `(AI Prompt)` qualifier; `statusText` and each step's
+/// `decisionText` are the words a person reads ("approved", "denied", …; issue 33), beside the
+/// API values `status` and `decision`.
 pub fn approval_for_templates(a: &Approval) -> Value {
     let mut v = approval(a);
+    v["statusText"] = json!(status_text(a.status));
     for (phase, key) in [
         (&a.steps, "steps"),
         (&a.success_steps, "successSteps"),
@@ -90,9 +93,26 @@ pub fn approval_for_templates(a: &Approval) -> Value {
     ] {
         for (i, s) in phase.iter().enumerate() {
             v[key][i]["name"] = json!(display_name(s));
+            v[key][i]["decisionText"] = json!(match s.decision.as_deref() {
+                Some("APPROVED") => "approved",
+                Some("REJECTED") => "denied",
+                _ => "",
+            });
         }
     }
     v
+}
+
+/// An approval's status in words people read (the API's `REJECTED` is "denied").
+pub fn status_text(s: super::model::ApprovalStatus) -> &'static str {
+    use super::model::ApprovalStatus as S;
+    match s {
+        S::Running => "in progress",
+        S::Approved => "approved",
+        S::Rejected => "denied",
+        S::Expired => "expired",
+        S::Cancelled => "cancelled",
+    }
 }
 
 pub fn approval(a: &Approval) -> Value {

@@ -319,8 +319,8 @@ export function StepForm(props: {
                     <code>{'{{ issue.fields.summary }}'}</code>, <code>{'{{ issue.fields.priority.name }}'}</code>, <code>{'{{ issue.fields.customfield_NNNNN }}'}</code>
                   </li>
                   <li>
-                    <code>{'{{ approval.name }}'}</code>, <code>{'{{ approval.status }}'}</code>, <code>{'{{ approval.steps }}'}</code> (each with decision, comment,
-                    resultTeaser)
+                    <code>{'{{ approval.name }}'}</code>, <code>{'{{ approval.statusText }}'}</code> (approved, denied … in words; <code>{'{{ approval.status }}'}</code> is the
+                    API value), <code>{'{{ approval.steps }}'}</code> (each with decisionText, comment, resultTeaser)
                   </li>
                   <li>
                     <code>{'{{ definition.name }}'}</code>, <code>{'{{ definition.description }}'}</code> — the path’s business purpose
