@@ -196,3 +196,48 @@ test('an admin limits an auto-approval policy to data classes; the requester\'s 
   await outcome(panel, 'auto-approved');
   await portal.close();
 });
+
+test('an admin edits a tool\'s data profile and the data rules in Governance → Data; requesters meet them at once', async () => {
+  // covers: CL-012 (issue 35 items 1 and 3)
+  const page = await open('view=admin', ADMIN);
+  const ui = frame(page, 'ai-clearance-admin');
+  await ui.getByTestId('admin-nav-governance').click();
+  await ui.getByTestId('admin-section-governance').waitFor();
+  await ui.getByTestId('gov-tab-data').click();
+  const rules = ui.getByTestId('data-rules');
+  await rules.waitFor();
+  // The rule saved in before() shows; Claude's customer data becomes prohibited, by keyboard.
+  assert.equal(await ui.getByTestId('data-rule-github-copilot-customer-data').inputValue(), 'prohibited');
+  await ui.getByTestId('data-rule-claude-team-customer-data').focus();
+  await ui.getByTestId('data-rule-claude-team-customer-data').selectOption('prohibited');
+  await ui.getByTestId('data-rules-save').click();
+  await ui.getByTestId('data-rules-saved').waitFor();
+  assert.match(await ui.getByTestId('data-rules-saved').textContent(), /governance version \d+/);
+
+  // Claude's profile gains a condition every grant carries.
+  await ui.locator('[data-testid="data-rule-row"][data-tool="claude-team"]').getByTestId('data-profile-edit').click();
+  const form = ui.getByTestId('data-profile-form');
+  await form.waitFor();
+  await ui.getByTestId('profile-conditions').fill('No client names in prompts');
+  await ui.getByTestId('data-profile-save').click();
+  await ui.getByTestId('data-profile-saved').waitFor();
+  await shot(page, 'governance-data');
+  await assertAccessible(await frameOf(page, 'ai-clearance-admin'), 'Governance → Data');
+  // A bad terms link is refused at its field, nothing saved.
+  await ui.getByTestId('profile-terms').fill('http://not-https.example');
+  await ui.getByTestId('data-profile-save').click();
+  await ui.getByTestId('data-profile-error').waitFor();
+  await page.close();
+
+  // The requester's preview: customer data in Claude is refused; otherwise the new condition shows.
+  const portal = await open('view=portal&portal=1&type=12', LAURA);
+  const panel = frame(portal, PANEL);
+  await panel.getByTestId('tool-select').selectOption('claude-team');
+  await panel.getByTestId('duration-select').selectOption('30');
+  await panel.getByTestId('data-class-internal').check();
+  await panel.locator('[data-testid="preview-conditions"]', { hasText: 'No client names in prompts' }).waitFor();
+  await panel.getByTestId('data-class-customer-data').check();
+  await outcome(panel, 'refused');
+  assert.match(await panel.getByTestId('preview-refused').textContent(), /prohibits customer-data in Claude Team/);
+  await portal.close();
+});

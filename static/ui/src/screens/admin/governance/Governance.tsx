@@ -4,6 +4,7 @@ import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from 
 import { TabList, panelId, tabId } from '../../../components/Tabs';
 import { PeoplePicker, type PickedPerson } from '../../../components/PeoplePicker';
 import type { SectionProps } from '../sections';
+import { DataRules } from './DataRules';
 import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, numberOrText, Result, splitList, useAnchor } from '../overview/shared';
 import {
   RISKS,
@@ -17,14 +18,15 @@ import {
   type RiskLevel,
 } from '../overview/setupTypes';
 
-type TabId = 'rules' | 'history' | 'exceptions' | 'policies';
+type TabId = 'rules' | 'data' | 'history' | 'exceptions' | 'policies';
 const TABS: { id: TabId; title: string }[] = [
   { id: 'rules', title: 'Risk rules' },
+  { id: 'data', title: 'Data' },
   { id: 'history', title: 'Version history' },
   { id: 'exceptions', title: 'Exceptions' },
   { id: 'policies', title: 'Auto-approval' },
 ];
-const ANCHOR_TAB: Record<string, TabId> = { rules: 'rules', paths: 'rules', history: 'history', exceptions: 'exceptions', policies: 'policies', 'dry-run': 'policies' };
+const ANCHOR_TAB: Record<string, TabId> = { data: 'data', rules: 'rules', paths: 'rules', history: 'history', exceptions: 'exceptions', policies: 'policies', 'dry-run': 'policies' };
 
 interface RulesForm {
   maxDays: Record<RiskLevel, string>;
@@ -356,6 +358,7 @@ export default function Governance(props: SectionProps) {
 
       {tab === 'exceptions' && <Exceptions tools={tools} />}
       {tab === 'policies' && <Policies tools={tools} anchor={props.anchor} />}
+      {tab === 'data' && <DataRules tools={tools} onToolSaved={(t) => setTools((all) => all.map((x) => (x.id === t.id ? t : x)))} />}
       </div>
     </div>
   );

@@ -63,8 +63,24 @@ export interface CatalogTool {
   fulfilmentNotes: string;
   connectorId?: string | null;
   entitlementGroup?: Record<string, unknown> | null;
+  /** What data may go into the tool (issue 35). */
+  dataProfile?: DataProfile | null;
   version: number;
   updatedAt: string;
+}
+
+/** A tool's data profile (catalog/data.rs DataProfile). */
+export interface DataProfile {
+  approvedClasses: string[];
+  conditions?: string[];
+  vendorTerms: {
+    trainsOnInputs: 'yes' | 'no' | 'opt-out' | 'unknown';
+    inputRetention: string;
+    dataResidency: string;
+    enterpriseAgreement: boolean;
+    termsUrl?: string | null;
+    verify: boolean;
+  };
 }
 
 export interface SeedResult {
