@@ -96,6 +96,8 @@ pub fn attempt_row_id(effect_id: &str, attempt: u32) -> String {
 pub struct Assembled {
     pub parts: PromptParts,
     pub chars: usize,
+    /// The name directory with the people this run named, when it changed (D-220).
+    pub seen: Option<crate::names::directory::Directory>,
 }
 
 fn scrub_value(v: &mut Value, s: &Scrubber) {
@@ -173,20 +175,13 @@ pub fn assemble(
         .names()
         .map(|(a, n)| (a.to_string(), n.to_string()))
         .collect();
-    // And the people this run named join it, for the next run on another issue.
+    // And the people this run named join it, for the next run on another issue (saved by the
+    // worker after the provider call, so bookkeeping never delays the call).
     let mut changed = false;
     for (a, n) in names.iter().chain(issue_people(issue).iter()) {
         changed |= directory.note(a, n);
     }
-    if changed {
-        if let Err(e) = directory.save(Store::new(host)) {
-            host.log(
-                Level::Debug,
-                &format!("name directory: not saved ({e:?}); noted again next run"),
-            );
-        }
-    }
-    compose(&Inputs {
+    let mut assembled = compose(&Inputs {
         approval: a,
         step,
         settings: s,
@@ -197,7 +192,21 @@ pub fn assemble(
         cross,
         cross_people,
         now_ms: host.now_ms(),
-    })
+    })?;
+    assembled.seen = changed.then_some(directory);
+    Ok(assembled)
+}
+
+/// Saves the names a run saw into the directory; never fails the run.
+fn save_seen(host: &dyn Host, seen: Option<crate::names::directory::Directory>) {
+    if let Some(mut d) = seen {
+        if let Err(e) = d.save(Store::new(host)) {
+            host.log(
+                Level::Debug,
+                &format!("name directory: not saved ({e:?}); noted again next run"),
+            );
+        }
+    }
 }
 
 /// The issue's people with the names Jira gave: reporter, assignee, creator, comment authors.
@@ -468,6 +477,7 @@ pub fn compose(i: &Inputs<'_>) -> AppResult<Assembled> {
             tail,
         },
         chars,
+        seen: None,
     })
 }
 
@@ -566,7 +576,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     }
     let issue = fetch_issue(host, &a.issue.key)?;
     let body = step_body(host, &step)?;
-    let assembled = match assemble(host, &a, &step, &settings, &issue, &body) {
+    let mut assembled = match assemble(host, &a, &step, &settings, &issue, &body) {
         Ok(x) => x,
         Err(e) if e.code == "TEMPLATE_ERROR" => {
             return fail_uncalled(
@@ -738,6 +748,8 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         // The admin sees a transient failure even though the retry may fix it.
         super::inbox::record(host, code)?;
     }
+    // The row is recorded: now the directory (a crash here re-bills nothing).
+    save_seen(host, assembled.seen.take());
     if let Some(wait) = retry {
         return Ok(Some(wait));
     }
