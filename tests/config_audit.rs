@@ -234,6 +234,14 @@ const ADMIN_RESOLVERS: &[(&str, Class)] = &[
     ("admin.exports.status", Read("{}")),
     ("admin.exports.part", Read("{}")),
     ("admin.insights", Read("{}")),
+    ("admin.insights.profileChanges", Read("{}")),
+    (
+        "admin.insights.recertify",
+        Refused(
+            r#"{"toolId": "github-copilot"}"#,
+            "asks to recertify grants approved before a weakened data profile, and no profile was weakened on this site",
+        ),
+    ),
     ("admin.audit.list", Read("{}")),
     ("admin.audit.search", Read(r#"{"type": "config_changed"}"#)),
     ("admin.audit.get", Read(r#"{"seq": 1}"#)),

@@ -120,7 +120,12 @@ fn route(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -
             let classes = crate::clearance::governance::load(store)?
                 .0
                 .site_data_classes();
-            Ok(json!({"tool": catalog::save(store, &p, who, &classes)?}))
+            // A save that weakens the tool's data profile is recorded for Insights' report of
+            // grants approved before it (issue 35), in the save's transaction.
+            let tool = catalog::save_with(store, &p, who, &classes, &|before, after| {
+                crate::clearance::data_insights::on_tool_saved(who, before, after)
+            })?;
+            Ok(json!({ "tool": tool }))
         }
         "admin.audit.list" => {
             access::require_admin(host, inv)?;

@@ -245,6 +245,28 @@ pub fn save(
     who: &str,
     site_classes: &[String],
 ) -> AppResult<Tool> {
+    save_with(store, payload, who, site_classes, &|_, _| {
+        AlsoWrite::default()
+    })
+}
+
+/// What a caller above the catalog records with a tool's save, in the save's own transaction
+/// (issue 35: AI Clearance notes a weakened data profile). The catalog knows nothing of it.
+#[derive(Debug, Default)]
+pub struct AlsoWrite {
+    pub drafts: Vec<crate::audit::AuditDraft>,
+    pub sets: Vec<(String, Value)>,
+}
+
+/// [`save`], with `also(stored, saved)` deciding what else the same transaction writes; it is
+/// asked again on every attempt, with the tool as that attempt read it.
+pub fn save_with(
+    store: Store<'_>,
+    payload: &Value,
+    who: &str,
+    site_classes: &[String],
+    also: &dyn Fn(Option<&Tool>, &Tool) -> AlsoWrite,
+) -> AppResult<Tool> {
     let id = payload
         .get("id")
         .and_then(Value::as_str)
@@ -316,9 +338,15 @@ pub fn save(
         d.data = json!({"created": current.is_none(), "changed": changed,
                         "status": tool.status.as_str(), "riskLevel": tool.risk_level.as_str(),
                         "version": tool.version});
+        let extra = also(current.as_ref(), &tool);
+        let mut drafts = vec![d];
+        drafts.extend(extra.drafts);
         let mac = crate::audit::mac_key(store, None)?;
-        let res = crate::audit::commit_with_audit(store, &mac, None, &[d], |tx| {
+        let res = crate::audit::commit_with_audit(store, &mac, None, &drafts, |tx| {
             tx.set_if_current(&keys::tool(&tool.id), &tool, raw.as_deref())?;
+            for (k, v) in &extra.sets {
+                tx.set(k, v)?;
+            }
             Ok(())
         });
         match res {

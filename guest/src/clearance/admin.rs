@@ -768,6 +768,8 @@ pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
         }
     }
     let mut folded = 0u64;
+    let started = r.class_grants_since.is_none();
+    super::data_insights::start_counting(&mut r, host.now_ms());
     // Entries are numbered without gaps after the checkpoint, so the unseen ones are read by key, 25 at a time, until the first missing number.
     'batches: while (folded as usize) < budget && host.remaining_ms() > 5_000 {
         let want: Vec<String> = (r.last_seq + 1
@@ -775,11 +777,16 @@ pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
             .map(keys::audit_event)
             .collect();
         let found = store.batch_get(&want)?;
+        let mut entries: Vec<AuditEntry> = Vec::with_capacity(want.len());
         for k in &want {
-            let Some(t) = found.get(k) else {
-                break 'batches;
-            };
-            let e: AuditEntry = crate::storage::decode(k, t)?;
+            let Some(t) = found.get(k) else { break };
+            entries.push(crate::storage::decode(k, t)?);
+        }
+        // Issue 35: the declared classes behind this batch's grant entries (one batched read).
+        let since = r.class_grants_since.clone().unwrap_or_default();
+        let classes = super::data_insights::grant_classes(store, &since, &entries)?;
+        let complete = entries.len() == want.len();
+        for e in entries {
             if let Some(m) = month_of(&e.at) {
                 if !r.months.contains_key(m) {
                     // One transaction holds the head and the months touched: stop at the cap
@@ -793,11 +800,14 @@ pub fn analytics(host: &dyn Host, budget: usize) -> AppResult<u64> {
                     r.months.insert(m.to_string(), month);
                 }
             }
-            r.apply(&e);
+            r.apply_with(&e, classes.get(&e.seq).map(Vec::as_slice));
             folded += 1;
         }
+        if !complete {
+            break;
+        }
     }
-    if folded > 0 {
+    if folded > 0 || started {
         let mut tx = store.tx();
         tx.set(keys::ANALYTICS_ROLLUPS, &r)?;
         for (m, month) in &r.months {

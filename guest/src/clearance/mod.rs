@@ -14,9 +14,12 @@
 //! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
 //! - `exports`: exports by time, a page at a time or as a resumable job (`export`: CSV, windows).
 //! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
+//! - `data_insights`: insights by data class, and grants approved before their tool's data
+//!   profile weakened, with their recertification (issue 35).
 
 pub mod admin;
 pub mod conditions;
+pub mod data_insights;
 pub mod deadline;
 pub mod decision;
 pub mod deferred;

@@ -33,7 +33,7 @@ struct Cursors {
 }
 
 /// Recertification markers outlive any grant (180-day lifetime + grace).
-const MARKER_TTL_S: u64 = 400 * 86_400;
+pub(crate) const MARKER_TTL_S: u64 = 400 * 86_400;
 
 /// Grants with expiry in (cursor, now + lead] — and the new cursor.
 fn window(
@@ -186,7 +186,7 @@ pub fn recertify(host: &dyn Host, budget: usize) -> AppResult<u32> {
             Err(crate::host::HostError::Conflict(_)) => continue, // already done
             Err(e) => return Err(e.into()),
         }
-        match create_review_issue(host, &cfg.project_key, type_id, g) {
+        match create_review_issue(host, &cfg.project_key, type_id, g, None) {
             Ok(key) => {
                 store.put_ttl(
                     &marker,
@@ -220,31 +220,49 @@ pub fn recertify(host: &dyn Host, budget: usize) -> AppResult<u32> {
     Ok(created)
 }
 
-fn create_review_issue(
+/// Creates the review issue for `g` (the key Jira gave it, or why not). `why` is a reason to
+/// review other than the coming expiry (issue 35: the tool's data profile changed after the
+/// approval): it leads the summary and the description, and travels in the issue property.
+pub(crate) fn create_review_issue(
     host: &dyn Host,
     project_key: &str,
     type_id: u64,
     g: &Grant,
+    why: Option<&str>,
 ) -> Result<String, String> {
     let text = |t: &str| json!({"type": "text", "text": t});
+    let mut summary = format!(
+        "Recertify AI access: {} ({}), ends {}",
+        g.tool_name,
+        g.issue_key,
+        crate::time::day(g.expires_ms())
+    );
+    let mut content = Vec::new();
+    let mut property =
+        json!({"grantId": g.id, "expiresAt": g.expires_at, "requestKey": g.issue_key});
+    if let Some(why) = why {
+        summary = format!(
+            "Recertify AI access: {} ({}), data profile changed",
+            g.tool_name, g.issue_key
+        );
+        content.push(json!({"type": "paragraph", "content": [text(why)]}));
+        property["reason"] = json!(why);
+    }
+    content.push(json!({"type": "paragraph", "content": [
+        text("Access to "), text(&g.tool_name), text(" for "),
+        {"type": "mention", "attrs": {"id": g.account_id}},
+        text(&format!(" ends on {}. Review whether it is still needed: an approver can extend the grant ({}) or let it expire.",
+                      crate::time::day(g.expires_ms()), g.issue_key)),
+    ]}));
     let body = json!({
         "fields": {
             "project": {"key": project_key},
             "issuetype": {"id": type_id.to_string()},
-            "summary": format!("Recertify AI access: {} ({}), ends {}", g.tool_name, g.issue_key,
-                               crate::time::day(g.expires_ms())),
+            "summary": summary,
             "labels": ["ai-clearance-recertification"],
-            "description": {"type": "doc", "version": 1, "content": [
-                {"type": "paragraph", "content": [
-                    text("Access to "), text(&g.tool_name), text(" for "),
-                    {"type": "mention", "attrs": {"id": g.account_id}},
-                    text(&format!(" ends on {}. Review whether it is still needed: an approver can extend the grant ({}) or let it expire.",
-                                  crate::time::day(g.expires_ms()), g.issue_key)),
-                ]}
-            ]},
+            "description": {"type": "doc", "version": 1, "content": content},
         },
-        "properties": [{"key": "aiclearance.recertification",
-                        "value": {"grantId": g.id, "expiresAt": g.expires_at, "requestKey": g.issue_key}}],
+        "properties": [{"key": "aiclearance.recertification", "value": property}],
     });
     let resp = host
         .jira(

@@ -25,6 +25,19 @@ const OTHER: &str = "other";
 const NEW_TOOL: &str = "new-tool";
 const TOP: usize = 10;
 
+/// The class a request that declares no data classes counts under (issue 35).
+pub const UNDECLARED: &str = "undeclared";
+/// Data classes kept per record: the site list holds at most 24, plus `undeclared`; a class
+/// beyond them (the list changed within the month) counts under `other`.
+pub const MAX_CLASS_KEYS: usize = crate::catalog::data::MAX_CLASSES + 1;
+/// Tools kept per class per record (a catalog is tens of tools); a tool beyond them counts under
+/// `other`. With the class cap this bounds a month's class table to 26 x 41 counters: with the
+/// longest names (40-character classes, 64-character tool ids) under 100 KiB.
+pub const MAX_TOOLS_PER_CLASS: usize = 40;
+
+/// Data class → tool → count.
+pub type ClassTool<N> = BTreeMap<String, BTreeMap<String, N>>;
+
 /// One calendar month (UTC, keyed `YYYY-MM`) of activity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -40,6 +53,11 @@ pub struct Month {
     pub by_risk: BTreeMap<String, u64>,
     pub by_tool: BTreeMap<String, u64>,
     pub requesters: BTreeMap<String, u64>,
+    /// Requests by declared data class and tool (issue 35): a request declaring three classes
+    /// counts once under each; one declaring none under `undeclared`. Bounded by
+    /// [`MAX_CLASS_KEYS`] x [`MAX_TOOLS_PER_CLASS`].
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_class_tool: ClassTool<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -57,11 +75,29 @@ pub struct Rollups {
     pub open_grants_by_tool: BTreeMap<String, i64>,
     pub active_grants: i64,
     pub pending_provision: i64,
+    /// Open grants by their request's declared data class and tool (issue 35), counted for
+    /// grants decided at or after `class_grants_since`; bounded like a month's class table.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub open_grants_by_class_tool: ClassTool<i64>,
+    /// When the runner began counting open grants by class: `""` (an installation that had it
+    /// from its first entry) or the time of the first run that knew about classes. Grants
+    /// decided before it are left out of the class table for their whole life, so a grant that
+    /// was never counted is never subtracted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class_grants_since: Option<String>,
 }
 
 impl Rollups {
     /// Folds one audit entry in. Entries must arrive in `seq` order; older ones are ignored.
     pub fn apply(&mut self, e: &AuditEntry) {
+        self.apply_with(e, None);
+    }
+
+    /// [`Rollups::apply`], with the declared data classes of the request behind a grant entry
+    /// (`None`: the grant is not counted by class; empty: it declared none). The daily runner
+    /// looks them up (`data_insights::grant_classes`); the audit entries of grants do not carry
+    /// them.
+    pub fn apply_with(&mut self, e: &AuditEntry, grant_classes: Option<&[String]>) {
         if e.seq <= self.last_seq {
             return;
         }
@@ -85,6 +121,11 @@ impl Rollups {
                     if !e.actor.is_empty() {
                         count_requester(&mut m.requesters, &e.actor);
                     }
+                    if let Some(id) = tool_id {
+                        for class in declared(data) {
+                            bump_class(&mut m.by_class_tool, &class, id, 1u64);
+                        }
+                    }
                 }
             }
             "request_approved" => {
@@ -105,7 +146,7 @@ impl Rollups {
                     m.grants_created += 1;
                 }
                 self.pending_provision += 1;
-                self.open(data, 1);
+                self.open(data, 1, grant_classes);
             }
             "grant_activated" => {
                 if let Some(m) = self.month(&e.at) {
@@ -137,12 +178,12 @@ impl Rollups {
                     None => true,
                 };
                 if was_open {
-                    self.open(data, -1);
+                    self.open(data, -1, grant_classes);
                 }
             }
             "grant_reactivated" => {
                 self.pending_provision += 1;
-                self.open(data, 1);
+                self.open(data, 1, grant_classes);
             }
             _ => {}
         }
@@ -154,13 +195,25 @@ impl Rollups {
         Some(self.months.entry(key.to_string()).or_default())
     }
 
-    /// Moves a grant into (`delta` 1) or out of (-1) the open counts by risk and tool.
-    fn open(&mut self, data: &Value, delta: i64) {
+    /// Moves a grant into (`delta` 1) or out of (-1) the open counts by risk and tool, and by
+    /// data class when its classes are known.
+    fn open(&mut self, data: &Value, delta: i64, classes: Option<&[String]>) {
         if let Some(risk) = data["riskLevel"].as_str() {
             bump(&mut self.open_grants_by_risk, risk, delta);
         }
         if let Some(tool) = data["toolId"].as_str() {
             bump(&mut self.open_grants_by_tool, tool, delta);
+            if let Some(classes) = classes {
+                let undeclared = [UNDECLARED.to_string()];
+                let classes = if classes.is_empty() {
+                    &undeclared[..]
+                } else {
+                    classes
+                };
+                for class in classes {
+                    bump_class(&mut self.open_grants_by_class_tool, class, tool, delta);
+                }
+            }
         }
     }
 
@@ -170,7 +223,14 @@ impl Rollups {
         let mut tools: BTreeSet<&str> = BTreeSet::new();
         let (mut requests, mut approved, mut auto_approved, mut denied) = (0u64, 0u64, 0u64, 0u64);
         let mut monthly = Vec::new();
+        let mut requests_by_class: ClassTool<u64> = BTreeMap::new();
         for (key, m) in self.months.iter().rev().take(months) {
+            for (class, tools) in &m.by_class_tool {
+                let row = requests_by_class.entry(class.clone()).or_default();
+                for (tool, n) in tools {
+                    *row.entry(tool.clone()).or_default() += n;
+                }
+            }
             requests += m.requests;
             approved += m.approved;
             auto_approved += m.auto_approved;
@@ -189,6 +249,7 @@ impl Rollups {
                 _ => Map::new(),
             };
             row.remove("requesters");
+            row.remove("byClassTool");
             row.insert("month".into(), json!(key));
             row.insert(
                 "topRequesters".into(),
@@ -213,6 +274,12 @@ impl Rollups {
             },
             "riskMix": self.open_grants_by_risk,
             "people": {"topRequesters": top_requesters(requesters.into_iter())},
+            // Issue 35: requests in the period and open grants, by declared data class and tool.
+            "byDataClass": {
+                "requests": requests_by_class,
+                "openGrants": self.open_grants_by_class_tool,
+                "grantsCountedSince": self.class_grants_since.as_deref().filter(|s| !s.is_empty()),
+            },
             "counters": {
                 "requests": requests,
                 "approved": approved,
@@ -267,6 +334,55 @@ fn bump(map: &mut BTreeMap<String, i64>, key: &str, delta: i64) {
     *n += delta;
     if *n == 0 {
         map.remove(key);
+    }
+}
+
+/// The classes a `request_created` entry declares, or `undeclared`.
+fn declared(data: &Value) -> Vec<String> {
+    let classes: Vec<String> = data["dataClasses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(crate::catalog::data::MAX_CLASSES)
+        .map(String::from)
+        .collect();
+    if classes.is_empty() {
+        vec![UNDECLARED.to_string()]
+    } else {
+        classes
+    }
+}
+
+/// Adds `delta` to `map[class][tool]` within the caps (newcomers past them go under `other`);
+/// a count never goes below zero and is dropped at zero, so the table stays bounded.
+fn bump_class<N>(map: &mut ClassTool<N>, class: &str, tool: &str, delta: N)
+where
+    N: Copy + Default + PartialOrd + std::ops::Add<Output = N>,
+{
+    let class = if map.contains_key(class) || map.len() < MAX_CLASS_KEYS {
+        class
+    } else {
+        OTHER
+    };
+    let zero = N::default();
+    if delta < zero && !map.contains_key(class) {
+        return;
+    }
+    let row = map.entry(class.to_string()).or_default();
+    let tool = if row.contains_key(tool) || row.len() < MAX_TOOLS_PER_CLASS {
+        tool
+    } else {
+        OTHER
+    };
+    let n = *row.get(tool).unwrap_or(&zero) + delta;
+    if n > zero {
+        row.insert(tool.to_string(), n);
+    } else {
+        row.remove(tool);
+    }
+    if row.is_empty() {
+        map.remove(class);
     }
 }
 
@@ -693,5 +809,86 @@ mod tests {
         let none = r.insights(0);
         assert_eq!(none["monthly"], json!([]));
         assert_eq!(none["counters"]["approvalRate"], Value::Null);
+    }
+
+    fn classes_request(seq: u64, tool: &str, classes: &[&str]) -> AuditEntry {
+        let mut e = catalog_request(seq, "2026-03-02T09:00:00.000Z", "alice", tool, "low");
+        if !classes.is_empty() {
+            e.data["dataClasses"] = json!(classes);
+        }
+        e
+    }
+
+    // covers: CL-137
+    #[test]
+    fn requests_and_open_grants_count_by_declared_class_and_tool() {
+        let mut r = Rollups::default();
+        r.apply(&classes_request(1, "copilot", &["source-code", "internal"]));
+        r.apply(&classes_request(2, "copilot", &[]));
+        r.apply(&classes_request(3, "claude", &["internal"]));
+        let m = &r.months["2026-03"];
+        assert_eq!(m.by_class_tool["source-code"]["copilot"], 1);
+        assert_eq!(m.by_class_tool["internal"]["copilot"], 1);
+        assert_eq!(m.by_class_tool["internal"]["claude"], 1);
+        assert_eq!(m.by_class_tool[UNDECLARED]["copilot"], 1);
+
+        let classes = vec!["source-code".to_string(), "internal".to_string()];
+        let g = |seq, kind, from| grant(seq, kind, "2026-03-03T00:00:00Z", "copilot", "low", from);
+        r.apply_with(&g(4, "grant_created", None), Some(&classes));
+        r.apply_with(&g(5, "grant_created", None), Some(&[]));
+        // A grant decided before counting began: known to the open counts, not to the classes.
+        r.apply_with(&g(6, "grant_created", None), None);
+        assert_eq!(r.open_grants_by_class_tool["internal"]["copilot"], 1);
+        assert_eq!(r.open_grants_by_class_tool[UNDECLARED]["copilot"], 1);
+        assert_eq!(r.open_grants_by_tool["copilot"], 3);
+        let v = r.insights(12);
+        assert_eq!(
+            v["byDataClass"]["requests"]["internal"],
+            json!({"claude": 1, "copilot": 1})
+        );
+        assert_eq!(
+            v["byDataClass"]["openGrants"]["source-code"],
+            json!({"copilot": 1})
+        );
+        assert!(v["monthly"][0].get("byClassTool").is_none());
+
+        r.apply_with(
+            &g(7, "grant_revoked", Some("pendingProvision")),
+            Some(&classes),
+        );
+        r.apply_with(&g(8, "grant_expired", Some("pendingProvision")), None);
+        assert_eq!(
+            serde_json::to_value(&r.open_grants_by_class_tool).unwrap(),
+            json!({"undeclared": {"copilot": 1}})
+        );
+        // Never below zero: closing a grant the table never counted changes nothing.
+        r.apply_with(&g(9, "grant_revoked", Some("active")), Some(&classes));
+        assert!(!r.open_grants_by_class_tool.contains_key("internal"));
+    }
+
+    #[test]
+    fn the_class_table_is_bounded_whatever_is_declared() {
+        let mut r = Rollups::default();
+        let mut seq = 0;
+        // The longest names there are: 40-character classes, 64-character tool ids.
+        for c in 0..40 {
+            for t in 0..150 {
+                seq += 1;
+                let class = format!("class-{c:02}-{}", "x".repeat(31));
+                let tool = format!("tool-{t:03}-{}", "y".repeat(55));
+                r.apply(&classes_request(seq, &tool, &[class.as_str()]));
+            }
+        }
+        let m = &r.months["2026-03"];
+        assert_eq!(m.by_class_tool.len(), MAX_CLASS_KEYS + 1);
+        assert!(m
+            .by_class_tool
+            .values()
+            .all(|t| t.len() <= MAX_TOOLS_PER_CLASS + 1));
+        let total: u64 = m.by_class_tool.values().flat_map(|t| t.values()).sum();
+        assert_eq!(total, 40 * 150);
+        // Forge's limit is 240 KiB a value: the worst-case month stays well under it.
+        let size = serde_json::to_string(m).unwrap().len();
+        assert!(size < 100 * 1024, "{size}");
     }
 }

@@ -70,6 +70,8 @@ pub const RESOLVERS: &[&str] = &[
     "admin.exports.status",
     "admin.exports.part",
     "admin.insights",
+    "admin.insights.profileChanges",
+    "admin.insights.recertify",
     "admin.audit.search",
     "admin.audit.get",
 ];
@@ -221,6 +223,8 @@ fn admin_resolve(
         "admin.exports.status" => super::exports::status(host, p),
         "admin.exports.part" => super::exports::part(host, p),
         "admin.insights" => admin::insights(host, p),
+        "admin.insights.profileChanges" => super::data_insights::profile_changes(host, p),
+        "admin.insights.recertify" => super::data_insights::recertify(host, who, p),
         "admin.audit.search" => admin::audit_search(host, p),
         "admin.audit.get" => admin::audit_get(host, p),
         other => Err(AppError::not_found(

@@ -266,6 +266,12 @@ pub fn analytics_month(month: &str) -> String {
     format!("{ANALYTICS_MONTH_PREFIX}{month}")
 }
 pub const ANALYTICS_MONTH_PREFIX: &str = "analytics-month:";
+/// The latest change that weakened a tool's data profile (issue 35): the grants approved before
+/// it are reported for recertification.
+pub fn tool_profile_change(tool_id: &str) -> String {
+    format!("{TOOL_PROFILE_CHANGE_PREFIX}{tool_id}")
+}
+pub const TOOL_PROFILE_CHANGE_PREFIX: &str = "tool-profile-change:";
 
 // ---- Provisioning (connectors, identities, relay) ---------------------------------------------
 

@@ -3,6 +3,7 @@ import { asResolverError, call, type ResolverError } from '../../../api';
 import { ErrorMessage, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
 import { BarChart, ColumnChart, DonutChart, type Datum } from './charts';
+import { ClassToolTable, ProfileChanges, type ByDataClass } from './DataInsights';
 import './insights.css';
 
 /** What admin.insights answers (guest/src/clearance/rollups.rs `insights`, admin.rs). */
@@ -29,6 +30,8 @@ export interface InsightsData {
   /** Display names of the people in the charts (account id → name). */
   names?: Record<string, string>;
   counters: { requests: number; approved: number; autoApproved: number; denied: number; approvalRate: number | null };
+  /** Requests and open grants by declared data class and tool (issue 35). */
+  byDataClass?: ByDataClass;
   manualFollowUp: number;
   throughSeq: number;
 }
@@ -201,6 +204,8 @@ export default function Insights(_props: SectionProps) {
           color="var(--ds-chart-discovery, #8270db)"
         />
       </div>
+      <ClassToolTable data={data.byDataClass} tool={tool} />
+      <ProfileChanges />
     </div>
   );
 }
