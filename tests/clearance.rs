@@ -323,6 +323,20 @@ fn a_bulk_decision_over_the_write_budget_is_queued_and_judged_again_when_it_runs
         }
         format!("{}:{}", out["batchId"].as_str().unwrap(), minute + 1)
     };
+    // Someone with no approval role learns nothing and spends nothing of the budget.
+    let out = ok(
+        &mut sim,
+        "clearance.approvals.bulkDecide",
+        json!({"issueKeys": ["AIR-6", "AIR-404"], "decision": "approve"}),
+        CHLOE,
+    );
+    for r in out["results"].as_array().unwrap() {
+        assert_eq!(r["error"]["code"], "NOT_APPROVER", "{r}");
+    }
+    assert_eq!(
+        kvs_value(&sim, &format!("write-budget:{}", minute % 16)).unwrap()["units"],
+        2_400
+    );
     // Marcus queues AIR-6; Priya (a named approver) queues all three.
     let marcus = queued(&mut sim, MARCUS, &["AIR-6"]);
     let priya = queued(&mut sim, PRIYA, &["AIR-2", "AIR-27", "AIR-6"]);

@@ -164,7 +164,8 @@ pub fn bulk(
     // Who has no approval role spends nothing: every key is refused by `decide_one` as before.
     let mut todo: Vec<usize> = (0..keys_.len()).collect();
     let mut plan = vec![(now_min, keys_.len())];
-    if c.has_approval_access()? {
+    let reserving = c.has_approval_access()?;
+    if reserving {
         let early = not_pending(store, keys_)?;
         todo.clear();
         for (i, e) in early.into_iter().enumerate() {
@@ -198,7 +199,9 @@ pub fn bulk(
                     }
                 });
             }
-            budget::refund(host, now_min, unspent);
+            if reserving {
+                budget::refund(host, now_min, unspent);
+            }
         } else {
             groups.push((*minute, idx));
         }
