@@ -376,6 +376,45 @@ pub fn commit(
     Ok(())
 }
 
+/// Deletes the finished approvals linked to `subject` on issue `issue_id` (their owner's
+/// retention: the request they decided is being deleted). Open approvals are left alone. Each
+/// goes in one transaction of at most five deletes (its record last, so a crash leaves it for the
+/// next run); closed paths have no open task, effect or deadline entry left. At most 20 a call.
+/// Returns how many went.
+pub fn forget_linked(store: Store<'_>, issue_id: &str, subject: &str) -> AppResult<u32> {
+    let page = store.page::<Value>(&by_issue_prefix(issue_id), None, 20)?;
+    let want: Vec<String> = page
+        .items
+        .iter()
+        .filter_map(|(k, _)| k.rsplit(':').next().map(approval_key))
+        .collect();
+    let mut n = 0;
+    for (_, a) in store.get_many::<Approval>(&want)? {
+        if a.is_open() || a.link.as_ref().map(|l| l.subject.as_str()) != Some(subject) {
+            continue;
+        }
+        let mut tx = store.tx();
+        if let Some(v) = a
+            .validity_expiration_date
+            .as_deref()
+            .and_then(crate::time::parse)
+        {
+            tx.delete(&validity_key(v, &a.id))?;
+        }
+        if let Some(d) = a.decision_deadline.as_deref().and_then(crate::time::parse) {
+            tx.delete(&due_key(d, &a.id))?;
+        }
+        if let Some(started) = crate::time::parse(&a.started_at) {
+            tx.delete(&by_definition_key(&a.definition_id, started, &a.id))?;
+        }
+        tx.delete(&by_issue_key(&a.issue.id, &a.id))?;
+        tx.delete(&approval_key(&a.id))?;
+        tx.commit()?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// The inbox task of an open (or just closed) human step: who may take it, from its config.
 fn task_of(a: &Approval, step_id: &str) -> Task {
     let (_, s) = a.find(step_id).expect("engine names its steps");

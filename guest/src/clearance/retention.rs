@@ -10,6 +10,11 @@
 //! escalation record, the grant and its three remaining index keys), so nothing is half-deleted;
 //! a request not yet closed long enough is left for a later day. One `requests_pruned` audit
 //! entry a run names what went.
+//!
+//! The governance paths that decided a request go with it (their records, in their own
+//! transactions first, so a crash leaves at worst a request whose path is already gone, which
+//! the next run finishes), and intake's refusal records older than the same cutoff go too: both
+//! otherwise grew with the app's age.
 
 use super::grants::Grant;
 use crate::audit::{self, AuditDraft};
@@ -35,6 +40,7 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
     let cutoff = host.now_ms().saturating_sub(days * DAY_MS);
     let due = filed_before(store, cutoff, budget)?;
     let mut pruned: Vec<String> = Vec::new();
+    let mut approvals_pruned = 0u32;
     for (time_key, issue_id) in due {
         if host.remaining_ms() < 10_000 {
             break;
@@ -53,6 +59,8 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
         if closed_ms > cutoff {
             continue;
         }
+        approvals_pruned +=
+            crate::approvals::store::forget_linked(store, &r.issue_id, &r.issue_id)?;
         let requested_ms = crate::time::parse(&r.requested_at).unwrap_or(0);
         let mut tx = store.tx();
         tx.delete(&keys::request(&r.issue_id))?;
@@ -83,10 +91,16 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
         tx.commit()?;
         pruned.push(r.issue_key.clone());
     }
-    if !pruned.is_empty() {
+    let rejections = if host.remaining_ms() >= 10_000 {
+        prune_rejections(store, cutoff, budget.min(REJECTIONS_PER_RUN))?
+    } else {
+        0
+    };
+    if !pruned.is_empty() || rejections > 0 {
         let mut d = AuditDraft::new("requests_pruned", "app");
         d.data = json!({"retentionDays": days, "count": pruned.len(),
-                        "issueKeys": pruned.iter().take(100).collect::<Vec<_>>()});
+                        "issueKeys": pruned.iter().take(100).collect::<Vec<_>>(),
+                        "approvalsPruned": approvals_pruned, "rejectionsPruned": rejections});
         let mac = audit::mac_key(store, None)?;
         audit::commit_with_audit(store, &mac, None, &[d], |_| Ok(()))?;
         host.log(
@@ -98,6 +112,48 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
         );
     }
     Ok(pruned.len() as u64)
+}
+
+/// At most this many intake refusals are examined a run.
+const REJECTIONS_PER_RUN: usize = 100;
+
+/// Intake's refusal records (`intake-rejection:<issueId>`) older than `cutoff`, from the start of
+/// the prefix: issue ids grow with time, so the oldest come first and the walk stops at the
+/// first page with nothing due. Deleted in transactions of at most 20.
+fn prune_rejections(store: Store<'_>, cutoff: u64, max: usize) -> AppResult<u64> {
+    let mut due: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let page = store.page::<serde_json::Value>(
+            keys::INTAKE_REJECTION_PREFIX,
+            cursor.as_deref(),
+            20,
+        )?;
+        let before = due.len();
+        for (k, v) in &page.items {
+            seen += 1;
+            let at = v["at"]
+                .as_str()
+                .and_then(crate::time::parse)
+                .unwrap_or(u64::MAX);
+            if at <= cutoff {
+                due.push(k.clone());
+            }
+        }
+        match page.next_cursor {
+            Some(c) if due.len() > before && seen < max => cursor = Some(c),
+            _ => break,
+        }
+    }
+    for chunk in due.chunks(20) {
+        let mut tx = store.tx();
+        for k in chunk {
+            tx.delete(k)?;
+        }
+        tx.commit()?;
+    }
+    Ok(due.len() as u64)
 }
 
 /// Entries of `request-by-time:<YYYY-MM>:<ms>:<issueId>` filed before `cutoff`, oldest first,
