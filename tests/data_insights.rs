@@ -480,3 +480,64 @@ fn the_class_table_costs_the_same_reads_at_ten_times_the_requests() {
     assert_eq!(units_l, units_s, "KVS read units grew with the requests");
     assert!(calls_l <= calls_s + 1, "host calls {calls_s} → {calls_l}");
 }
+
+// covers: CL-134
+#[test]
+fn recertification_is_bounded_per_call_and_continues_from_its_cursor() {
+    let mut sim = native();
+    profile(&mut sim, "no", true, &COPILOT_CLASSES);
+    approve_air2(&mut sim); // g-10101, Wei
+                            // 59 more open Copilot grants approved as long ago (copies of Wei's, other holders), with
+                            // their by-tool index entries: 60 in all.
+    let g = kvs_value(&sim, "access-grant:g-10101").unwrap();
+    let index = sim
+        .state()
+        .kvs
+        .get("access-grant-by-tool:github-copilot:g-10101")
+        .unwrap()
+        .clone();
+    for i in 0..59 {
+        let id = format!("g-9{i:04}");
+        let mut c = g.clone();
+        c["id"] = json!(id);
+        c["accountId"] = json!(format!("712020:holder-{i:04}"));
+        let st = sim.state_mut();
+        let mut rec = st.kvs.get("access-grant:g-10101").unwrap().clone();
+        rec.value = c.to_string();
+        st.kvs.insert(format!("access-grant:{id}"), rec);
+        let mut ix = index.clone();
+        ix.value = json!(id).to_string();
+        st.kvs
+            .insert(format!("access-grant-by-tool:github-copilot:{id}"), ix);
+    }
+    sim.advance(60_000);
+    profile(&mut sim, "no", true, &["public", "internal"]);
+    let first = recertify(&mut sim, ADMIN);
+    assert_eq!(first["created"].as_array().unwrap().len(), 50, "{first}");
+    let cursor = first["nextCursor"]
+        .as_str()
+        .expect("more to do")
+        .to_string();
+    let report = ok(
+        &mut sim,
+        "admin.insights.profileChanges",
+        json!({"toolId": "github-copilot"}),
+        ADMIN,
+    );
+    assert_eq!(report["grants"].as_array().unwrap().len(), 50);
+    assert!(report["nextCursor"].is_string());
+    let rest = ok(
+        &mut sim,
+        "admin.insights.recertify",
+        json!({"toolId": "github-copilot", "cursor": cursor}),
+        ADMIN,
+    );
+    assert_eq!(rest["created"].as_array().unwrap().len(), 10, "{rest}");
+    assert_eq!(rest["nextCursor"], Value::Null);
+    assert_eq!(count_prefix(&sim, "grant-reminder:"), 60);
+    // Two calls, two audit entries, each naming the admin.
+    let asked = audit_of(&sim, "grants_recertification_requested");
+    assert_eq!(asked.len(), 2);
+    assert!(asked.iter().all(|e| e["actor"] == ADMIN));
+    assert!(verify(&mut sim).ok);
+}

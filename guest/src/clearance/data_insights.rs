@@ -315,12 +315,8 @@ pub fn profile_changes(host: &dyn Host, p: &Value) -> AppResult<Value> {
     }
     let change = load_change(store, p)?;
     let w = walk(store, &change, cursor_of(p))?;
-    let markers = store.batch_get(
-        &w.grants
-            .iter()
-            .map(|g| marker(g, &change))
-            .collect::<Vec<_>>(),
-    )?;
+    let want: Vec<String> = w.grants.iter().map(|g| marker(g, &change)).collect();
+    let markers: BTreeMap<String, Value> = store.get_many::<Value>(&want)?.into_iter().collect();
     let ids: Vec<&str> = w.grants.iter().map(|g| g.account_id.as_str()).collect();
     let names =
         crate::names::display_names(host, crate::names::ADMINS, &ids).map_err(AppError::from)?;
@@ -328,9 +324,7 @@ pub fn profile_changes(host: &dyn Host, p: &Value) -> AppResult<Value> {
         .grants
         .iter()
         .map(|g| {
-            let m = markers
-                .get(&marker(g, &change))
-                .and_then(|t| serde_json::from_str::<Value>(t).ok());
+            let m = markers.get(&marker(g, &change));
             json!({
                 "grantId": g.id, "issueKey": g.issue_key, "accountId": g.account_id,
                 "name": names.get(&g.account_id), "status": g.status.as_str(),
