@@ -600,3 +600,22 @@ fn an_approvals_row_carries_its_paths_ai_read_verdict() {
     assert_eq!(after["aiRead"]["confidence"], card["confidence"]);
     assert_eq!(after["aiRead"]["analysisPerformed"], true);
 }
+
+// covers: CL-053
+#[test]
+fn the_paths_decision_comment_names_decisions_in_words_and_no_none() {
+    // Issue 33 item 7: the scenario's "Record decision" comment on AIR-1 reads the decided steps
+    // in words (approval.steps[].decisionText), not "APPROVED" / "REJECTED", and leaves out the
+    // steps nobody decides (no "Record decision None").
+    let sim = scenario_site();
+    let comments = issue_comments(&sim, "AIR-1");
+    let c = comments
+        .iter()
+        .find(|c| c.contains("Standard AI access decided:"))
+        .unwrap_or_else(|| panic!("{comments:?}"));
+    assert!(c.contains("Team lead approved"), "{c}");
+    assert!(c.contains("AI approvers approved"), "{c}");
+    for bad in ["APPROVED", "REJECTED", "None", "null", "Record decision"] {
+        assert!(!c.contains(bad), "{bad:?} in {c}");
+    }
+}
