@@ -417,3 +417,38 @@ fn conditions_travel_with_the_grant_to_my_access_the_comment_and_the_audit() {
     }
     assert!(verify(&mut sim).ok);
 }
+
+// covers: AP-065 (issue 35 item 5: the AI read's inputs)
+#[test]
+fn the_ai_read_receives_the_declared_data_and_the_tools_profile() {
+    let mut sim = common::prompt::configured();
+    govern(&mut sim);
+    // ChatGPT Enterprise is medium risk: governance's Standard AI access path decides it.
+    let snap = json!({"toolId": "chatgpt-enterprise", "newTool": null, "durationDays": 30,
+                      "portalId": 1, "requestTypeId": 12, "dataClasses": ["public", "personal-data"],
+                      "purpose": "Summarising recorded sales calls"});
+    let (_, id) = file(&mut sim, RAFAEL, &snap);
+    let r = kvs_value(&sim, &format!("request:{id}")).unwrap();
+    assert_eq!(r["route"]["kind"], "path", "{r}");
+    let approval = r["route"]["approvalId"].as_str().unwrap();
+    let p = ok(
+        &mut sim,
+        "admin.ai.preview",
+        json!({"approvalId": approval,
+               "body": "Declared: {{ approval.subject.dataClasses|join(', ') }}. Vendor trains on inputs: {{ approval.subject.tool.dataProfile.vendorTerms.trainsOnInputs }}. Approved for: {{ approval.subject.tool.dataProfile.approvedClasses|join(', ') }}."}),
+        ADMIN,
+    );
+    let user = p["user"].as_str().unwrap();
+    assert!(
+        user.contains("Declared: public, personal-data. Vendor trains on inputs: no. Approved for: public, internal."),
+        "{user}"
+    );
+    // The Approval Data the provider reads carries the same facts, and why the data needs a
+    // person (personal data is not in ChatGPT's profile).
+    assert!(user.contains("\"subject\""), "{user}");
+    assert!(user.contains("Summarising recorded sales calls"), "{user}");
+    assert!(
+        user.contains("not approved for ChatGPT Enterprise without review"),
+        "{user}"
+    );
+}

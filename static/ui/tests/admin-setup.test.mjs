@@ -327,7 +327,10 @@ test('Governance: an out-of-range maximum is refused next to it; saving makes ve
 
   await ui.getByTestId('dryrun-project').fill('AIR');
   await ui.getByTestId('dryrun-tool').selectOption('chatgpt-enterprise');
-  await ui.getByTestId('dryrun-account').fill(JONAS);
+  // The requester is picked by name (issue 33): no account id to type.
+  await ui.getByRole('combobox', { name: 'Requester' }).pressSequentially('lind', { delay: 30 });
+  await ui.getByTestId('dryrun-person-picker-option').filter({ hasText: 'Jonas Lindqvist' }).click();
+  assert.equal(await ui.getByTestId('dryrun-person-picker').getAttribute('data-account-id'), JONAS);
   await ui.getByTestId('dryrun-days').fill('60');
   await ui.getByTestId('dryrun-run').click();
   const dry = ui.getByTestId('dryrun-result');

@@ -563,6 +563,8 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
   const [busy, setBusy] = useState<string | null>(null);
   const [dry, setDry] = useState({ mode: 'facts' as 'facts' | 'issue', issueKey: '', projectKey: '', toolId: '', accountId: '', durationDays: '30', dataClasses: '' });
   const [dryResult, setDryResult] = useState<DryRun | null>(null);
+  // The dry run's requester is a person picked by name (issue 33: no account ids to type).
+  const [dryPerson, setDryPerson] = useState<PickedPerson | null>(null);
   const [dryError, setDryError] = useState<ResolverError | null>(null);
 
   const load = useCallback(async () => {
@@ -823,8 +825,16 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
               </select>
             </div>
             <div className="field">
-              <label htmlFor="dry-account">Requester (account id)</label>
-              <input id="dry-account" type="text" data-testid="dryrun-account" value={dry.accountId} onChange={(e) => setDry({ ...dry, accountId: e.target.value })} />
+              <label htmlFor="dry-account">Requester</label>
+              <PeoplePicker
+                id="dry-account"
+                testId="dryrun-person-picker"
+                value={dryPerson}
+                onChange={(p) => {
+                  setDryPerson(p);
+                  setDry({ ...dry, accountId: p?.accountId ?? '' });
+                }}
+              />
             </div>
             <div className="field">
               <label htmlFor="dry-days">Duration (days)</label>
