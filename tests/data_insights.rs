@@ -534,6 +534,10 @@ fn recertification_is_bounded_per_call_and_continues_from_its_cursor() {
     );
     assert_eq!(rest["created"].as_array().unwrap().len(), 10, "{rest}");
     assert_eq!(rest["nextCursor"], Value::Null);
+    assert_eq!(
+        (first["more"].as_bool(), rest["more"].as_bool()),
+        (Some(true), Some(false))
+    );
     assert_eq!(count_prefix(&sim, "grant-reminder:"), 60);
     // Two calls, two audit entries, each naming the admin.
     let asked = audit_of(&sim, "grants_recertification_requested");

@@ -363,7 +363,14 @@ pub fn recertify(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     let why = change.reason();
     let (mut created, mut own, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     let mut already = 0u32;
+    // Out of time (each grant is a Jira create): stop, and hand back the cursor this call
+    // started from; the markers make the grants already asked for a no-op next time.
+    let mut out_of_time = false;
     for g in &w.grants {
+        if host.remaining_ms() < 5_000 {
+            out_of_time = true;
+            break;
+        }
         if kernel::not_beneficiary(
             &person,
             &rule,
@@ -417,7 +424,8 @@ pub fn recertify(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     Ok(json!({
         "toolId": change.tool_id, "created": created, "already": already,
         "leftToAnotherAdmin": own, "failed": failed, "examined": w.examined,
-        "nextCursor": w.next_cursor,
+        "nextCursor": if out_of_time { cursor_of(p).map(String::from) } else { w.next_cursor.clone() },
+        "more": out_of_time || w.next_cursor.is_some(),
     }))
 }
 

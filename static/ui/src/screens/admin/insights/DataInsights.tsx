@@ -79,6 +79,8 @@ interface Recertified {
   leftToAnotherAdmin: { grantId: string; issueKey: string }[];
   failed: { grantId: string; reason: string }[];
   nextCursor: string | null;
+  /** More grants to ask for: call again with `nextCursor` (null: from the start). */
+  more: boolean;
 }
 
 function describe(w: Weakening): string {
@@ -190,7 +192,7 @@ function ChangeReport(props: { change: Change }) {
           {result.already > 0 && `, ${result.already} already asked for`}
           {result.leftToAnotherAdmin.length > 0 && `, ${result.leftToAnotherAdmin.length} of your own left to another administrator`}
           {result.failed.length > 0 && `, ${result.failed.length} not created (Jira refused; try again)`}.
-          {result.nextCursor && (
+          {result.more && (
             <>
               {' '}
               <button type="button" className="button" data-testid="profile-change-recertify-next" aria-disabled={busy !== null} onClick={() => recertify(result.nextCursor)}>
