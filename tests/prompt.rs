@@ -535,6 +535,69 @@ fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
     );
 }
 
+/// A job that recorded its answer and then lost every redelivery (a crash after the row, the
+/// platform gave up): the 5-minute safety net completes the step with the recorded answer, as
+/// the worker's own redelivery would, instead of failing it as "background job was lost" and
+/// inviting a re-run that bills again (issue 34 item 4).
+// covers: AP-176, AP-179
+#[test]
+fn the_safety_net_reuses_an_answer_recorded_before_the_job_was_lost() {
+    let mut reused = 0;
+    let mut n = 1;
+    loop {
+        let mut sim = configured();
+        let id = start(&mut sim, "AIR-1");
+        let effect = sim
+            .state()
+            .queue
+            .iter()
+            .find(|e| e.queue_key == "approval-effects")
+            .cloned()
+            .unwrap();
+        sim.state_mut()
+            .queue
+            .retain(|e| e.queue_key != "approval-effects");
+        sim.deliver_queue(
+            "approval-effects",
+            &serde_json::from_str(&effect.body).unwrap(),
+        );
+        let job = sim
+            .state()
+            .queue
+            .iter()
+            .find(|e| e.queue_key == "prompt-steps")
+            .cloned()
+            .unwrap();
+        sim.state_mut().queue.clear();
+        let job: Value = serde_json::from_str(&job.body).unwrap();
+        sim.next_plan = FaultPlan::crash_at(n);
+        let crashed = matches!(
+            sim.deliver_queue("prompt-steps", &job).outcome,
+            RawOutcome::Crashed { .. }
+        );
+        if !crashed {
+            break; // past the worker's last host call
+        }
+        let recorded = exec_rows(&sim).len() == 1;
+        // No redelivery ever comes; the cleanup runs.
+        sim.state_mut().queue.clear();
+        sim.advance(25 * 60 * 1000);
+        let a = get(&mut sim, &id);
+        if recorded {
+            assert_eq!(a["steps"][0]["status"], "SUCCESS", "crash at {n}: {a}");
+            assert_eq!(sim.state().llm.calls_to(ANTHROPIC), 1, "crash at {n}");
+            reused += 1;
+        } else {
+            assert_eq!(a["steps"][0]["status"], "FAIL", "crash at {n}");
+        }
+        n += 1;
+    }
+    assert!(
+        reused >= 1,
+        "no crash point fell after the row was recorded"
+    );
+}
+
 // covers: AP-210, AP-213, AP-218, AP-245, AP-266
 #[test]
 fn rerun_is_for_the_originator_and_admins_and_bills_again() {

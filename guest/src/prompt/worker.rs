@@ -844,12 +844,25 @@ pub const SKIPPED_DISABLED: &str = "AI Prompt steps are switched off (Jira setti
 /// Message of a step force-failed by the stuck-step cleanup (the UI invites a re-run).
 pub const LOST_JOB_MESSAGE: &str = "background job was lost; re-run the analysis";
 
-/// Force-fails an ACTIVE PROMPT step whose job was lost (the 5-minute safety net).
+/// Force-fails an ACTIVE PROMPT step whose job was lost (the 5-minute safety net) — unless the
+/// job had recorded its execution before it was lost: then the step completes with that answer,
+/// the same reuse rule the worker applies on a redelivery (issue 34 item 4), so a re-run never
+/// bills the provider again for an answer already paid for.
 pub fn force_fail_lost(
     host: &dyn Host,
     effect: &Effect,
     definition_id: &str,
 ) -> AppResult<Option<u32>> {
+    if let Some(done) = Store::new(host).get::<Execution>(&exec_key(&effect.id))? {
+        host.log(
+            Level::Info,
+            &format!(
+                "prompt {}: the job was lost after its answer was recorded; the step completes with it",
+                effect.id
+            ),
+        );
+        return effects::finish(host, effect, completion_of(&done));
+    }
     fail_uncalled(
         host,
         effect,
