@@ -97,7 +97,7 @@ fn run_shows_approval_paths_and_the_outbox_and_hooks_commands_read_them() {
         "\"grantsExpired\":1",
         "error EXPORT_RANGE_TOO_LONG",
         "grants: 2 active, 2 pendingProvision, 1 revoked",
-        "email \"Standard AI access on AIR-1: APPROVED\" to 1 recipient(s)",
+        "email \"Standard AI access on AIR-1: approved\" to 1 recipient(s)",
         "AI settings saved: anthropic / claude-sonnet-4-6, key ••••7f3a, status READY",
         "AI step \"Risk read\" SUCCESS: Risk Level:",
         "queue prompt-steps: {\"done\":true}",
