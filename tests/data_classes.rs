@@ -6,8 +6,6 @@
 mod common;
 
 use common::*;
-use host_sim::runtime::RawOutcome;
-use host_sim::serve::portal::{self, PortalRequest};
 use host_sim::sim::Sim;
 use serde_json::{json, Value};
 
@@ -20,37 +18,7 @@ fn request(sim: &Sim, issue_id: &str) -> Value {
 /// A portal request by Jonas (engineering: the `copilot-engineering` policy auto-approves his
 /// Copilot requests up to 90 days) with this snapshot; returns (issue key, issue id).
 fn file(sim: &mut Sim, snapshot: Value) -> (String, String) {
-    let (key, rec) = portal::create(
-        sim,
-        &PortalRequest {
-            reporter: JONAS.into(),
-            portal_id: 1,
-            request_type_id: "12".into(),
-            summary: "Copilot for on-call tooling".into(),
-            description: "Needed for my work.".into(),
-            panel: Some(
-                json!({"isValid": true, "fields": [{"key": "aiclearance.snapshot.v1",
-                                                           "value": snapshot}]}),
-            ),
-        },
-    )
-    .expect("portal accepts the request");
-    assert!(
-        matches!(rec.outcome, RawOutcome::Ok(_)),
-        "{:?}",
-        rec.outcome
-    );
-    sim.settle();
-    let id = sim
-        .state()
-        .site
-        .issues
-        .iter()
-        .find(|i| i.key == key)
-        .unwrap()
-        .id
-        .clone();
-    (key, id)
+    portal_file(sim, JONAS, "Copilot for on-call tooling", &snapshot)
 }
 
 fn copilot(days: u64, classes: Option<Value>) -> Value {

@@ -10,7 +10,6 @@ use common::*;
 use host_sim::emulator::SimState;
 use host_sim::manifest::Manifest;
 use host_sim::runtime::RawOutcome;
-use host_sim::serve::portal::{self, PortalRequest};
 use host_sim::sim::{default_component, default_manifest, make_engine, EngineKind, Sim};
 use host_sim::site::Site;
 use serde_json::{json, Value};
@@ -29,29 +28,7 @@ fn file(sim: &mut Sim, who: &str, classes: &[&str]) -> String {
         snap["dataClasses"] = json!(classes);
         snap["purpose"] = json!("Runbook scripts");
     }
-    let (key, rec) = portal::create(
-        sim,
-        &PortalRequest {
-            reporter: who.into(),
-            portal_id: 1,
-            request_type_id: "12".into(),
-            summary: "Copilot for on-call tooling".into(),
-            description: "Needed for my work.".into(),
-            panel: Some(
-                json!({"isValid": true, "fields": [{"key": "aiclearance.snapshot.v1",
-                                                              "value": snap}]}),
-            ),
-        },
-    )
-    .expect("portal accepts the request");
-    assert!(
-        matches!(rec.outcome, RawOutcome::Ok(_)),
-        "{:?}",
-        rec.outcome
-    );
-    sim.settle();
-    let issue = sim.state().site.issue(&key).unwrap().id.clone();
-    issue
+    portal_file(sim, who, "Copilot for on-call tooling", &snap).1
 }
 
 /// Copilot's data profile as an admin records it.

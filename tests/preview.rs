@@ -6,8 +6,6 @@
 mod common;
 
 use common::*;
-use host_sim::runtime::RawOutcome;
-use host_sim::serve::portal::{self, PortalRequest};
 use host_sim::sim::Sim;
 use serde_json::{json, Value};
 
@@ -18,37 +16,7 @@ const LAURA: &str = "712020:d7e80c80-d3f2-5fa3-8081-794445b993cf"; // JSM custom
 
 /// A portal request with this snapshot; the issue key and id.
 fn file(sim: &mut Sim, who: &str, snapshot: &Value) -> (String, String) {
-    let (key, rec) = portal::create(
-        sim,
-        &PortalRequest {
-            reporter: who.into(),
-            portal_id: 1,
-            request_type_id: "12".into(),
-            summary: "AI tool for my work".into(),
-            description: "Needed for my work.".into(),
-            panel: Some(
-                json!({"isValid": true, "fields": [{"key": "aiclearance.snapshot.v1",
-                                                          "value": snapshot}]}),
-            ),
-        },
-    )
-    .expect("portal accepts the request");
-    assert!(
-        matches!(rec.outcome, RawOutcome::Ok(_)),
-        "{:?}",
-        rec.outcome
-    );
-    sim.settle();
-    let id = sim
-        .state()
-        .site
-        .issues
-        .iter()
-        .find(|i| i.key == key)
-        .unwrap()
-        .id
-        .clone();
-    (key, id)
+    portal_file(sim, who, "AI tool for my work", snapshot)
 }
 
 /// Profiles, class rules and a second auto-approval policy, so random requests meet every

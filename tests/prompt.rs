@@ -8,6 +8,7 @@ use common::*;
 use host_sim::faults::FaultPlan;
 use host_sim::remotes::llm::LlmFault;
 use host_sim::runtime::RawOutcome;
+use host_sim::sim::Sim;
 use serde_json::{json, Value};
 
 // covers: AP-008, AP-020, AP-070, AP-071, AP-079, AP-170, AP-171, AP-174, AP-175, AP-235, AP-220, AP-242, AP-250, AP-251
@@ -471,41 +472,44 @@ fn the_execution_route_checks_access_and_hides_the_prompt() {
     );
 }
 
+/// AIR-1's `ai-path` started and its approval-effects hand-off run, with the PROMPT job taken
+/// off the queue for the test to deliver: the site, the approval id and the job.
+fn held_prompt_job() -> (Sim, String, Value) {
+    let mut sim = configured();
+    let id = start(&mut sim, "AIR-1");
+    let effect = sim
+        .state()
+        .queue
+        .iter()
+        .find(|e| e.queue_key == "approval-effects")
+        .cloned()
+        .unwrap();
+    sim.state_mut()
+        .queue
+        .retain(|e| e.queue_key != "approval-effects");
+    sim.deliver_queue(
+        "approval-effects",
+        &serde_json::from_str(&effect.body).unwrap(),
+    );
+    let job = sim
+        .state()
+        .queue
+        .iter()
+        .find(|e| e.queue_key == "prompt-steps")
+        .cloned()
+        .unwrap();
+    sim.state_mut()
+        .queue
+        .retain(|e| e.queue_key != "prompt-steps");
+    (sim, id, serde_json::from_str::<Value>(&job.body).unwrap())
+}
+
 /// A crash at any host call of the worker, then redelivery: the step completes once, and the
 /// provider is billed again only when the crash fell between its answer and the recorded row.
 // covers: AP-176, AP-177
 #[test]
 fn a_crash_in_the_worker_never_double_bills_after_the_row_is_recorded() {
-    let prep = || {
-        let mut sim = configured();
-        let id = start(&mut sim, "AIR-1");
-        // Run the approval-effects hand-off, keep the prompt job for the test to deliver.
-        let effect = sim
-            .state()
-            .queue
-            .iter()
-            .find(|e| e.queue_key == "approval-effects")
-            .cloned()
-            .unwrap();
-        sim.state_mut()
-            .queue
-            .retain(|e| e.queue_key != "approval-effects");
-        sim.deliver_queue(
-            "approval-effects",
-            &serde_json::from_str(&effect.body).unwrap(),
-        );
-        let job = sim
-            .state()
-            .queue
-            .iter()
-            .find(|e| e.queue_key == "prompt-steps")
-            .cloned()
-            .unwrap();
-        sim.state_mut()
-            .queue
-            .retain(|e| e.queue_key != "prompt-steps");
-        (sim, id, serde_json::from_str::<Value>(&job.body).unwrap())
-    };
+    let prep = held_prompt_job;
     let (mut probe, _, job) = prep();
     let calls = probe.deliver_queue("prompt-steps", &job).counts.total;
     assert!(calls >= 8, "{calls}");
@@ -545,31 +549,8 @@ fn the_safety_net_reuses_an_answer_recorded_before_the_job_was_lost() {
     let mut reused = 0;
     let mut n = 1;
     loop {
-        let mut sim = configured();
-        let id = start(&mut sim, "AIR-1");
-        let effect = sim
-            .state()
-            .queue
-            .iter()
-            .find(|e| e.queue_key == "approval-effects")
-            .cloned()
-            .unwrap();
-        sim.state_mut()
-            .queue
-            .retain(|e| e.queue_key != "approval-effects");
-        sim.deliver_queue(
-            "approval-effects",
-            &serde_json::from_str(&effect.body).unwrap(),
-        );
-        let job = sim
-            .state()
-            .queue
-            .iter()
-            .find(|e| e.queue_key == "prompt-steps")
-            .cloned()
-            .unwrap();
+        let (mut sim, id, job) = held_prompt_job();
         sim.state_mut().queue.clear();
-        let job: Value = serde_json::from_str(&job.body).unwrap();
         sim.next_plan = FaultPlan::crash_at(n);
         let crashed = matches!(
             sim.deliver_queue("prompt-steps", &job).outcome,

@@ -5,7 +5,7 @@
 use host_sim::runtime::RawOutcome;
 use host_sim::scenario;
 use host_sim::sim::{default_manifest, EngineKind, Sim};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 
 pub const ADMIN: &str = "5ad71d4ed1503a19896557c0";
@@ -181,6 +181,34 @@ pub fn issue_comments(sim: &Sim, key: &str) -> Vec<String> {
 /// The issue's workflow status id.
 pub fn issue_status(sim: &Sim, key: &str) -> String {
     sim.state().site.issue(key).unwrap().status.clone()
+}
+
+/// A portal request by `who` whose panel submitted `snapshot` (`aiclearance.snapshot.v1`), with
+/// everything it queued run; the issue key and id.
+pub fn portal_file(sim: &mut Sim, who: &str, summary: &str, snapshot: &Value) -> (String, String) {
+    let (key, rec) = host_sim::serve::portal::create(
+        sim,
+        &host_sim::serve::portal::PortalRequest {
+            reporter: who.into(),
+            portal_id: 1,
+            request_type_id: "12".into(),
+            summary: summary.into(),
+            description: "Needed for my work.".into(),
+            panel: Some(
+                json!({"isValid": true, "fields": [{"key": "aiclearance.snapshot.v1",
+                                                          "value": snapshot}]}),
+            ),
+        },
+    )
+    .expect("portal accepts the request");
+    assert!(
+        matches!(rec.outcome, RawOutcome::Ok(_)),
+        "{:?}",
+        rec.outcome
+    );
+    sim.settle();
+    let id = sim.state().site.issue(&key).unwrap().id.clone();
+    (key, id)
 }
 
 /// Delivers the events with these file prefixes and runs what they queued.

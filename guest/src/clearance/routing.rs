@@ -120,6 +120,28 @@ pub fn route_request(
     Ok(out)
 }
 
+/// The definition governance `gov` pins for `def_id` (its saved version), or — governance saved
+/// before versions were pinned — the definition as it is; with the pinned version. Routing and
+/// the portal's preview both read it here.
+pub fn pinned_definition(
+    store: Store<'_>,
+    gov: &governance::Governance,
+    def_id: &str,
+) -> (
+    Option<u32>,
+    AppResult<crate::approvals::definition::Definition>,
+) {
+    let pinned = gov
+        .definition_versions
+        .get(def_id)
+        .and_then(|v| u32::try_from(*v).ok());
+    let def = match pinned {
+        Some(v) => astore::load_definition_version(store, def_id, v),
+        None => astore::load_definition(store, def_id),
+    };
+    (pinned, def)
+}
+
 /// The route governance `gov` gives `request`: its path (the pinned definition version,
 /// started by the app and linked to the request), direct decisions, or held when the path it
 /// names does not exist (it can be denied, not approved, until governance is fixed, never routed
@@ -147,15 +169,7 @@ fn pinned_route(
     let Some(def_id) = gov.definition_for(request.tool_id(), request.risk()) else {
         return Ok(blank(RouteKind::Direct));
     };
-    let pinned = gov
-        .definition_versions
-        .get(def_id)
-        .and_then(|v| u32::try_from(*v).ok());
-    let def = match pinned {
-        Some(v) => astore::load_definition_version(store, def_id, v),
-        // Governance saved before versions were pinned: the definition as it is.
-        None => astore::load_definition(store, def_id),
-    };
+    let (pinned, def) = pinned_definition(store, gov, def_id);
     let def = match def {
         Ok(d) => d,
         Err(e) if e.code == "DEFINITION_NOT_FOUND" => {

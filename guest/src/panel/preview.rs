@@ -15,7 +15,6 @@
 //! caller's own grant.
 
 use crate::approvals::definition::{StepConfig, StepType};
-use crate::approvals::store as astore;
 use crate::catalog::{RiskLevel, Tool};
 use crate::clearance::kernel::{self, Act, Blocker, Outcome};
 use crate::clearance::{conditions, decision, governance, policies};
@@ -187,15 +186,7 @@ fn route(
                          "namedApprovers": a.approver_account_ids.len(),
                          "adminFallback": a.admin_fallback}));
     };
-    let pinned = gov
-        .definition_versions
-        .get(def_id)
-        .and_then(|v| u32::try_from(*v).ok());
-    let def = match pinned {
-        Some(v) => astore::load_definition_version(store, def_id, v),
-        None => astore::load_definition(store, def_id),
-    };
-    let def = match def {
+    let def = match crate::clearance::routing::pinned_definition(store, gov, def_id).1 {
         Ok(d) => d,
         Err(e) if e.code == "DEFINITION_NOT_FOUND" => {
             return Ok(json!({"kind": "held",
