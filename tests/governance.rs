@@ -1133,7 +1133,7 @@ fn a_governance_path_needs_distinct_people_and_each_rule_is_audited() {
 }
 
 /// Nobody attests their own provisioning or reviews an exception that is for them.
-// covers: CL-060, CL-068
+// covers: CL-060, CL-064
 #[test]
 fn nobody_attests_their_own_provisioning_or_reviews_their_own_exception() {
     let mut sim = wasm();
