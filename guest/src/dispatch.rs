@@ -83,7 +83,24 @@ fn route(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -
     match function_key {
         "admin.intake.get" => {
             access::require_admin(host, inv)?;
-            Ok(json!({"config": intake::config::load(store)?}))
+            let cfg = intake::config::load(store)?;
+            // The people the settings name, by name (issue 33: no ids where a person reads).
+            let mut ids: Vec<&str> = Vec::new();
+            if let Some(c) = &cfg {
+                let a = &c.approvals;
+                ids.extend(a.approver_account_ids.iter().map(String::as_str));
+                ids.extend(a.escalation_targets.iter().map(String::as_str));
+                for (boss, ds) in &a.delegates {
+                    ids.push(boss);
+                    ids.extend(ds.iter().map(String::as_str));
+                }
+                ids.push(&c.updated_by);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            let people = crate::names::display_names(host, crate::names::ADMINS, &ids)
+                .map_err(AppError::from)?;
+            Ok(json!({"config": cfg, "people": people}))
         }
         "admin.intake.set" => {
             let who = access::require_admin(host, inv)?;

@@ -145,11 +145,22 @@ test('Intake & Approvals: a bad project and portal are reported next to their fi
   await ui.getByTestId('intake-approver-groups').fill('');
   await ui.getByTestId('intake-group-pick').selectOption('ai-approvers');
   assert.equal(await ui.getByTestId('intake-approver-groups').inputValue(), 'ai-approvers');
-  await ui.getByTestId('intake-people-query').fill('Pr');
-  await ui.getByTestId('intake-people-search').click();
-  await ui.locator('[data-testid="intake-people-add"][data-account-id="5dcd5fe52bbec7f9dfdb4be0"]').click();
-  assert.equal(await ui.getByTestId('intake-approver-accounts').inputValue(), '5dcd5fe52bbec7f9dfdb4be0');
-  assert.match(await ui.getByTestId('intake-approver-names').textContent(), /Priya Raman/);
+  // Approvers and escalation targets are people picked by name (issue 33): chips, no ids.
+  await ui.getByRole('combobox', { name: 'Approvers' }).pressSequentially('Pri', { delay: 30 });
+  await ui.getByTestId('intake-approvers-picker-option').filter({ hasText: 'Priya Raman' }).click();
+  const chip = ui.getByTestId('intake-approvers-chip');
+  assert.equal(await chip.getAttribute('data-account-id'), '5dcd5fe52bbec7f9dfdb4be0');
+  assert.match(await chip.textContent(), /Priya Raman/);
+  assert.doesNotMatch(await ui.getByTestId('intake-approvers').textContent(), /5dcd5fe5/);
+  assert.equal(await ui.getByRole('combobox', { name: 'Approvers' }).inputValue(), '', 'the box is empty for the next person');
+  // Added by mistake and removed again: the keyboard reaches the chip's Remove button.
+  await ui.getByRole('combobox', { name: 'Escalation targets' }).pressSequentially('Lind', { delay: 30 });
+  await ui.getByTestId('intake-escalation-picker-option').filter({ hasText: 'Jonas Lindqvist' }).click();
+  await ui.getByRole('button', { name: 'Remove Jonas Lindqvist' }).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await ui.getByTestId('intake-escalation-chip').count(), 0);
+  await ui.getByRole('combobox', { name: 'Escalation targets' }).pressSequentially('Ada', { delay: 30 });
+  await ui.getByTestId('intake-escalation-picker-option').filter({ hasText: 'Ada Okafor' }).click();
   await ui.getByTestId('intake-escalation-hours').fill('48');
   await ui.getByTestId('intake-save').click();
   const saved = ui.getByTestId('intake-saved');

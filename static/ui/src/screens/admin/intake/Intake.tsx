@@ -1,4 +1,5 @@
 import { useEffect, useState, type ReactNode } from 'react';
+import { PeopleList } from '../../../components/PeopleList';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { ErrorMessage, formatDateTime, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
@@ -108,11 +109,6 @@ interface IntakeOptions {
   portals: { serviceDeskId: string; portalId: number | null; projectKey: string; projectName: string; requestTypes: { id: string; name: string; issueTypeId: string }[] }[];
   groups: { name: string; groupId: string }[];
 }
-interface Person {
-  accountId: string;
-  displayName: string;
-}
-
 /** Intake & Approvals (§4.2): where requests come from and who decides them. */
 export default function Intake(props: SectionProps) {
   const [config, setConfig] = useState<IntakeConfig | null | undefined>(undefined);
@@ -123,9 +119,6 @@ export default function Intake(props: SectionProps) {
   const [saved, setSaved] = useState<string | null>(null);
   const [options, setOptions] = useState<IntakeOptions | null>(null);
   const [optionsError, setOptionsError] = useState<ResolverError | null>(null);
-  const [peopleQuery, setPeopleQuery] = useState('');
-  const [people, setPeople] = useState<Person[]>([]);
-  const [peopleError, setPeopleError] = useState<ResolverError | null>(null);
   const [names, setNames] = useState<Record<string, string>>({});
 
   useEffect(() => {
@@ -133,8 +126,9 @@ export default function Intake(props: SectionProps) {
     call<IntakeOptions>('admin.intake.options')
       .then(setOptions)
       .catch((e) => setOptionsError(asResolverError(e)));
-    call<{ config: IntakeConfig | null }>('admin.intake.get')
+    call<{ config: IntakeConfig | null; people?: Record<string, string> }>('admin.intake.get')
       .then((r) => {
+        setNames((n) => ({ ...n, ...(r.people ?? {}) }));
         setConfig(r.config);
         if (r.config) setForm(toForm(r.config));
       })
@@ -191,19 +185,9 @@ export default function Intake(props: SectionProps) {
     const next = typeIds.includes(id) ? typeIds.filter((t) => t !== id) : [...typeIds, id];
     set('requestTypeIds', next.join(', '));
   };
-  const addTo = (k: 'approverGroups' | 'approverAccountIds', v: string) => {
+  const addTo = (k: 'approverGroups', v: string) => {
     const list = splitList(form[k]);
     if (!list.includes(v)) set(k, [...list, v].join('\n'));
-  };
-  const searchPeople = async () => {
-    setPeopleError(null);
-    try {
-      const r = await call<{ people: Person[] }>('admin.people.search', { query: peopleQuery });
-      setPeople(r.people);
-      setNames((n) => ({ ...n, ...Object.fromEntries(r.people.map((x) => [x.accountId, x.displayName])) }));
-    } catch (e) {
-      setPeopleError(asResolverError(e));
-    }
   };
   return (
     <div className="setup intake" data-testid="intake">
@@ -214,7 +198,7 @@ export default function Intake(props: SectionProps) {
       {loadError && <ErrorMessage error={loadError} testId="intake-load-error" />}
       <p className="hint" data-testid="intake-status" data-configured={String(!!config)}>
         {config
-          ? `Configured: version ${config.version}, saved ${formatDateTime(config.updatedAt)} by ${config.updatedBy}.`
+          ? `Configured: version ${config.version}, saved ${formatDateTime(config.updatedAt)} by ${names[config.updatedBy] ?? 'a Jira admin'}.`
           : 'Not configured yet: the portal panel stays hidden until this is saved.'}
       </p>
 
@@ -287,34 +271,18 @@ export default function Intake(props: SectionProps) {
         <legend>Approvers</legend>
         <p className="hint">Account ids and Jira group names, one a line or separated by commas; find people and groups below.</p>
         <FieldError error={error} names={['approvals']} />
-        <div className="field">
-          <label htmlFor="intake-people-query">Find a person</label>
-          <div className="button-group">
-            <input id="intake-people-query" type="search" data-testid="intake-people-query" placeholder="Name or email" value={peopleQuery} onChange={(e) => setPeopleQuery(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && void searchPeople()} />
-            <button type="button" className="button" data-testid="intake-people-search" onClick={() => void searchPeople()}>
-              Search
-            </button>
-          </div>
-          <ErrorMessage error={peopleError} testId="intake-people-error" />
-          {people.length > 0 && (
-            <ul className="picker-results" data-testid="intake-people-results">
-              {people.map((x) => (
-                <li key={x.accountId}>
-                  {x.displayName} <span className="hint mono">{x.accountId}</span>{' '}
-                  <button type="button" className="button" data-testid="intake-people-add" data-account-id={x.accountId} onClick={() => addTo('approverAccountIds', x.accountId)}>
-                    Add as approver
-                  </button>
-                </li>
-              ))}
-            </ul>
-          )}
+        <div className={`field${has('approvals.approverAccountIds') ? ' has-error' : ''}`}>
+          <label htmlFor="intake-approvers-pick">Approvers</label>
+          <PeopleList
+            id="intake-approvers-pick"
+            testId="intake-approvers"
+            ids={splitList(form.approverAccountIds)}
+            names={names}
+            onNamed={(p) => setNames((n) => ({ ...n, [p.accountId]: p.displayName }))}
+            onChange={(ids) => set('approverAccountIds', ids.join('\n'))}
+          />
+          <FieldError error={error} names={['approvals.approverAccountIds']} />
         </div>
-        {text('approverAccountIds', 'intake-approver-accounts', 'Approvers (account ids)', { area: true, errors: ['approvals.approverAccountIds'] })}
-        {splitList(form.approverAccountIds).some((a) => names[a]) && (
-          <div className="hint" data-testid="intake-approver-names">
-            {splitList(form.approverAccountIds).map((a) => names[a] ?? a).join(', ')}
-          </div>
-        )}
         {options && options.groups.length > 0 && (
           <div className="field">
             <label htmlFor="intake-group-pick">Add a Jira group</label>
@@ -351,7 +319,18 @@ export default function Intake(props: SectionProps) {
             <FieldError error={error} names={['approvals.escalationAfterHours']} />
           </div>
         </div>
-        {text('escalationTargets', 'intake-escalation-targets', 'Escalation targets (account ids)', { area: true, errors: ['approvals.escalationTargets'] })}
+        <div className={`field${has('approvals.escalationTargets') ? ' has-error' : ''}`}>
+          <label htmlFor="intake-escalation-pick">Escalation targets</label>
+          <PeopleList
+            id="intake-escalation-pick"
+            testId="intake-escalation"
+            ids={splitList(form.escalationTargets)}
+            names={names}
+            onNamed={(p) => setNames((n) => ({ ...n, [p.accountId]: p.displayName }))}
+            onChange={(ids) => set('escalationTargets', ids.join('\n'))}
+          />
+          <FieldError error={error} names={['approvals.escalationTargets']} />
+        </div>
       </fieldset>
 
       <fieldset id="intake-review">
