@@ -596,23 +596,3 @@ fn a_rejected_snapshot_comments_why_and_what_to_do_on_the_request() {
         .count();
     assert_eq!(n, 1);
 }
-
-// covers: AP-130 (issue 34 item 2: requesters on record are in the scrubber's name directory)
-#[test]
-fn intake_records_the_requesters_name_for_the_scrubber() {
-    let mut sim = basic();
-    let before: usize = count_prefix(&sim, "name-directory:");
-    deliver(&mut sim, &["002"]);
-    // No screen has shown anyone: the name comes from the issue intake read.
-    let text: String = sim
-        .state()
-        .kvs
-        .iter()
-        .filter(|(k, _)| k.starts_with("name-directory:"))
-        .map(|(_, v)| v.value.clone())
-        .collect();
-    assert!(
-        text.contains("Wei Chen"),
-        "directory after intake ({before} records before): {text}"
-    );
-}

@@ -421,13 +421,6 @@ pub fn ingest(
         draft.data["dataClasses"] = json!(request.data_classes);
     }
 
-    // The requester's name joins the directory the AI Prompt step's scrubber knows (issue 34
-    // item 2: requesters on record), whether or not a screen ever shows them. Before the
-    // request's transaction, so a crash anywhere and the redelivery converge; best effort (never
-    // fails intake): one shard read, a rewrite only for a new name or at most weekly.
-    if let Some(name) = f.pointer("/reporter/displayName").and_then(Value::as_str) {
-        crate::names::directory::record(host, &[(requester.as_str(), name)]);
-    }
     let escalate_after_ms = cfg.approvals.escalation_after_hours as u64 * 3_600_000;
     let mac_key = audit::mac_key(store, Some(second.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
     let head_hint = Some(second.get(keys::AUDIT_HEAD).cloned());
