@@ -99,9 +99,11 @@ pub fn preview(host: &dyn Host, who: &str, cfg: &IntakeConfig, draft: &Value) ->
         purpose: snap.purpose.clone(),
     };
     let risk = request.risk();
-    let open = got
+    // Decoded as `decision::apply` decodes it: a corrupt record is an error, not a guess.
+    let open: Option<String> = got
         .get(&keys::grant_open(who, &tool_key))
-        .map(|t| crate::storage::decode::<String>(&tool_key, t).unwrap_or_else(|_| t.clone()));
+        .map(|t| crate::storage::decode(&tool_key, t))
+        .transpose()?;
     let mut rf = decision::request_facts(&request, tool.as_ref(), &gov, open.as_deref());
     // Before Create there is no issue to close and the requester is the caller, signed in.
     rf.issue_open = Some(Ok(()));
