@@ -255,7 +255,7 @@ fn the_panel_refuses_a_prohibited_class_before_create_and_lists_the_classes() {
     ok(
         &mut sim,
         "admin.governance.save",
-        json!({"dataClassRules": {"github-copilot": {"customer-data": "prohibited"}}}),
+        json!({"dataClassRules": {"github-copilot": {"customer-data": "prohibited", "internal": "review"}}}),
         ADMIN,
     );
     let o = ok(
@@ -271,10 +271,11 @@ fn the_panel_refuses_a_prohibited_class_before_create_and_lists_the_classes() {
         .iter()
         .find(|t| t["id"] == "github-copilot")
         .unwrap();
-    assert_eq!(
-        t["approvedClasses"],
-        json!(["public", "internal", "source-code"])
-    );
+    // The form's per-class hint is the rule intake and the kernel apply: the profile's classes
+    // less those governance sends to review, and the ones it prohibits (refused, not "a person
+    // decides").
+    assert_eq!(t["approvedClasses"], json!(["public", "source-code"]));
+    assert_eq!(t["prohibitedClasses"], json!(["customer-data"]));
     assert!(t.get("vendorTerms").is_none() && t.get("fulfilmentNotes").is_none());
     let v = ok(
         &mut sim,

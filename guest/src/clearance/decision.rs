@@ -536,21 +536,19 @@ fn commit_decision(
             after.decision = Decision::Approved;
             // Governance maximum (or an active exception's) at decision time: capped, and the
             // cap is recorded, never silent (A-CL-15).
-            let mut max = gov.max_days(risk);
-            if let Some(id) = request.tool_id() {
-                let idx = keys::governance_exception_by_subject(id, &request.requester_account_id);
-                if let Some(text) = got.get(&idx) {
-                    if let Some(e) = governance::active_exception(store, text).map_err(|e| {
-                        StorageError::Corrupt {
+            let exception_max = match request.tool_id() {
+                Some(id) => {
+                    let idx =
+                        keys::governance_exception_by_subject(id, &request.requester_account_id);
+                    governance::exception_max_days(store, got.get(&idx).map(String::as_str))
+                        .map_err(|e| StorageError::Corrupt {
                             key: idx.clone(),
                             reason: e.message,
-                        }
-                    })? {
-                        max = max.max(e.max_days);
-                    }
+                        })?
                 }
-            }
-            let days = request.duration_days.min(max);
+                None => None,
+            };
+            let days = request.duration_days.min(gov.max_days_for(risk, exception_max));
             let id = format!("g-{}", request.issue_id);
             let g = Grant {
                 id: id.clone(),

@@ -163,6 +163,16 @@ impl Governance {
         self.rule(risk).max_days.min(LIFETIME_MAX_DAYS)
     }
 
+    /// The longest grant a person may get at `risk`: governance's maximum, raised by their
+    /// active exception for the tool (§4.5 controlled overrides), never past the 180-day
+    /// lifetime. The one copy of the cap: intake's check, the portal's checks and preview, and
+    /// the decision all ask here.
+    pub fn max_days_for(&self, risk: RiskLevel, exception_max: Option<u32>) -> u32 {
+        let max = self.max_days(risk).max(exception_max.unwrap_or(0));
+        debug_assert!(max <= LIFETIME_MAX_DAYS, "exceptions are validated ≤ 180 days");
+        max.min(LIFETIME_MAX_DAYS)
+    }
+
     /// The path for a request: the tool's own rule first, then its risk level's.
     pub fn definition_for(&self, tool_id: Option<&str>, risk: RiskLevel) -> Option<&str> {
         tool_id
@@ -656,6 +666,15 @@ pub fn active_exception(store: Store<'_>, index_text: &str) -> AppResult<Option<
     let id: String = crate::storage::decode("governance-exception-by-subject", index_text)?;
     let e: Option<Exception> = store.get(&keys::governance_exception(&id))?;
     Ok(e.filter(|e| e.is_active(store.host.now_ms())))
+}
+
+/// The longer maximum of an active exception, from its subject index entry as the caller's
+/// batch read it (`None`: no entry): at most one more read.
+pub fn exception_max_days(store: Store<'_>, index_text: Option<&str>) -> AppResult<Option<u32>> {
+    match index_text {
+        Some(text) => Ok(active_exception(store, text)?.map(|e| e.max_days)),
+        None => Ok(None),
+    }
 }
 
 pub fn create_exception(store: Store<'_>, p: &Value, who: &str) -> AppResult<Exception> {

@@ -72,15 +72,12 @@ fn extension_facts(host: &dyn Host, g: &Grant, to_ms: u64) -> AppResult<Extensio
     let store = Store::new(host);
     let (gov, _) = super::governance::load(store)?;
     let risk = g.risk_level;
-    let mut max = u64::from(gov.max_days(risk));
-    if let Some(text) = store.get_raw(&keys::governance_exception_by_subject(
+    let index = store.get_raw(&keys::governance_exception_by_subject(
         &g.tool_key,
         &g.account_id,
-    ))? {
-        if let Some(e) = super::governance::active_exception(store, &text)? {
-            max = max.max(u64::from(e.max_days));
-        }
-    }
+    ))?;
+    let exception_max = super::governance::exception_max_days(store, index.as_deref())?;
+    let max = u64::from(gov.max_days_for(risk, exception_max));
     let granted = crate::time::parse(&g.granted_at).unwrap_or(0);
     Ok(ExtensionFacts {
         holder: g.account_id.clone(),

@@ -23,18 +23,20 @@ pub fn after_intake(host: &dyn Host, issue_id: &str) -> AppResult<Value> {
     let store = Store::new(host);
     let (request, raw) = decision::load_request(store, issue_id)?;
     let (gov, _) = governance::load(store)?;
-    route_request(host, request, raw, &gov, None)
+    route_request(host, request, raw, &gov, None, None)
 }
 
 /// Routes `request`, whose stored text is `raw`, under governance `gov`, which the route pins.
-/// Intake calls this with the request it just wrote, the governance and the whole issue
-/// (`fields=*all`, no properties) it already read, so the trigger reads none of them again.
+/// Intake calls this with the request it just wrote, the governance, the whole issue
+/// (`fields=*all`, no properties) and the catalog tool (`Some(None)`: a tool the catalog does
+/// not have) it already read, so the trigger reads none of them again.
 pub fn route_request(
     host: &dyn Host,
     request: Request,
     raw: String,
     gov: &governance::Governance,
     issue: Option<Value>,
+    known_tool: Option<Option<&crate::catalog::Tool>>,
 ) -> AppResult<Value> {
     let store = Store::new(host);
     let issue_id = request.issue_id.clone();
@@ -106,7 +108,7 @@ pub fn route_request(
     }
 
     // 2. The approval path governance picks, or direct decisions, pinned to this version.
-    let mut route = pinned_route(host, &request, gov, issue, None)?;
+    let mut route = pinned_route(host, &request, gov, issue, None, known_tool)?;
     route.auto_approval = auto_note;
     let out = json!({"route": route.kind.as_str(), "approvalId": route.approval_id,
                      "autoApproval": route.auto_approval, "governanceVersion": gov.version});
@@ -153,6 +155,7 @@ fn pinned_route(
     gov: &governance::Governance,
     issue: Option<Value>,
     again: Option<&str>,
+    known_tool: Option<Option<&crate::catalog::Tool>>,
 ) -> AppResult<Route> {
     let store = Store::new(host);
     let now = crate::time::rfc3339(host.now_ms());
@@ -199,20 +202,21 @@ fn pinned_route(
         def.allow_same_decider,
     );
     // The path's steps (and its AI read) are told what data the request declares (issue 35).
-    let tool = match request.tool_id() {
-        Some(id) => crate::catalog::get(store, id)?,
-        None => None,
+    let read;
+    let tool = match (known_tool, request.tool_id()) {
+        (Some(known), _) => known,
+        (None, Some(id)) => {
+            read = crate::catalog::get(store, id)?;
+            read.as_ref()
+        }
+        (None, None) => None,
     };
     let link = Link {
         subject: request.issue_id.clone(),
         requester,
         review_required,
         distinct,
-        facts: Some(super::conditions::subject_facts(
-            request,
-            tool.as_ref(),
-            gov,
-        )),
+        facts: Some(super::conditions::subject_facts(request, tool, gov)),
     };
     let idem = match again {
         None => format!("clearance:{}", request.issue_id),
@@ -277,7 +281,7 @@ pub fn reroute(
         }
         // Each hold gets its own new path (named by when it was held), the held one stays closed.
         let held_at = before.as_ref().map(|r| r.at.clone()).unwrap_or_default();
-        let mut route = pinned_route(host, &request, gov, None, Some(&held_at))?;
+        let mut route = pinned_route(host, &request, gov, None, Some(&held_at), None)?;
         route.auto_approval = before.as_ref().and_then(|r| r.auto_approval.clone());
         let mut after = request.clone();
         after.route = Some(route.clone());

@@ -337,12 +337,13 @@ pub fn ingest(
         .transpose()?;
     let gov = crate::clearance::governance::from_text(second.get(keys::GOVERNANCE_POLICY))?;
     // An active exception raises this person's maximum for this tool (§4.5 controlled overrides).
-    let exception_max = match exception_key.as_ref().and_then(|k| second.get(k)) {
-        Some(text) => {
-            crate::clearance::governance::active_exception(store, text)?.map(|e| e.max_days)
-        }
-        None => None,
-    };
+    let exception_max = crate::clearance::governance::exception_max_days(
+        store,
+        exception_key
+            .as_ref()
+            .and_then(|k| second.get(k))
+            .map(String::as_str),
+    )?;
     let requested_tool = match check_tool(&snap, tool.as_ref(), &gov, exception_max) {
         Ok(t) => t,
         // A governance refusal over data is part of the audit trail (issue 35), with what was
@@ -384,10 +385,6 @@ pub fn ingest(
         project_id: ev.project_id.clone(),
         portal_id: portal_id.unwrap_or_default(),
         request_type_id: rt_id.unwrap_or_default(),
-        requester_account_id: requester.clone(),
-        tool: requested_tool,
-        duration_days: snap.duration_days,
-        justification: snap.justification.clone(),
         summary: f
             .get("summary")
             .and_then(Value::as_str)
@@ -399,19 +396,9 @@ pub fn ingest(
             .chars()
             .take(8_000)
             .collect(),
-        decision: Decision::Pending,
-        decision_source: None,
-        snapshot_source: source,
         requested_at: crate::time::rfc3339(requested_ms),
         ingested_at: crate::time::rfc3339(now),
-        route: None,
-        decided_at: None,
-        decided_by: None,
-        decision_note: None,
-        grant_id: None,
-        policy_version: None,
-        data_classes: snap.data_classes.clone(),
-        purpose: snap.purpose.clone(),
+        ..Request::pending(&requester, requested_tool, &snap, source)
     };
     let mut draft = AuditDraft::new("request_created", &requester);
     draft.issue_key = Some(ev.key.clone());
@@ -487,7 +474,14 @@ pub fn ingest(
             report_route(
                 host,
                 &ev,
-                crate::clearance::routing::route_request(host, request, raw, &gov, whole_issue),
+                crate::clearance::routing::route_request(
+                    host,
+                    request,
+                    raw,
+                    &gov,
+                    whole_issue,
+                    Some(tool.as_ref()),
+                ),
             );
             Ok(Outcome::Ingested {
                 issue_key: ev.key,
@@ -645,7 +639,7 @@ pub(crate) fn check_tool(
                     status: t.status.as_str().into(),
                 });
             }
-            let max = gov.max_days(t.risk_level).max(exception_max.unwrap_or(0));
+            let max = gov.max_days_for(t.risk_level, exception_max);
             if snap.duration_days > max {
                 return Err(SnapshotError::DurationTooLong {
                     requested: snap.duration_days,

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::host::{Host, Invocation};
 use crate::intake::config::{self, numeric_id, IntakeConfig};
 use crate::intake::snapshot::{self, SnapshotError};
-use crate::storage::Store;
+use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 
 pub mod preview;
@@ -78,17 +78,33 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 return Err(AppError::forbidden(code, reason));
             }
             let (gov, _) = governance::load(store)?;
+            let site = gov.site_data_classes();
             let tools: Vec<Value> = catalog::list(store)?
                 .into_iter()
                 .filter(|t| t.status == ToolStatus::Approved)
                 .map(|t| {
                     let max = gov.max_days(t.risk_level);
+                    // Each class as intake and the kernel will judge it (issue 35): the one
+                    // rule (`data::assess`), so the form's hint never disagrees with the
+                    // preview or the refusal.
+                    let judged = crate::catalog::data::assess(
+                        &site,
+                        Some(&t.id),
+                        t.data_profile.as_ref(),
+                        &gov.data_class_rules,
+                    );
+                    let approved: Vec<&String> = site
+                        .iter()
+                        .filter(|c| !judged.review.contains(c) && !judged.prohibited.contains(c))
+                        .collect();
                     json!({"id": t.id, "label": t.display_name, "provider": t.provider,
                            "riskLevel": t.risk_level.as_str(), "guidance": t.guidance,
                            "defaultExpiryDays": t.default_expiry_days.min(max), "maxDays": max,
                            "durations": DURATIONS.iter().filter(|d| **d <= max).collect::<Vec<_>>(),
-                           // The classes the tool is approved for (issue 35): others go to a person.
-                           "approvedClasses": t.data_profile.as_ref().map(|p| p.approved_classes.clone()).unwrap_or_default()})
+                           // Approved: no person needed for the data; prohibited: refused;
+                           // any other class: a person decides.
+                           "approvedClasses": approved,
+                           "prohibitedClasses": judged.prohibited})
                 })
                 .collect();
             let new_max = gov.max_days(catalog::RiskLevel::High);
@@ -114,7 +130,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                     json!({"valid": false, "errors": {"gate": {"code": code, "message": reason}}}),
                 );
             }
-            Ok(validate(store, p)?)
+            Ok(validate(store, access::caller(inv)?, p)?)
         }
         other => Err(AppError::not_found(
             "UNKNOWN_FUNCTION",
@@ -125,7 +141,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
 
 /// The submit check: the same snapshot rules intake applies, reported per field; valid only
 /// when every required field is filled. The snapshot to submit is returned when valid.
-fn validate(store: Store<'_>, p: &Value) -> AppResult<Value> {
+fn validate(store: Store<'_>, who: &str, p: &Value) -> AppResult<Value> {
     let draft = draft_of(p);
     let fail = |e: SnapshotError| json!({"valid": false, "errors": {e.field().unwrap_or("snapshot"): {"code": e.code(), "message": e.message()}}});
     let snap = match snapshot::parse(&draft) {
@@ -133,11 +149,21 @@ fn validate(store: Store<'_>, p: &Value) -> AppResult<Value> {
         Err(e) => return Ok(fail(e)),
     };
     let (gov, _) = governance::load(store)?;
-    let tool = match &snap.tool {
-        snapshot::SnapshotTool::Catalog { id } => catalog::get(store, id)?,
-        snapshot::SnapshotTool::New { .. } => None,
+    let (tool, exception_max) = match &snap.tool {
+        snapshot::SnapshotTool::Catalog { id } => {
+            // The caller's active exception raises their maximum, as at intake.
+            let index = match crate::storage::check_key(who) {
+                Ok(()) => store.get_raw(&keys::governance_exception_by_subject(id, who))?,
+                Err(_) => None,
+            };
+            (
+                catalog::get(store, id)?,
+                governance::exception_max_days(store, index.as_deref())?,
+            )
+        }
+        snapshot::SnapshotTool::New { .. } => (None, None),
     };
-    match crate::intake::ingest::check_tool(&snap, tool.as_ref(), &gov, None) {
+    match crate::intake::ingest::check_tool(&snap, tool.as_ref(), &gov, exception_max) {
         Ok(_) => Ok(json!({"valid": true, "snapshotKey": snapshot::SNAPSHOT_KEY,
                            "snapshot": serde_json::to_value(&draft).expect("serializes")})),
         Err(e) => Ok(fail(e)),

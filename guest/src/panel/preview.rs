@@ -23,7 +23,7 @@ use crate::host::Host;
 use crate::intake::config::IntakeConfig;
 use crate::intake::snapshot::{self, SnapshotError, SnapshotSource, SnapshotTool};
 use crate::jira::Jira;
-use crate::requests::{Decision, Request};
+use crate::requests::Request;
 use crate::storage::{keys, Store};
 use serde_json::{json, Value};
 
@@ -58,13 +58,13 @@ pub fn preview(host: &dyn Host, who: &str, cfg: &IntakeConfig, draft: &Value) ->
                 .map(|t| crate::storage::decode(&keys::tool(id), t))
         })
         .transpose()?;
-    let exception_max = match tool_id
-        .as_ref()
-        .and_then(|id| got.get(&keys::governance_exception_by_subject(id, who)))
-    {
-        Some(text) => governance::active_exception(store, text)?.map(|e| e.max_days),
-        None => None,
-    };
+    let exception_max = governance::exception_max_days(
+        store,
+        tool_id
+            .as_ref()
+            .and_then(|id| got.get(&keys::governance_exception_by_subject(id, who)))
+            .map(String::as_str),
+    )?;
     // Intake's own checks: what intake would refuse, the preview refuses with the same words.
     let requested =
         match crate::intake::ingest::check_tool(&snap, tool.as_ref(), &gov, exception_max) {
@@ -75,28 +75,8 @@ pub fn preview(host: &dyn Host, who: &str, cfg: &IntakeConfig, draft: &Value) ->
         issue_id: "preview".into(),
         issue_key: "preview".into(),
         project_key: cfg.project_key.clone(),
-        project_id: String::new(),
         portal_id: cfg.portal_id,
-        request_type_id: 0,
-        requester_account_id: who.to_string(),
-        tool: requested,
-        duration_days: snap.duration_days,
-        justification: snap.justification.clone(),
-        summary: String::new(),
-        description_text: String::new(),
-        decision: Decision::Pending,
-        decision_source: None,
-        snapshot_source: SnapshotSource::Panel,
-        requested_at: String::new(),
-        ingested_at: String::new(),
-        route: None,
-        decided_at: None,
-        decided_by: None,
-        decision_note: None,
-        grant_id: None,
-        policy_version: None,
-        data_classes: snap.data_classes.clone(),
-        purpose: snap.purpose.clone(),
+        ..Request::pending(who, requested, &snap, SnapshotSource::Panel)
     };
     let risk = request.risk();
     // Decoded as `decision::apply` decodes it: a corrupt record is an error, not a guess.
@@ -114,13 +94,15 @@ pub fn preview(host: &dyn Host, who: &str, cfg: &IntakeConfig, draft: &Value) ->
             "message": format!("You already hold access to {}; a new request for it would be denied. Ask for an extension instead.", request.tool_name()),
         }));
     }
-    let max = gov.max_days(risk).max(exception_max.unwrap_or(0));
+    let max = gov.max_days_for(risk, exception_max);
     let days = request.duration_days.min(max);
     let mut out = json!({
         "tool": {"id": request.tool_id(), "name": request.tool_name(), "riskLevel": risk.as_str()},
         "requestedDays": request.duration_days,
         "durationDays": days,
         "maxDays": max,
+        // The durations the form offers this person (an exception lengthens them).
+        "durations": super::DURATIONS.iter().filter(|d| **d <= max).collect::<Vec<_>>(),
         "conditions": conditions::of(&request, tool.as_ref(), &gov),
         "governanceVersion": gov.version,
     });

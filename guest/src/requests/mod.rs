@@ -167,6 +167,45 @@ pub struct Route {
 }
 
 impl Request {
+    /// A pending request from a checked snapshot (`tool` is what intake's checks made of it),
+    /// without the issue's fields (ids, keys, summary, times), which the caller sets. Intake
+    /// stores it with the issue's fields; the portal's preview judges it before Create. One
+    /// constructor, so a field the snapshot gains reaches both.
+    pub fn pending(
+        requester: &str,
+        tool: RequestedTool,
+        snap: &crate::intake::snapshot::Snapshot,
+        source: crate::intake::snapshot::SnapshotSource,
+    ) -> Request {
+        Request {
+            issue_id: String::new(),
+            issue_key: String::new(),
+            project_key: String::new(),
+            project_id: String::new(),
+            portal_id: snap.portal_id.unwrap_or_default(),
+            request_type_id: snap.request_type_id.unwrap_or_default(),
+            requester_account_id: requester.to_string(),
+            tool,
+            duration_days: snap.duration_days,
+            justification: snap.justification.clone(),
+            summary: String::new(),
+            description_text: String::new(),
+            decision: Decision::Pending,
+            decision_source: None,
+            snapshot_source: source,
+            requested_at: String::new(),
+            ingested_at: String::new(),
+            route: None,
+            decided_at: None,
+            decided_by: None,
+            decision_note: None,
+            grant_id: None,
+            policy_version: None,
+            data_classes: snap.data_classes.clone(),
+            purpose: snap.purpose.clone(),
+        }
+    }
+
     /// The catalog tool id, if the request is for a catalog tool.
     pub fn tool_id(&self) -> Option<&str> {
         match &self.tool {

@@ -26,6 +26,8 @@ export interface PanelTool {
   durations: number[];
   /** Data classes the tool is approved for (issue 35); others go to a person. */
   approvedClasses?: string[];
+  /** Classes governance prohibits for the tool: a request declaring one is refused. */
+  prohibitedClasses?: string[];
 }
 export interface PanelNewTool {
   id: string;
@@ -80,6 +82,8 @@ export interface PanelPreview {
   requestedDays?: number;
   durationDays?: number;
   maxDays?: number;
+  /** The durations this person may choose (an active exception lengthens the tool's). */
+  durations?: number[];
   conditions?: string[];
   dataClassReview?: string;
   autoApproval?: { code: string; message: string };

@@ -79,6 +79,9 @@ test('the preview changes with the tool, the duration and the data, and refuses 
   await panel.getByTestId('data-class-customer-data').check();
   await outcome(panel, 'refused');
   assert.match(await panel.getByTestId('preview-refused').textContent(), /prohibits customer-data/);
+  // The box's own hint agrees with the preview: refused, not "a person decides".
+  assert.match(await panel.getByTestId('data-class-prohibited-customer-data').textContent(), /would be refused/);
+  assert.equal(await panel.getByTestId('data-class-review-customer-data').count(), 0);
   await page.locator('#panel-submitted', { hasText: 'Create is blocked' }).waitFor();
   await shot(page, 'portal-preview-refused');
   await assertAccessible(await frameOf(page, PANEL), 'the portal panel with a refusal preview');
@@ -240,4 +243,46 @@ test('an admin edits a tool\'s data profile and the data rules in Governance →
   await outcome(panel, 'refused');
   assert.match(await panel.getByTestId('preview-refused').textContent(), /prohibits customer-data in Claude Team/);
   await portal.close();
+});
+
+test("an approved exception lengthens the durations the panel offers that person, and no one else's", async () => {
+  // covers: CL-005
+  // An admin grants Rafael a 90-day maximum for Windsurf (high risk: 30 days); a second admin
+  // reviews it, so it applies (a governance exception, §4.5).
+  const RAFAEL = '5b9c98f1ebb230be73cbe9ad';
+  const SECOND_ADMIN = '712020:9da8d250-3734-53dd-9c52-3614f0b0a6ac';
+  const created = await invokeIn(
+    'admin.governance.exceptions.create',
+    { toolId: 'windsurf', accountId: RAFAEL, maxDays: 90, reason: 'Migration project', validDays: 10 },
+    ADMIN,
+    'ai-clearance-admin',
+  );
+  assert.equal(created.ok, true, JSON.stringify(created));
+  const reviewed = await invokeIn('admin.governance.exceptions.review', { id: created.data.exception.id }, SECOND_ADMIN, 'ai-clearance-admin');
+  assert.equal(reviewed.ok, true, JSON.stringify(reviewed));
+
+  const options = async (panel) => (await panel.getByTestId('duration-select').locator('option').allTextContents()).join(' | ');
+  const page = await open('view=portal&portal=1&type=12', RAFAEL);
+  const panel = frame(page, PANEL);
+  await panel.getByTestId('tool-select').selectOption('windsurf');
+  await panel.locator('[data-testid="duration-hint"]', { hasText: 'At most 90 days for this tool (your approved exception)' }).waitFor();
+  assert.match(await options(panel), /90 days/);
+  // By keyboard: the longer duration is chosen and the preview and the check accept it.
+  await panel.getByTestId('duration-select').focus();
+  await page.keyboard.press('End');
+  await panel.locator('[data-testid="preview-duration"]', { hasText: 'Longest access allowed for this tool: 90 days' }).waitFor();
+  assert.equal(await panel.getByTestId('duration-select').inputValue(), '90');
+  await page.locator('#panel-submitted', { hasText: 'Panel value ready.' }).waitFor();
+  assert.equal(await panel.locator('[data-testid="field-error"][data-field="durationDays"]').count(), 0);
+  await assertAccessible(await frameOf(page, PANEL), 'the portal panel with an exception');
+  await page.close();
+
+  // Anyone else still sees governance's 30 days.
+  const other = await open('view=portal&portal=1&type=12', AISHA);
+  const theirs = frame(other, PANEL);
+  await theirs.getByTestId('tool-select').selectOption('windsurf');
+  await theirs.locator('[data-testid="preview-duration"]', { hasText: 'Longest access allowed for this tool: 30 days' }).waitFor();
+  assert.doesNotMatch(await options(theirs), /90 days/);
+  assert.match(await theirs.getByTestId('duration-hint').textContent(), /At most 30 days for this tool\.$/);
+  await other.close();
 });

@@ -171,7 +171,12 @@ export function PortalPanel(props: { context: ForgeContext }) {
 
   const tool = options?.tools.find((t) => t.id === choice) ?? null;
   const isNew = choice === NEW && !!options?.newTool;
-  const durations = isNew ? (options?.newTool?.durations ?? []) : (tool?.durations ?? []);
+  // The preview knows the requester's own maximum (an active exception for this tool lengthens
+  // governance's); the options list only governance's, which is the same for everyone.
+  const personal =
+    !isNew && tool && preview?.tool?.id === tool.id && (preview.maxDays ?? 0) > tool.maxDays ? preview : null;
+  const durations = isNew ? (options?.newTool?.durations ?? []) : (personal?.durations ?? tool?.durations ?? []);
+  const maxDays = isNew ? options?.newTool?.maxDays : (personal?.maxDays ?? tool?.maxDays);
 
   const draft: Snapshot = useMemo(() => {
     const d: Snapshot = {
@@ -333,7 +338,9 @@ export function PortalPanel(props: { context: ForgeContext }) {
               </option>
             ))}
           </select>
-          <div className="hint">At most {isNew ? options.newTool?.maxDays : tool?.maxDays} days for this tool.</div>
+          <div className="hint" data-testid="duration-hint">
+            At most {maxDays} days for this tool{personal ? ' (your approved exception)' : ''}.
+          </div>
           <FieldMessage field="durationDays" error={show('durationDays')} />
         </div>
       )}
@@ -344,7 +351,8 @@ export function PortalPanel(props: { context: ForgeContext }) {
             Data you will use with this tool <span className="hint">(tick every class that applies)</span>
           </legend>
           {options.dataClasses!.map((c) => {
-            const outside = !!tool && !(tool.approvedClasses ?? []).includes(c);
+            const prohibited = !!tool && (tool.prohibitedClasses ?? []).includes(c);
+            const outside = !!tool && !prohibited && !(tool.approvedClasses ?? []).includes(c);
             return (
               <label key={c} className="checkbox">
                 <input
@@ -361,6 +369,12 @@ export function PortalPanel(props: { context: ForgeContext }) {
                   <span className="hint" data-testid={`data-class-review-${c}`}>
                     {' '}
                     (not approved for this tool without review: a person decides)
+                  </span>
+                )}
+                {prohibited && classes.includes(c) && (
+                  <span className="hint" data-testid={`data-class-prohibited-${c}`}>
+                    {' '}
+                    (governance prohibits this data in {tool.label}: the request would be refused)
                   </span>
                 )}
               </label>
