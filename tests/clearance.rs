@@ -1251,7 +1251,15 @@ fn a_crash_anywhere_in_intake_routing_then_redelivery_converges() {
         // The hourly runner finishes follow-ups whose queue push a crash lost.
         clean.run_scheduled("job-runner").unwrap();
         clean.settle();
-        let expected = clean.export_state();
+        // The pending counter's deltas are folded by whichever runner comes after them (the
+        // count they make is checked by dst's invariant, D-250): not part of the comparison.
+        let unfolded = |mut v: Value| {
+            v["keysByPrefix"]
+                .as_object_mut()
+                .map(|m| m.remove("pending-delta"));
+            v
+        };
+        let expected = unfolded(clean.export_state());
         for n in (1..=calls).step_by(2) {
             let mut sim = wasm();
             sim.next_plan = FaultPlan::crash_at(n);
@@ -1261,7 +1269,7 @@ fn a_crash_anywhere_in_intake_routing_then_redelivery_converges() {
             sim.settle();
             sim.run_scheduled("job-runner").unwrap();
             sim.settle();
-            let mut got = sim.export_state();
+            let mut got = unfolded(sim.export_state());
             got["queued"] = expected["queued"].clone();
             assert_eq!(
                 got, expected,

@@ -85,3 +85,74 @@ fn a_pruned_request_takes_its_path_and_old_refusals_go_too() {
     );
     assert!(verify(&mut sim).ok);
 }
+
+// covers: CL-061
+#[test]
+fn finished_standalone_approvals_go_after_the_retention_open_ones_stay() {
+    const JONAS_: &str = JONAS;
+    let mut sim = basic();
+    let def = ok(
+        &mut sim,
+        "admin.definitions.save",
+        json!({"definition": {
+            "name": "Standalone check", "description": "started directly, no request",
+            "starters": {"mode": "anyone"},
+            "steps": [{"name": "Lead", "type": "USER", "parallelGroupNumber": 1, "approvers": [MARCUS]}]
+        }}),
+        ADMIN,
+    )["definition"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let start = |sim: &mut host_sim::sim::Sim, issue: &str| -> String {
+        ok(
+            sim,
+            "approvals.start",
+            json!({"definitionId": def, "issueKey": issue}),
+            JONAS_,
+        )["approval"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // One finished (its starter cancels it), one still running.
+    let done = start(&mut sim, "AIR-6");
+    ok(
+        &mut sim,
+        "approvals.cancel",
+        json!({"approvalId": done}),
+        JONAS_,
+    );
+    let open = start(&mut sim, "AIR-7");
+    sim.settle();
+    assert_eq!(
+        count_prefix(&sim, "approval-closed:"),
+        1,
+        "the engine's closed index"
+    );
+    // Within the retention nothing goes.
+    sim.state_mut().clock_ms += 700 * DAY;
+    scheduled(&mut sim, "daily-maintenance");
+    assert!(kvs_value(&sim, &format!("approval:{done}")).is_some());
+    // Past it: the finished one and every index of it go; the running one stays.
+    sim.state_mut().clock_ms += 40 * DAY;
+    let out = scheduled(&mut sim, "daily-maintenance");
+    assert!(out.get("failed").is_none(), "{out}");
+    assert_eq!(
+        keys_with(&sim, &done),
+        Vec::<String>::new(),
+        "the finished approval's records are gone"
+    );
+    assert!(kvs_value(&sim, &format!("approval:{open}")).is_some());
+    assert_eq!(count_prefix(&sim, "approval-closed:"), 0);
+    let e: Vec<Value> = audit_of(&sim, "requests_pruned");
+    assert_eq!(
+        e.last().unwrap()["data"]["standaloneApprovalsPruned"],
+        1,
+        "{e:?}"
+    );
+    // A second run finds nothing more.
+    let out = scheduled(&mut sim, "daily-maintenance");
+    assert_eq!(out["requestsPruned"], 0, "{out}");
+    assert!(verify(&mut sim).ok);
+}

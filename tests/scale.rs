@@ -497,6 +497,31 @@ fn the_approvals_tab_reads_a_page_whatever_the_backlog() {
         calls_large, calls_small,
         "the tab's first page grew with the backlog"
     );
+    // Opened cold (no names cached for the viewer, no admin check cached): the caller's
+    // approvers and admin-cache record, the page's query and its requests, the manual table's
+    // query, the facts batch; Jira for the caller's groups and the page's names; and the names
+    // layer's two writes (the viewer's cache, the scrubber directory's sighting). No admin
+    // check: Marcus is a named approver (D-251).
+    let mut cold = growth::site(0, 45);
+    let rec = cold.resolve("clearance.approvals.tab", &json!({}), Some(MARCUS));
+    let ops: Vec<(String, u64)> = rec.counts.by_op.clone().into_iter().collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("jira.GET /rest/api/3/user/bulk".to_string(), 1),
+            ("jira.GET /rest/api/3/user/groups".to_string(), 1),
+            ("kvs.batch-get".to_string(), 3),
+            ("kvs.query".to_string(), 2),
+            ("kvs.set".to_string(), 2),
+        ],
+        "the tab's cold first page"
+    );
+    // The admin check's cache gone but the names cached (the usual first open of the hour):
+    // six host calls, no Jira permission check and no cache write.
+    let access = format!("access-cache:{MARCUS}");
+    cold.state_mut().kvs.remove(&access);
+    let rec = cold.resolve("clearance.approvals.tab", &json!({}), Some(MARCUS));
+    assert!(rec.counts.total <= 6, "{:?}", rec.counts.by_op);
     // Opened again (the admin check cached for the hour): the caller's facts in one batch read
     // and one Jira call, one query and one batch read of the page, the manual table's query,
     // and the names: six host calls at any backlog size.
@@ -1235,4 +1260,176 @@ fn a_path_only_approver_sees_their_steps_first_whatever_the_pending_backlog() {
     // A direct approver still pages the whole backlog.
     let v = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
     assert!(v["pendingNext"].is_string());
+}
+
+/// The overview's cost at a backlog: host calls and KVS read units, from a fresh minute.
+fn overview_cost(sim: &mut Sim) -> (u64, u64, Value) {
+    let c = sim.state().clock_ms;
+    sim.state_mut().clock_ms = c - c % 60_000 + 60_000;
+    let rec = sim.resolve("admin.overview", &json!({}), Some(ADMIN));
+    let v = match &rec.outcome {
+        RawOutcome::Ok(v) => v.clone(),
+        o => panic!("{o:?}"),
+    };
+    (rec.counts.total, sim.state().kvs_budget.read_units, v)
+}
+
+// covers: CL-169, CL-170
+#[test]
+fn the_overviews_pending_counter_costs_the_same_at_ten_times_the_backlog_and_stays_exact() {
+    let mut small = growth::site(0, 45);
+    let mut large = growth::site(0, 450);
+    for sim in [&mut small, &mut large] {
+        // The runner has folded what intake wrote (an hour passes; its run is hint-driven).
+        sim.advance(2 * HOUR);
+        sim.settle();
+    }
+    let (calls_small, units_small, v) = overview_cost(&mut small);
+    assert_eq!(v["counters"]["pendingApprovals"], 45, "{v}");
+    let (calls_large, units_large, v) = overview_cost(&mut large);
+    assert_eq!(v["counters"]["pendingApprovals"], 450, "{v}");
+    assert_eq!(
+        (calls_large, units_large),
+        (calls_small, units_small),
+        "the overview's cost grew with the pending backlog"
+    );
+    assert!(kvs_value(&large, "pending-count").is_some());
+    // Exact between folds: a decision counts at once (its notice still to run, then its delta),
+    // before any runner folds it.
+    let key = large
+        .state()
+        .kvs
+        .range("request-by-decision:pending:".to_string()..)
+        .next()
+        .map(|(_, s)| s.value.trim_matches('"').to_string())
+        .unwrap();
+    let issue_key = request(&large, &key)["issueKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rec = large.resolve(
+        "clearance.approvals.decide",
+        &json!({"issueKey": issue_key, "decision": "deny"}),
+        Some(MARCUS),
+    );
+    assert!(rec.ok().is_some(), "{:?}", rec.outcome);
+    let (_, _, v) = overview_cost(&mut large);
+    assert_eq!(
+        v["counters"]["pendingApprovals"], 449,
+        "notice not run yet: {v}"
+    );
+    large.settle();
+    assert_eq!(
+        count_prefix(&large, "pending-delta:"),
+        1,
+        "the decision's delta"
+    );
+    let (_, _, v) = overview_cost(&mut large);
+    assert_eq!(
+        v["counters"]["pendingApprovals"], 449,
+        "delta not folded yet: {v}"
+    );
+    let out = scheduled(&mut large, "job-runner");
+    assert_eq!(out["pendingCountFolded"], 1, "{out}");
+    assert_eq!(count_prefix(&large, "pending-delta:"), 0);
+    assert_eq!(kvs_value(&large, "pending-count").unwrap()["count"], 449);
+    let (_, _, v) = overview_cost(&mut large);
+    assert_eq!(v["counters"]["pendingApprovals"], 449, "{v}");
+}
+
+// covers: CL-061, CL-050
+#[test]
+fn keys_a_bulk_queued_show_as_queued_and_a_lost_event_is_applied_once_by_the_runner() {
+    use host_sim::emulator::Stored;
+    let mut sim = wasm();
+    deliver(&mut sim, &["002", "006", "007", "028"]);
+    // This minute's bulk write budget is spent (D-210): Priya's denial of AIR-2 is queued.
+    let c = sim.state().clock_ms;
+    sim.state_mut().clock_ms = c - c % 60_000 + 60_000 + 5_000;
+    let minute = sim.state().clock_ms / 60_000;
+    sim.state_mut().kvs.insert(
+        format!("write-budget:{}", minute % 16),
+        Stored {
+            value: json!({"minute": minute, "units": 2_400}).to_string(),
+            expires_at_ms: None,
+        },
+    );
+    sim.resolve("clearance.approvals.tab", &json!({}), Some(MARCUS));
+    let warm = sim
+        .resolve("clearance.approvals.tab", &json!({}), Some(MARCUS))
+        .counts
+        .total;
+    let out = ok(
+        &mut sim,
+        "clearance.approvals.bulkDecide",
+        json!({"issueKeys": ["AIR-2"], "decision": "deny"}),
+        PRIYA,
+    );
+    assert_eq!(out["queued"], 1, "{out}");
+    let batch = out["batchId"].as_str().unwrap().to_string();
+    // Its event is lost.
+    sim.state_mut()
+        .queue
+        .retain(|e| !e.body.contains(batch.as_str()));
+    // Another approver sees the row as queued (no decision of its own), in the same host calls.
+    let rec = sim.resolve("clearance.approvals.tab", &json!({}), Some(MARCUS));
+    let tab = rec.ok().unwrap().clone();
+    let row = |tab: &Value, k: &str| {
+        tab["pending"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["issueKey"] == k)
+            .cloned()
+    };
+    assert_eq!(
+        row(&tab, "AIR-2").unwrap()["queued"],
+        json!({"withinMinutes": 2}),
+        "{tab}"
+    );
+    assert!(row(&tab, "AIR-6").unwrap().get("queued").is_none());
+    assert_eq!(rec.counts.total, warm, "{:?}", rec.counts.by_op);
+    // The minute passes without the event: the row is a pending row again after the grace.
+    sim.state_mut().clock_ms += 4 * 60_000;
+    let tab = ok(&mut sim, "clearance.approvals.tab", json!({}), MARCUS);
+    assert!(row(&tab, "AIR-2").unwrap().get("queued").is_none(), "{tab}");
+    assert_eq!(request(&sim, "10101")["decision"], "pending");
+    // The runner's sweep applies it (as Priya, her rights read again), exactly once.
+    sim.state_mut().clock_ms += 3 * 60_000;
+    let out = scheduled(&mut sim, "job-runner");
+    assert_eq!(out["queuedBulkKeysApplied"], 1, "{out}");
+    assert!(out.get("failed").is_none(), "{out}");
+    let r = request(&sim, "10101");
+    assert_eq!(
+        (&r["decision"], &r["decidedBy"], &r["decisionSource"]),
+        (&json!("denied"), &json!(PRIYA), &json!("bulk"))
+    );
+    sim.settle();
+    let denied = |sim: &Sim| {
+        audit_of(sim, "request_denied")
+            .iter()
+            .filter(|e| e["issueKey"] == "AIR-2")
+            .count()
+    };
+    assert_eq!(denied(&sim), 1);
+    let s = ok(
+        &mut sim,
+        "clearance.approvals.bulkStatus",
+        json!({"batchId": batch}),
+        PRIYA,
+    );
+    assert_eq!((&s["queued"], &s["decided"]), (&json!(0), &json!(1)), "{s}");
+    // The lost event arriving late, and the runner again: nothing more.
+    let id = format!("{batch}:{}", minute + 1);
+    let rec = sim.deliver_queue("decisions", &json!({"bulkQueue": id}));
+    assert!(rec.ok().is_some(), "{:?}", rec.outcome);
+    sim.state_mut().clock_ms += HOUR;
+    let out = scheduled(&mut sim, "job-runner");
+    assert!(out.get("queuedBulkKeysApplied").is_none(), "{out}");
+    sim.settle();
+    assert_eq!(denied(&sim), 1, "decided exactly once");
+    assert!(
+        kvs_value(&sim, "bulk-queued").is_none(),
+        "the sweep forgot the done group"
+    );
 }

@@ -52,6 +52,11 @@ pub fn validity_key(due_ms: u64, approval_id: &str) -> String {
     format!("approval-validity:{due_ms:013}:{approval_id}")
 }
 pub const VALIDITY_PREFIX: &str = "approval-validity:";
+/// Finished approvals no owner linked, by when they finished (their retention, D-255).
+pub fn closed_key(closed_ms: u64, approval_id: &str) -> String {
+    format!("approval-closed:{closed_ms:013}:{approval_id}")
+}
+pub const CLOSED_PREFIX: &str = "approval-closed:";
 /// The approvals sweep's "what is due next" hint (`storage::hint`).
 pub const SWEEP_HINT: &str = crate::storage::hint::APPROVALS;
 pub fn task_key(approval_id: &str, step_id: &str) -> String {
@@ -332,6 +337,14 @@ pub fn commit(
                 &keys::path_outcome(&a.id),
                 &json!({"approvalId": a.id, "subject": link.subject}),
             )?;
+        } else {
+            // No owner forgets it with its own records: the engine's retention finds it here.
+            let at = a
+                .completed_at
+                .as_deref()
+                .and_then(crate::time::parse)
+                .unwrap_or(now);
+            tx.set(&closed_key(at, &a.id), &json!({"approvalId": a.id}))?;
         }
         if let Some(d) = a.decision_deadline.as_deref().and_then(crate::time::parse) {
             tx.delete(&due_key(d, &a.id))?;
@@ -393,7 +406,47 @@ pub fn forget_linked(store: Store<'_>, issue_id: &str, subject: &str) -> AppResu
         if a.is_open() || a.link.as_ref().map(|l| l.subject.as_str()) != Some(subject) {
             continue;
         }
+        forget(store, &a, None)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Retention of approvals no owner linked (started through the engine directly, D-255): those
+/// finished at or before `cutoff_ms` are deleted with their indexes, oldest first, at most
+/// `max` read from the `approval-closed:` index (so the cost follows what is due). Whoever
+/// runs the installation's retention calls it with its cutoff; the engine knows no owner.
+/// Returns how many went.
+pub fn prune_closed_standalone(store: Store<'_>, cutoff_ms: u64, max: usize) -> AppResult<u32> {
+    let due = store.due::<Value>(CLOSED_PREFIX, cutoff_ms, max)?;
+    let want: Vec<String> = due
+        .iter()
+        .filter_map(|(k, _)| k.rsplit(':').next().map(approval_key))
+        .collect();
+    let found: std::collections::BTreeMap<String, Approval> =
+        store.get_many::<Approval>(&want)?.into_iter().collect();
+    let mut n = 0;
+    for ((entry, _), key) in due.iter().zip(&want) {
+        match found.get(key) {
+            Some(a) if !a.is_open() && a.link.is_none() => {
+                forget(store, a, Some(entry))?;
+                n += 1;
+            }
+            // Gone already, or (never expected) open or linked again: only the entry goes.
+            _ => store.delete(entry)?,
+        }
+    }
+    Ok(n)
+}
+
+/// Deletes a finished approval and its index entries in one transaction (its record last in
+/// the list, so a failure leaves it whole); `closed_entry` is its `approval-closed:` entry.
+fn forget(store: Store<'_>, a: &Approval, closed_entry: Option<&String>) -> AppResult<()> {
+    {
         let mut tx = store.tx();
+        if let Some(e) = closed_entry {
+            tx.delete(e)?;
+        }
         if let Some(v) = a
             .validity_expiration_date
             .as_deref()
@@ -410,9 +463,8 @@ pub fn forget_linked(store: Store<'_>, issue_id: &str, subject: &str) -> AppResu
         tx.delete(&by_issue_key(&a.issue.id, &a.id))?;
         tx.delete(&approval_key(&a.id))?;
         tx.commit()?;
-        n += 1;
     }
-    Ok(n)
+    Ok(())
 }
 
 /// The inbox task of an open (or just closed) human step: who may take it, from its config.

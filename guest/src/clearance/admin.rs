@@ -37,9 +37,14 @@ pub fn overview(host: &dyn Host) -> AppResult<Value> {
         })
         .map(|(w, d)| format!("{w} → {d}"))
         .collect();
-    let pending = store
-        .scan::<String>(&keys::request_by_decision_prefix("pending"), 1_000)?
-        .len();
+    // The counter the state changes keep (D-250): its cost follows the changes not yet folded,
+    // not the backlog. Before the first fold made it, the pending index is counted (bounded).
+    let pending = match super::pending_count::read(store)? {
+        Some(n) => n.max(0) as usize,
+        None => store
+            .scan::<String>(&keys::request_by_decision_prefix("pending"), 1_000)?
+            .len(),
+    };
     let connectors = tools.iter().filter(|t| t.connector_id.is_some()).count();
     let card = |id: &str, ready: bool, detail: String, section: &str| json!({"id": id, "ready": ready, "detail": detail, "section": section});
     let paths = [&gov.low, &gov.medium, &gov.high, &gov.critical]
@@ -878,8 +883,11 @@ pub fn insights(host: &dyn Host, p: &Value) -> AppResult<Value> {
         r.months
             .insert(k[keys::ANALYTICS_MONTH_PREFIX.len()..].to_string(), month);
     }
+    // What happened since the night's run counts too (issue 33 item 5), up to a bound.
+    let caught_up = super::rollups::catch_up(store, &mut r)?;
     r.months.retain(|m, _| want.contains(m));
     let mut v = r.insights(months);
+    v["caughtUp"] = json!(caught_up);
     v["manualFollowUp"] = json!(jobs::manual_pending(Store::new(host), 1_000)?.len());
     // Names for the people charts (the rollups keep account ids only).
     let ids: Vec<String> = v["people"]["topRequesters"]

@@ -164,6 +164,9 @@ pub fn bulk(
     // Who has no approval role spends nothing: every key is refused by `decide_one` as before.
     let mut todo: Vec<usize> = (0..keys_.len()).collect();
     let mut plan = vec![(now_min, keys_.len())];
+    // Drawn by the reservation when it queues keys for a later minute (they are recorded
+    // under it for the Approvals tab, D-253).
+    let mut batch_id: Option<String> = None;
     let reserving = c.has_approval_access()?;
     if reserving {
         let early = not_pending(store, keys_)?;
@@ -177,7 +180,14 @@ pub fn bulk(
         plan = if todo.is_empty() {
             vec![]
         } else {
-            budget::reserve(host, todo.len(), cost_of(verdict))?
+            let planned: Vec<String> = todo.iter().map(|i| keys_[*i].clone()).collect();
+            let mut b = budget::Batch {
+                keys: &planned,
+                id: None,
+            };
+            let plan = budget::reserve(host, todo.len(), cost_of(verdict), Some(&mut b))?;
+            batch_id = b.id;
+            plan
         };
     }
     let (mut ok, mut failed, mut queued) = (0, 0, 0);
@@ -214,12 +224,9 @@ pub fn bulk(
             "message": format!("the app's storage budget for the next {} minutes is taken by other decisions; nothing was recorded for this request, try again in {} minutes", budget::SLOTS, wait.div_ceil(60)),
             "retryAfterSeconds": wait}}));
     }
-    let batch_id = (!groups.is_empty()).then(|| {
-        format!(
-            "{now_ms}-{}",
-            crate::audit::chain::hex(&host.random_bytes(4))
-        )
-    });
+    if groups.is_empty() {
+        batch_id = None;
+    }
     for (minute, idx) in groups {
         let id = format!("{}:{minute}", batch_id.as_deref().expect("set"));
         let within = minute - now_min + 1;
@@ -329,26 +336,37 @@ fn applied_before(store: Store<'_>, g: &Group, issue_key: &str) -> AppResult<Opt
 /// queued them. `Err` with a throttling or transient kind comes back after Retry-After
 /// (`dispatch::queue_event`, D-137) with the progress saved.
 pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
+    run_limited(host, id, usize::MAX).map(|_| None)
+}
+
+/// [`run`] for at most `max` of the group's queued keys: how many it took, and how many are
+/// still queued after it.
+fn run_limited(host: &dyn Host, id: &str, max: usize) -> AppResult<(usize, usize)> {
     let store = Store::new(host);
     let k = key(id);
     if crate::storage::check_key(&k).is_err() {
-        return Ok(None);
+        return Ok((0, 0));
     }
     let Some(raw) = store.get_raw(&k)? else {
-        return Ok(None);
+        return Ok((0, 0));
     };
     let mut g: Group = crate::storage::decode(&k, &raw)?;
     if g.items.iter().all(|i| i.status != Status::Queued) {
-        return Ok(None);
+        return Ok((0, 0));
     }
     let mut c = Caller::new(host, &g.actor)?;
     let mut stop: Option<AppError> = None;
     let (verdict, comment, source) = (g.verdict, g.comment.clone(), g.source);
     let mut changed = false;
+    let mut taken = 0;
     for n in 0..g.items.len() {
         if g.items[n].status != Status::Queued {
             continue;
         }
+        if taken >= max {
+            break;
+        }
+        taken += 1;
         let issue_key = g.items[n].issue_key.clone();
         let res = tab::decide_one(&mut c, &issue_key, verdict, &comment, source);
         let now = crate::time::rfc3339(host.now_ms());
@@ -388,8 +406,14 @@ pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
     if changed {
         store.put_ttl(&k, &g, TTL_S)?;
     }
+    let left = g
+        .items
+        .iter()
+        .filter(|i| i.status == Status::Queued)
+        .count();
     match stop {
         Some(e) => Err(e),
+        None if left > 0 => Ok((taken, left)),
         None => {
             let refused = g
                 .items
@@ -404,9 +428,101 @@ pub fn run(host: &dyn Host, id: &str) -> AppResult<Option<u32>> {
                     g.items.len() - refused
                 ),
             );
-            Ok(None)
+            Ok((taken, 0))
         }
     }
+}
+
+/// The job runner's safety net for queued bulk decisions whose event never came (D-254): each
+/// group of the `bulk-queued` record whose minute passed [`budget::SWEEP_AFTER_MIN`] ago and
+/// that still has queued keys is applied now, by [`run`]'s rules (the person's rights read
+/// again, each key by the single-decision rules, a key decided meanwhile reported, not
+/// decided twice), inside this minute's write budget; at most `max_groups` groups a run. Groups
+/// found done (their event ran) leave the record. Returns the keys it took.
+pub fn sweep(host: &dyn Host, max_groups: usize) -> AppResult<u64> {
+    let store = Store::new(host);
+    let now_min = budget::minute_of(host.now_ms());
+    let (q, raw) = budget::queued(store)?;
+    let mut done: Vec<(String, u64)> = Vec::new();
+    let (mut taken, mut tried) = (0u64, 0);
+    for g in q
+        .groups
+        .iter()
+        .filter(|g| g.minute + budget::SWEEP_AFTER_MIN < now_min)
+    {
+        if tried >= max_groups || host.remaining_ms() < 30_000 {
+            break;
+        }
+        let id = format!("{}:{}", g.batch_id, g.minute);
+        let left = match store.get::<Group>(&key(&id))? {
+            Some(group) => group
+                .items
+                .iter()
+                .filter(|i| i.status == Status::Queued)
+                .map(|_| cost_of(group.verdict))
+                .collect::<Vec<u64>>(),
+            None => Vec::new(),
+        };
+        if left.is_empty() {
+            done.push((g.batch_id.clone(), g.minute));
+            continue;
+        }
+        tried += 1;
+        // What fits in this minute's budget now; the rest waits for the next run.
+        let cost = left[0];
+        let plan = budget::reserve(host, left.len(), cost, None)?;
+        let mut fit = 0;
+        for (m, n) in plan {
+            if m == now_min {
+                fit += n;
+            } else {
+                budget::refund(host, m, n as u64 * cost);
+            }
+        }
+        if fit == 0 {
+            break;
+        }
+        host.log(
+            Level::Warn,
+            &format!("queued bulk decisions {id}: their event did not run; applying {fit} now"),
+        );
+        let (n, still) = run_limited(host, &id, fit)?;
+        taken += n as u64;
+        if still == 0 {
+            done.push((g.batch_id.clone(), g.minute));
+        }
+    }
+    if !done.is_empty() {
+        let mut after = q.clone();
+        after
+            .groups
+            .retain(|g| !done.iter().any(|(b, m)| *b == g.batch_id && *m == g.minute));
+        after.trim(now_min);
+        let mut tx = store.tx();
+        if after.groups.is_empty() {
+            tx.delete_if_current(
+                crate::storage::keys::BULK_QUEUED,
+                raw.as_deref().unwrap_or(""),
+            )?;
+        } else {
+            tx.set_if_current(crate::storage::keys::BULK_QUEUED, &after, raw.as_deref())?;
+        }
+        // A bulk queued meanwhile changed the record: the next run drops these.
+        match tx.commit() {
+            Ok(()) | Err(crate::storage::StorageError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(taken)
+}
+
+/// When the runner next has queued groups to look at: the first group's sweep minute.
+pub fn sweep_due(store: Store<'_>) -> AppResult<Option<u64>> {
+    let (q, _) = budget::queued(store)?;
+    Ok(q.groups
+        .iter()
+        .map(|g| (g.minute + budget::SWEEP_AFTER_MIN + 1) * 60_000)
+        .min())
 }
 
 /// `clearance.approvals.bulkStatus {batchId}`: what became of a queued bulk decision, for the

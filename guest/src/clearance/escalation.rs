@@ -63,6 +63,7 @@ pub fn sweep(host: &dyn Host, budget: usize) -> AppResult<u32> {
             comment_done: false,
             mentions: targets.clone(),
             visibility: crate::jira::Visibility::Internal,
+            leaves_pending: false,
         };
         let mut d = AuditDraft::new("request_escalated", "app");
         d.issue_key = Some(r.issue_key.clone());

@@ -11,7 +11,8 @@
 //! - `runner`: the hourly job runner (expiry, jobs, notices, lost follow-ups; one read when idle).
 //! - `escalation`, `reminders`: the hourly SLA escalation, expiry notices and daily recertification.
 //! - `notices`: the issue comment and transition that follow a decision.
-//! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page.
+//! - `tab`, `page`, `admin`: the Approvals tab, the global page, the admin page;
+//!   `pending_count`: the overview's pending counter, kept from deltas the runner folds.
 //! - `exports`: exports by time, a page at a time or as a resumable job (`export`: CSV, windows).
 //! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
 //! - `data_insights`: insights by data class, and grants approved before their tool's data
@@ -35,6 +36,7 @@ pub mod labels;
 pub mod lifecycle;
 pub mod notices;
 pub mod page;
+pub mod pending_count;
 pub mod policies;
 pub mod reminders;
 pub mod retention;

@@ -51,6 +51,10 @@ pub struct Notice {
     /// Agents only (escalations): the requester does not see it on the portal (D-100).
     #[serde(default, skip_serializing_if = "is_public")]
     pub visibility: crate::jira::Visibility,
+    /// A decision's notice (`<issueId>.<decision>`): its request left pending, and the
+    /// overview's counter learns it when the notice is done (`pending_count`, D-250).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaves_pending: bool,
 }
 
 fn is_public(v: &crate::jira::Visibility) -> bool {
@@ -133,6 +137,7 @@ impl Notice {
             comment_done: false,
             mentions: Vec::new(),
             visibility: crate::jira::Visibility::Public,
+            leaves_pending: true,
         }
     }
 
@@ -169,6 +174,7 @@ impl Notice {
             comment_done: false,
             mentions: vec![g.account_id.clone()],
             visibility: crate::jira::Visibility::Public,
+            leaves_pending: false,
         }
     }
 
@@ -195,6 +201,7 @@ impl Notice {
             comment_done: false,
             mentions: Vec::new(),
             visibility: crate::jira::Visibility::Public,
+            leaves_pending: false,
         }
     }
 
@@ -312,7 +319,7 @@ fn run_claimed(host: &dyn Host, store: &Store<'_>, id: &str, key: &str) -> AppRe
         store.put(&key, &n)?;
     }
     if n.transitions.is_empty() {
-        forget(store, &key, &claim)?;
+        forget(store, &key, &claim, &n)?;
         return Ok(None);
     }
     let names: Vec<&str> = n.transitions.iter().map(String::as_str).collect();
@@ -338,15 +345,20 @@ fn run_claimed(host: &dyn Host, store: &Store<'_>, id: &str, key: &str) -> AppRe
             );
         }
     }
-    forget(store, &key, &claim)?;
+    forget(store, &key, &claim, &n)?;
     Ok(None)
 }
 
-/// The notice is done: drop it and its claim together.
-fn forget(store: &Store<'_>, key: &str, claim: &str) -> AppResult<()> {
+/// The notice is done: drop it and its claim together (a decision's notice hands its request's
+/// leaving pending to the overview's counter in the same transaction, D-250).
+fn forget(store: &Store<'_>, key: &str, claim: &str, n: &Notice) -> AppResult<()> {
     let mut tx = store.tx();
     tx.delete(key)?;
     tx.delete(claim)?;
+    if n.leaves_pending {
+        let issue_id = n.id.rsplit_once('.').map_or(n.id.as_str(), |(i, _)| i);
+        tx.set(&keys::pending_delta(issue_id, "out"), &-1i64)?;
+    }
     tx.commit()?;
     Ok(())
 }

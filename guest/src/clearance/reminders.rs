@@ -126,6 +126,7 @@ pub fn expiry_notices(host: &dyn Host, budget: usize) -> AppResult<u32> {
                 comment_done: false,
                 mentions: vec![g.account_id.clone()],
                 visibility: crate::jira::Visibility::Public,
+                leaves_pending: false,
             };
             if store.create(&keys::decision_notice(&n.id), &n)? {
                 notices::push(host, &n.id);

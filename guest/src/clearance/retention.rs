@@ -14,7 +14,9 @@
 //! The governance paths that decided a request go with it (their records, in their own
 //! transactions first, so a crash leaves at worst a request whose path is already gone, which
 //! the next run finishes), and intake's refusal records older than the same cutoff go too: both
-//! otherwise grew with the app's age.
+//! otherwise grew with the app's age. So do approvals no request links (started through the
+//! approval engine directly) that finished before the cutoff, read from the engine's own
+//! `approval-closed:` index (D-255; the engine knows nothing of clearance, this task calls it).
 
 use super::grants::Grant;
 use crate::audit::{self, AuditDraft};
@@ -96,11 +98,24 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
     } else {
         0
     };
-    if !pruned.is_empty() || rejections > 0 {
+    // Approvals no request links (started through the approval engine directly) finished
+    // before the same cutoff (D-255): the engine's own closed index, oldest first.
+    let standalone = if host.remaining_ms() >= 10_000 {
+        crate::approvals::store::prune_closed_standalone(
+            store,
+            cutoff,
+            budget.min(STANDALONE_PER_RUN),
+        )?
+    } else {
+        0
+    };
+    approvals_pruned += standalone;
+    if !pruned.is_empty() || rejections > 0 || standalone > 0 {
         let mut d = AuditDraft::new("requests_pruned", "app");
         d.data = json!({"retentionDays": days, "count": pruned.len(),
                         "issueKeys": pruned.iter().take(100).collect::<Vec<_>>(),
-                        "approvalsPruned": approvals_pruned, "rejectionsPruned": rejections});
+                        "approvalsPruned": approvals_pruned, "rejectionsPruned": rejections,
+                        "standaloneApprovalsPruned": standalone});
         let mac = audit::mac_key(store, None)?;
         audit::commit_with_audit(store, &mac, None, &[d], |_| Ok(()))?;
         host.log(
@@ -111,8 +126,11 @@ pub fn prune(host: &dyn Host, budget: usize) -> AppResult<u64> {
             ),
         );
     }
-    Ok(pruned.len() as u64)
+    Ok(pruned.len() as u64 + u64::from(standalone))
 }
+
+/// At most this many finished standalone approvals are examined a run.
+const STANDALONE_PER_RUN: usize = 200;
 
 /// At most this many intake refusals are examined a run.
 const REJECTIONS_PER_RUN: usize = 100;

@@ -26,6 +26,8 @@ pub fn run(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
     let seen = hint::read(store, hint::JOB_RUNNER)?;
     let (mut expired, mut jobs_run, mut jobs_pruned, mut reminders_queued) = (0, 0, 0, 0);
     let (mut outcomes, mut notices_requeued, mut routed) = (0, 0, 0);
+    let (mut pending_folded, mut bulk_swept) = (0u64, 0u64);
+    let mut failed = serde_json::Map::new();
     // A settled hint never reaches past a day; one that does was not written by this runner.
     let trusted = seen.idle_at(now) && seen.next_ms.is_some_and(|t| t <= now + MAX_IDLE_MS);
     if !trusted {
@@ -36,11 +38,25 @@ pub fn run(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
         outcomes = routing::apply_stale_outcomes(host, 200)?;
         notices_requeued = notices::requeue_stale(host, 200)?;
         routed = route_unrouted(host, 100)?;
+        // Each on its own (D-250, D-254): a failure is reported and logged, the others run,
+        // and the next pass picks up where it stopped.
+        let mut more = false;
+        match super::pending_count::fold(host, 2_000) {
+            Ok((n, left)) => {
+                (pending_folded, more) = (n, left);
+            }
+            Err(e) => isolated_failure(host, &mut failed, "pendingCountFolded", e),
+        }
+        match super::deferred::sweep(host, 4) {
+            Ok(n) => bulk_swept = n,
+            Err(e) => isolated_failure(host, &mut failed, "queuedBulkKeysApplied", e),
+        }
         // Lost follow-ups were re-sent, not finished: look again next hour.
-        let next = if outcomes + notices_requeued + routed > 0 {
+        let next = if outcomes + notices_requeued + routed > 0 || more || !failed.is_empty() {
             now
         } else {
-            next_due(store, now)?
+            let swept_next = super::deferred::sweep_due(store)?.unwrap_or(u64::MAX);
+            next_due(store, now)?.min(swept_next.max(now))
         };
         hint::settle(store, hint::JOB_RUNNER, &seen, next.min(now + MAX_IDLE_MS))?;
     }
@@ -48,12 +64,42 @@ pub fn run(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
                          "pathOutcomesApplied": outcomes, "noticesRequeued": notices_requeued,
                          "requestsRouted": routed, "jobsPruned": jobs_pruned,
                          "expiryNoticesQueued": reminders_queued});
-    if expired + jobs_run + outcomes + notices_requeued + routed + jobs_pruned + reminders_queued
+    if pending_folded > 0 {
+        out["pendingCountFolded"] = json!(pending_folded);
+    }
+    if bulk_swept > 0 {
+        out["queuedBulkKeysApplied"] = json!(bulk_swept);
+    }
+    if !failed.is_empty() {
+        out["failed"] = Value::Object(failed);
+    } else if expired
+        + jobs_run
+        + outcomes
+        + notices_requeued
+        + routed
+        + jobs_pruned
+        + reminders_queued
+        + pending_folded as u32
+        + bulk_swept as u32
         == 0
     {
         out["work"] = json!("none");
     }
     Ok(out)
+}
+
+/// A task of the full pass that failed: reported in the run's answer and logged.
+fn isolated_failure(
+    host: &dyn Host,
+    failed: &mut serde_json::Map<String, Value>,
+    name: &str,
+    e: crate::error::AppError,
+) {
+    host.log(Level::Error, &format!("job runner: {name} failed: {e}"));
+    failed.insert(
+        name.to_string(),
+        json!({"code": e.code, "message": e.message}),
+    );
 }
 
 /// The earliest time any of the runner's indexes has work, read after a full pass: the next

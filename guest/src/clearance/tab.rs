@@ -27,6 +27,9 @@ pub struct Caller<'h> {
     host: &'h dyn Host,
     pub who: String,
     person: Option<Person>,
+    /// The caller's groups, read before (and without) the admin check: a named approver, group
+    /// member or delegate needs no admin check to open the tab (D-251).
+    groups: Option<Vec<kernel::Group>>,
     pub approvers: Approvers,
     /// The caller's admin-cache record, read with the approvers in one batch.
     access: Option<String>,
@@ -45,25 +48,70 @@ impl<'h> Caller<'h> {
             host,
             who: who.to_string(),
             person: None,
+            groups: None,
             approvers: facts::approvers_of(&cfg.map(|c| c.approvals).unwrap_or_default()),
             access: got.remove(&access_key),
         })
     }
     pub fn person(&mut self) -> AppResult<&Person> {
         if self.person.is_none() {
-            self.person = Some(facts::person_from(
-                self.host,
-                &self.who,
-                self.access.as_deref(),
-            )?);
+            let groups = self.groups()?;
+            self.person = Some(Person {
+                id: self.who.clone(),
+                groups,
+                admin: crate::access::is_admin_from(self.host, &self.who, self.access.as_deref())?,
+            });
         }
         Ok(self.person.as_ref().expect("loaded"))
+    }
+    /// The caller's Jira groups (one Jira call, once).
+    fn groups(&mut self) -> AppResult<Vec<kernel::Group>> {
+        if let Some(p) = &self.person {
+            return Ok(p.groups.clone());
+        }
+        if self.groups.is_none() {
+            self.groups = Some(
+                crate::jira::Jira::new(self.host)
+                    .user_group_ids(&self.who)
+                    .map_err(AppError::from)?
+                    .into_iter()
+                    .map(|(name, group_id)| kernel::Group { name, group_id })
+                    .collect(),
+            );
+        }
+        Ok(self.groups.clone().expect("loaded"))
     }
     pub fn is_admin(&mut self) -> AppResult<bool> {
         Ok(self.person()?.admin)
     }
+    /// The caller's direct role that does not rest on being a Jira admin (a named approver, an
+    /// approver group's member, a delegate): known without the admin check (D-251).
+    fn role_without_admin(&mut self) -> AppResult<Option<Rule>> {
+        let p = Person {
+            id: self.who.clone(),
+            groups: self.groups()?,
+            admin: false,
+        };
+        Ok(kernel::direct_rule(&p, &self.approvers))
+    }
+    /// The caller as the kernel judges a direct decision: when a role that is not admin
+    /// fallback applies, the admin flag changes nothing (`kernel::direct_rule` finds that role
+    /// first), so it is not asked of Jira (D-251).
+    fn person_for_direct(&mut self) -> AppResult<Person> {
+        if self.person.is_none() && self.role_without_admin()?.is_some() {
+            return Ok(Person {
+                id: self.who.clone(),
+                groups: self.groups()?,
+                admin: false,
+            });
+        }
+        Ok(self.person()?.clone())
+    }
     /// How the caller may decide a request that no path decides (the kernel's rule), if at all.
     pub fn direct_rule(&mut self) -> AppResult<Option<Rule>> {
+        if let Some(r) = self.role_without_admin()? {
+            return Ok(Some(r));
+        }
         let approvers = self.approvers.clone();
         Ok(kernel::direct_rule(self.person()?, &approvers))
     }
@@ -78,12 +126,7 @@ impl<'h> Caller<'h> {
         Ok(!inbox::open_tasks(self.host, &self.who, &groups, true)?.is_empty())
     }
     fn group_names(&mut self) -> AppResult<Vec<String>> {
-        Ok(self
-            .person()?
-            .groups
-            .iter()
-            .map(|g| g.name.clone())
-            .collect())
+        Ok(self.groups()?.iter().map(|g| g.name.clone()).collect())
     }
     fn may_take(&mut self, t: &astore::Task) -> AppResult<bool> {
         if t.names(&self.who, &[]) {
@@ -387,7 +430,8 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         ));
     }
     let direct = c.direct_rule()?.is_some();
-    let admin = c.is_admin()?;
+    // Only asked of Jira when no direct role answers it (D-251).
+    let admin = !direct && c.is_admin()?;
     let (pending, pending_next) = match part {
         Part::Manual(_) => (Vec::new(), None),
         // Someone who decides only path steps: their open steps from the approver inbox, not
@@ -417,10 +461,13 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
     // in one batch read: today's governance (the longest grant per risk, the limit a decision
     // applies), whether each requester already holds open access to the row's tool, and the
     // viewer's name cache (else one Jira call; ids stay the fallback).
+    // The same batch reads the keys bulk decisions queued for a later minute (D-253): such a
+    // row shows "Decision queued" and offers no decision of its own.
     let names_key = crate::names::cache_key(who).filter(|_| !pending.is_empty());
     let mut want: Vec<String> = Vec::new();
     if !pending.is_empty() {
         want.push(keys::GOVERNANCE_POLICY.to_string());
+        want.push(keys::BULK_QUEUED.to_string());
         want.extend(pending.iter().filter_map(|r| r.open_key.clone()));
         want.extend(names_key.clone());
         want.sort();
@@ -431,12 +478,20 @@ pub fn tab(host: &dyn Host, who: &str, p: &Value) -> AppResult<Value> {
         got.extend(store.batch_get(chunk)?);
     }
     let gov = facts::governance_from(keys::GOVERNANCE_POLICY, got.get(keys::GOVERNANCE_POLICY))?;
+    let queued: super::write_budget::Queued = got
+        .get(keys::BULK_QUEUED)
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default();
+    let queued = queued.shown(super::write_budget::minute_of(host.now_ms()));
     let pending: Vec<Value> = pending
         .into_iter()
         .map(|mut r| {
             r.json["maxDays"] = json!(gov.max_days(r.risk));
             r.json["openGrantForTool"] =
                 json!(r.open_key.as_ref().is_some_and(|k| got.contains_key(k)));
+            if let Some(m) = r.json["issueKey"].as_str().and_then(|k| queued.get(k)) {
+                r.json["queued"] = json!({"withinMinutes": m});
+            }
             r.json
         })
         .collect();
@@ -528,8 +583,7 @@ const JUSTIFICATION_MAX: usize = 300;
 /// The path rows' approvals are read in one batch and their open steps' tasks in one more.
 fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Row>> {
     let store = Store::new(c.host);
-    let admin = c.is_admin()?;
-    let person = c.person()?.clone();
+    let person = c.person_for_direct()?;
     let approvers = c.approvers.clone();
     let path_of = |r: &Request| {
         r.route
@@ -611,7 +665,7 @@ fn visible_rows(c: &mut Caller<'_>, requests: &[Request]) -> AppResult<Vec<Row>>
                         break;
                     }
                 }
-                if hit.is_none() && !(admin && approvers.admin_fallback) {
+                if hit.is_none() && !(approvers.admin_fallback && c.is_admin()?) {
                     continue;
                 }
                 (

@@ -429,6 +429,8 @@ pub fn ingest(
                 &keys::request_by_decision("pending", &project_key, &issue_id),
                 &issue_id,
             )?;
+            // The overview's pending counter learns it from this delta (D-250).
+            tx.set(&keys::pending_delta(&issue_id, "in"), &1i64)?;
             tx.set(&keys::request_by_issue_key(&issue_key), &issue_id)?;
             tx.set(&keys::request_by_time(requested_ms, &issue_id), &issue_id)?;
             tx.set(

@@ -37,6 +37,10 @@ pub const WATCHED: &[(&str, &str)] = &[
     (super::keys::PATH_OUTCOME_PREFIX, JOB_RUNNER),
     // Pending requests: the runner routes the ones intake could not.
     ("request-by-decision:pending:", JOB_RUNNER),
+    // The overview's pending counter deltas the runner folds (D-250), and bulk decisions queued
+    // for a later minute, which the runner sweeps if their event is lost (D-254).
+    (super::keys::PENDING_DELTA_PREFIX, JOB_RUNNER),
+    (super::keys::BULK_QUEUED, JOB_RUNNER),
     // The approvals sweep's indexes (`approvals::store`, `approvals::webhooks`; a test below
     // keeps them in step): decision deadlines, validity ends, effects, webhook deliveries.
     ("approval-due:", APPROVALS),
@@ -145,6 +149,8 @@ mod tests {
             (keys::DECISION_NOTICE_PREFIX, JOB_RUNNER),
             (keys::PATH_OUTCOME_PREFIX, JOB_RUNNER),
             (&keys::request_by_decision_prefix("pending"), JOB_RUNNER),
+            (keys::PENDING_DELTA_PREFIX, JOB_RUNNER),
+            (keys::BULK_QUEUED, JOB_RUNNER),
             (store::DUE_PREFIX, APPROVALS),
             (store::VALIDITY_PREFIX, APPROVALS),
             (store::EFFECT_PREFIX, APPROVALS),

@@ -164,6 +164,19 @@ pub fn request_by_time(ms: u64, issue_id: &str) -> String {
     )
 }
 pub const REQUEST_BY_TIME_PREFIX: &str = "request-by-time:";
+/// The admin overview's pending counter (issue 32, D-250): `{"count": n}`, the number of
+/// pending requests as of the last fold of the deltas below.
+pub const PENDING_COUNT: &str = "pending-count";
+/// One change of the pending count not yet folded into [`PENDING_COUNT`]:
+/// `pending-delta:<issueId>:in` (+1, written by intake with the pending index entry) and
+/// `pending-delta:<issueId>:out` (-1, written when the decision's notice is done).
+pub const PENDING_DELTA_PREFIX: &str = "pending-delta:";
+pub fn pending_delta(issue_id: &str, dir: &str) -> String {
+    format!("{PENDING_DELTA_PREFIX}{issue_id}:{dir}")
+}
+/// Bulk decisions queued for a later minute, for the Approvals tab and the runner's sweep
+/// (issue 32, D-253): one record, written with the write budget's reservation.
+pub const BULK_QUEUED: &str = "bulk-queued";
 pub fn request_by_decision_prefix(decision: &str) -> String {
     format!("request-by-decision:{decision}:")
 }

@@ -313,7 +313,39 @@ pub fn check(emu: &mut Emulator, history: &[InvocationRecord], plans: &[FaultPla
         }
     }
     approver_inbox(state, &mut out);
+    pending_counter(state, &mut out);
     out
+}
+
+/// The admin overview's pending counter (D-250) equals the pending index once its deltas and
+/// the decision notices still to run are counted: `count + Σ deltas − leaving notices`.
+fn pending_counter(state: &SimState, out: &mut Vec<Break>) {
+    let mut ignore = Vec::new();
+    let Some((_, c)) = records(state, "pending-count", &mut ignore)
+        .into_iter()
+        .find(|(k, _)| k == "pending-count")
+    else {
+        return;
+    };
+    let count = c.get("count").and_then(Value::as_i64).unwrap_or(0);
+    let deltas: i64 = records(state, "pending-delta:", &mut ignore)
+        .iter()
+        .map(|(_, d)| d.as_i64().unwrap_or(0))
+        .sum();
+    let leaving = records(state, "decision-notice:", &mut ignore)
+        .iter()
+        .filter(|(_, n)| n.get("leavesPending") == Some(&Value::Bool(true)))
+        .count() as i64;
+    let pending = records(state, "request-by-decision:pending:", &mut ignore).len() as i64;
+    if count + deltas - leaving != pending {
+        brk(
+            out,
+            "the pending counter equals the pending requests",
+            format!(
+                "count {count} + deltas {deltas} - leaving notices {leaving} != {pending} pending"
+            ),
+        );
+    }
 }
 
 /// Every open human step is in the inbox of everyone it names (the Approvals tab and the

@@ -183,6 +183,9 @@ export interface PendingRow {
   purpose?: string | null;
   /** Why no auto-approval applied, when a policy was in scope. */
   autoApproval?: { autoApproved?: boolean; reason?: string; message?: string; policyId?: string } | null;
+  /** A bulk decision queued this request for a later minute (inside the write budget): it
+   *  applies within that many minutes and is not offered for another decision meanwhile. */
+  queued?: { withinMinutes: number } | null;
 }
 export interface ManualAction {
   jobId: string;

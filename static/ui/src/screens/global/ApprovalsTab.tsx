@@ -52,7 +52,7 @@ export function ApprovalsTab() {
       }
       setData(d);
       setLoadError(null);
-      const keys = new Set(d.pending.map((p) => p.issueKey));
+      const keys = new Set(d.pending.filter((p) => !p.queued).map((p) => p.issueKey));
       setSelected((s) => new Set([...s].filter((k) => keys.has(k))));
     } catch (e) {
       setLoadError(asResolverError(e));
@@ -74,7 +74,8 @@ export function ApprovalsTab() {
   if (!data) return <Skeleton />;
 
   const bulkMax = data.bulkMax || 50;
-  const allKeys = data.pending.map((p) => p.issueKey);
+  // A request a bulk decision queued is not offered for another decision (D-253).
+  const allKeys = data.pending.filter((p) => !p.queued).map((p) => p.issueKey);
   const allSelected = allKeys.length > 0 && allKeys.every((k) => selected.has(k));
   const someSelected = selected.size > 0 && !allSelected;
 
@@ -271,7 +272,14 @@ export function ApprovalsTab() {
             {data.pending.map((p) => (
               <tr key={p.issueKey} data-testid="pending-row" data-issue-key={p.issueKey} className={selected.has(p.issueKey) ? 'row-selected' : ''}>
                 <td className="col-check">
-                  <input type="checkbox" data-testid="row-select" aria-label={`Select ${p.issueKey}`} checked={selected.has(p.issueKey)} onChange={() => toggle(p.issueKey)} />
+                  <input
+                    type="checkbox"
+                    data-testid="row-select"
+                    aria-label={p.queued ? `${p.issueKey}: decision queued` : `Select ${p.issueKey}`}
+                    checked={!p.queued && selected.has(p.issueKey)}
+                    disabled={!!p.queued}
+                    onChange={() => toggle(p.issueKey)}
+                  />
                 </td>
                 <td>
                   <a
@@ -320,6 +328,11 @@ export function ApprovalsTab() {
                 </td>
                 <td>{formatDate(p.requestedAt)}</td>
                 <td>
+                  {p.queued ? (
+                    <div className="hint" role="status" data-testid="row-queued">
+                      <Lozenge appearance="inprogress">Decision queued</Lozenge> — applies within {p.queued.withinMinutes} min
+                    </div>
+                  ) : (
                   <div className="button-group">
                     <button type="button" className="button button-primary" data-testid="approve-button" aria-label={`Approve ${p.issueKey}`} disabled={busy !== null} onClick={() => openConfirm({ verdict: 'approve', scope: 'row', row: p })}>
                       Approve
@@ -329,6 +342,7 @@ export function ApprovalsTab() {
                     </button>
                     {busy === `row:${p.issueKey}` && <Spinner />}
                   </div>
+                  )}
                   {errorAt('row', p.issueKey)}
                   {resultAt('row', p.issueKey)}
                 </td>
