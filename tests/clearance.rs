@@ -725,12 +725,19 @@ fn exceptions_raise_one_persons_maximum_are_limited_and_expire() {
     assert_eq!(list["exceptions"][0]["active"], true);
     // The portal's checks honour the exception as intake does (its longer maximum is Wei's
     // alone): the submit check, and the preview's longest duration.
-    let form = json!({"portalId": 1, "requestTypeId": 12, "toolId": "deepseek-chat", "durationDays": 60});
+    let form =
+        json!({"portalId": 1, "requestTypeId": 12, "toolId": "deepseek-chat", "durationDays": 60});
     let v = ok(&mut sim, "panel.validate", form.clone(), WEI);
     assert_eq!(v["valid"], true, "{v}");
-    assert_eq!(ok(&mut sim, "panel.preview", form.clone(), WEI)["maxDays"], 60);
+    assert_eq!(
+        ok(&mut sim, "panel.preview", form.clone(), WEI)["maxDays"],
+        60
+    );
     let v = ok(&mut sim, "panel.validate", form.clone(), JONAS);
-    assert_eq!(v["errors"]["durationDays"]["code"], "DURATION_TOO_LONG", "{v}");
+    assert_eq!(
+        v["errors"]["durationDays"]["code"], "DURATION_TOO_LONG",
+        "{v}"
+    );
     sim.advance(11 * DAY);
     let v = ok(&mut sim, "panel.validate", form, WEI);
     assert_eq!(

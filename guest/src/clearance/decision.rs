@@ -548,7 +548,9 @@ fn commit_decision(
                 }
                 None => None,
             };
-            let days = request.duration_days.min(gov.max_days_for(risk, exception_max));
+            let days = request
+                .duration_days
+                .min(gov.max_days_for(risk, exception_max));
             let id = format!("g-{}", request.issue_id);
             let g = Grant {
                 id: id.clone(),

@@ -169,7 +169,10 @@ impl Governance {
     /// the decision all ask here.
     pub fn max_days_for(&self, risk: RiskLevel, exception_max: Option<u32>) -> u32 {
         let max = self.max_days(risk).max(exception_max.unwrap_or(0));
-        debug_assert!(max <= LIFETIME_MAX_DAYS, "exceptions are validated ≤ 180 days");
+        debug_assert!(
+            max <= LIFETIME_MAX_DAYS,
+            "exceptions are validated ≤ 180 days"
+        );
         max.min(LIFETIME_MAX_DAYS)
     }
 

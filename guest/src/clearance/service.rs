@@ -225,7 +225,10 @@ fn admin_resolve(
         "admin.insights" => admin::insights(host, p),
         "admin.insights.profileChanges" => super::data_insights::profile_changes(host, p),
         "admin.insights.recertify" => super::data_insights::recertify(host, who, p),
-        "admin.audit.search" => admin::audit_search(host, p),
+        // The Actor column reads names; the app's own entries say "app" (issue 33 item 1).
+        "admin.audit.search" => {
+            with_people(host, admin::audit_search(host, p)?, "items", &["actor"])
+        }
         "admin.audit.get" => admin::audit_get(host, p),
         other => Err(AppError::not_found(
             "UNKNOWN_FUNCTION",
@@ -243,7 +246,8 @@ fn with_people(host: &dyn Host, mut v: Value, list: &str, fields: &[&str]) -> Ap
         .into_iter()
         .flatten()
         .flat_map(|row| fields.iter().filter_map(|f| row.get(*f)?.as_str()))
-        .filter(|id| !id.is_empty())
+        // "app" is the app itself, never a Jira account.
+        .filter(|id| !id.is_empty() && *id != "app")
         .map(str::to_string)
         .collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { ADMIN, JONAS, URL, SHOTS, consoleApi, frame, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
+import { ADMIN, JONAS, URL, SHOTS, assertAccessible, consoleApi, frame, frameOf, launch, open as openIn, shot, tick, invoke as invokeIn } from './support/console.mjs';
 
 if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --paused` and point CONSOLE_URL at it');
 
@@ -426,6 +426,44 @@ test('Governance logs: search by issue key, the drawer shows the chain fields, a
   assert.equal(Number(await integrity.getByTestId('logs-checkpoint').getAttribute('data-size')), signed.checkpoint.size);
   assert.match(await integrity.getByTestId('logs-checkpoint').textContent(), new RegExp(`Up to entry ${signed.checkpoint.size}, signed`));
   await shot(page, 'admin-logs-verified');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('Governance logs name who acted, and a person is found by typing their name, by keyboard (issue 33 item 1)', async () => {
+  const ADA = ADMIN; // Ada Okafor, the admin who set the site up
+  const want = await data('admin.audit.search', { actor: ADA });
+  assert.ok(want.items.length > 0, 'the admin has log entries');
+  assert.equal(want.people[ADA], 'Ada Okafor');
+  const { page, ui } = await adminAt('logs');
+  await ui.getByTestId('logs-table').waitFor();
+  // The Actor column reads names (or "the app"), never an account id.
+  const actors = await ui.getByTestId('log-actor').allTextContents();
+  assert.ok(actors.length > 0);
+  for (const a of actors) assert.doesNotMatch(a, /^(712020:|5[0-9a-f]{23}$)/, `an id in the Actor column: ${a}`);
+  // By keyboard: choose "A person…", type part of the name, pick it, search.
+  await ui.getByTestId('logs-filter-actor-kind').selectOption('person');
+  const picker = ui.getByRole('combobox', { name: 'Person' });
+  await picker.waitFor();
+  await picker.focus();
+  await page.keyboard.type('Ada', { delay: 30 });
+  await ui.getByTestId('logs-filter-actor-option').filter({ hasText: 'Ada Okafor' }).first().waitFor();
+  const options = await ui.getByTestId('logs-filter-actor-option').allTextContents();
+  for (let i = 0; i < options.findIndex((o) => o.includes('Ada Okafor')); i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  assert.equal(await picker.inputValue(), 'Ada Okafor');
+  await ui.getByTestId('logs-search').focus();
+  await page.keyboard.press('Enter');
+  await ui.getByTestId('logs-summary').filter({ hasText: `${want.items.length} entr` }).waitFor();
+  const rows = await ui.getByTestId('log-actor').evaluateAll((els) => els.map((e) => [e.dataset.accountId, e.textContent]));
+  assert.deepEqual(rows, want.items.map(() => [ADA, 'Ada Okafor']));
+  // The drawer shows the name with the id beside it (ids only in details).
+  await ui.getByTestId('log-row').first().click();
+  const actor = ui.getByTestId('log-drawer').getByTestId('log-field-actor');
+  await actor.waitFor();
+  assert.equal(await actor.locator('dd').textContent(), `Ada Okafor (${ADA})`);
+  await assertAccessible(await frameOf(page, ADMIN_MODULE), 'Governance logs filtered by a person');
+  await shot(page, 'admin-logs-by-person');
   assert.deepEqual(page.errors, []);
   await page.close();
 });

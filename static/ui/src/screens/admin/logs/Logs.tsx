@@ -4,6 +4,7 @@ import { Empty, ErrorMessage, formatDateTime, Skeleton, Spinner } from '../../..
 import type { SectionProps } from '../sections';
 import { ExportPanel } from '../requests/Export';
 import { IntegrityPanel } from './Integrity';
+import { PeoplePicker, type PickedPerson } from '../../../components/PeoplePicker';
 import './logs.css';
 import { EVENT_TYPES, eventTypeLabel } from '../../../lib/words';
 
@@ -20,6 +21,14 @@ interface SearchAnswer {
   items: Hit[];
   examined: number;
   nextCursor: string | null;
+  /** Display names of the page's actors (the app's own entries say "app"). */
+  people?: Record<string, string>;
+}
+
+/** Who an actor is, in words: a person's name, the app, or a person Jira no longer knows. */
+function actorName(actor: string, names: Record<string, string>): string {
+  if (actor === 'app') return 'AI Clearance (the app)';
+  return names[actor] ?? 'Unknown person';
 }
 /** admin.audit.get entry (guest/src/audit/chain.rs AuditEntry). */
 interface Entry extends Hit {
@@ -79,6 +88,10 @@ export default function Logs(props: SectionProps) {
   const [busy, setBusy] = useState<'search' | 'more' | null>(null);
   const [searchError, setSearchError] = useState<ResolverError | null>(null);
   const [open, setOpen] = useState<number | null>(null);
+  const [names, setNames] = useState<Record<string, string>>({});
+  // The person the actor filter names (the filter itself keeps the account id).
+  const [actorPerson, setActorPerson] = useState<PickedPerson | null>(null);
+  const [pickingPerson, setPickingPerson] = useState(false);
   const [entry, setEntry] = useState<Entry | null>(null);
   const [entryError, setEntryError] = useState<ResolverError | null>(null);
   const drawer = useRef<HTMLElement>(null);
@@ -91,6 +104,7 @@ export default function Logs(props: SectionProps) {
       if (more && cursor) payload.cursor = cursor;
       const r = await call<SearchAnswer>('admin.audit.search', payload);
       setHits((h) => (more && h ? [...h, ...r.items] : r.items));
+      setNames((n) => ({ ...n, ...(r.people ?? {}) }));
       setCursor(r.nextCursor);
       setExamined((n) => (more ? n + r.examined : r.examined));
       setApplied(f);
@@ -156,9 +170,38 @@ export default function Logs(props: SectionProps) {
           <input data-testid="logs-filter-issue" value={filters.issueKey} onChange={set('issueKey')} placeholder="e.g. AIR-1" />
         </label>
         <label>
-          Actor (account id)
-          <input data-testid="logs-filter-actor" value={filters.actor} onChange={set('actor')} placeholder="account id or app" />
+          Actor
+          <select
+            data-testid="logs-filter-actor-kind"
+            value={filters.actor === '' ? '' : filters.actor === 'app' ? 'app' : 'person'}
+            onChange={(e) => {
+              const v = e.target.value;
+              setActorPerson(null);
+              setFilters((f) => ({ ...f, actor: v === 'app' ? 'app' : '' }));
+              if (v === 'person') setPickingPerson(true);
+              else setPickingPerson(false);
+            }}
+          >
+            <option value="">Anyone</option>
+            <option value="app">The app</option>
+            <option value="person">A person…</option>
+          </select>
         </label>
+        {(pickingPerson || (filters.actor !== '' && filters.actor !== 'app')) && (
+          <div className="log-filter-person">
+            <label htmlFor="logs-filter-actor">Person</label>
+            <PeoplePicker
+              id="logs-filter-actor"
+              testId="logs-filter-actor"
+              value={actorPerson}
+              placeholder="Type a name"
+              onChange={(p) => {
+                setActorPerson(p);
+                setFilters((f) => ({ ...f, actor: p?.accountId ?? '' }));
+              }}
+            />
+          </div>
+        )}
         <label>
           From
           <input type="date" data-testid="logs-filter-from" value={filters.from} onChange={set('from')} />
@@ -178,6 +221,8 @@ export default function Logs(props: SectionProps) {
             disabled={busy !== null}
             onClick={() => {
               setFilters(EMPTY);
+              setActorPerson(null);
+              setPickingPerson(false);
               void search(EMPTY);
             }}
           >
@@ -231,7 +276,7 @@ export default function Logs(props: SectionProps) {
                         <td>{h.seq}</td>
                         <td title={h.type}>{eventTypeLabel(h.type)}</td>
                         <td>{formatDateTime(h.at)}</td>
-                        <td className="mono" title={h.actor}>{h.actor}</td>
+                        <td data-testid="log-actor" data-account-id={h.actor}>{actorName(h.actor, names)}</td>
                         <td>{h.issueKey ?? '—'}</td>
                         <td>{h.policyVersion ?? '—'}</td>
                       </tr>
@@ -267,7 +312,13 @@ export default function Logs(props: SectionProps) {
                     <div key={f.key} className="chain-field" data-testid={`log-field-${f.key}`} data-value={String(entry[f.key] ?? '')}>
                       <dt>{f.label}</dt>
                       <dd className={['prevHash', 'entryHash', 'entryMac', 'macKeyId'].includes(f.key) ? 'mono' : ''}>
-                        {f.key === 'at' ? `${formatDateTime(entry.at)} (${entry.at})` : f.key === 'type' ? `${eventTypeLabel(entry.type)} (${entry.type})` : String(entry[f.key] ?? '—')}
+                        {f.key === 'at'
+                          ? `${formatDateTime(entry.at)} (${entry.at})`
+                          : f.key === 'type'
+                            ? `${eventTypeLabel(entry.type)} (${entry.type})`
+                            : f.key === 'actor'
+                              ? `${actorName(entry.actor, names)} (${entry.actor})`
+                              : String(entry[f.key] ?? '—')}
                       </dd>
                     </div>
                   ))}
