@@ -51,6 +51,43 @@ fn insights(sim: &mut Sim) -> Value {
     ok(sim, "admin.insights", json!({"months": 12}), ADMIN)
 }
 
+// covers: CL-185, CL-186
+#[test]
+fn insights_count_the_open_grants_requests_lists_before_the_nights_run() {
+    // Issue 33 item 5: Insights said "1 awaiting provisioning" while Requests listed 2, because
+    // a grant reopened after the daily run. Insights now folds the newer entries in for its
+    // answer (without writing), so both count the same grants at the same moment.
+    let mut sim = native();
+    profile(&mut sim, "no", true, &COPILOT_CLASSES);
+    let before = insights(&mut sim);
+    let waiting = |v: &Value| v["activeAccess"]["pendingProvision"].as_i64().unwrap();
+    let jonas = file(&mut sim, JONAS, &["internal"]); // auto-approved: awaiting provisioning
+    assert_eq!(
+        kvs_value(&sim, &format!("access-grant:g-{jonas}")).unwrap()["status"],
+        "pendingProvision"
+    );
+    // No daily run since: the stored rollups do not know the grant yet.
+    let now = ok(&mut sim, "admin.insights", json!({"months": 12}), ADMIN);
+    let listed = ok(
+        &mut sim,
+        "admin.requests.list",
+        json!({"category": "pendingProvision"}),
+        ADMIN,
+    );
+    let rows = listed["items"].as_array().unwrap().len() as i64;
+    assert_eq!(waiting(&now), rows, "{}", now["activeAccess"]);
+    assert_eq!(waiting(&now), waiting(&before) + 1);
+    assert_eq!(now["caughtUp"], true);
+    assert!(now["throughSeq"].as_u64() > before["throughSeq"].as_u64());
+    // Read-only: the stored head still stops where the night's run left it.
+    assert_eq!(
+        kvs_value(&sim, "analytics-rollups").unwrap()["lastSeq"],
+        before["throughSeq"]
+    );
+    // The night's run then stores what the screen already showed.
+    assert_eq!(waiting(&insights(&mut sim)), waiting(&now));
+}
+
 // covers: CL-137, CL-185, CL-186
 #[test]
 fn requests_and_open_grants_count_by_declared_class_and_tool() {

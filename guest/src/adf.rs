@@ -8,10 +8,20 @@ const MAX_DEPTH: usize = 48;
 /// Flattens an ADF document (or a plain string) to readable text: paragraphs and block nodes on
 /// their own lines, list items as `- `, mentions as their display text, table cells split by ` | `.
 pub fn to_text(doc: &Value) -> String {
+    to_text_named(doc, &|_| None)
+}
+
+/// What a mention without display text reads when nobody can name the person (D-263).
+pub const UNNAMED_MENTION: &str = "a mentioned person";
+
+/// [`to_text`], naming the people mentioned: a mention with display text reads that text; one
+/// without (the app's own comments mention by account id only) reads `@` and the name `name`
+/// gives for its account id, else [`UNNAMED_MENTION`] — never a made-up handle.
+pub fn to_text_named(doc: &Value, name: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     match doc {
         Value::String(s) => out.push_str(s),
-        Value::Object(_) => walk(doc, &mut out, 0),
+        Value::Object(_) => walk(doc, &mut out, 0, name),
         _ => {}
     }
     // Collapse runs of blank lines and trim the ends.
@@ -33,7 +43,7 @@ pub fn to_text(doc: &Value) -> String {
     cleaned.trim().to_string()
 }
 
-fn walk(node: &Value, out: &mut String, depth: usize) {
+fn walk(node: &Value, out: &mut String, depth: usize, name: &dyn Fn(&str) -> Option<String>) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -43,7 +53,16 @@ fn walk(node: &Value, out: &mut String, depth: usize) {
     match kind {
         "text" => out.push_str(node.get("text").and_then(Value::as_str).unwrap_or("")),
         "hardBreak" => out.push('\n'),
-        "mention" => out.push_str(attr("text").unwrap_or("@someone")),
+        "mention" => match attr("text").filter(|t| !t.trim().is_empty()) {
+            Some(t) => out.push_str(t),
+            None => match attr("id").and_then(name) {
+                Some(n) => {
+                    out.push('@');
+                    out.push_str(&n);
+                }
+                None => out.push_str(UNNAMED_MENTION),
+            },
+        },
         "emoji" => out.push_str(attr("text").or(attr("shortName")).unwrap_or("")),
         "inlineCard" | "blockCard" | "embedCard" => out.push_str(attr("url").unwrap_or("")),
         "date" => {
@@ -55,32 +74,32 @@ fn walk(node: &Value, out: &mut String, depth: usize) {
         "rule" => out.push_str("\n---\n"),
         "listItem" => {
             out.push_str("- ");
-            children(node, out, depth);
+            children(node, out, depth, name);
             ensure_newline(out);
         }
         "tableCell" | "tableHeader" => {
-            children(node, out, depth);
+            children(node, out, depth, name);
             out.push_str(" | ");
         }
         "tableRow" => {
-            children(node, out, depth);
+            children(node, out, depth, name);
             ensure_newline(out);
         }
         "paragraph" | "heading" | "codeBlock" | "blockquote" | "panel" | "bulletList"
         | "orderedList" | "mediaSingle" | "mediaGroup" | "expand" | "nestedExpand" | "table"
         | "decisionList" | "taskList" => {
             ensure_newline(out);
-            children(node, out, depth);
+            children(node, out, depth, name);
             ensure_newline(out);
         }
-        _ => children(node, out, depth),
+        _ => children(node, out, depth, name),
     }
 }
 
-fn children(node: &Value, out: &mut String, depth: usize) {
+fn children(node: &Value, out: &mut String, depth: usize, name: &dyn Fn(&str) -> Option<String>) {
     if let Some(items) = node.get("content").and_then(Value::as_array) {
         for child in items {
-            walk(child, out, depth + 1);
+            walk(child, out, depth + 1, name);
         }
     }
 }
@@ -121,6 +140,22 @@ mod tests {
         assert_eq!(to_text(&doc), "Hello @Ada\nline two\n- one\n- two");
         assert_eq!(to_text(&json!(null)), "");
         assert_eq!(to_text(&json!("plain")), "plain");
+    }
+
+    // covers: AP-111
+    #[test]
+    fn a_mention_without_text_reads_the_persons_name_or_says_a_person_was_mentioned() {
+        let doc = json!({"type":"doc","version":1,"content":[{"type":"paragraph","content":[
+            {"type":"text","text":"Access for "},{"type":"mention","attrs":{"id":"5ad71d4e"}},
+            {"type":"text","text":" and "},{"type":"mention","attrs":{"id":"gone","text":""}}]}]});
+        let names = |id: &str| (id == "5ad71d4e").then(|| "Ada Okafor".to_string());
+        assert_eq!(
+            to_text_named(&doc, &names),
+            "Access for @Ada Okafor and a mentioned person"
+        );
+        let text = to_text(&doc);
+        assert_eq!(text, "Access for a mentioned person and a mentioned person");
+        assert!(!text.contains("someone") && !text.contains("5ad71d4e"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub const RESOLVERS: &[&str] = &[
     "admin.intake.rejections",
     "admin.intake.options",
     "admin.people.search",
+    "admin.groups.search",
     "admin.catalog.list",
     "admin.catalog.get",
     "admin.catalog.upsert",
@@ -115,6 +116,10 @@ fn route(host: &dyn Host, inv: &Invocation, function_key: &str, payload: &str) -
         "admin.people.search" => {
             access::require_admin(host, inv)?;
             intake::options::search_people(host, &p)
+        }
+        "admin.groups.search" => {
+            access::require_admin(host, inv)?;
+            crate::jira::groups::search(host, &p)
         }
         "admin.intake.rejections" => {
             access::require_admin(host, inv)?;

@@ -727,6 +727,38 @@ pub fn sweep(host: &dyn Host, full: bool) -> AppResult<Value> {
     )
 }
 
+/// The account ids a definition's USER steps name (approvers, and delegates on both sides), in
+/// every phase, each once.
+fn step_people(def: &Value) -> Vec<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for phase in ["steps", "successSteps", "rejectionSteps", "expirationSteps"] {
+        for step in def[phase].as_array().into_iter().flatten() {
+            if step["type"] != "USER" {
+                continue;
+            }
+            ids.extend(
+                step["approvers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(String::from),
+            );
+            for (boss, ds) in step["delegates"].as_object().into_iter().flatten() {
+                ids.insert(boss.clone());
+                ids.extend(
+                    ds.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(String::from),
+                );
+            }
+        }
+    }
+    ids.into_iter().collect()
+}
+
 // ---- resolver table --------------------------------------------------------------------------
 
 pub const RESOLVERS: &[&str] = &[
@@ -760,7 +792,16 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
     match key {
         "admin.definitions.list" => list_definitions(host),
         "admin.definitions.get" => {
-            Ok(json!({"definition": store::load_definition(store, str_field(p, "id")?)?}))
+            let def = serde_json::to_value(store::load_definition(store, str_field(p, "id")?)?)
+                .map_err(|e| {
+                    AppError::internal("DEFINITION_UNREADABLE", format!("definition: {e}"))
+                })?;
+            // The people its USER steps name, by name (issue 33: the editor shows names).
+            let ids = step_people(&def);
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let people = crate::names::display_names(host, crate::names::ADMINS, &refs)
+                .map_err(AppError::from)?;
+            Ok(json!({"definition": def, "people": people}))
         }
         "admin.definitions.save" => save_definition(host, who, p),
         "admin.definitions.delete" => {

@@ -1,6 +1,8 @@
 //! Typed wrappers over the host's single Jira REST call. Statuses become `JiraError`s the app can
 //! branch on; bodies are parsed into the shapes of the Jira Cloud REST v3 spec.
 
+pub mod groups;
+
 use crate::host::{Host, HostError, HttpRequest, Principal};
 use serde_json::{json, Value};
 

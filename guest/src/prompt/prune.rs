@@ -337,7 +337,7 @@ fn jira_shaped(v: &Value, scrub: &mut Scrubber, depth: usize) -> Option<Value> {
         }
         Value::Object(map) => {
             if is_adf_doc(map) {
-                return clean_text(&crate::adf::to_text(v), scrub).map(Value::String);
+                return clean_text(&adf_text(v, scrub), scrub).map(Value::String);
             }
             if let Some(token) = user_token(map, scrub) {
                 return Some(json!({ "displayName": token }));
@@ -430,6 +430,12 @@ fn walk_people(v: &Value, scrub: &mut Scrubber, depth: usize) {
 }
 
 /// A Jira user object (has `accountId`, or looks like one) → its token.
+/// ADF as plain text, a mention without display text reading its person's token (`@<user-N>`,
+/// never "@someone" and never the account id; D-263).
+fn adf_text(v: &Value, scrub: &Scrubber) -> String {
+    crate::adf::to_text_named(v, &|id| scrub.token_for_account(id).map(String::from))
+}
+
 fn user_token(map: &Map<String, Value>, scrub: &mut Scrubber) -> Option<String> {
     let text = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or("");
     let account = text("accountId");
@@ -472,7 +478,7 @@ fn simplify(v: &Value, scrub: &mut Scrubber, depth: usize) -> Option<Value> {
         }
         Value::Object(map) => {
             if is_adf_doc(map) {
-                return clean_text(&crate::adf::to_text(v), scrub).map(Value::String);
+                return clean_text(&adf_text(v, scrub), scrub).map(Value::String);
             }
             simplify_object(map, scrub, depth)
         }
@@ -680,7 +686,10 @@ fn prune_comments(raw: &Value, scrub: &mut Scrubber) -> Option<(Value, usize)> {
 
     let mut out = Vec::new();
     for (_, _, c) in indexed {
-        let text = c.get("body").map(crate::adf::to_text).unwrap_or_default();
+        let text = c
+            .get("body")
+            .map(|b| adf_text(b, scrub))
+            .unwrap_or_default();
         let Some(body) = clean_text(&text, scrub) else {
             continue;
         };
@@ -1074,6 +1083,38 @@ mod tests {
     }
 
     // covers: AP-112, AP-042
+    // covers: AP-111, AP-132
+    #[test]
+    fn a_mention_without_text_reads_the_persons_token_not_someone() {
+        let mut issue = issue();
+        let alice = user(ALICE_ID, "Alice Smith", Some("alice@example.com"));
+        let mut c = comment(31, alice);
+        c["body"] = json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [
+            {"type": "text", "text": "Access ends for "},
+            {"type": "mention", "attrs": {"id": ALICE_ID}},
+            {"type": "text", "text": " and "},
+            {"type": "mention", "attrs": {"id": "557058:not-on-this-issue"}}]}]});
+        issue["fields"]["comment"]["comments"]
+            .as_array_mut()
+            .unwrap()
+            .push(c);
+        let mut s = Scrubber::new(false);
+        let v = prune_issue(&issue, &all_fields(), &mut s);
+        // Every mentioned person has a token, named on the issue or not.
+        let token = s.token_for_account(ALICE_ID).unwrap().to_string();
+        let other = s
+            .token_for_account("557058:not-on-this-issue")
+            .unwrap()
+            .to_string();
+        assert_ne!(token, other);
+        let last = v["comments"].as_array().unwrap().last().unwrap()["body"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(last, format!("Access ends for @{token} and @{other}"));
+        assert!(!v.to_string().contains("@someone") && !v.to_string().contains(ALICE_ID));
+    }
+
     #[test]
     fn keeps_the_newest_15_comments_truncated_with_tokenised_authors() {
         let (v, _) = run(&all_fields());

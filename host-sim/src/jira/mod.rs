@@ -506,21 +506,92 @@ pub fn handle(
                 0,
             )
         }
-        // FoundGroups: groups whose name contains `query` (case-insensitive), at most maxResults.
+        // FoundGroups (Jira's `findGroups`): groups whose name contains `query` — case-sensitive
+        // unless `caseInsensitive=true`, as Jira documents — sorted by name, without the groups
+        // `exclude` / `excludeId` name (repeatable; Jira refuses both at once), at most
+        // `maxResults` (Jira's autocomplete limit caps it; a value that is not a number is a 400).
+        // `html` bolds the first match as Jira's picker does; `header` reads "Showing X of Y
+        // matching groups".
         ("GET", ["rest", "api", "3", "groups", "picker"]) => {
-            let query = q.get("query").map(|s| s.to_lowercase()).unwrap_or_default();
-            let max: usize = q
-                .get("maxResults")
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(20)
-                .min(1000);
-            let all: Vec<&crate::site::Group> = site
+            let max: usize = match q.get("maxResults").map(|m| m.parse::<i64>()) {
+                None => 20,
+                Some(Ok(m)) => m.clamp(0, 1000) as usize,
+                Some(Err(_)) => {
+                    return (
+                        error_response(400, None, "maxResults: must be an integer"),
+                        0,
+                    )
+                }
+            };
+            let all_values = |name: &str| -> Vec<String> {
+                req.url
+                    .split_once('?')
+                    .map(|(_, qs)| qs)
+                    .unwrap_or("")
+                    .split('&')
+                    .filter_map(|kv| kv.split_once('='))
+                    .filter(|(k, _)| decode(k) == name)
+                    .map(|(_, v)| decode(v))
+                    .collect()
+            };
+            let (exclude, exclude_ids) = (all_values("exclude"), all_values("excludeId"));
+            if !exclude.is_empty() && !exclude_ids.is_empty() {
+                return (
+                    error_response(
+                        400,
+                        None,
+                        "You can't use excludeId and exclude parameters at the same time.",
+                    ),
+                    0,
+                );
+            }
+            let insensitive = q.get("caseInsensitive").is_some_and(|v| v == "true");
+            let query = q.get("query").cloned().unwrap_or_default();
+            let find = |name: &str| -> Option<usize> {
+                if insensitive {
+                    name.to_lowercase().find(&query.to_lowercase())
+                } else {
+                    name.find(&query)
+                }
+            };
+            // Asked as a person without "Browse users and groups" (USER_PICKER; admins have it),
+            // Jira lists only a group named exactly by the query.
+            let exact_only = principal == Principal::User
+                && !account.is_some_and(|a| {
+                    site.has_global(a, "USER_PICKER") || site.has_global(a, "ADMINISTER")
+                });
+            let mut all: Vec<&crate::site::Group> = site
                 .groups
                 .iter()
-                .filter(|g| g.name.to_lowercase().contains(&query))
+                .filter(|g| !exact_only || g.name == query)
+                .filter(|g| !exclude.contains(&g.name) && !exclude_ids.contains(&g.group_id))
+                .filter(|g| find(&g.name).is_some())
                 .collect();
-            let groups: Vec<Value> = all.iter().take(max)
-                .map(|g| json!({"name": g.name, "html": g.name, "labels": [], "groupId": g.group_id}))
+            all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            let groups: Vec<Value> = all
+                .iter()
+                .take(max)
+                .map(|g| {
+                    let html = match find(&g.name) {
+                        // Lower-casing can move byte offsets (non-ASCII): bold only when it does not.
+                        Some(at)
+                            if !query.is_empty()
+                                && g.name.is_char_boundary(at)
+                                && g.name
+                                    .is_char_boundary((at + query.len()).min(g.name.len())) =>
+                        {
+                            let end = (at + query.len()).min(g.name.len());
+                            format!(
+                                "{}<b>{}</b>{}",
+                                &g.name[..at],
+                                &g.name[at..end],
+                                &g.name[end..]
+                            )
+                        }
+                        _ => g.name.clone(),
+                    };
+                    json!({"name": g.name, "html": html, "labels": [], "groupId": g.group_id})
+                })
                 .collect();
             (
                 ok(

@@ -518,7 +518,9 @@ impl Console {
             .and_then(|w| w.statuses.iter().find(|s| s.id == i.status))
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        let text = |adf: &Value| aiclearance::adf::to_text(adf);
+        // A mention without display text (the app's own comments) reads the person's name.
+        let name = |id: &str| site.user(id).map(|u| u.display_name.clone());
+        let text = |adf: &Value| aiclearance::adf::to_text_named(adf, &name);
         let comments: Vec<Value> = i
             .comments
             .iter()
