@@ -299,8 +299,8 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
         // Hourly: expiry, jobs, notices and lost follow-ups (one read when idle).
         "job-runner" => return crate::clearance::runner::run(host, inv),
         // Daily: insights rollups from new audit entries (before retention can prune them),
-        // recertification issues, audit and external-identity retention, AI Prompt execution
-        // rows older than 90 days.
+        // recertification issues, audit and external-identity retention, the name directory's
+        // fold, AI Prompt execution rows older than 90 days.
         "daily-maintenance" => {
             // Each task runs on its own: one that fails is reported (and logged) and the
             // others still run; each is bounded and picks up where it stopped the next day.
@@ -329,6 +329,20 @@ pub fn scheduled(host: &dyn Host, inv: &Invocation) -> AppResult<Value> {
                 (
                     "requestsToolIndexed",
                     Box::new(|| crate::clearance::tool_index::backfill(host, 2_000)),
+                ),
+                // Requesters on record before intake named them (D-242), then the sightings of
+                // the day (and the backfill's) into the AI Prompt scrubber's name directory: its
+                // only writer (D-240).
+                (
+                    "requestersNamedForTheScrubber",
+                    Box::new(|| crate::clearance::name_backfill::backfill(host, 100)),
+                ),
+                (
+                    "nameSightingsFolded",
+                    Box::new(|| {
+                        crate::names::directory::fold(host, crate::names::directory::FOLD_RECORDS)
+                            .map_err(Into::into)
+                    }),
                 ),
                 (
                     "auditEntriesPruned",

@@ -8,6 +8,10 @@
 //! a day dropped, the record itself with a one-day TTL). So a rename or a closed account reaches
 //! every screen within a day, the app keeps no name longer than that, and Jira stays the
 //! source of personal data.
+//!
+//! The names Jira answered are also handed to the AI Prompt scrubber's name directory
+//! ([`directory`]) as one sighting record: a write of at most ~10 KB and no read, so a cold
+//! lookup costs the same whether the directory is empty or full (D-240).
 
 pub mod directory;
 
@@ -102,12 +106,14 @@ fn names_of(
         return Ok(answer(&cached));
     }
     let fetched = Jira::new(host).display_names(&missing)?;
-    // Everyone a screen names is someone the scrubber should know (the name directory, D-220).
+    // Everyone a screen names is someone the scrubber should know (the name directory, D-220):
+    // one sighting written, nothing read, whatever the directory holds (the daily fold takes it
+    // in, D-240).
     let seen: Vec<(&str, &str)> = fetched
         .iter()
         .map(|(a, n)| (a.as_str(), n.as_str()))
         .collect();
-    directory::record(host, &seen);
+    directory::seen(host, now, &seen);
     cached.names.retain(|_, (_, at)| fresh(*at));
     for (a, n) in fetched {
         cached.names.insert(a, (n, now));

@@ -15,6 +15,8 @@
 //!   `pending_count`: the overview's pending counter, kept from deltas the runner folds.
 //! - `exports`: exports by time, a page at a time or as a resumable job (`export`: CSV, windows).
 //! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
+//! - `name_backfill`: the requesters on record before intake named them for the AI Prompt
+//!   scrubber's name directory (daily, bounded, resumable).
 //! - `data_insights`: insights by data class, and grants approved before their tool's data
 //!   profile weakened, with their recertification (issue 35).
 
@@ -34,6 +36,7 @@ pub mod jobs;
 pub mod kernel;
 pub mod labels;
 pub mod lifecycle;
+pub mod name_backfill;
 pub mod notices;
 pub mod page;
 pub mod pending_count;

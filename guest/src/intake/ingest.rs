@@ -408,6 +408,14 @@ pub fn ingest(
         draft.data["dataClasses"] = json!(request.data_classes);
     }
 
+    // The requester's name joins what the AI Prompt step's scrubber knows (issue 34 item 2:
+    // requesters on record), whether or not a screen ever shows them: a sighting for the name
+    // directory's daily fold (D-241), from the issue already read (no Jira call), one write and
+    // no read. Before the request's transaction and keyed by the request's time, so a crash
+    // anywhere and the redelivery write the same record; best effort (never fails intake).
+    if let Some(name) = f.pointer("/reporter/displayName").and_then(Value::as_str) {
+        crate::names::directory::seen(host, requested_ms, &[(requester.as_str(), name)]);
+    }
     let escalate_after_ms = cfg.approvals.escalation_after_hours as u64 * 3_600_000;
     let mac_key = audit::mac_key(store, Some(second.get(keys::AUDIT_MAC_KEY_ID).cloned()))?;
     let head_hint = Some(second.get(keys::AUDIT_HEAD).cloned());

@@ -96,8 +96,9 @@ pub fn attempt_row_id(effect_id: &str, attempt: u32) -> String {
 pub struct Assembled {
     pub parts: PromptParts,
     pub chars: usize,
-    /// The name directory with the people this run named, when it changed (D-220).
-    pub seen: Option<crate::names::directory::Directory>,
+    /// The people this run named that the name directory did not know (or knew by another
+    /// name, or last saw over a week ago): the worker writes them as a sighting (D-220, D-240).
+    pub seen: Vec<(String, String)>,
 }
 
 fn scrub_value(v: &mut Value, s: &Scrubber) {
@@ -168,18 +169,23 @@ pub fn assemble(
             .map_err(store::jira_error)?,
     );
     // Everyone else the installation has seen (the name directory, D-220): one read of its
-    // shards. A directory that cannot be read fails the run like any other storage failure
-    // (the job is retried) rather than sending names it would have removed.
-    let mut directory = crate::names::directory::Directory::load(Store::new(host), host.now_ms())?;
+    // shards and one query of the sightings not folded yet (D-240). A directory that cannot be
+    // read fails the run like any other storage failure (the job is retried) rather than sending
+    // names it would have removed.
+    let mut directory =
+        crate::names::directory::Directory::load_with_inbox(Store::new(host), host.now_ms())?;
     let known: Vec<(String, String)> = directory
         .names()
         .map(|(a, n)| (a.to_string(), n.to_string()))
         .collect();
-    // And the people this run named join it, for the next run on another issue (saved by the
-    // worker after the provider call, so bookkeeping never delays the call).
-    let mut changed = false;
+    // And the people this run named that the directory does not know yet become a sighting, for
+    // the next run on another issue (written by the worker after the provider call, so
+    // bookkeeping never delays the call; the fold takes it in).
+    let mut seen = Vec::new();
     for (a, n) in names.iter().chain(issue_people(issue).iter()) {
-        changed |= directory.note(a, n);
+        if directory.note(a, n) {
+            seen.push((a.clone(), n.clone()));
+        }
     }
     let mut assembled = compose(&Inputs {
         approval: a,
@@ -193,20 +199,14 @@ pub fn assemble(
         cross_people,
         now_ms: host.now_ms(),
     })?;
-    assembled.seen = changed.then_some(directory);
+    assembled.seen = seen;
     Ok(assembled)
 }
 
-/// Saves the names a run saw into the directory; never fails the run.
-fn save_seen(host: &dyn Host, seen: Option<crate::names::directory::Directory>) {
-    if let Some(mut d) = seen {
-        if let Err(e) = d.save(Store::new(host)) {
-            host.log(
-                Level::Debug,
-                &format!("name directory: not saved ({e:?}); noted again next run"),
-            );
-        }
-    }
+/// Writes the names a run saw as a sighting for the directory's fold; never fails the run.
+fn save_seen(host: &dyn Host, seen: &[(String, String)]) {
+    let people: Vec<(&str, &str)> = seen.iter().map(|(a, n)| (a.as_str(), n.as_str())).collect();
+    crate::names::directory::seen(host, host.now_ms(), &people);
 }
 
 /// The issue's people with the names Jira gave: reporter, assignee, creator, comment authors.
@@ -477,7 +477,7 @@ pub fn compose(i: &Inputs<'_>) -> AppResult<Assembled> {
             tail,
         },
         chars,
-        seen: None,
+        seen: Vec::new(),
     })
 }
 
@@ -576,7 +576,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
     }
     let issue = fetch_issue(host, &a.issue.key)?;
     let body = step_body(host, &step)?;
-    let mut assembled = match assemble(host, &a, &step, &settings, &issue, &body) {
+    let assembled = match assemble(host, &a, &step, &settings, &issue, &body) {
         Ok(x) => x,
         Err(e) if e.code == "TEMPLATE_ERROR" => {
             return fail_uncalled(
@@ -749,7 +749,7 @@ fn run_held(host: &dyn Host, effect_id: &str) -> AppResult<Option<u32>> {
         super::inbox::record(host, code)?;
     }
     // The row is recorded: now the directory (a crash here re-bills nothing).
-    save_seen(host, assembled.seen.take());
+    save_seen(host, &assembled.seen);
     if let Some(wait) = retry {
         return Ok(Some(wait));
     }

@@ -3,6 +3,7 @@ import { asResolverError, call, type ResolverError } from '../../../api';
 import { Empty, ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
 import { TabList, panelId, tabId } from '../../../components/Tabs';
 import { PeoplePicker, type PickedPerson } from '../../../components/PeoplePicker';
+import { GroupList } from '../../../components/GroupPicker';
 import type { SectionProps } from '../sections';
 import { DataRules } from './DataRules';
 import { fieldErrors, FieldError, FormError, HelpLink, invalidProps, numberOrText, Result, splitList, useAnchor } from '../overview/shared';
@@ -754,7 +755,7 @@ function Policies(props: { tools: CatalogTool[]; anchor?: string }) {
             </div>
             <div className={cls('allowedGroups')}>
               <label htmlFor="pol-groups">Allowed Jira groups</label>
-              <input id="pol-groups" type="text" data-testid="policy-groups" placeholder="engineering, data-science" value={form.allowedGroups} onChange={(e) => setForm({ ...form, allowedGroups: e.target.value })} />
+              <GroupList id="pol-groups" testId="policy-groups" groups={splitList(form.allowedGroups)} invalid={'allowedGroups' in fieldErrors(error)} onChange={(gs) => setForm({ ...form, allowedGroups: gs.join(', ') })} />
               <FieldError error={error} names={['allowedGroups']} />
             </div>
             <div className={cls('maxDays')}>

@@ -34,6 +34,8 @@ export interface InsightsData {
   byDataClass?: ByDataClass;
   manualFollowUp: number;
   throughSeq: number;
+  /** False when more changes happened since the daily run than one answer folds in (issue 33 item 5). */
+  caughtUp?: boolean;
 }
 
 const RISK_ORDER = ['low', 'medium', 'high', 'critical', 'unassessed'];
@@ -135,7 +137,9 @@ export default function Insights(_props: SectionProps) {
         </label>
         {busy && <Spinner label="Loading insights" />}
         <span className="hint" data-testid="insights-through">
-          From the daily analytics runner, through audit entry #{data.throughSeq}. Active access and risk mix are current; the rest covers the period.
+          {data.caughtUp === false
+            ? `Counts changes through audit entry #${data.throughSeq}; newer changes count after the next daily run, so Requests may list more right now.`
+            : `Current: every change through audit entry #${data.throughSeq} (the daily rollups plus what happened since), so the counts match Requests. Active access and risk mix are now; the rest covers the period.`}
         </span>
       </div>
       {error && <ErrorMessage error={error} testId="insights-error" />}

@@ -1,5 +1,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import { PeopleList } from '../../../components/PeopleList';
+import { DelegatesList, delegatesToSave } from '../../../components/DelegatesList';
+import { GroupList } from '../../../components/GroupPicker';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { ErrorMessage, formatDateTime, Skeleton, Spinner } from '../../../components/ui';
 import type { SectionProps } from '../sections';
@@ -13,7 +15,7 @@ interface Form {
   requestTypeFieldId: string;
   approverAccountIds: string;
   approverGroups: string;
-  delegates: string;
+  delegates: Record<string, string[]>;
   adminFallback: boolean;
   escalationAfterHours: string;
   escalationTargets: string;
@@ -28,7 +30,7 @@ const EMPTY: Form = {
   requestTypeFieldId: 'customfield_10010',
   approverAccountIds: '',
   approverGroups: '',
-  delegates: '',
+  delegates: {},
   adminFallback: true,
   escalationAfterHours: '48',
   escalationTargets: '',
@@ -45,28 +47,13 @@ function toForm(c: IntakeConfig): Form {
     requestTypeFieldId: c.requestTypeFieldId,
     approverAccountIds: a.approverAccountIds.join('\n'),
     approverGroups: a.approverGroups.join('\n'),
-    delegates: Object.entries(a.delegates ?? {})
-      .map(([k, ds]) => `${k}: ${ds.join(', ')}`)
-      .join('\n'),
+    delegates: { ...(a.delegates ?? {}) },
     adminFallback: a.adminFallback,
     escalationAfterHours: String(a.escalationAfterHours),
     escalationTargets: a.escalationTargets.join('\n'),
     reviewBeforeExpiryDays: String(a.reviewBeforeExpiryDays),
     reviewIssueTypeId: a.reviewIssueTypeId == null ? '' : String(a.reviewIssueTypeId),
   };
-}
-
-/** "approver: d1, d2" lines → {approver: [d1, d2]}. */
-function parseDelegates(s: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const line of s.split('\n')) {
-    const t = line.trim();
-    if (!t) continue;
-    const i = t.indexOf(':');
-    const k = (i < 0 ? t : t.slice(0, i)).trim();
-    out[k] = i < 0 ? [] : splitList(t.slice(i + 1));
-  }
-  return out;
 }
 
 function toPayload(f: Form): Record<string, unknown> {
@@ -79,7 +66,7 @@ function toPayload(f: Form): Record<string, unknown> {
     approvals: {
       approverAccountIds: splitList(f.approverAccountIds),
       approverGroups: splitList(f.approverGroups),
-      delegates: parseDelegates(f.delegates),
+      delegates: delegatesToSave(f.delegates),
       adminFallback: f.adminFallback,
       escalationAfterHours: numberOrText(f.escalationAfterHours),
       escalationTargets: splitList(f.escalationTargets),
@@ -185,10 +172,6 @@ export default function Intake(props: SectionProps) {
     const next = typeIds.includes(id) ? typeIds.filter((t) => t !== id) : [...typeIds, id];
     set('requestTypeIds', next.join(', '));
   };
-  const addTo = (k: 'approverGroups', v: string) => {
-    const list = splitList(form[k]);
-    if (!list.includes(v)) set(k, [...list, v].join('\n'));
-  };
   return (
     <div className="setup intake" data-testid="intake">
       <p className="hint">
@@ -269,7 +252,7 @@ export default function Intake(props: SectionProps) {
 
       <fieldset id="intake-approvers">
         <legend>Approvers</legend>
-        <p className="hint">Account ids and Jira group names, one a line or separated by commas; find people and groups below.</p>
+        <p className="hint">People and Jira groups who decide requests no approval path decides; type a name to add one.</p>
         <FieldError error={error} names={['approvals']} />
         <div className={`field${has('approvals.approverAccountIds') ? ' has-error' : ''}`}>
           <label htmlFor="intake-approvers-pick">Approvers</label>
@@ -283,26 +266,34 @@ export default function Intake(props: SectionProps) {
           />
           <FieldError error={error} names={['approvals.approverAccountIds']} />
         </div>
-        {options && options.groups.length > 0 && (
-          <div className="field">
-            <label htmlFor="intake-group-pick">Add a Jira group</label>
-            <select id="intake-group-pick" data-testid="intake-group-pick" value="" onChange={(e) => e.target.value && addTo('approverGroups', e.target.value)}>
-              <option value="">Choose a group…</option>
-              {options.groups.map((g) => (
-                <option key={g.groupId} value={g.name}>
-                  {g.name}
-                </option>
-              ))}
-            </select>
-          </div>
-        )}
-        {text('approverGroups', 'intake-approver-groups', 'Approver groups', { area: true, errors: ['approvals.approverGroups'], placeholder: 'ai-approvers' })}
-        {text('delegates', 'intake-delegates', 'Delegates', {
-          area: true,
-          errors: ['approvals.delegates'],
-          placeholder: 'approver account id: delegate id, delegate id',
-          hint: 'One approver a line: who decides on their behalf.',
-        })}
+        <div className={`field${has('approvals.approverGroups') ? ' has-error' : ''}`}>
+          <label htmlFor="intake-groups-pick">Approver groups</label>
+          <GroupList
+            id="intake-groups-pick"
+            testId="intake-approver-groups"
+            groups={splitList(form.approverGroups)}
+            invalid={has('approvals.approverGroups')}
+            onChange={(gs) => set('approverGroups', gs.join('\n'))}
+          />
+          <span className="hint">Any member of these Jira groups may decide.</span>
+          <FieldError error={error} names={['approvals.approverGroups']} />
+        </div>
+        <div className={`field${has('approvals.delegates') ? ' has-error' : ''}`}>
+          <span className="field-label" id="intake-delegates-label">
+            Delegates
+          </span>
+          <span className="hint">Who decides on an approver’s behalf (for example while they are away).</span>
+          <DelegatesList
+            id="intake-delegates-pick"
+            testId="intake-delegates"
+            value={form.delegates}
+            names={names}
+            describedBy="intake-delegates-label"
+            onNamed={(p) => setNames((n) => ({ ...n, [p.accountId]: p.displayName }))}
+            onChange={(v) => set('delegates', v)}
+          />
+          <FieldError error={error} names={['approvals.delegates']} />
+        </div>
         <label className="check">
           <input type="checkbox" data-testid="intake-admin-fallback" checked={form.adminFallback} disabled onChange={(e) => set('adminFallback', e.target.checked)} />
           Jira administrators decide when no approver is configured (fallback; always on in this release)

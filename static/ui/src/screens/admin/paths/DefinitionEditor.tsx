@@ -1,3 +1,4 @@
+import { delegatesToSave } from '../../../components/DelegatesList';
 import { useEffect, useRef, useState } from 'react';
 import { asResolverError, call, type ResolverError } from '../../../api';
 import { ErrorMessage, formatDateTime, Lozenge, Skeleton, Spinner } from '../../../components/ui';
@@ -39,13 +40,16 @@ export function DefinitionEditor(props: { id: string | null; events: string[]; o
   const [saved, setSaved] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState<string | null>(null);
+  // Display names of the people USER steps name (account id → name; issue 33 item 2).
+  const [names, setNames] = useState<Record<string, string>>({});
   const errRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     // The definition, the Prompt step form's state and the site whitelist load side by side.
     if (props.id) {
-      call<{ definition: DefinitionDraft }>('admin.definitions.get', { id: props.id })
+      call<{ definition: DefinitionDraft; people?: Record<string, string> }>('admin.definitions.get', { id: props.id })
         .then((r) => {
+          setNames((n) => ({ ...n, ...(r.people ?? {}) }));
           setDef(r.definition);
           setPhases(toPhases(r.definition));
         })
@@ -104,7 +108,8 @@ export function DefinitionEditor(props: { id: string | null; events: string[]; o
     setSaveError(null);
     setSaved(null);
     const payload: DefinitionDraft = { ...def };
-    for (const p of PHASES) payload[p.id] = phases[p.id].map((it) => it.step);
+    // An approver picked for delegation without delegates yet delegates nothing: left out.
+    for (const p of PHASES) payload[p.id] = phases[p.id].map((it) => (it.step.delegates ? { ...it.step, delegates: delegatesToSave(it.step.delegates) } : it.step));
     try {
       const r = await call<{ definition: DefinitionDraft }>('admin.definitions.save', { definition: payload });
       setDef(r.definition);
@@ -274,6 +279,8 @@ export function DefinitionEditor(props: { id: string | null; events: string[]; o
                             duplicatePromptName={it.step.type === 'PROMPT' && (promptNames.get(it.step.name.trim().toLowerCase()) ?? 0) > 1}
                             events={props.events}
                             go={props.go}
+                            names={names}
+                            onNamed={(pp) => setNames((n) => ({ ...n, [pp.accountId]: pp.displayName }))}
                           />
                         )}
                       </div>

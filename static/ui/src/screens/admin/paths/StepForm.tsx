@@ -4,6 +4,10 @@ import type { SectionId } from '../sections';
 import { Counter, FieldError } from '../ai/common';
 import type { StepFormInfo } from '../ai/types';
 import { EVENT_LABEL, type Quorum, type StepDraft } from './model';
+import { PeopleList } from '../../../components/PeopleList';
+import { DelegatesList } from '../../../components/DelegatesList';
+import { GroupPicker } from '../../../components/GroupPicker';
+import type { PickedPerson } from '../../../components/PeoplePicker';
 
 const BODY_MAX = 4000;
 
@@ -42,6 +46,9 @@ export function StepForm(props: {
   duplicatePromptName: boolean;
   events: string[];
   go: (s: SectionId, anchor?: string) => void;
+  /** Display names of the people USER steps name (account id → name). */
+  names: Record<string, string>;
+  onNamed: (p: PickedPerson) => void;
 }) {
   const { step, at, error } = props;
   const set = (patch: Partial<StepDraft>) => props.onChange({ ...step, ...patch });
@@ -134,22 +141,29 @@ export function StepForm(props: {
       {step.type === 'USER' && (
         <>
           <div className="field">
-            <label htmlFor={id('approvers')}>Approvers (account ids, one a line)</label>
-            <textarea
+            <label htmlFor={id('approvers')}>Approvers</label>
+            <PeopleList
               id={id('approvers')}
-              rows={2}
-              className="mono-input"
-              data-testid="step-approvers"
-              value={(step.approvers ?? []).join('\n')}
-              onChange={(e) => set({ approvers: lines(e.target.value) })}
+              testId="step-approvers"
+              ids={step.approvers ?? []}
+              names={props.names}
+              onNamed={props.onNamed}
+              onChange={(ids) => set({ approvers: ids })}
             />
             {E('approvers', 'Approvers')}
           </div>
-          {Object.keys(step.delegates ?? {}).length > 0 && (
-            <p className="hint" data-testid="step-delegates">
-              Delegates: {Object.entries(step.delegates ?? {}).map(([a, ds]) => `${a} → ${ds.join(', ')}`).join('; ')}
-            </p>
-          )}
+          <div className="field">
+            <span className="field-label">Delegates (optional)</span>
+            <DelegatesList
+              id={id('delegates')}
+              testId="step-delegates"
+              value={step.delegates ?? {}}
+              names={props.names}
+              onNamed={props.onNamed}
+              onChange={(v) => set({ delegates: v })}
+            />
+            {E('delegates', 'Delegates')}
+          </div>
           {quorumEditor(step.quorum, 'all')}
         </>
       )}
@@ -157,7 +171,7 @@ export function StepForm(props: {
         <>
           <div className="field">
             <label htmlFor={id('group-name')}>Jira group</label>
-            <input id={id('group-name')} data-testid="step-jira-group" value={step.group ?? ''} onChange={(e) => set({ group: e.target.value })} />
+            <GroupPicker id={id('group-name')} testId="step-jira-group" value={step.group || null} onChange={(g) => set({ group: g?.name ?? '' })} />
             {E('group', 'Group')}
           </div>
           {quorumEditor(step.quorum, 'any')}
