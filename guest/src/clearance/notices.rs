@@ -271,10 +271,11 @@ fn run_claimed(host: &dyn Host, store: &Store<'_>, id: &str, key: &str) -> AppRe
     let claim = keys::notice_claim(id);
     let key = key.to_string();
     // Read under the claim: a delivery that held it before may have finished the comment.
-    let Some(mut n) = store.get::<Notice>(&key)? else {
+    let Some(raw) = store.get_raw(&key)? else {
         store.delete(&claim)?;
         return Ok(None);
     };
+    let mut n: Notice = crate::storage::decode(&key, &raw)?;
     let jira = Jira::new(host);
     let retry = |e: &JiraError| -> Option<u32> {
         match e {
@@ -316,7 +317,19 @@ fn run_claimed(host: &dyn Host, store: &Store<'_>, id: &str, key: &str) -> AppRe
             }
         }
         n.comment_done = true;
-        store.put(&key, &n)?;
+        // Conditioned on the text read: a delivery whose claim ran out while another finished
+        // (and deleted) the notice must not bring it back (its leaving-pending delta would
+        // count twice, D-250). Still one host call.
+        let mut tx = store.tx();
+        tx.set_if_current(&key, &n, Some(&raw))?;
+        match tx.commit() {
+            Ok(()) => {}
+            Err(crate::storage::StorageError::Conflict(_)) => {
+                store.delete(&claim)?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     if n.transitions.is_empty() {
         forget(store, &key, &claim, &n)?;
