@@ -55,6 +55,7 @@ const ADMIN_RESOLVERS: &[(&str, Class)] = &[
     ("admin.intake.rejections", Read("{}")),
     ("admin.intake.options", Read("{}")),
     ("admin.people.search", Read(r#"{"query": "Jo"}"#)),
+    ("admin.groups.search", Read(r#"{"query": "eng"}"#)),
     // Catalog
     ("admin.catalog.list", Read("{}")),
     ("admin.catalog.get", Read(r#"{"id": "claude-team"}"#)),
