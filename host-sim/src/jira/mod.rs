@@ -567,7 +567,7 @@ pub fn handle(
                 .filter(|g| !exclude.contains(&g.name) && !exclude_ids.contains(&g.group_id))
                 .filter(|g| find(&g.name).is_some())
                 .collect();
-            all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            all.sort_by_key(|g| g.name.to_lowercase());
             let groups: Vec<Value> = all
                 .iter()
                 .take(max)
