@@ -227,8 +227,8 @@ fn a_sighting_not_folded_yet_is_scrubbed_too() {
     assert!(!names_wei(&prompt), "{prompt}");
 }
 
-/// The default site with its happy-path requests filed (their requesters' sightings folded),
-/// a day on; `full`: a 10,000-name directory.
+/// The default site with its happy-path requests filed, a day on; no directory, or (`full`) a
+/// 10,000-name one.
 fn screen_site(full: bool) -> Sim {
     let mut sim = setup(EngineKind::Native);
     deliver(
@@ -237,6 +237,10 @@ fn screen_site(full: bool) -> Sim {
     );
     sim.advance(DAY);
     sim.settle();
+    // The day's fold took intake's sightings in: start from no directory at all, or a full one.
+    sim.state_mut()
+        .kvs
+        .retain(|k, _| !k.starts_with(directory::PREFIX));
     if full {
         fill_directory(&mut sim);
     }
@@ -257,7 +261,7 @@ fn a_screens_cold_name_lookup_costs_the_same_with_an_empty_or_a_full_directory()
             .filter(|(k, _)| k.starts_with(directory::PREFIX))
             .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect();
-        assert_eq!(shards.len(), if full { SHARDS } else { shards.len() });
+        assert_eq!(shards.len(), if full { SHARDS } else { 0 });
         // The admin's requests list, cold: nobody's names cached for the admins yet.
         assert_eq!(count_prefix(&sim, "person-names:"), 0);
         let (rec, reads, writes) = measured(&mut sim, |s| {
@@ -373,6 +377,15 @@ fn a_prompt_run_reads_the_directory_once_and_one_page_of_sightings() {
             recs.iter().map(|r| &r.label).collect::<Vec<_>>()
         );
         assert_eq!(get(&mut sim, &id)["steps"][0]["status"], "SUCCESS");
+        if !fill {
+            // The run's people went to a sighting; the directory's records are the fold's.
+            assert_eq!(count_prefix(&sim, directory::PREFIX), 0);
+            assert!(
+                inbox_text(&sim).contains("Jonas Lindqvist"),
+                "{}",
+                inbox_text(&sim)
+            );
+        }
         worker[0].counts.clone()
     };
     let empty = run(false);
