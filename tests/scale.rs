@@ -1194,6 +1194,51 @@ fn requests_filed_before_the_tool_index_are_indexed_by_the_daily_backfill() {
         .map(|i| i["issueKey"].as_str().unwrap())
         .collect();
     assert_eq!(keys, vec!["AIR-2"]);
+
+    // The backfill's place is the month and the last index key walked, never a query cursor
+    // (cursors expire; one kept overnight made every day start over, so an installation with
+    // more requests than a day's budget never finished). Resuming from a kept place indexes
+    // only what follows it.
+    let mut by_time: Vec<String> = sim
+        .state()
+        .kvs
+        .keys()
+        .filter(|k| k.starts_with("request-by-time:"))
+        .cloned()
+        .collect();
+    by_time.sort();
+    assert_eq!(by_time.len(), 5, "{by_time:?}");
+    let month = by_time[0]["request-by-time:".len().."request-by-time:".len() + 7].to_string();
+    let place = |v: serde_json::Value, sim: &mut Sim| {
+        let kvs = &mut sim.state_mut().kvs;
+        kvs.retain(|k, _| !k.starts_with("request-by-tool"));
+        kvs.insert(
+            "request-by-tool-backfill".into(),
+            host_sim::emulator::Stored {
+                value: v.to_string(),
+                expires_at_ms: None,
+            },
+        );
+    };
+    let now = aiclearance::time::parse(&sim.state().site.now).unwrap_or(0) + 10 * DAY;
+    place(
+        json!({"done": false, "uptoMs": now, "month": month, "after": by_time[2]}),
+        &mut sim,
+    );
+    sim.advance(DAY);
+    let indexed = count_prefix(&sim, "request-by-tool:");
+    assert_eq!(indexed, 2, "only the two requests after the kept place");
+    let st: serde_json::Value =
+        serde_json::from_str(&sim.state().kvs["request-by-tool-backfill"].value).unwrap();
+    assert_eq!(st["done"], true, "{st}");
+    // An older version's place (a query cursor, long expired): the walk starts over and ends.
+    place(
+        json!({"done": false, "cursor": "c2Vlbi15ZXN0ZXJkYXk"}),
+        &mut sim,
+    );
+    sim.advance(DAY);
+    assert_eq!(count_prefix(&sim, "request-by-tool:"), 5);
+    assert_eq!(search(&mut sim)["searched"]["complete"], true);
 }
 
 // covers: CL-168

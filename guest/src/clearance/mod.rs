@@ -17,6 +17,8 @@
 //! - `labels`, `rollups`: expiry labels, insights (the seed catalog is `catalog::seed`).
 //! - `name_backfill`: the requesters on record before intake named them for the AI Prompt
 //!   scrubber's name directory (daily, bounded, resumable).
+//! - `request_walk`: the cursor-free, resumable walk over requests oldest first that the daily
+//!   backfills (`name_backfill`, `tool_index`) share.
 //! - `data_insights`: insights by data class, and grants approved before their tool's data
 //!   profile weakened, with their recertification (issue 35).
 
@@ -42,6 +44,7 @@ pub mod page;
 pub mod pending_count;
 pub mod policies;
 pub mod reminders;
+pub mod request_walk;
 pub mod retention;
 pub mod rollups;
 pub mod routing;
