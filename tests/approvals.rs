@@ -451,6 +451,47 @@ fn definitions_are_validated_with_field_errors() {
     assert_eq!(count_prefix(&sim, "definition:"), 0, "nothing stored");
 }
 
+// covers: CL-200
+/// The path editor shows names, never ids (issue 33, D-270): `admin.definitions.get` answers the
+/// display names of the people USER steps name and of EMAIL steps' account-id recipients, not of
+/// `reporter`, `originator` or `group:<name>` (a role and a group, not people), in one bulk
+/// lookup at most; the definition keeps the recipients' strings as saved.
+#[test]
+fn the_path_editor_gets_the_names_of_email_recipients() {
+    let mut sim = basic();
+    let mut def = standard_definition();
+    let recipients = json!(["reporter", MARCUS, "originator", "group:legal", LIAM]);
+    def["definition"]["successSteps"][0]["recipients"] = recipients.clone();
+    let id = define(&mut sim, def);
+    let rec = sim.resolve("admin.definitions.get", &json!({"id": id}), Some(ADMIN));
+    let RawOutcome::Ok(v) = &rec.outcome else {
+        panic!("{:?}", rec.outcome)
+    };
+    assert_eq!(v["definition"]["successSteps"][0]["recipients"], recipients);
+    let people = v["people"].as_object().unwrap();
+    let mut named: Vec<&str> = people.keys().map(String::as_str).collect();
+    named.sort_unstable();
+    let mut want = vec![PRIYA, HELENA, MARCUS, LIAM];
+    want.sort_unstable();
+    assert_eq!(named, want, "{people:?}");
+    assert_eq!(people[MARCUS], "Marcus Webb");
+    assert!(people
+        .values()
+        .all(|n| n.as_str().is_some_and(|n| !n.is_empty())));
+    let bulk: u64 = rec
+        .counts
+        .by_op
+        .iter()
+        .filter(|(op, _)| op.contains("/user/bulk"))
+        .map(|(_, n)| *n)
+        .sum();
+    assert!(
+        bulk <= 1,
+        "one bulk name lookup at most: {:?}",
+        rec.counts.by_op
+    );
+}
+
 // covers: AP-026
 #[test]
 fn conditions_and_labels_skip_steps() {

@@ -727,12 +727,27 @@ pub fn sweep(host: &dyn Host, full: bool) -> AppResult<Value> {
     )
 }
 
-/// The account ids a definition's USER steps name (approvers, and delegates on both sides), in
-/// every phase, each once.
+/// The account ids a definition's steps name (USER steps' approvers and delegates on both sides,
+/// EMAIL steps' account-id recipients), in every phase, each once.
 fn step_people(def: &Value) -> Vec<String> {
     let mut ids = std::collections::BTreeSet::new();
     for phase in ["steps", "successSteps", "rejectionSteps", "expirationSteps"] {
         for step in def[phase].as_array().into_iter().flatten() {
+            if step["type"] == "EMAIL" {
+                // `reporter`, `originator` and `group:<name>` are roles and groups, not people.
+                ids.extend(
+                    step["recipients"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .filter(|r| {
+                            !matches!(*r, "reporter" | "originator") && !r.starts_with("group:")
+                        })
+                        .map(String::from),
+                );
+                continue;
+            }
             if step["type"] != "USER" {
                 continue;
             }
@@ -796,7 +811,7 @@ pub fn resolve(host: &dyn Host, inv: &Invocation, key: &str, p: &Value) -> AppRe
                 .map_err(|e| {
                     AppError::internal("DEFINITION_UNREADABLE", format!("definition: {e}"))
                 })?;
-            // The people its USER steps name, by name (issue 33: the editor shows names).
+            // The people its USER and EMAIL steps name, by name (issue 33: the editor shows names).
             let ids = step_people(&def);
             let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
             let people = crate::names::display_names(host, crate::names::ADMINS, &refs)
