@@ -4,7 +4,8 @@
 // (approver → delegates) rows picked with the people picker; approver groups, approval-path
 // GROUP steps and auto-approval policies pick Jira groups by typing part of the name (Jira's
 // group picker API through admin.groups.search); a path's USER step names its approvers and
-// delegates by name. Each is driven by the keyboard (type, arrow keys, Enter), saved, reloaded
+// delegates by name; an EMAIL step's recipients are the reporter / originator ticked, people
+// picked by name and Jira groups picked by name. Each is driven by the keyboard (type, arrow keys, Enter), saved, reloaded
 // and read back by name, with the saved settings still holding account ids and group names;
 // axe (0 critical, 0 serious) on every screen, light and dark.
 // Run alone: CONSOLE_URL=http://127.0.0.1:8794 node --test tests/people-pickers.test.mjs
@@ -20,6 +21,7 @@ if (!URL) throw new Error('CONSOLE_URL is not set: start `host-sim serve --pause
 const ADMIN_MODULE = 'ai-clearance-admin';
 const HELENA = '5c41318d11064151843f092c';
 const TOMAS = '712020:9da8d250-3734-53dd-9c52-3614f0b0a6ac';
+const MARCUS = '712020:cbad11ac-0c2c-5fc7-9344-6ed71784eaa4';
 
 let browser;
 let context;
@@ -165,6 +167,56 @@ test('an approval path names its USER step by people and its GROUP step by a gro
   await again.ui.locator('[data-testid="def-step"][data-step-type="USER"]').first().getByTestId('def-step-toggle').click();
   const u2 = again.ui.locator('[data-testid="step-form"][data-step-type="USER"]');
   assert.match(await u2.getByTestId('step-approvers').innerText(), /Priya Raman[\s\S]*Jonas Lindqvist/);
+  await again.page.close();
+});
+
+test("an approval path's EMAIL step names its recipients: roles ticked, people and groups picked by name; saved as ids, group:<name> and the roles", async () => {
+  const { page, ui } = await adminAt('paths');
+  await ui.locator('[data-testid="def-row"][data-definition-id="standard-ai-access"]').getByTestId('def-edit').click();
+  await ui.getByTestId('def-editor').waitFor();
+  await ui.getByTestId('def-phase-successSteps').locator('[data-testid="def-step"][data-step-type="EMAIL"]').first().getByTestId('def-step-toggle').click();
+  const email = ui.locator('[data-testid="step-form"][data-step-type="EMAIL"]');
+  await email.waitFor();
+  // The scenario's step mails the reporter: ticked; nobody and no group yet; no textarea of ids.
+  const reporter = email.getByRole('checkbox', { name: 'The request’s reporter' });
+  const originator = email.getByRole('checkbox', { name: /The originator/ });
+  assert.equal(await reporter.isChecked(), true);
+  assert.equal(await originator.isChecked(), false);
+  assert.equal(await email.locator('textarea').count(), 0);
+  assert.equal(await email.getByTestId('step-recipient-people-chip').count(), 0);
+
+  // By keyboard: Space ticks the originator; a person typed and picked; a group typed and picked.
+  await originator.focus();
+  await originator.press('Space');
+  assert.equal(await originator.isChecked(), true);
+  await pickByKeyboard(ui, email.getByRole('combobox', { name: 'People' }), 'Marc', 'step-recipient-people-picker-option', 'Marcus Webb');
+  await pickByKeyboard(ui, email.getByRole('combobox', { name: 'Jira groups' }), 'leg', 'step-recipient-groups-picker-option', 'legal');
+  const chip = email.getByTestId('step-recipient-people-chip');
+  assert.match(await chip.innerText(), /Marcus Webb/);
+  assert.equal(await chip.getAttribute('title'), MARCUS, 'the id only in the tooltip');
+  assert.match(await email.getByTestId('step-recipient-groups-chip').innerText(), /legal/);
+  assert.doesNotMatch(await email.innerText(), /712020:|group:/);
+  await bothThemes(page, 'approval path EMAIL recipients', 'people-pickers-email');
+
+  await ui.getByTestId('def-save').click();
+  await ui.getByTestId('def-saved').waitFor();
+  const got = await data('admin.definitions.get', { id: 'standard-ai-access' });
+  const step = got.definition.successSteps.find((s) => s.type === 'EMAIL');
+  assert.deepEqual(step.recipients, ['reporter', 'originator', MARCUS, 'group:legal']);
+  assert.equal(got.people[MARCUS], 'Marcus Webb');
+  await page.close();
+
+  // Reloaded: the roles ticked, the person by name, the group.
+  const again = await adminAt('paths');
+  await again.ui.locator('[data-testid="def-row"][data-definition-id="standard-ai-access"]').getByTestId('def-edit').click();
+  await again.ui.getByTestId('def-phase-successSteps').locator('[data-testid="def-step"][data-step-type="EMAIL"]').first().getByTestId('def-step-toggle').click();
+  const e2 = again.ui.locator('[data-testid="step-form"][data-step-type="EMAIL"]');
+  await e2.getByTestId('step-recipient-people-chip').waitFor();
+  assert.match(await e2.getByTestId('step-recipient-people-chip').innerText(), /Marcus Webb/);
+  assert.doesNotMatch(await e2.innerText(), /712020:|Unknown person/);
+  assert.match(await e2.getByTestId('step-recipient-groups-chip').innerText(), /legal/);
+  assert.equal(await e2.getByRole('checkbox', { name: 'The request’s reporter' }).isChecked(), true);
+  assert.equal(await e2.getByRole('checkbox', { name: /The originator/ }).isChecked(), true);
   await again.page.close();
 });
 

@@ -40,7 +40,7 @@ export function DefinitionEditor(props: { id: string | null; events: string[]; o
   const [saved, setSaved] = useState<string | null>(null);
   const [dirty, setDirty] = useState(false);
   const [confirmRemove, setConfirmRemove] = useState<string | null>(null);
-  // Display names of the people USER steps name (account id → name; issue 33 item 2).
+  // Display names of the people USER and EMAIL steps name (account id → name; issue 33 items 1-2).
   const [names, setNames] = useState<Record<string, string>>({});
   const errRef = useRef<HTMLDivElement>(null);
 

@@ -6,7 +6,7 @@ import type { StepFormInfo } from '../ai/types';
 import { EVENT_LABEL, type Quorum, type StepDraft } from './model';
 import { PeopleList } from '../../../components/PeopleList';
 import { DelegatesList } from '../../../components/DelegatesList';
-import { GroupPicker } from '../../../components/GroupPicker';
+import { GroupList, GroupPicker } from '../../../components/GroupPicker';
 import type { PickedPerson } from '../../../components/PeoplePicker';
 
 const BODY_MAX = 4000;
@@ -29,11 +29,8 @@ const BLOCKED_TEXT: Record<string, { title: string; text: string; anchor: string
   },
 };
 
-const lines = (s: string) =>
-  s
-    .split(/[\n,]/)
-    .map((x) => x.trim())
-    .filter(Boolean);
+/** An EMAIL recipient that is a person (an account id): not a role, not `group:<name>`. */
+const isPerson = (r: string) => r !== 'reporter' && r !== 'originator' && !r.startsWith('group:');
 
 /** One step's form in the definition editor. `at` is its path in the server's errors (`steps[2]`). */
 export function StepForm(props: {
@@ -46,7 +43,7 @@ export function StepForm(props: {
   duplicatePromptName: boolean;
   events: string[];
   go: (s: SectionId, anchor?: string) => void;
-  /** Display names of the people USER steps name (account id → name). */
+  /** Display names of the people USER and EMAIL steps name (account id → name). */
   names: Record<string, string>;
   onNamed: (p: PickedPerson) => void;
 }) {
@@ -55,6 +52,13 @@ export function StepForm(props: {
   const [guide, setGuide] = useState(false);
   const id = (f: string) => `step-${at}-${f}`.replace(/[^a-zA-Z0-9_-]/g, '-');
   const E = (f: string, label: string) => <FieldError error={error} field={`${at}.${f}`} label={label} prefix />;
+  // EMAIL recipients as stored: account ids, `reporter`, `originator`, `group:<name>`.
+  const recipients = step.recipients ?? [];
+  /** Replaces the recipients `of` picks out with `next`, keeping the others and the saved order. */
+  const setRecipients = (of: (r: string) => boolean, next: string[]) => {
+    const kept = recipients.filter((r) => !of(r) || next.includes(r));
+    set({ recipients: [...kept, ...next.filter((r) => !kept.includes(r))] });
+  };
 
   const quorumEditor = (q: Quorum | undefined, def: 'any' | 'all') => {
     const v = q ?? { kind: def };
@@ -253,18 +257,50 @@ export function StepForm(props: {
             <span className="hint">The email’s subject and body come from Settings → Messages.</span>
             {E('event', 'Message template')}
           </div>
-          <div className="field">
-            <label htmlFor={id('recipients')}>Recipients (one a line: an account id, reporter, originator or group:&lt;name&gt;)</label>
-            <textarea
-              id={id('recipients')}
-              rows={2}
-              className="mono-input"
-              data-testid="step-recipients"
-              value={(step.recipients ?? []).join('\n')}
-              onChange={(e) => set({ recipients: lines(e.target.value) })}
+          <fieldset className="field step-recipients" data-testid="step-recipients" aria-describedby={id('recipients-hint')}>
+            <legend className="field-label">Recipients</legend>
+            <span className="hint" id={id('recipients-hint')}>
+              Tick the roles, add people by name, or add Jira groups (every member gets the email).
+            </span>
+            {(
+              [
+                ['reporter', 'The request’s reporter'],
+                ['originator', 'The originator (who started the approval)'],
+              ] as const
+            ).map(([role, label]) => (
+              <label key={role} className="checkbox-label">
+                <input
+                  type="checkbox"
+                  data-testid={`step-recipient-${role}`}
+                  checked={recipients.includes(role)}
+                  onChange={(e) => setRecipients((r) => r === role, e.target.checked ? [role] : [])}
+                />{' '}
+                {label}
+              </label>
+            ))}
+            <label htmlFor={id('recipient-people')}>People</label>
+            <PeopleList
+              id={id('recipient-people')}
+              testId="step-recipient-people"
+              ids={recipients.filter(isPerson)}
+              names={props.names}
+              onNamed={props.onNamed}
+              onChange={(ids) => setRecipients(isPerson, ids)}
+            />
+            <label htmlFor={id('recipient-groups')}>Jira groups</label>
+            <GroupList
+              id={id('recipient-groups')}
+              testId="step-recipient-groups"
+              groups={recipients.filter((r) => r.startsWith('group:')).map((r) => r.slice('group:'.length))}
+              onChange={(gs) =>
+                setRecipients(
+                  (r) => r.startsWith('group:'),
+                  gs.map((g) => `group:${g}`),
+                )
+              }
             />
             {E('recipients', 'Recipients')}
-          </div>
+          </fieldset>
         </>
       )}
       {step.type === 'PROMPT' && (
