@@ -15,9 +15,6 @@ const MAX_GROUPS: usize = 100;
 const MAX_PEOPLE: usize = 20;
 /// People a picker lists (Jira is asked for `MAX_PEOPLE`: customers and apps are dropped).
 const PICKER_PEOPLE: usize = 10;
-/// Longest people query accepted.
-const MAX_QUERY_CHARS: usize = 100;
-
 /// One JSM portal as Jira reports it: its service desk, project and request types.
 struct Portal {
     service_desk_id: String,
@@ -242,22 +239,7 @@ pub fn check_against_jira(
 /// `{accountId, displayName, avatarUrl?}` (the avatar when Jira gives one). Jira's privacy holds:
 /// hidden emails are neither returned nor shown. Read-only (issue 33, D-181).
 pub fn search_people(host: &dyn Host, p: &Value) -> AppResult<Value> {
-    let query = match p.get("query") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(s)) => s.trim(),
-        Some(_) => {
-            return Err(AppError::invalid(
-                "QUERY_INVALID",
-                "query must be text: part of a name or email",
-            ))
-        }
-    };
-    if query.chars().count() > MAX_QUERY_CHARS {
-        return Err(AppError::invalid(
-            "QUERY_INVALID",
-            format!("type at most {MAX_QUERY_CHARS} characters of a name or email"),
-        ));
-    }
+    let query = crate::jira::groups::picker_query(p, "part of a name or email")?;
     if query.chars().count() < 2 {
         return Err(AppError::invalid(
             "QUERY_TOO_SHORT",

@@ -44,26 +44,33 @@ impl Jira<'_> {
     }
 }
 
-/// `admin.groups.search {query}` → `{groups: [{name, groupId}], total}`: the groups a picker
-/// offers while an admin types (`total` counts every match, so the screen can say "20 of 34").
-/// The query is text of at most [`MAX_QUERY_CHARS`] characters; empty lists the first groups.
-pub fn search(host: &dyn Host, p: &Value) -> AppResult<Value> {
+/// A picker's `query`: absent or text of at most [`MAX_QUERY_CHARS`] characters (trimmed), else
+/// `QUERY_INVALID` saying what to type (`of_what`). The people and group pickers share it.
+pub fn picker_query<'a>(p: &'a Value, of_what: &str) -> AppResult<&'a str> {
     let query = match p.get("query") {
         None | Some(Value::Null) => "",
         Some(Value::String(s)) => s.trim(),
         Some(_) => {
             return Err(AppError::invalid(
                 "QUERY_INVALID",
-                "query must be text: part of a group's name",
+                format!("query must be text: {of_what}"),
             ))
         }
     };
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(AppError::invalid(
             "QUERY_INVALID",
-            format!("type at most {MAX_QUERY_CHARS} characters of a group's name"),
+            format!("type at most {MAX_QUERY_CHARS} characters: {of_what}"),
         ));
     }
+    Ok(query)
+}
+
+/// `admin.groups.search {query}` → `{groups: [{name, groupId}], total}`: the groups a picker
+/// offers while an admin types (`total` counts every match, so the screen can say "20 of 34").
+/// The query is text of at most [`MAX_QUERY_CHARS`] characters; empty lists the first groups.
+pub fn search(host: &dyn Host, p: &Value) -> AppResult<Value> {
+    let query = picker_query(p, "part of a group's name")?;
     let (groups, total) = Jira::new(host)
         .find_groups(query, PICKER_GROUPS)
         .map_err(AppError::from)?;
